@@ -1,0 +1,95 @@
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.h"
+#include "teamhealth/app/cli.h"
+
+namespace teamhealth::app {
+namespace {
+
+constexpr const char* kUsage = R"(teamhealth — team-health metrics from tracker, chat and pager events
+
+Usage: teamhealth <command> [options]
+
+Commands:
+  serve --config FILE         consume the configured Kafka topics into the event log and
+                              serve /metrics, /healthz and /readyz
+  check-config FILE           validate a config file; names the first bad key
+  inspect WHAT --state-dir DIR
+                              print the log's contents as JSON lines; WHAT is one of
+                              events, quarantine, offsets, counters
+                              (events: --from SEQ, --limit N, --with-origin)
+  normalize                   vendor payload files to canonical events (not built yet)
+  report                      metrics over a past window (not built yet)
+  import                      append historical exports (not built yet)
+  backfill                    OpenMetrics history for promtool (not built yet)
+  explain                     the events behind a number (not built yet)
+  erase                       forget a person (not built yet)
+  generate                    a synthetic organisation's events (not built yet)
+  demo                        the whole product on an embedded broker (not built yet)
+  version                     print the version
+
+Run `teamhealth <command> --help` for a command's options.
+)";
+
+}  // namespace
+
+Result<Args> ParseArgs(int argc, char** argv, int first, const std::vector<std::string>& flags) {
+  Args args;
+  for (int i = first; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.starts_with("--")) {
+      std::string name(a.substr(2));
+      const auto eq = name.find('=');
+      if (eq != std::string::npos) {
+        args.options[name.substr(0, eq)] = name.substr(eq + 1);
+        continue;
+      }
+      bool is_flag = name == "help";
+      for (const auto& f : flags) is_flag = is_flag || f == name;
+      if (is_flag) {
+        args.options[name] = "true";
+      } else if (i + 1 < argc) {
+        args.options[name] = argv[++i];
+      } else {
+        return Error("option --" + name + " needs a value");
+      }
+    } else {
+      args.positional.emplace_back(a);
+    }
+  }
+  return args;
+}
+
+int RunCli(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string_view command = argv[1];
+  if (command == "version" || command == "--version") {
+    std::printf("teamhealth %s\n", TEAMHEALTH_VERSION);
+    return 0;
+  }
+  auto args = ParseArgs(argc, argv, 2, {"with-origin"});
+  if (!args) {
+    std::fprintf(stderr, "teamhealth %s: %s\n", argv[1], args.error().message().c_str());
+    return 2;
+  }
+  if (command == "serve") return Serve(*args);
+  if (command == "check-config") return CheckConfig(*args);
+  if (command == "inspect") return Inspect(*args);
+  for (const char* planned : {"normalize", "report", "import", "backfill", "explain", "erase",
+                              "generate", "demo"}) {
+    if (command == planned) {
+      std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", planned);
+      return 2;
+    }
+  }
+  std::fprintf(stderr, "teamhealth: unknown command \"%s\"\n\n%s", argv[1], kUsage);
+  return 2;
+}
+
+}  // namespace teamhealth::app

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "teamhealth/base/result.h"
+
+namespace teamhealth::app {
+
+// Parsed `--name value` options and positional arguments of a subcommand.
+struct Args {
+  std::map<std::string, std::string> options;
+  std::vector<std::string> positional;
+  bool Has(const std::string& name) const { return options.contains(name); }
+  std::string Get(const std::string& name, const std::string& fallback = "") const {
+    const auto it = options.find(name);
+    return it == options.end() ? fallback : it->second;
+  }
+};
+
+// `flags` are options that take no value.
+Result<Args> ParseArgs(int argc, char** argv, int first, const std::vector<std::string>& flags);
+
+int Serve(const Args& args);
+int CheckConfig(const Args& args);
+int Inspect(const Args& args);
+
+}  // namespace teamhealth::app

@@ -1,0 +1,140 @@
+#include <cstdio>
+
+#include "commands.h"
+#include "teamhealth/base/json_writer.h"
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/sources/event_json.h"
+#include "teamhealth/storage/store.h"
+
+namespace teamhealth::app {
+namespace {
+
+constexpr const char* kInspectUsage =
+    "usage: teamhealth inspect events|quarantine|offsets|counters --state-dir DIR\n"
+    "         [--from SEQ] [--limit N] [--with-origin]\n";
+
+int Events(eventlog::EventLog& log, const Args& args) {
+  const uint64_t from = std::stoull(args.Get("from", "1"));
+  uint64_t limit = std::stoull(args.Get("limit", "0"));
+  const bool with_origin = args.Has("with-origin");
+  std::string line;
+  auto s = log.ForEach(Sequence(from), [&](Sequence seq, const schema::Event& e) {
+    line.clear();
+    if (with_origin) {
+      line += "{\"seq\":" + std::to_string(seq.value()) + ",\"origin\":";
+      JsonWriter w(line);
+      w.BeginObject()
+          .Key("topic").String(e.origin().topic())
+          .Key("partition").Int(e.origin().partition())
+          .Key("offset").Int(e.origin().offset())
+          .EndObject();
+      line += ",\"event\":";
+      sources::AppendEventJson(e, line);
+      line += "}";
+    } else {
+      sources::AppendEventJson(e, line);
+    }
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    return limit == 0 || --limit > 0;
+  });
+  if (!s) {
+    std::fprintf(stderr, "inspect events: %s\n", s.error().message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+int Quarantine(eventlog::EventLog& log) {
+  auto s = log.ForEachQuarantined([](uint64_t seq, const schema::QuarantineRecord& q) {
+    std::string line;
+    JsonWriter w(line);
+    w.BeginObject()
+        .Key("seq").Int(static_cast<int64_t>(seq))
+        .Key("topic").String(q.topic())
+        .Key("partition").Int(q.partition())
+        .Key("offset").Int(q.offset())
+        .Key("source").String(q.source())
+        .Key("reason").String(q.reason())
+        .Key("detail").String(q.detail())
+        .Key("content_hash").String(q.content_hash())
+        .EndObject();
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    return true;
+  });
+  if (!s) {
+    std::fprintf(stderr, "inspect quarantine: %s\n", s.error().message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+int Offsets(eventlog::EventLog& log) {
+  auto offsets = log.Offsets();
+  if (!offsets) {
+    std::fprintf(stderr, "inspect offsets: %s\n", offsets.error().message().c_str());
+    return 1;
+  }
+  for (const auto& [tp, next] : *offsets) {
+    std::string line;
+    JsonWriter(line)
+        .BeginObject()
+        .Key("topic").String(tp.topic)
+        .Key("partition").Int(tp.partition.value())
+        .Key("next_offset").Int(next.value())
+        .EndObject();
+    std::printf("%s\n", line.c_str());
+  }
+  return 0;
+}
+
+int CounterLines(const eventlog::EventLog& log) {
+  const auto& c = log.counters();
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject().Key("last_sequence").Int(static_cast<int64_t>(log.LastSequence().value()));
+  auto by_source = [&w](const char* name, const std::map<std::string, uint64_t>& m) {
+    w.Key(name).BeginObject();
+    for (const auto& [k, v] : m) w.Key(k).Int(static_cast<int64_t>(v));
+    w.EndObject();
+  };
+  by_source("ingested", c.ingested);
+  by_source("duplicate", c.duplicate);
+  by_source("ignored", c.ignored);
+  w.Key("quarantined").BeginObject();
+  for (const auto& [k, v] : c.quarantined) {
+    w.Key(k.first + "/" + k.second).Int(static_cast<int64_t>(v));
+  }
+  w.EndObject().EndObject();
+  std::printf("%s\n", out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int Inspect(const Args& args) {
+  if (args.Has("help") || args.positional.size() != 1 || !args.Has("state-dir")) {
+    std::fputs(kInspectUsage, args.Has("help") ? stdout : stderr);
+    return args.Has("help") ? 0 : 2;
+  }
+  auto store = storage::Store::Open({args.Get("state-dir"), true, false});
+  if (!store) {
+    std::fprintf(stderr, "inspect: %s\n", store.error().message().c_str());
+    return 1;
+  }
+  auto log = eventlog::EventLog::Open(**store);
+  if (!log) {
+    std::fprintf(stderr, "inspect: %s\n", log.error().message().c_str());
+    return 1;
+  }
+  const std::string& what = args.positional[0];
+  if (what == "events") return Events(**log, args);
+  if (what == "quarantine") return Quarantine(**log);
+  if (what == "offsets") return Offsets(**log);
+  if (what == "counters") return CounterLines(**log);
+  std::fputs(kInspectUsage, stderr);
+  return 2;
+}
+
+}  // namespace teamhealth::app

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "teamhealth/base/result.h"
+
+namespace teamhealth::config {
+
+// Every key is documented with its default in ops/teamhealth.example.toml.
+
+struct TopicConfig {
+  std::string name;    // Kafka topic
+  std::string source;  // jira github linear slack pagerduty opsgenie canonical
+};
+
+struct KafkaConfig {
+  // Bootstrap servers, "host:port,host:port". "embedded" starts librdkafka's in-process mock
+  // cluster (demo and local trials only: it keeps 5 MiB per partition).
+  std::string brokers = "embedded";
+  std::string client_id = "teamhealth";
+  std::vector<TopicConfig> topics;
+  int batch_max_messages = 5000;  // records per durable batch
+  int batch_max_ms = 100;         // longest wait to fill a batch, milliseconds
+  // Extra librdkafka consumer properties (security.protocol, sasl.*, ssl.*, fetch sizes).
+  // Properties that would break exactly-once ingest are rejected (see config.cc).
+  std::map<std::string, std::string> properties;
+};
+
+struct StorageConfig {
+  std::string dir = "./teamhealth-state";  // RocksDB directory
+  bool sync_writes = true;  // fsync every batch; false only for throwaway demos
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1:9810";  // host:port; port 0 picks a free port
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace debug info warn error
+};
+
+struct Config {
+  StorageConfig storage;
+  KafkaConfig kafka;
+  HttpConfig http;
+  LoggingConfig logging;
+};
+
+// Parses and validates a TOML document. Unknown keys and bad values are errors whose message
+// names the key (`kafka.topics[1].source: unknown source "jria"`).
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin);
+Result<Config> LoadConfigFile(const std::string& path);
+
+}  // namespace teamhealth::config

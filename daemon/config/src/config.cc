@@ -1,0 +1,218 @@
+#include "teamhealth/config/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace teamhealth::config {
+namespace {
+
+// Checks that `table` has only `allowed` keys; names the first stranger.
+Status OnlyKeys(const toml::table& table, std::string_view path,
+                std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, node] : table) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || key.str() == a;
+    if (!ok) {
+      return Error(std::string(path.empty() ? "" : std::string(path) + ".") +
+                   std::string(key.str()) + ": unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Where(const toml::node& node) {
+  const auto& src = node.source();
+  return " (line " + std::to_string(src.begin.line) + ")";
+}
+
+Status ReadString(const toml::table& t, std::string_view path, std::string_view key,
+                  std::string& out) {
+  const auto* node = t.get(key);
+  if (!node) return Status::Ok();
+  const auto v = node->value<std::string>();
+  if (!v || !node->is_string()) {
+    return Error(std::string(path) + "." + std::string(key) + ": must be a string" + Where(*node));
+  }
+  out = *v;
+  return Status::Ok();
+}
+
+Status ReadBool(const toml::table& t, std::string_view path, std::string_view key, bool& out) {
+  const auto* node = t.get(key);
+  if (!node) return Status::Ok();
+  if (!node->is_boolean()) {
+    return Error(std::string(path) + "." + std::string(key) + ": must be true or false" +
+                 Where(*node));
+  }
+  out = *node->value<bool>();
+  return Status::Ok();
+}
+
+Status ReadInt(const toml::table& t, std::string_view path, std::string_view key, int& out,
+               int min, int max) {
+  const auto* node = t.get(key);
+  if (!node) return Status::Ok();
+  if (!node->is_integer()) {
+    return Error(std::string(path) + "." + std::string(key) + ": must be an integer" +
+                 Where(*node));
+  }
+  const int64_t v = *node->value<int64_t>();
+  if (v < min || v > max) {
+    return Error(std::string(path) + "." + std::string(key) + ": must be between " +
+                 std::to_string(min) + " and " + std::to_string(max) + Where(*node));
+  }
+  out = static_cast<int>(v);
+  return Status::Ok();
+}
+
+const toml::table* SubTable(const toml::table& root, std::string_view key, Status& status) {
+  const auto* node = root.get(key);
+  if (!node) return nullptr;
+  if (!node->is_table()) status = Error(std::string(key) + ": must be a table" + Where(*node));
+  return node->as_table();
+}
+
+bool IsKnownSource(std::string_view s) {
+  static const std::set<std::string_view> kSources = {"jira",  "github",    "linear",
+                                                      "slack", "pagerduty", "opsgenie",
+                                                      "canonical"};
+  return kSources.contains(s);
+}
+
+// librdkafka properties that the ingest path owns: overriding them would break exactly-once
+// ingest (offsets live in RocksDB, never in Kafka) or silent-skip protection.
+bool IsReservedProperty(std::string_view p) {
+  static const std::set<std::string_view> kReserved = {
+      "bootstrap.servers", "metadata.broker.list", "group.id",  "enable.auto.commit",
+      "enable.auto.offset.store", "auto.offset.reset", "enable.partition.eof",
+      "isolation.level"};
+  return kReserved.contains(p);
+}
+
+Status ParseKafka(const toml::table& t, KafkaConfig& k) {
+  if (auto s = OnlyKeys(t, "kafka", {"brokers", "client_id", "topics", "batch_max_messages",
+                                     "batch_max_ms", "properties"});
+      !s) {
+    return s;
+  }
+  if (auto s = ReadString(t, "kafka", "brokers", k.brokers); !s) return s;
+  if (k.brokers.empty()) return Error("kafka.brokers: must not be empty");
+  if (auto s = ReadString(t, "kafka", "client_id", k.client_id); !s) return s;
+  if (auto s = ReadInt(t, "kafka", "batch_max_messages", k.batch_max_messages, 1, 1000000); !s) {
+    return s;
+  }
+  if (auto s = ReadInt(t, "kafka", "batch_max_ms", k.batch_max_ms, 1, 60000); !s) return s;
+  if (const auto* node = t.get("topics")) {
+    const auto* arr = node->as_array();
+    if (!arr) return Error("kafka.topics: must be an array of tables ([[kafka.topics]])");
+    std::set<std::string> names;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const std::string path = "kafka.topics[" + std::to_string(i) + "]";
+      const auto* tt = (*arr)[i].as_table();
+      if (!tt) return Error(path + ": must be a table with name and source");
+      if (auto s = OnlyKeys(*tt, path, {"name", "source"}); !s) return s;
+      TopicConfig topic;
+      if (auto s = ReadString(*tt, path, "name", topic.name); !s) return s;
+      if (auto s = ReadString(*tt, path, "source", topic.source); !s) return s;
+      if (topic.name.empty()) return Error(path + ".name: missing");
+      if (!IsKnownSource(topic.source)) {
+        return Error(path + ".source: unknown source \"" + topic.source +
+                     "\" (expected jira, github, linear, slack, pagerduty, opsgenie or "
+                     "canonical)");
+      }
+      if (!names.insert(topic.name).second) {
+        return Error(path + ".name: topic \"" + topic.name + "\" is configured twice");
+      }
+      k.topics.push_back(std::move(topic));
+    }
+  }
+  if (const auto* node = t.get("properties")) {
+    const auto* pt = node->as_table();
+    if (!pt) return Error("kafka.properties: must be a table");
+    for (const auto& [key, value] : *pt) {
+      const std::string name(key.str());
+      if (IsReservedProperty(name)) {
+        return Error("kafka.properties." + name +
+                     ": owned by teamhealth (offsets are stored in the event log)");
+      }
+      if (value.is_string()) {
+        k.properties[name] = *value.value<std::string>();
+      } else if (value.is_integer()) {
+        k.properties[name] = std::to_string(*value.value<int64_t>());
+      } else if (value.is_boolean()) {
+        k.properties[name] = *value.value<bool>() ? "true" : "false";
+      } else {
+        return Error("kafka.properties." + name + ": must be a string, integer or boolean");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Validate(const Config& c) {
+  static const std::set<std::string_view> kLevels = {"trace", "debug", "info", "warn", "error"};
+  if (!kLevels.contains(c.logging.level)) {
+    return Error("logging.level: must be one of trace, debug, info, warn, error");
+  }
+  const auto colon = c.http.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == c.http.listen.size()) {
+    return Error("http.listen: must be host:port, got \"" + c.http.listen + "\"");
+  }
+  for (size_t i = colon + 1; i < c.http.listen.size(); ++i) {
+    if (c.http.listen[i] < '0' || c.http.listen[i] > '9') {
+      return Error("http.listen: port must be a number, got \"" + c.http.listen + "\"");
+    }
+  }
+  if (c.storage.dir.empty()) return Error("storage.dir: must not be empty");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return Error(msg.str());
+  }
+  Config c;
+  if (auto s = OnlyKeys(root, "", {"storage", "kafka", "http", "logging"}); !s) return s.error();
+  Status st;
+  if (const auto* t = SubTable(root, "storage", st)) {
+    if (auto s = OnlyKeys(*t, "storage", {"dir", "sync_writes"}); !s) return s.error();
+    if (auto s = ReadString(*t, "storage", "dir", c.storage.dir); !s) return s.error();
+    if (auto s = ReadBool(*t, "storage", "sync_writes", c.storage.sync_writes); !s) {
+      return s.error();
+    }
+  }
+  if (const auto* t = SubTable(root, "kafka", st)) {
+    if (auto s = ParseKafka(*t, c.kafka); !s) return s.error();
+  }
+  if (const auto* t = SubTable(root, "http", st)) {
+    if (auto s = OnlyKeys(*t, "http", {"listen"}); !s) return s.error();
+    if (auto s = ReadString(*t, "http", "listen", c.http.listen); !s) return s.error();
+  }
+  if (const auto* t = SubTable(root, "logging", st)) {
+    if (auto s = OnlyKeys(*t, "logging", {"level"}); !s) return s.error();
+    if (auto s = ReadString(*t, "logging", "level", c.logging.level); !s) return s.error();
+  }
+  if (!st) return st.error();
+  if (auto s = Validate(c); !s) return s.error();
+  return c;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error("cannot read config file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace teamhealth::config

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "event.pb.h"
+#include "teamhealth/base/result.h"
+#include "teamhealth/base/types.h"
+#include "teamhealth/storage/store.h"
+
+namespace teamhealth::eventlog {
+
+// The schema version this build writes; older records are upcast in Decode().
+inline constexpr uint32_t kSchemaVersion = 1;
+
+// Everything one consumed Kafka batch produces. Appended in ONE atomic write together with
+// the dedup keys and the next offset of every partition it covers (DESIGN.md section 3).
+struct IngestBatch {
+  std::vector<schema::Event> events;  // in consumption order; `id` and `source` set
+  std::vector<schema::QuarantineRecord> quarantined;
+  std::map<TopicPartition, KafkaOffset> next_offsets;
+  std::map<std::string, uint64_t> ignored_by_source;  // payloads that are not events
+};
+
+// Cumulative counts over the whole log; persisted with every batch so they survive
+// restarts and can seed Prometheus counters.
+struct Counters {
+  std::map<std::string, uint64_t> ingested;  // by source
+  std::map<std::string, uint64_t> duplicate;  // by source
+  std::map<std::string, uint64_t> ignored;  // by source
+  std::map<std::pair<std::string, std::string>, uint64_t> quarantined;  // (source, reason)
+};
+
+struct AppendOutcome {
+  Sequence first;  // first sequence assigned, or none when nothing was appended
+  Sequence last;   // last sequence of the log after the append
+  Counters delta;  // what this batch added
+};
+
+// The append-only canonical event log over a Store. The Store must outlive it.
+// Thread-safety: Append() and the counters are for one writer thread; LastSequence() and the
+// read methods may be called from any thread concurrently with Append().
+class EventLog final {
+ public:
+  static Result<std::unique_ptr<EventLog>> Open(storage::Store& store);
+
+  // Drops events whose id is already in the log (or earlier in the batch), assigns dense
+  // sequences to the rest and writes events, dedup keys, indexes, quarantine records,
+  // offsets and counters atomically. On error nothing is written.
+  Result<AppendOutcome> Append(IngestBatch& batch);
+
+  Sequence LastSequence() const { return Sequence(last_seq_.load(std::memory_order_acquire)); }
+  uint64_t QuarantineCount() const { return last_quarantine_; }
+  const Counters& counters() const { return counters_; }
+
+  Result<std::optional<Sequence>> LookupDedup(std::string_view id);
+  Result<std::optional<schema::Event>> Read(Sequence seq);
+  // Calls `fn` for each event with sequence >= from, in order, until it returns false.
+  Status ForEach(Sequence from, const std::function<bool(Sequence, const schema::Event&)>& fn);
+  Status ForEachQuarantined(
+      const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn);
+  Result<std::map<TopicPartition, KafkaOffset>> Offsets();
+
+ private:
+  explicit EventLog(storage::Store& store) : store_(store) {}
+  Status Load();
+
+  storage::Store& store_;
+  std::atomic<uint64_t> last_seq_{0};
+  uint64_t last_quarantine_ = 0;
+  Counters counters_;
+};
+
+// Upcasts a stored record to the current schema version. Returns an error for a record
+// written by a newer build, which this one cannot interpret.
+Status Decode(std::string_view bytes, schema::Event& out);
+
+}  // namespace teamhealth::eventlog

@@ -1,0 +1,219 @@
+#include "teamhealth/eventlog/event_log.h"
+
+#include <unordered_set>
+
+#include "teamhealth/eventlog/keys.h"
+
+namespace teamhealth::eventlog {
+namespace {
+
+using storage::Column;
+
+// Counter keys in the meta column: "c" + kind + '/' + source [+ '\0' + reason].
+constexpr std::string_view kIngestedPrefix = "ci/";
+constexpr std::string_view kDuplicatePrefix = "cd/";
+constexpr std::string_view kIgnoredPrefix = "cg/";
+constexpr std::string_view kQuarantinedPrefix = "cq/";
+
+std::string U64Value(uint64_t v) {
+  std::string s;
+  keys::AppendU64(s, v);
+  return s;
+}
+
+void Add(std::map<std::string, uint64_t>& m, const std::string& k, uint64_t n) { m[k] += n; }
+
+}  // namespace
+
+Status Decode(std::string_view bytes, schema::Event& out) {
+  if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Error("corrupt event record");
+  }
+  if (out.schema_version() > kSchemaVersion) {
+    return Error("event " + out.id() + " has schema version " +
+                 std::to_string(out.schema_version()) + ", newer than this build's " +
+                 std::to_string(kSchemaVersion));
+  }
+  // Version 1 is the first; future upcasts from older versions go here.
+  out.set_schema_version(kSchemaVersion);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<EventLog>> EventLog::Open(storage::Store& store) {
+  std::unique_ptr<EventLog> log(new EventLog(store));
+  if (auto s = log->Load(); !s) return s.error();
+  return log;
+}
+
+Status EventLog::Load() {
+  auto it = store_.NewIterator(Column::kLog);
+  it->SeekToLast();
+  if (it->Valid()) last_seq_ = keys::ReadU64(it->key()).value_or(0);
+  if (auto s = it->status(); !s) return s;
+
+  auto q = store_.NewIterator(Column::kQuarantine);
+  q->SeekToLast();
+  if (q->Valid()) last_quarantine_ = keys::ReadU64(q->key()).value_or(0);
+  if (auto s = q->status(); !s) return s;
+
+  auto m = store_.NewIterator(Column::kMeta);
+  for (m->Seek("c"); m->Valid() && m->key().starts_with("c"); m->Next()) {
+    const std::string_view key = m->key();
+    const uint64_t v = keys::ReadU64(m->value()).value_or(0);
+    const std::string rest(key.substr(3));
+    if (key.starts_with(kIngestedPrefix)) {
+      counters_.ingested[rest] = v;
+    } else if (key.starts_with(kDuplicatePrefix)) {
+      counters_.duplicate[rest] = v;
+    } else if (key.starts_with(kIgnoredPrefix)) {
+      counters_.ignored[rest] = v;
+    } else if (key.starts_with(kQuarantinedPrefix)) {
+      const auto nul = rest.find('\0');
+      if (nul == std::string::npos) continue;
+      counters_.quarantined[{rest.substr(0, nul), rest.substr(nul + 1)}] = v;
+    }
+  }
+  return m->status();
+}
+
+Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
+  AppendOutcome outcome;
+  Counters& delta = outcome.delta;
+
+  // Which ids already exist? One batched lookup for the distinct ids of the batch.
+  std::vector<std::string> ids;
+  ids.reserve(batch.events.size());
+  {
+    std::unordered_set<std::string_view> distinct;
+    for (const auto& e : batch.events) {
+      if (distinct.insert(e.id()).second) ids.push_back(e.id());
+    }
+  }
+  auto found = store_.MultiGet(Column::kDedup, ids);
+  if (!found) return found.error();
+  std::unordered_set<std::string> seen;  // ids that exist or are appended by this batch
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if ((*found)[i]) seen.insert(ids[i]);
+  }
+
+  storage::WriteBatch wb;
+  uint64_t seq = last_seq_.load(std::memory_order_relaxed);
+  std::string bytes;
+  for (auto& e : batch.events) {
+    if (!seen.insert(e.id()).second) {
+      Add(delta.duplicate, e.source(), 1);
+      continue;
+    }
+    ++seq;
+    const Sequence s(seq);
+    if (outcome.first.value() == 0) outcome.first = s;
+    e.set_schema_version(kSchemaVersion);
+    bytes.clear();
+    e.SerializeToString(&bytes);
+    const std::string seq_key = keys::SequenceKey(s);
+    wb.Put(Column::kLog, seq_key, bytes);
+    wb.Put(Column::kDedup, e.id(), seq_key);
+    wb.Put(Column::kIndexes, keys::TimeIndexKey(e.occurred_at_ms(), s), {});
+    if (!e.subject().id().empty()) {
+      wb.Put(Column::kIndexes, keys::SubjectIndexKey(e.subject().kind(), e.subject().id(), s),
+             {});
+    }
+    Add(delta.ingested, e.source(), 1);
+  }
+
+  uint64_t qseq = last_quarantine_;
+  for (const auto& q : batch.quarantined) {
+    ++qseq;
+    wb.Put(Column::kQuarantine, keys::SequenceKey(Sequence(qseq)), q.SerializeAsString());
+    delta.quarantined[{q.source(), q.reason()}] += 1;
+  }
+  for (const auto& [source, n] : batch.ignored_by_source) Add(delta.ignored, source, n);
+
+  for (const auto& [tp, offset] : batch.next_offsets) {
+    wb.Put(Column::kOffsets, keys::OffsetKey(tp),
+           U64Value(static_cast<uint64_t>(offset.value())));
+  }
+
+  // Counters travel in the same batch, so they always match the log.
+  Counters next = counters_;
+  auto put_counts = [&](std::string_view prefix, const std::map<std::string, uint64_t>& d,
+                        std::map<std::string, uint64_t>& totals) {
+    for (const auto& [source, n] : d) {
+      totals[source] += n;
+      wb.Put(Column::kMeta, std::string(prefix) + source, U64Value(totals[source]));
+    }
+  };
+  put_counts(kIngestedPrefix, delta.ingested, next.ingested);
+  put_counts(kDuplicatePrefix, delta.duplicate, next.duplicate);
+  put_counts(kIgnoredPrefix, delta.ignored, next.ignored);
+  for (const auto& [key, n] : delta.quarantined) {
+    auto& total = next.quarantined[key];
+    total += n;
+    wb.Put(Column::kMeta, std::string(kQuarantinedPrefix) + key.first + '\0' + key.second,
+           U64Value(total));
+  }
+
+  if (wb.Count() > 0) {
+    if (auto s = store_.Write(wb); !s) return s.error();
+  }
+  counters_ = std::move(next);
+  last_quarantine_ = qseq;
+  last_seq_.store(seq, std::memory_order_release);
+  outcome.last = Sequence(seq);
+  return outcome;
+}
+
+Result<std::optional<Sequence>> EventLog::LookupDedup(std::string_view id) {
+  auto v = store_.Get(Column::kDedup, id);
+  if (!v) return v.error();
+  if (!*v) return std::optional<Sequence>();
+  return std::optional<Sequence>(Sequence(keys::ReadU64(**v).value_or(0)));
+}
+
+Result<std::optional<schema::Event>> EventLog::Read(Sequence seq) {
+  auto v = store_.Get(Column::kLog, keys::SequenceKey(seq));
+  if (!v) return v.error();
+  if (!*v) return std::optional<schema::Event>();
+  schema::Event e;
+  if (auto s = Decode(**v, e); !s) return s.error();
+  return std::optional<schema::Event>(std::move(e));
+}
+
+Status EventLog::ForEach(Sequence from,
+                         const std::function<bool(Sequence, const schema::Event&)>& fn) {
+  auto it = store_.NewIterator(Column::kLog);
+  schema::Event e;
+  for (it->Seek(keys::SequenceKey(from)); it->Valid(); it->Next()) {
+    if (auto s = Decode(it->value(), e); !s) return s;
+    if (!fn(Sequence(keys::ReadU64(it->key()).value_or(0)), e)) break;
+  }
+  return it->status();
+}
+
+Status EventLog::ForEachQuarantined(
+    const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn) {
+  auto it = store_.NewIterator(Column::kQuarantine);
+  schema::QuarantineRecord q;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!q.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Error("corrupt quarantine record");
+    }
+    if (!fn(keys::ReadU64(it->key()).value_or(0), q)) break;
+  }
+  return it->status();
+}
+
+Result<std::map<TopicPartition, KafkaOffset>> EventLog::Offsets() {
+  std::map<TopicPartition, KafkaOffset> out;
+  auto it = store_.NewIterator(Column::kOffsets);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto tp = keys::ParseOffsetKey(it->key());
+    auto v = keys::ReadU64(it->value());
+    if (!tp || !v) return Error("corrupt offset record");
+    out[*tp] = KafkaOffset(static_cast<int64_t>(*v));
+  }
+  if (auto s = it->status(); !s) return s.error();
+  return out;
+}
+
+}  // namespace teamhealth::eventlog

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/ingest/ingestor.h"
+
+namespace teamhealth::http {
+
+// The daemon's own metrics (DESIGN section 7, "The daemon itself"), kept in a prometheus-cpp
+// registry that only this module sees. Counters are seeded from the counts persisted in the
+// log, so they are cumulative over the whole log and survive restarts.
+// Thread-safe: observer calls from the ingest thread, Serialize() from HTTP threads.
+class DaemonMetrics final : public ingest::IngestObserver {
+ public:
+  explicit DaemonMetrics(std::string_view version);
+  ~DaemonMetrics() override;
+
+  void Seed(const eventlog::Counters& totals, Sequence last);
+  void OnBatch(const eventlog::AppendOutcome& outcome) override;
+  void OnLag(std::string_view topic, int64_t lag) override;
+
+  // Prometheus text exposition format 0.0.4.
+  std::string Serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace teamhealth::http

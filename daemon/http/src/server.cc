@@ -1,0 +1,73 @@
+#include "teamhealth/http/server.h"
+
+#include <httplib.h>
+
+#include <thread>
+
+namespace teamhealth::http {
+namespace {
+
+class HttplibServer final : public Server {
+ public:
+  HttplibServer(Handlers handlers, logging::Logger logger)
+      : handlers_(std::move(handlers)), logger_(std::move(logger)) {
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(handlers_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok\n", "text/plain");
+    });
+    server_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      if (handlers_.ready()) {
+        res.set_content("ready\n", "text/plain");
+      } else {
+        res.status = 503;
+        res.set_content("not ready: catching up with the stored offsets\n", "text/plain");
+      }
+    });
+  }
+
+  ~HttplibServer() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Status Bind(const std::string& host, int port) {
+    if (port == 0) {
+      port_ = server_.bind_to_any_port(host);
+    } else {
+      port_ = server_.bind_to_port(host, port) ? port : -1;
+    }
+    if (port_ < 0) return Error("http.listen: cannot bind " + host + ":" + std::to_string(port));
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    return Status::Ok();
+  }
+
+  int port() const override { return port_; }
+
+ private:
+  Handlers handlers_;
+  logging::Logger logger_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = -1;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const std::string& listen, Handlers handlers,
+                                              logging::Logger logger) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return Error("http.listen: must be host:port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const int port = std::stoi(listen.substr(colon + 1));
+  auto server = std::make_unique<HttplibServer>(std::move(handlers), logger);
+  if (auto s = server->Bind(host, port); !s) return s.error();
+  logger->info("Serving HTTP. address={}:{}", host, server->port());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace teamhealth::http

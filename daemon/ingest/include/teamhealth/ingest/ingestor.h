@@ -1,0 +1,63 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "teamhealth/base/result.h"
+#include "teamhealth/config/config.h"
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/logging/logging.h"
+#include "teamhealth/sources/source.h"
+
+namespace teamhealth::ingest {
+
+// Receives ingest progress; the metrics module implements it. Called on the ingest thread.
+class IngestObserver {
+ public:
+  virtual ~IngestObserver() = default;
+  virtual void OnBatch(const eventlog::AppendOutcome& outcome) = 0;
+  // Messages behind the high watermark, summed over the topic's partitions.
+  virtual void OnLag(std::string_view topic, int64_t lag) = 0;
+};
+
+// Consumes the configured topics into the event log with exactly-once semantics: every
+// partition is assigned manually at the next offset stored in the log; each batch's events,
+// quarantine records and next offsets are appended in one atomic write; nothing is ever
+// committed to or read from Kafka's group offsets.
+//
+// Borrows the log, registry and observer, which must outlive it. Run() is called from one
+// thread; Ready() from any.
+class Ingestor {
+ public:
+  virtual ~Ingestor() = default;
+
+  static Result<std::unique_ptr<Ingestor>> Create(const config::KafkaConfig& config,
+                                                  eventlog::EventLog& log,
+                                                  sources::SourceRegistry& registry,
+                                                  IngestObserver& observer,
+                                                  logging::Logger logger);
+
+  // Consumes until `stop` is set, then finishes the batch in flight and returns. Returns an
+  // error only for failures that make further ingest unsafe (the log cannot be written).
+  virtual Status Run(const std::atomic<bool>& stop) = 0;
+
+  // True once every partition is assigned at its stored offset and has caught up to the end
+  // of the partition at least once.
+  virtual bool Ready() const = 0;
+};
+
+// librdkafka's in-process mock cluster, for the demo and local trials: a real Kafka-protocol
+// listener on loopback that keeps at most 5 MiB per partition. Never used by tests that stand
+// for the real broker. Thread-safe after construction.
+class EmbeddedBroker {
+ public:
+  virtual ~EmbeddedBroker() = default;
+  // Starts the cluster and creates `topics` with `partitions` partitions each.
+  static Result<std::unique_ptr<EmbeddedBroker>> Start(const std::vector<std::string>& topics,
+                                                       int partitions);
+  virtual std::string bootstrap_servers() const = 0;
+};
+
+}  // namespace teamhealth::ingest

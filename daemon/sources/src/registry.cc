@@ -1,0 +1,87 @@
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "canonical.h"
+#include "teamhealth/sources/source.h"
+
+namespace teamhealth::sources {
+
+std::optional<std::string_view> RawRecord::Header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (h.name.size() == name.size() &&
+        std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return h.value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view ReasonName(Reason reason) {
+  switch (reason) {
+    case Reason::kEmpty: return "empty";
+    case Reason::kInvalidJson: return "invalid_json";
+    case Reason::kMissingField: return "missing_field";
+    case Reason::kInvalidField: return "invalid_field";
+    case Reason::kBadTimestamp: return "bad_timestamp";
+    case Reason::kUnknownType: return "unknown_type";
+    case Reason::kUnsupportedEvent: return "unsupported_event";
+    case Reason::kNoSource: return "no_source";
+  }
+  return "unknown";
+}
+
+void SourceRegistry::Add(std::unique_ptr<Source> source) { sources_.push_back(std::move(source)); }
+
+Source* SourceRegistry::Find(std::string_view name) const {
+  for (const auto& s : sources_) {
+    if (s->name() == name) return s.get();
+  }
+  return nullptr;
+}
+
+std::unique_ptr<SourceRegistry> MakeSourceRegistry() {
+  auto registry = std::make_unique<SourceRegistry>();
+  // The vendor normalisers (jira, github, linear, slack, pagerduty, opsgenie) plug in here.
+  registry->Add(std::make_unique<CanonicalSource>());
+  return registry;
+}
+
+namespace {
+constexpr std::array<std::string_view, 8> kSourceNames = {
+    "jira", "github", "linear", "slack", "pagerduty", "opsgenie", "canonical", "directory"};
+
+constexpr std::array<std::string_view, 31> kEventTypes = {
+    "work_item.created",        "work_item.status_changed",    "work_item.assigned",
+    "work_item.priority_changed", "work_item.commented",       "work_item.deleted",
+    "work_item.worklogged",     "work_item.updated",           "pull_request.opened",
+    "pull_request.ready_for_review", "pull_request.review_requested", "pull_request.reviewed",
+    "pull_request.merged",      "pull_request.closed",         "pull_request.commented",
+    "chat.message",             "chat.reaction",               "chat.member_joined",
+    "incident.triggered",       "incident.acknowledged",       "incident.unacknowledged",
+    "incident.resolved",        "incident.reopened",           "incident.annotated",
+    "incident.escalated",       "incident.reassigned",         "incident.delegated",
+    "incident.priority_changed", "oncall.shift",               "directory.person_upserted",
+    "directory.person_erased"};
+
+constexpr std::array<std::string_view, 6> kSubjectKinds = {
+    "work_item", "pull_request", "incident", "channel", "schedule", "person"};
+}  // namespace
+
+bool IsKnownSourceName(std::string_view name) {
+  return std::find(kSourceNames.begin(), kSourceNames.end(), name) != kSourceNames.end();
+}
+
+bool IsKnownEventType(std::string_view type) {
+  return !type.empty() && std::find(kEventTypes.begin(), kEventTypes.end(), type) !=
+                              kEventTypes.end();
+}
+
+bool IsKnownSubjectKind(std::string_view kind) {
+  return std::find(kSubjectKinds.begin(), kSubjectKinds.end(), kind) != kSubjectKinds.end();
+}
+
+}  // namespace teamhealth::sources
