@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+
+#include "teamhealth/sources/event_json.h"
+#include "teamhealth/sources/source.h"
+
+namespace teamhealth::sources {
+namespace {
+
+class CanonicalTest : public ::testing::Test {
+ protected:
+  NormalizeResult Run(std::string_view body) {
+    NormalizeResult out;
+    RawRecord r;
+    r.topic = "canon";
+    r.partition = 1;
+    r.offset = 7;
+    r.value = body;
+    source_->Normalize(r, out);
+    return out;
+  }
+
+  void ExpectReject(std::string_view body, Reason reason, std::string_view detail_part) {
+    const auto out = Run(body);
+    ASSERT_TRUE(out.rejection.has_value()) << body;
+    EXPECT_EQ(ReasonName(out.rejection->reason), ReasonName(reason)) << body;
+    EXPECT_NE(out.rejection->detail.find(detail_part), std::string::npos)
+        << out.rejection->detail;
+    EXPECT_TRUE(out.events.empty());
+  }
+
+  std::unique_ptr<SourceRegistry> registry_ = MakeSourceRegistry();
+  Source* source_ = registry_->Find("canonical");
+};
+
+constexpr std::string_view kValid =
+    R"({"subject":{"kind":"incident","id":"Q1","service":"PSVC","title":"Disk full"},)"
+    R"("attrs":{"urgency":"high","assignees":["pagerduty:P1","pagerduty:P2"],"n":3,)"
+    R"("x":1.5,"bot":false,"gone":null},"type":"incident.triggered","actor":"pagerduty:P9",)"
+    R"("occurred_at":"2026-03-02T23:14:05.120+01:00","source":"canonical","id":"canonical:e1"})";
+
+TEST_F(CanonicalTest, ParsesAValidEventInAnyFieldOrder) {
+  const auto out = Run(kValid);
+  ASSERT_FALSE(out.rejection.has_value()) << out.rejection->detail;
+  ASSERT_EQ(out.events.size(), 1u);
+  const auto& e = out.events[0];
+  EXPECT_EQ(e.id(), "canonical:e1");
+  EXPECT_EQ(e.type(), "incident.triggered");
+  EXPECT_EQ(e.occurred_at_ms(), 1772489645120);
+  EXPECT_EQ(e.actor(), "pagerduty:P9");
+  EXPECT_EQ(e.subject().service(), "PSVC");
+  EXPECT_EQ(e.origin().partition(), 1);
+  EXPECT_EQ(e.origin().offset(), 7);
+  // Attributes come out sorted by name.
+  ASSERT_EQ(e.attrs_size(), 6);
+  EXPECT_EQ(e.attrs(0).name(), "assignees");
+  EXPECT_EQ(e.attrs(0).value().list_value().values_size(), 2);
+  EXPECT_EQ(e.attrs(5).name(), "x");
+}
+
+TEST_F(CanonicalTest, RendersBackToCanonicalJson) {
+  const auto out = Run(kValid);
+  ASSERT_EQ(out.events.size(), 1u);
+  std::string json;
+  AppendEventJson(out.events[0], json);
+  EXPECT_EQ(json,
+            R"({"id":"canonical:e1","source":"canonical","type":"incident.triggered",)"
+            R"("occurred_at":"2026-03-02T22:14:05.120Z","actor":"pagerduty:P9",)"
+            R"("subject":{"kind":"incident","id":"Q1","service":"PSVC","title":"Disk full"},)"
+            R"("attrs":{"assignees":["pagerduty:P1","pagerduty:P2"],"bot":false,"gone":null,)"
+            R"("n":3,"urgency":"high","x":1.5}})");
+  // And the rendering parses to the same event.
+  const auto again = Run(json);
+  ASSERT_EQ(again.events.size(), 1u);
+  EXPECT_EQ(again.events[0].SerializeAsString(), out.events[0].SerializeAsString());
+}
+
+TEST_F(CanonicalTest, NullActorMeansNoActor) {
+  const auto out = Run(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","actor":null,"subject":{"kind":"work_item","id":"1"}})");
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_TRUE(out.events[0].actor().empty());
+}
+
+TEST_F(CanonicalTest, RejectsMalformedRecordsWithReasons) {
+  ExpectReject("", Reason::kEmpty, "empty");
+  ExpectReject("not json", Reason::kInvalidJson, "");
+  ExpectReject("[1,2]", Reason::kInvalidJson, "object");
+  ExpectReject(R"({"id":"canonical:x")", Reason::kInvalidJson, "");
+  ExpectReject(
+      R"({"source":"canonical","type":"work_item.created","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"}})",
+      Reason::kMissingField, "id");
+  ExpectReject(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created","subject":{"kind":"work_item","id":"1"}})",
+      Reason::kMissingField, "occurred_at");
+  ExpectReject(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.exploded","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"}})",
+      Reason::kUnknownType, "type");
+  ExpectReject(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created","occurred_at":"yesterday","subject":{"kind":"work_item","id":"1"}})",
+      Reason::kBadTimestamp, "occurred_at");
+  ExpectReject(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"spaceship","id":"1"}})",
+      Reason::kInvalidField, "subject.kind");
+  ExpectReject(
+      R"({"id":"jira:x","source":"canonical","type":"work_item.created","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"}})",
+      Reason::kInvalidField, "id");
+  ExpectReject(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"},"attrs":{"a":{"nested":1}}})",
+      Reason::kInvalidField, "attrs.a");
+  ExpectReject(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"},"attrs":{"a":1,"a":2}})",
+      Reason::kInvalidField, "repeated");
+  ExpectReject(
+      R"({"id":42,"source":"canonical","type":"work_item.created","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"}})",
+      Reason::kInvalidField, "id");
+}
+
+TEST_F(CanonicalTest, HeaderLookupIgnoresCase) {
+  const RecordHeader headers[] = {{"X-GitHub-Event", "issues"}, {"x-github-delivery", "d1"}};
+  RawRecord r;
+  r.headers = headers;
+  EXPECT_EQ(r.Header("x-github-event"), "issues");
+  EXPECT_EQ(r.Header("X-GITHUB-DELIVERY"), "d1");
+  EXPECT_FALSE(r.Header("X-Other").has_value());
+}
+
+}  // namespace
+}  // namespace teamhealth::sources
