@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what teamhealth needs on Debian 12 (only what is missing), resolves the Kafka broker
+# jars through Maven, and builds into build/. Idempotent; safe to run on every invocation.
+#
+#   ops/setup.sh            install + configure + build (build/teamhealth)
+#   BUILD_TYPE=Debug ops/setup.sh
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  librdkafka-dev librocksdb-dev prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
+  libtomlplusplus-dev libgtest-dev libgmock-dev protobuf-compiler libprotobuf-dev
+  libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev
+  kcat prometheus maven openjdk-17-jre-headless python3 python3-pytest curl
+)
+# A package is skipped when it is installed, or when the tool it provides already works
+# (pytest from pip, a JDK or Maven installed another way).
+provided() {
+  case "$1" in
+    python3-pytest) python3 -c 'import pytest' 2>/dev/null ;;
+    openjdk-17-jre-headless) java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' ;;
+    maven) command -v mvn > /dev/null ;;
+    *) return 1 ;;
+  esac
+}
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" &&
+     ! provided "$p"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" > /dev/null
+fi
+
+echo "== resolving the Kafka broker jars (Maven Central)"
+ops/kafka/broker.sh jars
+
+echo "== building into build/"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" > /dev/null
+ninja -C build
+echo "== built build/teamhealth"

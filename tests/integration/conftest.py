@@ -1,0 +1,424 @@
+"""Integration fixtures: the real teamhealth daemon against a real Kafka broker.
+
+* `broker` (session): a single-node KRaft broker started with ops/kafka/broker.sh in a
+  temporary directory, always stopped at the end of the session.
+* `daemons` (function): starts `teamhealth serve` as a subprocess (stderr to a file per run),
+  finds its HTTP port from the log, scrapes /metrics, and kills whatever is still running at
+  teardown.
+* helpers: write a config, produce with kcat, read partition end offsets, run `inspect`.
+
+The binary comes from $TEAMHEALTH_BIN (default: <repo>/build/teamhealth). Python stdlib and
+pytest only; no fixed ports, no fixed sleeps used for synchronisation (every wait polls with
+a deadline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BROKER_SH = REPO / "ops" / "kafka" / "broker.sh"
+TEAMHEALTH_BIN = Path(os.environ.get("TEAMHEALTH_BIN", str(REPO / "build" / "teamhealth")))
+KCAT = shutil.which("kcat") or "/usr/bin/kcat"
+SOURCE = "canonical"
+
+
+# --------------------------------------------------------------------------------------------
+# Generic helpers
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str,
+               interval: float = 0.1, on_timeout: Callable[[], str] | None = None):
+    """Polls `predicate` until it returns a truthy value (which is returned) or fails the
+    test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last_exc = None
+        except AssertionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - transient (connection refused, ...)
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            extra = on_timeout() if on_timeout else ""
+            msg = f"timed out after {timeout:.0f}s waiting for {what}"
+            if last_exc is not None:
+                msg += f" (last error: {last_exc!r})"
+            pytest.fail(msg + ("\n" + extra if extra else ""))
+        time.sleep(interval)
+
+
+def unique_topic(prefix: str) -> str:
+    return f"it-{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def canonical_json(obj: dict) -> str:
+    """One-line JSON without tabs or newlines (kcat's line and key delimiters)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+    assert "\t" not in text and "\n" not in text
+    return text
+
+
+_TYPES = [
+    ("incident.triggered", "incident"),
+    ("incident.acknowledged", "incident"),
+    ("work_item.created", "work_item"),
+    ("work_item.status_changed", "work_item"),
+    ("pull_request.opened", "pull_request"),
+    ("pull_request.reviewed", "pull_request"),
+    ("chat.message", "channel"),
+    ("oncall.shift", "schedule"),
+]
+
+
+def make_event(event_id: str, i: int) -> dict:
+    """A valid canonical event, already in the shape `inspect events` renders (occurred_at
+    with milliseconds and Z, every subject field non-empty), so that the stored event can be
+    compared with what was produced."""
+    etype, kind = _TYPES[i % len(_TYPES)]
+    ms = 1772489645120 + i * 1237  # 2026-03-02T22:14:05.120Z + i * 1.237 s
+    secs, frac = divmod(ms, 1000)
+    occurred = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:03d}Z"
+    attrs: dict = {"n": i, "urgency": "high" if i % 2 else "low"}
+    if i % 3 == 0:
+        attrs["assignees"] = [f"pagerduty:P{i % 97}", f"pagerduty:P{(i + 1) % 97}"]
+    if i % 5 == 0:
+        attrs["bot"] = bool(i % 10)
+    if i % 7 == 0:
+        attrs["priority"] = None
+    return {
+        "id": event_id,
+        "source": SOURCE,
+        "type": etype,
+        "occurred_at": occurred,
+        "actor": None if i % 11 == 0 else f"pagerduty:PX{i % 13}",
+        "subject": {"kind": kind, "id": f"Q{i % 1009}"},
+        "attrs": attrs,
+    }
+
+
+# Malformed records: (expected quarantine reason, body). Each avoids tabs and newlines.
+def make_malformed(reason: str, i: int) -> str:
+    base = make_event(f"canonical:bad-{i}", i)
+    if reason == "empty":
+        return ""
+    if reason == "invalid_json":
+        variants = [
+            f"not json at all {i}",
+            canonical_json(base)[:-7],  # truncated
+            '{"id": canonical:bad-%d}' % i,
+            f"[{i}, 2, 3]",  # JSON, but not an object
+            canonical_json(base) + " trailing",
+        ]
+        return variants[i % len(variants)]
+    if reason == "missing_field":
+        missing = ["id", "source", "type", "occurred_at", "subject"][i % 5]
+        del base[missing]
+        return canonical_json(base)
+    if reason == "unknown_type":
+        base["type"] = ["incident.exploded", "work_item.teleported", "chat", "Incident.Triggered"][i % 4]
+        return canonical_json(base)
+    if reason == "bad_timestamp":
+        base["occurred_at"] = [
+            "yesterday",
+            "2026-03-02 22:14",
+            "2026-13-02T22:14:05.120Z",
+            "2026-02-30T10:00:00.000Z",
+            "2026-03-02T22:14:05.120",  # no zone
+            "1772489645120",
+            "2026-03-02T25:14:05.120Z",
+        ][i % 7]
+        return canonical_json(base)
+    if reason == "invalid_field":
+        variant = i % 4
+        if variant == 0:
+            base["subject"]["kind"] = "robot"
+        elif variant == 1:
+            base["id"] = f"jira:bad-{i}"  # id must be <source>:<dedup id>
+        elif variant == 2:
+            base["occurred_at"] = 1772489645120  # not a string
+        else:
+            base["source"] = "myspace"
+        return canonical_json(base)
+    raise ValueError(reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Kafka
+
+
+@dataclass
+class Broker:
+    bootstrap: str
+    dir: Path
+
+    def produce(self, topic: str, partition: int, values: Sequence[str], workdir: Path,
+                timeout: float = 120) -> None:
+        """Produces `values` in order to one partition: one message per value, each keyed
+        (kcat -K) so that empty values are sent as empty messages instead of being skipped.
+        Idempotent producer: no reordering, no duplicates from retries."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = workdir / f"produce-{topic}-{partition}-{uuid.uuid4().hex[:8]}.txt"
+        with open(path, "w", encoding="utf-8") as f:
+            for n, v in enumerate(values):
+                assert "\t" not in v and "\n" not in v
+                f.write(f"k{n}\t{v}\n")
+        cmd = [KCAT, "-P", "-b", self.bootstrap, "-t", topic, "-p", str(partition), "-K", "\t",
+               "-X", "enable.idempotence=true", "-X", "linger.ms=20", "-l", str(path)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        path.unlink(missing_ok=True)
+        assert r.returncode == 0, f"kcat produce failed ({r.returncode}): {r.stderr[-2000:]}"
+
+    def end_offsets(self, topic: str, partitions: Iterable[int] = (0, 1, 2)) -> dict[int, int]:
+        """High watermarks (next offset to be written) per partition, from the broker."""
+        cmd = [KCAT, "-Q", "-b", self.bootstrap]
+        for p in partitions:
+            cmd += ["-t", f"{topic}:{p}:-1"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"kcat -Q failed: {r.stderr[-2000:]}"
+        out = {}
+        for m in re.finditer(r"^(\S+) \[(\d+)\] offset (-?\d+)$", r.stdout, re.M):
+            assert m.group(1) == topic
+            out[int(m.group(2))] = int(m.group(3))
+        assert set(out) == set(partitions), r.stdout
+        return out
+
+    def consume(self, topic: str, partition: int, timeout: float = 120) -> list[tuple[int, str]]:
+        """Every (offset, value) of a partition, read back from the broker."""
+        cmd = [KCAT, "-C", "-b", self.bootstrap, "-t", topic, "-p", str(partition),
+               "-o", "beginning", "-e", "-q", "-f", "%o\\t%s\\n"]
+        r = subprocess.run(cmd, capture_output=True, timeout=timeout)
+        assert r.returncode == 0, f"kcat consume failed: {r.stderr[-2000:]!r}"
+        out = []
+        for line in r.stdout.decode().split("\n")[:-1]:
+            off, _, value = line.partition("\t")
+            out.append((int(off), value))
+        return out
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory) -> Broker:
+    assert BROKER_SH.exists(), BROKER_SH
+    d = tmp_path_factory.mktemp("kafka")
+    try:
+        r = subprocess.run(["bash", str(BROKER_SH), "start", str(d)], capture_output=True,
+                           text=True, timeout=300)
+        if r.returncode != 0:
+            pytest.fail(f"broker.sh start failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        bootstrap = (d / "bootstrap").read_text().strip()
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", bootstrap), bootstrap
+        yield Broker(bootstrap, d)
+    finally:
+        subprocess.run(["bash", str(BROKER_SH), "stop", str(d)], capture_output=True, timeout=120)
+
+
+# --------------------------------------------------------------------------------------------
+# The daemon
+
+
+def write_config(path: Path, *, state_dir: Path, brokers: str, topics: Sequence[str],
+                 extra: str = "", batch_max_messages: int = 5000, batch_max_ms: int = 100,
+                 level: str = "info") -> Path:
+    lines = [
+        "[storage]",
+        f'dir = "{state_dir}"',
+        "sync_writes = true",
+        "[kafka]",
+        f'brokers = "{brokers}"',
+        f"batch_max_messages = {batch_max_messages}",
+        f"batch_max_ms = {batch_max_ms}",
+    ]
+    for t in topics:
+        lines += ["[[kafka.topics]]", f'name = "{t}"', f'source = "{SOURCE}"']
+    lines += ["[http]", 'listen = "127.0.0.1:0"', "[logging]", f'level = "{level}"']
+    text = "\n".join(lines) + "\n" + extra
+    path.write_text(text)
+    return path
+
+
+_PORT_RE = re.compile(r"Serving HTTP\. address=127\.0\.0\.1:(\d+)")
+
+
+def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
+    """Prometheus text format -> {(name, frozenset(labels)): value}."""
+    out: dict[tuple[str, frozenset], float] = {}
+    line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$')
+    label_re = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = line_re.match(line)
+        assert m, f"unparseable metrics line: {line!r}"
+        labels = frozenset(label_re.findall(m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+@dataclass
+class Metrics:
+    samples: dict[tuple[str, frozenset], float]
+
+    def get(self, name: str, **labels) -> float:
+        """The sample with exactly these labels; 0 if absent (counters not yet touched)."""
+        return self.samples.get((name, frozenset(labels.items())), 0.0)
+
+    def total(self, name: str, **match) -> float:
+        """Sum over every label set that includes `match`."""
+        want = set(match.items())
+        return sum(v for (n, ls), v in self.samples.items() if n == name and want <= set(ls))
+
+    def by_label(self, name: str, label: str, **match) -> dict[str, float]:
+        want = set(match.items())
+        out: dict[str, float] = {}
+        for (n, ls), v in self.samples.items():
+            if n == name and want <= set(ls):
+                out[dict(ls)[label]] = out.get(dict(ls)[label], 0.0) + v
+        return out
+
+    def consumed(self) -> float:
+        """Records the daemon has durably dealt with: appended, duplicate or quarantined."""
+        return (self.total("teamhealth_events_ingested_total", source=SOURCE)
+                + self.total("teamhealth_events_duplicate_total", source=SOURCE)
+                + self.total("teamhealth_events_quarantined_total", source=SOURCE))
+
+
+@dataclass
+class Daemon:
+    config: Path
+    stderr_path: Path
+    proc: subprocess.Popen
+    port: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n: int = 40) -> str:
+        return f"--- {self.stderr_path} (last {n} lines) ---\n" + "\n".join(self.log().splitlines()[-n:])
+
+    def wait_port(self, timeout: float = 30) -> int:
+        def find():
+            m = _PORT_RE.search(self.log())
+            if m:
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                pytest.fail(f"daemon exited with {self.proc.returncode} before serving HTTP\n"
+                            + self.log_tail())
+            return None
+        self.port = wait_until(find, timeout, "the daemon's HTTP port", on_timeout=self.log_tail)
+        return self.port
+
+    def http_get(self, path: str, timeout: float = 5) -> tuple[int, str]:
+        assert self.port is not None, "wait_port() first"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metrics(self) -> Metrics:
+        status, body = self.http_get("/metrics")
+        assert status == 200, (status, body)
+        return Metrics(parse_metrics(body))
+
+    def wait_consumed(self, total: int, timeout: float) -> Metrics:
+        """Polls /metrics until ingested + duplicate + quarantined reaches `total`."""
+        def check():
+            if self.proc.poll() is not None:
+                pytest.fail(f"daemon exited with {self.proc.returncode}\n" + self.log_tail())
+            m = self.metrics()
+            done = m.consumed()
+            assert done <= total, f"daemon accounted for {done} records, more than {total}"
+            return m if done == total else None
+        return wait_until(check, timeout, f"{total} records consumed", interval=0.2,
+                          on_timeout=self.log_tail)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        wait_until(lambda: self.http_get("/readyz")[0] == 200, timeout, "/readyz == 200",
+                   on_timeout=self.log_tail)
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM; returns the exit code (fails the test if it does not exit in time)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            pytest.fail(f"daemon did not exit within {timeout}s of SIGTERM\n" + self.log_tail())
+
+    def kill(self) -> int:
+        """SIGKILL: a crash."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        return self.proc.wait(timeout=30)
+
+
+@dataclass
+class DaemonFactory:
+    workdir: Path
+    started: list[Daemon] = field(default_factory=list)
+
+    def start(self, config: Path, extra_args: Sequence[str] = ()) -> Daemon:
+        assert TEAMHEALTH_BIN.exists(), f"no daemon binary at {TEAMHEALTH_BIN} (set TEAMHEALTH_BIN)"
+        n = len(self.started) + 1
+        stderr_path = self.workdir / f"daemon-{n}.stderr"
+        with open(stderr_path, "wb") as err, open(self.workdir / f"daemon-{n}.stdout", "wb") as out:
+            proc = subprocess.Popen([str(TEAMHEALTH_BIN), "serve", "--config", str(config),
+                                     *extra_args], stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL)
+        d = Daemon(config, stderr_path, proc)
+        self.started.append(d)
+        return d
+
+    def cleanup(self) -> None:
+        for d in self.started:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def daemons(tmp_path) -> DaemonFactory:
+    f = DaemonFactory(tmp_path)
+    try:
+        yield f
+    finally:
+        f.cleanup()
+
+
+def run_teamhealth(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(TEAMHEALTH_BIN), *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def inspect(state_dir: Path, what: str, *args: str) -> list[dict]:
+    """`teamhealth inspect WHAT --state-dir DIR ...` as a list of JSON objects."""
+    r = run_teamhealth("inspect", what, "--state-dir", str(state_dir), *args)
+    assert r.returncode == 0, f"inspect {what} failed ({r.returncode}): {r.stderr}"
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
