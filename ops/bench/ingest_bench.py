@@ -271,8 +271,7 @@ def generate(path, n, seed=20260302):
                     pool = people[SOURCE_OF_FAMILY[typ.split(".")[0]]]
                     watchers = []
                     used = len(',"watchers":[]')
-                    while True:
-                        w = rng.choice(pool)
+                    for w in rng.sample(pool, 60):
                         if used + len(w) + 3 > extra:
                             break
                         watchers.append(w)
