@@ -66,7 +66,7 @@ REVIEW_STATES = ["approved", "approved", "changes_requested", "commented", "dism
 CHANNEL_TYPES = ["channel"] * 6 + ["group", "im", "im", "mpim"]
 URGENCIES = ["high", "low"]
 INC_PRI = ["P1", "P2", "P3", "P4", "P5"]
-TEAMS = [f"team-{i:02d}" for i in range(48)]
+TEAMS = [f"team-{i:03d}" for i in range(200)]  # Kafka key: partitions keyed by team
 SOURCE_OF_FAMILY = {"chat": "slack", "work_item": "jira", "pull_request": "github",
                     "incident": "pagerduty", "oncall": "pagerduty"}
 

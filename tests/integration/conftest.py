@@ -124,7 +124,7 @@ def make_malformed(reason: str, i: int) -> str:
         variants = [
             f"not json at all {i}",
             canonical_json(base)[:-7],  # truncated
-            '{"id": canonical:bad-%d}' % i,
+            '{"id":"canonical:bad-%d" "source":"canonical"}' % i,  # no comma
             f"[{i}, 2, 3]",  # JSON, but not an object
             canonical_json(base) + " trailing",
         ]

@@ -132,6 +132,20 @@ class MockBroker final : public EmbeddedBroker {
   std::string bootstrap_servers() const override {
     return rd_kafka_mock_cluster_bootstraps(cluster_);
   }
+  void FailNextFetches(int count) override {
+    constexpr int16_t kFetchApiKey = 1;
+    const std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count),
+                                                  RD_KAFKA_RESP_ERR__TRANSPORT);
+    rd_kafka_mock_push_request_errors_array(cluster_, kFetchApiKey, errors.size(),
+                                            errors.data());
+  }
+  void SetDown(bool down) override {
+    if (down) {
+      rd_kafka_mock_broker_set_down(cluster_, -1);
+    } else {
+      rd_kafka_mock_broker_set_up(cluster_, -1);
+    }
+  }
 
  private:
   rd_kafka_t* rk_;

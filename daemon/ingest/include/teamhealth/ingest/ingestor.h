@@ -58,6 +58,11 @@ class EmbeddedBroker {
   static Result<std::unique_ptr<EmbeddedBroker>> Start(const std::vector<std::string>& topics,
                                                        int partitions);
   virtual std::string bootstrap_servers() const = 0;
+
+  // Fault injection, for tests: the next `count` fetch requests fail with a disconnect.
+  virtual void FailNextFetches(int count) = 0;
+  // Fault injection, for tests: takes the broker down (refusing connections) or back up.
+  virtual void SetDown(bool down) = 0;
 };
 
 }  // namespace teamhealth::ingest
