@@ -70,9 +70,9 @@ def unique_topic(prefix: str) -> str:
     return f"it-{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def canonical_json(obj: dict) -> str:
+def canonical_json(obj: dict, ascii_only: bool = True) -> str:
     """One-line JSON without tabs or newlines (kcat's line and key delimiters)."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only)
     assert "\t" not in text and "\n" not in text
     return text
 
@@ -171,10 +171,11 @@ class Broker:
     dir: Path
 
     def produce(self, topic: str, partition: int, values: Sequence[str], workdir: Path,
-                timeout: float = 120) -> None:
+                timeout: float = 120, empty_as_null: bool = False) -> None:
         """Produces `values` in order to one partition: one message per value, each keyed
-        (kcat -K) so that empty values are sent as empty messages instead of being skipped.
-        Idempotent producer: no reordering, no duplicates from retries."""
+        (kcat -K) so that empty values are sent as empty messages instead of being skipped
+        (or as NULL values, tombstones, with `empty_as_null`). Idempotent producer: no
+        reordering, no duplicates from retries."""
         workdir.mkdir(parents=True, exist_ok=True)
         path = workdir / f"produce-{topic}-{partition}-{uuid.uuid4().hex[:8]}.txt"
         with open(path, "w", encoding="utf-8") as f:
@@ -183,6 +184,8 @@ class Broker:
                 f.write(f"k{n}\t{v}\n")
         cmd = [KCAT, "-P", "-b", self.bootstrap, "-t", topic, "-p", str(partition), "-K", "\t",
                "-X", "enable.idempotence=true", "-X", "linger.ms=20", "-l", str(path)]
+        if empty_as_null:
+            cmd.insert(1, "-Z")
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         path.unlink(missing_ok=True)
         assert r.returncode == 0, f"kcat produce failed ({r.returncode}): {r.stderr[-2000:]}"

@@ -20,7 +20,8 @@ Commands:
                               print the log's contents as JSON lines; WHAT is one of
                               events, quarantine, offsets, counters
                               (events: --from SEQ, --limit N, --with-origin)
-  normalize                   vendor payload files to canonical events (not built yet)
+  normalize --source S [--header NAME=VALUE ...] FILE...
+                              print the canonical events of vendor payload files
   report                      metrics over a past window (not built yet)
   import                      append historical exports (not built yet)
   backfill                    OpenMetrics history for promtool (not built yet)
@@ -73,6 +74,7 @@ int RunCli(int argc, char** argv) {
     std::printf("teamhealth %s\n", TEAMHEALTH_VERSION);
     return 0;
   }
+  if (command == "normalize") return Normalize(argc, argv);
   auto args = ParseArgs(argc, argv, 2, {"with-origin"});
   if (!args) {
     std::fprintf(stderr, "teamhealth %s: %s\n", argv[1], args.error().message().c_str());
@@ -81,7 +83,7 @@ int RunCli(int argc, char** argv) {
   if (command == "serve") return Serve(*args);
   if (command == "check-config") return CheckConfig(*args);
   if (command == "inspect") return Inspect(*args);
-  for (const char* planned : {"normalize", "report", "import", "backfill", "explain", "erase",
+  for (const char* planned : {"report", "import", "backfill", "explain", "erase",
                               "generate", "demo"}) {
     if (command == planned) {
       std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", planned);

@@ -8,13 +8,6 @@ namespace teamhealth::sources {
 
 namespace od = simdjson::ondemand;
 
-std::string_view PaddedBuffer::Assign(std::string_view body) {
-  const size_t needed = body.size() + simdjson::SIMDJSON_PADDING;
-  if (buf_.size() < needed) buf_.resize(std::max(needed, buf_.size() * 2));
-  std::copy(body.begin(), body.end(), buf_.begin());
-  return std::string_view(buf_.data(), body.size());
-}
-
 namespace {
 
 // Reads a JSON value that must be a string (or null when `nullable`).

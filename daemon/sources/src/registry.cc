@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "canonical.h"
+#include "vendors.h"
 #include "teamhealth/sources/source.h"
 
 namespace teamhealth::sources {
@@ -43,10 +44,15 @@ Source* SourceRegistry::Find(std::string_view name) const {
   return nullptr;
 }
 
-std::unique_ptr<SourceRegistry> MakeSourceRegistry() {
+std::unique_ptr<SourceRegistry> MakeSourceRegistry(const SourceOptions& options) {
   auto registry = std::make_unique<SourceRegistry>();
-  // The vendor normalisers (jira, github, linear, slack, pagerduty, opsgenie) plug in here.
   registry->Add(std::make_unique<CanonicalSource>());
+  registry->Add(MakeJiraSource(options));
+  registry->Add(MakeGithubSource(options));
+  registry->Add(MakeLinearSource(options));
+  registry->Add(MakeSlackSource(options));
+  registry->Add(MakePagerDutySource(options));
+  registry->Add(MakeOpsgenieSource(options));
   return registry;
 }
 
@@ -78,6 +84,16 @@ bool IsKnownSourceName(std::string_view name) {
 bool IsKnownEventType(std::string_view type) {
   return !type.empty() && std::find(kEventTypes.begin(), kEventTypes.end(), type) !=
                               kEventTypes.end();
+}
+
+bool IsPersonAttr(std::string_view type, std::string_view name) {
+  if (name == "assignees") return type.starts_with("incident.");
+  if (name == "mentions" || name == "recipients") return type == "chat.message";
+  if (name == "assignee") return type == "work_item.created";
+  if (name == "from" || name == "to") return type == "work_item.assigned";
+  if (name == "reviewer") return type == "pull_request.review_requested";
+  if (name == "person") return type == "oncall.shift";
+  return false;
 }
 
 bool IsKnownSubjectKind(std::string_view kind) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -87,8 +88,14 @@ class SourceRegistry final {
   std::vector<std::unique_ptr<Source>> sources_;
 };
 
+// Settings of the normalisers (config: [sources]).
+struct SourceOptions {
+  // Status category overrides: "<source>:<status id or name>" -> todo | in_progress | done.
+  std::map<std::string, std::string> status_categories;
+};
+
 // The explicit list of every source this build knows.
-std::unique_ptr<SourceRegistry> MakeSourceRegistry();
+std::unique_ptr<SourceRegistry> MakeSourceRegistry(const SourceOptions& options = {});
 
 // Source names a topic may be configured with (DESIGN section 2).
 bool IsKnownSourceName(std::string_view name);
@@ -96,5 +103,8 @@ bool IsKnownSourceName(std::string_view name);
 bool IsKnownEventType(std::string_view type);
 // Subject kinds of DESIGN section 4.
 bool IsKnownSubjectKind(std::string_view kind);
+// Whether attribute `name` of an event of `type` holds person references (a string or a list
+// of them): these are replaced by pseudonyms in the log.
+bool IsPersonAttr(std::string_view type, std::string_view name);
 
 }  // namespace teamhealth::sources

@@ -1,0 +1,212 @@
+#include "common.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "teamhealth/base/hash.h"
+
+namespace teamhealth::sources {
+
+std::string_view PaddedBuffer::Assign(std::string_view body) {
+  const size_t needed = body.size() + simdjson::SIMDJSON_PADDING;
+  if (buf_.size() < needed) buf_.resize(std::max(needed, buf_.size() * 2));
+  std::copy(body.begin(), body.end(), buf_.begin());
+  return std::string_view(buf_.data(), body.size());
+}
+
+std::string PersonRef(std::string_view source, std::string_view native) {
+  if (native.empty()) return {};
+  std::string out;
+  out.reserve(source.size() + 1 + native.size());
+  out.append(source).push_back(':');
+  out.append(native);
+  return out;
+}
+
+std::string StableHash(std::initializer_list<std::string_view> fields) {
+  std::string joined;
+  for (auto f : fields) {
+    joined += std::to_string(f.size());
+    joined.push_back(':');
+    joined.append(f);
+  }
+  return ContentHash(joined);
+}
+
+std::optional<EpochMillis> ParseEpochSecondsString(std::string_view text) {
+  const auto dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  if (whole.empty()) return std::nullopt;
+  int64_t seconds = 0;
+  auto [p, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+  if (ec != std::errc() || p != whole.data() + whole.size() || seconds < 0) return std::nullopt;
+  int64_t millis = 0;
+  if (dot != std::string_view::npos) {
+    const std::string_view frac = text.substr(dot + 1);
+    if (frac.empty()) return std::nullopt;
+    int digits = 0;
+    for (char c : frac) {
+      if (c < '0' || c > '9') return std::nullopt;
+      if (digits < 3) millis = millis * 10 + (c - '0');
+      ++digits;
+    }
+    for (int i = digits; i < 3; ++i) millis *= 10;
+  } else if (whole.size() >= 16) {
+    // Slack's app_mention example writes event_ts as microseconds without a dot.
+    return EpochAnyUnitToMillis(seconds);
+  }
+  return seconds * 1000 + millis;
+}
+
+EpochMillis EpochAnyUnitToMillis(int64_t v) {
+  if (v >= 100'000'000'000'000'000) return v / 1'000'000;  // ns
+  if (v >= 100'000'000'000'000) return v / 1'000;          // us
+  if (v >= 100'000'000'000) return v;                      // ms
+  return v * 1000;                                         // s
+}
+
+EventBuilder::EventBuilder(std::string_view source, std::string_view dedup_id,
+                           std::string_view type)
+    : source_(source) {
+  event_.set_source(std::string(source));
+  event_.set_id(PersonRef(source, dedup_id));
+  event_.set_type(std::string(type));
+}
+
+EventBuilder& EventBuilder::Suffix(int n) {
+  event_.mutable_id()->append("#" + std::to_string(n));
+  return *this;
+}
+
+EventBuilder& EventBuilder::At(EpochMillis ms) {
+  event_.set_occurred_at_ms(ms);
+  return *this;
+}
+
+EventBuilder& EventBuilder::Actor(std::string_view native_id) {
+  event_.set_actor(PersonRef(source_, native_id));
+  return *this;
+}
+
+EventBuilder& EventBuilder::Subject(std::string_view kind, std::string_view id) {
+  event_.mutable_subject()->set_kind(std::string(kind));
+  event_.mutable_subject()->set_id(std::string(id));
+  return *this;
+}
+
+EventBuilder& EventBuilder::SubjectKey(std::string_view key) {
+  event_.mutable_subject()->set_key(std::string(key));
+  return *this;
+}
+
+EventBuilder& EventBuilder::SubjectProject(std::string_view project) {
+  event_.mutable_subject()->set_project(std::string(project));
+  return *this;
+}
+
+EventBuilder& EventBuilder::SubjectService(std::string_view service) {
+  event_.mutable_subject()->set_service(std::string(service));
+  return *this;
+}
+
+EventBuilder& EventBuilder::SubjectTitle(std::string_view title) {
+  event_.mutable_subject()->set_title(std::string(title));
+  return *this;
+}
+
+EventBuilder& EventBuilder::Attr(std::string_view name, std::string_view value) {
+  auto* a = event_.add_attrs();
+  a->set_name(std::string(name));
+  a->mutable_value()->set_string_value(std::string(value));
+  return *this;
+}
+
+EventBuilder& EventBuilder::AttrInt(std::string_view name, int64_t value) {
+  auto* a = event_.add_attrs();
+  a->set_name(std::string(name));
+  a->mutable_value()->set_int_value(value);
+  return *this;
+}
+
+EventBuilder& EventBuilder::AttrBool(std::string_view name, bool value) {
+  auto* a = event_.add_attrs();
+  a->set_name(std::string(name));
+  a->mutable_value()->set_bool_value(value);
+  return *this;
+}
+
+EventBuilder& EventBuilder::AttrNull(std::string_view name) {
+  auto* a = event_.add_attrs();
+  a->set_name(std::string(name));
+  a->mutable_value()->set_null_value(true);
+  return *this;
+}
+
+EventBuilder& EventBuilder::AttrList(std::string_view name,
+                                     const std::vector<std::string>& values) {
+  auto* a = event_.add_attrs();
+  a->set_name(std::string(name));
+  auto* list = a->mutable_value()->mutable_list_value();
+  for (const auto& v : values) list->add_values(v);
+  return *this;
+}
+
+EventBuilder& EventBuilder::AttrOpt(std::string_view name,
+                                    const std::optional<std::string>& value) {
+  return value ? Attr(name, *value) : AttrNull(name);
+}
+
+EventBuilder& EventBuilder::AttrPerson(std::string_view name, std::string_view native_id) {
+  return native_id.empty() ? AttrNull(name) : Attr(name, PersonRef(source_, native_id));
+}
+
+EventBuilder& EventBuilder::AttrPersons(std::string_view name,
+                                        const std::vector<std::string>& native_ids) {
+  std::vector<std::string> refs;
+  refs.reserve(native_ids.size());
+  for (const auto& n : native_ids) {
+    if (!n.empty()) refs.push_back(PersonRef(source_, n));
+  }
+  return AttrList(name, refs);
+}
+
+schema::Event EventBuilder::Build(const RawRecord& record) {
+  auto* attrs = event_.mutable_attrs();
+  std::stable_sort(attrs->begin(), attrs->end(),
+                   [](const schema::Attr& a, const schema::Attr& b) { return a.name() < b.name(); });
+  auto* origin = event_.mutable_origin();
+  origin->set_topic(std::string(record.topic));
+  origin->set_partition(record.partition);
+  origin->set_offset(record.offset);
+  return std::move(event_);
+}
+
+void StatusCategories::Learn(std::string_view key, std::string_view category) {
+  std::lock_guard lock(mu_);
+  auto it = learned_.find(key);
+  if (it == learned_.end()) {
+    learned_.emplace(std::string(key), std::string(category));
+  } else if (it->second != category) {
+    it->second = std::string(category);
+  }
+}
+
+std::optional<std::string> StatusCategories::Lookup(std::string_view id_key,
+                                                    std::string_view name_key) const {
+  std::lock_guard lock(mu_);
+  if (auto it = overrides_.find(std::string(id_key)); it != overrides_.end()) return it->second;
+  if (auto it = overrides_.find(std::string(name_key)); it != overrides_.end()) {
+    return it->second;
+  }
+  if (auto it = learned_.find(id_key); it != learned_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<std::string> JiraCategory(std::string_view key) {
+  if (key == "new") return "todo";
+  if (key == "indeterminate") return "in_progress";
+  if (key == "done") return "done";
+  return std::nullopt;
+}
+
+}  // namespace teamhealth::sources

@@ -1,0 +1,102 @@
+#pragma once
+
+// Helpers shared by the normalisers. Private to the sources module.
+
+#include <simdjson.h>
+
+#include <initializer_list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event.pb.h"
+#include "teamhealth/base/time.h"
+#include "teamhealth/sources/source.h"
+
+namespace teamhealth::sources {
+
+// A reusable padded copy of a record body: simdjson On Demand needs SIMDJSON_PADDING readable
+// bytes past the end, and Kafka's buffers do not promise them. One copy per record.
+class PaddedBuffer final {
+ public:
+  std::string_view Assign(std::string_view body);
+  size_t capacity() const { return buf_.size(); }
+
+ private:
+  std::string buf_;
+};
+
+// `<source>:<native id>`; empty when `native` is empty (a null person).
+std::string PersonRef(std::string_view source, std::string_view native);
+
+// A dedup id from stable payload fields: XXH3-128 of the fields joined by an unambiguous
+// separator. For sources whose payloads carry no delivery id (DESIGN section 4).
+std::string StableHash(std::initializer_list<std::string_view> fields);
+
+// "1663966382.046509" (Slack ts) or "1664408649" -> milliseconds; nothing if malformed.
+std::optional<EpochMillis> ParseEpochSecondsString(std::string_view text);
+// Opsgenie-style integers of unknown unit: seconds (10 digits), ms (13), us (16), ns (19).
+EpochMillis EpochAnyUnitToMillis(int64_t value);
+
+// Builds one canonical event. Attributes may be added in any order; Build() sorts them.
+class EventBuilder final {
+ public:
+  // `dedup_id` becomes `<source>:<dedup_id>`.
+  EventBuilder(std::string_view source, std::string_view dedup_id, std::string_view type);
+
+  // For payloads that yield several events: appends `#n` to the id (n from 1).
+  EventBuilder& Suffix(int n);
+  EventBuilder& At(EpochMillis ms);
+  // A person reference from the source's native id; empty native id means null.
+  EventBuilder& Actor(std::string_view native_id);
+  EventBuilder& Subject(std::string_view kind, std::string_view id);
+  EventBuilder& SubjectKey(std::string_view key);
+  EventBuilder& SubjectProject(std::string_view project);
+  EventBuilder& SubjectService(std::string_view service);
+  EventBuilder& SubjectTitle(std::string_view title);
+
+  EventBuilder& Attr(std::string_view name, std::string_view value);
+  EventBuilder& AttrInt(std::string_view name, int64_t value);
+  EventBuilder& AttrBool(std::string_view name, bool value);
+  EventBuilder& AttrNull(std::string_view name);
+  EventBuilder& AttrList(std::string_view name, const std::vector<std::string>& values);
+  // Nullable string: null when `value` is nothing.
+  EventBuilder& AttrOpt(std::string_view name, const std::optional<std::string>& value);
+  // A person attribute from a native id (null when empty).
+  EventBuilder& AttrPerson(std::string_view name, std::string_view native_id);
+  EventBuilder& AttrPersons(std::string_view name, const std::vector<std::string>& native_ids);
+
+  const std::string& source() const { return source_; }
+  // Sets the origin from the record and returns the event.
+  schema::Event Build(const RawRecord& record);
+
+ private:
+  std::string source_;
+  schema::Event event_;
+};
+
+// Status id -> status category (todo, in_progress, done), learned from every payload seen and
+// overridden by config. Keys are `<source>:<status id>`; overrides may also name a status by
+// its display name (`jira:In Review`). Thread-safe: one map may serve several sources.
+class StatusCategories final {
+ public:
+  explicit StatusCategories(std::map<std::string, std::string> overrides = {})
+      : overrides_(std::move(overrides)) {}
+  void Learn(std::string_view key, std::string_view category);
+  // The override for the id, then for the name, then what was learned.
+  std::optional<std::string> Lookup(std::string_view id_key, std::string_view name_key) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> overrides_;
+  std::map<std::string, std::string, std::less<>> learned_;
+};
+
+// Jira statusCategory.key -> canonical category: new -> todo, indeterminate -> in_progress,
+// done -> done.
+std::optional<std::string> JiraCategory(std::string_view status_category_key);
+
+}  // namespace teamhealth::sources
