@@ -12,7 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev protobuf-compiler libprotobuf-dev
-  libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev
+  libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata
   kcat prometheus maven openjdk-17-jre-headless python3 python3-pytest curl
 )
 # A package is skipped when it is installed, or when the tool it provides already works

@@ -80,3 +80,107 @@ TEST(ConfigTest, BadValuesAreErrorsThatNameTheKey) {
 
 }  // namespace
 }  // namespace teamhealth::config
+
+namespace teamhealth::config {
+namespace {
+
+constexpr const char* kDirectory = R"(
+[directory.defaults]
+timezone = "UTC"
+working_days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+working_hours = "08:00-18:00"
+sleep_hours = "22:00-08:00"
+
+[[directory.teams]]
+name = "payments"
+timezone = "Europe/London"
+working_hours = "09:00-17:30"
+
+[[directory.teams]]
+name = "search"
+
+[[directory.people]]
+handle = "alice"
+team = "payments"
+timezone = "America/New_York"
+identities = ["slack:U024BE7LH", "pagerduty:PXPGF42", "jira:5b10a2844c20165700ede21g", "github:alice"]
+
+[[directory.people]]
+handle = "bob"
+teams = ["search", "payments"]
+identities = ["github:bob"]
+
+[directory.services]
+"pagerduty:PLVTM9H" = "payments"
+
+[directory.projects]
+"jira:PAY" = "payments"
+
+[sources.status_categories]
+"jira:10001" = "todo"
+"jira:In Review" = "in_progress"
+)";
+
+TEST(DirectoryConfigTest, ParsesTeamsPeopleAndMaps) {
+  auto c = ParseConfig(kDirectory, "dir.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  const auto& d = c->directory;
+  ASSERT_EQ(d.teams.size(), 2u);
+  ASSERT_EQ(d.people.size(), 2u);
+  EXPECT_EQ(d.people[0].identities.size(), 4u);
+  EXPECT_EQ(d.people[1].teams, (std::vector<std::string>{"search", "payments"}));
+  EXPECT_EQ(d.services.at("pagerduty:PLVTM9H"), "payments");
+  EXPECT_EQ(d.projects.at("jira:PAY"), "payments");
+  EXPECT_EQ(c->sources.status_categories.at("jira:In Review"), "in_progress");
+}
+
+TEST(DirectoryConfigTest, EffectiveScheduleInheritsPersonThenFirstTeamThenDefaults) {
+  auto c = ParseConfig(kDirectory, "dir.toml");
+  ASSERT_TRUE(c.ok());
+  const auto& d = c->directory;
+  const auto alice = d.EffectiveSchedule(d.people[0]);
+  EXPECT_EQ(alice.timezone, "America/New_York");  // her own
+  EXPECT_EQ(alice.working_hours, "09:00-17:30");   // payments'
+  EXPECT_EQ(alice.sleep_hours, "22:00-08:00");     // defaults
+  const auto bob = d.EffectiveSchedule(d.people[1]);
+  EXPECT_EQ(bob.timezone, "UTC");  // search has no zone; defaults
+  EXPECT_EQ(bob.working_hours, "08:00-18:00");
+  EXPECT_EQ(bob.working_days->size(), 5u);
+}
+
+TEST(DirectoryConfigTest, DefaultsApplyWithoutADirectorySection) {
+  auto c = ParseConfig("", "x.toml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->directory.defaults.timezone, "UTC");
+  EXPECT_EQ(c->directory.defaults.sleep_hours, "22:00-08:00");
+}
+
+TEST(DirectoryConfigTest, BadDirectoryEntriesNameTheKey) {
+  const std::string team = "[[directory.teams]]\nname = \"payments\"\n";
+  ExpectError(team + "[[directory.people]]\nhandle = \"a\"\nteam = \"paymnets\"\n",
+              "directory.people[0].team: unknown team \"paymnets\"");
+  ExpectError(team + "[[directory.people]]\nhandle = \"a\"\ntimezone = \"Mars/Olympus\"\n",
+              "directory.people[0].timezone: unknown time zone");
+  ExpectError("[directory.defaults]\nworking_hours = \"8-18\"\n",
+              "directory.defaults.working_hours");
+  ExpectError("[directory.defaults]\nworking_days = [\"Monday\"]\n",
+              "directory.defaults.working_days");
+  ExpectError(team + "[[directory.people]]\nhandle = \"a\"\nidentities = [\"U123\"]\n",
+              "directory.people[0].identities: \"U123\"");
+  ExpectError(team + "[[directory.people]]\nhandle = \"a\"\nidentities = [\"slack:U1\"]\n" +
+                  "[[directory.people]]\nhandle = \"b\"\nidentities = [\"slack:U1\"]\n",
+              "belongs to two people");
+  ExpectError(team + "[[directory.people]]\nhandle = \"a\"\n[[directory.people]]\nhandle = \"a\"\n",
+              "directory.people[1].handle");
+  ExpectError(team + "[directory.services]\n\"pagerduty:P1\" = \"nobody\"\n",
+              "directory.services.\"pagerduty:P1\": unknown team");
+  ExpectError(team + "[directory.projects]\n\"PAY\" = \"payments\"\n", "directory.projects");
+  ExpectError(team + "[[directory.people]]\nhandle = \"a\"\nshoe_size = 9\n",
+              "directory.people[0].shoe_size: unknown key");
+  ExpectError("[sources.status_categories]\n\"jira:1\" = \"doing\"\n",
+              "sources.status_categories");
+  ExpectError("[[directory.teams]]\nname = \"unmapped\"\n", "reserved");
+}
+
+}  // namespace
+}  // namespace teamhealth::config

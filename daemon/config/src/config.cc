@@ -1,78 +1,13 @@
 #include "teamhealth/config/config.h"
 
+#include "parse_util.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace teamhealth::config {
 namespace {
-
-// Checks that `table` has only `allowed` keys; names the first stranger.
-Status OnlyKeys(const toml::table& table, std::string_view path,
-                std::initializer_list<std::string_view> allowed) {
-  for (const auto& [key, node] : table) {
-    bool ok = false;
-    for (auto a : allowed) ok = ok || key.str() == a;
-    if (!ok) {
-      return Error(std::string(path.empty() ? "" : std::string(path) + ".") +
-                   std::string(key.str()) + ": unknown key");
-    }
-  }
-  return Status::Ok();
-}
-
-std::string Where(const toml::node& node) {
-  const auto& src = node.source();
-  return " (line " + std::to_string(src.begin.line) + ")";
-}
-
-Status ReadString(const toml::table& t, std::string_view path, std::string_view key,
-                  std::string& out) {
-  const auto* node = t.get(key);
-  if (!node) return Status::Ok();
-  const auto v = node->value<std::string>();
-  if (!v || !node->is_string()) {
-    return Error(std::string(path) + "." + std::string(key) + ": must be a string" + Where(*node));
-  }
-  out = *v;
-  return Status::Ok();
-}
-
-Status ReadBool(const toml::table& t, std::string_view path, std::string_view key, bool& out) {
-  const auto* node = t.get(key);
-  if (!node) return Status::Ok();
-  if (!node->is_boolean()) {
-    return Error(std::string(path) + "." + std::string(key) + ": must be true or false" +
-                 Where(*node));
-  }
-  out = *node->value<bool>();
-  return Status::Ok();
-}
-
-Status ReadInt(const toml::table& t, std::string_view path, std::string_view key, int& out,
-               int min, int max) {
-  const auto* node = t.get(key);
-  if (!node) return Status::Ok();
-  if (!node->is_integer()) {
-    return Error(std::string(path) + "." + std::string(key) + ": must be an integer" +
-                 Where(*node));
-  }
-  const int64_t v = *node->value<int64_t>();
-  if (v < min || v > max) {
-    return Error(std::string(path) + "." + std::string(key) + ": must be between " +
-                 std::to_string(min) + " and " + std::to_string(max) + Where(*node));
-  }
-  out = static_cast<int>(v);
-  return Status::Ok();
-}
-
-const toml::table* SubTable(const toml::table& root, std::string_view key, Status& status) {
-  const auto* node = root.get(key);
-  if (!node) return nullptr;
-  if (!node->is_table()) status = Error(std::string(key) + ": must be a table" + Where(*node));
-  return node->as_table();
-}
 
 bool IsKnownSource(std::string_view s) {
   static const std::set<std::string_view> kSources = {"jira",  "github",    "linear",
@@ -182,7 +117,10 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
     return Error(msg.str());
   }
   Config c;
-  if (auto s = OnlyKeys(root, "", {"storage", "kafka", "http", "logging"}); !s) return s.error();
+  if (auto s = OnlyKeys(root, "", {"storage", "kafka", "http", "logging", "directory", "sources"});
+      !s) {
+    return s.error();
+  }
   Status st;
   if (const auto* t = SubTable(root, "storage", st)) {
     if (auto s = OnlyKeys(*t, "storage", {"dir", "sync_writes"}); !s) return s.error();
@@ -201,6 +139,15 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
   if (const auto* t = SubTable(root, "logging", st)) {
     if (auto s = OnlyKeys(*t, "logging", {"level"}); !s) return s.error();
     if (auto s = ReadString(*t, "logging", "level", c.logging.level); !s) return s.error();
+  }
+  if (const auto* t = SubTable(root, "directory", st)) {
+    if (auto s = ParseDirectory(*t, c.directory); !s) return s.error();
+  } else {
+    toml::table empty;
+    if (auto s = ParseDirectory(empty, c.directory); !s) return s.error();
+  }
+  if (const auto* t = SubTable(root, "sources", st)) {
+    if (auto s = ParseSources(*t, c.sources); !s) return s.error();
   }
   if (!st) return st.error();
   if (auto s = Validate(c); !s) return s.error();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,11 +43,50 @@ struct LoggingConfig {
   std::string level = "info";  // trace debug info warn error
 };
 
+// Working pattern overrides; unset fields inherit (person -> team -> defaults).
+struct Schedule {
+  std::optional<std::string> timezone;                   // IANA name, e.g. "Europe/London"
+  std::optional<std::vector<std::string>> working_days;  // "Mon".."Sun"
+  std::optional<std::string> working_hours;              // "HH:MM-HH:MM", local time
+  std::optional<std::string> sleep_hours;                // "HH:MM-HH:MM", may wrap midnight
+};
+
+struct TeamConfig {
+  std::string name;
+  Schedule schedule;
+};
+
+struct PersonConfig {
+  std::string handle;                   // unique, never written to the event log
+  std::vector<std::string> teams;       // `team = "x"` or `teams = ["x", "y"]`
+  Schedule schedule;
+  std::vector<std::string> identities;  // "<source>:<native id>"
+};
+
+// The people directory (DESIGN section 5). Defaults are always fully set after parsing.
+struct DirectoryConfig {
+  Schedule defaults;
+  std::vector<TeamConfig> teams;
+  std::vector<PersonConfig> people;
+  std::map<std::string, std::string> services;  // "<source>:<service id>" -> team
+  std::map<std::string, std::string> projects;  // "<source>:<project>" -> team
+
+  // The effective schedule of a person: person, then first team, then defaults.
+  Schedule EffectiveSchedule(const PersonConfig& person) const;
+};
+
+struct SourcesConfig {
+  // "<source>:<status id or name>" -> todo | in_progress | done.
+  std::map<std::string, std::string> status_categories;
+};
+
 struct Config {
   StorageConfig storage;
   KafkaConfig kafka;
   HttpConfig http;
   LoggingConfig logging;
+  DirectoryConfig directory;
+  SourcesConfig sources;
 };
 
 // Parses and validates a TOML document. Unknown keys and bad values are errors whose message
