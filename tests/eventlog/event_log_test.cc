@@ -187,21 +187,150 @@ TEST_F(EventLogTest, ReopenKeepsSequencesCountersOffsetsAndDedup) {
   EXPECT_EQ((*e)->id(), "canonical:c");
 }
 
-TEST_F(EventLogTest, EventsRoundTripThroughStorage) {
+TEST_F(EventLogTest, EventsRoundTripThroughStorageWithPseudonymsForPeople) {
   IngestBatch b;
   auto e = MakeEvent("x", 1772489645120);
   e.set_actor("pagerduty:PX1");
   auto* attr = e.add_attrs();
   attr->set_name("assignees");
   attr->mutable_value()->mutable_list_value()->add_values("pagerduty:PX1");
+  attr->mutable_value()->mutable_list_value()->add_values("pagerduty:PX2");
+  auto* urgency = e.add_attrs();
+  urgency->set_name("urgency");
+  urgency->mutable_value()->set_string_value("high");
   b.events = {e};
   ASSERT_TRUE(log_->Append(b).ok());
   auto read = log_->Read(Sequence(1));
   ASSERT_TRUE(read.ok());
   ASSERT_TRUE(read->has_value());
-  EXPECT_EQ((*read)->schema_version(), kSchemaVersion);
-  e.set_schema_version(kSchemaVersion);
-  EXPECT_EQ((*read)->SerializeAsString(), e.SerializeAsString());
+  const schema::Event& got = **read;
+  EXPECT_EQ(got.schema_version(), kSchemaVersion);
+  EXPECT_EQ(got.id(), e.id());
+  EXPECT_EQ(got.occurred_at_ms(), e.occurred_at_ms());
+  // People are pseudonyms: the same person gets the same one, another person another.
+  EXPECT_TRUE(got.actor().starts_with("p:")) << got.actor();
+  const auto& assignees = got.attrs(0).value().list_value().values();
+  EXPECT_EQ(assignees[0], got.actor());
+  EXPECT_NE(assignees[1], got.actor());
+  EXPECT_TRUE(assignees[1].starts_with("p:"));
+  // Non-person attributes are untouched.
+  EXPECT_EQ(got.attrs(1).value().string_value(), "high");
+  // The raw identity is stored nowhere.
+  std::string all;
+  for (auto column : {storage::Column::kLog, storage::Column::kIdentities,
+                      storage::Column::kMeta, storage::Column::kDedup}) {
+    auto it = store_->NewIterator(column);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      all.append(it->key());
+      all.append(it->value());
+    }
+  }
+  EXPECT_EQ(all.find("PX1"), std::string::npos);
+  EXPECT_EQ(all.find("PX2"), std::string::npos);
+}
+
+TEST_F(EventLogTest, PseudonymsSurviveReopen) {
+  IngestBatch b1;
+  auto e1 = MakeEvent("a");
+  e1.set_actor("slack:U1");
+  b1.events = {e1};
+  ASSERT_TRUE(log_->Append(b1).ok());
+  const std::string first = (*log_->Read(Sequence(1)))->actor();
+  Reopen();
+  IngestBatch b2;
+  auto e2 = MakeEvent("b");
+  e2.set_actor("slack:U1");
+  b2.events = {e2};
+  ASSERT_TRUE(log_->Append(b2).ok());
+  EXPECT_EQ((*log_->Read(Sequence(2)))->actor(), first);
+}
+
+DirectoryPerson Alice() {
+  return DirectoryPerson{"alice", {"slack:UALICE", "github:alice"}, {"payments"},
+                         "Europe/London", {"Mon", "Tue"}, "09:00-17:00", "22:00-07:00"};
+}
+
+TEST_F(EventLogTest, DirectorySyncAppendsUpsertsOnlyWhenSomethingChanged) {
+  // Alice's Slack identity was seen before the directory knew her.
+  IngestBatch b;
+  auto e = MakeEvent("a");
+  e.set_actor("slack:UALICE");
+  b.events = {e};
+  ASSERT_TRUE(log_->Append(b).ok());
+  const std::string seen = (*log_->Read(Sequence(1)))->actor();
+
+  auto r1 = log_->SyncDirectory({Alice()}, 5000);
+  ASSERT_TRUE(r1.ok()) << r1.error().message();
+  EXPECT_EQ(*r1, 1);
+  auto up = log_->Read(Sequence(2));
+  ASSERT_TRUE(up.ok() && up->has_value());
+  EXPECT_EQ((*up)->type(), "directory.person_upserted");
+  EXPECT_EQ((*up)->occurred_at_ms(), 5000);
+  // Her existing pseudonym is reused, so her history stays linked.
+  EXPECT_EQ((*up)->subject().id(), seen);
+  std::string json = (*up)->DebugString();
+  EXPECT_EQ(json.find("alice"), std::string::npos) << "the handle must not be in the log";
+
+  // Same directory again (a restart): nothing appended.
+  Reopen();
+  auto r2 = log_->SyncDirectory({Alice()}, 6000);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(*r2, 0);
+  EXPECT_EQ(log_->LastSequence(), Sequence(2));
+
+  // Her GitHub identity now maps to the same pseudonym.
+  IngestBatch b2;
+  auto e2 = MakeEvent("b");
+  e2.set_actor("github:alice");
+  b2.events = {e2};
+  ASSERT_TRUE(log_->Append(b2).ok());
+  EXPECT_EQ((*log_->Read(Sequence(3)))->actor(), seen);
+
+  // A team change appends a new revision; leaving the directory appends teams = [].
+  auto moved = Alice();
+  moved.teams = {"search"};
+  ASSERT_EQ(*log_->SyncDirectory({moved}, 7000), 1);
+  EXPECT_EQ((*log_->Read(Sequence(4)))->id(), "directory:" + seen + ":2");
+  ASSERT_EQ(*log_->SyncDirectory({}, 8000), 1);
+  const auto gone = *log_->Read(Sequence(5));
+  bool empty_teams = false;
+  for (const auto& a : gone->attrs()) {
+    if (a.name() == "teams") empty_teams = a.value().list_value().values_size() == 0;
+  }
+  EXPECT_TRUE(empty_teams);
+  EXPECT_EQ(*log_->SyncDirectory({}, 9000), 0);
+}
+
+TEST_F(EventLogTest, EraseUnlinksThePseudonymButKeepsTheEvents) {
+  ASSERT_TRUE(log_->SyncDirectory({Alice()}, 1000).ok());
+  IngestBatch b;
+  auto e = MakeEvent("a");
+  e.set_actor("slack:UALICE");
+  b.events = {e};
+  ASSERT_TRUE(log_->Append(b).ok());
+  const std::string pseudonym = (*log_->Read(Sequence(2)))->actor();
+
+  auto erased = log_->Erase("alice", Alice().identities, 2000);
+  ASSERT_TRUE(erased.ok()) << erased.error().message();
+  EXPECT_TRUE(*erased);
+  const auto last = *log_->Read(log_->LastSequence());
+  EXPECT_EQ(last->type(), "directory.person_erased");
+  EXPECT_EQ(last->subject().id(), pseudonym);
+  // Past events keep the pseudonym...
+  EXPECT_EQ((*log_->Read(Sequence(2)))->actor(), pseudonym);
+  // ...but nothing maps her identities to it any more: a new event gets a new pseudonym.
+  IngestBatch b2;
+  auto e2 = MakeEvent("b");
+  e2.set_actor("slack:UALICE");
+  b2.events = {e2};
+  ASSERT_TRUE(log_->Append(b2).ok());
+  EXPECT_NE((*log_->Read(log_->LastSequence()))->actor(), pseudonym);
+  auto it = store_->NewIterator(storage::Column::kIdentities);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) EXPECT_NE(it->value(), pseudonym);
+  // Erasing an unknown handle says so.
+  auto again = log_->Erase("alice", {}, 3000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
 }
 
 TEST_F(EventLogTest, DecodeRejectsRecordsFromANewerSchema) {

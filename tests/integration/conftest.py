@@ -9,7 +9,10 @@
 
 The binary comes from $TEAMHEALTH_BIN (default: <repo>/build/teamhealth). Python stdlib and
 pytest only; no fixed ports, no fixed sleeps used for synchronisation (every wait polls with
-a deadline).
+a deadline). Other knobs: $CRASH_SEED (test_crash_safety; printed on every run, defaults to
+the clock) and $INGEST_SEED (test_ingest_exactly_once's workload; fixed by default).
+
+    TEAMHEALTH_BIN=/tmp/build-it/teamhealth python3 -m pytest -x -q tests/integration
 """
 
 from __future__ import annotations
@@ -171,7 +174,8 @@ class Broker:
     dir: Path
 
     def produce(self, topic: str, partition: int, values: Sequence[str], workdir: Path,
-                timeout: float = 120, empty_as_null: bool = False) -> None:
+                timeout: float = 120, empty_as_null: bool = False,
+                extra_args: Sequence[str] = ()) -> None:
         """Produces `values` in order to one partition: one message per value, each keyed
         (kcat -K) so that empty values are sent as empty messages instead of being skipped
         (or as NULL values, tombstones, with `empty_as_null`). Idempotent producer: no
@@ -186,6 +190,7 @@ class Broker:
                "-X", "enable.idempotence=true", "-X", "linger.ms=20", "-l", str(path)]
         if empty_as_null:
             cmd.insert(1, "-Z")
+        cmd[1:1] = list(extra_args)
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         path.unlink(missing_ok=True)
         assert r.returncode == 0, f"kcat produce failed ({r.returncode}): {r.stderr[-2000:]}"

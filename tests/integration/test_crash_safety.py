@@ -20,8 +20,6 @@ import threading
 import time
 from collections import Counter, defaultdict
 
-import pytest
-
 from conftest import (KCAT, SOURCE, canonical_json, inspect, make_event, unique_topic,
                       wait_until, write_config)
 

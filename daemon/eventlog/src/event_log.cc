@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "person_fields.h"
+#include "teamhealth/base/hash.h"
 #include "teamhealth/eventlog/keys.h"
 
 namespace teamhealth::eventlog {
@@ -104,20 +106,13 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
       Add(delta.duplicate, e.source(), 1);
       continue;
     }
-    ++seq;
-    const Sequence s(seq);
-    if (outcome.first.value() == 0) outcome.first = s;
-    e.set_schema_version(kSchemaVersion);
-    bytes.clear();
-    e.SerializeToString(&bytes);
-    const std::string seq_key = keys::SequenceKey(s);
-    wb.Put(Column::kLog, seq_key, bytes);
-    wb.Put(Column::kDedup, e.id(), seq_key);
-    wb.Put(Column::kIndexes, keys::TimeIndexKey(e.occurred_at_ms(), s), {});
-    if (!e.subject().id().empty()) {
-      wb.Put(Column::kIndexes, keys::SubjectIndexKey(e.subject().kind(), e.subject().id(), s),
-             {});
+    if (auto st = Pseudonymize(e, wb); !st) {
+      identities_.Rollback();
+      return st.error();
     }
+    ++seq;
+    if (outcome.first.value() == 0) outcome.first = Sequence(seq);
+    PutEvent(e, seq, wb, bytes);
     Add(delta.ingested, e.source(), 1);
   }
 
@@ -135,6 +130,19 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
   }
 
   // Counters travel in the same batch, so they always match the log.
+  Counters next = MergeCounters(delta, wb);
+
+  if (wb.Count() > 0) {
+    if (auto s = WriteWithIdentities(wb); !s) return s.error();
+  }
+  counters_ = std::move(next);
+  last_quarantine_ = qseq;
+  last_seq_.store(seq, std::memory_order_release);
+  outcome.last = Sequence(seq);
+  return outcome;
+}
+
+Counters EventLog::MergeCounters(const Counters& delta, storage::WriteBatch& wb) const {
   Counters next = counters_;
   auto put_counts = [&](std::string_view prefix, const std::map<std::string, uint64_t>& d,
                         std::map<std::string, uint64_t>& totals) {
@@ -152,15 +160,54 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
     wb.Put(Column::kMeta, std::string(kQuarantinedPrefix) + key.first + '\0' + key.second,
            U64Value(total));
   }
+  return next;
+}
 
-  if (wb.Count() > 0) {
-    if (auto s = store_.Write(wb); !s) return s.error();
+Status EventLog::WriteWithIdentities(storage::WriteBatch& wb) {
+  if (auto s = store_.Write(wb); !s) {
+    identities_.Rollback();
+    return s;
   }
-  counters_ = std::move(next);
-  last_quarantine_ = qseq;
-  last_seq_.store(seq, std::memory_order_release);
-  outcome.last = Sequence(seq);
-  return outcome;
+  identities_.Commit();
+  return Status::Ok();
+}
+
+void EventLog::PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
+                        std::string& scratch) {
+  const Sequence s(seq);
+  e.set_schema_version(kSchemaVersion);
+  scratch.clear();
+  e.SerializeToString(&scratch);
+  const std::string seq_key = keys::SequenceKey(s);
+  wb.Put(Column::kLog, seq_key, scratch);
+  wb.Put(Column::kDedup, e.id(), seq_key);
+  wb.Put(Column::kIndexes, keys::TimeIndexKey(e.occurred_at_ms(), s), {});
+  if (!e.subject().id().empty()) {
+    wb.Put(Column::kIndexes, keys::SubjectIndexKey(e.subject().kind(), e.subject().id(), s), {});
+  }
+}
+
+Status EventLog::Pseudonymize(schema::Event& e, storage::WriteBatch& wb) {
+  auto replace = [&](std::string& ref) -> Status {
+    if (ref.empty()) return Status::Ok();
+    auto p = identities_.Resolve(ref, wb);
+    if (!p) return p.error();
+    ref = std::move(*p);
+    return Status::Ok();
+  };
+  if (auto s = replace(*e.mutable_actor()); !s) return s;
+  for (auto& attr : *e.mutable_attrs()) {
+    if (!schema::IsPersonAttr(e.type(), attr.name())) continue;
+    auto* v = attr.mutable_value();
+    if (v->has_string_value()) {
+      if (auto s = replace(*v->mutable_string_value()); !s) return s;
+    } else if (v->has_list_value()) {
+      for (auto& item : *v->mutable_list_value()->mutable_values()) {
+        if (auto s = replace(item); !s) return s;
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<Sequence>> EventLog::LookupDedup(std::string_view id) {

@@ -86,16 +86,6 @@ bool IsKnownEventType(std::string_view type) {
                               kEventTypes.end();
 }
 
-bool IsPersonAttr(std::string_view type, std::string_view name) {
-  if (name == "assignees") return type.starts_with("incident.");
-  if (name == "mentions" || name == "recipients") return type == "chat.message";
-  if (name == "assignee") return type == "work_item.created";
-  if (name == "from" || name == "to") return type == "work_item.assigned";
-  if (name == "reviewer") return type == "pull_request.review_requested";
-  if (name == "person") return type == "oncall.shift";
-  return false;
-}
-
 bool IsKnownSubjectKind(std::string_view kind) {
   return std::find(kSubjectKinds.begin(), kSubjectKinds.end(), kind) != kSubjectKinds.end();
 }

@@ -13,7 +13,9 @@
 
 #include "event.pb.h"
 #include "teamhealth/base/result.h"
+#include "teamhealth/base/time.h"
 #include "teamhealth/base/types.h"
+#include "teamhealth/eventlog/identities.h"
 #include "teamhealth/storage/store.h"
 
 namespace teamhealth::eventlog {
@@ -39,6 +41,18 @@ struct Counters {
   std::map<std::pair<std::string, std::string>, uint64_t> quarantined;  // (source, reason)
 };
 
+// One person of the people directory as the log records it: everything but the handle and the
+// identities is written to `directory.person_upserted` events; those two only as hashes.
+struct DirectoryPerson {
+  std::string handle;
+  std::vector<std::string> identities;  // "<source>:<native id>"
+  std::vector<std::string> teams;
+  std::string timezone;
+  std::vector<std::string> working_days;
+  std::string working_hours;
+  std::string sleep_hours;
+};
+
 struct AppendOutcome {
   Sequence first;  // first sequence assigned, or none when nothing was appended
   Sequence last;   // last sequence of the log after the append
@@ -57,6 +71,19 @@ class EventLog final {
   // offsets and counters atomically. On error nothing is written.
   Result<AppendOutcome> Append(IngestBatch& batch);
 
+  // Records the directory as of `now`: appends a `directory.person_upserted` event for every
+  // person whose entry changed (or who left: teams become empty) and points each person's
+  // identities at the person's pseudonym. Unchanged people append nothing, so calling it at
+  // every start and SIGHUP is cheap. Returns how many people changed.
+  Result<int> SyncDirectory(const std::vector<DirectoryPerson>& people, EpochMillis now);
+
+  // Forgets a person (DESIGN section 6): deletes the mappings from the handle and the given
+  // identities to the person's pseudonym, appends `directory.person_erased`, then flushes and
+  // compacts so the mappings are physically gone. Past events keep only the pseudonym.
+  // Returns false if the handle was unknown.
+  Result<bool> Erase(std::string_view handle, const std::vector<std::string>& identities,
+                     EpochMillis now);
+
   Sequence LastSequence() const { return Sequence(last_seq_.load(std::memory_order_acquire)); }
   uint64_t QuarantineCount() const { return last_quarantine_; }
   const Counters& counters() const { return counters_; }
@@ -70,10 +97,18 @@ class EventLog final {
   Result<std::map<TopicPartition, KafkaOffset>> Offsets();
 
  private:
-  explicit EventLog(storage::Store& store) : store_(store) {}
+  explicit EventLog(storage::Store& store) : store_(store), identities_(store) {}
   Status Load();
+  // Replaces the actor and person attributes of `e` by pseudonyms.
+  Status Pseudonymize(schema::Event& e, storage::WriteBatch& wb);
+  // Assigns the next sequence to `e` and writes it with its dedup key and indexes.
+  void PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb, std::string& scratch);
+  Status WriteWithIdentities(storage::WriteBatch& wb);
+  // The counters after `delta`, with their new values written into `wb`.
+  Counters MergeCounters(const Counters& delta, storage::WriteBatch& wb) const;
 
   storage::Store& store_;
+  Identities identities_;
   std::atomic<uint64_t> last_seq_{0};
   uint64_t last_quarantine_ = 0;
   Counters counters_;

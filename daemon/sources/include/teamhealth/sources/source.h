@@ -103,8 +103,6 @@ bool IsKnownSourceName(std::string_view name);
 bool IsKnownEventType(std::string_view type);
 // Subject kinds of DESIGN section 4.
 bool IsKnownSubjectKind(std::string_view kind);
-// Whether attribute `name` of an event of `type` holds person references (a string or a list
-// of them): these are replaced by pseudonyms in the log.
-bool IsPersonAttr(std::string_view type, std::string_view name);
+
 
 }  // namespace teamhealth::sources
