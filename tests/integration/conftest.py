@@ -430,3 +430,57 @@ def inspect(state_dir: Path, what: str, *args: str) -> list[dict]:
     r = run_teamhealth("inspect", what, "--state-dir", str(state_dir), *args)
     assert r.returncode == 0, f"inspect {what} failed ({r.returncode}): {r.stderr}"
     return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+# --- people are pseudonyms in the log (DESIGN section 6) ---------------------------------
+
+_PSEUDONYM = re.compile(r"^p:[0-9a-f]{16}$")
+_PERSON_ATTRS = {  # mirrors schemas/person_fields.cc
+    "assignees": lambda t: t.startswith("incident."),
+    "mentions": lambda t: t == "chat.message",
+    "recipients": lambda t: t == "chat.message",
+    "assignee": lambda t: t == "work_item.created",
+    "from": lambda t: t == "work_item.assigned",
+    "to": lambda t: t == "work_item.assigned",
+    "reviewer": lambda t: t == "pull_request.review_requested",
+    "person": lambda t: t == "oncall.shift",
+}
+
+
+class Pseudonyms:
+    """Checks that the log holds a consistent pseudonym wherever the producer wrote a person.
+
+    `restore(stored, produced)` asserts each person value in `stored` is a pseudonym, that one
+    person always gets the same pseudonym and two people never share one, and returns `stored`
+    with the produced identities put back, for a plain comparison."""
+
+    def __init__(self):
+        self.of_person: dict[str, str] = {}
+        self.person_of: dict[str, str] = {}
+
+    def _check(self, pseudonym, person):
+        if person is None:
+            assert pseudonym is None, f"null person stored as {pseudonym}"
+            return None
+        assert isinstance(pseudonym, str) and _PSEUDONYM.match(pseudonym), \
+            f"{person} stored as {pseudonym!r}, not a pseudonym"
+        assert self.of_person.setdefault(person, pseudonym) == pseudonym, \
+            f"{person} has two pseudonyms"
+        assert self.person_of.setdefault(pseudonym, person) == person, \
+            f"{pseudonym} is shared by two people"
+        return person
+
+    def restore(self, stored: dict, produced: dict) -> dict:
+        out = json.loads(json.dumps(stored))
+        out["actor"] = self._check(stored.get("actor"), produced.get("actor"))
+        for name, applies in _PERSON_ATTRS.items():
+            if not applies(produced.get("type", "")) or name not in produced.get("attrs", {}):
+                continue
+            want = produced["attrs"][name]
+            got = stored.get("attrs", {}).get(name)
+            if isinstance(want, list):
+                assert isinstance(got, list) and len(got) == len(want), (name, got, want)
+                out["attrs"][name] = [self._check(g, w) for g, w in zip(got, want)]
+            else:
+                out["attrs"][name] = self._check(got, want)
+        return out

@@ -1,9 +1,8 @@
 """Single records at the edges of the canonical format, all consumed by one daemon run.
 
 Each case is one Kafka record with the outcome it must have: appended to the log (and how it
-must read back) or quarantined (and why). Cases marked `xfail(strict=True)` reproduce daemon
-bugs found while writing this suite; when a bug is fixed the case XPASSes, which fails the
-run, and the marker should then be removed.
+must read back) or quarantined (and why). The last cases reproduced daemon bugs found while
+writing this suite; they stay as regression tests.
 """
 
 from __future__ import annotations
@@ -14,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (SOURCE, DaemonFactory, canonical_json, inspect, make_event, unique_topic,
+from conftest import (SOURCE, Pseudonyms, DaemonFactory, canonical_json, inspect, make_event, unique_topic,
                       write_config)
 
-BUG = "daemon bug"
 
 
 def _ev(n: int, **changes) -> dict:
@@ -50,7 +48,6 @@ class Case:
     body: str | None  # None: a NULL value (tombstone)
     reason: str | None = None  # quarantine reason; None means the event must be appended
     logged: dict | None = None  # how the appended event must read back (default: as produced)
-    bug: str | None = None
 
 
 def _cases() -> list[Case]:
@@ -95,23 +92,16 @@ def _cases() -> list[Case]:
     cases.append(Case("number_as_time", canonical_json(_ev(14, occurred_at=1772489645120)),
                       "invalid_field"))
 
-    # --- daemon bugs (see the module docstring)
+    # --- once daemon bugs, fixed: keep them as regressions
     cases.append(Case("bad_literal_in_unknown_member", _with_raw(_ev(20), '"extra":tru'),
-                      "invalid_json",
-                      bug="invalid JSON inside a member the normaliser does not read is never "
-                          "parsed (simdjson on-demand skips it), so the record is appended"))
+                      "invalid_json"))
     cases.append(Case("bad_array_in_unknown_subject_member",
-                      _with_raw(_ev(21), '"zzz":[1,}', inside_subject=True), "invalid_json",
-                      bug="same as bad_literal_in_unknown_member, inside subject"))
+                      _with_raw(_ev(21), '"zzz":[1,}', inside_subject=True), "invalid_json"))
     cases.append(Case("leading_zero_number_in_unknown_member", _with_raw(_ev(22), '"extra":01'),
-                      "invalid_json", bug="same as bad_literal_in_unknown_member"))
-    cases.append(Case("unquoted_string_value", '{"id":canonical:edge-23}', "invalid_json",
-                      bug="a record that is not JSON is quarantined as invalid_field "
-                          "(\"field id\") instead of invalid_json"))
+                      "invalid_json"))
+    cases.append(Case("unquoted_string_value", '{"id":canonical:edge-23}', "invalid_json"))
     cases.append(Case("repeated_id_member",
-                      _with_raw(_ev(24), f'"id":"{SOURCE}:edge-24-other"'), "invalid_field",
-                      bug="a repeated top-level member is accepted and the last one wins, so "
-                          "the dedup id depends on the parser (repeated attrs are rejected)"))
+                      _with_raw(_ev(24), f'"id":"{SOURCE}:edge-24-other"'), "invalid_field"))
     return cases
 
 
@@ -163,14 +153,13 @@ def edge_run(broker, tmp_path_factory):
 @pytest.mark.parametrize(
     "case",
     [pytest.param(c, id=c.name,
-                  marks=[pytest.mark.xfail(strict=True, reason=f"{BUG}: {c.bug}")] if c.bug else [])
-     for c in CASES])
+) for c in CASES])
 def test_record(case: Case, edge_run):
     kind, what = edge_run[case.name]
     if case.reason is None:
         assert kind == "logged", f"quarantined instead of appended: {what}"
         want = case.logged if case.logged is not None else json.loads(case.body)
-        assert what == want
+        assert Pseudonyms().restore(what, want) == want
     else:
         assert kind == "quarantined", f"appended instead of quarantined ({case.reason}): {what}"
         assert what["reason"] == case.reason, what

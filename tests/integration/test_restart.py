@@ -154,10 +154,6 @@ def test_sigterm_mid_backlog_then_resume(broker, daemons, tmp_path):
     assert len(logged) == total and len({e["id"] for e in logged}) == total
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "daemon bug: the stored next offset is the last record's offset + 1, so a partition whose "
-    "tail is a transaction commit marker never reaches its end: lag stays >= 1 forever and the "
-    "stored offset is behind the high watermark"))
 def test_transactional_producer_lag_reaches_zero(broker, daemons, tmp_path):
     topic = unique_topic("txn")
     state = tmp_path / "state"

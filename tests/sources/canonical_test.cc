@@ -24,7 +24,7 @@ class CanonicalTest : public ::testing::Test {
     ASSERT_TRUE(out.rejection.has_value()) << body;
     EXPECT_EQ(ReasonName(out.rejection->reason), ReasonName(reason)) << body;
     EXPECT_NE(out.rejection->detail.find(detail_part), std::string::npos)
-        << out.rejection->detail;
+        << out.rejection->detail << " for " << body;
     EXPECT_TRUE(out.events.empty());
   }
 
@@ -114,6 +114,29 @@ TEST_F(CanonicalTest, RejectsMalformedRecordsWithReasons) {
   ExpectReject(
       R"({"id":42,"source":"canonical","type":"work_item.created","occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"}})",
       Reason::kInvalidField, "id");
+}
+
+TEST_F(CanonicalTest, MalformedJsonInsideIgnoredMembersIsStillInvalidJson) {
+  const std::string base =
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1")";
+  // Well-formed unknown members are tolerated (newer producers)...
+  EXPECT_EQ(Run(base + R"(},"extra":{"a":[1,2,{"b":null}]}})").events.size(), 1u);
+  EXPECT_EQ(Run(base + R"(,"zzz":[true,false]}})").events.size(), 1u);
+  // ...malformed ones are not, wherever they hide.
+  ExpectReject(base + R"(},"extra":tru})", Reason::kInvalidJson, "extra");
+  ExpectReject(base + R"(},"extra":01})", Reason::kInvalidJson, "extra");
+  ExpectReject(base + R"(,"zzz":[1,}}})", Reason::kInvalidJson, "subject");
+  ExpectReject(R"({"id":canonical:x})", Reason::kInvalidJson, "");
+  ExpectReject(base + R"(},"attrs":{"a":[1,}})", Reason::kInvalidJson, "");
+}
+
+TEST_F(CanonicalTest, RepeatedTopLevelMembersAreRejected) {
+  ExpectReject(
+      R"({"id":"canonical:a","source":"canonical","type":"work_item.created",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"},)"
+      R"("id":"canonical:b"})",
+      Reason::kInvalidField, "id (repeated)");
 }
 
 TEST_F(CanonicalTest, HeaderLookupIgnoresCase) {

@@ -110,14 +110,29 @@ int64_t Consumer::HighWatermark(const TopicPartition& tp) {
   return hi;
 }
 
-Result<int64_t> Consumer::LowWatermark(const TopicPartition& tp, int timeout_ms) {
+namespace {
+Result<std::pair<int64_t, int64_t>> QueryWatermarks(rd_kafka_t* rk, const TopicPartition& tp,
+                                                    int timeout_ms) {
   int64_t lo = -1, hi = -1;
-  const auto err = rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition.value(),
+  const auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition.value(),
                                                     &lo, &hi, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Error(std::string("watermarks: ") + rd_kafka_err2str(err));
   }
-  return lo;
+  return std::make_pair(lo, hi);
+}
+}  // namespace
+
+Result<int64_t> Consumer::LowWatermark(const TopicPartition& tp, int timeout_ms) {
+  auto w = QueryWatermarks(rk_, tp, timeout_ms);
+  if (!w) return w.error();
+  return w->first;
+}
+
+Result<int64_t> Consumer::HighWatermarkQuery(const TopicPartition& tp, int timeout_ms) {
+  auto w = QueryWatermarks(rk_, tp, timeout_ms);
+  if (!w) return w.error();
+  return w->second;
 }
 
 namespace {

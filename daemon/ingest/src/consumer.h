@@ -37,6 +37,8 @@ class Consumer final {
   int64_t HighWatermark(const TopicPartition& tp);
   // Queries the broker for the low watermark (first retained offset).
   Result<int64_t> LowWatermark(const TopicPartition& tp, int timeout_ms);
+  // Queries the broker for the high watermark (end offset).
+  Result<int64_t> HighWatermarkQuery(const TopicPartition& tp, int timeout_ms);
 
  private:
   Consumer(rd_kafka_t* rk, rd_kafka_queue_t* queue) : rk_(rk), queue_(queue) {}

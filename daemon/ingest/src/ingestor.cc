@@ -16,6 +16,10 @@ using Clock = std::chrono::steady_clock;
 struct PartitionState {
   KafkaOffset next;        // next offset to consume (what the log stores)
   bool caught_up = false;  // reached the end of the partition at least once
+  // The end offset when the consumer last reached it: beyond `next` when the partition ends
+  // with records that are not delivered (transaction markers).
+  int64_t end_seen = -1;
+  int64_t startup_high = -1;  // high watermark queried at assignment, until fetches report one
 };
 
 class KafkaIngestor final : public Ingestor {
@@ -41,7 +45,7 @@ class KafkaIngestor final : public Ingestor {
   Result<bool> AssignAll(const std::atomic<bool>& stop);
   Status ProcessBatch(std::vector<MessagePtr>& messages);
   void Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
-  void HandleError(const rd_kafka_message_t& m);
+  void HandleError(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void ReportLagAndReadiness();
 
   const config::KafkaConfig& config_;
@@ -73,8 +77,10 @@ Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop) {
           const KafkaOffset start =
               it != stored->end() ? it->second : KafkaOffset(RD_KAFKA_OFFSET_BEGINNING);
           positions[tp] = start;
-          partitions_[tp] = PartitionState{
-              it != stored->end() ? it->second : KafkaOffset(0), false};
+          PartitionState st;
+          st.next = it != stored->end() ? it->second : KafkaOffset(0);
+          if (auto high = consumer_->HighWatermarkQuery(tp, 5000)) st.startup_high = *high;
+          partitions_[tp] = st;
         }
         break;
       }
@@ -154,7 +160,7 @@ Status KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {
 }
 
 void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& batch) {
-  if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) return HandleError(m);
+  if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) return HandleError(m, batch);
   const std::string topic = rd_kafka_topic_name(m.rkt);
   const TopicPartition tp{topic, PartitionId(m.partition)};
   batch.next_offsets[tp] = KafkaOffset(m.offset + 1);
@@ -214,16 +220,24 @@ void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& b
   for (auto& e : result_.events) batch.events.push_back(std::move(e));
 }
 
-void KafkaIngestor::HandleError(const rd_kafka_message_t& m) {
+void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBatch& batch) {
   if (m.rkt == nullptr) {
     logger_->warn("Kafka error. error=\"{}\"", rd_kafka_err2str(m.err));
     return;
   }
   const TopicPartition tp{rd_kafka_topic_name(m.rkt), PartitionId(m.partition)};
   switch (m.err) {
-    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
-      partitions_[tp].caught_up = true;
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
+      auto& st = partitions_[tp];
+      st.caught_up = true;
+      st.end_seen = m.offset;  // the EOF event carries the end offset
+      // Everything below the end was delivered or is not a record (transaction markers,
+      // aborted records): store the end so the stored offset matches the partition.
+      auto it = batch.next_offsets.find(tp);
+      const int64_t next = it != batch.next_offsets.end() ? it->second.value() : st.next.value();
+      if (m.offset > next) batch.next_offsets[tp] = KafkaOffset(m.offset);
       return;
+    }
     case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
     case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
       reset_pending_.insert(tp);
@@ -238,10 +252,11 @@ void KafkaIngestor::ReportLagAndReadiness() {
   std::map<std::string, int64_t> lag_by_topic;
   bool all_caught_up = !partitions_.empty();
   for (auto& [tp, st] : partitions_) {
-    const int64_t hi = consumer_->HighWatermark(tp);
+    int64_t hi = consumer_->HighWatermark(tp);
+    if (hi < 0) hi = st.startup_high;
     int64_t lag = 0;
     if (hi >= 0) {
-      lag = std::max<int64_t>(0, hi - st.next.value());
+      lag = std::max<int64_t>(0, hi - std::max(st.next.value(), st.end_seen));
       if (lag == 0 && st.next.value() > 0) st.caught_up = true;
     }
     lag_by_topic[tp.topic] += lag;
