@@ -26,7 +26,7 @@ Commands:
   import                      append historical exports (not built yet)
   backfill                    OpenMetrics history for promtool (not built yet)
   explain                     the events behind a number (not built yet)
-  erase                       forget a person (not built yet)
+  erase --config FILE HANDLE  forget a person: their events become anonymous
   generate                    a synthetic organisation's events (not built yet)
   demo                        the whole product on an embedded broker (not built yet)
   version                     print the version
@@ -83,7 +83,8 @@ int RunCli(int argc, char** argv) {
   if (command == "serve") return Serve(*args);
   if (command == "check-config") return CheckConfig(*args);
   if (command == "inspect") return Inspect(*args);
-  for (const char* planned : {"report", "import", "backfill", "explain", "erase",
+  if (command == "erase") return Erase(*args);
+  for (const char* planned : {"report", "import", "backfill", "explain",
                               "generate", "demo"}) {
     if (command == planned) {
       std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", planned);

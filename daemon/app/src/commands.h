@@ -25,6 +25,7 @@ Result<Args> ParseArgs(int argc, char** argv, int first, const std::vector<std::
 int Serve(const Args& args);
 int CheckConfig(const Args& args);
 int Inspect(const Args& args);
+int Erase(const Args& args);
 // Parses its own arguments: --header repeats.
 int Normalize(int argc, char** argv);
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "directory.h"
 #include "teamhealth/config/config.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/http/metrics.h"
@@ -22,7 +23,8 @@ namespace {
 // and raises the stop flag; the ingest loop finishes its batch in flight and returns.
 class SignalWatcher final {
  public:
-  SignalWatcher(std::atomic<bool>& stop, logging::Logger logger) : stop_(stop) {
+  SignalWatcher(std::atomic<bool>& stop, std::atomic<bool>& reload, logging::Logger logger)
+      : stop_(stop), reload_(reload) {
     thread_ = std::thread([this, logger] {
       sigset_t set;
       sigemptyset(&set);
@@ -35,7 +37,8 @@ class SignalWatcher final {
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGUSR1) return;  // our own wake-up at shutdown
         if (sig == SIGHUP) {
-          logger->info("SIGHUP received; nothing to reload in this version");
+          logger->info("SIGHUP received; reloading the directory after the batch in flight");
+          reload_.store(true);
           continue;
         }
         logger->info("Stopping after the batch in flight. signal={}", strsignal(sig));
@@ -50,6 +53,7 @@ class SignalWatcher final {
 
  private:
   std::atomic<bool>& stop_;
+  std::atomic<bool>& reload_;
   std::thread thread_;
 };
 
@@ -62,6 +66,16 @@ void BlockSignals() {
   sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+// Records the config's directory in the log; logs what changed.
+Status SyncDirectory(eventlog::EventLog& log, const config::DirectoryConfig& directory,
+                     const logging::Logger& logger) {
+  auto changed = log.SyncDirectory(DirectoryPeople(directory), NowMillis());
+  if (!changed) return changed.error();
+  logger->info("Directory recorded. people={} teams={} changed={}", directory.people.size(),
+               directory.teams.size(), *changed);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -126,9 +140,14 @@ int Serve(const Args& args) {
   log->info("Opened the event log. dir={} last_sequence={}", config.storage.dir,
             (*event_log)->LastSequence().value());
 
+  if (auto s = SyncDirectory(**event_log, config.directory, log); !s) {
+    log->error("Cannot record the directory. error=\"{}\"", s.error().message());
+    return 1;
+  }
+
   http::DaemonMetrics metrics(TEAMHEALTH_VERSION);
   metrics.Seed((*event_log)->counters(), (*event_log)->LastSequence());
-  auto registry = sources::MakeSourceRegistry();
+  auto registry = sources::MakeSourceRegistry({config.sources.status_categories});
   auto ingestor = ingest::Ingestor::Create(config.kafka, **event_log, *registry, metrics,
                                            loggers.Get("ingest"));
   if (!ingestor) {
@@ -147,10 +166,23 @@ int Serve(const Args& args) {
   }
 
   std::atomic<bool> stop{false};
+  std::atomic<bool> reload{false};
+  const std::string config_path = args.Get("config");
+  // SIGHUP: re-read the config and record directory changes. Other sections need a restart.
+  auto between_batches = [&]() -> Status {
+    if (!reload.exchange(false)) return Status::Ok();
+    auto fresh = config::LoadConfigFile(config_path);
+    if (!fresh) {
+      log->error("Reload failed; keeping the directory as it was. error=\"{}\"",
+                 fresh.error().message());
+      return Status::Ok();
+    }
+    return SyncDirectory(**event_log, fresh->directory, log);
+  };
   Status status;
   {
-    SignalWatcher watcher(stop, log);
-    status = (*ingestor)->Run(stop);
+    SignalWatcher watcher(stop, reload, log);
+    status = (*ingestor)->Run(stop, between_batches);
   }
   if (!status) {
     log->error("Ingest failed. error=\"{}\"", status.error().message());

@@ -36,7 +36,8 @@ class KafkaIngestor final : public Ingestor {
     for (const auto& t : config_.topics) source_of_topic_[t.name] = registry_.Find(t.source);
   }
 
-  Status Run(const std::atomic<bool>& stop) override;
+  Status Run(const std::atomic<bool>& stop,
+             const std::function<Status()>& between_batches) override;
   bool Ready() const override { return ready_.load(std::memory_order_acquire); }
 
  private:
@@ -103,7 +104,8 @@ Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop) {
   return true;
 }
 
-Status KafkaIngestor::Run(const std::atomic<bool>& stop) {
+Status KafkaIngestor::Run(const std::atomic<bool>& stop,
+                          const std::function<Status()>& between_batches) {
   auto assigned = AssignAll(stop);
   if (!assigned) return assigned.error();
   if (!*assigned) return Status::Ok();
@@ -114,6 +116,9 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop) {
     messages.clear();
     consumer_->ConsumeBatch(config_.batch_max_ms, config_.batch_max_messages, messages);
     if (auto s = ProcessBatch(messages); !s) return s;
+    if (between_batches) {
+      if (auto s = between_batches(); !s) return s;
+    }
     if (!reset_pending_.empty()) {
       // An out-of-range offset: restart those partitions from the first retained offset. Loud,
       // never silent: the gap is logged with both offsets.

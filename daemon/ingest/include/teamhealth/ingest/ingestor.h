@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,7 +42,10 @@ class Ingestor {
 
   // Consumes until `stop` is set, then finishes the batch in flight and returns. Returns an
   // error only for failures that make further ingest unsafe (the log cannot be written).
-  virtual Status Run(const std::atomic<bool>& stop) = 0;
+  // `between_batches`, if set, runs on the ingest thread between two batches: the place for
+  // other writers of the log (directory reloads), since the log has a single writer.
+  virtual Status Run(const std::atomic<bool>& stop,
+                     const std::function<Status()>& between_batches = {}) = 0;
 
   // True once every partition is assigned at its stored offset and has caught up to the end
   // of the partition at least once.
