@@ -46,6 +46,8 @@ struct Case {
   fs::path relative;  // <path> without extension, relative to golden/<source>
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.source << "/" << c.relative.string(); }
+
 std::vector<Case> AllCases() {
   std::vector<Case> cases;
   if (!fs::exists(kGoldenDir)) return cases;
