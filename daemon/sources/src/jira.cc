@@ -1,22 +1,642 @@
+// Jira Cloud and Server/Data Center webhooks -> canonical events (DESIGN section 4).
+//
+// Mapping (webhookEvent, then issue_event_type_name or changelog):
+//   jira:issue_created              -> work_item.created
+//   jira:issue_updated              -> per changelog item: status -> work_item.status_changed,
+//                                      assignee -> work_item.assigned, priority ->
+//                                      work_item.priority_changed; every other field is
+//                                      gathered into ONE work_item.updated (`fields`), emitted
+//                                      after them; a top-level `comment` (Server
+//                                      issue_commented) adds work_item.commented last;
+//                                      issue_assigned with an empty changelog still yields
+//                                      work_item.assigned (to = the issue's current assignee)
+//   jira:issue_deleted              -> work_item.deleted
+//   comment_created                 -> work_item.commented (actor = comment author)
+//   worklog_created                 -> work_item.worklogged (`seconds`; subject = issueId)
+//   comment_updated/deleted, worklog_updated/deleted, sprint/board/project/version/user/
+//   link/attachment events          -> ignored (no new work: see Ignored())
+//   anything else                   -> quarantined as unsupported_event
+// Dedup id: X-Atlassian-Webhook-Identifier, else StableHash(webhookEvent, issue id,
+// timestamp, changelog id, comment or worklog id). Time: `timestamp` (epoch ms).
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "common.h"
 #include "vendors.h"
 
 namespace teamhealth::sources {
 namespace {
 
-// Placeholder until the jira normaliser lands: every record is rejected as unsupported.
-class JiraSource final : public Source {
- public:
-  std::string_view name() const override { return "jira"; }
-  void Normalize(const RawRecord&, NormalizeResult& out) override {
-    out.Reject(Reason::kUnsupportedEvent, "the jira normaliser is not implemented yet");
+namespace od = simdjson::ondemand;
+
+constexpr std::string_view kSource = "jira";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// A string value, or nothing for null / another type.
+std::optional<std::string_view> OptString(od::value v) {
+  std::string_view s;
+  if (v.get_string().get(s)) return std::nullopt;
+  return s;
+}
+
+// Jira ids are strings in webhooks, but some producers (and Server's changelog id) write
+// numbers: accept both. False when the value is neither.
+bool IdString(od::value v, std::string& out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::string) {
+    std::string_view s;
+    if (v.get_string().get(s)) return false;
+    out.assign(s);
+    return true;
+  }
+  if (t == od::json_type::number) {
+    int64_t n;
+    if (v.get_int64().get(n)) return false;
+    out = std::to_string(n);
+    return true;
+  }
+  return false;
+}
+
+bool IsObject(od::value v) {
+  od::json_type t;
+  return v.type().get(t) == simdjson::SUCCESS && t == od::json_type::object;
+}
+
+// Calls f(key, value) for each member of an object, in order (On Demand is forward-only);
+// a value that is not an object has no members. False on malformed JSON or when f fails.
+template <typename F>
+bool ForEachMember(od::value v, F&& f) {
+  od::object obj;
+  if (v.get_object().get(obj)) return true;
+  for (auto field : obj) {
+    std::string_view k;
+    if (field.unescaped_key().get(k)) return false;
+    od::value fv;
+    if (field.value().get(fv)) return false;
+    if (!f(k, fv)) return false;
+  }
+  return true;
+}
+
+// Reads an object member that is a string: a priority's name, a project's key, ...
+std::optional<std::string_view> MemberString(od::value v, std::string_view member) {
+  od::object obj;
+  if (v.get_object().get(obj)) return std::nullopt;
+  od::value m;
+  if (obj.find_field_unordered(member).get(m)) return std::nullopt;
+  return OptString(m);
+}
+
+// A Jira user object: Cloud has accountId (and accountType "app" for bots such as
+// Automation for Jira); Server/DC has name and key.
+struct Person {
+  std::string_view account_id, name, key;
+  bool app = false;
+  // The native id of DESIGN section 4: accountId, else username, else key.
+  std::string_view NativeId() const {
+    if (!account_id.empty()) return account_id;
+    return name.empty() ? key : name;
+  }
+  // As an actor: bots and integrations are not people.
+  std::string_view ActorId() const { return app ? std::string_view() : NativeId(); }
+  bool Matches(std::string_view username) const {
+    return !username.empty() && (name == username || key == username);
   }
 };
 
+bool ReadPerson(od::value v, Person& p) {
+  p = Person{};  // null: nobody
+  return ForEachMember(v, [&](std::string_view k, od::value fv) {
+    if (k == "accountId") p.account_id = OptString(fv).value_or("");
+    if (k == "name") p.name = OptString(fv).value_or("");
+    if (k == "key") p.key = OptString(fv).value_or("");
+    if (k == "accountType") p.app = OptString(fv).value_or("") == "app";
+    return true;
+  });
+}
+
+// One changelog item. Values are views into the parser's string buffer (valid for this
+// record only); fromString/toString are read only for fields whose names we emit.
+struct Item {
+  std::string_view field, field_id;
+  std::optional<std::string_view> from, from_string, to, to_string, tmp_from, tmp_to;
+};
+
+enum class FieldKind { kStatus, kAssignee, kPriority, kOther };
+
+// Display names of Server payloads (no fieldId) -> the stable field id Cloud sends.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kFieldAliases = {{
+    {"fix version", "fixVersions"},
+    {"fix version/s", "fixVersions"},
+    {"version", "versions"},
+    {"affects version/s", "versions"},
+    {"component", "components"},
+    {"component/s", "components"},
+    {"issue type", "issuetype"},
+    {"due date", "duedate"},
+    {"link", "issuelinks"},
+    {"attachment", "attachment"},
+    {"worklogid", "WorklogId"},
+    {"time spent", "timespent"},
+    {"remaining estimate", "timeestimate"},
+    {"original estimate", "timeoriginalestimate"},
+    {"parent", "parent"},
+    {"security", "security"},
+}};
+
+// The stable name of a changelog item's field: its fieldId where present (Cloud), else the
+// display name (Server) through the alias table, lower-cased for Jira's system fields.
+// Sprint is a custom field whose id differs per instance (customfield_10020, ...), so it is
+// named `sprint` whatever its id, as DESIGN's example `fields` list does.
+std::string FieldName(const Item& item) {
+  if (EqualsIgnoreCase(item.field, "sprint") || EqualsIgnoreCase(item.field_id, "sprint")) {
+    return "sprint";
+  }
+  if (!item.field_id.empty()) return std::string(item.field_id);
+  for (const auto& [alias, id] : kFieldAliases) {
+    if (EqualsIgnoreCase(item.field, alias)) return std::string(id);
+  }
+  for (std::string_view system :
+       {"status", "assignee", "priority", "resolution", "labels", "summary", "description",
+        "reporter", "issuetype", "duedate", "environment", "timespent", "timeestimate", "project",
+        "key", "rank", "workflow", "comment"}) {
+    if (EqualsIgnoreCase(item.field, system)) return std::string(system);
+  }
+  return std::string(item.field);  // a Server custom field: its display name is all we have
+}
+
+FieldKind KindOf(std::string_view field, std::string_view field_id) {
+  const std::string_view name = field_id.empty() ? field : field_id;
+  if (EqualsIgnoreCase(name, "status")) return FieldKind::kStatus;
+  if (EqualsIgnoreCase(name, "assignee")) return FieldKind::kAssignee;
+  if (EqualsIgnoreCase(name, "priority")) return FieldKind::kPriority;
+  return FieldKind::kOther;
+}
+
+// Valid webhook events that carry nothing for team health. Comment and worklog edits or
+// deletions are not new work: counting an edit as work_item.commented would count one
+// comment twice, and a worklog update carries the new total but not the delta, so a
+// work_item.worklogged for it would over-count logged time.
+bool Ignored(std::string_view event) {
+  for (std::string_view e : {"comment_updated", "comment_deleted", "worklog_updated",
+                             "worklog_deleted", "jira:worklog_updated"}) {
+    if (event == e) return true;
+  }
+  for (std::string_view prefix :
+       {"sprint_", "board_", "project_", "jira:version_", "user_", "option_", "issuelink_",
+        "attachment_", "issuetype_", "jira:component_", "component_", "filter_"}) {
+    if (event.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+class JiraSource final : public Source {
+ public:
+  explicit JiraSource(const SourceOptions& options) : categories_(options.status_categories) {}
+  std::string_view name() const override { return kSource; }
+  void Normalize(const RawRecord& record, NormalizeResult& out) override;
+
+ private:
+  struct Issue {
+    bool present = false;
+    std::string id;
+    std::string_view key, summary, status_id, status_name, status_category, issuetype, project,
+        updated;
+    std::optional<std::string_view> priority;
+    Person assignee, reporter, creator;
+  };
+  struct Comment {
+    bool present = false;
+    std::string id;
+    std::string_view updated;
+    Person author;
+  };
+  struct Worklog {
+    bool present = false;
+    std::string id, issue_id;
+    std::string_view updated;
+    std::optional<int64_t> seconds;
+    Person author;
+  };
+
+  void Reset();
+  bool ReadIssue(od::value v);
+  bool ReadStatus(od::value v);
+  bool ReadChangelog(od::value v);
+  bool ReadItem(od::value v, Item& item);
+  bool ReadComment(od::value v);
+  bool ReadWorklog(od::value v);
+  // A username from an older changelog -> the accountId the payload's user objects show
+  // for it, so one person has one reference; unchanged when nobody matches.
+  std::string_view ResolveUser(std::string_view native) const;
+  EventBuilder IssueEvent(std::string_view type) const;
+  // Reads the body into the members below; false (with `out` rejected) when malformed.
+  bool Parse(const RawRecord& record, NormalizeResult& out);
+  void EmitIssueUpdated(std::vector<EventBuilder>& events);
+
+  StatusCategories categories_;
+  od::parser parser_;
+  PaddedBuffer buffer_;
+
+  // Per record, reused to avoid allocations.
+  std::string dedup_;
+  std::optional<EpochMillis> timestamp_;
+  EpochMillis at_ = 0;
+  std::string_view webhook_event_, event_type_name_;
+  Person user_;
+  Issue issue_;
+  std::string changelog_id_;
+  std::vector<Item> items_;
+  Comment comment_;
+  Worklog worklog_;
+};
+
+void JiraSource::Reset() {
+  timestamp_.reset();
+  webhook_event_ = event_type_name_ = {};
+  user_ = Person{};
+  issue_ = Issue{};
+  changelog_id_.clear();
+  items_.clear();
+  comment_ = Comment{};
+  worklog_ = Worklog{};
+}
+
+bool JiraSource::ReadStatus(od::value v) {
+  return ForEachMember(v, [&](std::string_view k, od::value fv) {
+    if (k == "id") {
+      issue_.status_id = OptString(fv).value_or("");
+    } else if (k == "name") {
+      issue_.status_name = OptString(fv).value_or("");
+    } else if (k == "statusCategory") {
+      issue_.status_category = MemberString(fv, "key").value_or("");
+    }
+    return true;
+  });
+}
+
+bool JiraSource::ReadIssue(od::value v) {
+  issue_.present = IsObject(v);
+  return ForEachMember(v, [&](std::string_view k, od::value fv) {
+    if (k == "id") IdString(fv, issue_.id);
+    if (k == "key") issue_.key = OptString(fv).value_or("");
+    if (k != "fields") return true;
+    return ForEachMember(fv, [&](std::string_view f, od::value x) {
+      if (f == "summary") issue_.summary = OptString(x).value_or("");
+      if (f == "status") return ReadStatus(x);
+      if (f == "priority") issue_.priority = MemberString(x, "name");
+      if (f == "assignee") return ReadPerson(x, issue_.assignee);
+      if (f == "reporter") return ReadPerson(x, issue_.reporter);
+      if (f == "creator") return ReadPerson(x, issue_.creator);
+      if (f == "issuetype") issue_.issuetype = MemberString(x, "name").value_or("");
+      if (f == "project") issue_.project = MemberString(x, "key").value_or("");
+      if (f == "updated") issue_.updated = OptString(x).value_or("");
+      return true;
+    });
+  });
+}
+
+bool JiraSource::ReadItem(od::value v, Item& item) {
+  return ForEachMember(v, [&](std::string_view k, od::value fv) {
+    // Item keys come in the order field, fieldtype, fieldId, from, ...: once the field is
+    // known to be "other", its values (which may be description text) are not even read.
+    if (k == "field") {
+      item.field = OptString(fv).value_or("");
+    } else if (k == "fieldId") {
+      item.field_id = OptString(fv).value_or("");
+    } else if (!item.field.empty() && KindOf(item.field, item.field_id) == FieldKind::kOther) {
+      return true;
+    } else if (k == "from") {
+      item.from = OptString(fv);
+    } else if (k == "fromString") {
+      item.from_string = OptString(fv);
+    } else if (k == "to") {
+      item.to = OptString(fv);
+    } else if (k == "toString") {
+      item.to_string = OptString(fv);
+    } else if (k == "tmpFromAccountId") {
+      item.tmp_from = OptString(fv);
+    } else if (k == "tmpToAccountId") {
+      item.tmp_to = OptString(fv);
+    }
+    return true;
+  });
+}
+
+bool JiraSource::ReadChangelog(od::value v) {
+  return ForEachMember(v, [&](std::string_view k, od::value fv) {
+    if (k == "id") IdString(fv, changelog_id_);
+    if (k != "items") return true;
+    od::array arr;
+    if (fv.get_array().get(arr)) return true;
+    for (auto element : arr) {
+      if (element.error()) return false;
+      Item item;
+      if (!ReadItem(element.value_unsafe(), item)) return false;
+      items_.push_back(item);
+    }
+    return true;
+  });
+}
+
+bool JiraSource::ReadComment(od::value v) {
+  comment_.present = IsObject(v);
+  return ForEachMember(v, [&](std::string_view k, od::value fv) {
+    if (k == "id") IdString(fv, comment_.id);
+    if (k == "author") return ReadPerson(fv, comment_.author);
+    if (k == "updated") comment_.updated = OptString(fv).value_or("");
+    return true;  // the body is never read
+  });
+}
+
+bool JiraSource::ReadWorklog(od::value v) {
+  worklog_.present = IsObject(v);
+  return ForEachMember(v, [&](std::string_view k, od::value fv) {
+    if (k == "id") IdString(fv, worklog_.id);
+    if (k == "issueId") IdString(fv, worklog_.issue_id);
+    if (k == "author") return ReadPerson(fv, worklog_.author);
+    if (k == "updated") worklog_.updated = OptString(fv).value_or("");
+    int64_t s;
+    if (k == "timeSpentSeconds" && fv.get_int64().get(s) == simdjson::SUCCESS && s >= 0) {
+      worklog_.seconds = s;
+    }
+    return true;
+  });
+}
+
+std::string_view JiraSource::ResolveUser(std::string_view native) const {
+  for (const Person* p :
+       {&user_, &issue_.assignee, &issue_.reporter, &issue_.creator, &comment_.author}) {
+    if (!p->account_id.empty() && p->Matches(native)) return p->account_id;
+  }
+  return native;
+}
+
+EventBuilder JiraSource::IssueEvent(std::string_view type) const {
+  EventBuilder b(kSource, dedup_, type);
+  b.At(at_).Actor(user_.ActorId()).Subject("work_item", issue_.id);
+  if (!issue_.key.empty()) b.SubjectKey(issue_.key);
+  if (!issue_.project.empty()) b.SubjectProject(issue_.project);
+  if (!issue_.summary.empty()) b.SubjectTitle(issue_.summary);
+  return b;
+}
+
+std::optional<std::string> Str(std::optional<std::string_view> v) {
+  if (!v || v->empty()) return std::nullopt;
+  return std::string(*v);
+}
+
+bool JiraSource::Parse(const RawRecord& record, NormalizeResult& out) {
+  auto reject = [&](Reason reason, std::string detail) {
+    out.Reject(reason, std::move(detail));
+    return false;
+  };
+  if (record.value.empty()) return reject(Reason::kEmpty, "empty record value");
+  const std::string_view body = buffer_.Assign(record.value);
+  od::document doc;
+  if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
+    return reject(Reason::kInvalidJson, "not JSON");
+  }
+  od::object obj;
+  if (doc.get_object().get(obj)) return reject(Reason::kInvalidJson, "not a JSON object");
+
+  Reset();
+  bool bad_timestamp = false;
+  for (auto field : obj) {
+    std::string_view k;
+    if (field.unescaped_key().get(k)) return reject(Reason::kInvalidJson, "bad key");
+    od::value v;
+    if (field.value().get(v)) return reject(Reason::kInvalidJson, "bad value");
+    bool ok = true;
+    if (k == "timestamp") {
+      int64_t ms;
+      if (v.get_int64().get(ms) || ms <= 0) {
+        bad_timestamp = true;
+      } else {
+        timestamp_ = ms;
+      }
+    } else if (k == "webhookEvent") {
+      if (v.get_string().get(webhook_event_)) {
+        return reject(Reason::kInvalidField, "field webhookEvent");
+      }
+    } else if (k == "issue_event_type_name") {
+      event_type_name_ = OptString(v).value_or("");
+    } else if (k == "user") {
+      ok = ReadPerson(v, user_);
+    } else if (k == "issue") {
+      ok = ReadIssue(v);
+    } else if (k == "changelog") {
+      ok = ReadChangelog(v);
+    } else if (k == "comment") {
+      ok = ReadComment(v);
+    } else if (k == "worklog") {
+      ok = ReadWorklog(v);
+    }
+    if (!ok) return reject(Reason::kInvalidJson, "malformed field " + std::string(k));
+  }
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return reject(Reason::kInvalidJson, "trailing content after the object");
+  }
+
+  if (webhook_event_.empty()) return reject(Reason::kMissingField, "field webhookEvent");
+  if (bad_timestamp) return reject(Reason::kBadTimestamp, "field timestamp");
+  return true;
+}
+
+void JiraSource::Normalize(const RawRecord& record, NormalizeResult& out) {
+  if (!Parse(record, out)) return;
+
+  // Learn the current status's category from every payload that shows one, comment events
+  // included, so a later transition out of it knows its `from` category.
+  if (!issue_.status_id.empty()) {
+    if (auto cat = JiraCategory(issue_.status_category)) {
+      categories_.Learn(PersonRef(kSource, issue_.status_id), *cat);
+    }
+  }
+
+  const bool is_created = webhook_event_ == "jira:issue_created";
+  const bool is_updated = webhook_event_ == "jira:issue_updated";
+  const bool is_deleted = webhook_event_ == "jira:issue_deleted";
+  const bool is_comment = webhook_event_ == "comment_created";
+  const bool is_worklog = webhook_event_ == "worklog_created";
+  if (!(is_created || is_updated || is_deleted || is_comment || is_worklog)) {
+    if (Ignored(webhook_event_)) {
+      out.ignored = true;
+      return;
+    }
+    return out.Reject(Reason::kUnsupportedEvent, "webhookEvent not mapped");
+  }
+
+  std::string_view subject_id = issue_.id;
+  if (is_worklog) {
+    if (!worklog_.present) return out.Reject(Reason::kMissingField, "field worklog");
+    if (worklog_.issue_id.empty()) {
+      return out.Reject(Reason::kMissingField, "field worklog.issueId");
+    }
+    subject_id = worklog_.issue_id;
+  } else {
+    if (!issue_.present) return out.Reject(Reason::kMissingField, "field issue");
+    if (issue_.id.empty()) return out.Reject(Reason::kMissingField, "field issue.id");
+  }
+  if (is_comment && !comment_.present) return out.Reject(Reason::kMissingField, "field comment");
+
+  // Event time: `timestamp`; without it, the changed object's own last-update time; the
+  // record time only when the payload has no time at all.
+  if (timestamp_) {
+    at_ = *timestamp_;
+  } else {
+    std::string_view fallback = is_worklog ? worklog_.updated
+                                : (is_comment || (is_updated && comment_.present))
+                                    ? comment_.updated
+                                    : issue_.updated;
+    if (fallback.empty()) {
+      at_ = record.timestamp_ms;
+    } else if (auto ms = ParseRfc3339(fallback)) {
+      at_ = *ms;
+    } else {
+      return out.Reject(Reason::kBadTimestamp, "field updated");
+    }
+  }
+
+  if (auto header = record.Header("X-Atlassian-Webhook-Identifier"); header && !header->empty()) {
+    dedup_.assign(*header);
+  } else {
+    const std::string ts = timestamp_ ? std::to_string(*timestamp_) : std::string();
+    const std::string& extra = is_worklog ? worklog_.id : comment_.id;
+    dedup_ = StableHash({webhook_event_, subject_id, ts, changelog_id_, extra});
+  }
+
+  std::vector<EventBuilder> events;
+  if (is_created) {
+    auto b = IssueEvent("work_item.created");
+    b.AttrOpt("status", Str(issue_.status_name))
+        .AttrOpt("status_category", categories_.Lookup(PersonRef(kSource, issue_.status_id),
+                                                       PersonRef(kSource, issue_.status_name)))
+        .AttrOpt("priority", Str(issue_.priority))
+        .AttrPerson("assignee", issue_.assignee.NativeId())
+        .AttrOpt("item_type", Str(issue_.issuetype));
+    events.push_back(std::move(b));
+  } else if (is_deleted) {
+    events.push_back(IssueEvent("work_item.deleted"));
+  } else if (is_comment) {
+    auto b = IssueEvent("work_item.commented");
+    b.Actor(comment_.author.ActorId());
+    events.push_back(std::move(b));
+  } else if (is_worklog) {
+    EventBuilder b(kSource, dedup_, "work_item.worklogged");
+    b.At(at_).Actor(worklog_.author.ActorId()).Subject("work_item", worklog_.issue_id);
+    if (worklog_.seconds) {
+      b.AttrInt("seconds", *worklog_.seconds);
+    } else {
+      b.AttrNull("seconds");
+    }
+    events.push_back(std::move(b));
+  } else {
+    EmitIssueUpdated(events);
+  }
+
+  if (events.empty()) {
+    out.ignored = true;  // e.g. an issue_updated whose changelog is empty
+    return;
+  }
+  const bool several = events.size() > 1;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (several) events[i].Suffix(static_cast<int>(i + 1));
+    out.events.push_back(events[i].Build(record));
+  }
+}
+
+// jira:issue_updated: one event per status/assignee/priority item in changelog order, then
+// one work_item.updated for every other field, then the assignment of an empty-changelog
+// issue_assigned, then a comment carried at top level.
+void JiraSource::EmitIssueUpdated(std::vector<EventBuilder>& events) {
+  std::vector<std::string> fields;
+  for (const Item& item : items_) {
+    switch (KindOf(item.field, item.field_id)) {
+      case FieldKind::kStatus: {
+        auto b = IssueEvent("work_item.status_changed");
+        const std::string_view from_id = item.from.value_or("");
+        const std::string_view to_id = item.to.value_or("");
+        b.AttrOpt("from", Str(item.from_string))
+            .AttrOpt("to", Str(item.to_string))
+            .AttrOpt("from_category",
+                     categories_.Lookup(PersonRef(kSource, from_id),
+                                        PersonRef(kSource, item.from_string.value_or(""))))
+            .AttrOpt("to_category",
+                     categories_.Lookup(PersonRef(kSource, to_id),
+                                        PersonRef(kSource, item.to_string.value_or(""))));
+        events.push_back(std::move(b));
+        break;
+      }
+      case FieldKind::kAssignee: {
+        // Modern Cloud adds tmp*AccountId beside a username from/to; a null tmp id falls
+        // back to from/to.
+        const std::string_view from = item.tmp_from && !item.tmp_from->empty()
+                                          ? *item.tmp_from
+                                          : ResolveUser(item.from.value_or(""));
+        const std::string_view to =
+            item.tmp_to && !item.tmp_to->empty() ? *item.tmp_to : ResolveUser(item.to.value_or(""));
+        auto b = IssueEvent("work_item.assigned");
+        b.AttrPerson("from", from).AttrPerson("to", to);
+        events.push_back(std::move(b));
+        break;
+      }
+      case FieldKind::kPriority: {
+        auto b = IssueEvent("work_item.priority_changed");
+        b.AttrOpt("from", Str(item.from_string)).AttrOpt("to", Str(item.to_string));
+        events.push_back(std::move(b));
+        break;
+      }
+      case FieldKind::kOther: {
+        std::string name = FieldName(item);
+        if (!name.empty() && std::find(fields.begin(), fields.end(), name) == fields.end()) {
+          fields.push_back(std::move(name));
+        }
+        break;
+      }
+    }
+  }
+  if (!fields.empty()) {
+    auto b = IssueEvent("work_item.updated");
+    b.AttrList("fields", fields);
+    events.push_back(std::move(b));
+  }
+  // issue_assigned with an empty changelog (seen in 2024 Cloud captures): the assignment
+  // is real; the new assignee is the issue's current one, the previous one is unknown.
+  if (items_.empty() && event_type_name_ == "issue_assigned") {
+    auto b = IssueEvent("work_item.assigned");
+    b.AttrNull("from").AttrPerson("to", issue_.assignee.NativeId());
+    events.push_back(std::move(b));
+  }
+  // Server's issue_commented (and a transition made with a comment) carry the new comment
+  // at top level; comment edits and deletions arrive the same way and are not new work.
+  if (comment_.present && event_type_name_ != "issue_comment_edited" &&
+      event_type_name_ != "issue_comment_deleted") {
+    auto b = IssueEvent("work_item.commented");
+    const std::string_view author = comment_.author.ActorId();
+    b.Actor(author.empty() ? user_.ActorId() : author);
+    events.push_back(std::move(b));
+  }
+}
+
 }  // namespace
 
-std::unique_ptr<Source> MakeJiraSource(const SourceOptions&) {
-  return std::make_unique<JiraSource>();
+std::unique_ptr<Source> MakeJiraSource(const SourceOptions& options) {
+  return std::make_unique<JiraSource>(options);
 }
 
 }  // namespace teamhealth::sources

@@ -1,22 +1,515 @@
+// Linear webhooks -> canonical events (DESIGN section 4).
+//
+// Envelope: {action, type, createdAt, data, updatedFrom?, url, organizationId,
+// webhookTimestamp (epoch ms), actor? (newer deliveries)}.
+//   Issue create   -> work_item.created (status, status_category, priority, assignee,
+//                     item_type "issue")
+//   Issue update   -> per key of updatedFrom (the previous values of the changed fields):
+//                     stateId -> work_item.status_changed, assigneeId -> work_item.assigned,
+//                     priority -> work_item.priority_changed; other meaningful fields are
+//                     gathered into ONE work_item.updated (`fields`), emitted after them
+//   Issue remove   -> work_item.deleted
+//   Comment create -> work_item.commented (subject = the comment's issue)
+//   Comment update/remove and the other types (Project, Cycle, Reaction, ...) -> ignored;
+//   an unknown type or Issue action -> quarantined as unsupported_event.
+// Dedup id: StableHash(action, data.id, data.updatedAt). Time: data.createdAt for create,
+// data.updatedAt for update, webhookTimestamp otherwise.
+// Actor: the envelope's `actor` when it is a user (integrations and OAuth apps are not
+// people: null); the 2023 captures have none, so create falls back to data.creatorId and a
+// comment to data.userId; an update or removal without `actor` has no known actor (null).
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
 #include "common.h"
 #include "vendors.h"
 
 namespace teamhealth::sources {
 namespace {
 
-// Placeholder until the linear normaliser lands: every record is rejected as unsupported.
+namespace od = simdjson::ondemand;
+
+constexpr std::string_view kSource = "linear";
+
+std::optional<std::string_view> OptString(od::value v) {
+  std::string_view s;
+  if (v.get_string().get(s)) return std::nullopt;
+  return s;
+}
+
+// Linear state types -> canonical status categories (triage counts as not started).
+std::optional<std::string> StateCategory(std::string_view type) {
+  if (type == "unstarted" || type == "backlog" || type == "triage") return "todo";
+  if (type == "started") return "in_progress";
+  if (type == "completed" || type == "canceled") return "done";
+  return std::nullopt;
+}
+
+// Linear's fixed priority numbers. The payload's priorityLabel follows the workspace's
+// display setting (Medium or Normal), so names come from the number for stable values;
+// 0 is "No priority", i.e. unset: null.
+std::optional<std::string> PriorityName(std::optional<int64_t> p) {
+  if (!p) return std::nullopt;
+  switch (*p) {
+    case 1: return "Urgent";
+    case 2: return "High";
+    case 3: return "Medium";
+    case 4: return "Low";
+    default: return std::nullopt;
+  }
+}
+
+// Keys of updatedFrom that change as a side effect of another change or of ordering, and so
+// are not a change of their own: timestamps (startedAt follows a state change, ...), sort
+// orders, and derived fields (priorityLabel follows priority, descriptionData follows
+// description, subscriberIds follow assignment and comments).
+bool NoiseField(std::string_view key) {
+  if (key.ends_with("At") && key != "dueDate") return true;  // updatedAt, startedAt, ...
+  for (std::string_view k :
+       {"sortOrder", "boardOrder", "subIssueSortOrder", "prioritySortOrder", "priorityLabel",
+        "descriptionData", "subscriberIds", "previousIdentifiers", "number", "identifier", "url",
+        "lastAppliedTemplateId", "reactionData", "integrationSourceType"}) {
+    if (key == k) return true;
+  }
+  return false;
+}
+
+// Stable field names shared with the other trackers where the meaning is the same (Linear's
+// cycles are its sprints); other keys keep Linear's name.
+std::string_view FieldName(std::string_view key) {
+  if (key == "labelIds") return "labels";
+  if (key == "cycleId") return "sprint";
+  if (key == "projectId") return "project";
+  if (key == "parentId") return "parent";
+  if (key == "teamId") return "team";
+  if (key == "projectMilestoneId") return "milestone";
+  return key;
+}
+
+bool IgnoredType(std::string_view type) {
+  for (std::string_view t : {"Project",
+                             "ProjectUpdate",
+                             "Cycle",
+                             "Reaction",
+                             "IssueLabel",
+                             "Attachment",
+                             "Document",
+                             "Initiative",
+                             "InitiativeUpdate",
+                             "User",
+                             "Customer",
+                             "CustomerNeed",
+                             "IssueSLA",
+                             "OAuthApp",
+                             "AuditEntry",
+                             "AppUserNotification",
+                             "PermissionChange",
+                             "AgentSessionEvent",
+                             "IssueRelation",
+                             "ProjectMilestone",
+                             "Team",
+                             "WorkflowState"}) {
+    if (type == t) return true;
+  }
+  return false;
+}
+
 class LinearSource final : public Source {
  public:
-  std::string_view name() const override { return "linear"; }
-  void Normalize(const RawRecord&, NormalizeResult& out) override {
-    out.Reject(Reason::kUnsupportedEvent, "the linear normaliser is not implemented yet");
-  }
+  explicit LinearSource(const SourceOptions& options) : categories_(options.status_categories) {}
+  std::string_view name() const override { return kSource; }
+  void Normalize(const RawRecord& record, NormalizeResult& out) override;
+
+ private:
+  // `data` of an Issue or a Comment: both are read in one pass because `type` may follow it.
+  struct Data {
+    bool present = false;
+    std::string_view id, created_at, updated_at, title, identifier, team_key, creator_id,
+        assignee_id, state_id, state_name, state_type, issue_id, user_id;
+    std::optional<int64_t> number, priority;
+    // A Comment's `issue` reference.
+    std::string_view issue_identifier, issue_title, issue_team_key;
+    std::optional<int64_t> issue_number;
+  };
+  struct UpdatedFrom {
+    bool present = false;
+    bool state = false, assignee = false, priority = false;
+    std::string_view state_id, assignee_id;
+    std::optional<int64_t> priority_value;
+    std::vector<std::string> fields;
+  };
+
+  bool ReadData(od::value v);
+  bool ReadUpdatedFrom(od::value v);
+  std::string_view LearnedName(std::string_view state_id) const;
+  void LearnState(std::string_view id, std::string_view name, std::string_view type);
+
+  StatusCategories categories_;
+  // State id -> name, so a status change can name its `from` state (updatedFrom has only the
+  // old stateId). Workflow states are few per team; bounded anyway.
+  std::unordered_map<std::string, std::string> state_names_;
+  static constexpr size_t kMaxStates = 100'000;
+  od::parser parser_;
+  PaddedBuffer buffer_;
+  Data data_;
+  UpdatedFrom from_;
 };
+
+bool ReadTeamKey(od::value v, std::string_view& key) {
+  od::object obj;
+  if (v.get_object().get(obj)) return true;
+  od::value k;
+  if (obj.find_field_unordered("key").get(k) == simdjson::SUCCESS) {
+    key = OptString(k).value_or("");
+  }
+  return true;
+}
+
+std::optional<int64_t> OptInt(od::value v) {
+  int64_t n;
+  if (v.get_int64().get(n)) {
+    double d;  // Linear's priority is a Float in its schema; whole numbers in practice
+    if (v.get_double().get(d)) return std::nullopt;
+    return static_cast<int64_t>(d);
+  }
+  return n;
+}
+
+bool LinearSource::ReadData(od::value v) {
+  od::object obj;
+  if (v.get_object().get(obj)) return false;
+  data_.present = true;
+  for (auto field : obj) {
+    std::string_view k;
+    if (field.unescaped_key().get(k)) return false;
+    od::value fv;
+    if (field.value().get(fv)) return false;
+    if (k == "id") {
+      data_.id = OptString(fv).value_or("");
+    } else if (k == "createdAt") {
+      data_.created_at = OptString(fv).value_or("");
+    } else if (k == "updatedAt") {
+      data_.updated_at = OptString(fv).value_or("");
+    } else if (k == "title") {
+      data_.title = OptString(fv).value_or("");
+    } else if (k == "identifier") {
+      data_.identifier = OptString(fv).value_or("");
+    } else if (k == "number") {
+      data_.number = OptInt(fv);
+    } else if (k == "priority") {
+      data_.priority = OptInt(fv);
+    } else if (k == "creatorId") {
+      data_.creator_id = OptString(fv).value_or("");
+    } else if (k == "assigneeId") {
+      data_.assignee_id = OptString(fv).value_or("");
+    } else if (k == "stateId") {
+      data_.state_id = OptString(fv).value_or("");
+    } else if (k == "issueId") {
+      data_.issue_id = OptString(fv).value_or("");
+    } else if (k == "userId") {
+      data_.user_id = OptString(fv).value_or("");
+    } else if (k == "team") {
+      if (!ReadTeamKey(fv, data_.team_key)) return false;
+    } else if (k == "state") {
+      od::object state;
+      if (fv.get_object().get(state)) continue;
+      for (auto sf : state) {
+        std::string_view sk;
+        if (sf.unescaped_key().get(sk)) return false;
+        od::value sv;
+        if (sf.value().get(sv)) return false;
+        if (sk == "name") data_.state_name = OptString(sv).value_or("");
+        if (sk == "type") data_.state_type = OptString(sv).value_or("");
+        if (sk == "id" && data_.state_id.empty()) data_.state_id = OptString(sv).value_or("");
+      }
+    } else if (k == "issue") {  // a Comment's issue reference
+      od::object issue;
+      if (fv.get_object().get(issue)) continue;
+      for (auto f : issue) {
+        std::string_view ik;
+        if (f.unescaped_key().get(ik)) return false;
+        od::value iv;
+        if (f.value().get(iv)) return false;
+        if (ik == "id" && data_.issue_id.empty()) data_.issue_id = OptString(iv).value_or("");
+        if (ik == "identifier") data_.issue_identifier = OptString(iv).value_or("");
+        if (ik == "title") data_.issue_title = OptString(iv).value_or("");
+        if (ik == "number") data_.issue_number = OptInt(iv);
+        if (ik == "team" && !ReadTeamKey(iv, data_.issue_team_key)) return false;
+      }
+    }
+    // description, descriptionData and a comment's body are never read.
+  }
+  return true;
+}
+
+bool LinearSource::ReadUpdatedFrom(od::value v) {
+  od::object obj;
+  if (v.get_object().get(obj)) return false;
+  from_.present = true;
+  for (auto field : obj) {
+    std::string_view k;
+    if (field.unescaped_key().get(k)) return false;
+    od::value fv;
+    if (field.value().get(fv)) return false;
+    if (k == "stateId") {
+      from_.state = true;
+      from_.state_id = OptString(fv).value_or("");
+    } else if (k == "assigneeId") {
+      from_.assignee = true;
+      from_.assignee_id = OptString(fv).value_or("");  // null: was unassigned
+    } else if (k == "priority") {
+      from_.priority = true;
+      from_.priority_value = OptInt(fv);
+    } else if (!NoiseField(k)) {
+      // Only the key is used: the previous value (an old title, say) is never read.
+      std::string name(FieldName(k));
+      bool seen = false;
+      for (const auto& f : from_.fields) seen = seen || f == name;
+      if (!seen) from_.fields.push_back(std::move(name));
+    }
+  }
+  return true;
+}
+
+std::string_view LinearSource::LearnedName(std::string_view state_id) const {
+  if (state_id.empty()) return {};
+  auto it = state_names_.find(std::string(state_id));
+  return it == state_names_.end() ? std::string_view() : std::string_view(it->second);
+}
+
+void LinearSource::LearnState(std::string_view id, std::string_view name, std::string_view type) {
+  if (id.empty()) return;
+  if (auto cat = StateCategory(type)) categories_.Learn(PersonRef(kSource, id), *cat);
+  if (name.empty()) return;
+  auto it = state_names_.find(std::string(id));
+  if (it != state_names_.end()) {
+    it->second.assign(name);
+  } else if (state_names_.size() < kMaxStates) {
+    state_names_.emplace(std::string(id), std::string(name));
+  }
+}
+
+std::optional<std::string> Str(std::string_view v) {
+  if (v.empty()) return std::nullopt;
+  return std::string(v);
+}
+
+void LinearSource::Normalize(const RawRecord& record, NormalizeResult& out) {
+  if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
+  const std::string_view body = buffer_.Assign(record.value);
+  od::document doc;
+  if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
+    return out.Reject(Reason::kInvalidJson, "not JSON");
+  }
+  od::object obj;
+  if (doc.get_object().get(obj)) return out.Reject(Reason::kInvalidJson, "not a JSON object");
+
+  data_ = Data{};
+  from_.present = from_.state = from_.assignee = from_.priority = false;
+  from_.state_id = from_.assignee_id = {};
+  from_.priority_value.reset();
+  from_.fields.clear();
+  std::string_view action, type, envelope_created_at, actor_id;
+  std::optional<int64_t> webhook_ts;
+  bool actor_present = false, actor_is_user = true;
+  for (auto field : obj) {
+    std::string_view k;
+    if (field.unescaped_key().get(k)) return out.Reject(Reason::kInvalidJson, "bad key");
+    od::value v;
+    if (field.value().get(v)) return out.Reject(Reason::kInvalidJson, "bad value");
+    if (k == "action") {
+      if (v.get_string().get(action)) return out.Reject(Reason::kInvalidField, "field action");
+    } else if (k == "type") {
+      if (v.get_string().get(type)) return out.Reject(Reason::kInvalidField, "field type");
+    } else if (k == "createdAt") {
+      envelope_created_at = OptString(v).value_or("");
+    } else if (k == "webhookTimestamp") {
+      webhook_ts = OptInt(v);
+      if (!webhook_ts || *webhook_ts <= 0) {
+        return out.Reject(Reason::kBadTimestamp, "field webhookTimestamp");
+      }
+    } else if (k == "data") {
+      if (!ReadData(v)) return out.Reject(Reason::kInvalidField, "field data");
+    } else if (k == "updatedFrom") {
+      if (!ReadUpdatedFrom(v)) return out.Reject(Reason::kInvalidField, "field updatedFrom");
+    } else if (k == "actor") {
+      od::object actor;
+      if (v.get_object().get(actor)) continue;  // null: unknown
+      actor_present = true;
+      for (auto af : actor) {
+        std::string_view ak;
+        if (af.unescaped_key().get(ak)) return out.Reject(Reason::kInvalidJson, "bad key");
+        od::value av;
+        if (af.value().get(av)) return out.Reject(Reason::kInvalidJson, "bad value");
+        if (ak == "id") actor_id = OptString(av).value_or("");
+        if (ak == "type") actor_is_user = OptString(av).value_or("user") == "user";
+      }
+    }
+  }
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return out.Reject(Reason::kInvalidJson, "trailing content after the object");
+  }
+
+  if (action.empty()) return out.Reject(Reason::kMissingField, "field action");
+  if (type.empty()) return out.Reject(Reason::kMissingField, "field type");
+  const bool is_issue = type == "Issue";
+  const bool is_comment = type == "Comment";
+  if (!is_issue && !is_comment) {
+    if (IgnoredType(type)) {
+      out.ignored = true;
+      return;
+    }
+    return out.Reject(Reason::kUnsupportedEvent, "type not mapped");
+  }
+  const bool create = action == "create", update = action == "update", remove = action == "remove";
+  if (!create && !update && !remove) return out.Reject(Reason::kUnsupportedEvent, "action");
+  if (!data_.present) return out.Reject(Reason::kMissingField, "field data");
+  if (data_.id.empty()) return out.Reject(Reason::kMissingField, "field data.id");
+
+  // Learn the current state from every Issue payload, whatever the action.
+  if (is_issue) LearnState(data_.state_id, data_.state_name, data_.state_type);
+
+  // Comment edits and deletions are not new work (an edit counted as a comment would count
+  // one comment twice).
+  if (is_comment && !create) {
+    out.ignored = true;
+    return;
+  }
+  if (is_comment && data_.issue_id.empty()) {
+    return out.Reject(Reason::kMissingField, "field data.issueId");
+  }
+  if (is_issue && update && !from_.present) {
+    return out.Reject(Reason::kMissingField, "field updatedFrom");
+  }
+
+  // Time of the action: created for create, the update itself for update; a removal has no
+  // time of its own in data (updatedAt is the last edit), so the delivery time.
+  std::string_view when = create ? data_.created_at : update ? data_.updated_at : "";
+  EpochMillis at = record.timestamp_ms;
+  if (!when.empty()) {
+    auto ms = ParseRfc3339(when);
+    if (!ms)
+      return out.Reject(Reason::kBadTimestamp,
+                        create ? "field data.createdAt" : "field data.updatedAt");
+    at = *ms;
+  } else if (webhook_ts) {
+    at = *webhook_ts;
+  } else if (!envelope_created_at.empty()) {
+    auto ms = ParseRfc3339(envelope_created_at);
+    if (!ms) return out.Reject(Reason::kBadTimestamp, "field createdAt");
+    at = *ms;
+  }
+
+  // Dedup: action, object id and update time (a redelivery carries the same three).
+  const std::string ts_fallback = webhook_ts ? std::to_string(*webhook_ts) : std::string();
+  const std::string dedup =
+      StableHash({action, data_.id,
+                  data_.updated_at.empty() ? std::string_view(ts_fallback) : data_.updated_at});
+
+  std::string_view actor;
+  if (actor_present) {
+    actor = actor_is_user ? actor_id : std::string_view();
+  } else if (create) {
+    actor = is_comment ? data_.user_id : data_.creator_id;
+  }
+
+  // The issue's identifier (ENG-123): `identifier` when sent, else team key + number.
+  auto identifier = [](std::string_view ident, std::string_view team,
+                       std::optional<int64_t> number) -> std::string {
+    if (!ident.empty()) return std::string(ident);
+    if (team.empty() || !number) return {};
+    return std::string(team) + "-" + std::to_string(*number);
+  };
+
+  std::vector<EventBuilder> events;
+  auto issue_event = [&](std::string_view event_type) {
+    EventBuilder b(kSource, dedup, event_type);
+    b.At(at).Actor(actor);
+    if (is_comment) {
+      b.Subject("work_item", data_.issue_id);
+      const std::string key =
+          identifier(data_.issue_identifier, data_.issue_team_key, data_.issue_number);
+      if (!key.empty()) b.SubjectKey(key);
+      if (!data_.issue_team_key.empty()) b.SubjectProject(data_.issue_team_key);
+      if (!data_.issue_title.empty()) b.SubjectTitle(data_.issue_title);
+    } else {
+      b.Subject("work_item", data_.id);
+      const std::string key = identifier(data_.identifier, data_.team_key, data_.number);
+      if (!key.empty()) b.SubjectKey(key);
+      if (!data_.team_key.empty()) b.SubjectProject(data_.team_key);
+      if (!data_.title.empty()) b.SubjectTitle(data_.title);
+    }
+    return b;
+  };
+  auto category = [&](std::string_view state_id, std::string_view state_name) {
+    return categories_.Lookup(PersonRef(kSource, state_id), PersonRef(kSource, state_name));
+  };
+  const std::string_view state_name =
+      data_.state_name.empty() ? LearnedName(data_.state_id) : data_.state_name;
+
+  if (is_comment) {
+    events.push_back(issue_event("work_item.commented"));
+  } else if (create) {
+    auto b = issue_event("work_item.created");
+    b.AttrOpt("status", Str(state_name))
+        .AttrOpt("status_category", data_.state_id.empty() && state_name.empty()
+                                        ? std::nullopt
+                                        : category(data_.state_id, state_name))
+        .AttrOpt("priority", PriorityName(data_.priority))
+        .AttrPerson("assignee", data_.assignee_id)
+        .Attr("item_type", "issue");
+    events.push_back(std::move(b));
+  } else if (remove) {
+    events.push_back(issue_event("work_item.deleted"));
+  } else {  // update
+    if (from_.state) {
+      // updatedFrom has only the old stateId: its name is known only if an earlier payload
+      // showed that state (learned), else null; likewise its category.
+      const std::string_view from_name = LearnedName(from_.state_id);
+      auto b = issue_event("work_item.status_changed");
+      b.AttrOpt("from", Str(from_name))
+          .AttrOpt("to", Str(state_name))
+          .AttrOpt("from_category",
+                   from_.state_id.empty() ? std::nullopt : category(from_.state_id, from_name))
+          .AttrOpt("to_category", category(data_.state_id, state_name));
+      events.push_back(std::move(b));
+    }
+    if (from_.assignee) {
+      auto b = issue_event("work_item.assigned");
+      b.AttrPerson("from", from_.assignee_id).AttrPerson("to", data_.assignee_id);
+      events.push_back(std::move(b));
+    }
+    if (from_.priority) {
+      auto b = issue_event("work_item.priority_changed");
+      b.AttrOpt("from", PriorityName(from_.priority_value))
+          .AttrOpt("to", PriorityName(data_.priority));
+      events.push_back(std::move(b));
+    }
+    if (!from_.fields.empty()) {
+      auto b = issue_event("work_item.updated");
+      b.AttrList("fields", from_.fields);
+      events.push_back(std::move(b));
+    }
+  }
+
+  if (events.empty()) {
+    out.ignored = true;  // an update that changed only ordering or timestamps
+    return;
+  }
+  const bool several = events.size() > 1;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (several) events[i].Suffix(static_cast<int>(i + 1));
+    out.events.push_back(events[i].Build(record));
+  }
+}
 
 }  // namespace
 
-std::unique_ptr<Source> MakeLinearSource(const SourceOptions&) {
-  return std::make_unique<LinearSource>();
+std::unique_ptr<Source> MakeLinearSource(const SourceOptions& options) {
+  return std::make_unique<LinearSource>(options);
 }
 
 }  // namespace teamhealth::sources
