@@ -1,16 +1,461 @@
+// Opsgenie webhook (outgoing integration) -> canonical incident events.
+//
+// Body: flat `{action, alert, source, integrationId, integrationName, ...}`; `Escalate` has
+// its own shape (`escalationId`, `escalationName`, `escalationNotify`, `escalationTime`,
+// `repeatCount`, and an `alert` holding only `alertId`). One body is one event; there is no
+// delivery id, so the dedup id is a hash of action, alert id and the action's time
+// (DESIGN section 4).
+//
+// Times: `alert.createdAt` is epoch ms, `updatedAt` a 19-digit nanosecond-style integer that a
+// double cannot hold, so numbers are read as integers and converted by digit count.
+//
+// `alert.note` (AddNote) and `alert.description` are never read.
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "common.h"
 #include "vendors.h"
 
 namespace teamhealth::sources {
 namespace {
 
-// Placeholder until the opsgenie normaliser lands: every record is rejected as unsupported.
+namespace od = simdjson::ondemand;
+
+constexpr std::string_view kSource = "opsgenie";
+
+// Epoch values below this are not instants: `escalationTime` in the captures is 0 (it reads
+// as the escalation rule's delay, not a time), and 10^9 s is September 2001, long before any
+// Opsgenie alert.
+constexpr int64_t kMinPlausibleEpoch = 1'000'000'000;
+
+struct Failure {
+  Reason reason = Reason::kInvalidField;
+  std::string detail;
+};
+
+// Reads a string or null (null -> empty); false for any other type.
+bool ReadString(od::value v, std::string& out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::null) {
+    out.clear();
+    return true;
+  }
+  std::string_view s;
+  if (v.get_string().get(s)) return false;
+  out.assign(s);
+  return true;
+}
+
+// An epoch number of unknown unit: an integer (read exactly, never through a double), a string
+// of digits, or null. Floating-point numbers (a bridge that re-serialised through a double)
+// are accepted at the precision they still have, which is well under a millisecond.
+struct EpochField {
+  bool present = false;  // a non-null value was there
+  bool valid = false;
+  int64_t value = 0;
+  std::string text;  // decimal text of `value`, for dedup ids
+};
+
+bool ParseDigits(std::string_view s, int64_t& out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out >= 0;
+}
+
+void ReadEpoch(od::value v, EpochField& out) {
+  out = EpochField{};
+  od::json_type t;
+  if (v.type().get(t) || t == od::json_type::null) return;
+  out.present = true;
+  int64_t n = 0;
+  if (t == od::json_type::number) {
+    uint64_t u;
+    double d;
+    if (!v.get_uint64().get(u)) {
+      if (u > static_cast<uint64_t>(INT64_MAX)) return;
+      n = static_cast<int64_t>(u);
+    } else if (!v.get_double().get(d)) {
+      if (!(d >= 0 && d < 9.2e18)) return;
+      n = static_cast<int64_t>(d);
+    } else {
+      return;
+    }
+  } else if (t == od::json_type::string) {
+    std::string_view s;
+    if (v.get_string().get(s) || !ParseDigits(s, n)) return;
+  } else {
+    return;
+  }
+  out.valid = true;
+  out.value = n;
+  out.text = std::to_string(n);
+}
+
+// A usable instant: a valid epoch at or after kMinPlausibleEpoch.
+bool Usable(const EpochField& f) { return f.valid && f.value >= kMinPlausibleEpoch; }
+
+struct Alert {
+  bool present = false;
+  std::string id;
+  std::string tiny_id;
+  std::string message;
+  std::string username;
+  std::string owner;
+  std::string status;
+  std::optional<std::string> priority;  // "P1".."P5" as Opsgenie shows it
+  EpochField created_at;
+  EpochField updated_at;
+  std::vector<std::string> responder_users;  // responders[] of type user
+  std::vector<std::string> recipient_users;  // recipients[] that are usernames
+};
+
+struct Payload {
+  std::string action;
+  std::string integration_id;
+  std::string integration_name;
+  Alert alert;
+  // Escalate only.
+  std::string escalation_id;
+  std::string notify_name;
+  std::string notify_id;
+  bool notify_is_user = false;
+  EpochField escalation_time;
+  std::string repeat_count;
+  std::optional<Failure> field_failure;  // the first field of the wrong type, if any
+};
+
+// Opsgenie usernames are the users' e-mail logins. Actions by Opsgenie itself or by an
+// integration carry "System", the integration's name or similar instead: not people.
+bool IsUsername(std::string_view name) {
+  const auto at = name.find('@');
+  return at != std::string_view::npos && at > 0 && at + 1 < name.size();
+}
+
+// Priority: Opsgenie shows "P1".."P5"; old payloads send the bare number.
+bool ReadPriority(od::value v, std::optional<std::string>& out) {
+  out.reset();
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::null) return true;
+  if (t == od::json_type::number) {
+    int64_t n;
+    if (v.get_int64().get(n)) return false;
+    out = "P" + std::to_string(n);
+    return true;
+  }
+  std::string s;
+  if (!ReadString(v, s)) return false;
+  if (!s.empty()) out = std::move(s);
+  return true;
+}
+
+// P1/P2 page someone at once (PagerDuty's "high"); P3-P5 do not ("low").
+std::optional<std::string> UrgencyOf(const std::optional<std::string>& priority) {
+  if (!priority) return std::nullopt;
+  if (*priority == "P1" || *priority == "P2") return "high";
+  if (*priority == "P3" || *priority == "P4" || *priority == "P5") return "low";
+  return std::nullopt;
+}
+
+// responders[]: `{type: user|team|escalation|schedule, id, name|username}`; users only.
+bool ReadResponders(od::value v, std::vector<std::string>& out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::null) return true;
+  od::array arr;
+  if (v.get_array().get(arr)) return false;
+  for (auto element_result : arr) {
+    od::object obj;
+    if (element_result.get_object().get(obj)) return false;
+    std::string type, name, username;
+    for (auto field_result : obj) {
+      od::field field;
+      std::string_view key;
+      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+      if (key == "type" && !ReadString(field.value(), type)) return false;
+      if (key == "name" && !ReadString(field.value(), name)) return false;
+      if (key == "username" && !ReadString(field.value(), username)) return false;
+    }
+    const std::string& who = !username.empty() ? username : name;
+    if (type == "user" && IsUsername(who)) out.push_back(who);
+  }
+  return true;
+}
+
+// recipients[]: names of users, teams, groups, schedules...; only usernames name a person.
+bool ReadRecipients(od::value v, std::vector<std::string>& out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::null) return true;
+  od::array arr;
+  if (v.get_array().get(arr)) return false;
+  for (auto element_result : arr) {
+    od::value element;
+    std::string name;
+    if (std::move(element_result).get(element) || !ReadString(element, name)) return false;
+    if (IsUsername(name)) out.push_back(std::move(name));
+  }
+  return true;
+}
+
+bool ReadAlert(od::value v, Alert& alert, Failure& fail) {
+  od::object obj;
+  if (v.get_object().get(obj)) {
+    fail = {Reason::kInvalidField, "field alert: not an object"};
+    return false;
+  }
+  alert.present = true;
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      fail = {Reason::kInvalidJson, "bad key in alert"};
+      return false;
+    }
+    od::value value = field.value();
+    bool ok = true;
+    std::string* text = key == "alertId"    ? &alert.id
+                        : key == "tinyId"   ? &alert.tiny_id
+                        : key == "message"  ? &alert.message
+                        : key == "username" ? &alert.username
+                        : key == "owner"    ? &alert.owner
+                        : key == "status"   ? &alert.status
+                                            : nullptr;
+    if (text) {
+      ok = ReadString(value, *text);
+    } else if (key == "priority") {
+      ok = ReadPriority(value, alert.priority);
+    } else if (key == "createdAt") {
+      ReadEpoch(value, alert.created_at);  // checked where the time is chosen
+    } else if (key == "updatedAt") {
+      ReadEpoch(value, alert.updated_at);
+    } else if (key == "responders") {
+      ok = ReadResponders(value, alert.responder_users);
+    } else if (key == "recipients") {
+      ok = ReadRecipients(value, alert.recipient_users);
+    }
+    if (!ok) {
+      fail = {Reason::kInvalidField, "field alert." + std::string(key)};
+      return false;
+    }
+  }
+  return true;
+}
+
+// escalationNotify: `{name, id, type, entity: user|team|schedule|...}`.
+bool ReadNotify(od::value v, Payload& p) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::null) return true;
+  od::object obj;
+  if (v.get_object().get(obj)) return false;
+  std::string entity;
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+    if (key == "name" && !ReadString(field.value(), p.notify_name)) return false;
+    if (key == "id" && !ReadString(field.value(), p.notify_id)) return false;
+    if (key == "entity" && !ReadString(field.value(), entity)) return false;
+  }
+  p.notify_is_user = entity == "user" && IsUsername(p.notify_name);
+  return true;
+}
+
+// Opsgenie action -> canonical type; nothing for actions that carry nothing for team health
+// (tags, details, recipients, teams, responders, snooze, custom actions, message and
+// description updates, Delete, and any action this build does not know).
+std::optional<std::string_view> MapAction(std::string_view action) {
+  if (action == "Create") return "incident.triggered";
+  if (action == "Acknowledge") return "incident.acknowledged";
+  if (action == "UnAcknowledge") return "incident.unacknowledged";
+  if (action == "Close") return "incident.resolved";
+  if (action == "Escalate") return "incident.escalated";
+  if (action == "AssignOwnership" || action == "TakeOwnership") return "incident.reassigned";
+  if (action == "AddNote") return "incident.annotated";
+  if (action == "UpdatePriority") return "incident.priority_changed";
+  return std::nullopt;
+}
+
 class OpsgenieSource final : public Source {
  public:
-  std::string_view name() const override { return "opsgenie"; }
-  void Normalize(const RawRecord&, NormalizeResult& out) override {
-    out.Reject(Reason::kUnsupportedEvent, "the opsgenie normaliser is not implemented yet");
+  std::string_view name() const override { return kSource; }
+
+  void Normalize(const RawRecord& record, NormalizeResult& out) override {
+    if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
+    const std::string_view body = buffer_.Assign(record.value);
+    NormalizeBody(body, record, out);
+    // On Demand notices a malformed document only where it reads, so a read that failed deep
+    // inside may be broken JSON rather than a bad field: a full parse (on this path only)
+    // tells which.
+    if (out.rejection && (out.rejection->reason == Reason::kInvalidField ||
+                          out.rejection->reason == Reason::kBadTimestamp)) {
+      simdjson::dom::element root;
+      if (dom_parser_.parse(body.data(), body.size(), false).get(root)) {
+        out.Reject(Reason::kInvalidJson, "malformed JSON");
+      }
+    }
   }
+
+ private:
+  void NormalizeBody(std::string_view body, const RawRecord& record, NormalizeResult& out) {
+    od::document doc;
+    if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
+      return out.Reject(Reason::kInvalidJson, "not JSON");
+    }
+    od::object obj;
+    if (doc.get_object().get(obj)) return out.Reject(Reason::kInvalidJson, "not a JSON object");
+
+    Payload p;
+    Failure fail;
+    if (!Read(obj, p, fail)) return out.Reject(fail.reason, std::move(fail.detail));
+    const char* rest = nullptr;
+    if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+      return out.Reject(Reason::kInvalidJson, "trailing content after the object");
+    }
+    if (p.action.empty()) return out.Reject(Reason::kMissingField, "field action");
+    const auto type = MapAction(p.action);
+    if (!type) {
+      out.ignored = true;
+      return;
+    }
+    // Fields of actions we do not map do not matter, however odd their shape.
+    if (p.field_failure) return out.Reject(p.field_failure->reason, p.field_failure->detail);
+    if (!p.alert.present) return out.Reject(Reason::kMissingField, "field alert");
+    if (p.alert.id.empty()) return out.Reject(Reason::kMissingField, "field alert.alertId");
+
+    // The action's time. Create: the alert's creation (a later Create for the same alert,
+    // sent when it is routed to another team, then dedups against the first). Escalate: the
+    // escalation's time when it is one. Others: the update time. Then whatever is left.
+    const Alert& a = p.alert;
+    std::vector<std::pair<const EpochField*, std::string_view>> order;
+    if (*type == "incident.triggered") {
+      order = {{&a.created_at, "alert.createdAt"}, {&a.updated_at, "alert.updatedAt"}};
+    } else if (*type == "incident.escalated") {
+      order = {{&p.escalation_time, "escalationTime"},
+               {&a.updated_at, "alert.updatedAt"},
+               {&a.created_at, "alert.createdAt"}};
+    } else {
+      order = {{&a.updated_at, "alert.updatedAt"}, {&a.created_at, "alert.createdAt"}};
+    }
+    const EpochField* when = nullptr;
+    for (const auto& [field, field_name] : order) {
+      // A value that is there but not a number is a broken payload, not a missing time.
+      if (field->present && !field->valid) {
+        return out.Reject(Reason::kBadTimestamp, "field " + std::string(field_name));
+      }
+      if (!when && Usable(*field)) when = field;
+    }
+    const EpochMillis at = when ? EpochAnyUnitToMillis(when->value) : record.timestamp_ms;
+
+    // Dedup: action, alert id and the action's time as integer text. Escalate adds what tells
+    // one escalation step from the next, since its time is usually not an instant. The
+    // record's own timestamp is never hashed: a replay must map to the same id.
+    const std::string time_text = when ? when->text : "";
+    const std::string dedup = *type == "incident.escalated"
+                                  ? StableHash({p.action, a.id, p.escalation_id, p.notify_id,
+                                                p.escalation_time.text, p.repeat_count, time_text})
+                                  : StableHash({p.action, a.id, time_text});
+
+    const std::string actor = IsUsername(a.username) ? a.username : "";
+    EventBuilder b(kSource, dedup, *type);
+    b.At(at).Actor(actor).Subject("incident", a.id);
+    if (!a.tiny_id.empty()) b.SubjectKey(a.tiny_id);
+    // Service: the integration the webhook came through. It is on every action (alert.teams
+    // is not: Acknowledge, Close and Escalate lack it) and Opsgenie integrations belong to a
+    // team, so the directory maps `integration name -> team`.
+    const std::string& service =
+        !p.integration_name.empty() ? p.integration_name : p.integration_id;
+    if (!service.empty()) b.SubjectService(service);
+    if (!a.message.empty()) b.SubjectTitle(a.message);
+
+    if (*type == "incident.triggered") {
+      std::vector<std::string> assignees;
+      if (IsUsername(a.owner)) {
+        assignees.push_back(a.owner);
+      } else if (!a.responder_users.empty()) {
+        assignees = a.responder_users;
+      } else {
+        assignees = a.recipient_users;
+      }
+      b.AttrPersons("assignees", assignees);
+      b.AttrOpt("priority", a.priority);
+      b.AttrOpt("urgency", UrgencyOf(a.priority));
+      // A created alert is open; Opsgenie's own status word when the payload has it.
+      b.Attr("status", a.status.empty() ? "open" : a.status);
+    } else if (*type == "incident.escalated") {
+      b.AttrPersons("assignees",
+                    p.notify_is_user ? std::vector{p.notify_name} : std::vector<std::string>{});
+    } else if (*type == "incident.reassigned") {
+      // AssignOwnership names the new owner; TakeOwnership's new owner is whoever took it.
+      std::string owner = a.owner;
+      if (p.action == "TakeOwnership" && !actor.empty()) owner = actor;
+      b.AttrPersons("assignees",
+                    IsUsername(owner) ? std::vector{owner} : std::vector<std::string>{});
+    } else if (*type == "incident.priority_changed") {
+      // The payload holds the new priority only.
+      b.AttrNull("from");
+      b.AttrOpt("to", a.priority);
+    }
+    out.events.push_back(b.Build(record));
+  }
+
+  // Reads the body's fields. A structural error stops it (false); a field of the wrong type is
+  // kept in p.field_failure and reading goes on, since the action may turn out ignored.
+  static bool Read(od::object obj, Payload& p, Failure& fail) {
+    for (auto field_result : obj) {
+      od::field field;
+      std::string_view key;
+      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+        fail = {Reason::kInvalidJson, "bad key"};
+        return false;
+      }
+      od::value value = field.value();
+      bool ok = true;
+      if (key == "action") {
+        // Without a readable action nothing can be decided: a hard failure.
+        if (!ReadString(value, p.action)) {
+          fail = {Reason::kInvalidField, "field action"};
+          return false;
+        }
+      } else if (key == "alert") {
+        Failure alert_fail;
+        if (!ReadAlert(value, p.alert, alert_fail) && !p.field_failure) {
+          p.field_failure = std::move(alert_fail);
+        }
+      } else if (key == "integrationId") {
+        ok = ReadString(value, p.integration_id);
+      } else if (key == "integrationName") {
+        ok = ReadString(value, p.integration_name);
+      } else if (key == "escalationId") {
+        ok = ReadString(value, p.escalation_id);
+      } else if (key == "escalationNotify") {
+        ok = ReadNotify(value, p);
+      } else if (key == "escalationTime") {
+        ReadEpoch(value, p.escalation_time);
+      } else if (key == "repeatCount") {
+        EpochField count;  // a small integer: same reader, text kept for the dedup id
+        ReadEpoch(value, count);
+        ok = !count.present || count.valid;
+        p.repeat_count = count.text;
+      }
+      if (!ok && !p.field_failure) {
+        p.field_failure = Failure{Reason::kInvalidField, "field " + std::string(key)};
+      }
+    }
+    return true;
+  }
+
+  od::parser parser_;
+  simdjson::dom::parser dom_parser_;  // validates bodies whose reading failed; see Normalize
+  PaddedBuffer buffer_;
 };
 
 }  // namespace
