@@ -149,7 +149,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenTest, ::testing::ValuesIn(AllCases()), 
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GoldenTest);
 
 // Every shared vendor fixture, except the REST API objects, has a golden file.
-TEST(GoldenCoverageTest, DISABLED_EveryFixtureHasAGoldenFile) {
+TEST(GoldenCoverageTest, EveryFixtureHasAGoldenFile) {
   ASSERT_TRUE(fs::exists(kFixturesDir)) << kFixturesDir;
   std::vector<std::string> missing;
   for (const auto& entry : fs::recursive_directory_iterator(kFixturesDir)) {

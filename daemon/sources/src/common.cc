@@ -74,7 +74,9 @@ EventBuilder::EventBuilder(std::string_view source, std::string_view dedup_id,
 }
 
 EventBuilder& EventBuilder::Suffix(int n) {
-  event_.mutable_id()->append("#" + std::to_string(n));
+  auto* id = event_.mutable_id();
+  id->push_back('#');
+  id->append(std::to_string(n));
   return *this;
 }
 
