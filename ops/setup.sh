@@ -13,13 +13,15 @@ packages=(
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev protobuf-compiler libprotobuf-dev
   libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata
-  kcat prometheus maven openjdk-17-jre-headless python3 python3-pytest curl
+  kcat prometheus maven openjdk-17-jre-headless python3 python3-pytest python3-jsonschema curl
+  clang libclang-rt-14-dev
 )
 # A package is skipped when it is installed, or when the tool it provides already works
 # (pytest from pip, a JDK or Maven installed another way).
 provided() {
   case "$1" in
     python3-pytest) python3 -c 'import pytest' 2>/dev/null ;;
+    python3-jsonschema) python3 -c 'import jsonschema' 2>/dev/null ;;
     openjdk-17-jre-headless) java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' ;;
     maven) command -v mvn > /dev/null ;;
     *) return 1 ;;
@@ -40,6 +42,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" > /dev/null
 fi
+
+# Python test libraries for the interpreter the tests run with (it may not be Debian's).
+for module in pytest jsonschema; do
+  python3 -c "import $module" 2>/dev/null ||
+    python3 -m pip install --quiet "$module" ||
+    python3 -m pip install --quiet --break-system-packages "$module"
+done
 
 echo "== resolving the Kafka broker jars (Maven Central)"
 ops/kafka/broker.sh jars

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan) into build-fuzz/ and runs each one for
+# SECONDS (default 30), seeded with the vendor fixtures and our variants. Fails on any crash,
+# leak, hang (a single input over 10 s) or invariant violation; the reproducer is left in
+# build-fuzz/artifacts/.
+#
+#   ops/fuzz.sh            30 s per target (what CI runs)
+#   ops/fuzz.sh 3600       an hour per target
+#   ops/fuzz.sh 600 slack  only the slack target
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+seconds=${1:-30}
+only=${2:-}
+fixtures="$repo/../shared/fixtures/payloads"
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DTEAMHEALTH_FUZZ=ON -DTEAMHEALTH_WERROR=OFF > /dev/null
+targets=(canonical jira github linear slack pagerduty opsgenie)
+[ -n "$only" ] && targets=("$only")
+ninja -C build-fuzz $(printf 'fuzz_%s ' "${targets[@]}")
+
+mkdir -p build-fuzz/artifacts
+status=0
+for t in "${targets[@]}"; do
+  corpus=build-fuzz/corpus/$t
+  mkdir -p "$corpus"
+  # Seeds: the payloads of this source, each prefixed with the header-selector byte.
+  seed_dirs=("$fixtures/$t" "tests/sources/variants/$t")
+  [ "$t" = canonical ] && seed_dirs=("ops/demo")
+  for d in "${seed_dirs[@]}"; do
+    [ -d "$d" ] || continue
+    find "$d" -type f \( -name '*.json' -o -name '*.jsonl' \) | while read -r f; do
+      if [ "${f##*.}" = jsonl ]; then
+        n=0
+        while IFS= read -r line; do
+          n=$((n + 1)); { printf '\x07'; printf '%s' "$line"; } > "$corpus/seed-$(basename "$f")-$n"
+        done < "$f"
+      else
+        for b in 0 5; do
+          { printf "\\x0$b"; cat "$f"; } > "$corpus/seed-$b-$(echo "$f" | tr '/' '_')"
+        done
+      fi
+    done
+  done
+  echo "== fuzz_$t for ${seconds}s ($(ls "$corpus" | wc -l) inputs in corpus)"
+  if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      "build-fuzz/tests/fuzz/fuzz_$t" "$corpus" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+      -artifact_prefix="build-fuzz/artifacts/$t-" > "build-fuzz/fuzz_$t.log" 2>&1; then
+    echo "fuzz_$t FAILED; see build-fuzz/fuzz_$t.log and build-fuzz/artifacts/"
+    tail -40 "build-fuzz/fuzz_$t.log"
+    status=1
+  else
+    grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "build-fuzz/fuzz_$t.log" | tr '\n' ' '
+    echo
+  fi
+done
+exit $status
