@@ -197,7 +197,7 @@ Read ReadAttrs(od::value v, schema::Event& event, std::string& bad_field) {
 
 }  // namespace
 
-void CanonicalSource::Normalize(const RawRecord& record, NormalizeResult& out) {
+void CanonicalSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
   const std::string_view body = buffer_.Assign(record.value);
   od::document doc;

@@ -14,7 +14,7 @@ namespace teamhealth::sources {
 class CanonicalSource final : public Source {
  public:
   std::string_view name() const override { return "canonical"; }
-  void Normalize(const RawRecord& record, NormalizeResult& out) override;
+  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
   simdjson::ondemand::parser parser_;

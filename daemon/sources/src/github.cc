@@ -236,7 +236,7 @@ class GithubSource final : public Source {
   explicit GithubSource(const SourceOptions& options) : categories_(options.status_categories) {}
 
   std::string_view name() const override { return kSource; }
-  void Normalize(const RawRecord& record, NormalizeResult& out) override;
+  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
   std::optional<Failure> Parse(od::object obj);
@@ -365,7 +365,7 @@ std::optional<EventBuilder> GithubSource::Start(const RawRecord& record, const P
   return b;
 }
 
-void GithubSource::Normalize(const RawRecord& record, NormalizeResult& out) {
+void GithubSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
   p_.Clear();
   const std::string_view body = buffer_.Assign(record.value);

@@ -207,7 +207,7 @@ class JiraSource final : public Source {
  public:
   explicit JiraSource(const SourceOptions& options) : categories_(options.status_categories) {}
   std::string_view name() const override { return kSource; }
-  void Normalize(const RawRecord& record, NormalizeResult& out) override;
+  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
   struct Issue {
@@ -457,7 +457,7 @@ bool JiraSource::Parse(const RawRecord& record, NormalizeResult& out) {
   return true;
 }
 
-void JiraSource::Normalize(const RawRecord& record, NormalizeResult& out) {
+void JiraSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   if (!Parse(record, out)) return;
 
   // Learn the current status's category from every payload that shows one, comment events

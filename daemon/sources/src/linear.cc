@@ -120,7 +120,7 @@ class LinearSource final : public Source {
  public:
   explicit LinearSource(const SourceOptions& options) : categories_(options.status_categories) {}
   std::string_view name() const override { return kSource; }
-  void Normalize(const RawRecord& record, NormalizeResult& out) override;
+  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
   // `data` of an Issue or a Comment: both are read in one pass because `type` may follow it.
@@ -296,7 +296,7 @@ std::optional<std::string> Str(std::string_view v) {
   return std::string(v);
 }
 
-void LinearSource::Normalize(const RawRecord& record, NormalizeResult& out) {
+void LinearSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
   const std::string_view body = buffer_.Assign(record.value);
   od::document doc;

@@ -331,7 +331,7 @@ class PagerDutySource final : public Source {
  public:
   std::string_view name() const override { return kSource; }
 
-  void Normalize(const RawRecord& record, NormalizeResult& out) override {
+  void DoNormalize(const RawRecord& record, NormalizeResult& out) override {
     if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
     const std::string_view body = buffer_.Assign(record.value);
     NormalizeBody(body, record, out);

@@ -35,6 +35,17 @@ std::string_view ReasonName(Reason reason) {
   return "unknown";
 }
 
+void Source::Normalize(const RawRecord& record, NormalizeResult& out) {
+  DoNormalize(record, out);
+  // 0000-9999 is what RFC 3339 can write; before the Unix epoch is no event of ours.
+  constexpr int64_t kMaxMillis = 253402300799999;  // 9999-12-31T23:59:59.999Z
+  for (const auto& e : out.events) {
+    if (e.occurred_at_ms() < 0 || e.occurred_at_ms() > kMaxMillis) {
+      return out.Reject(Reason::kBadTimestamp, "event time outside 1970-9999");
+    }
+  }
+}
+
 void SourceRegistry::Add(std::unique_ptr<Source> source) { sources_.push_back(std::move(source)); }
 
 Source* SourceRegistry::Find(std::string_view name) const {

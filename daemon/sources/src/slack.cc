@@ -325,7 +325,7 @@ void AppendUnique(std::vector<std::string>& out, std::string_view id) {
 class SlackSource final : public Source {
  public:
   std::string_view name() const override { return kSource; }
-  void Normalize(const RawRecord& record, NormalizeResult& out) override;
+  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
   // The event's time: event_ts, else ts, else the envelope's event_time, else the record's.
@@ -356,7 +356,7 @@ bool SlackSource::Time(const RawRecord& record, EpochMillis& at, NormalizeResult
   return true;
 }
 
-void SlackSource::Normalize(const RawRecord& record, NormalizeResult& out) {
+void SlackSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
   env_.Clear();
   const std::string_view body = buffer_.Assign(record.value);

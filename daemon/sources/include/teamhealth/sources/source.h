@@ -74,8 +74,13 @@ class Source {
  public:
   virtual ~Source() = default;
   virtual std::string_view name() const = 0;
-  // Fills `out` (cleared by the caller). Never throws; bad input becomes a rejection.
-  virtual void Normalize(const RawRecord& record, NormalizeResult& out) = 0;
+  // Fills `out` (cleared by the caller). Never throws; bad input becomes a rejection. Checks
+  // what every source must guarantee (event times within years 1970-9999) on top of the
+  // source's own DoNormalize.
+  void Normalize(const RawRecord& record, NormalizeResult& out);
+
+ protected:
+  virtual void DoNormalize(const RawRecord& record, NormalizeResult& out) = 0;
 };
 
 // The sources by name. Owns them. Not thread-safe (see Source).
