@@ -1,0 +1,56 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "teamhealth/projections/metrics.h"
+
+namespace teamhealth::projections {
+
+// How each section 7 metric is exported: type, help and histogram buckets.
+enum class MetricType { kCounter, kGauge, kHistogram };
+struct MetricSpec {
+  std::string_view name;
+  MetricType type;
+  std::string_view help;
+  std::vector<double> buckets;  // histogram upper bounds (seconds), without +Inf
+};
+// Every team-health metric of DESIGN section 7, by name; nullptr if unknown.
+const MetricSpec* FindSpec(std::string_view name);
+const std::vector<MetricSpec>& AllSpecs();
+
+struct HistogramData {
+  std::vector<uint64_t> bucket_counts;  // per bucket (not cumulative), plus one for +Inf
+  double sum = 0;
+  uint64_t count = 0;
+};
+
+// A MetricSink that accumulates every increment: the live metrics. Gauges are set per export.
+// Its counters and histograms are part of the projection state (Save/Load), so they are
+// cumulative over the whole log and survive restarts. Not thread-safe.
+class Accumulator final : public MetricSink {
+ public:
+  void Add(std::string_view name, const Labels& labels, double delta, EpochMillis at) override;
+  void Observe(std::string_view name, const Labels& labels, double value,
+               EpochMillis at) override;
+  void Set(std::string_view name, const Labels& labels, double value) override;
+
+  void ClearGauges() { gauges_.clear(); }
+  const std::map<std::string, std::map<Labels, double>>& counters() const { return counters_; }
+  const std::map<std::string, std::map<Labels, double>>& gauges() const { return gauges_; }
+  const std::map<std::string, std::map<Labels, HistogramData>>& histograms() const {
+    return histograms_;
+  }
+
+  std::string Save() const;
+  bool Load(std::string_view bytes);
+
+ private:
+  std::map<std::string, std::map<Labels, double>> counters_;
+  std::map<std::string, std::map<Labels, double>> gauges_;
+  std::map<std::string, std::map<Labels, HistogramData>> histograms_;
+};
+
+}  // namespace teamhealth::projections

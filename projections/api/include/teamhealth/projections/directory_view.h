@@ -1,0 +1,91 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event.pb.h"
+#include "teamhealth/base/time.h"
+
+namespace teamhealth::projections {
+
+// When a person works and sleeps, in their own time zone.
+struct WorkPattern {
+  std::string timezone = "UTC";
+  uint8_t working_days = 0x1f;  // bit 0 = Monday ... bit 6 = Sunday
+  int work_start_min = 8 * 60;  // minutes after local midnight
+  int work_end_min = 18 * 60;
+  int sleep_start_min = 22 * 60;  // may wrap midnight
+  int sleep_end_min = 8 * 60;
+};
+
+// One directory entry of a person, valid from `since` until the next one.
+struct PersonEntry {
+  EpochMillis since = 0;
+  std::vector<std::string> teams;  // empty: not in the directory (then "unmapped")
+  WorkPattern pattern;
+};
+
+enum class Period { kBusiness, kOffHours, kSleep };
+std::string_view PeriodName(Period p);
+
+// The people directory as the log recorded it (directory.person_upserted events), so that a
+// question about last March uses last March's teams and time zones. Keyed by pseudonym;
+// aliases (pseudonyms a person's identities had before the directory listed them) resolve to
+// the person. Services and projects map to teams from the config (not historised).
+// Not thread-safe.
+class DirectoryView final {
+ public:
+  DirectoryView(std::map<std::string, std::string> services,
+                std::map<std::string, std::string> projects, WorkPattern defaults);
+
+  // Feeds a directory.* event; other events are ignored.
+  void Apply(const schema::Event& e);
+
+  // The person's entry in force at `at` (defaults and no teams for strangers).
+  const PersonEntry& EntryAt(std::string_view pseudonym, EpochMillis at) const;
+  // The person's first team at `at`, or "unmapped".
+  std::string TeamAt(std::string_view pseudonym, EpochMillis at) const;
+  // All teams of the person at `at` (["unmapped"] for strangers).
+  std::vector<std::string> TeamsAt(std::string_view pseudonym, EpochMillis at) const;
+  Period PeriodAt(std::string_view pseudonym, EpochMillis at) const;
+  // Local calendar day (days since 1970-01-01 in the person's zone) and whether it is a
+  // working day for them.
+  int64_t LocalDay(std::string_view pseudonym, EpochMillis at) const;
+  bool IsWorkingDay(std::string_view pseudonym, EpochMillis at) const;
+
+  std::optional<std::string> ServiceTeam(std::string_view source, std::string_view service) const;
+  std::optional<std::string> ProjectTeam(std::string_view source, std::string_view project) const;
+
+  // Members of `team` at `at`.
+  std::vector<std::string> Members(std::string_view team, EpochMillis at) const;
+  std::vector<std::string> Teams() const;  // every team ever seen in the directory
+
+  std::string Save() const;
+  bool Load(std::string_view bytes);
+
+ private:
+  std::string Canonical(std::string_view pseudonym) const;
+
+  std::map<std::string, std::string> services_;
+  std::map<std::string, std::string> projects_;
+  PersonEntry stranger_;
+  std::map<std::string, std::vector<PersonEntry>, std::less<>> people_;
+  std::map<std::string, std::string, std::less<>> alias_of_;
+};
+
+// Parses "HH:MM-HH:MM" into minutes; false if malformed.
+bool ParseHourRange(std::string_view text, int& start_min, int& end_min);
+// Local time pieces of `at` in `timezone` (IANA): day number, minute of day, weekday
+// (0 = Monday). Unknown zones are treated as UTC.
+struct LocalTime {
+  int64_t day;
+  int minute;
+  int weekday;
+};
+LocalTime ToLocal(std::string_view timezone, EpochMillis at);
+Period ClassifyPeriod(const WorkPattern& pattern, EpochMillis at);
+
+}  // namespace teamhealth::projections

@@ -1,0 +1,177 @@
+#include "teamhealth/projections/accumulator.h"
+
+#include <algorithm>
+
+#include "teamhealth/projections/bytes.h"
+
+namespace teamhealth::projections {
+namespace {
+
+const std::vector<double> kAckBuckets = {30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400};
+const std::vector<double> kResolveBuckets = {300,   900,   1800,   3600,  7200,
+                                             14400, 28800, 86400, 259200, 604800};
+const std::vector<double> kFlowBuckets = {3600,    14400,   28800,   86400,   172800,
+                                          345600,  604800,  1209600, 2592000, 7776000};
+
+void SaveLabels(ByteWriter& w, const Labels& labels) {
+  w.U64(labels.size());
+  for (const auto& [k, v] : labels) {
+    w.Str(k);
+    w.Str(v);
+  }
+}
+
+Labels LoadLabels(ByteReader& r) {
+  Labels labels;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    std::string k = r.Str();
+    labels.emplace_back(std::move(k), r.Str());
+  }
+  return labels;
+}
+
+}  // namespace
+
+const std::vector<MetricSpec>& AllSpecs() {
+  static const std::vector<MetricSpec> specs = {
+      {"teamhealth_oncall_interruptions_total", MetricType::kCounter,
+       "Pages to a person, merged when less than 60 s apart, by period of the first page.", {}},
+      {"teamhealth_oncall_sleep_disrupted_nights_total", MetricType::kCounter,
+       "Person-nights with at least one interruption inside the local sleep window.", {}},
+      {"teamhealth_oncall_incidents_total", MetricType::kCounter,
+       "Incidents triggered, by the team of the service (else the first assignee).", {}},
+      {"teamhealth_oncall_time_to_ack_seconds", MetricType::kHistogram,
+       "First acknowledgement by anyone minus trigger time.", kAckBuckets},
+      {"teamhealth_oncall_time_to_resolve_seconds", MetricType::kHistogram,
+       "First resolve minus trigger time.", kResolveBuckets},
+      {"teamhealth_oncall_unacknowledged_total", MetricType::kCounter,
+       "Incidents resolved without any acknowledgement.", {}},
+      {"teamhealth_oncall_escalations_total", MetricType::kCounter, "Incident escalations.", {}},
+      {"teamhealth_oncall_reassignments_total", MetricType::kCounter,
+       "Incident reassignments.", {}},
+      {"teamhealth_oncall_shift_seconds_total", MetricType::kCounter,
+       "Seconds of on-call shifts.", {}},
+      {"teamhealth_oncall_open_incidents", MetricType::kGauge, "Incidents open now.", {}},
+      {"teamhealth_context_switches_total", MetricType::kCounter,
+       "Consecutive work activities of a person on different subjects within session_gap.", {}},
+      {"teamhealth_active_person_days_total", MetricType::kCounter,
+       "Distinct person-days with work activity.", {}},
+      {"teamhealth_work_items_touched_total", MetricType::kCounter,
+       "Distinct person-day-subject triples.", {}},
+      {"teamhealth_wip_items", MetricType::kGauge,
+       "In-progress work items assigned to team members.", {}},
+      {"teamhealth_direct_interruptions_total", MetricType::kCounter,
+       "DMs and mentions of a person by someone else (not a bot), by period.", {}},
+      {"teamhealth_oncall_bypass_total", MetricType::kCounter,
+       "Direct interruptions from outside the team while a teammate was on call.", {}},
+      {"teamhealth_focus_lost_seconds_total", MetricType::kCounter,
+       "Estimate: (switches + business-hours direct interruptions) x switch_cost_minutes.", {}},
+      {"teamhealth_cycle_time_seconds", MetricType::kHistogram,
+       "Time spent in progress, observed when an item enters done.", kFlowBuckets},
+      {"teamhealth_lead_time_seconds", MetricType::kHistogram, "Created to first done.",
+       kFlowBuckets},
+      {"teamhealth_work_items_completed_total", MetricType::kCounter, "Items entering done.", {}},
+      {"teamhealth_work_items_reopened_total", MetricType::kCounter,
+       "Items leaving done.", {}},
+      {"teamhealth_reassignments_total", MetricType::kCounter,
+       "Work item assignee changed from one person to another.", {}},
+      {"teamhealth_priority_changes_total", MetricType::kCounter,
+       "Work item priority changes.", {}},
+      {"teamhealth_pr_pickup_seconds", MetricType::kHistogram,
+       "Pull request ready (or opened) to first review by someone else.", kFlowBuckets},
+      {"teamhealth_pr_review_seconds", MetricType::kHistogram,
+       "Pull request first review to merge.", kFlowBuckets},
+      {"teamhealth_burnout_members_at_risk", MetricType::kGauge,
+       "Team members over a burnout signal threshold now.", {}},
+      {"teamhealth_team_members", MetricType::kGauge, "Team members now.", {}},
+      {"teamhealth_privacy_suppressed_series", MetricType::kGauge,
+       "Series not exported because the team is smaller than privacy.min_group_size.", {}},
+  };
+  return specs;
+}
+
+const MetricSpec* FindSpec(std::string_view name) {
+  for (const auto& s : AllSpecs()) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+void Accumulator::Add(std::string_view name, const Labels& labels, double delta, EpochMillis) {
+  counters_[std::string(name)][labels] += delta;
+}
+
+void Accumulator::Observe(std::string_view name, const Labels& labels, double value,
+                          EpochMillis) {
+  const MetricSpec* spec = FindSpec(name);
+  const std::vector<double> none;
+  const auto& bounds = spec ? spec->buckets : none;
+  auto& h = histograms_[std::string(name)][labels];
+  if (h.bucket_counts.empty()) h.bucket_counts.assign(bounds.size() + 1, 0);
+  const size_t i = static_cast<size_t>(
+      std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin());
+  h.bucket_counts[i] += 1;
+  h.sum += value;
+  h.count += 1;
+}
+
+void Accumulator::Set(std::string_view name, const Labels& labels, double value) {
+  gauges_[std::string(name)][labels] = value;
+}
+
+std::string Accumulator::Save() const {
+  std::string out;
+  ByteWriter w(out);
+  w.U64(counters_.size());
+  for (const auto& [name, series] : counters_) {
+    w.Str(name);
+    w.U64(series.size());
+    for (const auto& [labels, v] : series) {
+      SaveLabels(w, labels);
+      w.F64(v);
+    }
+  }
+  w.U64(histograms_.size());
+  for (const auto& [name, series] : histograms_) {
+    w.Str(name);
+    w.U64(series.size());
+    for (const auto& [labels, h] : series) {
+      SaveLabels(w, labels);
+      w.U64(h.bucket_counts.size());
+      for (auto c : h.bucket_counts) w.U64(c);
+      w.F64(h.sum);
+      w.U64(h.count);
+    }
+  }
+  return out;
+}
+
+bool Accumulator::Load(std::string_view bytes) {
+  ByteReader r(bytes);
+  decltype(counters_) counters;
+  decltype(histograms_) histograms;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    auto& series = counters[r.Str()];
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
+      Labels labels = LoadLabels(r);
+      series[labels] = r.F64();
+    }
+  }
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    auto& series = histograms[r.Str()];
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
+      Labels labels = LoadLabels(r);
+      HistogramData h;
+      for (uint64_t k = r.U64(); r.ok() && k > 0; --k) h.bucket_counts.push_back(r.U64());
+      h.sum = r.F64();
+      h.count = r.U64();
+      series[labels] = std::move(h);
+    }
+  }
+  if (!r.ok() || !r.done()) return false;
+  counters_ = std::move(counters);
+  histograms_ = std::move(histograms);
+  return true;
+}
+
+}  // namespace teamhealth::projections

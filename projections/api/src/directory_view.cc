@@ -1,0 +1,267 @@
+#include "teamhealth/projections/directory_view.h"
+
+#include <date/tz.h>
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "teamhealth/projections/bytes.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+namespace {
+
+constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+const date::time_zone* Zone(std::string_view name) {
+  // The tz database is immutable once loaded; zones are looked up once per name.
+  thread_local std::unordered_map<std::string, const date::time_zone*> cache;
+  auto it = cache.find(std::string(name));
+  if (it != cache.end()) return it->second;
+  const date::time_zone* zone = nullptr;
+  try {
+    zone = date::locate_zone(name);
+  } catch (const std::exception&) {
+    zone = date::locate_zone("UTC");
+  }
+  cache.emplace(std::string(name), zone);
+  return zone;
+}
+
+bool InRange(int minute, int start, int end) {
+  return start <= end ? (minute >= start && minute < end) : (minute >= start || minute < end);
+}
+
+void SavePattern(ByteWriter& w, const WorkPattern& p) {
+  w.Str(p.timezone);
+  w.U64(p.working_days);
+  w.U64(static_cast<uint64_t>(p.work_start_min));
+  w.U64(static_cast<uint64_t>(p.work_end_min));
+  w.U64(static_cast<uint64_t>(p.sleep_start_min));
+  w.U64(static_cast<uint64_t>(p.sleep_end_min));
+}
+
+WorkPattern LoadPattern(ByteReader& r) {
+  WorkPattern p;
+  p.timezone = r.Str();
+  p.working_days = static_cast<uint8_t>(r.U64());
+  p.work_start_min = static_cast<int>(r.U64());
+  p.work_end_min = static_cast<int>(r.U64());
+  p.sleep_start_min = static_cast<int>(r.U64());
+  p.sleep_end_min = static_cast<int>(r.U64());
+  return p;
+}
+
+}  // namespace
+
+std::string_view PeriodName(Period p) {
+  switch (p) {
+    case Period::kBusiness: return "business";
+    case Period::kOffHours: return "off_hours";
+    case Period::kSleep: return "sleep";
+  }
+  return "business";
+}
+
+bool ParseHourRange(std::string_view t, int& start, int& end) {
+  if (t.size() != 11 || t[2] != ':' || t[5] != '-' || t[8] != ':') return false;
+  auto num = [&](size_t i) { return (t[i] - '0') * 10 + (t[i + 1] - '0'); };
+  for (size_t i : {0, 1, 3, 4, 6, 7, 9, 10}) {
+    if (t[i] < '0' || t[i] > '9') return false;
+  }
+  start = num(0) * 60 + num(3);
+  end = num(6) * 60 + num(9);
+  return start <= 24 * 60 && end <= 24 * 60;
+}
+
+LocalTime ToLocal(std::string_view timezone, EpochMillis at) {
+  using namespace std::chrono;
+  const auto zone = Zone(timezone);
+  const sys_time<milliseconds> t{milliseconds{at}};
+  const auto info = zone->get_info(t);
+  const int64_t local_ms = at + duration_cast<milliseconds>(info.offset).count();
+  int64_t day = local_ms / 86'400'000;
+  int64_t rem = local_ms % 86'400'000;
+  if (rem < 0) {
+    rem += 86'400'000;
+    day -= 1;
+  }
+  // 1970-01-01 was a Thursday (weekday 3 when Monday is 0).
+  const int weekday = static_cast<int>(((day % 7) + 7 + 3) % 7);
+  return LocalTime{day, static_cast<int>(rem / 60'000), weekday};
+}
+
+Period ClassifyPeriod(const WorkPattern& p, EpochMillis at) {
+  const LocalTime local = ToLocal(p.timezone, at);
+  if (InRange(local.minute, p.sleep_start_min, p.sleep_end_min)) return Period::kSleep;
+  const bool working_day = (p.working_days >> local.weekday) & 1;
+  if (working_day && InRange(local.minute, p.work_start_min, p.work_end_min)) {
+    return Period::kBusiness;
+  }
+  return Period::kOffHours;
+}
+
+DirectoryView::DirectoryView(std::map<std::string, std::string> services,
+                             std::map<std::string, std::string> projects, WorkPattern defaults)
+    : services_(std::move(services)), projects_(std::move(projects)) {
+  stranger_.pattern = std::move(defaults);
+}
+
+void DirectoryView::Apply(const schema::Event& e) {
+  if (e.type() == "directory.person_erased") return;  // the pseudonym keeps its history
+  if (e.type() != "directory.person_upserted") return;
+  PersonEntry entry;
+  entry.since = e.occurred_at_ms();
+  entry.teams = ListAttr(e, "teams");
+  entry.pattern = stranger_.pattern;
+  if (auto tz = StringAttr(e, "timezone"); !tz.empty()) entry.pattern.timezone = tz;
+  if (const auto* v = Attr(e, "working_days"); v && v->has_list_value()) {
+    entry.pattern.working_days = 0;
+    for (const auto& d : v->list_value().values()) {
+      for (int i = 0; i < 7; ++i) {
+        if (kDays[i] == d) entry.pattern.working_days |= static_cast<uint8_t>(1 << i);
+      }
+    }
+  }
+  int a = 0, b = 0;
+  if (ParseHourRange(StringAttr(e, "working_hours"), a, b)) {
+    entry.pattern.work_start_min = a;
+    entry.pattern.work_end_min = b;
+  }
+  if (ParseHourRange(StringAttr(e, "sleep_hours"), a, b)) {
+    entry.pattern.sleep_start_min = a;
+    entry.pattern.sleep_end_min = b;
+  }
+  const std::string& pseudonym = e.subject().id();
+  for (const auto& alias : ListAttr(e, "aliases")) alias_of_[alias] = pseudonym;
+  auto& history = people_[pseudonym];
+  // Entries stay ordered by time even if the log delivers them out of order.
+  auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
+                              [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
+  history.insert(pos, std::move(entry));
+}
+
+std::string DirectoryView::Canonical(std::string_view pseudonym) const {
+  auto it = alias_of_.find(pseudonym);
+  return it == alias_of_.end() ? std::string(pseudonym) : it->second;
+}
+
+const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {
+  auto it = people_.find(Canonical(pseudonym));
+  if (it == people_.end() || it->second.empty()) return stranger_;
+  const auto& history = it->second;
+  auto pos = std::upper_bound(history.begin(), history.end(), at,
+                              [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
+  // Before the first entry the person was already who the first entry says (the directory
+  // is recorded when the daemon starts, usually after the history it describes).
+  return pos == history.begin() ? history.front() : *(pos - 1);
+}
+
+std::string DirectoryView::TeamAt(std::string_view pseudonym, EpochMillis at) const {
+  const auto& e = EntryAt(pseudonym, at);
+  return e.teams.empty() ? "unmapped" : e.teams.front();
+}
+
+std::vector<std::string> DirectoryView::TeamsAt(std::string_view pseudonym, EpochMillis at) const {
+  const auto& e = EntryAt(pseudonym, at);
+  return e.teams.empty() ? std::vector<std::string>{"unmapped"} : e.teams;
+}
+
+Period DirectoryView::PeriodAt(std::string_view pseudonym, EpochMillis at) const {
+  return ClassifyPeriod(EntryAt(pseudonym, at).pattern, at);
+}
+
+int64_t DirectoryView::LocalDay(std::string_view pseudonym, EpochMillis at) const {
+  return ToLocal(EntryAt(pseudonym, at).pattern.timezone, at).day;
+}
+
+bool DirectoryView::IsWorkingDay(std::string_view pseudonym, EpochMillis at) const {
+  const auto& p = EntryAt(pseudonym, at).pattern;
+  return (p.working_days >> ToLocal(p.timezone, at).weekday) & 1;
+}
+
+std::optional<std::string> DirectoryView::ServiceTeam(std::string_view source,
+                                                      std::string_view service) const {
+  auto it = services_.find(std::string(source) + ":" + std::string(service));
+  if (it == services_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> DirectoryView::ProjectTeam(std::string_view source,
+                                                      std::string_view project) const {
+  auto it = projects_.find(std::string(source) + ":" + std::string(project));
+  if (it == projects_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> DirectoryView::Members(std::string_view team, EpochMillis at) const {
+  std::vector<std::string> out;
+  for (const auto& [pseudonym, history] : people_) {
+    if (history.empty()) continue;
+    const auto& teams = EntryAt(pseudonym, at).teams;
+    if (std::find(teams.begin(), teams.end(), team) != teams.end()) out.push_back(pseudonym);
+  }
+  return out;
+}
+
+std::vector<std::string> DirectoryView::Teams() const {
+  std::vector<std::string> out;
+  for (const auto& [_, history] : people_) {
+    for (const auto& entry : history) {
+      for (const auto& t : entry.teams) {
+        if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string DirectoryView::Save() const {
+  std::string out;
+  ByteWriter w(out);
+  w.U64(people_.size());
+  for (const auto& [pseudonym, history] : people_) {
+    w.Str(pseudonym);
+    w.U64(history.size());
+    for (const auto& e : history) {
+      w.I64(e.since);
+      w.U64(e.teams.size());
+      for (const auto& t : e.teams) w.Str(t);
+      SavePattern(w, e.pattern);
+    }
+  }
+  w.U64(alias_of_.size());
+  for (const auto& [alias, p] : alias_of_) {
+    w.Str(alias);
+    w.Str(p);
+  }
+  return out;
+}
+
+bool DirectoryView::Load(std::string_view bytes) {
+  ByteReader r(bytes);
+  decltype(people_) people;
+  decltype(alias_of_) aliases;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    auto& history = people[r.Str()];
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
+      PersonEntry e;
+      e.since = r.I64();
+      for (uint64_t k = r.U64(); r.ok() && k > 0; --k) e.teams.push_back(r.Str());
+      e.pattern = LoadPattern(r);
+      history.push_back(std::move(e));
+    }
+  }
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    std::string alias = r.Str();
+    aliases[alias] = r.Str();
+  }
+  if (!r.ok() || !r.done()) return false;
+  people_ = std::move(people);
+  alias_of_ = std::move(aliases);
+  return true;
+}
+
+}  // namespace teamhealth::projections

@@ -1,0 +1,203 @@
+#include "teamhealth/projections/oncall_load.h"
+
+#include "teamhealth/projections/bytes.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+namespace {
+
+constexpr EpochMillis kKeepResolvedMs = 30LL * 86'400'000;  // reopen window kept in state
+
+// The local night an instant belongs to: the day the sleep window started.
+int64_t NightOf(const WorkPattern& p, EpochMillis at) {
+  const LocalTime local = ToLocal(p.timezone, at);
+  const bool wraps = p.sleep_start_min > p.sleep_end_min;
+  return wraps && local.minute < p.sleep_end_min ? local.day - 1 : local.day;
+}
+
+}  // namespace
+
+void OncallLoad::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) {
+  if (e.type().starts_with("incident.")) {
+    ApplyIncident(e, directory, sink);
+  } else if (e.type() == "oncall.shift") {
+    const auto start = TimeAttr(e, "start");
+    const auto end = TimeAttr(e, "end");
+    const std::string person = StringAttr(e, "person");
+    if (start && end && *end > *start && !person.empty()) {
+      sink.Add("teamhealth_oncall_shift_seconds_total",
+               MakeLabels({{"team", directory.TeamAt(person, *start)}}),
+               static_cast<double>(*end - *start) / 1000.0, *start);
+    }
+  }
+  if (++applied_ % 10000 == 0) Prune(e.occurred_at_ms());
+}
+
+void OncallLoad::ApplyIncident(const schema::Event& e, const DirectoryView& directory,
+                               MetricSink& sink) {
+  const EpochMillis at = e.occurred_at_ms();
+  const std::string key = e.source() + ":" + e.subject().id();
+  const std::string& type = e.type();
+  auto [it, created] = incidents_.try_emplace(key);
+  Incident& inc = it->second;
+  if (created) {
+    // Team of an incident: the service's team if mapped, else the first assignee's team.
+    const auto assignees = ListAttr(e, "assignees");
+    if (auto t = directory.ServiceTeam(e.source(), e.subject().service())) {
+      inc.team = *t;
+    } else if (!assignees.empty()) {
+      inc.team = directory.TeamAt(assignees.front(), at);
+    } else {
+      inc.team = "unmapped";
+    }
+    inc.open = true;
+  }
+  inc.last_at = at;
+  const Labels team = MakeLabels({{"team", inc.team}});
+
+  if (type == "incident.triggered") {
+    if (inc.triggered_at < 0) {
+      inc.triggered_at = at;
+      inc.open = true;
+      std::string urgency = StringAttr(e, "urgency");
+      if (urgency.empty()) urgency = "unknown";
+      sink.Add("teamhealth_oncall_incidents_total",
+               MakeLabels({{"team", inc.team}, {"urgency", urgency}}), 1, at);
+    }
+    Assign(inc, ListAttr(e, "assignees"), at, directory, sink);
+  } else if (type == "incident.escalated" || type == "incident.reassigned" ||
+             type == "incident.delegated") {
+    if (type == "incident.escalated") sink.Add("teamhealth_oncall_escalations_total", team, 1, at);
+    if (type == "incident.reassigned") {
+      sink.Add("teamhealth_oncall_reassignments_total", team, 1, at);
+    }
+    Assign(inc, ListAttr(e, "assignees"), at, directory, sink);
+  } else if (type == "incident.acknowledged") {
+    if (!inc.acked) {
+      inc.acked = true;
+      if (inc.triggered_at >= 0) {
+        sink.Observe("teamhealth_oncall_time_to_ack_seconds", team,
+                     static_cast<double>(at - inc.triggered_at) / 1000.0, at);
+      }
+    }
+  } else if (type == "incident.resolved") {
+    if (!inc.resolved_once) {
+      inc.resolved_once = true;
+      if (inc.triggered_at >= 0) {
+        sink.Observe("teamhealth_oncall_time_to_resolve_seconds", team,
+                     static_cast<double>(at - inc.triggered_at) / 1000.0, at);
+      }
+      if (!inc.acked) sink.Add("teamhealth_oncall_unacknowledged_total", team, 1, at);
+    }
+    inc.open = false;
+  } else if (type == "incident.reopened") {
+    inc.open = true;
+  }
+}
+
+void OncallLoad::Assign(Incident& inc, const std::vector<std::string>& assignees, EpochMillis at,
+                        const DirectoryView& directory, MetricSink& sink) {
+  std::set<std::string> next(assignees.begin(), assignees.end());
+  // A page is an assignment that newly lists the person.
+  for (const auto& p : assignees) {
+    if (!inc.assignees.contains(p)) Page(p, at, directory, sink);
+  }
+  inc.assignees = std::move(next);
+}
+
+void OncallLoad::Page(const std::string& person, EpochMillis at, const DirectoryView& directory,
+                      MetricSink& sink) {
+  Pager& pager = pagers_[person];
+  const bool merged = pager.last_page_at >= 0 &&
+                      std::abs(at - pager.last_page_at) < settings_.page_merge_ms;
+  pager.last_page_at = at;
+  if (merged) return;  // part of the interruption the previous page started
+  const PersonEntry& entry = directory.EntryAt(person, at);
+  const Period period = ClassifyPeriod(entry.pattern, at);
+  const std::string team = entry.teams.empty() ? "unmapped" : entry.teams.front();
+  sink.Add("teamhealth_oncall_interruptions_total",
+           MakeLabels({{"period", PeriodName(period)}, {"team", team}}), 1, at);
+  if (period == Period::kSleep) {
+    const int64_t night = NightOf(entry.pattern, at);
+    if (night != pager.last_night) {
+      pager.last_night = night;
+      sink.Add("teamhealth_oncall_sleep_disrupted_nights_total", MakeLabels({{"team", team}}), 1,
+               at);
+    }
+  }
+}
+
+void OncallLoad::Prune(EpochMillis now) {
+  for (auto it = incidents_.begin(); it != incidents_.end();) {
+    if (!it->second.open && now - it->second.last_at > kKeepResolvedMs) {
+      it = incidents_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void OncallLoad::ExportGauges(EpochMillis, const DirectoryView& directory,
+                              MetricSink& sink) const {
+  std::map<std::string, int> open;
+  for (const auto& team : directory.Teams()) open[team] = 0;
+  for (const auto& [_, inc] : incidents_) {
+    if (inc.open) open[inc.team] += 1;
+  }
+  for (const auto& [team, n] : open) {
+    sink.Set("teamhealth_oncall_open_incidents", MakeLabels({{"team", team}}), n);
+  }
+}
+
+std::string OncallLoad::Save() const {
+  std::string out;
+  ByteWriter w(out);
+  w.U64(applied_);
+  w.U64(incidents_.size());
+  for (const auto& [key, inc] : incidents_) {
+    w.Str(key);
+    w.Str(inc.team);
+    w.I64(inc.triggered_at);
+    w.I64(inc.last_at);
+    w.U64((inc.acked ? 1 : 0) | (inc.resolved_once ? 2 : 0) | (inc.open ? 4 : 0));
+    w.U64(inc.assignees.size());
+    for (const auto& a : inc.assignees) w.Str(a);
+  }
+  w.U64(pagers_.size());
+  for (const auto& [person, p] : pagers_) {
+    w.Str(person);
+    w.I64(p.last_page_at);
+    w.I64(p.last_night);
+  }
+  return out;
+}
+
+bool OncallLoad::Load(std::string_view bytes) {
+  ByteReader r(bytes);
+  const uint64_t applied = r.U64();
+  std::map<std::string, Incident> incidents;
+  std::map<std::string, Pager> pagers;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    Incident& inc = incidents[r.Str()];
+    inc.team = r.Str();
+    inc.triggered_at = r.I64();
+    inc.last_at = r.I64();
+    const uint64_t flags = r.U64();
+    inc.acked = flags & 1;
+    inc.resolved_once = flags & 2;
+    inc.open = flags & 4;
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) inc.assignees.insert(r.Str());
+  }
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    Pager& p = pagers[r.Str()];
+    p.last_page_at = r.I64();
+    p.last_night = r.I64();
+  }
+  if (!r.ok() || !r.done()) return false;
+  applied_ = applied;
+  incidents_ = std::move(incidents);
+  pagers_ = std::move(pagers);
+  return true;
+}
+
+}  // namespace teamhealth::projections
