@@ -55,6 +55,8 @@ std::optional<EpochMillis> ParseEpochSecondsString(std::string_view text) {
     // Slack's app_mention example writes event_ts as microseconds without a dot.
     return EpochAnyUnitToMillis(seconds);
   }
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  if (seconds > kMaxSeconds) return std::nullopt;
   return seconds * 1000 + millis;
 }
 

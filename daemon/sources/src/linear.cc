@@ -171,7 +171,8 @@ std::optional<int64_t> OptInt(od::value v) {
   int64_t n;
   if (v.get_int64().get(n)) {
     double d;  // Linear's priority is a Float in its schema; whole numbers in practice
-    if (v.get_double().get(d)) return std::nullopt;
+    // Only whole numbers a double represents exactly; anything else is not a priority.
+    if (v.get_double().get(d) || !(d >= -1e15 && d <= 1e15)) return std::nullopt;
     return static_cast<int64_t>(d);
   }
   return n;
