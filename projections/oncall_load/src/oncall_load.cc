@@ -20,6 +20,9 @@ int64_t NightOf(const WorkPattern& p, EpochMillis at) {
 void OncallLoad::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) {
   if (e.type().starts_with("incident.")) {
     ApplyIncident(e, directory, sink);
+    for (const auto& page : pages_.Apply(e)) {
+      if (page.starts_interruption) Interruption(page.person, e.occurred_at_ms(), directory, sink);
+    }
   } else if (e.type() == "oncall.shift") {
     const auto start = TimeAttr(e, "start");
     const auto end = TimeAttr(e, "end");
@@ -64,14 +67,12 @@ void OncallLoad::ApplyIncident(const schema::Event& e, const DirectoryView& dire
       sink.Add("teamhealth_oncall_incidents_total",
                MakeLabels({{"team", inc.team}, {"urgency", urgency}}), 1, at);
     }
-    Assign(inc, ListAttr(e, "assignees"), at, directory, sink);
   } else if (type == "incident.escalated" || type == "incident.reassigned" ||
              type == "incident.delegated") {
     if (type == "incident.escalated") sink.Add("teamhealth_oncall_escalations_total", team, 1, at);
     if (type == "incident.reassigned") {
       sink.Add("teamhealth_oncall_reassignments_total", team, 1, at);
     }
-    Assign(inc, ListAttr(e, "assignees"), at, directory, sink);
   } else if (type == "incident.acknowledged") {
     if (!inc.acked) {
       inc.acked = true;
@@ -95,39 +96,25 @@ void OncallLoad::ApplyIncident(const schema::Event& e, const DirectoryView& dire
   }
 }
 
-void OncallLoad::Assign(Incident& inc, const std::vector<std::string>& assignees, EpochMillis at,
-                        const DirectoryView& directory, MetricSink& sink) {
-  std::set<std::string> next(assignees.begin(), assignees.end());
-  // A page is an assignment that newly lists the person.
-  for (const auto& p : assignees) {
-    if (!inc.assignees.contains(p)) Page(p, at, directory, sink);
-  }
-  inc.assignees = std::move(next);
-}
-
-void OncallLoad::Page(const std::string& person, EpochMillis at, const DirectoryView& directory,
-                      MetricSink& sink) {
-  Pager& pager = pagers_[person];
-  const bool merged = pager.last_page_at >= 0 &&
-                      std::abs(at - pager.last_page_at) < settings_.page_merge_ms;
-  pager.last_page_at = at;
-  if (merged) return;  // part of the interruption the previous page started
+void OncallLoad::Interruption(const std::string& person, EpochMillis at,
+                              const DirectoryView& directory, MetricSink& sink) {
   const PersonEntry& entry = directory.EntryAt(person, at);
   const Period period = ClassifyPeriod(entry.pattern, at);
   const std::string team = entry.teams.empty() ? "unmapped" : entry.teams.front();
   sink.Add("teamhealth_oncall_interruptions_total",
            MakeLabels({{"period", PeriodName(period)}, {"team", team}}), 1, at);
-  if (period == Period::kSleep) {
-    const int64_t night = NightOf(entry.pattern, at);
-    if (night != pager.last_night) {
-      pager.last_night = night;
-      sink.Add("teamhealth_oncall_sleep_disrupted_nights_total", MakeLabels({{"team", team}}), 1,
-               at);
-    }
+  if (period != Period::kSleep) return;
+  const int64_t night = NightOf(entry.pattern, at);
+  auto [it, first] = last_night_.try_emplace(person, night);
+  if (first || it->second != night) {
+    it->second = night;
+    sink.Add("teamhealth_oncall_sleep_disrupted_nights_total", MakeLabels({{"team", team}}), 1,
+             at);
   }
 }
 
 void OncallLoad::Prune(EpochMillis now) {
+  pages_.Prune(now);
   for (auto it = incidents_.begin(); it != incidents_.end();) {
     if (!it->second.open && now - it->second.last_at > kKeepResolvedMs) {
       it = incidents_.erase(it);
@@ -160,15 +147,13 @@ std::string OncallLoad::Save() const {
     w.I64(inc.triggered_at);
     w.I64(inc.last_at);
     w.U64((inc.acked ? 1 : 0) | (inc.resolved_once ? 2 : 0) | (inc.open ? 4 : 0));
-    w.U64(inc.assignees.size());
-    for (const auto& a : inc.assignees) w.Str(a);
   }
-  w.U64(pagers_.size());
-  for (const auto& [person, p] : pagers_) {
+  w.U64(last_night_.size());
+  for (const auto& [person, night] : last_night_) {
     w.Str(person);
-    w.I64(p.last_page_at);
-    w.I64(p.last_night);
+    w.I64(night);
   }
+  w.Str(pages_.Save());
   return out;
 }
 
@@ -176,7 +161,7 @@ bool OncallLoad::Load(std::string_view bytes) {
   ByteReader r(bytes);
   const uint64_t applied = r.U64();
   std::map<std::string, Incident> incidents;
-  std::map<std::string, Pager> pagers;
+  std::map<std::string, int64_t> last_night;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     Incident& inc = incidents[r.Str()];
     inc.team = r.Str();
@@ -186,17 +171,17 @@ bool OncallLoad::Load(std::string_view bytes) {
     inc.acked = flags & 1;
     inc.resolved_once = flags & 2;
     inc.open = flags & 4;
-    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) inc.assignees.insert(r.Str());
   }
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
-    Pager& p = pagers[r.Str()];
-    p.last_page_at = r.I64();
-    p.last_night = r.I64();
+    std::string person = r.Str();
+    last_night[person] = r.I64();
   }
-  if (!r.ok() || !r.done()) return false;
+  PageTracker pages(settings_.page_merge_ms);
+  if (!r.ok() || !pages.Load(r.Str()) || !r.ok() || !r.done()) return false;
   applied_ = applied;
   incidents_ = std::move(incidents);
-  pagers_ = std::move(pagers);
+  last_night_ = std::move(last_night);
+  pages_ = std::move(pages);
   return true;
 }
 

@@ -1,5 +1,8 @@
 #include "teamhealth/projections/registry.h"
 
+#include "teamhealth/projections/burnout.h"
+#include "teamhealth/projections/context_switching.h"
+#include "teamhealth/projections/flow.h"
 #include "teamhealth/projections/oncall_load.h"
 
 namespace teamhealth::projections {
@@ -7,6 +10,9 @@ namespace teamhealth::projections {
 std::vector<std::unique_ptr<Projection>> MakeProjections(const Settings& settings) {
   std::vector<std::unique_ptr<Projection>> out;
   out.push_back(std::make_unique<OncallLoad>(settings));
+  out.push_back(std::make_unique<ContextSwitching>(settings));
+  out.push_back(std::make_unique<Flow>(settings));
+  out.push_back(std::make_unique<Burnout>(settings));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/projection.h"
 
 namespace teamhealth::projections {
@@ -15,7 +16,8 @@ namespace teamhealth::projections {
 // person, so memory is O(people + open items).
 class OncallLoad final : public Projection {
  public:
-  explicit OncallLoad(const Settings& settings) : settings_(settings) {}
+  explicit OncallLoad(const Settings& settings)
+      : settings_(settings), pages_(settings.page_merge_ms) {}
 
   std::string_view name() const override { return "oncall_load"; }
   uint32_t version() const override { return 1; }
@@ -33,23 +35,18 @@ class OncallLoad final : public Projection {
     bool acked = false;
     bool resolved_once = false;
     bool open = false;
-    std::set<std::string> assignees;
-  };
-  struct Pager {
-    EpochMillis last_page_at = -1;
-    int64_t last_night = INT64_MIN;  // local night already counted as sleep-disrupted
   };
 
   void ApplyIncident(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
-  void Assign(Incident& inc, const std::vector<std::string>& assignees, EpochMillis at,
-              const DirectoryView& directory, MetricSink& sink);
-  void Page(const std::string& person, EpochMillis at, const DirectoryView& directory,
-            MetricSink& sink);
+  void Interruption(const std::string& person, EpochMillis at, const DirectoryView& directory,
+                    MetricSink& sink);
   void Prune(EpochMillis now);
 
   Settings settings_;
+  PageTracker pages_;
   std::map<std::string, Incident> incidents_;
-  std::map<std::string, Pager> pagers_;
+  // Per person: the local night already counted as sleep-disrupted.
+  std::map<std::string, int64_t> last_night_;
   uint64_t applied_ = 0;
 };
 

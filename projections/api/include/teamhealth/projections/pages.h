@@ -1,0 +1,47 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event.pb.h"
+#include "teamhealth/base/time.h"
+
+namespace teamhealth::projections {
+
+// The one definition of a page and an interruption (DESIGN section 7): a page to person p is
+// an incident.triggered, .escalated, .reassigned or .delegated that newly lists p among the
+// assignees; pages to p less than `merge_ms` after p's previous page merge into one
+// interruption (chained: each page extends it). Shared by every projection that counts pages.
+// State: current assignees of recently active incidents and the last page per person.
+// Not thread-safe.
+class PageTracker final {
+ public:
+  struct Page {
+    std::string person;
+    bool starts_interruption;  // false: merged into the interruption already under way
+  };
+
+  explicit PageTracker(int64_t merge_ms) : merge_ms_(merge_ms) {}
+
+  // The pages an event makes, in assignee order; none for other events.
+  std::vector<Page> Apply(const schema::Event& e);
+  // Forgets incidents inactive for 30 days before `now` (bounded memory).
+  void Prune(EpochMillis now);
+
+  std::string Save() const;
+  bool Load(std::string_view bytes);
+
+ private:
+  struct Incident {
+    std::set<std::string> assignees;
+    EpochMillis last_at = 0;
+  };
+  int64_t merge_ms_;
+  std::map<std::string, Incident> incidents_;
+  std::map<std::string, EpochMillis> last_page_;
+};
+
+}  // namespace teamhealth::projections

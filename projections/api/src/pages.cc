@@ -1,0 +1,76 @@
+#include "teamhealth/projections/pages.h"
+
+#include <cstdlib>
+
+#include "teamhealth/projections/bytes.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+
+std::vector<PageTracker::Page> PageTracker::Apply(const schema::Event& e) {
+  std::vector<Page> pages;
+  const std::string& type = e.type();
+  if (type != "incident.triggered" && type != "incident.escalated" &&
+      type != "incident.reassigned" && type != "incident.delegated") {
+    return pages;
+  }
+  const EpochMillis at = e.occurred_at_ms();
+  Incident& inc = incidents_[e.source() + ":" + e.subject().id()];
+  inc.last_at = at;
+  const auto assignees = ListAttr(e, "assignees");
+  for (const auto& p : assignees) {
+    if (inc.assignees.contains(p)) continue;
+    auto [it, first] = last_page_.try_emplace(p, at);
+    const bool merged = !first && std::abs(at - it->second) < merge_ms_;
+    it->second = at;
+    pages.push_back({p, !merged});
+  }
+  inc.assignees = std::set<std::string>(assignees.begin(), assignees.end());
+  return pages;
+}
+
+void PageTracker::Prune(EpochMillis now) {
+  constexpr EpochMillis kKeep = 30LL * 86'400'000;
+  for (auto it = incidents_.begin(); it != incidents_.end();) {
+    it = now - it->second.last_at > kKeep ? incidents_.erase(it) : std::next(it);
+  }
+}
+
+std::string PageTracker::Save() const {
+  std::string out;
+  ByteWriter w(out);
+  w.U64(incidents_.size());
+  for (const auto& [key, inc] : incidents_) {
+    w.Str(key);
+    w.I64(inc.last_at);
+    w.U64(inc.assignees.size());
+    for (const auto& a : inc.assignees) w.Str(a);
+  }
+  w.U64(last_page_.size());
+  for (const auto& [person, at] : last_page_) {
+    w.Str(person);
+    w.I64(at);
+  }
+  return out;
+}
+
+bool PageTracker::Load(std::string_view bytes) {
+  ByteReader r(bytes);
+  decltype(incidents_) incidents;
+  decltype(last_page_) last_page;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    Incident& inc = incidents[r.Str()];
+    inc.last_at = r.I64();
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) inc.assignees.insert(r.Str());
+  }
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    std::string person = r.Str();
+    last_page[person] = r.I64();
+  }
+  if (!r.ok() || !r.done()) return false;
+  incidents_ = std::move(incidents);
+  last_page_ = std::move(last_page);
+  return true;
+}
+
+}  // namespace teamhealth::projections

@@ -1,0 +1,2 @@
+// The flow projection (see include/teamhealth/projections/flow.h).
+#include "teamhealth/projections/flow.h"
