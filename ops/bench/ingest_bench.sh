@@ -148,7 +148,8 @@ print(f"kcat -C > /dev/null      {k_s:8.3f} s  {k_rate:10.0f} msgs/s  {mb(k_s):7
       f"   (best of {len(kcat['runs'])}: "
       + ", ".join(f"{r['seconds']:.3f}" for r in kcat["runs"]) + " s)")
 print(f"  CPU (best run)         kcat {kcat['best']['kcat_cpu_pct']}%, "
-      f"broker {kcat['best']['broker_cpu_pct']}%")
+      f"broker {kcat['best']['broker_cpu_pct']}%, "
+      f"other processes {kcat['best']['other_cpu_pct']}%")
 print(f"daemon durable ingest    {d_s:8.3f} s  {d_rate:10.0f} msgs/s  {mb(d_s):7.1f} MB/s"
       f"   (process start to last_sequence == {n})")
 if d["seconds_first_event_to_done"]:
@@ -160,13 +161,18 @@ if d["steady"]:
     print(f"  steady (10%..90%)                 {s['msgs_per_s']:10d} msgs/s"
           f"   daemon CPU {s['daemon_cpu_pct']}%, broker CPU {s['broker_cpu_pct']}%")
 print(f"  CPU (whole run)        daemon {d['daemon_cpu_pct']}% ({d['daemon_cpu_s']} s), "
-      f"broker {d['broker_cpu_pct']}%")
+      f"broker {d['broker_cpu_pct']}%, this poller {d['poller_cpu_pct']}%, "
+      f"other processes {d['other_cpu_pct']}%")
 print("  daemon threads (CPU s) " + ", ".join(f"{k} {v}" for k, v in
                                              d["daemon_threads_cpu_s"].items()))
 print(f"  state dir              {state_bytes / 1e6:.1f} MB; daemon wrote "
       f"{(d['daemon_write_bytes'] or 0) / 1e6:.1f} MB; /readyz {d['readyz']}; "
       f"stopped cleanly: {d['stopped_cleanly']}")
 print(f"  config                 batch_max_messages={sys.argv[4]} batch_max_ms={sys.argv[5]}")
+busy = max(kcat["best"]["other_cpu_pct"], d["other_cpu_pct"])
+if busy > 20:
+    print(f"WARNING: other processes used up to {busy}% CPU (of 200% on 2 cores) during the "
+          "measurements; the figures are disturbed: run again on a quiet machine")
 fe = d["seconds_first_event_to_done"]
 print(f"ratio daemon/kcat        {d_rate / k_rate:.3f}   (goal >= 0.8"
       + (f"; from the first event: {(n / fe) / k_rate:.3f})" if fe else ")"))
