@@ -13,6 +13,8 @@
 #include "teamhealth/http/server.h"
 #include "teamhealth/ingest/ingestor.h"
 #include "teamhealth/logging/logging.h"
+#include "teamhealth/projections/registry.h"
+#include "teamhealth/projector/projector.h"
 #include "teamhealth/sources/source.h"
 #include "teamhealth/storage/store.h"
 
@@ -145,8 +147,22 @@ int Serve(const Args& args) {
     return 1;
   }
 
+  const projections::Settings settings = projections::MakeSettings(config);
+  auto projection_list = projections::MakeProjections(settings);
+  std::vector<std::string> projection_names;
+  for (const auto& p : projection_list) projection_names.emplace_back(p->name());
+  projector::Projector projector(**store, **event_log,
+                                 projections::MakeDirectoryView(config.directory),
+                                 std::move(projection_list), settings, loggers.Get("projector"));
+  if (auto s = projector.Start(); !s) {
+    log->error("Cannot start the projections. error=\"{}\"", s.error().message());
+    return 1;
+  }
+
   http::DaemonMetrics metrics(TEAMHEALTH_VERSION);
   metrics.Seed((*event_log)->counters(), (*event_log)->LastSequence());
+  metrics.AttachProjections([&projector] { return projector.Snapshot(NowMillis()); },
+                            [&projector] { return projector.lag(); }, projection_names);
   auto registry = sources::MakeSourceRegistry({config.sources.status_categories});
   auto ingestor = ingest::Ingestor::Create(config.kafka, **event_log, *registry, metrics,
                                            loggers.Get("ingest"));
@@ -158,7 +174,7 @@ int Serve(const Args& args) {
   auto server = http::Server::Start(
       config.http.listen,
       http::Handlers{.metrics = [&metrics] { return metrics.Serialize(); },
-                     .ready = [ing] { return ing->Ready(); }},
+                     .ready = [ing, &projector] { return ing->Ready() && projector.caught_up(); }},
       loggers.Get("http"));
   if (!server) {
     log->error("Cannot start the HTTP listener. error=\"{}\"", server.error().message());
@@ -180,9 +196,21 @@ int Serve(const Args& args) {
     return SyncDirectory(**event_log, fresh->directory, log);
   };
   Status status;
+  Status projector_status;
   {
     SignalWatcher watcher(stop, reload, log);
+    std::atomic<bool> stop_projector{false};
+    std::thread projector_thread([&] {
+      projector_status = projector.Run(stop_projector);
+      if (!projector_status) stop.store(true);  // no silent half-daemon
+    });
     status = (*ingestor)->Run(stop, between_batches);
+    stop_projector.store(true);
+    projector_thread.join();
+  }
+  if (!projector_status) {
+    log->error("Projections failed. error=\"{}\"", projector_status.error().message());
+    return 1;
   }
   if (!status) {
     log->error("Ingest failed. error=\"{}\"", status.error().message());

@@ -117,7 +117,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
     return Error(msg.str());
   }
   Config c;
-  if (auto s = OnlyKeys(root, "", {"storage", "kafka", "http", "logging", "directory", "sources"});
+  if (auto s = OnlyKeys(root, "", {"storage", "kafka", "http", "logging", "directory", "sources",
+                                   "metrics", "privacy"});
       !s) {
     return s.error();
   }
@@ -148,6 +149,24 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
   }
   if (const auto* t = SubTable(root, "sources", st)) {
     if (auto s = ParseSources(*t, c.sources); !s) return s.error();
+  }
+  if (const auto* t = SubTable(root, "metrics", st)) {
+    if (auto s = ParseMetrics(*t, c.metrics); !s) return s.error();
+  }
+  if (const auto* t = SubTable(root, "privacy", st)) {
+    if (auto s = OnlyKeys(*t, "privacy", {"person_metrics", "min_group_size"}); !s) {
+      return s.error();
+    }
+    if (auto s = ReadBool(*t, "privacy", "person_metrics", c.privacy.person_metrics); !s) {
+      return s.error();
+    }
+    if (c.privacy.person_metrics) {
+      return Error("privacy.person_metrics: per-person series are not built yet; keep false");
+    }
+    if (auto s = ReadInt(*t, "privacy", "min_group_size", c.privacy.min_group_size, 1, 1000);
+        !s) {
+      return s.error();
+    }
   }
   if (!st) return st.error();
   if (auto s = Validate(c); !s) return s.error();

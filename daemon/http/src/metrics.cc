@@ -6,10 +6,100 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <map>
 #include <mutex>
 
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
 namespace teamhealth::http {
+
+namespace {
+
+// Converts the projections' accumulator into Prometheus families at scrape time, so the
+// team-health metrics need no handles: their label sets come from the data.
+class ProjectionCollectable final : public prometheus::Collectable {
+ public:
+  ProjectionCollectable(std::function<projections::Accumulator()> snapshot,
+                        std::function<uint64_t()> lag, std::vector<std::string> names)
+      : snapshot_(std::move(snapshot)), lag_(std::move(lag)), names_(std::move(names)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const projections::Accumulator acc = snapshot_();
+    std::vector<prometheus::MetricFamily> out;
+    for (const auto& spec : projections::AllSpecs()) {
+      prometheus::MetricFamily family;
+      family.name = std::string(spec.name);
+      family.help = std::string(spec.help);
+      switch (spec.type) {
+        case projections::MetricType::kCounter:
+          family.type = prometheus::MetricType::Counter;
+          if (auto it = acc.counters().find(family.name); it != acc.counters().end()) {
+            for (const auto& [labels, v] : it->second) {
+              auto& m = family.metric.emplace_back(Metric(labels));
+              m.counter.value = v;
+            }
+          }
+          break;
+        case projections::MetricType::kGauge:
+          family.type = prometheus::MetricType::Gauge;
+          if (auto it = acc.gauges().find(family.name); it != acc.gauges().end()) {
+            for (const auto& [labels, v] : it->second) {
+              auto& m = family.metric.emplace_back(Metric(labels));
+              m.gauge.value = v;
+            }
+          }
+          break;
+        case projections::MetricType::kHistogram:
+          family.type = prometheus::MetricType::Histogram;
+          if (auto it = acc.histograms().find(family.name); it != acc.histograms().end()) {
+            for (const auto& [labels, h] : it->second) {
+              auto& m = family.metric.emplace_back(Metric(labels));
+              m.histogram.sample_count = h.count;
+              m.histogram.sample_sum = h.sum;
+              uint64_t cumulative = 0;
+              for (size_t i = 0; i < h.bucket_counts.size(); ++i) {
+                cumulative += h.bucket_counts[i];
+                prometheus::ClientMetric::Bucket b;
+                b.cumulative_count = cumulative;
+                b.upper_bound = i < spec.buckets.size()
+                                    ? spec.buckets[i]
+                                    : std::numeric_limits<double>::infinity();
+                m.histogram.bucket.push_back(b);
+              }
+            }
+          }
+          break;
+      }
+      out.push_back(std::move(family));
+    }
+    prometheus::MetricFamily lag;
+    lag.name = "teamhealth_projection_lag_events";
+    lag.help = "Events appended to the log that the projection has not applied yet.";
+    lag.type = prometheus::MetricType::Gauge;
+    const double behind = static_cast<double>(lag_());
+    for (const auto& name : names_) {
+      auto& m = lag.metric.emplace_back(Metric({{"projection", name}}));
+      m.gauge.value = behind;
+    }
+    out.push_back(std::move(lag));
+    return out;
+  }
+
+ private:
+  static prometheus::ClientMetric Metric(const projections::Labels& labels) {
+    prometheus::ClientMetric m;
+    for (const auto& [k, v] : labels) m.label.push_back({k, v});
+    return m;
+  }
+
+  std::function<projections::Accumulator()> snapshot_;
+  std::function<uint64_t()> lag_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace
 
 struct DaemonMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -49,6 +139,7 @@ struct DaemonMetrics::Impl {
           .Help("Always 1; the version label names the build.")
           .Register(*registry);
   prometheus::Gauge& last_sequence = last_sequence_family.Add({});
+  std::shared_ptr<ProjectionCollectable> projections;
 
   // Handles by label value: label sets are bounded (sources, reasons, topics), and lookups
   // happen once per batch, not per event.
@@ -103,8 +194,21 @@ void DaemonMetrics::OnLag(std::string_view topic, int64_t lag) {
   g->Set(double(lag));
 }
 
+void DaemonMetrics::AttachProjections(std::function<projections::Accumulator()> snapshot,
+                                      std::function<uint64_t()> lag,
+                                      std::vector<std::string> names) {
+  impl_->projections = std::make_shared<ProjectionCollectable>(std::move(snapshot),
+                                                               std::move(lag), std::move(names));
+}
+
 std::string DaemonMetrics::Serialize() const {
-  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  auto families = impl_->registry->Collect();
+  if (impl_->projections) {
+    auto more = impl_->projections->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace teamhealth::http

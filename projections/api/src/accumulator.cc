@@ -119,6 +119,41 @@ void Accumulator::Set(std::string_view name, const Labels& labels, double value)
   gauges_[std::string(name)][labels] = value;
 }
 
+void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_sizes,
+                                     int min_group_size) {
+  auto sensitive = [](std::string_view name) {
+    return name.starts_with("teamhealth_burnout_") ||
+           name == "teamhealth_direct_interruptions_total" ||
+           name == "teamhealth_oncall_bypass_total";
+  };
+  auto small = [&](const Labels& labels) {
+    for (const auto& [k, v] : labels) {
+      if (k != "team") continue;
+      auto it = team_sizes.find(v);
+      return it == team_sizes.end() || it->second < min_group_size;
+    }
+    return false;
+  };
+  int suppressed = 0;
+  auto prune = [&](auto& families) {
+    for (auto& [name, series] : families) {
+      if (!sensitive(name)) continue;
+      for (auto it = series.begin(); it != series.end();) {
+        if (small(it->first)) {
+          it = series.erase(it);
+          ++suppressed;
+        } else {
+          ++it;
+        }
+      }
+    }
+  };
+  prune(counters_);
+  prune(gauges_);
+  prune(histograms_);
+  gauges_["teamhealth_privacy_suppressed_series"][{}] = suppressed;
+}
+
 std::string Accumulator::Save() const {
   std::string out;
   ByteWriter w(out);

@@ -4,7 +4,11 @@
 #include <string>
 #include <string_view>
 
+#include <functional>
+#include <vector>
+
 #include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/projections/accumulator.h"
 #include "teamhealth/ingest/ingestor.h"
 
 namespace teamhealth::http {
@@ -21,6 +25,12 @@ class DaemonMetrics final : public ingest::IngestObserver {
   void Seed(const eventlog::Counters& totals, Sequence last);
   void OnBatch(const eventlog::AppendOutcome& outcome) override;
   void OnLag(std::string_view topic, int64_t lag) override;
+
+  // Exports the team-health metrics: at every scrape `snapshot()` gives the projections'
+  // metrics as of now (privacy already applied) and `lag()` how many events they trail the
+  // log by. Call once, before serving.
+  void AttachProjections(std::function<projections::Accumulator()> snapshot,
+                         std::function<uint64_t()> lag, std::vector<std::string> names);
 
   // Prometheus text exposition format 0.0.4.
   std::string Serialize() const;

@@ -47,6 +47,11 @@ class Accumulator final : public MetricSink {
   std::string Save() const;
   bool Load(std::string_view bytes);
 
+  // Privacy (DESIGN section 6): removes the burnout and direct-interruption series of teams
+  // with fewer than `min_group_size` members (`team_sizes`; teams absent there count as
+  // empty) and sets teamhealth_privacy_suppressed_series to how many were removed.
+  void SuppressSmallTeams(const std::map<std::string, int>& team_sizes, int min_group_size);
+
  private:
   std::map<std::string, std::map<Labels, double>> counters_;
   std::map<std::string, std::map<Labels, double>> gauges_;

@@ -16,5 +16,8 @@ std::vector<std::unique_ptr<Projection>> MakeProjections(const Settings& setting
 // people come from the log's directory events.
 DirectoryView MakeDirectoryView(const config::DirectoryConfig& directory);
 WorkPattern ToWorkPattern(const config::Schedule& schedule);
+Settings MakeSettings(const config::Config& config);
+// Names and versions of the projections, joined: a change means "rebuild".
+std::string VersionTag(const std::vector<std::unique_ptr<Projection>>& projections);
 
 }  // namespace teamhealth::projections
