@@ -44,6 +44,7 @@ Status Projector::Start() {
   }
   projections::ByteReader r(**stored);
   const std::string tag = r.Str();
+  if (!r.ok()) return Error("corrupt projection checkpoint; delete it to rebuild");
   if (tag != Tag()) {
     logger_->info("Projections or definitions changed; rebuilding from the start of the log. "
                   "stored=\"{}\" now=\"{}\"", tag, Tag());
