@@ -387,6 +387,11 @@ void GithubSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   // body without a header and without any resource we know is one of them.
   if (!on_issue && event_ != "pull_request" && event_ != "pull_request_review" &&
       event_ != "pull_request_review_comment") {
+    // Without the header, a body with no repository and no sender is no GitHub webhook at all
+    // (a topic fed by another vendor): quarantine it rather than count it as ignored.
+    if (!record.Header("X-GitHub-Event") && (p_.repo.empty() || p_.sender_raw.empty())) {
+      return out.Reject(Reason::kMissingField, "field repository / sender");
+    }
     out.ignored = true;
     return;
   }

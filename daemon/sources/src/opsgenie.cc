@@ -121,6 +121,7 @@ struct Payload {
   std::string integration_id;
   std::string integration_name;
   Alert alert;
+  bool has_alert = false;  // an "alert" member of any shape
   // Escalate only.
   std::string escalation_id;
   std::string notify_name;
@@ -322,13 +323,16 @@ class OpsgenieSource final : public Source {
     }
     if (p.action.empty()) return out.Reject(Reason::kMissingField, "field action");
     const auto type = MapAction(p.action);
+    // An Opsgenie alert webhook always carries its alert: without one this is not an Opsgenie
+    // body at all (a topic fed by another vendor), which must be quarantined, not ignored.
+    if (!p.has_alert) return out.Reject(Reason::kMissingField, "field alert");
     if (!type) {
       out.ignored = true;
       return;
     }
     // Fields of actions we do not map do not matter, however odd their shape.
     if (p.field_failure) return out.Reject(p.field_failure->reason, p.field_failure->detail);
-    if (!p.alert.present) return out.Reject(Reason::kMissingField, "field alert");
+    if (!p.has_alert) return out.Reject(Reason::kMissingField, "field alert");
     if (p.alert.id.empty()) return out.Reject(Reason::kMissingField, "field alert.alertId");
 
     // The action's time. Create: the alert's creation (a later Create for the same alert,
@@ -426,6 +430,7 @@ class OpsgenieSource final : public Source {
           return false;
         }
       } else if (key == "alert") {
+        p.has_alert = true;
         Failure alert_fail;
         if (!ReadAlert(value, p.alert, alert_fail) && !p.field_failure) {
           p.field_failure = std::move(alert_fail);

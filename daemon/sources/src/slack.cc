@@ -375,9 +375,13 @@ void SlackSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   if (env_.type.empty()) return out.Reject(Reason::kMissingField, "field type");
   // url_verification is the endpoint handshake and app_rate_limited a notice to the app:
   // neither is an event of the workspace.
-  if (env_.type != "event_callback") {
+  if (env_.type == "url_verification" || env_.type == "app_rate_limited") {
     out.ignored = true;
     return;
+  }
+  // Any other envelope type is not a Slack Events API body (a topic fed by another vendor?).
+  if (env_.type != "event_callback") {
+    return out.Reject(Reason::kUnsupportedEvent, "field type: not an Events API envelope");
   }
   const Event& e = env_.event;
   if (!e.present) return out.Reject(Reason::kMissingField, "field event");
