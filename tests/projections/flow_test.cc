@@ -1,5 +1,314 @@
 // Golden scenario and properties of the flow projection.
+#include "teamhealth/projections/flow.h"
+
 #include <gtest/gtest.h>
 
 #include "scenario.h"
-#include "teamhealth/projections/flow.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+namespace {
+
+const std::string kDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/flow/";
+constexpr EpochMillis kNow = 1775001600000;  // 2026-04-01T00:00:00Z
+constexpr EpochMillis kDay = 86'400'000;
+constexpr EpochMillis kT0 = 1772442000000;  // 2026-03-02T09:00:00Z
+
+TEST(FlowTest, GoldenScenario) {
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  Flow projection{Settings{}};
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  ASSERT_FALSE(events.empty());
+  const auto acc = testing::Run(projection, directory, events, kNow);
+  testing::ExpectMetrics(acc, kDir + "expected.txt");
+}
+
+// Stopping after any event and resuming from saved state gives the same result as one pass.
+TEST(FlowTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto reference_dir = testing::LoadDirectory(kDir + "config.toml");
+  Flow reference{Settings{}};
+  const auto want = testing::Run(reference, reference_dir, events, kNow);
+  for (size_t cut = 0; cut <= events.size(); ++cut) {
+    auto directory = testing::LoadDirectory(kDir + "config.toml");
+    Flow first{Settings{}};
+    Accumulator acc;
+    for (size_t i = 0; i < cut; ++i) {
+      directory.Apply(events[i]);
+      first.Apply(events[i], directory, acc);
+    }
+    Flow resumed{Settings{}};
+    ASSERT_TRUE(resumed.Load(first.Save())) << "cut after " << cut;
+    EXPECT_EQ(resumed.Save(), first.Save()) << "cut after " << cut;
+    auto directory2 = testing::LoadDirectory(kDir + "config.toml");
+    ASSERT_TRUE(directory2.Load(directory.Save()));
+    Accumulator acc2;
+    ASSERT_TRUE(acc2.Load(acc.Save()));
+    for (size_t i = cut; i < events.size(); ++i) {
+      directory2.Apply(events[i]);
+      resumed.Apply(events[i], directory2, acc2);
+    }
+    resumed.ExportGauges(kNow, directory2, acc2);
+    EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
+    EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
+    EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
+    EXPECT_EQ(resumed.Save(), reference.Save()) << "cut after " << cut;
+  }
+}
+
+// The log never holds duplicate ids; replaying the same log from scratch must give identical
+// state and metrics (determinism).
+TEST(FlowTest, ReplayingTheSameLogFromScratchGivesIdenticalState) {
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto dir1 = testing::LoadDirectory(kDir + "config.toml");
+  auto dir2 = testing::LoadDirectory(kDir + "config.toml");
+  Flow a{Settings{}};
+  Flow b{Settings{}};
+  const auto acc1 = testing::Run(a, dir1, events, kNow);
+  const auto acc2 = testing::Run(b, dir2, events, kNow);
+  EXPECT_EQ(a.Save(), b.Save());
+  EXPECT_EQ(acc1.Save(), acc2.Save());
+  EXPECT_EQ(acc1.gauges(), acc2.gauges());
+}
+
+TEST(FlowTest, LoadRejectsCorruptState) {
+  Flow p{Settings{}};
+  EXPECT_FALSE(p.Load("\xff\xff"));
+  EXPECT_FALSE(p.Load(""));
+  // Every truncation of a real state is rejected, and so is trailing garbage.
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  Flow full{Settings{}};
+  testing::Run(full, directory, events, kNow);
+  const std::string saved = full.Save();
+  for (size_t n = 0; n < saved.size(); ++n) {
+    Flow q{Settings{}};
+    EXPECT_FALSE(q.Load(saved.substr(0, n))) << "truncated to " << n;
+  }
+  Flow q{Settings{}};
+  EXPECT_FALSE(q.Load(saved + "x"));
+  // An unknown format version is rejected.
+  std::string other = saved;
+  other[0] = 2;
+  EXPECT_FALSE(q.Load(other));
+  // A failed Load leaves the previous state untouched.
+  EXPECT_TRUE(q.Load(saved));
+  EXPECT_FALSE(q.Load("\x01"));
+  EXPECT_EQ(q.Save(), saved);
+}
+
+// --- Focused unit tests on hand-built events. ---
+
+schema::Event MakeEvent(const std::string& source, const std::string& type, EpochMillis at,
+                        const std::string& actor, const std::string& kind, const std::string& id,
+                        const std::string& project,
+                        std::initializer_list<std::pair<std::string, std::string>> attrs) {
+  static int n = 0;
+  schema::Event e;
+  e.set_id(source + ":u" + std::to_string(++n));
+  e.set_source(source);
+  e.set_type(type);
+  e.set_occurred_at_ms(at);
+  e.set_actor(actor);
+  e.mutable_subject()->set_kind(kind);
+  e.mutable_subject()->set_id(id);
+  e.mutable_subject()->set_project(project);
+  for (const auto& [name, value] : attrs) {
+    auto* a = e.add_attrs();
+    a->set_name(name);
+    if (value.empty()) {
+      a->mutable_value()->set_null_value(true);
+    } else {
+      a->mutable_value()->set_string_value(value);
+    }
+  }
+  return e;
+}
+
+schema::Event Status(EpochMillis at, const std::string& id, const std::string& from,
+                     const std::string& to) {
+  return MakeEvent("jira", "work_item.status_changed", at, "", "work_item", id, "OPS",
+                   {{"from", from}, {"from_category", from}, {"to", to}, {"to_category", to}});
+}
+
+schema::Event Created(EpochMillis at, const std::string& id, const std::string& category,
+                      const std::string& assignee) {
+  return MakeEvent("jira", "work_item.created", at, "", "work_item", id, "OPS",
+                   {{"assignee", assignee},
+                    {"item_type", "task"},
+                    {"priority", ""},
+                    {"status", category},
+                    {"status_category", category}});
+}
+
+DirectoryView EmptyDirectory() { return DirectoryView({}, {}, WorkPattern{}); }
+
+double Count(const Accumulator& acc, const std::string& name, const Labels& labels) {
+  auto it = acc.counters().find(name);
+  if (it == acc.counters().end()) return 0;
+  auto s = it->second.find(labels);
+  return s == it->second.end() ? 0 : s->second;
+}
+
+const HistogramData* Histogram(const Accumulator& acc, const std::string& name,
+                               const Labels& labels) {
+  auto it = acc.histograms().find(name);
+  if (it == acc.histograms().end()) return nullptr;
+  auto s = it->second.find(labels);
+  return s == it->second.end() ? nullptr : &s->second;
+}
+
+const Labels kUnmappedTask = MakeLabels({{"team", "unmapped"}, {"item_type", "task"}});
+const Labels kUnmapped = MakeLabels({{"team", "unmapped"}});
+
+// A done item pruned after 90 idle days is still counted as reopened (from_category), and its
+// second entry into done does not observe a second lead or cycle time.
+TEST(FlowTest, PrunedDoneItemIsForgottenButItsReopenStillCounts) {
+  auto directory = EmptyDirectory();
+  Flow flow{Settings{}};
+  Accumulator acc;
+  flow.Apply(Created(kT0, "1", "in_progress", "jira:UX"), directory, acc);
+  flow.Apply(Status(kT0 + 3600'000, "1", "in_progress", "done"), directory, acc);
+  const size_t with_item = flow.Save().size();
+  flow.Prune(kT0 + 3600'000 + 90 * kDay);  // exactly 90 days idle: kept
+  EXPECT_EQ(flow.Save().size(), with_item);
+  flow.Prune(kT0 + 3600'000 + 90 * kDay + 1);  // more than 90 days: forgotten
+  EXPECT_LT(flow.Save().size(), with_item);
+  flow.Apply(Status(kT0 + 100 * kDay, "1", "done", "in_progress"), directory, acc);
+  flow.Apply(Status(kT0 + 101 * kDay, "1", "in_progress", "done"), directory, acc);
+  EXPECT_EQ(Count(acc, "teamhealth_work_items_reopened_total", kUnmapped), 1);
+  // "unknown": the pruned item's type went with it.
+  EXPECT_EQ(Count(acc, "teamhealth_work_items_completed_total",
+                  MakeLabels({{"team", "unmapped"}, {"item_type", "unknown"}})),
+            1);
+  EXPECT_EQ(Count(acc, "teamhealth_work_items_completed_total", kUnmappedTask), 1);
+  const auto* cycle = Histogram(acc, "teamhealth_cycle_time_seconds", kUnmappedTask);
+  ASSERT_NE(cycle, nullptr);
+  EXPECT_EQ(cycle->count, 1u);
+  EXPECT_EQ(cycle->sum, 3600);
+  EXPECT_EQ(Histogram(acc, "teamhealth_cycle_time_seconds",
+                      MakeLabels({{"team", "unmapped"}, {"item_type", "unknown"}})),
+            nullptr);
+}
+
+// Apply() prunes by itself every 10,000 events, by event time: done and deleted items go,
+// open ones stay.
+TEST(FlowTest, ApplyPrunesFinishedItemsButKeepsOpenOnes) {
+  auto directory = EmptyDirectory();
+  const EpochMillis later = kT0 + 200 * kDay;
+  const auto filler =
+      MakeEvent("slack", "chat.message", later, "slack:U1", "channel", "C1", "", {});
+  Flow flow{Settings{}};
+  Accumulator acc;
+  flow.Apply(Created(kT0, "done", "todo", ""), directory, acc);
+  flow.Apply(Status(kT0, "done", "todo", "done"), directory, acc);
+  flow.Apply(Created(kT0, "open", "in_progress", "jira:UX"), directory, acc);
+  flow.Apply(Created(kT0, "gone", "in_progress", "jira:UX"), directory, acc);
+  flow.Apply(MakeEvent("jira", "work_item.deleted", kT0, "", "work_item", "gone", "OPS", {}),
+             directory, acc);
+  for (int i = 5; i < 10'000; ++i) flow.Apply(filler, directory, acc);
+  // The same state as a projection that only ever saw the open item.
+  Flow only_open{Settings{}};
+  only_open.Apply(Created(kT0, "open", "in_progress", "jira:UX"), directory, acc);
+  for (int i = 1; i < 10'000; ++i) only_open.Apply(filler, directory, acc);
+  EXPECT_EQ(flow.Save(), only_open.Save());
+  Accumulator gauges;
+  flow.ExportGauges(later, directory, gauges);
+  EXPECT_EQ(gauges.gauges().at("teamhealth_wip_items").at(kUnmapped), 1);
+}
+
+TEST(FlowTest, ItemsCreatedBeforeTheLogHaveNoLeadOrCycleTime) {
+  auto directory = EmptyDirectory();
+  Flow flow{Settings{}};
+  Accumulator acc;
+  flow.Apply(Status(kT0, "9", "todo", "in_progress"), directory, acc);
+  flow.Apply(Status(kT0 + 3600'000, "9", "in_progress", "done"), directory, acc);
+  EXPECT_TRUE(acc.histograms().empty());
+  EXPECT_EQ(Count(acc, "teamhealth_work_items_completed_total",
+                  MakeLabels({{"team", "unmapped"}, {"item_type", "unknown"}})),
+            1);
+}
+
+// Created with a null category, then a transition out of in_progress: the in-progress time is
+// unknown, so no cycle time, but the lead time is known.
+TEST(FlowTest, InProgressSinceAnUnseenInstantHasNoCycleTime) {
+  auto directory = EmptyDirectory();
+  Flow flow{Settings{}};
+  Accumulator acc;
+  flow.Apply(Created(kT0, "5", "", "jira:UX"), directory, acc);
+  flow.Apply(Status(kT0 + 7200'000, "5", "in_progress", "done"), directory, acc);
+  EXPECT_EQ(Histogram(acc, "teamhealth_cycle_time_seconds", kUnmappedTask), nullptr);
+  const auto* lead = Histogram(acc, "teamhealth_lead_time_seconds", kUnmappedTask);
+  ASSERT_NE(lead, nullptr);
+  EXPECT_EQ(lead->sum, 7200);
+}
+
+// Comments on items the projection does not track do not make it track them.
+TEST(FlowTest, CommentsOnUnknownItemsKeepNoState) {
+  auto directory = EmptyDirectory();
+  Flow flow{Settings{}};
+  Accumulator acc;
+  flow.Apply(MakeEvent("jira", "work_item.commented", kT0, "jira:UX", "work_item", "77", "OPS", {}),
+             directory, acc);
+  flow.Apply(MakeEvent("jira", "work_item.priority_changed", kT0, "jira:UX", "work_item", "78",
+                       "OPS", {{"from", "Low"}, {"to", "High"}}),
+             directory, acc);
+  flow.Apply(MakeEvent("github", "pull_request.reviewed", kT0, "github:x", "pull_request", "1", "r",
+                       {{"state", "approved"}}),
+             directory, acc);
+  // Same state as a projection that saw nothing (apart from the applied-event count).
+  Flow three{Settings{}};
+  for (int i = 0; i < 3; ++i) {
+    three.Apply(MakeEvent("slack", "chat.message", kT0, "", "channel", "C", "", {}), directory,
+                acc);
+  }
+  EXPECT_EQ(flow.Save(), three.Save());
+  EXPECT_EQ(Count(acc, "teamhealth_priority_changes_total", kUnmapped), 1);
+}
+
+// A review on a draft before ready_for_review picks the PR up (measured from opening); a later
+// ready_for_review changes nothing. Durations never go negative under clock skew.
+TEST(FlowTest, PickupBeforeReadyIsMeasuredFromOpeningAndNeverNegative) {
+  auto directory = EmptyDirectory();
+  Flow flow{Settings{}};
+  Accumulator acc;
+  auto pr = [](const std::string& type, EpochMillis at, const std::string& actor,
+               const std::string& id) {
+    return MakeEvent("github", type, at, actor, "pull_request", id, "r", {{"state", "approved"}});
+  };
+  flow.Apply(pr("pull_request.opened", kT0, "github:a", "1"), directory, acc);
+  flow.Apply(pr("pull_request.reviewed", kT0 + 600'000, "github:b", "1"), directory, acc);
+  flow.Apply(pr("pull_request.ready_for_review", kT0 + 900'000, "github:a", "1"), directory, acc);
+  flow.Apply(pr("pull_request.opened", kT0, "github:a", "2"), directory, acc);
+  flow.Apply(pr("pull_request.reviewed", kT0 - 60'000, "github:b", "2"), directory, acc);
+  flow.Apply(pr("pull_request.merged", kT0 - 120'000, "github:a", "2"), directory, acc);
+  const auto* pickup = Histogram(acc, "teamhealth_pr_pickup_seconds", kUnmapped);
+  ASSERT_NE(pickup, nullptr);
+  EXPECT_EQ(pickup->count, 2u);
+  EXPECT_EQ(pickup->sum, 600);
+  const auto* review = Histogram(acc, "teamhealth_pr_review_seconds", kUnmapped);
+  ASSERT_NE(review, nullptr);
+  EXPECT_EQ(review->count, 1u);
+  EXPECT_EQ(review->sum, 0);
+}
+
+// A closed PR is kept (GitHub can reopen and merge it) and forgotten after 90 idle days.
+TEST(FlowTest, ClosedPullRequestIsKeptForAWhile) {
+  auto directory = EmptyDirectory();
+  Flow flow{Settings{}};
+  Accumulator acc;
+  auto pr = [](const std::string& type, EpochMillis at, const std::string& actor) {
+    return MakeEvent("github", type, at, actor, "pull_request", "7", "r", {{"state", "approved"}});
+  };
+  flow.Apply(pr("pull_request.opened", kT0, "github:a"), directory, acc);
+  flow.Apply(pr("pull_request.reviewed", kT0 + 1000, "github:b"), directory, acc);
+  flow.Apply(pr("pull_request.closed", kT0 + 2000, "github:a"), directory, acc);
+  flow.Prune(kT0 + 2000 + 90 * kDay);
+  flow.Apply(pr("pull_request.merged", kT0 + 3000, "github:a"), directory, acc);
+  const auto* review = Histogram(acc, "teamhealth_pr_review_seconds", kUnmapped);
+  ASSERT_NE(review, nullptr);
+  EXPECT_EQ(review->sum, 2);
+}
+
+}  // namespace
+}  // namespace teamhealth::projections
