@@ -1,5 +1,233 @@
 // Golden scenario and properties of the context_switching projection.
+#include "teamhealth/projections/context_switching.h"
+
 #include <gtest/gtest.h>
 
 #include "scenario.h"
-#include "teamhealth/projections/context_switching.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+namespace {
+
+const std::string kDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/context_switching/";
+constexpr EpochMillis kNow = 1775001600000;  // 2026-04-01T00:00:00Z
+constexpr EpochMillis kMinute = 60'000;
+constexpr EpochMillis kDay = 86'400'000;
+
+EpochMillis At(const char* rfc3339) { return ParseRfc3339(rfc3339).value(); }
+
+schema::Event Activity(const std::string& actor, const std::string& subject_id, EpochMillis at,
+                       const std::string& kind = "work_item") {
+  schema::Event e;
+  e.set_id("jira:" + actor + ":" + subject_id + ":" + std::to_string(at));
+  e.set_source("jira");
+  e.set_type(kind == "work_item" ? "work_item.commented" : kind + ".commented");
+  e.set_occurred_at_ms(at);
+  e.set_actor(actor);
+  e.mutable_subject()->set_kind(kind);
+  e.mutable_subject()->set_id(subject_id);
+  return e;
+}
+
+schema::Event Shift(const std::string& person, EpochMillis start, EpochMillis end) {
+  schema::Event e;
+  e.set_id("canonical:shift:" + person + ":" + std::to_string(start));
+  e.set_source("canonical");
+  e.set_type("oncall.shift");
+  e.set_occurred_at_ms(start);
+  e.mutable_subject()->set_kind("schedule");
+  e.mutable_subject()->set_id("S");
+  auto* a = e.add_attrs();
+  a->set_name("end");
+  a->mutable_value()->set_int_value(end);
+  a = e.add_attrs();
+  a->set_name("person");
+  a->mutable_value()->set_string_value(person);
+  a = e.add_attrs();
+  a->set_name("start");
+  a->mutable_value()->set_int_value(start);
+  return e;
+}
+
+DirectoryView EmptyDirectory() { return DirectoryView({}, {}, WorkPattern{}); }
+
+double Counter(const Accumulator& acc, const std::string& name, const Labels& labels) {
+  auto it = acc.counters().find(name);
+  if (it == acc.counters().end()) return 0;
+  auto s = it->second.find(labels);
+  return s == it->second.end() ? 0 : s->second;
+}
+
+Accumulator RunEvents(ContextSwitching& p, const std::vector<schema::Event>& events) {
+  auto directory = EmptyDirectory();
+  return testing::Run(p, directory, events, kNow);
+}
+
+TEST(ContextSwitchingTest, GoldenScenario) {
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  ContextSwitching projection{Settings{}};
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  const auto acc = testing::Run(projection, directory, events, kNow);
+  testing::ExpectMetrics(acc, kDir + "expected.txt");
+}
+
+// Same scenario with switch_cost_minutes = 10: focus lost is (switches + business direct
+// interruptions) x 600 s; the counts (see expected.txt) are 20 payments, 6 search, 1 unmapped.
+TEST(ContextSwitchingTest, FocusLostUsesTheConfiguredSwitchCost) {
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  Settings settings;
+  settings.switch_cost_minutes = 10;
+  ContextSwitching projection{settings};
+  const auto acc =
+      testing::Run(projection, directory, testing::LoadEvents(kDir + "events.jsonl"), kNow);
+  const std::string name = "teamhealth_focus_lost_seconds_total";
+  EXPECT_DOUBLE_EQ(Counter(acc, name, MakeLabels({{"team", "payments"}})), 20 * 600);
+  EXPECT_DOUBLE_EQ(Counter(acc, name, MakeLabels({{"team", "search"}})), 6 * 600);
+  EXPECT_DOUBLE_EQ(Counter(acc, name, MakeLabels({{"team", "unmapped"}})), 1 * 600);
+  EXPECT_DOUBLE_EQ(
+      Counter(acc, "teamhealth_context_switches_total", MakeLabels({{"team", "payments"}})), 6);
+}
+
+// Stopping after any event and resuming from saved state gives the same result as one pass.
+TEST(ContextSwitchingTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto reference_dir = testing::LoadDirectory(kDir + "config.toml");
+  ContextSwitching reference{Settings{}};
+  const auto want = testing::Run(reference, reference_dir, events, kNow);
+  for (size_t cut = 0; cut <= events.size(); ++cut) {
+    auto directory = testing::LoadDirectory(kDir + "config.toml");
+    ContextSwitching first{Settings{}};
+    Accumulator acc;
+    for (size_t i = 0; i < cut; ++i) {
+      directory.Apply(events[i]);
+      first.Apply(events[i], directory, acc);
+    }
+    ContextSwitching resumed{Settings{}};
+    ASSERT_TRUE(resumed.Load(first.Save())) << "cut after " << cut;
+    EXPECT_EQ(resumed.Save(), first.Save()) << "cut after " << cut;
+    auto directory2 = testing::LoadDirectory(kDir + "config.toml");
+    ASSERT_TRUE(directory2.Load(directory.Save()));
+    Accumulator acc2;
+    ASSERT_TRUE(acc2.Load(acc.Save()));
+    for (size_t i = cut; i < events.size(); ++i) {
+      directory2.Apply(events[i]);
+      resumed.Apply(events[i], directory2, acc2);
+    }
+    resumed.ExportGauges(kNow, directory2, acc2);
+    EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
+    EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
+    EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
+    EXPECT_EQ(resumed.Save(), reference.Save()) << "cut after " << cut;
+  }
+}
+
+// The log never holds duplicate ids; replaying it from scratch must give identical state.
+TEST(ContextSwitchingTest, ReplayingTheLogFromScratchGivesIdenticalState) {
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto dir1 = testing::LoadDirectory(kDir + "config.toml");
+  auto dir2 = testing::LoadDirectory(kDir + "config.toml");
+  ContextSwitching p1{Settings{}}, p2{Settings{}};
+  const auto a1 = testing::Run(p1, dir1, events, kNow);
+  const auto a2 = testing::Run(p2, dir2, events, kNow);
+  EXPECT_EQ(a1.Save(), a2.Save());
+  EXPECT_EQ(p1.Save(), p2.Save());
+}
+
+TEST(ContextSwitchingTest, LoadRejectsCorruptState) {
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  ContextSwitching p{Settings{}};
+  testing::Run(p, directory, events, kNow);
+  const std::string good = p.Save();
+
+  ContextSwitching q{Settings{}};
+  EXPECT_FALSE(q.Load("\xff\xff"));
+  EXPECT_FALSE(q.Load(""));
+  EXPECT_FALSE(q.Load(good + "x"));  // trailing bytes
+  std::string wrong_format = good;
+  wrong_format[0] = 9;
+  EXPECT_FALSE(q.Load(wrong_format));
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(q.Load(good.substr(0, n))) << "prefix of " << n << " bytes";
+  }
+  // A failed Load leaves the state as it was.
+  const std::string fresh = ContextSwitching{Settings{}}.Save();
+  EXPECT_EQ(q.Save(), fresh);
+  ASSERT_TRUE(q.Load(good));
+  EXPECT_FALSE(q.Load(good.substr(0, good.size() / 2)));
+  EXPECT_EQ(q.Save(), good);
+}
+
+TEST(ContextSwitchingTest, SessionGapComesFromSettings) {
+  const EpochMillis t = At("2026-03-02T09:00:00.000Z");
+  const std::vector<schema::Event> events = {Activity("p", "1", t),
+                                             Activity("p", "2", t + 45 * kMinute)};
+  const Labels unmapped = MakeLabels({{"team", "unmapped"}});
+  ContextSwitching by_default{Settings{}};
+  EXPECT_EQ(Counter(RunEvents(by_default, events), "teamhealth_context_switches_total", unmapped),
+            1);
+  Settings short_gap;
+  short_gap.session_gap_ms = 30 * kMinute;
+  ContextSwitching shorter{short_gap};
+  EXPECT_EQ(Counter(RunEvents(shorter, events), "teamhealth_context_switches_total", unmapped), 0);
+}
+
+// An activity that arrives late is compared with the latest one and does not replace it.
+TEST(ContextSwitchingTest, LateActivityPairsWithTheLatestAndDoesNotReplaceIt) {
+  const EpochMillis t = At("2026-03-02T10:00:00.000Z");
+  const std::vector<schema::Event> events = {
+      Activity("p", "X", t),
+      Activity("p", "Y", t - kMinute),      // late, other subject, 1 min apart: a switch
+      Activity("p", "X", t + 30 * kMinute)  // the latest is still X: no switch
+  };
+  ContextSwitching p{Settings{}};
+  const auto acc = RunEvents(p, events);
+  const Labels unmapped = MakeLabels({{"team", "unmapped"}});
+  EXPECT_EQ(Counter(acc, "teamhealth_context_switches_total", unmapped), 1);
+  EXPECT_EQ(Counter(acc, "teamhealth_work_items_touched_total", unmapped), 2);
+  EXPECT_EQ(Counter(acc, "teamhealth_active_person_days_total", unmapped), 1);
+}
+
+// Importing old history while live events keep arriving must not count a day twice: days are
+// evicted by use, not by day number.
+TEST(ContextSwitchingTest, InterleavedImportCountsEachPersonDayOnce) {
+  const EpochMillis live = At("2026-03-02T10:00:00.000Z");
+  const EpochMillis old = live - 100 * kDay;
+  std::vector<schema::Event> events;
+  for (int i = 0; i < 3; ++i) {
+    for (int d = 0; d < 3; ++d) {
+      events.push_back(Activity("p", "OLD", old + d * kDay + i * kMinute));
+      events.push_back(Activity("p", "LIVE", live + i * kMinute));
+    }
+  }
+  ContextSwitching p{Settings{}};
+  const auto acc = RunEvents(p, events);
+  const Labels unmapped = MakeLabels({{"team", "unmapped"}});
+  EXPECT_EQ(Counter(acc, "teamhealth_active_person_days_total", unmapped), 4);
+  EXPECT_EQ(Counter(acc, "teamhealth_work_items_touched_total", unmapped), 4);
+}
+
+// State is O(people active recently + recent shifts), not O(events): people idle for a week
+// and shifts that ended a week ago are pruned (every 10,000 events).
+TEST(ContextSwitchingTest, PrunesIdlePeopleAndOldShifts) {
+  const EpochMillis t = At("2026-03-02T10:00:00.000Z");
+  std::vector<schema::Event> events;
+  for (int i = 0; i < 5000; ++i) {
+    events.push_back(Activity("person" + std::to_string(i), "X", t));
+    events.push_back(Shift("person" + std::to_string(i), t, t + kDay));
+  }
+  ContextSwitching p{Settings{}};
+  auto directory = EmptyDirectory();
+  Accumulator acc;
+  for (const auto& e : events) p.Apply(e, directory, acc);
+  const size_t busy = p.Save().size();
+  for (int i = 0; i < 10000; ++i) {
+    p.Apply(Activity("late", std::to_string(i % 3), t + 30 * kDay + i), directory, acc);
+  }
+  const size_t after = p.Save().size();
+  EXPECT_GT(busy, 100'000u);
+  EXPECT_LT(after, 200u);
+}
+
+}  // namespace
+}  // namespace teamhealth::projections

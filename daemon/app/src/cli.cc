@@ -22,7 +22,9 @@ Commands:
                               (events: --from SEQ, --limit N, --with-origin)
   normalize --source S [--header NAME=VALUE ...] FILE...
                               print the canonical events of vendor payload files
-  report                      metrics over a past window (not built yet)
+  report --config FILE (--events FILE.jsonl | --log DIR) --team T --from A --to B
+                              the metrics of a team over exactly [A, B)
+                              (--format table|json|csv, --set NAME=VALUE what-if)
   import                      append historical exports (not built yet)
   backfill                    OpenMetrics history for promtool (not built yet)
   explain                     the events behind a number (not built yet)
@@ -75,6 +77,7 @@ int RunCli(int argc, char** argv) {
     return 0;
   }
   if (command == "normalize") return Normalize(argc, argv);
+  if (command == "report") return Report(argc, argv);
   auto args = ParseArgs(argc, argv, 2, {"with-origin"});
   if (!args) {
     std::fprintf(stderr, "teamhealth %s: %s\n", argv[1], args.error().message().c_str());
@@ -84,7 +87,7 @@ int RunCli(int argc, char** argv) {
   if (command == "check-config") return CheckConfig(*args);
   if (command == "inspect") return Inspect(*args);
   if (command == "erase") return Erase(*args);
-  for (const char* planned : {"report", "import", "backfill", "explain",
+  for (const char* planned : { "import", "backfill", "explain",
                               "generate", "demo"}) {
     if (command == planned) {
       std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", planned);

@@ -28,5 +28,6 @@ int Inspect(const Args& args);
 int Erase(const Args& args);
 // Parses its own arguments: --header repeats.
 int Normalize(int argc, char** argv);
+int Report(int argc, char** argv);
 
 }  // namespace teamhealth::app

@@ -237,6 +237,22 @@ Status EventLog::ForEach(Sequence from,
   return it->status();
 }
 
+Status EventLog::ForEachByTime(EpochMillis before,
+                               const std::function<bool(Sequence, const schema::Event&)>& fn) {
+  auto it = store_.NewIterator(Column::kIndexes);
+  const std::string start(1, keys::kTimeIndex);
+  const std::string end = keys::TimeIndexKey(before, Sequence(0));
+  for (it->Seek(start); it->Valid() && it->key() < end; it->Next()) {
+    const auto seq = keys::ReadU64(it->key().substr(9));
+    if (!seq) return Error("corrupt time index");
+    auto e = Read(Sequence(*seq));
+    if (!e) return e.error();
+    if (!*e) return Error("time index points at a missing event");
+    if (!fn(Sequence(*seq), **e)) break;
+  }
+  return it->status();
+}
+
 Status EventLog::ForEachQuarantined(
     const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn) {
   auto it = store_.NewIterator(Column::kQuarantine);

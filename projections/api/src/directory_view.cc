@@ -133,6 +133,14 @@ void DirectoryView::Apply(const schema::Event& e) {
     entry.pattern.sleep_start_min = a;
     entry.pattern.sleep_end_min = b;
   }
+  if (sleep_override_) {
+    entry.pattern.sleep_start_min = sleep_override_->first;
+    entry.pattern.sleep_end_min = sleep_override_->second;
+  }
+  if (working_override_) {
+    entry.pattern.work_start_min = working_override_->first;
+    entry.pattern.work_end_min = working_override_->second;
+  }
   const std::string& pseudonym = e.subject().id();
   for (const auto& alias : ListAttr(e, "aliases")) alias_of_[alias] = pseudonym;
   auto& history = people_[pseudonym];
@@ -140,6 +148,20 @@ void DirectoryView::Apply(const schema::Event& e) {
   auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
                               [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
   history.insert(pos, std::move(entry));
+}
+
+void DirectoryView::OverrideHours(std::optional<std::pair<int, int>> sleep,
+                                  std::optional<std::pair<int, int>> working) {
+  sleep_override_ = sleep;
+  working_override_ = working;
+  if (sleep) {
+    stranger_.pattern.sleep_start_min = sleep->first;
+    stranger_.pattern.sleep_end_min = sleep->second;
+  }
+  if (working) {
+    stranger_.pattern.work_start_min = working->first;
+    stranger_.pattern.work_end_min = working->second;
+  }
 }
 
 std::string DirectoryView::Canonical(std::string_view pseudonym) const {

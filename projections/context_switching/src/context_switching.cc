@@ -1,2 +1,278 @@
-// The context_switching projection (see include/teamhealth/projections/context_switching.h).
 #include "teamhealth/projections/context_switching.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "teamhealth/projections/bytes.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+namespace {
+
+constexpr uint64_t kStateFormat = 1;
+constexpr int64_t kDayMs = 86'400'000;
+// Local days remembered per person. The current day is always kept; older ones only serve
+// activities that arrive late (or an import interleaved with live events), so a handful of
+// the most recently used days is enough, and eviction by use (not by day number) keeps an
+// import of old history from evicting the day it is working through.
+constexpr size_t kMaxDaysPerPerson = 4;
+// A person idle this long (by event time) is forgotten: their day has long ended in every
+// zone and no switch can pair with an activity this old (unless session_gap is longer).
+constexpr int64_t kForgetPersonMs = 7 * kDayMs;
+// Shifts that ended this long before the current event no longer matter, except to a chat
+// message arriving this late.
+constexpr int64_t kKeepShiftMs = 7 * kDayMs;
+constexpr uint64_t kPruneEvery = 10'000;
+
+enum class Kind { kDm, kMention };
+
+bool IsWorkSubject(std::string_view kind) {
+  return kind == "work_item" || kind == "pull_request" || kind == "incident";
+}
+
+// Subjects are the same when source, kind and id all are (a Jira issue 42 is not GitHub
+// issue 42, nor GitHub pull request 42). The separator cannot occur in any of them.
+std::string SubjectKey(const schema::Event& e) {
+  std::string key;
+  key.reserve(e.source().size() + e.subject().kind().size() + e.subject().id().size() + 2);
+  key.append(e.source()).push_back('\x1f');
+  key.append(e.subject().kind()).push_back('\x1f');
+  key.append(e.subject().id());
+  return key;
+}
+
+// Whether `at` falls in one of the half-open intervals [start, end).
+bool Covers(const std::set<std::pair<EpochMillis, EpochMillis>>& shifts, EpochMillis at) {
+  for (const auto& [start, end] : shifts) {
+    if (start > at) break;  // ordered by start
+    if (at < end) return true;
+  }
+  return false;
+}
+
+bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (const auto& t : a) {
+    if (std::find(b.begin(), b.end(), t) != b.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void ContextSwitching::Apply(const schema::Event& e, const DirectoryView& directory,
+                             MetricSink& sink) {
+  if (!e.actor().empty() && IsWorkSubject(e.subject().kind())) {
+    ApplyActivity(e, directory, sink);
+  } else if (e.type() == "chat.message") {
+    ApplyMessage(e, directory, sink);
+  } else if (e.type() == "oncall.shift") {
+    ApplyShift(e);
+  }
+  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
+}
+
+// Focus lost is an ESTIMATE, not a measurement: every context switch and every direct
+// interruption in business hours is assumed to cost Settings::switch_cost_minutes of focus
+// (DESIGN section 7; default 15 min), booked at the instant of the switch or interruption.
+// Off-hours and sleep interruptions are not counted here: they cost rest, not focus time,
+// and the on-call and burnout metrics account for them.
+void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView& directory,
+                                     MetricSink& sink) {
+  const EpochMillis at = e.occurred_at_ms();
+  const std::string& actor = e.actor();
+  std::string subject = SubjectKey(e);
+  // Most activities count nothing: look the team up only when something is counted.
+  std::optional<Labels> team_labels;
+  auto team = [&]() -> const Labels& {
+    if (!team_labels) team_labels = MakeLabels({{"team", directory.TeamAt(actor, at)}});
+    return *team_labels;
+  };
+
+  auto [it, fresh] = people_.try_emplace(actor);
+  Person& person = it->second;
+  if (!fresh && person.last_subject != subject) {
+    const int64_t gap = at >= person.last_at ? at - person.last_at : person.last_at - at;
+    if (gap < settings_.session_gap_ms) {
+      sink.Add("teamhealth_context_switches_total", team(), 1, at);
+      sink.Add("teamhealth_focus_lost_seconds_total", team(), settings_.switch_cost_minutes * 60,
+               at);
+    }
+  }
+  if (fresh || at >= person.last_at) {
+    person.last_at = at;
+    person.last_subject = subject;
+  }
+
+  const int64_t local_day = directory.LocalDay(actor, at);
+  auto [day_it, new_day] = person.days.try_emplace(local_day);
+  day_it->second.last_use = ++person.uses;
+  if (new_day) sink.Add("teamhealth_active_person_days_total", team(), 1, at);
+  if (day_it->second.subjects.insert(std::move(subject)).second) {
+    sink.Add("teamhealth_work_items_touched_total", team(), 1, at);
+  }
+  if (person.days.size() > kMaxDaysPerPerson) {
+    auto oldest = std::min_element(
+        person.days.begin(), person.days.end(),
+        [](const auto& a, const auto& b) { return a.second.last_use < b.second.last_use; });
+    person.days.erase(oldest);
+  }
+}
+
+void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView& directory,
+                                    MetricSink& sink) {
+  // Bots and system messages interrupt nobody here; an edit re-sends an earlier message.
+  if (e.actor().empty() || BoolAttr(e, "bot") || BoolAttr(e, "edited")) return;
+  const EpochMillis at = e.occurred_at_ms();
+  const std::string& sender = e.actor();
+
+  // Ordered by person so that increments come out in a deterministic order.
+  std::map<std::string, Kind> targets;
+  const std::string channel_type = StringAttr(e, "channel_type");
+  if (channel_type == "im" || channel_type == "mpim") {
+    for (auto& p : ListAttr(e, "recipients")) targets.emplace(std::move(p), Kind::kDm);
+  }
+  // emplace keeps an existing dm: a DM that also mentions its recipient counts once.
+  for (auto& p : ListAttr(e, "mentions")) targets.emplace(std::move(p), Kind::kMention);
+
+  for (const auto& [person, kind] : targets) {
+    if (person.empty() || person == sender) continue;
+    const std::string team = directory.TeamAt(person, at);
+    const Period period = directory.PeriodAt(person, at);
+    sink.Add("teamhealth_direct_interruptions_total",
+             MakeLabels({{"kind", kind == Kind::kDm ? "dm" : "mention"},
+                         {"period", PeriodName(period)},
+                         {"team", team}}),
+             1, at);
+    const Labels team_labels = MakeLabels({{"team", team}});
+    if (period == Period::kBusiness) {
+      sink.Add("teamhealth_focus_lost_seconds_total", team_labels,
+               settings_.switch_cost_minutes * 60, at);
+    }
+    if (IsBypass(sender, person, at, directory)) {
+      sink.Add("teamhealth_oncall_bypass_total", team_labels, 1, at);
+    }
+  }
+}
+
+void ContextSwitching::ApplyShift(const schema::Event& e) {
+  const std::string person = StringAttr(e, "person");
+  const auto start = TimeAttr(e, "start");
+  const auto end = TimeAttr(e, "end");
+  // A shift without a person or with an empty interval puts nobody on call.
+  if (person.empty() || !start || !end || *end <= *start) return;
+  // A schedule poller re-reports the same shift: the set keeps one copy.
+  shifts_[person].emplace(*start, *end);
+}
+
+bool ContextSwitching::OnCall(const std::string& person, EpochMillis at) const {
+  auto it = shifts_.find(person);
+  return it != shifts_.end() && Covers(it->second, at);
+}
+
+bool ContextSwitching::IsBypass(const std::string& sender, const std::string& person,
+                                EpochMillis at, const DirectoryView& directory) const {
+  // EntryAt(..).teams is empty for people outside the directory: they have no teammates, and
+  // as senders they share no team with anybody.
+  const auto& teams = directory.EntryAt(person, at).teams;
+  if (teams.empty()) return false;
+  if (ShareTeam(directory.EntryAt(sender, at).teams, teams)) return false;
+  if (OnCall(person, at)) return false;
+  // Walk the people with shifts (a few per team) rather than the team's members (the whole
+  // directory would be scanned): only those on call at `at` need a directory lookup.
+  for (const auto& [holder, shifts] : shifts_) {
+    if (holder == person || !Covers(shifts, at)) continue;
+    if (ShareTeam(directory.EntryAt(holder, at).teams, teams)) return true;
+  }
+  return false;
+}
+
+void ContextSwitching::Prune(EpochMillis now) {
+  const int64_t forget = std::max(kForgetPersonMs, settings_.session_gap_ms);
+  for (auto it = people_.begin(); it != people_.end();) {
+    it = now - it->second.last_at > forget ? people_.erase(it) : std::next(it);
+  }
+  for (auto it = shifts_.begin(); it != shifts_.end();) {
+    Shifts& shifts = it->second;
+    for (auto s = shifts.begin(); s != shifts.end();) {
+      s = now - s->second > kKeepShiftMs ? shifts.erase(s) : std::next(s);
+    }
+    it = shifts.empty() ? shifts_.erase(it) : std::next(it);
+  }
+}
+
+void ContextSwitching::ExportGauges(EpochMillis, const DirectoryView&, MetricSink&) const {}
+
+std::string ContextSwitching::Save() const {
+  std::string out;
+  ByteWriter w(out);
+  w.U64(kStateFormat);
+  w.U64(applied_);
+  w.U64(people_.size());
+  for (const auto& [name, p] : people_) {
+    w.Str(name);
+    w.I64(p.last_at);
+    w.Str(p.last_subject);
+    w.U64(p.uses);
+    w.U64(p.days.size());
+    for (const auto& [day, d] : p.days) {
+      w.I64(day);
+      w.U64(d.last_use);
+      w.U64(d.subjects.size());
+      for (const auto& s : d.subjects) w.Str(s);
+    }
+  }
+  w.U64(shifts_.size());
+  for (const auto& [holder, shifts] : shifts_) {
+    w.Str(holder);
+    w.U64(shifts.size());
+    for (const auto& [start, end] : shifts) {
+      w.I64(start);
+      w.I64(end);
+    }
+  }
+  return out;
+}
+
+// Rejects anything Save() could not have written; on failure the state is left untouched.
+bool ContextSwitching::Load(std::string_view bytes) {
+  ByteReader r(bytes);
+  if (r.U64() != kStateFormat || !r.ok()) return false;
+  const uint64_t applied = r.U64();
+  std::map<std::string, Person> people;
+  std::map<std::string, Shifts> shifts;
+  bool valid = true;
+  for (uint64_t n = r.U64(); valid && r.ok() && n > 0; --n) {
+    auto [it, fresh] = people.try_emplace(r.Str());
+    Person& p = it->second;
+    p.last_at = r.I64();
+    p.last_subject = r.Str();
+    p.uses = r.U64();
+    const uint64_t days = r.U64();
+    valid = fresh && !it->first.empty() && days <= kMaxDaysPerPerson;
+    for (uint64_t m = days; valid && r.ok() && m > 0; --m) {
+      auto [day, new_day] = p.days.try_emplace(r.I64());
+      day->second.last_use = r.U64();
+      const uint64_t subjects = r.U64();
+      for (uint64_t k = subjects; r.ok() && k > 0; --k) day->second.subjects.insert(r.Str());
+      valid = new_day && day->second.last_use <= p.uses && subjects > 0 &&
+              day->second.subjects.size() == subjects;
+    }
+  }
+  for (uint64_t n = r.U64(); valid && r.ok() && n > 0; --n) {
+    auto [it, fresh] = shifts.try_emplace(r.Str());
+    valid = fresh && !it->first.empty();
+    for (uint64_t m = r.U64(); valid && r.ok() && m > 0; --m) {
+      const EpochMillis start = r.I64();
+      const EpochMillis end = r.I64();
+      valid = end > start && it->second.emplace(start, end).second;
+    }
+    valid = valid && !it->second.empty();
+  }
+  if (!valid || !r.ok() || !r.done()) return false;
+  applied_ = applied;
+  people_ = std::move(people);
+  shifts_ = std::move(shifts);
+  return true;
+}
+
+}  // namespace teamhealth::projections

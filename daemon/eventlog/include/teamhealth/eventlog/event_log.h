@@ -92,6 +92,10 @@ class EventLog final {
   Result<std::optional<schema::Event>> Read(Sequence seq);
   // Calls `fn` for each event with sequence >= from, in order, until it returns false.
   Status ForEach(Sequence from, const std::function<bool(Sequence, const schema::Event&)>& fn);
+  // Calls `fn` for each event with occurred_at < `before`, in event-time order (ties in log
+  // order), through the time index, until it returns false.
+  Status ForEachByTime(EpochMillis before,
+                       const std::function<bool(Sequence, const schema::Event&)>& fn);
   Status ForEachQuarantined(
       const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn);
   Result<std::map<TopicPartition, KafkaOffset>> Offsets();

@@ -44,6 +44,11 @@ class DirectoryView final {
   // Feeds a directory.* event; other events are ignored.
   void Apply(const schema::Event& e);
 
+  // What-if: every person's (and the default) sleep or working hours replaced, in minutes after
+  // local midnight. Applies to entries fed afterwards and to strangers.
+  void OverrideHours(std::optional<std::pair<int, int>> sleep,
+                     std::optional<std::pair<int, int>> working);
+
   // The person's entry in force at `at` (defaults and no teams for strangers).
   const PersonEntry& EntryAt(std::string_view pseudonym, EpochMillis at) const;
   // The person's first team at `at`, or "unmapped".
@@ -74,6 +79,8 @@ class DirectoryView final {
   PersonEntry stranger_;
   std::map<std::string, std::vector<PersonEntry>, std::less<>> people_;
   std::map<std::string, std::string, std::less<>> alias_of_;
+  std::optional<std::pair<int, int>> sleep_override_;
+  std::optional<std::pair<int, int>> working_override_;
 };
 
 // Parses "HH:MM-HH:MM" into minutes; false if malformed.

@@ -1,22 +1,88 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+
 #include "teamhealth/projections/projection.h"
 
 namespace teamhealth::projections {
 
-// Placeholder until the context_switching projection lands (DESIGN section 7): counts nothing yet.
+// Context switching and interruptions (DESIGN section 7): context switches, active
+// person-days, person-day-subject triples, direct interruptions by period and kind, on-call
+// bypasses and the estimated focus time they cost. `teamhealth_wip_items` belongs to the flow
+// projection, not to this one.
+//
+// Definitions (where DESIGN is silent, the decision is written here):
+// - A work activity is any event with an actor on a subject of kind work_item, pull_request
+//   or incident; its subject is (source, kind, id). Activities of one person are compared in
+//   log order with the latest activity seen for them; two on different subjects less than
+//   Settings::session_gap_ms apart (absolute difference, so events that arrive slightly out of
+//   order still pair up) are one context switch, counted for the person's team at the instant
+//   of the later one. An activity older than the person's latest one does not replace it.
+// - Person-days and person-day-subject triples use the person's local calendar day
+//   (DirectoryView::LocalDay) and count once, at the first activity (in log order) of the day.
+// - A direct interruption of p is a chat.message with an actor, not bot, not edited, not by p,
+//   that is an im/mpim with p among the recipients (kind dm) or that mentions p (kind
+//   mention; a DM recipient who is also mentioned counts once, as dm). Recipients of other
+//   channel types are ignored. Team and period are p's at that instant.
+// - An on-call bypass is a direct interruption of p while p is not on call, the sender shares
+//   none of p's teams (DirectoryView::TeamsAt of both; a sender without a team never does)
+//   and another person who is a member of one of p's teams is on call. On call = inside the
+//   half-open interval [start, end) of an oncall.shift of that person, of any level, as known
+//   when the message is applied (a shift that arrives later does not revise past messages).
+//   A person without a team has no teammates, so is never bypassed.
+// - Focus lost = (switches + business-period direct interruptions) x switch_cost_minutes x 60,
+//   booked at the instant of each: an ESTIMATE, not a measurement (see ApplyActivity).
+//
+// State, O(people + shifts): per person the latest activity and the subjects touched on the
+// few local days they were most recently active; per on-call person their recent shift
+// intervals. Both are pruned by event time. Not thread-safe.
 class ContextSwitching final : public Projection {
  public:
   explicit ContextSwitching(const Settings& settings) : settings_(settings) {}
+
   std::string_view name() const override { return "context_switching"; }
-  uint32_t version() const override { return 1; }
-  void Apply(const schema::Event&, const DirectoryView&, MetricSink&) override {}
-  void ExportGauges(EpochMillis, const DirectoryView&, MetricSink&) const override {}
-  std::string Save() const override { return {}; }
-  bool Load(std::string_view bytes) override { return bytes.empty(); }
+  // 2: the first real definitions (version 1 was a placeholder that counted nothing, so a
+  // checkpoint written by it must not be resumed).
+  uint32_t version() const override { return 2; }
+  void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
+  // No gauges: every metric of this projection is a counter.
+  void ExportGauges(EpochMillis now, const DirectoryView& directory,
+                    MetricSink& sink) const override;
+  std::string Save() const override;
+  bool Load(std::string_view bytes) override;
 
  private:
+  // Subjects a person touched on one local day; `last_use` orders days for eviction.
+  struct Day {
+    uint64_t last_use = 0;
+    std::set<std::string> subjects;
+  };
+  struct Person {
+    EpochMillis last_at = 0;   // time of the latest activity
+    std::string last_subject;  // its subject key
+    uint64_t uses = 0;         // activities seen, a clock for Day::last_use
+    std::map<int64_t, Day> days;
+  };
+  // Shift intervals [start, end) of one person.
+  using Shifts = std::set<std::pair<EpochMillis, EpochMillis>>;
+
+  void ApplyActivity(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyMessage(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyShift(const schema::Event& e);
+  bool OnCall(const std::string& person, EpochMillis at) const;
+  bool IsBypass(const std::string& sender, const std::string& person, EpochMillis at,
+                const DirectoryView& directory) const;
+  void Prune(EpochMillis now);
+
   Settings settings_;
+  std::map<std::string, Person> people_;
+  std::map<std::string, Shifts> shifts_;
+  uint64_t applied_ = 0;
 };
 
 }  // namespace teamhealth::projections

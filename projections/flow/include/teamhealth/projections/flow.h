@@ -34,7 +34,7 @@ class Flow final : public Projection {
   explicit Flow(const Settings& /*settings*/) {}
 
   std::string_view name() const override { return "flow"; }
-  uint32_t version() const override { return 1; }
+  uint32_t version() const override { return 2;  // 1 was the placeholder that counted nothing }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;

@@ -1,0 +1,387 @@
+// `teamhealth report`: the section 7 metrics of one team over exactly [from, to), computed
+// from the log or from canonical JSON lines with the same projections as the live metrics.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <unordered_set>
+
+#include "commands.h"
+#include "directory.h"
+#include "teamhealth/base/json_writer.h"
+#include "teamhealth/config/config.h"
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/projections/accumulator.h"
+#include "teamhealth/projections/registry.h"
+#include "teamhealth/projections/window.h"
+#include "teamhealth/sources/source.h"
+#include "teamhealth/storage/store.h"
+
+namespace teamhealth::app {
+namespace {
+
+constexpr const char* kReportUsage =
+    "usage: teamhealth report --config FILE (--events FILE.jsonl ... | --log DIR)\n"
+    "         --team T --from RFC3339 --to RFC3339 [--format table|json|csv]\n"
+    "         [--set NAME=VALUE ...]\n"
+    "  The metrics of team T over exactly [from, to): counters are the increase inside the\n"
+    "  window, histograms give count, sum, p50, p80, p95, gauges are as of `to`.\n"
+    "  --events reads canonical JSON lines (as `normalize` prints them), deduplicated by id;\n"
+    "  people are matched to the config's directory. --log reads a daemon's state directory.\n"
+    "  What-if (--set, repeatable): sleep=HH:MM-HH:MM, working_hours=HH:MM-HH:MM,\n"
+    "  switch_cost_minutes=N, session_gap_minutes=N, page_merge_seconds=N, min_group_size=N,\n"
+    "  wip_limit=N, and the other [metrics] keys.\n";
+
+struct Options {
+  std::string config;
+  std::vector<std::string> events;
+  std::string log_dir;
+  std::string team;
+  EpochMillis from = 0, to = 0;
+  std::string format = "table";
+  std::vector<std::pair<std::string, std::string>> sets;
+};
+
+Result<Options> Parse(int argc, char** argv) {
+  Options o;
+  std::string from, to;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> Result<std::string> {
+      if (i + 1 >= argc) return Error("option " + a + " needs a value");
+      return std::string(argv[++i]);
+    };
+    Result<std::string> v = std::string();
+    if (a == "--config" && (v = value())) o.config = *v;
+    else if (a == "--events" && (v = value())) o.events.push_back(*v);
+    else if (a == "--log" && (v = value())) o.log_dir = *v;
+    else if (a == "--team" && (v = value())) o.team = *v;
+    else if (a == "--from" && (v = value())) from = *v;
+    else if (a == "--to" && (v = value())) to = *v;
+    else if (a == "--format" && (v = value())) o.format = *v;
+    else if (a == "--set" && (v = value())) {
+      const auto eq = v->find('=');
+      if (eq == std::string::npos) return Error("--set " + *v + ": expected NAME=VALUE");
+      o.sets.emplace_back(v->substr(0, eq), v->substr(eq + 1));
+    } else if (!v) {
+      return v.error();
+    } else {
+      return Error("unknown option " + a);
+    }
+  }
+  if (o.config.empty() || o.team.empty() || from.empty() || to.empty() ||
+      (o.events.empty() == o.log_dir.empty())) {
+    return Error("missing options");
+  }
+  const auto f = ParseRfc3339(from), t = ParseRfc3339(to);
+  if (!f) return Error("--from " + from + ": not an RFC 3339 time");
+  if (!t) return Error("--to " + to + ": not an RFC 3339 time");
+  if (*t <= *f) return Error("--to must be after --from");
+  o.from = *f;
+  o.to = *t;
+  if (o.format != "table" && o.format != "json" && o.format != "csv") {
+    return Error("--format " + o.format + ": expected table, json or csv");
+  }
+  return o;
+}
+
+// Applies the what-if overrides to the settings and the directory.
+Status ApplySets(const Options& o, projections::Settings& s, projections::DirectoryView& d) {
+  std::optional<std::pair<int, int>> sleep, working;
+  for (const auto& [name, value] : o.sets) {
+    auto number = [&](double& out) -> Status {
+      try {
+        size_t used = 0;
+        out = std::stod(value, &used);
+        if (used != value.size()) throw std::invalid_argument(value);
+      } catch (const std::exception&) {
+        return Error("--set " + name + "=" + value + ": not a number");
+      }
+      return Status::Ok();
+    };
+    double n = 0;
+    if (name == "sleep" || name == "sleep_hours" || name == "working_hours") {
+      int a = 0, b = 0;
+      if (!projections::ParseHourRange(value, a, b)) {
+        return Error("--set " + name + "=" + value + ": expected HH:MM-HH:MM");
+      }
+      (name == "working_hours" ? working : sleep) = std::make_pair(a, b);
+      continue;
+    }
+    if (auto st = number(n); !st) return st;
+    if (name == "switch_cost_minutes") s.switch_cost_minutes = n;
+    else if (name == "session_gap_minutes") s.session_gap_ms = static_cast<int64_t>(n * 60000);
+    else if (name == "page_merge_seconds") s.page_merge_ms = static_cast<int64_t>(n * 1000);
+    else if (name == "min_group_size") s.min_group_size = static_cast<int>(n);
+    else if (name == "wip_limit") s.wip_limit = static_cast<int>(n);
+    else if (name == "sleep_interruptions_7d") s.sleep_interruptions_7d = static_cast<int>(n);
+    else if (name == "after_hours_share_14d") s.after_hours_share_14d = n;
+    else if (name == "after_hours_min_activities") s.after_hours_min_activities = static_cast<int>(n);
+    else if (name == "weekend_days_28d") s.weekend_days_28d = static_cast<int>(n);
+    else if (name == "no_rest_streak_days") s.no_rest_streak_days = static_cast<int>(n);
+    else if (name == "oncall_share_28d") s.oncall_share_28d = n;
+    else if (name == "always_on_share_28d") s.always_on_share_28d = n;
+    else return Error("--set " + name + ": unknown definition");
+  }
+  d.OverrideHours(sleep, working);
+  return Status::Ok();
+}
+
+// The config's directory as directory events, for events that carry source identities: each
+// person becomes one entry keyed by their first identity, the others aliases.
+std::vector<schema::Event> DirectoryEvents(const config::DirectoryConfig& directory) {
+  std::vector<schema::Event> out;
+  for (const auto& person : DirectoryPeople(directory)) {
+    if (person.identities.empty()) continue;
+    schema::Event e;
+    e.set_id("directory:config:" + person.handle);
+    e.set_source("directory");
+    e.set_type("directory.person_upserted");
+    e.set_occurred_at_ms(0);
+    e.mutable_subject()->set_kind("person");
+    e.mutable_subject()->set_id(person.identities.front());
+    auto list = [&](const std::string& name, const std::vector<std::string>& values) {
+      auto* a = e.add_attrs();
+      a->set_name(name);
+      for (const auto& v : values) a->mutable_value()->mutable_list_value()->add_values(v);
+      if (values.empty()) a->mutable_value()->mutable_list_value();
+    };
+    auto str = [&](const std::string& name, const std::string& value) {
+      auto* a = e.add_attrs();
+      a->set_name(name);
+      a->mutable_value()->set_string_value(value);
+    };
+    list("aliases", {person.identities.begin() + 1, person.identities.end()});
+    str("sleep_hours", person.sleep_hours);
+    list("teams", person.teams);
+    str("timezone", person.timezone);
+    list("working_days", person.working_days);
+    str("working_hours", person.working_hours);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<schema::Event>> ReadEventFiles(const std::vector<std::string>& files) {
+  auto registry = sources::MakeSourceRegistry();
+  auto* canonical = registry->Find("canonical");
+  std::vector<schema::Event> out;
+  std::unordered_set<std::string> seen;
+  sources::NormalizeResult result;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    if (!in) return Error("cannot read " + file);
+    int line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (line.empty()) continue;
+      sources::RawRecord r;
+      r.value = line;
+      result.Clear();
+      canonical->Normalize(r, result);
+      if (result.rejection) {
+        return Error(file + ":" + std::to_string(line_no) + ": " +
+                     std::string(sources::ReasonName(result.rejection->reason)) + ": " +
+                     result.rejection->detail);
+      }
+      for (auto& e : result.events) {
+        if (seen.insert(e.id()).second) out.push_back(std::move(e));
+      }
+    }
+  }
+  return out;
+}
+
+bool HasTeam(const projections::Labels& labels, const std::string& team,
+             projections::Labels& rest) {
+  bool match = false;
+  rest.clear();
+  for (const auto& [k, v] : labels) {
+    if (k == "team") {
+      match = v == team;
+    } else {
+      rest.emplace_back(k, v);
+    }
+  }
+  return match;
+}
+
+void WriteLabels(JsonWriter& w, const projections::Labels& labels) {
+  w.Key("labels").BeginObject();
+  for (const auto& [k, v] : labels) w.Key(k).String(v);
+  w.EndObject();
+}
+
+std::string LabelText(const projections::Labels& labels) {
+  std::string s = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    s += (i ? "," : "") + labels[i].first + "=\"" + labels[i].second + "\"";
+  }
+  return s + "}";
+}
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+// Writes the report of `team` in the requested format.
+void Emit(const Options& o, projections::WindowSink& sink, const std::set<std::string>& hidden) {
+  std::string out;
+  JsonWriter w(out);
+  if (o.format == "json") {
+    w.BeginObject().Key("team").String(o.team);
+    w.Key("from").String(FormatRfc3339(o.from)).Key("to").String(FormatRfc3339(o.to));
+    w.Key("metrics").BeginObject();
+  } else if (o.format == "csv") {
+    out += "metric,labels,value,count,sum,p50,p80,p95\n";
+  } else {
+    out += "teamhealth report: team " + o.team + ", " + FormatRfc3339(o.from) + " to " +
+           FormatRfc3339(o.to) + "\n";
+  }
+  projections::Labels rest;
+  for (const auto& spec : projections::AllSpecs()) {
+    const std::string name(spec.name);
+    if (name == "teamhealth_privacy_suppressed_series" || hidden.contains(name)) continue;
+    if (o.format == "json") w.Key(name).BeginArray();
+    auto scalar = [&](const std::map<std::string, std::map<projections::Labels, double>>& m) {
+      auto it = m.find(name);
+      if (it == m.end()) return;
+      for (const auto& [labels, v] : it->second) {
+        if (!HasTeam(labels, o.team, rest)) continue;
+        if (o.format == "json") {
+          w.BeginObject();
+          WriteLabels(w, rest);
+          w.Key("value").Double(v).EndObject();
+        } else if (o.format == "csv") {
+          out += name + ",\"" + LabelText(rest) + "\"," + Num(v) + ",,,,,\n";
+        } else {
+          out += "  " + name + LabelText(rest) + " " + Num(v) + "\n";
+        }
+      }
+    };
+    if (spec.type == projections::MetricType::kCounter) scalar(sink.counters());
+    if (spec.type == projections::MetricType::kGauge) scalar(sink.gauges());
+    if (spec.type == projections::MetricType::kHistogram) {
+      auto it = sink.observations().find(name);
+      if (it != sink.observations().end()) {
+        for (const auto& [labels, values] : it->second) {
+          if (!HasTeam(labels, o.team, rest)) continue;
+          std::vector<double> v = values;
+          double sum = 0;
+          for (double x : v) sum += x;
+          const double p50 = projections::Percentile(v, 50), p80 = projections::Percentile(v, 80),
+                       p95 = projections::Percentile(v, 95);
+          if (o.format == "json") {
+            w.BeginObject();
+            WriteLabels(w, rest);
+            w.Key("count").Int(static_cast<int64_t>(v.size())).Key("sum").Double(sum);
+            w.Key("p50").Double(p50).Key("p80").Double(p80).Key("p95").Double(p95).EndObject();
+          } else if (o.format == "csv") {
+            out += name + ",\"" + LabelText(rest) + "\",," + std::to_string(v.size()) + "," +
+                   Num(sum) + "," + Num(p50) + "," + Num(p80) + "," + Num(p95) + "\n";
+          } else {
+            out += "  " + name + LabelText(rest) + " count=" + std::to_string(v.size()) +
+                   " sum=" + Num(sum) + " p50=" + Num(p50) + " p80=" + Num(p80) +
+                   " p95=" + Num(p95) + "\n";
+          }
+        }
+      }
+    }
+    if (o.format == "json") w.EndArray();
+  }
+  if (o.format == "json") {
+    w.EndObject();
+    w.Key("suppressed").BeginArray();
+    for (const auto& h : hidden) w.String(h);
+    w.EndArray().EndObject();
+    out += "\n";
+  } else if (o.format == "table" && !hidden.empty()) {
+    out += "  (suppressed for a team smaller than privacy.min_group_size: " +
+           std::to_string(hidden.size()) + " metrics)\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+}  // namespace
+
+int Report(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help") {
+      std::fputs(kReportUsage, stdout);
+      return 0;
+    }
+  }
+  auto options = Parse(argc, argv);
+  if (!options) {
+    std::fprintf(stderr, "teamhealth report: %s\n%s", options.error().message().c_str(),
+                 kReportUsage);
+    return 2;
+  }
+  const Options& o = *options;
+  auto config = config::LoadConfigFile(o.config);
+  if (!config) {
+    std::fprintf(stderr, "%s: %s\n", o.config.c_str(), config.error().message().c_str());
+    return 1;
+  }
+  projections::Settings settings = projections::MakeSettings(*config);
+  projections::DirectoryView directory = projections::MakeDirectoryView(config->directory);
+  if (auto s = ApplySets(o, settings, directory); !s) {
+    std::fprintf(stderr, "teamhealth report: %s\n", s.error().message().c_str());
+    return 2;
+  }
+  auto projection_list = projections::MakeProjections(settings);
+  projections::WindowSink sink(o.from, o.to);
+  auto apply = [&](const schema::Event& e) {
+    directory.Apply(e);
+    for (auto& p : projection_list) p->Apply(e, directory, sink);
+  };
+
+  if (!o.events.empty()) {
+    auto events = ReadEventFiles(o.events);
+    if (!events) {
+      std::fprintf(stderr, "teamhealth report: %s\n", events.error().message().c_str());
+      return 1;
+    }
+    for (const auto& e : DirectoryEvents(config->directory)) apply(e);
+    std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
+      return a.occurred_at_ms() < b.occurred_at_ms();
+    });
+    for (const auto& e : *events) {
+      if (e.occurred_at_ms() >= o.to) break;
+      apply(e);
+    }
+  } else {
+    auto store = storage::Store::Open({o.log_dir, true, false});
+    if (!store) {
+      std::fprintf(stderr, "teamhealth report: %s\n", store.error().message().c_str());
+      return 1;
+    }
+    auto log = eventlog::EventLog::Open(**store);
+    if (!log) {
+      std::fprintf(stderr, "teamhealth report: %s\n", log.error().message().c_str());
+      return 1;
+    }
+    // In event-time order through the time index: memory stays O(people + open items).
+    auto s = (*log)->ForEachByTime(o.to, [&](Sequence, const schema::Event& e) {
+      apply(e);
+      return true;
+    });
+    if (!s) {
+      std::fprintf(stderr, "teamhealth report: %s\n", s.error().message().c_str());
+      return 1;
+    }
+  }
+  for (auto& p : projection_list) p->ExportGauges(o.to, directory, sink);
+  // Privacy: burnout and direct-interruption metrics of a small team are not shown.
+  std::set<std::string> hidden;
+  if (static_cast<int>(directory.Members(o.team, o.to).size()) < settings.min_group_size) {
+    hidden = {"teamhealth_burnout_members_at_risk", "teamhealth_direct_interruptions_total",
+              "teamhealth_oncall_bypass_total"};
+  }
+  Emit(o, sink, hidden);
+  return 0;
+}
+
+}  // namespace teamhealth::app

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "teamhealth/projections/metrics.h"
+
+namespace teamhealth::projections {
+
+// A MetricSink for a retrospective report over [from, to): keeps only the increments and
+// observations stamped inside the window (counters are the increase inside it; histograms keep
+// the observed values for exact percentiles) and the gauges set at `to`. Not thread-safe.
+class WindowSink final : public MetricSink {
+ public:
+  WindowSink(EpochMillis from, EpochMillis to) : from_(from), to_(to) {}
+
+  void Add(std::string_view name, const Labels& labels, double delta, EpochMillis at) override {
+    if (at >= from_ && at < to_) counters_[std::string(name)][labels] += delta;
+  }
+  void Observe(std::string_view name, const Labels& labels, double value,
+               EpochMillis at) override {
+    if (at >= from_ && at < to_) observations_[std::string(name)][labels].push_back(value);
+  }
+  void Set(std::string_view name, const Labels& labels, double value) override {
+    gauges_[std::string(name)][labels] = value;
+  }
+
+  EpochMillis from() const { return from_; }
+  EpochMillis to() const { return to_; }
+  const std::map<std::string, std::map<Labels, double>>& counters() const { return counters_; }
+  const std::map<std::string, std::map<Labels, double>>& gauges() const { return gauges_; }
+  const std::map<std::string, std::map<Labels, std::vector<double>>>& observations() const {
+    return observations_;
+  }
+
+ private:
+  EpochMillis from_, to_;
+  std::map<std::string, std::map<Labels, double>> counters_;
+  std::map<std::string, std::map<Labels, double>> gauges_;
+  std::map<std::string, std::map<Labels, std::vector<double>>> observations_;
+};
+
+// Nearest-rank percentile (0 < p <= 100) of `values` (sorted in place); 0 for none.
+double Percentile(std::vector<double>& values, double p);
+
+}  // namespace teamhealth::projections
