@@ -34,7 +34,8 @@ class Flow final : public Projection {
   explicit Flow(const Settings& /*settings*/) {}
 
   std::string_view name() const override { return "flow"; }
-  uint32_t version() const override { return 2;  // 1 was the placeholder that counted nothing }
+  // 1 was the placeholder that counted nothing: 2 makes old checkpoints rebuild.
+  uint32_t version() const override { return 2; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
