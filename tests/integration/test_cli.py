@@ -108,3 +108,84 @@ def test_help_lists_every_subcommand():
     for cmd in ["serve", "demo", "report", "normalize", "import", "backfill", "erase",
                 "check-config", "inspect", "explain", "generate"]:
         assert f"\n  {cmd}" in r.stdout, cmd
+
+
+# --- report ---------------------------------------------------------------------------------
+
+SCENARIO = REPO / "tests" / "projections" / "oncall_load"
+
+
+def report(*args):
+    r = subprocess.run([BIN, "report", "--config", str(SCENARIO / "config.toml"), "--events",
+                        str(SCENARIO / "events.jsonl"), "--team", "payments", "--format", "json",
+                        *args], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def value(rep, name, **labels):
+    for series in rep["metrics"][name]:
+        if series["labels"] == labels:
+            return series.get("value", series)
+    return 0
+
+
+def test_report_over_everything_matches_the_golden_scenario():
+    rep = report("--from", "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z")
+    assert rep["team"] == "payments"
+    assert rep["from"] == "2026-03-01T00:00:00.000Z" and rep["to"] == "2026-04-01T00:00:00.000Z"
+    # Values worked out by hand in tests/projections/oncall_load/expected.txt.
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="sleep") == 4
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="business") == 1
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="off_hours") == 1
+    assert value(rep, "teamhealth_oncall_sleep_disrupted_nights_total") == 3
+    assert value(rep, "teamhealth_oncall_incidents_total", urgency="high") == 4
+    ttr = value(rep, "teamhealth_oncall_time_to_resolve_seconds")
+    # Observations 2760 and 1800: nearest-rank p50 = 1800, p80 = p95 = 2760.
+    assert (ttr["count"], ttr["sum"], ttr["p50"], ttr["p80"], ttr["p95"]) == (2, 4560, 1800,
+                                                                               2760, 2760)
+    assert value(rep, "teamhealth_oncall_open_incidents") == 2
+    assert value(rep, "teamhealth_oncall_shift_seconds_total") == 604800
+    # Two members: burnout and direct-interruption metrics are suppressed (min_group_size 5).
+    assert "teamhealth_burnout_members_at_risk" not in rep["metrics"]
+    assert "teamhealth_burnout_members_at_risk" in rep["suppressed"]
+
+
+def test_report_counts_only_what_happened_inside_the_window():
+    # [Mar 2 14:00, Mar 28 00:00): only Q6 (Mar 27 21:30Z, London 21:30 Fri = off_hours) is
+    # triggered for payments; Q1's pages and resolve are before, the shift starts before, Q5/Q7
+    # are after. Gauges are as of Mar 28: Q6 is open, Q1 resolved -> 1.
+    rep = report("--from", "2026-03-02T14:00:00Z", "--to", "2026-03-28T00:00:00Z")
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="off_hours") == 1
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="sleep") == 0
+    assert value(rep, "teamhealth_oncall_incidents_total", urgency="high") == 1
+    assert value(rep, "teamhealth_oncall_time_to_resolve_seconds") == 0
+    assert value(rep, "teamhealth_oncall_shift_seconds_total") == 0
+    assert value(rep, "teamhealth_oncall_open_incidents") == 1
+
+
+def test_report_what_if_changes_definitions_without_a_daemon():
+    # Sleep 03:00-07:00: Q1's pages at 02:14-02:16 local (alice GMT, bob UTC) and Q7 at 22:30
+    # BST are no longer sleep but off_hours (Monday night); with Q6: 3 + 1 + 1 = 5 off_hours.
+    rep = report("--from", "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z",
+                 "--set", "sleep=03:00-07:00")
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="sleep") == 0
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="off_hours") == 5
+    assert value(rep, "teamhealth_oncall_sleep_disrupted_nights_total") == 0
+
+
+def test_report_formats_and_errors(tmp_path):
+    base = [BIN, "report", "--config", str(SCENARIO / "config.toml"), "--events",
+            str(SCENARIO / "events.jsonl"), "--team", "payments", "--from",
+            "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z"]
+    csv = subprocess.run(base + ["--format", "csv"], capture_output=True, text=True)
+    assert csv.returncode == 0
+    assert csv.stdout.splitlines()[0] == "metric,labels,value,count,sum,p50,p80,p95"
+    table = subprocess.run(base, capture_output=True, text=True)
+    assert "teamhealth_oncall_incidents_total{urgency=\"high\"} 4" in table.stdout
+    bad = subprocess.run(base + ["--set", "sleep=late"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "sleep=late" in bad.stderr
+    backwards = subprocess.run(base[:-4] + ["--from", "2026-04-01T00:00:00Z", "--to",
+                                            "2026-03-01T00:00:00Z"], capture_output=True,
+                               text=True)
+    assert backwards.returncode == 2
