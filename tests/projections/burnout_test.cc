@@ -1,5 +1,306 @@
 // Golden scenario and properties of the burnout projection.
+#include "teamhealth/projections/burnout.h"
+
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "scenario.h"
-#include "teamhealth/projections/burnout.h"
+#include "teamhealth/base/time.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+namespace {
+
+const std::string kDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/burnout/";
+constexpr EpochMillis kNow = 1775044800000;  // 2026-04-01T12:00:00Z, a Wednesday
+constexpr EpochMillis kDay = 86'400'000;
+
+EpochMillis At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
+
+// Applies the golden scenario and returns the projection and directory it leaves.
+struct Applied {
+  DirectoryView directory;
+  Burnout projection;
+};
+Applied ApplyScenario(const Settings& settings = Settings{}) {
+  Applied a{testing::LoadDirectory(kDir + "config.toml"), Burnout{settings}};
+  Accumulator acc;
+  for (const auto& e : testing::LoadEvents(kDir + "events.jsonl")) {
+    a.directory.Apply(e);
+    a.projection.Apply(e, a.directory, acc);
+  }
+  return a;
+}
+
+double AtRiskGauge(const Accumulator& acc, const std::string& team, const std::string& signal) {
+  const auto& series = acc.gauges().at("teamhealth_burnout_members_at_risk");
+  return series.at(MakeLabels({{"signal", signal}, {"team", team}}));
+}
+
+TEST(BurnoutTest, GoldenScenario) {
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  Burnout projection{Settings{}};
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  const auto acc = testing::Run(projection, directory, events, kNow);
+  testing::ExpectMetrics(acc, kDir + "expected.txt");
+}
+
+// The raw values behind the golden scenario's verdicts (see expected.txt for the arithmetic).
+TEST(BurnoutTest, GoldenScenarioSignalValues) {
+  const auto a = ApplyScenario();
+  auto s = [&](const char* who) { return a.projection.SignalsOf(who, kNow, a.directory); };
+  EXPECT_EQ(s("slack:USAM").sleep_interruptions_7d, 2);
+  EXPECT_EQ(s("slack:USUE").sleep_interruptions_7d, 1);
+  EXPECT_EQ(s("slack:ULEX").sleep_interruptions_7d, 2);
+  EXPECT_EQ(s("slack:UAVA").activities_14d, 20);
+  EXPECT_EQ(s("slack:UAVA").after_hours_14d, 5);
+  EXPECT_EQ(s("slack:UAVA").no_rest_streak, 2);
+  EXPECT_EQ(s("slack:UABE").activities_14d, 20);
+  EXPECT_EQ(s("slack:UABE").after_hours_14d, 4);
+  EXPECT_EQ(s("slack:UABE").no_rest_streak, 1);
+  EXPECT_EQ(s("slack:UANN").activities_14d, 19);
+  EXPECT_EQ(s("slack:UANN").after_hours_14d, 6);
+  EXPECT_EQ(s("slack:UWES").weekend_days_28d, 3);
+  EXPECT_EQ(s("slack:UWYN").weekend_days_28d, 2);
+  EXPECT_EQ(s("slack:UNIA").no_rest_streak, 12);
+  EXPECT_EQ(s("slack:UNIA").weekend_days_28d, 0);  // works Mon-Sun
+  EXPECT_EQ(s("slack:UNED").no_rest_streak, 11);
+  EXPECT_DOUBLE_EQ(s("slack:UOLI").oncall_share_28d, 7.0 / 28);
+  EXPECT_DOUBLE_EQ(s("slack:UOLA").oncall_share_28d, 6.0 / 28);
+  EXPECT_EQ(s("slack:UWIL").wip, 4);
+  EXPECT_EQ(s("slack:UWIL").wip_days_28d, 3);
+  EXPECT_EQ(s("slack:UWIZ").wip, 3);
+  EXPECT_EQ(s("slack:UAMY").wip_days_28d, 26);
+  EXPECT_EQ(s("slack:UALI").wip_days_28d, 25);
+  EXPECT_EQ(s("slack:UALI").wip, 1);
+  // The alias was merged into ava: nothing is left under it.
+  EXPECT_EQ(s("github:ava-gh").activities_14d, 0);
+}
+
+// Stopping after any event and resuming from saved state gives the same result as one pass.
+TEST(BurnoutTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto reference_dir = testing::LoadDirectory(kDir + "config.toml");
+  Burnout reference{Settings{}};
+  const auto want = testing::Run(reference, reference_dir, events, kNow);
+  for (size_t cut = 0; cut <= events.size(); ++cut) {
+    auto directory = testing::LoadDirectory(kDir + "config.toml");
+    Burnout first{Settings{}};
+    Accumulator acc;
+    for (size_t i = 0; i < cut; ++i) {
+      directory.Apply(events[i]);
+      first.Apply(events[i], directory, acc);
+    }
+    Burnout resumed{Settings{}};
+    ASSERT_TRUE(resumed.Load(first.Save())) << "cut after " << cut;
+    EXPECT_EQ(resumed.Save(), first.Save()) << "cut after " << cut;
+    auto directory2 = testing::LoadDirectory(kDir + "config.toml");
+    ASSERT_TRUE(directory2.Load(directory.Save()));
+    Accumulator acc2;
+    ASSERT_TRUE(acc2.Load(acc.Save()));
+    for (size_t i = cut; i < events.size(); ++i) {
+      directory2.Apply(events[i]);
+      resumed.Apply(events[i], directory2, acc2);
+    }
+    resumed.ExportGauges(kNow, directory2, acc2);
+    EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
+    EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
+    EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
+    EXPECT_EQ(resumed.Save(), reference.Save()) << "cut after " << cut;
+  }
+}
+
+// The log never holds duplicates; replaying the same log from scratch is deterministic.
+TEST(BurnoutTest, ReplayingTheScenarioTwiceGivesIdenticalState) {
+  const auto events = testing::LoadEvents(kDir + "events.jsonl");
+  auto dir1 = testing::LoadDirectory(kDir + "config.toml");
+  auto dir2 = testing::LoadDirectory(kDir + "config.toml");
+  Burnout p1{Settings{}};
+  Burnout p2{Settings{}};
+  const auto acc1 = testing::Run(p1, dir1, events, kNow);
+  const auto acc2 = testing::Run(p2, dir2, events, kNow);
+  EXPECT_EQ(p1.Save(), p2.Save());
+  EXPECT_EQ(acc1.Save(), acc2.Save());
+  EXPECT_EQ(acc1.gauges(), acc2.gauges());
+}
+
+TEST(BurnoutTest, LoadRejectsCorruptState) {
+  Burnout p{Settings{}};
+  EXPECT_FALSE(p.Load("\xff\xff"));
+  const auto a = ApplyScenario();
+  const std::string good = a.projection.Save();
+  ASSERT_TRUE(p.Load(good));
+  // Every truncation and a trailing byte are rejected, and a failed Load keeps the old state.
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(p.Load(good.substr(0, n))) << "truncated to " << n;
+  }
+  EXPECT_FALSE(p.Load(good + "x"));
+  EXPECT_EQ(p.Save(), good);
+}
+
+TEST(BurnoutTest, ThresholdsComeFromSettings) {
+  Settings s;
+  s.sleep_interruptions_7d = 1;       // sue (1) joins sam
+  s.wip_limit = 2;                    // wiz (3) joins wil
+  s.no_rest_streak_days = 11;         // ned (11) joins nia
+  s.oncall_share_28d = 0.2;           // ola (6/28 = 0.21) joins oli
+  s.after_hours_min_activities = 19;  // ann (6/19) joins ava
+  auto a = ApplyScenario(s);
+  Accumulator acc;
+  a.projection.ExportGauges(kNow, a.directory, acc);
+  EXPECT_EQ(AtRiskGauge(acc, "alpha", "sleep_interruptions_7d"), 2);
+  EXPECT_EQ(AtRiskGauge(acc, "beta", "wip_over_limit"), 2);
+  EXPECT_EQ(AtRiskGauge(acc, "beta", "no_rest_streak"), 2);
+  EXPECT_EQ(AtRiskGauge(acc, "beta", "oncall_share_28d"), 2);
+  EXPECT_EQ(AtRiskGauge(acc, "alpha", "after_hours_share_14d"), 2);
+}
+
+// Windows trail `now`: a week later sam's and lex's interruptions are older than 7 days, and a
+// gauge export before the events' days sees only what happened by then.
+TEST(BurnoutTest, WindowsEndAtNow) {
+  const auto a = ApplyScenario();
+  Accumulator later;
+  a.projection.ExportGauges(kNow + 7 * kDay, a.directory, later);
+  EXPECT_EQ(AtRiskGauge(later, "alpha", "sleep_interruptions_7d"), 0);
+  EXPECT_EQ(AtRiskGauge(later, "beta", "sleep_interruptions_7d"), 0);
+  // nia's streak ended on Mar 31: by Apr 08 it is over.
+  EXPECT_EQ(AtRiskGauge(later, "beta", "no_rest_streak"), 0);
+  // amy's item is still open: Mar 11..Apr 08 all have WIP.
+  EXPECT_EQ(AtRiskGauge(later, "beta", "always_on_28d"), 1);
+  EXPECT_EQ(a.projection.SignalsOf("slack:UAMY", kNow + 7 * kDay, a.directory).wip_days_28d, 28);
+  // oli's shift Mar 31 12:00 - Apr 03 12:00 counts in full once now is past its end.
+  EXPECT_DOUBLE_EQ(a.projection.SignalsOf("slack:UOLI", At("2026-04-03T12:00:00Z"), a.directory)
+                       .oncall_share_28d,
+                   (1.0 + 3 + 3) / 28);  // Mar 10-11 (1 d), Mar 20-23 (3 d), Mar 31-Apr 03 (3 d)
+}
+
+// A streak may include today; with no activity yet today it is the one ending yesterday, and
+// a missing yesterday ends it.
+TEST(BurnoutTest, StreakEndsTodayOrYesterday) {
+  const auto a = ApplyScenario();
+  auto streak = [&](const char* who, const char* now) {
+    return a.projection.SignalsOf(who, At(now), a.directory).no_rest_streak;
+  };
+  EXPECT_EQ(streak("slack:UNIA", "2026-03-31T23:00:00Z"), 12);  // includes today Mar 31
+  EXPECT_EQ(streak("slack:UNIA", "2026-04-01T23:59:00Z"), 12);  // ends yesterday
+  EXPECT_EQ(streak("slack:UNIA", "2026-04-02T00:00:00Z"), 0);   // yesterday (Apr 01) empty
+  EXPECT_EQ(streak("slack:UNIA", "2026-03-25T12:00:00Z"), 6);   // Mar 20..25
+}
+
+// Pruning keeps the state bounded: a person active every day for a year keeps ~35 days.
+TEST(BurnoutTest, StateStaysBounded) {
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  Burnout p{Settings{}};
+  Accumulator acc;
+  const EpochMillis start = At("2025-01-01T10:00:00Z");
+  // Somebody active once, with a shift and a closed item, a month before the busy year.
+  for (const char* type : {"work_item.created", "oncall.shift"}) {
+    schema::Event e;
+    e.set_id(std::string("once:") + type);
+    e.set_source("jira");
+    e.set_type(type);
+    e.set_occurred_at_ms(start - 30 * kDay);
+    e.set_actor("slack:UONCE");
+    e.mutable_subject()->set_kind("work_item");
+    e.mutable_subject()->set_id("ONCE-1");
+    auto add = [&](const char* name, const std::string& value) {
+      auto* a = e.add_attrs();
+      a->set_name(name);
+      a->mutable_value()->set_string_value(value);
+    };
+    add("person", "slack:UONCE");
+    add("start", "2024-12-01T00:00:00Z");
+    add("end", "2024-12-02T00:00:00Z");
+    add("status_category", "done");
+    add("assignee", "slack:UONCE");
+    p.Apply(e, directory, acc);
+  }
+  ASSERT_NE(p.Save().find("ONCE-1"), std::string::npos);
+  size_t size_after_60_days = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const EpochMillis at = start + (i / 50) * kDay + (i % 50) * 60'000;
+    schema::Event e;
+    e.set_id("jira:bounded" + std::to_string(i));
+    e.set_source("jira");
+    e.set_type("work_item.commented");
+    e.set_occurred_at_ms(at);
+    e.set_actor("slack:UBUSY");
+    e.mutable_subject()->set_kind("work_item");
+    e.mutable_subject()->set_id("B-" + std::to_string(i % 7));
+    directory.Apply(e);
+    p.Apply(e, directory, acc);
+    if (i == 60 * 50) size_after_60_days = p.Save().size();
+  }
+  EXPECT_LE(p.Save().size(), size_after_60_days + 16);
+  // The prune every 10,000 events forgot the person and the closed item.
+  EXPECT_EQ(p.Save().find("slack:UONCE"), std::string::npos);
+  EXPECT_EQ(p.Save().find("ONCE-1"), std::string::npos);
+  const auto s = p.SignalsOf("slack:UBUSY", start + 399 * kDay, directory);
+  EXPECT_EQ(s.activities_14d, 14 * 50);
+  EXPECT_GE(s.no_rest_streak, 12);  // capped by what is kept, always over the threshold
+}
+
+// An alias that moves to another person takes its in-progress items with it.
+TEST(BurnoutTest, AliasesResolveToTheirPerson) {
+  auto directory = testing::LoadDirectory(kDir + "config.toml");
+  Burnout p{Settings{}};
+  Accumulator acc;
+  auto upsert = [&](const char* id, const char* at, std::vector<std::string> aliases) {
+    schema::Event e;
+    e.set_id(std::string("directory:") + id + at);
+    e.set_source("directory");
+    e.set_type("directory.person_upserted");
+    e.set_occurred_at_ms(At(at));
+    e.mutable_subject()->set_kind("person");
+    e.mutable_subject()->set_id(id);
+    auto* attr = e.add_attrs();
+    attr->set_name("aliases");
+    for (auto& a : aliases) attr->mutable_value()->mutable_list_value()->add_values(a);
+    auto* teams = e.add_attrs();
+    teams->set_name("teams");
+    teams->mutable_value()->mutable_list_value()->add_values("alpha");
+    directory.Apply(e);
+    p.Apply(e, directory, acc);
+  };
+  auto create = [&](const char* key, const char* at, const char* assignee) {
+    schema::Event e;
+    e.set_id(std::string("jira:") + key);
+    e.set_source("jira");
+    e.set_type("work_item.created");
+    e.set_occurred_at_ms(At(at));
+    e.mutable_subject()->set_kind("work_item");
+    e.mutable_subject()->set_id(key);
+    auto* c = e.add_attrs();
+    c->set_name("assignee");
+    c->mutable_value()->set_string_value(assignee);
+    auto* s = e.add_attrs();
+    s->set_name("status_category");
+    s->mutable_value()->set_string_value("in_progress");
+    directory.Apply(e);
+    p.Apply(e, directory, acc);
+  };
+  upsert("slack:UONE", "2026-03-01T00:00:00Z", {});
+  upsert("slack:UTWO", "2026-03-01T00:00:00Z", {});
+  create("X1", "2026-03-02T10:00:00Z", "jira:old");  // the alias is not known yet
+  create("X2", "2026-03-03T10:00:00Z", "slack:UONE");
+  EXPECT_EQ(p.SignalsOf("jira:old", kNow, directory).wip, 1);
+  upsert("slack:UONE", "2026-03-10T00:00:00Z", {"jira:old"});
+  auto one = p.SignalsOf("slack:UONE", kNow, directory);
+  EXPECT_EQ(one.wip, 2);
+  EXPECT_EQ(one.wip_days_28d, 28);  // the alias's span (from Mar 02) became the person's
+  upsert("slack:UTWO", "2026-03-20T00:00:00Z", {"jira:old"});
+  EXPECT_EQ(p.SignalsOf("slack:UONE", kNow, directory).wip, 1);
+  auto two = p.SignalsOf("slack:UTWO", kNow, directory);
+  EXPECT_EQ(two.wip, 1);
+  EXPECT_EQ(two.wip_days_28d, 13);  // Mar 20..Apr 01
+  // The same state survives Save/Load (the per-reference counts are rebuilt).
+  Burnout q{Settings{}};
+  ASSERT_TRUE(q.Load(p.Save()));
+  EXPECT_EQ(q.SignalsOf("slack:UTWO", kNow, directory).wip, 1);
+  EXPECT_EQ(q.SignalsOf("slack:UONE", kNow, directory).wip, 1);
+}
+
+}  // namespace
+}  // namespace teamhealth::projections

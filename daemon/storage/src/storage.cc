@@ -211,6 +211,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.keep_log_file_num = 5;
+  // The small columns (offsets, meta, projections) are written with every batch but rarely
+  // fill a memtable, which would pin every WAL file and make restarts replay gigabytes.
+  // Capping the WAL forces those columns to flush, so restarts stay quick.
+  db_options.max_total_wal_size = 256 << 20;
   // Recovery after power loss: drop a torn WAL tail and keep the consistent prefix; the lost
   // batches are re-read from Kafka because their offsets travel in the same batch.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;

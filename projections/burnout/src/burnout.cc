@@ -1,2 +1,473 @@
 // The burnout projection (see include/teamhealth/projections/burnout.h).
 #include "teamhealth/projections/burnout.h"
+
+#include <algorithm>
+
+#include "teamhealth/projections/bytes.h"
+#include "teamhealth/projections/event_access.h"
+
+namespace teamhealth::projections {
+namespace {
+
+constexpr EpochMillis kDayMs = 86'400'000;
+constexpr int64_t kSleepWindowDays = 7;
+constexpr int64_t kAfterHoursWindowDays = 14;
+constexpr int64_t kLongWindowDays = 28;  // weekend days, on-call share, always on
+// Sleep interruptions and shifts are kept one day longer than their window so that events
+// arriving a little out of order never drop an instant a window ending later still needs.
+constexpr EpochMillis kKeepSleepMs = (kSleepWindowDays + 1) * kDayMs;
+constexpr EpochMillis kKeepShiftMs = (kLongWindowDays + 1) * kDayMs;
+// Closed work items are kept this long after their last change so that a reopen still knows
+// the assignee (the same horizon as resolved incidents in oncall_load).
+constexpr EpochMillis kKeepClosedItemMs = 30 * kDayMs;
+constexpr uint64_t kPruneEvery = 10'000;
+
+bool IsOpenCategory(const std::string& c) { return c == "todo" || c == "in_progress"; }
+
+}  // namespace
+
+Burnout::Burnout(const Settings& settings)
+    : settings_(settings),
+      // 28-day windows plus a week of slack; more if the streak threshold needs it (the streak
+      // can only be counted as far back as days are kept).
+      keep_days_(std::max<int64_t>(kLongWindowDays + 7, settings.no_rest_streak_days + 2)),
+      pages_(settings.page_merge_ms) {}
+
+std::string Burnout::Canonical(const std::string& ref) const {
+  auto it = alias_of_.find(ref);
+  return it == alias_of_.end() ? ref : it->second;
+}
+
+// WIP of a person: in-progress items assigned to their own pseudonym or to any alias. Counted
+// per reference so that an alias the directory learns later needs no scan of the items.
+int64_t Burnout::WipOf(const std::string& person) const {
+  int64_t n = 0;
+  if (auto it = wip_by_ref_.find(person); it != wip_by_ref_.end()) n += it->second;
+  if (auto a = aliases_.find(person); a != aliases_.end()) {
+    for (const auto& alias : a->second) {
+      if (auto it = wip_by_ref_.find(alias); it != wip_by_ref_.end()) n += it->second;
+    }
+  }
+  return n;
+}
+
+void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink&) {
+  const std::string& type = e.type();
+  if (type == "directory.person_upserted") {
+    ApplyAliases(e, directory);
+  } else if (!type.starts_with("directory.")) {
+    ApplyActivity(e, directory);
+    if (type.starts_with("incident.")) ApplyPages(e, directory);
+    if (type == "oncall.shift") ApplyShift(e);
+    if (type.starts_with("work_item.")) ApplyWorkItem(e, directory);
+  }
+  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
+}
+
+// Mirrors DirectoryView: an upsert maps each listed alias to the person (mappings are only
+// added, never removed).
+void Burnout::ApplyAliases(const schema::Event& e, const DirectoryView& directory) {
+  const std::string& person = e.subject().id();
+  const EpochMillis at = e.occurred_at_ms();
+  for (const auto& alias : ListAttr(e, "aliases")) {
+    auto it = alias_of_.find(alias);
+    if (alias == person || (it != alias_of_.end() && it->second == person)) continue;
+    const std::string old_owner = it == alias_of_.end() ? alias : it->second;
+    const int64_t old_before = WipOf(old_owner);
+    const int64_t new_before = WipOf(person);
+    if (it != alias_of_.end()) {
+      aliases_[old_owner].erase(alias);
+      if (aliases_[old_owner].empty()) aliases_.erase(old_owner);
+    }
+    alias_of_[alias] = person;
+    aliases_[person].insert(alias);
+    if (old_owner == alias) {
+      // What was recorded under the alias while the directory did not know it belongs to
+      // the person.
+      MergeAliasState(alias, person, old_before, new_before);
+    } else {
+      // The alias moves between people: its WIP follows it; its past activity cannot be
+      // told apart in the old owner's day aggregates and stays there.
+      WipTransition(old_owner, old_before, WipOf(old_owner), at, directory);
+      WipTransition(person, new_before, WipOf(person), at, directory);
+    }
+  }
+}
+
+void Burnout::MergeAliasState(const std::string& alias, const std::string& person,
+                              int64_t alias_wip, int64_t person_wip) {
+  auto it = people_.find(alias);
+  if (it == people_.end()) return;
+  Person from = std::move(it->second);
+  people_.erase(it);
+  Person& to = people_[person];
+  for (const auto& [day, d] : from.days) {
+    Day& t = to.days[day];
+    t.activities += d.activities;
+    t.after_hours += d.after_hours;
+    t.non_working = t.non_working || d.non_working;
+    t.had_wip = t.had_wip || d.had_wip;
+  }
+  std::vector<EpochMillis> merged;
+  std::merge(to.sleep_interruptions.begin(), to.sleep_interruptions.end(),
+             from.sleep_interruptions.begin(), from.sleep_interruptions.end(),
+             std::back_inserter(merged));
+  to.sleep_interruptions = std::move(merged);
+  to.shifts.insert(from.shifts.begin(), from.shifts.end());
+  // The person's WIP span now began when the earlier of the two began.
+  if (alias_wip > 0) {
+    to.wip_since_day =
+        person_wip > 0 ? std::min(to.wip_since_day, from.wip_since_day) : from.wip_since_day;
+  }
+  Trim(to);
+}
+
+// An activity: any non-directory event the person acts in, on the local day and in the period
+// of the person at that instant.
+void Burnout::ApplyActivity(const schema::Event& e, const DirectoryView& directory) {
+  if (e.actor().empty()) return;
+  const std::string person = Canonical(e.actor());
+  const EpochMillis at = e.occurred_at_ms();
+  // One directory lookup per activity: this runs for most events of the log.
+  const WorkPattern& pattern = directory.EntryAt(person, at).pattern;
+  const LocalTime local = ToLocal(pattern.timezone, at);
+  Day* d = DayOf(people_[person], local.day);
+  if (d == nullptr) return;
+  d->activities += 1;
+  if (ClassifyPeriod(pattern, at) != Period::kBusiness) d->after_hours += 1;
+  if (!((pattern.working_days >> local.weekday) & 1)) d->non_working = true;
+}
+
+void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory) {
+  const EpochMillis at = e.occurred_at_ms();
+  for (const auto& page : pages_.Apply(e)) {
+    // The interruption's period is that of its first page (PageTracker merges the rest).
+    if (!page.starts_interruption || directory.PeriodAt(page.person, at) != Period::kSleep) {
+      continue;
+    }
+    Person& p = people_[Canonical(page.person)];
+    auto& v = p.sleep_interruptions;
+    v.insert(std::upper_bound(v.begin(), v.end(), at), at);
+    Trim(p);
+  }
+}
+
+void Burnout::ApplyShift(const schema::Event& e) {
+  const std::string person = StringAttr(e, "person");
+  const auto start = TimeAttr(e, "start");
+  const auto end = TimeAttr(e, "end");
+  if (person.empty() || !start || !end || *end <= *start) return;
+  Person& p = people_[Canonical(person)];
+  p.shifts.emplace(*start, *end);
+  Trim(p);
+}
+
+// Current status category and assignee per item, from created / status_changed / assigned /
+// deleted. Items first seen mid-life are tracked from what their events say; a status with an
+// unknown (null) category keeps the previous category (In Progress -> In Review stays in
+// progress).
+void Burnout::ApplyWorkItem(const schema::Event& e, const DirectoryView& directory) {
+  const std::string& type = e.type();
+  const bool created = type == "work_item.created";
+  const bool moved = type == "work_item.status_changed";
+  const bool assigned = type == "work_item.assigned";
+  const bool deleted = type == "work_item.deleted";
+  if (!created && !moved && !assigned && !deleted) return;
+  const EpochMillis at = e.occurred_at_ms();
+  const std::string key = e.source() + ":" + e.subject().kind() + ":" + e.subject().id();
+  auto it = items_.find(key);
+  if (it == items_.end() && deleted) return;
+  Item before = it == items_.end() ? Item{} : it->second;
+  Item after = before;
+  after.last_at = at;
+  if (created) {
+    if (auto c = StringAttr(e, "status_category"); !c.empty()) after.category = c;
+    after.assignee = StringAttr(e, "assignee");
+  } else if (moved) {
+    if (auto c = StringAttr(e, "to_category"); !c.empty()) after.category = c;
+  } else if (assigned) {
+    after.assignee = StringAttr(e, "to");
+  }
+  auto counts = [](const Item& i) { return i.category == "in_progress" && !i.assignee.empty(); };
+  const bool was = counts(before);
+  const bool is = !deleted && counts(after);
+  const bool same_ref = before.assignee == after.assignee;
+  if (deleted) {
+    items_.erase(it);
+  } else {
+    items_[key] = after;
+  }
+  if (was && (!is || !same_ref)) MoveWip(before.assignee, -1, at, directory);
+  if (is && (!was || !same_ref)) MoveWip(after.assignee, +1, at, directory);
+}
+
+void Burnout::MoveWip(const std::string& ref, int64_t delta, EpochMillis at,
+                      const DirectoryView& directory) {
+  const std::string person = Canonical(ref);
+  const int64_t before = WipOf(person);
+  int64_t& n = wip_by_ref_[ref];
+  n += delta;
+  if (n <= 0) wip_by_ref_.erase(ref);
+  WipTransition(person, before, WipOf(person), at, directory);
+}
+
+// A WIP span runs from the local day WIP rose above 0 to the local day it fell back to 0;
+// every day of it counts for always_on (WIP carries over days without events).
+void Burnout::WipTransition(const std::string& person, int64_t before, int64_t after,
+                            EpochMillis at, const DirectoryView& directory) {
+  if ((before > 0) == (after > 0)) return;
+  Person& p = people_[person];
+  const int64_t day = directory.LocalDay(person, at);
+  if (after > 0) {
+    p.wip_since_day = day;
+  } else {
+    MarkWipDays(p, std::min(p.wip_since_day, day), std::max(p.wip_since_day, day));
+    p.wip_since_day = 0;
+  }
+}
+
+void Burnout::MarkWipDays(Person& p, int64_t from_day, int64_t to_day) {
+  // Only the days still kept matter; a span of months marks at most keep_days_ + 1 days.
+  for (int64_t d = std::max(from_day, to_day - keep_days_); d <= to_day; ++d) {
+    if (Day* day = DayOf(p, d)) day->had_wip = true;
+  }
+}
+
+// The aggregates of `day`, or nullptr when the day is older than what is kept (relative to
+// the person's newest day, so a late import of old history cannot grow the state).
+Burnout::Day* Burnout::DayOf(Person& p, int64_t day) {
+  if (!p.days.empty() && day < p.days.rbegin()->first - keep_days_) return nullptr;
+  Day* d = &p.days[day];
+  Trim(p);
+  return d;
+}
+
+// Drops what no window ending at or after the person's newest data can need.
+void Burnout::Trim(Person& p) const {
+  if (!p.days.empty()) {
+    const int64_t oldest = p.days.rbegin()->first - keep_days_;
+    p.days.erase(p.days.begin(), p.days.lower_bound(oldest));
+  }
+  auto& v = p.sleep_interruptions;
+  if (!v.empty()) {
+    const EpochMillis cut = v.back() - kKeepSleepMs;
+    v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), cut));
+  }
+  if (!p.shifts.empty()) {
+    const EpochMillis cut = p.shifts.rbegin()->first - kKeepShiftMs;
+    std::erase_if(p.shifts, [cut](const auto& s) { return s.second <= cut; });
+  }
+}
+
+// Every kPruneEvery events, by the event time: forget people with nothing left in any window
+// and closed items nobody touched for a month.
+void Burnout::Prune(EpochMillis now) {
+  pages_.Prune(now);
+  const int64_t oldest_day = now / kDayMs - keep_days_ - 1;  // a day of slack for time zones
+  for (auto it = people_.begin(); it != people_.end();) {
+    Person& p = it->second;
+    p.days.erase(p.days.begin(), p.days.lower_bound(oldest_day));
+    auto& v = p.sleep_interruptions;
+    v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), now - kKeepSleepMs));
+    std::erase_if(p.shifts, [&](const auto& s) { return s.second <= now - kKeepShiftMs; });
+    const bool empty = p.days.empty() && v.empty() && p.shifts.empty();
+    it = empty && WipOf(it->first) == 0 ? people_.erase(it) : std::next(it);
+  }
+  std::erase_if(items_, [&](const auto& kv) {
+    return !IsOpenCategory(kv.second.category) && now - kv.second.last_at > kKeepClosedItemMs;
+  });
+}
+
+BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
+                                  const DirectoryView& directory) const {
+  BurnoutSignals s;
+  const std::string person(name);
+  s.wip = WipOf(person);
+  auto found = people_.find(person);
+  if (found == people_.end()) return s;
+  const Person& p = found->second;
+  const int64_t today = directory.LocalDay(person, now);
+
+  const auto& v = p.sleep_interruptions;
+  s.sleep_interruptions_7d =
+      static_cast<int>(std::upper_bound(v.begin(), v.end(), now) -
+                       std::upper_bound(v.begin(), v.end(), now - kSleepWindowDays * kDayMs));
+
+  auto day_at = [&](int64_t d) -> const Day* {
+    auto it = p.days.find(d);
+    return it == p.days.end() ? nullptr : &it->second;
+  };
+  for (int64_t d = today - kLongWindowDays + 1; d <= today; ++d) {
+    const Day* day = day_at(d);
+    if (day != nullptr && d > today - kAfterHoursWindowDays) {
+      s.activities_14d += static_cast<int>(day->activities);
+      s.after_hours_14d += static_cast<int>(day->after_hours);
+    }
+    if (day != nullptr && day->activities > 0 && day->non_working) ++s.weekend_days_28d;
+    const bool open_span = s.wip > 0 && d >= p.wip_since_day;
+    if ((day != nullptr && day->had_wip) || open_span) ++s.wip_days_28d;
+  }
+
+  // Today does not break a streak before it is over: with no activity yet today, the streak
+  // is the one that ended yesterday.
+  auto active = [&](int64_t d) {
+    const Day* day = day_at(d);
+    return day != nullptr && day->activities > 0;
+  };
+  int64_t d = active(today) ? today : today - 1;
+  while (active(d)) {
+    ++s.no_rest_streak;
+    --d;
+  }
+
+  // Union of the shifts (sorted by start) clipped to (now - 28 d, now].
+  const EpochMillis lo = now - kLongWindowDays * kDayMs;
+  EpochMillis covered = 0;
+  EpochMillis reach = lo;  // covered up to here
+  for (const auto& [start, end] : p.shifts) {
+    const EpochMillis a = std::max(start, reach);
+    const EpochMillis b = std::min(end, now);
+    if (b > a) {
+      covered += b - a;
+      reach = b;
+    }
+  }
+  s.oncall_share_28d = static_cast<double>(covered) / static_cast<double>(kLongWindowDays * kDayMs);
+  return s;
+}
+
+std::array<bool, 7> Burnout::AtRisk(const BurnoutSignals& s) const {
+  const double after_share =
+      s.activities_14d > 0 ? static_cast<double>(s.after_hours_14d) / s.activities_14d : 0;
+  return {
+      s.sleep_interruptions_7d >= settings_.sleep_interruptions_7d,
+      s.activities_14d >= settings_.after_hours_min_activities &&
+          after_share >= settings_.after_hours_share_14d,
+      s.weekend_days_28d >= settings_.weekend_days_28d,
+      s.no_rest_streak >= settings_.no_rest_streak_days,
+      s.oncall_share_28d >= settings_.oncall_share_28d,
+      s.wip > settings_.wip_limit,
+      static_cast<double>(s.wip_days_28d) / kLongWindowDays >= settings_.always_on_share_28d,
+  };
+}
+
+void Burnout::ExportGauges(EpochMillis now, const DirectoryView& directory,
+                           MetricSink& sink) const {
+  // People in several teams are evaluated once and counted in each.
+  std::map<std::string, std::array<bool, 7>> risk_of;
+  for (const auto& team : directory.Teams()) {
+    const auto members = directory.Members(team, now);
+    std::array<int, 7> at_risk{};
+    for (const auto& m : members) {
+      auto [it, fresh] = risk_of.try_emplace(m);
+      if (fresh) it->second = AtRisk(SignalsOf(m, now, directory));
+      for (size_t i = 0; i < at_risk.size(); ++i) at_risk[i] += it->second[i] ? 1 : 0;
+    }
+    sink.Set("teamhealth_team_members", MakeLabels({{"team", team}}),
+             static_cast<double>(members.size()));
+    for (size_t i = 0; i < at_risk.size(); ++i) {
+      sink.Set("teamhealth_burnout_members_at_risk",
+               MakeLabels({{"signal", kBurnoutSignalNames[i]}, {"team", team}}), at_risk[i]);
+    }
+  }
+}
+
+void Burnout::RebuildDerived() {
+  aliases_.clear();
+  for (const auto& [alias, person] : alias_of_) aliases_[person].insert(alias);
+  wip_by_ref_.clear();
+  for (const auto& [_, item] : items_) {
+    if (item.category == "in_progress" && !item.assignee.empty()) wip_by_ref_[item.assignee]++;
+  }
+}
+
+std::string Burnout::Save() const {
+  std::string out;
+  ByteWriter w(out);
+  w.U64(applied_);
+  w.Str(pages_.Save());
+  w.U64(alias_of_.size());
+  for (const auto& [alias, person] : alias_of_) {
+    w.Str(alias);
+    w.Str(person);
+  }
+  w.U64(people_.size());
+  for (const auto& [name, p] : people_) {
+    w.Str(name);
+    w.I64(p.wip_since_day);
+    w.U64(p.days.size());
+    for (const auto& [day, d] : p.days) {
+      w.I64(day);
+      w.U64(d.activities);
+      w.U64(d.after_hours);
+      w.U64((d.non_working ? 1 : 0) | (d.had_wip ? 2 : 0));
+    }
+    w.U64(p.sleep_interruptions.size());
+    for (EpochMillis t : p.sleep_interruptions) w.I64(t);
+    w.U64(p.shifts.size());
+    for (const auto& [start, end] : p.shifts) {
+      w.I64(start);
+      w.I64(end);
+    }
+  }
+  w.U64(items_.size());
+  for (const auto& [key, item] : items_) {
+    w.Str(key);
+    w.Str(item.category);
+    w.Str(item.assignee);
+    w.I64(item.last_at);
+  }
+  return out;
+}
+
+bool Burnout::Load(std::string_view bytes) {
+  ByteReader r(bytes);
+  const uint64_t applied = r.U64();
+  PageTracker pages(settings_.page_merge_ms);
+  if (!r.ok() || !pages.Load(r.Str()) || !r.ok()) return false;
+  decltype(alias_of_) alias_of;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    std::string alias = r.Str();
+    alias_of[alias] = r.Str();
+  }
+  decltype(people_) people;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    Person& p = people[r.Str()];
+    p.wip_since_day = r.I64();
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
+      const int64_t day = r.I64();
+      Day& d = p.days[day];
+      d.activities = static_cast<uint32_t>(r.U64());
+      d.after_hours = static_cast<uint32_t>(r.U64());
+      const uint64_t flags = r.U64();
+      if (flags > 3) return false;
+      d.non_working = flags & 1;
+      d.had_wip = flags & 2;
+    }
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) p.sleep_interruptions.push_back(r.I64());
+    if (!std::is_sorted(p.sleep_interruptions.begin(), p.sleep_interruptions.end())) {
+      return false;
+    }
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
+      const EpochMillis start = r.I64();
+      p.shifts.emplace(start, r.I64());
+    }
+  }
+  decltype(items_) items;
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    Item& item = items[r.Str()];
+    item.category = r.Str();
+    item.assignee = r.Str();
+    item.last_at = r.I64();
+  }
+  if (!r.ok() || !r.done()) return false;
+  applied_ = applied;
+  pages_ = std::move(pages);
+  alias_of_ = std::move(alias_of);
+  people_ = std::move(people);
+  items_ = std::move(items);
+  RebuildDerived();
+  return true;
+}
+
+}  // namespace teamhealth::projections
