@@ -333,8 +333,11 @@ int Report(int argc, char** argv) {
   }
   auto projection_list = projections::MakeProjections(settings);
   projections::WindowSink sink(o.from, o.to);
+  // The directory's history is applied before anything else: it is usually recorded after
+  // the events it describes (at the daemon's start), and a time-ordered replay must still know
+  // who was on which team at each instant.
   auto apply = [&](const schema::Event& e) {
-    directory.Apply(e);
+    if (e.type().starts_with("directory.")) return;
     for (auto& p : projection_list) p->Apply(e, directory, sink);
   };
 
@@ -344,7 +347,8 @@ int Report(int argc, char** argv) {
       std::fprintf(stderr, "teamhealth report: %s\n", events.error().message().c_str());
       return 1;
     }
-    for (const auto& e : DirectoryEvents(config->directory)) apply(e);
+    for (const auto& e : DirectoryEvents(config->directory)) directory.Apply(e);
+    for (const auto& e : *events) directory.Apply(e);
     std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
       return a.occurred_at_ms() < b.occurred_at_ms();
     });
@@ -361,6 +365,14 @@ int Report(int argc, char** argv) {
     auto log = eventlog::EventLog::Open(**store);
     if (!log) {
       std::fprintf(stderr, "teamhealth report: %s\n", log.error().message().c_str());
+      return 1;
+    }
+    auto d = (*log)->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
+      directory.Apply(e);
+      return true;
+    });
+    if (!d) {
+      std::fprintf(stderr, "teamhealth report: %s\n", d.error().message().c_str());
       return 1;
     }
     // In event-time order through the time index: memory stays O(people + open items).

@@ -253,6 +253,23 @@ Status EventLog::ForEachByTime(EpochMillis before,
   return it->status();
 }
 
+Status EventLog::ForEachOfSubjectKind(
+    std::string_view kind, const std::function<bool(Sequence, const schema::Event&)>& fn) {
+  auto it = store_.NewIterator(Column::kIndexes);
+  std::string prefix(1, keys::kSubjectIndex);
+  prefix.append(kind);
+  prefix.push_back('\0');
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const auto seq = keys::ReadU64(it->key().substr(it->key().size() - 8));
+    if (!seq) return Error("corrupt subject index");
+    auto e = Read(Sequence(*seq));
+    if (!e) return e.error();
+    if (!*e) return Error("subject index points at a missing event");
+    if (!fn(Sequence(*seq), **e)) break;
+  }
+  return it->status();
+}
+
 Status EventLog::ForEachQuarantined(
     const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn) {
   auto it = store_.NewIterator(Column::kQuarantine);

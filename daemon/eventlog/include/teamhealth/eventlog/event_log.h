@@ -96,6 +96,10 @@ class EventLog final {
   // order), through the time index, until it returns false.
   Status ForEachByTime(EpochMillis before,
                        const std::function<bool(Sequence, const schema::Event&)>& fn);
+  // Calls `fn` for each event whose subject is of `kind` (e.g. "person": the directory's
+  // history), through the subject index, until it returns false.
+  Status ForEachOfSubjectKind(std::string_view kind,
+                              const std::function<bool(Sequence, const schema::Event&)>& fn);
   Status ForEachQuarantined(
       const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn);
   Result<std::map<TopicPartition, KafkaOffset>> Offsets();
