@@ -301,6 +301,20 @@ TEST_F(EventLogTest, DirectorySyncAppendsUpsertsOnlyWhenSomethingChanged) {
   EXPECT_EQ(*log_->SyncDirectory({}, 9000), 0);
 }
 
+TEST_F(EventLogTest, NamesOfMapsPseudonymsBackToHandlesForPerPersonSeries) {
+  IngestBatch b;
+  auto e = MakeEvent("a");
+  e.set_actor("github:alice");  // seen before the directory: becomes an alias
+  b.events = {e};
+  ASSERT_TRUE(log_->Append(b).ok());
+  const std::string early = (*log_->Read(Sequence(1)))->actor();
+  ASSERT_TRUE(log_->SyncDirectory({Alice()}, 1000).ok());
+  auto names = log_->NamesOf({Alice()});
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(names->at(early), "alice");
+  EXPECT_EQ(names->size(), 1u);  // both identities now point at her one pseudonym
+}
+
 TEST_F(EventLogTest, EraseUnlinksThePseudonymButKeepsTheEvents) {
   ASSERT_TRUE(log_->SyncDirectory({Alice()}, 1000).ok());
   IngestBatch b;

@@ -189,3 +189,29 @@ def test_report_formats_and_errors(tmp_path):
                                             "2026-03-01T00:00:00Z"], capture_output=True,
                                text=True)
     assert backwards.returncode == 2
+
+
+def test_per_person_series_only_when_the_config_asks_for_them(tmp_path):
+    cfg = tmp_path / "people.toml"
+    cfg.write_text((SCENARIO / "config.toml").read_text() + """
+[privacy]
+person_metrics = true
+[[directory.people]]
+handle = "alice"
+team = "payments"
+timezone = "Europe/London"
+identities = ["pagerduty:PALICE"]
+""")
+    args = ["--events", str(SCENARIO / "events.jsonl"), "--team", "payments", "--format",
+            "json", "--from", "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z"]
+    on = subprocess.run([BIN, "report", "--config", str(cfg), *args], capture_output=True,
+                        text=True, timeout=60)
+    assert on.returncode == 0, on.stderr
+    rep = json.loads(on.stdout)
+    # alice's interruptions (expected.txt): Q1 02:14 and 02:16 and Q7 in sleep, Q5 business,
+    # Q6 off_hours. bob is not named by the directory: his series are not shown.
+    series = {(s["labels"]["person"], s["labels"]["period"]): s["value"]
+              for s in rep["metrics"]["teamhealth_person_oncall_interruptions_total"]}
+    assert series == {("alice", "sleep"): 3, ("alice", "business"): 1, ("alice", "off_hours"): 1}
+    off = report("--from", "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z")
+    assert off["metrics"]["teamhealth_person_oncall_interruptions_total"] == []

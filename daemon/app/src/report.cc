@@ -386,6 +386,24 @@ int Report(int argc, char** argv) {
     }
   }
   for (auto& p : projection_list) p->ExportGauges(o.to, directory, sink);
+  if (settings.person_metrics) {
+    // Per-person series carry identity references (--events) or pseudonyms (--log).
+    std::map<std::string, std::string> names;
+    for (const auto& person : config->directory.people) {
+      for (const auto& id : person.identities) names[id] = person.handle;
+    }
+    if (!o.log_dir.empty()) {
+      auto store = storage::Store::Open({o.log_dir, true, false});
+      if (store) {
+        auto log = eventlog::EventLog::Open(**store);
+        if (log) {
+          auto more = (*log)->NamesOf(DirectoryPeople(config->directory));
+          if (more) names.insert(more->begin(), more->end());
+        }
+      }
+    }
+    sink.NamePeople(names);
+  }
   // Privacy: burnout and direct-interruption metrics of a small team are not shown.
   std::set<std::string> hidden;
   if (static_cast<int>(directory.Members(o.team, o.to).size()) < settings.min_group_size) {

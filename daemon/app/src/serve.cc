@@ -154,6 +154,15 @@ int Serve(const Args& args) {
   projector::Projector projector(**store, **event_log,
                                  projections::MakeDirectoryView(config.directory),
                                  std::move(projection_list), settings, loggers.Get("projector"));
+  if (settings.person_metrics) {
+    auto names = (*event_log)->NamesOf(DirectoryPeople(config.directory));
+    if (!names) {
+      log->error("Cannot name people. error=\"{}\"", names.error().message());
+      return 1;
+    }
+    projector.SetPeopleNames(std::move(*names));
+    log->warn("privacy.person_metrics is on: per-person series are exported");
+  }
   if (auto s = projector.Start(); !s) {
     log->error("Cannot start the projections. error=\"{}\"", s.error().message());
     return 1;

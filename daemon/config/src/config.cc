@@ -160,9 +160,6 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
     if (auto s = ReadBool(*t, "privacy", "person_metrics", c.privacy.person_metrics); !s) {
       return s.error();
     }
-    if (c.privacy.person_metrics) {
-      return Error("privacy.person_metrics: per-person series are not built yet; keep false");
-    }
     if (auto s = ReadInt(*t, "privacy", "min_group_size", c.privacy.min_group_size, 1, 1000);
         !s) {
       return s.error();

@@ -155,6 +155,22 @@ Result<int> EventLog::SyncDirectory(const std::vector<DirectoryPerson>& people,
   return changed;
 }
 
+Result<std::map<std::string, std::string>> EventLog::NamesOf(
+    const std::vector<DirectoryPerson>& people) {
+  std::map<std::string, std::string> names;
+  for (const auto& person : people) {
+    auto stored = store_.Get(Column::kIdentities, Identities::HandleKey(person.handle));
+    if (!stored) return stored.error();
+    if (*stored) names[**stored] = person.handle;
+    for (const auto& id : person.identities) {
+      auto p = identities_.Find(id);
+      if (!p) return p.error();
+      if (*p) names[**p] = person.handle;
+    }
+  }
+  return names;
+}
+
 Result<bool> EventLog::Erase(std::string_view handle, const std::vector<std::string>& identities,
                              EpochMillis now) {
   const std::string handle_key = Identities::HandleKey(handle);

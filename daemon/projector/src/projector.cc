@@ -131,7 +131,13 @@ projections::Accumulator Projector::Snapshot(EpochMillis now) const {
     sizes[team] = static_cast<int>(directory_.Members(team, now).size());
   }
   snap.SuppressSmallTeams(sizes, settings_.min_group_size);
+  if (settings_.person_metrics) snap.NamePeople(names_);
   return snap;
+}
+
+void Projector::SetPeopleNames(std::map<std::string, std::string> names) {
+  std::lock_guard lock(mu_);
+  names_ = std::move(names);
 }
 
 uint64_t Projector::lag() const {

@@ -84,6 +84,12 @@ const std::vector<MetricSpec>& AllSpecs() {
       {"teamhealth_burnout_members_at_risk", MetricType::kGauge,
        "Team members over a burnout signal threshold now.", {}},
       {"teamhealth_team_members", MetricType::kGauge, "Team members now.", {}},
+      {"teamhealth_person_oncall_interruptions_total", MetricType::kCounter,
+       "Per person (only with privacy.person_metrics): interruptions by period.", {}},
+      {"teamhealth_person_direct_interruptions_total", MetricType::kCounter,
+       "Per person (only with privacy.person_metrics): DMs and mentions by period.", {}},
+      {"teamhealth_person_burnout_at_risk", MetricType::kGauge,
+       "Per person (only with privacy.person_metrics): 1 when over a burnout signal.", {}},
       {"teamhealth_privacy_suppressed_series", MetricType::kGauge,
        "Series not exported because the team is smaller than privacy.min_group_size.", {}},
   };
@@ -152,6 +158,12 @@ void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_size
   prune(gauges_);
   prune(histograms_);
   gauges_["teamhealth_privacy_suppressed_series"][{}] = suppressed;
+}
+
+void Accumulator::NamePeople(const std::map<std::string, std::string>& names) {
+  NamePersonSeries(counters_, names);
+  NamePersonSeries(gauges_, names);
+  NamePersonSeries(histograms_, names);
 }
 
 std::string Accumulator::Save() const {

@@ -5,6 +5,12 @@
 
 namespace teamhealth::projections {
 
+void WindowSink::NamePeople(const std::map<std::string, std::string>& names) {
+  NamePersonSeries(counters_, names);
+  NamePersonSeries(gauges_, names);
+  NamePersonSeries(observations_, names);
+}
+
 double Percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

@@ -369,6 +369,16 @@ void Burnout::ExportGauges(EpochMillis now, const DirectoryView& directory,
       sink.Set("teamhealth_burnout_members_at_risk",
                MakeLabels({{"signal", kBurnoutSignalNames[i]}, {"team", team}}), at_risk[i]);
     }
+    if (!settings_.person_metrics) continue;
+    // Opt-in per-person series (privacy.person_metrics): 1 for each signal a member is over.
+    for (const auto& m : members) {
+      const auto& risks = risk_of.at(m);
+      for (size_t i = 0; i < risks.size(); ++i) {
+        sink.Set("teamhealth_person_burnout_at_risk",
+                 MakeLabels({{"person", m}, {"signal", kBurnoutSignalNames[i]}, {"team", team}}),
+                 risks[i] ? 1 : 0);
+      }
+    }
   }
 }
 

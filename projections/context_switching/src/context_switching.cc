@@ -143,6 +143,15 @@ void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView&
                          {"period", PeriodName(period)},
                          {"team", team}}),
              1, at);
+    if (settings_.person_metrics) {
+      // Opt-in per-person series (privacy.person_metrics): who keeps getting pinged directly.
+      sink.Add("teamhealth_person_direct_interruptions_total",
+               MakeLabels({{"kind", kind == Kind::kDm ? "dm" : "mention"},
+                           {"period", PeriodName(period)},
+                           {"person", person},
+                           {"team", team}}),
+               1, at);
+    }
     const Labels team_labels = MakeLabels({{"team", team}});
     if (period == Period::kBusiness) {
       sink.Add("teamhealth_focus_lost_seconds_total", team_labels,

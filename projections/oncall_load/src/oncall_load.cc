@@ -103,6 +103,11 @@ void OncallLoad::Interruption(const std::string& person, EpochMillis at,
   const std::string team = entry.teams.empty() ? "unmapped" : entry.teams.front();
   sink.Add("teamhealth_oncall_interruptions_total",
            MakeLabels({{"period", PeriodName(period)}, {"team", team}}), 1, at);
+  if (settings_.person_metrics) {  // opt-in per-person series (privacy.person_metrics)
+    sink.Add("teamhealth_person_oncall_interruptions_total",
+             MakeLabels({{"period", PeriodName(period)}, {"person", person}, {"team", team}}), 1,
+             at);
+  }
   if (period != Period::kSleep) return;
   const int64_t night = NightOf(entry.pattern, at);
   auto [it, first] = last_night_.try_emplace(person, night);

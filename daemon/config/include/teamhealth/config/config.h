@@ -97,7 +97,7 @@ struct MetricsConfig {
 };
 
 struct PrivacyConfig {
-  bool person_metrics = false;  // per-person series (not built yet; must stay false)
+  bool person_metrics = false;  // also export per-person series (teamhealth_person_*)
   int min_group_size = 5;       // burnout and direct-interruption series need this many members
 };
 

@@ -84,6 +84,10 @@ class EventLog final {
   Result<bool> Erase(std::string_view handle, const std::vector<std::string>& identities,
                      EpochMillis now);
 
+  // Pseudonym -> handle for the given directory people (their handle's pseudonym and those of
+  // their identities), for the opt-in per-person series. Only ever held in memory.
+  Result<std::map<std::string, std::string>> NamesOf(const std::vector<DirectoryPerson>& people);
+
   Sequence LastSequence() const { return Sequence(last_seq_.load(std::memory_order_acquire)); }
   uint64_t QuarantineCount() const { return last_quarantine_; }
   const Counters& counters() const { return counters_; }

@@ -41,6 +41,8 @@ class Projector final {
   // Follows the log until `stop`; checkpoints periodically and before returning.
   Status Run(const std::atomic<bool>& stop);
   Status Checkpoint();
+  // Handles for the opt-in per-person series (pseudonym -> handle).
+  void SetPeopleNames(std::map<std::string, std::string> names);
 
   // The live metrics as of `now`: accumulated counters and histograms, the gauges computed at
   // `now`, and the privacy suppression applied.
@@ -63,6 +65,7 @@ class Projector final {
   projections::Settings settings_;
   logging::Logger logger_;
   projections::Accumulator accumulator_;
+  std::map<std::string, std::string> names_;
   std::atomic<uint64_t> applied_{0};
   std::atomic<bool> caught_up_{false};
   uint64_t checkpointed_ = 0;

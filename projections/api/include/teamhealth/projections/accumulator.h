@@ -51,6 +51,9 @@ class Accumulator final : public MetricSink {
   // with fewer than `min_group_size` members (`team_sizes`; teams absent there count as
   // empty) and sets teamhealth_privacy_suppressed_series to how many were removed.
   void SuppressSmallTeams(const std::map<std::string, int>& team_sizes, int min_group_size);
+  // Per-person series (teamhealth_person_*) carry pseudonyms; this replaces them by the
+  // directory handles in `names` (pseudonym -> handle) and drops people it does not name.
+  void NamePeople(const std::map<std::string, std::string>& names);
 
  private:
   std::map<std::string, std::map<Labels, double>> counters_;

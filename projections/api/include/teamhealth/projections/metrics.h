@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <string>
+#include <type_traits>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -28,5 +30,28 @@ class MetricSink {
   // A gauge's value (only from Projection::ExportGauges).
   virtual void Set(std::string_view name, const Labels& labels, double value) = 0;
 };
+
+// Replaces the person label of per-person series (teamhealth_person_*) through `names`
+// (pseudonym or identity -> directory handle) and drops series of people it does not name.
+// `families` maps metric name -> (labels -> value) for any value type.
+template <typename Families>
+void NamePersonSeries(Families& families, const std::map<std::string, std::string>& names) {
+  for (auto& [name, series] : families) {
+    if (!name.starts_with("teamhealth_person_")) continue;
+    std::remove_reference_t<decltype(series)> renamed;
+    for (auto& [labels, value] : series) {
+      Labels l = labels;
+      bool known = false;
+      for (auto& [k, v] : l) {
+        if (k != "person") continue;
+        auto it = names.find(v);
+        known = it != names.end();
+        if (known) v = it->second;
+      }
+      if (known) renamed[l] = value;
+    }
+    series = std::move(renamed);
+  }
+}
 
 }  // namespace teamhealth::projections

@@ -26,6 +26,9 @@ class WindowSink final : public MetricSink {
     gauges_[std::string(name)][labels] = value;
   }
 
+  // As Accumulator::NamePeople: pseudonyms or identities of per-person series -> handles.
+  void NamePeople(const std::map<std::string, std::string>& names);
+
   EpochMillis from() const { return from_; }
   EpochMillis to() const { return to_; }
   const std::map<std::string, std::map<Labels, double>>& counters() const { return counters_; }
