@@ -81,49 +81,12 @@ TEST(BurnoutTest, GoldenScenarioSignalValues) {
 
 // Stopping after any event and resuming from saved state gives the same result as one pass.
 TEST(BurnoutTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
-  const auto events = testing::LoadEvents(kDir + "events.jsonl");
-  auto reference_dir = testing::LoadDirectory(kDir + "config.toml");
-  Burnout reference{Settings{}};
-  const auto want = testing::Run(reference, reference_dir, events, kNow);
-  for (size_t cut = 0; cut <= events.size(); ++cut) {
-    auto directory = testing::LoadDirectory(kDir + "config.toml");
-    Burnout first{Settings{}};
-    Accumulator acc;
-    for (size_t i = 0; i < cut; ++i) {
-      directory.Apply(events[i]);
-      first.Apply(events[i], directory, acc);
-    }
-    Burnout resumed{Settings{}};
-    ASSERT_TRUE(resumed.Load(first.Save())) << "cut after " << cut;
-    EXPECT_EQ(resumed.Save(), first.Save()) << "cut after " << cut;
-    auto directory2 = testing::LoadDirectory(kDir + "config.toml");
-    ASSERT_TRUE(directory2.Load(directory.Save()));
-    Accumulator acc2;
-    ASSERT_TRUE(acc2.Load(acc.Save()));
-    for (size_t i = cut; i < events.size(); ++i) {
-      directory2.Apply(events[i]);
-      resumed.Apply(events[i], directory2, acc2);
-    }
-    resumed.ExportGauges(kNow, directory2, acc2);
-    EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
-    EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
-    EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
-    EXPECT_EQ(resumed.Save(), reference.Save()) << "cut after " << cut;
-  }
+  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<Burnout>(Settings{}); }, kDir, kNow);
 }
 
 // The log never holds duplicates; replaying the same log from scratch is deterministic.
 TEST(BurnoutTest, ReplayingTheScenarioTwiceGivesIdenticalState) {
-  const auto events = testing::LoadEvents(kDir + "events.jsonl");
-  auto dir1 = testing::LoadDirectory(kDir + "config.toml");
-  auto dir2 = testing::LoadDirectory(kDir + "config.toml");
-  Burnout p1{Settings{}};
-  Burnout p2{Settings{}};
-  const auto acc1 = testing::Run(p1, dir1, events, kNow);
-  const auto acc2 = testing::Run(p2, dir2, events, kNow);
-  EXPECT_EQ(p1.Save(), p2.Save());
-  EXPECT_EQ(acc1.Save(), acc2.Save());
-  EXPECT_EQ(acc1.gauges(), acc2.gauges());
+  testing::ExpectReplayIsDeterministic([] { return std::make_unique<Burnout>(Settings{}); }, kDir, kNow);
 }
 
 TEST(BurnoutTest, LoadRejectsCorruptState) {

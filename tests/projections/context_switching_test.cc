@@ -90,47 +90,12 @@ TEST(ContextSwitchingTest, FocusLostUsesTheConfiguredSwitchCost) {
 
 // Stopping after any event and resuming from saved state gives the same result as one pass.
 TEST(ContextSwitchingTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
-  const auto events = testing::LoadEvents(kDir + "events.jsonl");
-  auto reference_dir = testing::LoadDirectory(kDir + "config.toml");
-  ContextSwitching reference{Settings{}};
-  const auto want = testing::Run(reference, reference_dir, events, kNow);
-  for (size_t cut = 0; cut <= events.size(); ++cut) {
-    auto directory = testing::LoadDirectory(kDir + "config.toml");
-    ContextSwitching first{Settings{}};
-    Accumulator acc;
-    for (size_t i = 0; i < cut; ++i) {
-      directory.Apply(events[i]);
-      first.Apply(events[i], directory, acc);
-    }
-    ContextSwitching resumed{Settings{}};
-    ASSERT_TRUE(resumed.Load(first.Save())) << "cut after " << cut;
-    EXPECT_EQ(resumed.Save(), first.Save()) << "cut after " << cut;
-    auto directory2 = testing::LoadDirectory(kDir + "config.toml");
-    ASSERT_TRUE(directory2.Load(directory.Save()));
-    Accumulator acc2;
-    ASSERT_TRUE(acc2.Load(acc.Save()));
-    for (size_t i = cut; i < events.size(); ++i) {
-      directory2.Apply(events[i]);
-      resumed.Apply(events[i], directory2, acc2);
-    }
-    resumed.ExportGauges(kNow, directory2, acc2);
-    EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
-    EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
-    EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
-    EXPECT_EQ(resumed.Save(), reference.Save()) << "cut after " << cut;
-  }
+  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<ContextSwitching>(Settings{}); }, kDir, kNow);
 }
 
 // The log never holds duplicate ids; replaying it from scratch must give identical state.
 TEST(ContextSwitchingTest, ReplayingTheLogFromScratchGivesIdenticalState) {
-  const auto events = testing::LoadEvents(kDir + "events.jsonl");
-  auto dir1 = testing::LoadDirectory(kDir + "config.toml");
-  auto dir2 = testing::LoadDirectory(kDir + "config.toml");
-  ContextSwitching p1{Settings{}}, p2{Settings{}};
-  const auto a1 = testing::Run(p1, dir1, events, kNow);
-  const auto a2 = testing::Run(p2, dir2, events, kNow);
-  EXPECT_EQ(a1.Save(), a2.Save());
-  EXPECT_EQ(p1.Save(), p2.Save());
+  testing::ExpectReplayIsDeterministic([] { return std::make_unique<ContextSwitching>(Settings{}); }, kDir, kNow);
 }
 
 TEST(ContextSwitchingTest, LoadRejectsCorruptState) {

@@ -20,33 +20,12 @@ TEST(OncallLoadTest, GoldenScenario) {
 
 // Stopping after any event and resuming from saved state gives the same result as one pass.
 TEST(OncallLoadTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
-  const auto events = testing::LoadEvents(kDir + "events.jsonl");
-  auto reference_dir = testing::LoadDirectory(kDir + "config.toml");
-  OncallLoad reference{Settings{}};
-  const auto want = testing::Run(reference, reference_dir, events, kNow);
-  for (size_t cut = 0; cut <= events.size(); ++cut) {
-    auto directory = testing::LoadDirectory(kDir + "config.toml");
-    OncallLoad first{Settings{}};
-    Accumulator acc;
-    for (size_t i = 0; i < cut; ++i) {
-      directory.Apply(events[i]);
-      first.Apply(events[i], directory, acc);
-    }
-    OncallLoad resumed{Settings{}};
-    ASSERT_TRUE(resumed.Load(first.Save()));
-    auto directory2 = testing::LoadDirectory(kDir + "config.toml");
-    ASSERT_TRUE(directory2.Load(directory.Save()));
-    Accumulator acc2;
-    ASSERT_TRUE(acc2.Load(acc.Save()));
-    for (size_t i = cut; i < events.size(); ++i) {
-      directory2.Apply(events[i]);
-      resumed.Apply(events[i], directory2, acc2);
-    }
-    resumed.ExportGauges(kNow, directory2, acc2);
-    EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
-    EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
-    EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
-  }
+  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<OncallLoad>(Settings{}); }, kDir, kNow);
+}
+
+TEST(OncallLoadTest, ReplayingTheScenarioTwiceGivesIdenticalState) {
+  testing::ExpectReplayIsDeterministic([] { return std::make_unique<OncallLoad>(Settings{}); },
+                                       kDir, kNow);
 }
 
 TEST(OncallLoadTest, LoadRejectsCorruptState) {

@@ -117,4 +117,51 @@ void ExpectMetrics(const projections::Accumulator& acc, const std::string& expec
   }
 }
 
+void ExpectResumingAnywhereMatchesOnePass(const ProjectionFactory& make, const std::string& dir,
+                                          EpochMillis now) {
+  const auto events = LoadEvents(dir + "events.jsonl");
+  auto reference_dir = LoadDirectory(dir + "config.toml");
+  auto reference = make();
+  const auto want = Run(*reference, reference_dir, events, now);
+  for (size_t cut = 0; cut <= events.size(); ++cut) {
+    auto directory = LoadDirectory(dir + "config.toml");
+    auto first = make();
+    projections::Accumulator acc;
+    for (size_t i = 0; i < cut; ++i) {
+      directory.Apply(events[i]);
+      first->Apply(events[i], directory, acc);
+    }
+    auto resumed = make();
+    ASSERT_TRUE(resumed->Load(first->Save())) << "cut after " << cut;
+    EXPECT_EQ(resumed->Save(), first->Save()) << "cut after " << cut;
+    auto directory2 = LoadDirectory(dir + "config.toml");
+    ASSERT_TRUE(directory2.Load(directory.Save()));
+    projections::Accumulator acc2;
+    ASSERT_TRUE(acc2.Load(acc.Save()));
+    for (size_t i = cut; i < events.size(); ++i) {
+      directory2.Apply(events[i]);
+      resumed->Apply(events[i], directory2, acc2);
+    }
+    resumed->ExportGauges(now, directory2, acc2);
+    EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
+    EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
+    EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
+    EXPECT_EQ(resumed->Save(), reference->Save()) << "cut after " << cut;
+  }
+}
+
+void ExpectReplayIsDeterministic(const ProjectionFactory& make, const std::string& dir,
+                                 EpochMillis now) {
+  const auto events = LoadEvents(dir + "events.jsonl");
+  auto dir1 = LoadDirectory(dir + "config.toml");
+  auto dir2 = LoadDirectory(dir + "config.toml");
+  auto p1 = make();
+  auto p2 = make();
+  const auto acc1 = Run(*p1, dir1, events, now);
+  const auto acc2 = Run(*p2, dir2, events, now);
+  EXPECT_EQ(p1->Save(), p2->Save());
+  EXPECT_EQ(acc1.Save(), acc2.Save());
+  EXPECT_EQ(acc1.gauges(), acc2.gauges());
+}
+
 }  // namespace teamhealth::testing

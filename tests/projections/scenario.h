@@ -3,6 +3,8 @@
 // Runs a golden scenario (tests/projections/<projection>/: events.jsonl, config.toml,
 // expected.txt) through a projection and compares the metrics with the hand-worked values.
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,5 +27,17 @@ projections::Accumulator Run(projections::Projection& projection,
 // name_count / name_sum) must match, and every non-zero series of `metric_prefixes` in the
 // accumulator must be listed. Reports mismatches with gtest.
 void ExpectMetrics(const projections::Accumulator& acc, const std::string& expected_path);
+
+using ProjectionFactory = std::function<std::unique_ptr<projections::Projection>()>;
+
+// Properties every projection must have, over the scenario in `dir`:
+// stopping after ANY event and resuming from Save()/Load() (projection, directory view and
+// accumulator) gives byte-identical state and metrics to one pass;
+void ExpectResumingAnywhereMatchesOnePass(const ProjectionFactory& make, const std::string& dir,
+                                          EpochMillis now);
+// and replaying the same log from scratch twice gives identical state (the log never holds
+// duplicate ids, so this is what "replaying duplicates changes nothing" means here).
+void ExpectReplayIsDeterministic(const ProjectionFactory& make, const std::string& dir,
+                                 EpochMillis now);
 
 }  // namespace teamhealth::testing
