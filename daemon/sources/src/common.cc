@@ -14,6 +14,18 @@ std::string_view PaddedBuffer::Assign(std::string_view body) {
   return std::string_view(buf_.data(), body.size());
 }
 
+void RecheckRejection(simdjson::dom::parser& parser, std::string_view body,
+                      NormalizeResult& out) {
+  if (!out.rejection || (out.rejection->reason != Reason::kInvalidField &&
+                         out.rejection->reason != Reason::kBadTimestamp)) {
+    return;
+  }
+  simdjson::dom::element root;
+  if (parser.parse(body.data(), body.size(), false).get(root)) {
+    out.Reject(Reason::kInvalidJson, "malformed JSON");
+  }
+}
+
 std::string PersonRef(std::string_view source, std::string_view native) {
   if (native.empty()) return {};
   std::string out;

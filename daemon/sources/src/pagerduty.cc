@@ -335,16 +335,7 @@ class PagerDutySource final : public Source {
     if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
     const std::string_view body = buffer_.Assign(record.value);
     NormalizeBody(body, record, out);
-    // On Demand notices a malformed document only where it reads, so a read that failed deep
-    // inside may be broken JSON rather than a bad field: a full parse (on this path only)
-    // tells which.
-    if (out.rejection && (out.rejection->reason == Reason::kInvalidField ||
-                          out.rejection->reason == Reason::kBadTimestamp)) {
-      simdjson::dom::element root;
-      if (dom_parser_.parse(body.data(), body.size(), false).get(root)) {
-        out.Reject(Reason::kInvalidJson, "malformed JSON");
-      }
-    }
+    RecheckRejection(dom_parser_, body, out);
   }
 
  private:
