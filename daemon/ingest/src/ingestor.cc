@@ -43,7 +43,8 @@ class KafkaIngestor final : public Ingestor {
  private:
   // Discovers partitions and assigns every one at the offset stored in the log. Returns false
   // if `stop` was set before all topics existed.
-  Result<bool> AssignAll(const std::atomic<bool>& stop);
+  Result<bool> AssignAll(const std::atomic<bool>& stop,
+                         const std::function<Status()>& between_batches);
   Status ProcessBatch(std::vector<MessagePtr>& messages);
   void Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void HandleError(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
@@ -63,7 +64,8 @@ class KafkaIngestor final : public Ingestor {
   std::vector<sources::RecordHeader> headers_;
 };
 
-Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop) {
+Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop,
+                                      const std::function<Status()>& between_batches) {
   auto stored = log_.Offsets();
   if (!stored) return stored.error();
   std::map<TopicPartition, KafkaOffset> positions;
@@ -90,6 +92,10 @@ Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop) {
                       count.error().message());
       }
       if (stop.load()) return false;
+      // Other writers of the log (directory reloads) must not wait for the topics.
+      if (between_batches) {
+        if (auto s = between_batches(); !s) return s.error();
+      }
       std::this_thread::sleep_for(std::chrono::seconds(1));
       ++waited_s;
     }
@@ -106,7 +112,7 @@ Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop) {
 
 Status KafkaIngestor::Run(const std::atomic<bool>& stop,
                           const std::function<Status()>& between_batches) {
-  auto assigned = AssignAll(stop);
+  auto assigned = AssignAll(stop, between_batches);
   if (!assigned) return assigned.error();
   if (!*assigned) return Status::Ok();
   std::vector<MessagePtr> messages;
