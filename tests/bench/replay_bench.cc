@@ -154,6 +154,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(applied), wall, cpu, applied / wall, applied / cpu);
   std::printf("memory: RSS %.1f MB before the rebuild, %.1f MB after (%d people)\n",
               rss_before / 1024.0, rss_after / 1024.0, people);
+  for (const auto& p : projector.projections()) {
+    std::printf("state: %-18s %8.1f KB\n", std::string(p->name()).c_str(),
+                p->Save().size() / 1024.0);
+  }
 
   // The projections alone, without reading RocksDB: events decoded once into memory first.
   std::vector<schema::Event> sample;

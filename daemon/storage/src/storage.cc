@@ -1,5 +1,6 @@
 #include "teamhealth/storage/store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -31,7 +32,11 @@ Error ToError(const rocksdb::Status& s, std::string_view what) {
   return Error(std::string(what) + ": " + s.ToString());
 }
 
-rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
+// `cache` is one block cache for every column, holding data blocks AND the index and filter
+// blocks: left outside a cache, RocksDB keeps every table's index and filter in memory, which
+// grows with the log (O(events)); inside a bounded cache, memory stays bounded.
+rocksdb::ColumnFamilyOptions ColumnOptions(Column column,
+                                           const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   // Levelled compaction (the default style, stated here on purpose): bounded space
   // amplification and cheap range scans, which the log, its indexes and retrospective
@@ -47,6 +52,9 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
 
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 16 * 1024;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   if (column == Column::kDedup || column == Column::kIdentities || column == Column::kOffsets) {
     // Point lookups on every ingested event: a bloom filter answers "not a duplicate" without
     // touching data blocks; whole-key filtering since keys are never range-scanned by prefix.
@@ -219,9 +227,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // batches are re-read from Kafka because their offsets travel in the same batch.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
 
+  // 128 MiB for the whole store (the table factories keep it alive with the DB).
+  const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(128 << 20);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kColumnCount; ++i) {
-    descriptors.emplace_back(kColumnNames[i], ColumnOptions(static_cast<Column>(i)));
+    descriptors.emplace_back(kColumnNames[i], ColumnOptions(static_cast<Column>(i), cache));
   }
   if (!options.read_only) {
     std::error_code ec;
