@@ -1,0 +1,109 @@
+#include "daemon.h"
+
+#include <thread>
+
+#include "directory.h"
+#include "teamhealth/projections/registry.h"
+
+namespace teamhealth::app {
+
+Status RecordDirectory(eventlog::EventLog& log, const config::DirectoryConfig& directory,
+                       const logging::Logger& logger) {
+  auto changed = log.SyncDirectory(DirectoryPeople(directory), NowMillis());
+  if (!changed) return changed.error();
+  logger->info("Directory recorded. people={} teams={} changed={}", directory.people.size(),
+               directory.teams.size(), *changed);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(config::Config config, std::string config_path,
+                                              const logging::Loggers& loggers) {
+  std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(config_path),
+                                       loggers.Get("app")));
+  if (auto s = d->Build(loggers); !s) return s.error();
+  return d;
+}
+
+Daemon::~Daemon() = default;
+
+Status Daemon::Build(const logging::Loggers& loggers) {
+  auto store = storage::Store::Open({config_.storage.dir, false, config_.storage.sync_writes});
+  if (!store) return Error("cannot open the state directory: " + store.error().message());
+  store_ = std::move(*store);
+  auto log = eventlog::EventLog::Open(*store_);
+  if (!log) return Error("cannot open the event log: " + log.error().message());
+  log_ = std::move(*log);
+  logger_->info("Opened the event log. dir={} last_sequence={}", config_.storage.dir,
+                log_->LastSequence().value());
+  if (auto s = RecordDirectory(*log_, config_.directory, logger_); !s) {
+    return Error("cannot record the directory: " + s.error().message());
+  }
+
+  const projections::Settings settings = projections::MakeSettings(config_);
+  auto projection_list = projections::MakeProjections(settings);
+  std::vector<std::string> names;
+  for (const auto& p : projection_list) names.emplace_back(p->name());
+  projector_ = std::make_unique<projector::Projector>(
+      *store_, *log_, projections::MakeDirectoryView(config_.directory),
+      std::move(projection_list), settings, loggers.Get("projector"));
+  if (settings.person_metrics) {
+    auto people = log_->NamesOf(DirectoryPeople(config_.directory));
+    if (!people) return Error("cannot name people: " + people.error().message());
+    projector_->SetPeopleNames(std::move(*people));
+    logger_->warn("privacy.person_metrics is on: per-person series are exported");
+  }
+  if (auto s = projector_->Start(); !s) {
+    return Error("cannot start the projections: " + s.error().message());
+  }
+
+  metrics_ = std::make_unique<http::DaemonMetrics>(TEAMHEALTH_VERSION);
+  metrics_->Seed(log_->counters(), log_->LastSequence());
+  metrics_->AttachProjections([this] { return projector_->Snapshot(NowMillis()); },
+                              [this] { return projector_->lag(); }, names);
+  registry_ = sources::MakeSourceRegistry({config_.sources.status_categories});
+  auto ingestor = ingest::Ingestor::Create(config_.kafka, *log_, *registry_, *metrics_,
+                                           loggers.Get("ingest"));
+  if (!ingestor) return Error("cannot start ingest: " + ingestor.error().message());
+  ingestor_ = std::move(*ingestor);
+  auto server = http::Server::Start(
+      config_.http.listen,
+      http::Handlers{.metrics = [this] { return metrics_->Serialize(); },
+                     .ready = [this] { return ready(); }},
+      loggers.Get("http"));
+  if (!server) return Error("cannot start the HTTP listener: " + server.error().message());
+  server_ = std::move(*server);
+  return Status::Ok();
+}
+
+// SIGHUP: re-read the config and record directory changes. Other sections need a restart.
+Status Daemon::Reload() {
+  if (config_path_.empty()) return Status::Ok();
+  auto fresh = config::LoadConfigFile(config_path_);
+  if (!fresh) {
+    logger_->error("Reload failed; keeping the directory as it was. error=\"{}\"",
+                   fresh.error().message());
+    return Status::Ok();
+  }
+  return RecordDirectory(*log_, fresh->directory, logger_);
+}
+
+Status Daemon::Run(std::atomic<bool>& stop, std::atomic<bool>& reload) {
+  auto between_batches = [&]() -> Status {
+    return reload.exchange(false) ? Reload() : Status::Ok();
+  };
+  Status projector_status;
+  std::atomic<bool> stop_projector{false};
+  std::thread projector_thread([&] {
+    projector_status = projector_->Run(stop_projector);
+    if (!projector_status) stop.store(true);  // no silent half-daemon
+  });
+  const Status status = ingestor_->Run(stop, between_batches);
+  stop_projector.store(true);
+  projector_thread.join();
+  if (!projector_status) return Error("projections failed: " + projector_status.error().message());
+  if (!status) return Error("ingest failed: " + status.error().message());
+  logger_->info("Stopped cleanly. last_sequence={}", log_->LastSequence().value());
+  return Status::Ok();
+}
+
+}  // namespace teamhealth::app

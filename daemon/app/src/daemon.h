@@ -1,0 +1,62 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "teamhealth/base/result.h"
+#include "teamhealth/config/config.h"
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/http/metrics.h"
+#include "teamhealth/http/server.h"
+#include "teamhealth/ingest/ingestor.h"
+#include "teamhealth/logging/logging.h"
+#include "teamhealth/projector/projector.h"
+#include "teamhealth/sources/source.h"
+#include "teamhealth/storage/store.h"
+
+namespace teamhealth::app {
+
+// The composition root of a running daemon: store -> event log -> projector -> metrics ->
+// ingestor -> HTTP listener, one tree of unique_ptrs. Start() builds and records the
+// directory; Run() consumes until `stop`. Used by `serve` and `demo`.
+// Run() on one thread; the accessors from any.
+class Daemon final {
+ public:
+  // `config_path` is re-read when `reload` is raised (SIGHUP); empty: nothing to re-read.
+  static Result<std::unique_ptr<Daemon>> Start(config::Config config, std::string config_path,
+                                               const logging::Loggers& loggers);
+  ~Daemon();
+
+  // Consumes until `stop` is set, the projections following in their own thread; returns an
+  // error if ingest or the projections failed.
+  Status Run(std::atomic<bool>& stop, std::atomic<bool>& reload);
+
+  int http_port() const { return server_->port(); }
+  projector::Projector& projector() { return *projector_; }
+  eventlog::EventLog& log() { return *log_; }
+  bool ready() const { return ingestor_->Ready() && projector_->caught_up(); }
+
+ private:
+  Daemon(config::Config config, std::string config_path, logging::Logger logger)
+      : config_(std::move(config)), config_path_(std::move(config_path)), logger_(logger) {}
+  Status Build(const logging::Loggers& loggers);
+  Status Reload();
+
+  config::Config config_;
+  std::string config_path_;
+  logging::Logger logger_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<projector::Projector> projector_;
+  std::unique_ptr<http::DaemonMetrics> metrics_;
+  std::unique_ptr<sources::SourceRegistry> registry_;
+  std::unique_ptr<ingest::Ingestor> ingestor_;
+  std::unique_ptr<http::Server> server_;
+};
+
+// Records the config's directory in the log; logs what changed.
+Status RecordDirectory(eventlog::EventLog& log, const config::DirectoryConfig& directory,
+                       const logging::Logger& logger);
+
+}  // namespace teamhealth::app
