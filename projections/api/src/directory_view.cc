@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <unordered_map>
+#include <map>
 
 #include "teamhealth/projections/bytes.h"
 #include "teamhealth/projections/event_access.h"
@@ -16,8 +16,9 @@ constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", 
 
 const date::time_zone* Zone(std::string_view name) {
   // The tz database is immutable once loaded; zones are looked up once per name.
-  thread_local std::unordered_map<std::string, const date::time_zone*> cache;
-  auto it = cache.find(std::string(name));
+  // Transparent lookup: no string is built on the hot path.
+  thread_local std::map<std::string, const date::time_zone*, std::less<>> cache;
+  auto it = cache.find(name);
   if (it != cache.end()) return it->second;
   const date::time_zone* zone = nullptr;
   try {
@@ -164,9 +165,10 @@ void DirectoryView::OverrideHours(std::optional<std::pair<int, int>> sleep,
   }
 }
 
-std::string DirectoryView::Canonical(std::string_view pseudonym) const {
+std::string_view DirectoryView::Canonical(std::string_view pseudonym) const {
+  // A view, not a copy: this runs several times per event.
   auto it = alias_of_.find(pseudonym);
-  return it == alias_of_.end() ? std::string(pseudonym) : it->second;
+  return it == alias_of_.end() ? pseudonym : std::string_view(it->second);
 }
 
 const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {

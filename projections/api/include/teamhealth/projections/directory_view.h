@@ -72,7 +72,7 @@ class DirectoryView final {
   bool Load(std::string_view bytes);
 
  private:
-  std::string Canonical(std::string_view pseudonym) const;
+  std::string_view Canonical(std::string_view pseudonym) const;
 
   std::map<std::string, std::string> services_;
   std::map<std::string, std::string> projects_;
