@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "teamhealth/app/cli.h"
+#include "teamhealth/generate/generator.h"
 
 namespace teamhealth::app {
 namespace {
@@ -29,7 +30,8 @@ Commands:
   backfill                    OpenMetrics history for promtool (not built yet)
   explain                     the events behind a number (not built yet)
   erase --config FILE HANDLE  forget a person: their events become anonymous
-  generate                    a synthetic organisation's events (not built yet)
+  generate --out DIR          a synthetic organisation's vendor payloads and directory
+                              (--seed N, --teams T, --people P, --days D, --end TIME)
   demo                        the whole product on an embedded broker (not built yet)
   version                     print the version
 
@@ -78,6 +80,7 @@ int RunCli(int argc, char** argv) {
   }
   if (command == "normalize") return Normalize(argc, argv);
   if (command == "report") return Report(argc, argv);
+  if (command == "generate") return generate::RunGenerate(argc, argv);
   auto args = ParseArgs(argc, argv, 2, {"with-origin"});
   if (!args) {
     std::fprintf(stderr, "teamhealth %s: %s\n", argv[1], args.error().message().c_str());
@@ -87,8 +90,7 @@ int RunCli(int argc, char** argv) {
   if (command == "check-config") return CheckConfig(*args);
   if (command == "inspect") return Inspect(*args);
   if (command == "erase") return Erase(*args);
-  for (const char* planned : { "import", "backfill", "explain",
-                              "generate", "demo"}) {
+  for (const char* planned : {"import", "backfill", "explain", "demo"}) {
     if (command == planned) {
       std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", planned);
       return 2;

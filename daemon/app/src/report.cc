@@ -340,6 +340,11 @@ int Report(int argc, char** argv) {
     if (e.type().starts_with("directory.")) return;
     for (auto& p : projection_list) p->Apply(e, directory, sink);
   };
+  // Directory events go to the projections too (burnout learns aliases from them), first.
+  auto apply_directory = [&](const schema::Event& e) {
+    directory.Apply(e);
+    for (auto& p : projection_list) p->Apply(e, directory, sink);
+  };
 
   if (!o.events.empty()) {
     auto events = ReadEventFiles(o.events);
@@ -347,8 +352,10 @@ int Report(int argc, char** argv) {
       std::fprintf(stderr, "teamhealth report: %s\n", events.error().message().c_str());
       return 1;
     }
-    for (const auto& e : DirectoryEvents(config->directory)) directory.Apply(e);
-    for (const auto& e : *events) directory.Apply(e);
+    for (const auto& e : DirectoryEvents(config->directory)) apply_directory(e);
+    for (const auto& e : *events) {
+      if (e.type().starts_with("directory.")) apply_directory(e);
+    }
     std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
       return a.occurred_at_ms() < b.occurred_at_ms();
     });
@@ -368,7 +375,7 @@ int Report(int argc, char** argv) {
       return 1;
     }
     auto d = (*log)->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
-      directory.Apply(e);
+      apply_directory(e);
       return true;
     });
     if (!d) {

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <vector>
+
+#include "model.h"
+#include "payloads.h"
+
+namespace teamhealth::generate::internal {
+
+// Plays the organisation's history: weekly on-call rotations, incidents (night pages,
+// escalations, reassignments, unacknowledged ones), and each person's working slots, in
+// which they move tickets, open, review and merge pull requests, comment and chat.
+//
+// Team 0 is overloaded on purpose: two people share its rotation (on-call share 50 %), it
+// is paged every night, works evenings and weekends without a day off, and keeps 5-6 items
+// in progress each, so every burnout signal of DESIGN section 7 fires for it. The others
+// work office hours with a WIP of about two.
+//
+// Borrows `org`; single use: construct, call Run() once. Not thread-safe.
+class Simulation final {
+ public:
+  Simulation(const Options& options, const Org& org);
+  // The records, sorted by time (stable: ties keep generation order).
+  std::vector<Record> Run();
+
+ private:
+  struct Slot {
+    EpochMillis at;
+    int person;
+  };
+
+  void Shifts();
+  void Incidents();
+  // leave_open: acknowledged but still open at the end (the open-incidents gauge).
+  void RunIncident(int team, EpochMillis at, bool night, bool leave_open = false);
+  std::vector<Slot> WorkSlots();
+  void Bots();
+  void Act(int person, EpochMillis at);
+
+  // Ticket and pull-request moves; each returns false when there was nothing to do.
+  bool Progress(int person, EpochMillis at);
+  void CreateTicket(int person, EpochMillis at);
+  bool StartTicket(int person, EpochMillis at);
+  bool OpenPr(int person, EpochMillis at);
+  bool ReviewPr(int person, EpochMillis at);
+  bool MergePr(int person, EpochMillis at, int min_wip);
+  bool Comment(int person, EpochMillis at);
+  bool ChangePriority(int person, EpochMillis at);
+  bool Reassign(int person, EpochMillis at);
+  bool Reopen(int person, EpochMillis at);
+  void GitHubIssue(int person, EpochMillis at);
+  void ChannelMessage(int person, EpochMillis at);
+  void DirectMessage(int person, EpochMillis at);
+
+  void SetStatus(Ticket& t, int to, int actor, EpochMillis at);
+  int Wip(int person) const;
+  int Teammate(int person);
+  int OnCall(int team, int level, EpochMillis at) const;
+  EpochMillis Local(int offset_min, int64_t day, double hour) const;
+  void Emit(Record r);
+
+  const Options& options_;
+  const Org& org_;
+  Rng rng_;
+  Payloads payloads_;
+  EpochMillis start_, end_, week0_;
+  std::vector<Record> records_;
+  std::vector<Ticket> tickets_;
+  std::vector<PullRequest> prs_;
+  // Per team: indexes of open tickets, of done tickets (recent), of open PRs, of open GitHub
+  // issues (as tickets outside tickets_), and counters for keys and numbers.
+  std::vector<std::vector<int>> open_, done_, open_prs_;
+  std::vector<std::vector<Ticket>> gh_issues_;
+  std::vector<int> next_key_, next_number_;
+  int next_incident_ = 1;
+};
+
+}  // namespace teamhealth::generate::internal

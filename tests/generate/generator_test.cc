@@ -1,0 +1,219 @@
+// The synthetic organisation: deterministic per seed, and every vendor payload it writes is
+// accepted by our own normalisers with the fields the golden files promise.
+#include "teamhealth/generate/generator.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "teamhealth/base/time.h"
+#include "teamhealth/sources/event_json.h"
+#include "teamhealth/sources/source.h"
+
+namespace teamhealth::generate {
+namespace {
+
+namespace fs = std::filesystem;
+
+Output MustGenerate(const Options& options) {
+  auto out = Generate(options);
+  EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message());
+  return std::move(out).value();
+}
+
+// Normalises one record as the ingester would (body as value, headers as record headers).
+sources::NormalizeResult Normalize(sources::SourceRegistry& registry, const Record& r) {
+  std::vector<sources::RecordHeader> headers;
+  for (const auto& [name, value] : r.headers) headers.push_back({name, value});
+  sources::RawRecord raw;
+  raw.topic = r.topic;
+  raw.timestamp_ms = r.at;
+  raw.value = r.body;
+  raw.headers = headers;
+  sources::NormalizeResult result;
+  sources::Source* source = registry.Find(r.source);
+  EXPECT_NE(source, nullptr) << r.source;
+  if (source != nullptr) source->Normalize(raw, result);
+  return result;
+}
+
+std::string ReadDir(const fs::path& dir) {
+  std::string all;
+  std::set<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) files.insert(entry.path());
+  for (const auto& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    all += path.filename().string() + "\n" + s.str();
+  }
+  return all;
+}
+
+fs::path TempDir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("teamhealth-generate-test-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+TEST(GenerateTest, SameSeedGivesByteIdenticalFiles) {
+  Options options;
+  options.seed = 42;
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(options.seed));
+  const fs::path a = TempDir("a"), b = TempDir("b");
+  ASSERT_TRUE(WriteOutput(MustGenerate(options), a.string()).ok());
+  ASSERT_TRUE(WriteOutput(MustGenerate(options), b.string()).ok());
+  const std::string text = ReadDir(a);
+  EXPECT_EQ(text, ReadDir(b));
+  for (const char* file : {"jira.jsonl", "github.jsonl", "slack.jsonl", "pagerduty.jsonl",
+                           "canonical.jsonl", "directory.toml"}) {
+    EXPECT_TRUE(fs::exists(a / file)) << file;
+  }
+  options.seed = 43;
+  const fs::path c = TempDir("c");
+  ASSERT_TRUE(WriteOutput(MustGenerate(options), c.string()).ok());
+  EXPECT_NE(text, ReadDir(c));
+  fs::remove_all(a);
+  fs::remove_all(b);
+  fs::remove_all(c);
+}
+
+TEST(GenerateTest, RecordsAreInTimeOrderWithinTheWindow) {
+  Options options;
+  const Output out = MustGenerate(options);
+  ASSERT_FALSE(out.records.empty());
+  const EpochMillis start = options.end - options.days * 86'400'000LL;
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    EXPECT_GE(out.records[i].at, start);
+    EXPECT_LT(out.records[i].at, options.end);
+    if (i > 0) {
+      EXPECT_LE(out.records[i - 1].at, out.records[i].at);
+    }
+  }
+}
+
+TEST(GenerateTest, RejectsBadOptions) {
+  Options options;
+  options.teams = 9;
+  EXPECT_FALSE(Validate(options).ok());
+  options = Options{};
+  options.people = 3;  // fewer than two per team
+  EXPECT_FALSE(Validate(options).ok());
+  options = Options{};
+  options.days = 0;
+  EXPECT_FALSE(Generate(options).ok());
+}
+
+// Every record of several seeds and sizes normalises: no rejection, nothing ignored, and the
+// events carry the record's time and unique ids.
+TEST(GenerateTest, EveryPayloadNormalisesWithoutRejection) {
+  auto registry = sources::MakeSourceRegistry();
+  for (const uint64_t seed : {1ULL, 7ULL, 2026ULL}) {
+    Options options;
+    options.seed = seed;
+    options.teams = seed == 7 ? 2 : 4;
+    options.people = seed == 7 ? 9 : 24;
+    std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+    const Output out = MustGenerate(options);
+    std::set<std::string> ids;
+    std::map<std::string, int> types;
+    for (const Record& r : out.records) {
+      const auto result = Normalize(*registry, r);
+      ASSERT_FALSE(result.rejection.has_value())
+          << r.source << " " << sources::ReasonName(result.rejection->reason) << " "
+          << result.rejection->detail << "\n"
+          << r.body;
+      ASSERT_FALSE(result.ignored) << r.body;
+      ASSERT_EQ(result.events.size(), 1u) << r.body;
+      const schema::Event& e = result.events[0];
+      // GitHub and Slack (event_time) carry whole seconds; the others milliseconds.
+      EXPECT_EQ(e.occurred_at_ms() / 1000, r.at / 1000) << r.body;
+      EXPECT_TRUE(ids.insert(e.id()).second) << "duplicate id " << e.id();
+      ++types[e.type()];
+    }
+    for (const char* type :
+         {"work_item.created", "work_item.status_changed", "work_item.assigned",
+          "work_item.priority_changed", "work_item.commented", "pull_request.opened",
+          "pull_request.reviewed", "pull_request.merged", "chat.message", "incident.triggered",
+          "incident.acknowledged", "incident.escalated", "incident.reassigned", "incident.resolved",
+          "oncall.shift"}) {
+      EXPECT_GT(types[type], 0) << type << " seed=" << seed;
+    }
+  }
+}
+
+// The golden fields of DESIGN section 4 on one payload of each kind.
+TEST(GenerateTest, GoldenFieldsOnSamplePayloads) {
+  auto registry = sources::MakeSourceRegistry();
+  const Output out = MustGenerate(Options{});
+  std::set<std::string> checked;
+  for (const Record& r : out.records) {
+    const auto result = Normalize(*registry, r);
+    ASSERT_EQ(result.events.size(), 1u);
+    const schema::Event& e = result.events[0];
+    if (checked.contains(e.type())) continue;
+    if (e.type() == "work_item.created") {
+      const auto header = r.headers.at(0).second;
+      EXPECT_EQ(e.id(), "jira:" + header);
+      EXPECT_EQ(e.occurred_at_ms(), r.at);
+      EXPECT_TRUE(e.actor().starts_with("jira:5f")) << e.actor();
+      EXPECT_EQ(e.subject().kind(), "work_item");
+      EXPECT_TRUE(e.subject().key().find('-') != std::string::npos);
+    } else if (e.type() == "pull_request.opened") {
+      EXPECT_EQ(e.id(), "github:" + r.headers.at(1).second);
+      EXPECT_EQ(e.occurred_at_ms(), r.at / 1000 * 1000);
+      EXPECT_TRUE(e.actor().starts_with("github:")) << e.actor();
+      EXPECT_EQ(e.subject().kind(), "pull_request");
+      EXPECT_TRUE(e.subject().id().starts_with("acme/")) << e.subject().id();
+    } else if (e.type() == "incident.triggered") {
+      EXPECT_TRUE(e.id().starts_with("pagerduty:"));
+      EXPECT_EQ(e.occurred_at_ms(), r.at);
+      EXPECT_EQ(e.actor(), "");
+      EXPECT_EQ(e.subject().kind(), "incident");
+      EXPECT_TRUE(e.subject().service().starts_with("PSVC"));
+    } else if (e.type() == "oncall.shift") {
+      EXPECT_TRUE(e.id().starts_with("canonical:shift-"));
+      EXPECT_EQ(e.subject().kind(), "schedule");
+    } else if (e.type() == "chat.message") {
+      EXPECT_TRUE(e.id().starts_with("slack:msg:"));
+      EXPECT_EQ(e.subject().kind(), "channel");
+      EXPECT_EQ(e.occurred_at_ms(), r.at);
+    } else {
+      continue;
+    }
+    checked.insert(e.type());
+  }
+  EXPECT_EQ(checked.size(), 5u);
+}
+
+// DMs name their recipient, and mentions survive; bots are flagged.
+TEST(GenerateTest, ChatCarriesRecipientsMentionsAndBots) {
+  auto registry = sources::MakeSourceRegistry();
+  const Output out = MustGenerate(Options{});
+  int dms = 0, mentions = 0, bots = 0;
+  for (const Record& r : out.records) {
+    if (r.source != "slack") continue;
+    const auto result = Normalize(*registry, r);
+    std::string json;
+    sources::AppendEventJson(result.events.at(0), json);
+    dms += json.find("\"channel_type\":\"im\"") != std::string::npos &&
+           json.find("\"recipients\":[\"slack:U") != std::string::npos;
+    mentions += json.find("\"mentions\":[\"slack:U") != std::string::npos;
+    bots += json.find("\"bot\":true") != std::string::npos;
+  }
+  EXPECT_GT(dms, 0);
+  EXPECT_GT(mentions, 0);
+  EXPECT_GT(bots, 0);
+}
+
+}  // namespace
+}  // namespace teamhealth::generate
