@@ -27,7 +27,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   # Seeds: the payloads of this source, each prefixed with the header-selector byte.
   seed_dirs=("$fixtures/$t" "tests/sources/variants/$t")
-  [ "$t" = canonical ] && seed_dirs=("ops/demo")
+  [ "$t" = canonical ] && seed_dirs=("tests/fuzz/seeds")
   for d in "${seed_dirs[@]}"; do
     [ -d "$d" ] || continue
     find "$d" -type f \( -name '*.json' -o -name '*.jsonl' \) | while read -r f; do

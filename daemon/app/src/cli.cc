@@ -32,7 +32,8 @@ Commands:
   erase --config FILE HANDLE  forget a person: their events become anonymous
   generate --out DIR          a synthetic organisation's vendor payloads and directory
                               (--seed N, --teams T, --people P, --days D, --end TIME)
-  demo                        the whole product on an embedded broker (not built yet)
+  demo [--for DURATION]       the whole product on an embedded broker with a generated
+                              organisation; serves /metrics until interrupted
   version                     print the version
 
 Run `teamhealth <command> --help` for a command's options.
@@ -90,7 +91,8 @@ int RunCli(int argc, char** argv) {
   if (command == "check-config") return CheckConfig(*args);
   if (command == "inspect") return Inspect(*args);
   if (command == "erase") return Erase(*args);
-  for (const char* planned : {"import", "backfill", "explain", "demo"}) {
+  if (command == "demo") return Demo(*args);
+  for (const char* planned : {"import", "backfill", "explain"}) {
     if (command == planned) {
       std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", planned);
       return 2;

@@ -7,63 +7,12 @@
 
 #include "commands.h"
 #include "daemon.h"
+#include "signals.h"
 #include "teamhealth/config/config.h"
 #include "teamhealth/ingest/ingestor.h"
 #include "teamhealth/logging/logging.h"
 
 namespace teamhealth::app {
-namespace {
-
-// Waits for SIGTERM/SIGINT on a dedicated thread (the signals are blocked everywhere else)
-// and raises the stop flag; the ingest loop finishes its batch in flight and returns.
-class SignalWatcher final {
- public:
-  SignalWatcher(std::atomic<bool>& stop, std::atomic<bool>& reload, logging::Logger logger)
-      : stop_(stop), reload_(reload) {
-    thread_ = std::thread([this, logger] {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGTERM);
-      sigaddset(&set, SIGINT);
-      sigaddset(&set, SIGHUP);
-      sigaddset(&set, SIGUSR1);
-      for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0) continue;
-        if (sig == SIGUSR1) return;  // our own wake-up at shutdown
-        if (sig == SIGHUP) {
-          logger->info("SIGHUP received; reloading the directory after the batch in flight");
-          reload_.store(true);
-          continue;
-        }
-        logger->info("Stopping after the batch in flight. signal={}", strsignal(sig));
-        stop_.store(true);
-      }
-    });
-  }
-  ~SignalWatcher() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-  }
-
- private:
-  std::atomic<bool>& stop_;
-  std::atomic<bool>& reload_;
-  std::thread thread_;
-};
-
-void BlockSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
-}  // namespace
 
 int CheckConfig(const Args& args) {
   const std::string path = args.positional.empty() ? args.Get("config") : args.positional[0];

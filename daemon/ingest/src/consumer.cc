@@ -173,6 +173,9 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(
     const std::vector<std::string>& topics, int partitions) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  // This handle only hosts the mock cluster and never connects: silence the notice that it
+  // has no bootstrap.servers.
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {
     rd_kafka_conf_destroy(conf);
