@@ -11,6 +11,7 @@
 #include "model.h"
 #include "simulation.h"
 #include "teamhealth/base/json_writer.h"
+#include "teamhealth/ingest/producer.h"
 
 namespace teamhealth::generate {
 namespace {
@@ -28,7 +29,20 @@ Options:
   --days D        days of history, 1-3650 (default 28)
   --end TIME      end of the history, RFC 3339 (default 2026-03-02T00:00:00Z)
   --out DIR       output directory (created if missing)
+  --brokers HOSTS also (or instead of --out) produce every record, with its headers, to its
+                  topic (webhooks.<source>, teamhealth.canonical) on these Kafka brokers
 )";
+
+// Produces every record to its topic, in time order (one key per source keeps each vendor's
+// records in one partition, in order).
+Status ProduceAll(const Output& output, const std::string& brokers) {
+  auto producer = ingest::RecordProducer::Create(brokers);
+  if (!producer) return producer.error();
+  for (const Record& r : output.records) {
+    if (auto s = (*producer)->Produce(r.topic, r.source, r.headers, r.body); !s) return s;
+  }
+  return (*producer)->Flush(60000);
+}
 
 template <typename T>
 bool ParseNumber(std::string_view text, T& out) {
@@ -89,7 +103,7 @@ Status WriteOutput(const Output& output, const std::string& dir) {
 
 int RunGenerate(int argc, char** argv) {
   Options options;
-  std::string out_dir;
+  std::string out_dir, brokers;
   for (int i = 2; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -117,6 +131,8 @@ int RunGenerate(int argc, char** argv) {
       if (ok) options.end = *ms;
     } else if (a == "--out") {
       out_dir = std::string(v);
+    } else if (a == "--brokers") {
+      brokers = std::string(v);
     } else {
       std::fprintf(stderr, "teamhealth generate: unknown option %s\n\n%s", argv[i - 1], kUsage);
       return 2;
@@ -126,8 +142,9 @@ int RunGenerate(int argc, char** argv) {
       return 2;
     }
   }
-  if (out_dir.empty()) {
-    std::fprintf(stderr, "teamhealth generate: --out DIR is required\n\n%s", kUsage);
+  if (out_dir.empty() && brokers.empty()) {
+    std::fprintf(stderr, "teamhealth generate: --out DIR or --brokers HOSTS is required\n\n%s",
+                 kUsage);
     return 2;
   }
   auto output = Generate(options);
@@ -135,15 +152,24 @@ int RunGenerate(int argc, char** argv) {
     std::fprintf(stderr, "teamhealth generate: %s\n", output.error().message().c_str());
     return 2;
   }
-  if (Status s = WriteOutput(*output, out_dir); !s) {
-    std::fprintf(stderr, "teamhealth generate: %s\n", s.error().message().c_str());
-    return 2;
+  if (!out_dir.empty()) {
+    if (Status s = WriteOutput(*output, out_dir); !s) {
+      std::fprintf(stderr, "teamhealth generate: %s\n", s.error().message().c_str());
+      return 2;
+    }
+  }
+  if (!brokers.empty()) {
+    if (Status s = ProduceAll(*output, brokers); !s) {
+      std::fprintf(stderr, "teamhealth generate: %s\n", s.error().message().c_str());
+      return 1;
+    }
   }
   std::map<std::string, int> counts;
   for (const Record& r : output->records) ++counts[r.source];
-  std::printf("wrote %zu records to %s:", output->records.size(), out_dir.c_str());
+  std::printf("wrote %zu records to %s:", output->records.size(),
+              out_dir.empty() ? brokers.c_str() : out_dir.c_str());
   for (const auto& [source, n] : counts) std::printf(" %s=%d", source.c_str(), n);
-  std::printf(" (+ directory.toml)\n");
+  std::printf(out_dir.empty() ? "\n" : " (+ directory.toml)\n");
   return 0;
 }
 
