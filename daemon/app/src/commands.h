@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "teamhealth/base/result.h"
+#include "teamhealth/config/config.h"
+#include "teamhealth/eventlog/event_log.h"
 
 namespace teamhealth::app {
 
@@ -30,5 +32,8 @@ int Demo(const Args& args);
 // Parses its own arguments: --header repeats.
 int Normalize(int argc, char** argv);
 int Report(int argc, char** argv);
+// GET /api/v1/report?team=&from=&to=[&format=json|csv|table] over a live log.
+Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& query,
+                                    const config::Config& config, eventlog::EventLog& log);
 
 }  // namespace teamhealth::app

@@ -2,7 +2,9 @@
 
 #include <thread>
 
+#include "commands.h"
 #include "directory.h"
+#include "teamhealth/base/json_writer.h"
 #include "teamhealth/projections/registry.h"
 
 namespace teamhealth::app {
@@ -68,11 +70,51 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   auto server = http::Server::Start(
       config_.http.listen,
       http::Handlers{.metrics = [this] { return metrics_->Serialize(); },
-                     .ready = [this] { return ready(); }},
+                     .ready = [this] { return ready(); },
+                     .api = [this](const std::string& endpoint,
+                                   const std::map<std::string, std::string>& query,
+                                   const std::string& authorization) {
+                       return Api(endpoint, query, authorization);
+                     }},
       loggers.Get("http"));
   if (!server) return Error("cannot start the HTTP listener: " + server.error().message());
   server_ = std::move(*server);
   return Status::Ok();
+}
+
+namespace {
+http::ApiResponse JsonError(int status, const std::string& message) {
+  std::string body;
+  JsonWriter(body).BeginObject().Key("error").String(message).EndObject();
+  return {status, "application/json", body + "\n"};
+}
+
+bool IsLoopback(const std::string& listen) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1";
+}
+}  // namespace
+
+http::ApiResponse Daemon::Api(const std::string& endpoint,
+                              const std::map<std::string, std::string>& query,
+                              const std::string& authorization) {
+  // DESIGN section 6: the query API wants a bearer token; without one configured it only
+  // serves loopback listeners.
+  if (!config_.http.api_token.empty()) {
+    if (authorization != "Bearer " + config_.http.api_token) {
+      return JsonError(401, "missing or wrong bearer token");
+    }
+  } else if (!IsLoopback(config_.http.listen)) {
+    return JsonError(403, "set http.api_token to use the query API on a non-loopback listener");
+  }
+  if (endpoint != "report") return JsonError(404, "unknown endpoint " + endpoint);
+  auto report = ReportFromQuery(query, config_, *log_);
+  if (!report) return JsonError(400, report.error().message());
+  auto format = query.find("format");
+  const std::string type = format == query.end() || format->second == "json"
+                               ? "application/json"
+                               : format->second == "csv" ? "text/csv" : "text/plain";
+  return {200, type, *report};
 }
 
 // SIGHUP: re-read the config and record directory changes. Other sections need a restart.

@@ -42,6 +42,9 @@ class Daemon final {
       : config_(std::move(config)), config_path_(std::move(config_path)), logger_(logger) {}
   Status Build(const logging::Loggers& loggers);
   Status Reload();
+  http::ApiResponse Api(const std::string& endpoint,
+                        const std::map<std::string, std::string>& query,
+                        const std::string& authorization);
 
   config::Config config_;
   std::string config_path_;

@@ -227,7 +227,8 @@ std::string Num(double v) {
 }
 
 // Writes the report of `team` in the requested format.
-void Emit(const Options& o, projections::WindowSink& sink, const std::set<std::string>& hidden) {
+std::string Emit(const Options& o, projections::WindowSink& sink,
+                 const std::set<std::string>& hidden) {
   std::string out;
   JsonWriter w(out);
   if (o.format == "json") {
@@ -301,36 +302,24 @@ void Emit(const Options& o, projections::WindowSink& sink, const std::set<std::s
     out += "  (suppressed for a team smaller than privacy.min_group_size: " +
            std::to_string(hidden.size()) + " metrics)\n";
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  return out;
 }
 
 }  // namespace
 
-int Report(int argc, char** argv) {
-  for (int i = 2; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--help") {
-      std::fputs(kReportUsage, stdout);
-      return 0;
-    }
-  }
-  auto options = Parse(argc, argv);
-  if (!options) {
-    std::fprintf(stderr, "teamhealth report: %s\n%s", options.error().message().c_str(),
-                 kReportUsage);
-    return 2;
-  }
-  const Options& o = *options;
-  auto config = config::LoadConfigFile(o.config);
-  if (!config) {
-    std::fprintf(stderr, "%s: %s\n", o.config.c_str(), config.error().message().c_str());
-    return 1;
-  }
-  projections::Settings settings = projections::MakeSettings(*config);
-  projections::DirectoryView directory = projections::MakeDirectoryView(config->directory);
-  if (auto s = ApplySets(o, settings, directory); !s) {
-    std::fprintf(stderr, "teamhealth report: %s\n", s.error().message().c_str());
-    return 2;
-  }
+namespace {
+
+struct ReportRequest {
+  Options options;
+};
+
+// The report of `request` over the live log, the log directory or event files.
+Result<std::string> BuildReport(const ReportRequest& request, const config::Config& config,
+                                eventlog::EventLog* live_log) {
+  const Options& o = request.options;
+  projections::Settings settings = projections::MakeSettings(config);
+  projections::DirectoryView directory = projections::MakeDirectoryView(config.directory);
+  if (auto s = ApplySets(o, settings, directory); !s) return s.error();
   auto projection_list = projections::MakeProjections(settings);
   projections::WindowSink sink(o.from, o.to);
   // The directory's history is applied before anything else: it is usually recorded after
@@ -345,14 +334,15 @@ int Report(int argc, char** argv) {
     directory.Apply(e);
     for (auto& p : projection_list) p->Apply(e, directory, sink);
   };
+  std::map<std::string, std::string> names;  // for per-person series
+  for (const auto& person : config.directory.people) {
+    for (const auto& id : person.identities) names[id] = person.handle;
+  }
 
   if (!o.events.empty()) {
     auto events = ReadEventFiles(o.events);
-    if (!events) {
-      std::fprintf(stderr, "teamhealth report: %s\n", events.error().message().c_str());
-      return 1;
-    }
-    for (const auto& e : DirectoryEvents(config->directory)) apply_directory(e);
+    if (!events) return events.error();
+    for (const auto& e : DirectoryEvents(config.directory)) apply_directory(e);
     for (const auto& e : *events) {
       if (e.type().starts_with("directory.")) apply_directory(e);
     }
@@ -364,60 +354,98 @@ int Report(int argc, char** argv) {
       apply(e);
     }
   } else {
-    auto store = storage::Store::Open({o.log_dir, true, false});
-    if (!store) {
-      std::fprintf(stderr, "teamhealth report: %s\n", store.error().message().c_str());
-      return 1;
+    std::unique_ptr<storage::Store> store;
+    std::unique_ptr<eventlog::EventLog> own_log;
+    eventlog::EventLog* log = live_log;
+    if (log == nullptr) {
+      auto opened = storage::Store::Open({o.log_dir, true, false});
+      if (!opened) return opened.error();
+      store = std::move(*opened);
+      auto l = eventlog::EventLog::Open(*store);
+      if (!l) return l.error();
+      own_log = std::move(*l);
+      log = own_log.get();
+      // Pseudonyms -> handles (only from a log this call owns: the identities cache of a live
+      // log belongs to its writer thread).
+      if (settings.person_metrics) {
+        auto more = log->NamesOf(DirectoryPeople(config.directory));
+        if (more) names.insert(more->begin(), more->end());
+      }
     }
-    auto log = eventlog::EventLog::Open(**store);
-    if (!log) {
-      std::fprintf(stderr, "teamhealth report: %s\n", log.error().message().c_str());
-      return 1;
-    }
-    auto d = (*log)->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
+    auto d = log->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
       apply_directory(e);
       return true;
     });
-    if (!d) {
-      std::fprintf(stderr, "teamhealth report: %s\n", d.error().message().c_str());
-      return 1;
-    }
+    if (!d) return d.error();
     // In event-time order through the time index: memory stays O(people + open items).
-    auto s = (*log)->ForEachByTime(o.to, [&](Sequence, const schema::Event& e) {
+    auto s = log->ForEachByTime(o.to, [&](Sequence, const schema::Event& e) {
       apply(e);
       return true;
     });
-    if (!s) {
-      std::fprintf(stderr, "teamhealth report: %s\n", s.error().message().c_str());
-      return 1;
-    }
+    if (!s) return s.error();
   }
   for (auto& p : projection_list) p->ExportGauges(o.to, directory, sink);
-  if (settings.person_metrics) {
-    // Per-person series carry identity references (--events) or pseudonyms (--log).
-    std::map<std::string, std::string> names;
-    for (const auto& person : config->directory.people) {
-      for (const auto& id : person.identities) names[id] = person.handle;
-    }
-    if (!o.log_dir.empty()) {
-      auto store = storage::Store::Open({o.log_dir, true, false});
-      if (store) {
-        auto log = eventlog::EventLog::Open(**store);
-        if (log) {
-          auto more = (*log)->NamesOf(DirectoryPeople(config->directory));
-          if (more) names.insert(more->begin(), more->end());
-        }
-      }
-    }
-    sink.NamePeople(names);
-  }
+  if (settings.person_metrics) sink.NamePeople(names);
   // Privacy: burnout and direct-interruption metrics of a small team are not shown.
   std::set<std::string> hidden;
   if (static_cast<int>(directory.Members(o.team, o.to).size()) < settings.min_group_size) {
     hidden = {"teamhealth_burnout_members_at_risk", "teamhealth_direct_interruptions_total",
               "teamhealth_oncall_bypass_total"};
   }
-  Emit(o, sink, hidden);
+  return Emit(o, sink, hidden);
+}
+
+}  // namespace
+
+Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& query,
+                                    const config::Config& config, eventlog::EventLog& log) {
+  ReportRequest request;
+  Options& o = request.options;
+  auto field = [&](const char* name) {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  };
+  o.team = field("team");
+  o.format = field("format").empty() ? "json" : field("format");
+  const auto from = ParseRfc3339(field("from")), to = ParseRfc3339(field("to"));
+  if (o.team.empty()) return Error("query parameter team is required");
+  if (!from) return Error("query parameter from: expected RFC 3339");
+  if (!to) return Error("query parameter to: expected RFC 3339");
+  if (*to <= *from) return Error("to must be after from");
+  if (o.format != "json" && o.format != "csv" && o.format != "table") {
+    return Error("format: expected json, csv or table");
+  }
+  o.from = *from;
+  o.to = *to;
+  o.log_dir = "(live)";
+  return BuildReport(request, config, &log);
+}
+
+int Report(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help") {
+      std::fputs(kReportUsage, stdout);
+      return 0;
+    }
+  }
+  auto options = Parse(argc, argv);
+  if (!options) {
+    std::fprintf(stderr, "teamhealth report: %s\n%s", options.error().message().c_str(),
+                 kReportUsage);
+    return 2;
+  }
+  auto config = config::LoadConfigFile(options->config);
+  if (!config) {
+    std::fprintf(stderr, "%s: %s\n", options->config.c_str(), config.error().message().c_str());
+    return 1;
+  }
+  auto out = BuildReport(ReportRequest{*options}, *config, nullptr);
+  if (!out) {
+    std::fprintf(stderr, "teamhealth report: %s\n", out.error().message().c_str());
+    // What-if overrides that do not parse are usage errors.
+    return out.error().message().starts_with("--set") ? 2 : 1;
+  }
+  std::fwrite(out->data(), 1, out->size(), stdout);
   return 0;
 }
 

@@ -134,8 +134,9 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
     if (auto s = ParseKafka(*t, c.kafka); !s) return s.error();
   }
   if (const auto* t = SubTable(root, "http", st)) {
-    if (auto s = OnlyKeys(*t, "http", {"listen"}); !s) return s.error();
+    if (auto s = OnlyKeys(*t, "http", {"listen", "api_token"}); !s) return s.error();
     if (auto s = ReadString(*t, "http", "listen", c.http.listen); !s) return s.error();
+    if (auto s = ReadString(*t, "http", "api_token", c.http.api_token); !s) return s.error();
   }
   if (const auto* t = SubTable(root, "logging", st)) {
     if (auto s = OnlyKeys(*t, "logging", {"level"}); !s) return s.error();

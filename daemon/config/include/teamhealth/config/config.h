@@ -37,6 +37,9 @@ struct StorageConfig {
 
 struct HttpConfig {
   std::string listen = "127.0.0.1:9810";  // host:port; port 0 picks a free port
+  // Bearer token the query API (/api/v1/...) requires. Empty: the API answers only when the
+  // listener is on loopback.
+  std::string api_token;
 };
 
 struct LoggingConfig {
