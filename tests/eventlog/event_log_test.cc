@@ -315,6 +315,25 @@ TEST_F(EventLogTest, NamesOfMapsPseudonymsBackToHandlesForPerPersonSeries) {
   EXPECT_EQ(names->size(), 1u);  // both identities now point at her one pseudonym
 }
 
+TEST_F(EventLogTest, AnIdentityAddedToAnUnchangedPersonIsMappedAtOnce) {
+  ASSERT_TRUE(log_->SyncDirectory({Alice()}, 1000).ok());
+  auto more = Alice();
+  more.identities.push_back("pagerduty:PALICE");  // nothing else changed
+  auto r = log_->SyncDirectory({more}, 2000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0);  // no new upsert: teams, zone and hours are the same
+  Reopen();          // and the mapping was written, not just cached
+  IngestBatch b;
+  auto e1 = MakeEvent("a");
+  e1.set_actor("slack:UALICE");
+  auto e2 = MakeEvent("b");
+  e2.set_actor("pagerduty:PALICE");
+  b.events = {e1, e2};
+  ASSERT_TRUE(log_->Append(b).ok());
+  const auto last = log_->LastSequence().value();
+  EXPECT_EQ((*log_->Read(Sequence(last)))->actor(), (*log_->Read(Sequence(last - 1)))->actor());
+}
+
 TEST_F(EventLogTest, EraseUnlinksThePseudonymButKeepsTheEvents) {
   ASSERT_TRUE(log_->SyncDirectory({Alice()}, 1000).ok());
   IngestBatch b;

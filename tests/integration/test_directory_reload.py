@@ -47,6 +47,9 @@ def test_sighup_records_directory_changes_and_restarts_record_nothing_new(broker
     cfg.write_text(cfg.read_text().replace('team = "payments"', 'team = "search"'))
     d.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: d.log().count("Directory recorded") >= 2, 30, "directory reloaded")
+    # The reload's event counts on /metrics at once (1 at start of this run: none changed).
+    wait_until(lambda: d.metrics().get("teamhealth_events_ingested_total",
+                                       source="directory") == 2, 10, "directory counter")
     # A broken config on SIGHUP is refused; the daemon keeps running.
     good = cfg.read_text()
     cfg.write_text(good + "\n[directory.bogus]\n")

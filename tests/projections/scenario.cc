@@ -16,7 +16,9 @@ namespace teamhealth::testing {
 std::vector<schema::Event> LoadEvents(const std::string& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << path;
-  auto registry = sources::MakeSourceRegistry();
+  sources::SourceOptions options;
+  options.accept_directory_events = true;  // scenarios carry their directory history
+  auto registry = sources::MakeSourceRegistry(options);
   auto* canonical = registry->Find("canonical");
   std::vector<schema::Event> out;
   int n = 0;

@@ -139,6 +139,31 @@ TEST_F(CanonicalTest, RepeatedTopLevelMembersAreRejected) {
       Reason::kInvalidField, "id (repeated)");
 }
 
+TEST_F(CanonicalTest, DirectoryEventsFromATopicAreRejected) {
+  // The directory comes only from the config: a producer must not rewrite teams or put raw
+  // identities (subject ids, aliases) into the log.
+  ExpectReject(
+      R"({"id":"directory:x","source":"directory","type":"directory.person_upserted",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"person","id":"slack:U1"},)"
+      R"("attrs":{"aliases":["github:alice"],"teams":["payments"]}})",
+      Reason::kInvalidField, "directory");
+  ExpectReject(
+      R"({"id":"canonical:x","source":"canonical","type":"directory.person_erased",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"person","id":"slack:U1"}})",
+      Reason::kInvalidField, "directory");
+  sources::SourceOptions files;
+  files.accept_directory_events = true;
+  auto registry = MakeSourceRegistry(files);
+  RawRecord r;
+  const std::string body =
+      R"({"id":"directory:x","source":"directory","type":"directory.person_upserted",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"person","id":"p:1"}})";
+  r.value = body;
+  NormalizeResult out;
+  registry->Find("canonical")->Normalize(r, out);
+  EXPECT_EQ(out.events.size(), 1u);
+}
+
 TEST_F(CanonicalTest, HeaderLookupIgnoresCase) {
   const RecordHeader headers[] = {{"X-GitHub-Event", "issues"}, {"x-github-delivery", "d1"}};
   RawRecord r;

@@ -126,7 +126,18 @@ Status Daemon::Reload() {
                    fresh.error().message());
     return Status::Ok();
   }
-  return RecordDirectory(*log_, fresh->directory, logger_);
+  const uint64_t before = log_->LastSequence().value();
+  if (auto s = RecordDirectory(*log_, fresh->directory, logger_); !s) return s;
+  // The new directory events count like ingested ones on /metrics.
+  const uint64_t after = log_->LastSequence().value();
+  if (after > before) {
+    eventlog::AppendOutcome outcome;
+    outcome.first = Sequence(before + 1);
+    outcome.last = Sequence(after);
+    outcome.delta.ingested["directory"] = after - before;
+    metrics_->OnBatch(outcome);
+  }
+  return Status::Ok();
 }
 
 Status Daemon::Run(std::atomic<bool>& stop, std::atomic<bool>& reload) {

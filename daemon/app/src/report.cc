@@ -163,7 +163,9 @@ std::vector<schema::Event> DirectoryEvents(const config::DirectoryConfig& direct
 }
 
 Result<std::vector<schema::Event>> ReadEventFiles(const std::vector<std::string>& files) {
-  auto registry = sources::MakeSourceRegistry();
+  sources::SourceOptions options;
+  options.accept_directory_events = true;  // a file of events may describe its directory
+  auto registry = sources::MakeSourceRegistry(options);
   auto* canonical = registry->Find("canonical");
   std::vector<schema::Event> out;
   std::unordered_set<std::string> seen;

@@ -144,7 +144,9 @@ Result<int> EventLog::SyncDirectory(const std::vector<DirectoryPerson>& people,
     }
   }
 
-  if (changed == 0) {
+  // New identity mappings must be written even when no entry changed (an identity added to a
+  // person whose teams, zone and hours stayed the same).
+  if (wb.Count() == 0) {
     identities_.Rollback();
     return 0;
   }

@@ -20,6 +20,7 @@ struct PartitionState {
   // with records that are not delivered (transaction markers).
   int64_t end_seen = -1;
   int64_t startup_high = -1;  // high watermark queried at assignment, until fetches report one
+  bool stored = false;        // the log held an offset for it at assignment
 };
 
 class KafkaIngestor final : public Ingestor {
@@ -46,6 +47,7 @@ class KafkaIngestor final : public Ingestor {
   Result<bool> AssignAll(const std::atomic<bool>& stop,
                          const std::function<Status()>& between_batches);
   Status ProcessBatch(std::vector<MessagePtr>& messages);
+  Status ResetOutOfRange();
   void Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void HandleError(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void ReportLagAndReadiness();
@@ -82,6 +84,7 @@ Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop,
           positions[tp] = start;
           PartitionState st;
           st.next = it != stored->end() ? it->second : KafkaOffset(0);
+          st.stored = it != stored->end();
           if (auto high = consumer_->HighWatermarkQuery(tp, 5000)) st.startup_high = *high;
           partitions_[tp] = st;
         }
@@ -126,22 +129,7 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
       if (auto s = between_batches(); !s) return s;
     }
     if (!reset_pending_.empty()) {
-      // An out-of-range offset: restart those partitions from the first retained offset. Loud,
-      // never silent: the gap is logged with both offsets.
-      std::map<TopicPartition, KafkaOffset> positions;
-      for (const auto& [tp, st] : partitions_) positions[tp] = st.next;
-      for (const auto& tp : reset_pending_) {
-        auto low = consumer_->LowWatermark(tp, 5000);
-        if (!low) continue;
-        logger_->error(
-            "Stored offset is no longer in Kafka; records were deleted before they were "
-            "ingested. topic={} partition={} stored_offset={} first_available={}",
-            tp.topic, tp.partition.value(), positions[tp].value(), *low);
-        positions[tp] = KafkaOffset(*low);
-        partitions_[tp].next = KafkaOffset(*low);
-      }
-      reset_pending_.clear();
-      if (auto s = consumer_->Assign(positions); !s) return s;
+      if (auto s = ResetOutOfRange(); !s) return s;
     }
     const auto now = Clock::now();
     if (now - last_report >= std::chrono::milliseconds(500) || !Ready()) {
@@ -151,6 +139,41 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
   }
   ReportLagAndReadiness();
   return Status::Ok();
+}
+
+// An out-of-range stored offset. Loud, never silent: the gap is logged with the offsets.
+// Below the first retained offset (retention deleted records before they were ingested):
+// resume at the first retained one. Above the end (the partition was truncated, e.g. after an
+// unclean leader election or a broker restore): resume at the end, which re-reads nothing.
+Status KafkaIngestor::ResetOutOfRange() {
+  std::map<TopicPartition, KafkaOffset> positions;
+  for (const auto& [tp, st] : partitions_) {
+    // Partitions that never stored an offset keep starting at the beginning.
+    positions[tp] = st.stored || st.next.value() > 0 ? st.next
+                                                     : KafkaOffset(RD_KAFKA_OFFSET_BEGINNING);
+  }
+  for (const auto& tp : reset_pending_) {
+    auto low = consumer_->LowWatermark(tp, 5000);
+    auto high = consumer_->HighWatermarkQuery(tp, 5000);
+    if (!low || !high) continue;
+    const int64_t stored = partitions_[tp].next.value();
+    const int64_t resume = stored > *high ? *high : *low;
+    if (stored > *high) {
+      logger_->error(
+          "Stored offset is beyond the end of the partition (truncated?); resuming at its end. "
+          "topic={} partition={} stored_offset={} end={}",
+          tp.topic, tp.partition.value(), stored, *high);
+    } else {
+      logger_->error(
+          "Stored offset is no longer in Kafka; records were deleted before they were "
+          "ingested. topic={} partition={} stored_offset={} first_available={}",
+          tp.topic, tp.partition.value(), stored, *low);
+    }
+    positions[tp] = KafkaOffset(resume);
+    partitions_[tp].next = KafkaOffset(resume);
+  }
+  reset_pending_.clear();
+  return consumer_->Assign(positions);
 }
 
 Status KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {

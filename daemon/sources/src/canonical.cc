@@ -268,6 +268,12 @@ void CanonicalSource::DoNormalize(const RawRecord& record, NormalizeResult& out)
     return out.Reject(Reason::kInvalidField, "field id: must be <source>:<dedup id>");
   }
   if (!IsKnownEventType(event.type())) return out.Reject(Reason::kUnknownType, "field type");
+  if (!accept_directory_events_ &&
+      (event.source() == "directory" || event.type().starts_with("directory.") ||
+       event.subject().kind() == "person")) {
+    return out.Reject(Reason::kInvalidField,
+                      "field type: directory events come only from the config");
+  }
   if (!IsKnownSubjectKind(event.subject().kind())) {
     return out.Reject(Reason::kInvalidField, "field subject.kind");
   }

@@ -13,10 +13,13 @@ namespace teamhealth::sources {
 // (what `teamhealth normalize` prints). Validates types and required fields strictly.
 class CanonicalSource final : public Source {
  public:
+  explicit CanonicalSource(bool accept_directory_events)
+      : accept_directory_events_(accept_directory_events) {}
   std::string_view name() const override { return "canonical"; }
   void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
+  bool accept_directory_events_;
   simdjson::ondemand::parser parser_;
   PaddedBuffer buffer_;
 };

@@ -57,7 +57,7 @@ Source* SourceRegistry::Find(std::string_view name) const {
 
 std::unique_ptr<SourceRegistry> MakeSourceRegistry(const SourceOptions& options) {
   auto registry = std::make_unique<SourceRegistry>();
-  registry->Add(std::make_unique<CanonicalSource>());
+  registry->Add(std::make_unique<CanonicalSource>(options.accept_directory_events));
   registry->Add(MakeJiraSource(options));
   registry->Add(MakeGithubSource(options));
   registry->Add(MakeLinearSource(options));

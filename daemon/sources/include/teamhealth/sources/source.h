@@ -97,6 +97,11 @@ class SourceRegistry final {
 struct SourceOptions {
   // Status category overrides: "<source>:<status id or name>" -> todo | in_progress | done.
   std::map<std::string, std::string> status_categories;
+  // Whether the canonical source accepts directory.* events. Off for Kafka topics: the
+  // directory comes only from the config (its events carry pseudonyms the log made), so a
+  // producer cannot rewrite teams or slip raw identities into the log. On for reading files
+  // of canonical events (report --events, tests), which describe their own directory.
+  bool accept_directory_events = false;
 };
 
 // The explicit list of every source this build knows.
