@@ -85,12 +85,13 @@ void PrintSummary(const projections::Accumulator& acc, const std::vector<std::st
 
 // Produces the generated records in time order, never more than `window` records ahead of
 // what the log has taken in: the embedded broker keeps only 5 MiB per partition.
+// Each generated record normalises to exactly one event (tests/generate), so the log has
+// taken everything in once it grew by the number of records.
 Status Feed(const generate::Output& org, const std::string& bootstrap, Daemon& daemon,
-            const std::atomic<bool>& stop) {
+            const std::atomic<bool>& stop, uint64_t base) {
   auto producer = ingest::RecordProducer::Create(bootstrap);
   if (!producer) return producer.error();
   constexpr uint64_t kWindow = 1500;
-  const uint64_t base = daemon.log().LastSequence().value();
   uint64_t produced = 0;
   for (const auto& r : org.records) {
     if (stop.load()) return Status::Ok();
@@ -198,11 +199,13 @@ int Demo(const Args& args) {
   {
     SignalWatcher watcher(stop, reload, log);
     std::thread feeder([&] {
-      fed = Feed(*org, config->kafka.brokers, **daemon, stop);
+      const uint64_t base = (*daemon)->log().LastSequence().value();
+      fed = Feed(*org, config->kafka.brokers, **daemon, stop, base);
       // Wait for ingest and the projections to take everything in, then show the numbers.
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
       while (!stop.load() && std::chrono::steady_clock::now() < deadline &&
-             (!(*daemon)->ready() || (*daemon)->projector().lag() > 0)) {
+             ((*daemon)->log().LastSequence().value() - base < org->records.size() ||
+              !(*daemon)->ready() || (*daemon)->projector().lag() > 0)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       if (!stop.load()) {
