@@ -25,9 +25,9 @@ TEST(TimeTest, TruncatesLongFractionsAndPadsShortOnes) {
 }
 
 TEST(TimeTest, RejectsMalformed) {
-  for (const char* bad : {"", "2026-03-02", "2026-03-02T22:14:05", "2026-13-02T22:14:05Z",
-                          "2026-02-30T22:14:05Z", "2026-03-02T25:14:05Z", "yesterday",
-                          "2026-03-02T22:14:05.Z", "2026-03-02T22:14:05Zjunk"}) {
+  for (const char* bad :
+       {"", "2026-03-02", "2026-03-02T22:14:05", "2026-13-02T22:14:05Z", "2026-02-30T22:14:05Z",
+        "2026-03-02T25:14:05Z", "yesterday", "2026-03-02T22:14:05.Z", "2026-03-02T22:14:05Zjunk"}) {
     EXPECT_FALSE(ParseRfc3339(bad).has_value()) << bad;
   }
 }

@@ -36,8 +36,8 @@ std::string ReadFile(const fs::path& p) {
 
 std::vector<Payload> VendorCorpus(const std::string& source) {
   std::vector<Payload> out;
-  for (const fs::path& dir : {fs::path(TEAMHEALTH_FIXTURES_DIR) / source,
-                             fs::path(TEAMHEALTH_VARIANTS_DIR) / source}) {
+  for (const fs::path& dir :
+       {fs::path(TEAMHEALTH_FIXTURES_DIR) / source, fs::path(TEAMHEALTH_VARIANTS_DIR) / source}) {
     if (!fs::exists(dir)) continue;
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
       if (entry.path().extension() != ".json") continue;
@@ -62,15 +62,15 @@ std::vector<Payload> VendorCorpus(const std::string& source) {
 std::vector<Payload> CanonicalCorpus(int n) {
   std::vector<Payload> out;
   for (int i = 0; i < n; ++i) {
-    out.push_back({R"({"id":"canonical:bench-)" + std::to_string(i) +
-                       R"(","source":"canonical","type":"chat.message","occurred_at":"2026-03-02T22:14:)" +
-                       std::to_string(10 + i % 50) + R"(.120Z","actor":"slack:U0)" +
-                       std::to_string(i % 977) + R"(","subject":{"kind":"channel","id":"C0)" +
-                       std::to_string(i % 131) +
-                       R"(","title":"payments-incident-war-room"},"attrs":{"channel_type":"channel",)"
-                       R"("thread":true,"mentions":["slack:U024BE7LH","slack:U0G9QF9C6"],)"
-                       R"("recipients":[],"bot":false,"edited":false}})",
-                   {}});
+    out.push_back(
+        {R"({"id":"canonical:bench-)" + std::to_string(i) +
+             R"(","source":"canonical","type":"chat.message","occurred_at":"2026-03-02T22:14:)" +
+             std::to_string(10 + i % 50) + R"(.120Z","actor":"slack:U0)" + std::to_string(i % 977) +
+             R"(","subject":{"kind":"channel","id":"C0)" + std::to_string(i % 131) +
+             R"(","title":"payments-incident-war-room"},"attrs":{"channel_type":"channel",)"
+             R"("thread":true,"mentions":["slack:U024BE7LH","slack:U0G9QF9C6"],)"
+             R"("recipients":[],"bot":false,"edited":false}})",
+         {}});
   }
   return out;
 }
@@ -115,10 +115,11 @@ void Run(const std::string& name, std::vector<Payload> corpus, double target_mb)
     }
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%-10s payloads=%-3zu avg_bytes=%-6zu records=%-8zu MB_per_s=%-8.1f "
-              "records_per_s=%-9.0f events_per_s=%.0f\n",
-              name.c_str(), ok.size(), corpus_bytes / ok.size(), records, bytes / s / 1e6,
-              records / s, events / s);
+  std::printf(
+      "%-10s payloads=%-3zu avg_bytes=%-6zu records=%-8zu MB_per_s=%-8.1f "
+      "records_per_s=%-9.0f events_per_s=%.0f\n",
+      name.c_str(), ok.size(), corpus_bytes / ok.size(), records, bytes / s / 1e6, records / s,
+      events / s);
 }
 
 }  // namespace

@@ -115,9 +115,13 @@ int main(int argc, char** argv) {
   std::vector<eventlog::DirectoryPerson> directory;
   static const char* kZones[] = {"UTC", "Europe/London", "America/New_York", "Asia/Tokyo"};
   for (int p = 0; p < people; ++p) {
-    directory.push_back({"person" + std::to_string(p), {"slack:U" + std::to_string(p)},
-                         {"team" + std::to_string(p % 20)}, kZones[p % 4],
-                         {"Mon", "Tue", "Wed", "Thu", "Fri"}, "08:00-18:00", "22:00-08:00"});
+    directory.push_back({"person" + std::to_string(p),
+                         {"slack:U" + std::to_string(p)},
+                         {"team" + std::to_string(p % 20)},
+                         kZones[p % 4],
+                         {"Mon", "Tue", "Wed", "Thu", "Fri"},
+                         "08:00-18:00",
+                         "22:00-08:00"});
   }
   if (!log->SyncDirectory(directory, 1735689600000).ok()) return 1;
 
@@ -145,13 +149,15 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   clock_t cpu0 = std::clock();
   if (!projector.CatchUp(1'000'000).ok()) return 1;
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
   const long rss_after = RssKb();
   const uint64_t applied = projector.applied();
-  std::printf("replay: %llu events (all 4 projections, from RocksDB, with checkpoints) in %.2f s "
-              "wall, %.2f s CPU: %.0f events/s wall, %.0f events/s per CPU second\n",
-              static_cast<unsigned long long>(applied), wall, cpu, applied / wall, applied / cpu);
+  std::printf(
+      "replay: %llu events (all 4 projections, from RocksDB, with checkpoints) in %.2f s "
+      "wall, %.2f s CPU: %.0f events/s wall, %.0f events/s per CPU second\n",
+      static_cast<unsigned long long>(applied), wall, cpu, applied / wall, applied / cpu);
   std::printf("memory: RSS %.1f MB before the rebuild, %.1f MB after (%d people)\n",
               rss_before / 1024.0, rss_after / 1024.0, people);
   for (const auto& p : projector.projections()) {
@@ -174,7 +180,8 @@ int main(int argc, char** argv) {
     view.Apply(e);
     for (auto& p : list) p->Apply(e, view, acc);
   }
-  const double apply_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s2).count();
+  const double apply_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s2).count();
   std::printf("apply only (in memory, %zu events): %.0f events/s\n", sample.size(),
               sample.size() / apply_s);
   std::filesystem::remove_all(dir);

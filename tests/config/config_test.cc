@@ -72,9 +72,10 @@ TEST(ConfigTest, BadValuesAreErrorsThatNameTheKey) {
   ExpectError("[logging]\nlevel = \"loud\"\n", "logging.level");
   ExpectError("[kafka.properties]\n\"enable.auto.commit\" = true\n",
               "kafka.properties.enable.auto.commit");
-  ExpectError("[[kafka.topics]]\nname = \"a\"\nsource = \"jira\"\n"
-              "[[kafka.topics]]\nname = \"a\"\nsource = \"slack\"\n",
-              "configured twice");
+  ExpectError(
+      "[[kafka.topics]]\nname = \"a\"\nsource = \"jira\"\n"
+      "[[kafka.topics]]\nname = \"a\"\nsource = \"slack\"\n",
+      "configured twice");
   ExpectError("[storage\n", "test.toml:1");
 }
 
@@ -140,8 +141,8 @@ TEST(DirectoryConfigTest, EffectiveScheduleInheritsPersonThenFirstTeamThenDefaul
   const auto& d = c->directory;
   const auto alice = d.EffectiveSchedule(d.people[0]);
   EXPECT_EQ(alice.timezone, "America/New_York");  // her own
-  EXPECT_EQ(alice.working_hours, "09:00-17:30");   // payments'
-  EXPECT_EQ(alice.sleep_hours, "22:00-08:00");     // defaults
+  EXPECT_EQ(alice.working_hours, "09:00-17:30");  // payments'
+  EXPECT_EQ(alice.sleep_hours, "22:00-08:00");    // defaults
   const auto bob = d.EffectiveSchedule(d.people[1]);
   EXPECT_EQ(bob.timezone, "UTC");  // search has no zone; defaults
   EXPECT_EQ(bob.working_hours, "08:00-18:00");
@@ -177,8 +178,7 @@ TEST(DirectoryConfigTest, BadDirectoryEntriesNameTheKey) {
   ExpectError(team + "[directory.projects]\n\"PAY\" = \"payments\"\n", "directory.projects");
   ExpectError(team + "[[directory.people]]\nhandle = \"a\"\nshoe_size = 9\n",
               "directory.people[0].shoe_size: unknown key");
-  ExpectError("[sources.status_categories]\n\"jira:1\" = \"doing\"\n",
-              "sources.status_categories");
+  ExpectError("[sources.status_categories]\n\"jira:1\" = \"doing\"\n", "sources.status_categories");
   ExpectError("[[directory.teams]]\nname = \"unmapped\"\n", "reserved");
 }
 

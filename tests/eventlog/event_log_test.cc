@@ -47,10 +47,12 @@ class EventLogTest : public ::testing::Test {
 
   std::vector<std::string> Ids() {
     std::vector<std::string> ids;
-    EXPECT_TRUE(log_->ForEach(Sequence(1), [&](Sequence, const schema::Event& e) {
-      ids.push_back(e.id());
-      return true;
-    }).ok());
+    EXPECT_TRUE(log_->ForEach(Sequence(1),
+                              [&](Sequence, const schema::Event& e) {
+                                ids.push_back(e.id());
+                                return true;
+                              })
+                    .ok());
     return ids;
   }
 
@@ -73,10 +75,12 @@ TEST_F(EventLogTest, AppendAssignsDenseSequences) {
   EXPECT_EQ(r2->first, Sequence(3));
   EXPECT_EQ(log_->LastSequence(), Sequence(3));
   std::vector<uint64_t> seqs;
-  ASSERT_TRUE(log_->ForEach(Sequence(1), [&](Sequence s, const schema::Event&) {
-    seqs.push_back(s.value());
-    return true;
-  }).ok());
+  ASSERT_TRUE(log_->ForEach(Sequence(1),
+                            [&](Sequence s, const schema::Event&) {
+                              seqs.push_back(s.value());
+                              return true;
+                            })
+                  .ok());
   EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(Ids(), (std::vector<std::string>{"canonical:a", "canonical:b", "canonical:c"}));
 }
@@ -87,12 +91,14 @@ TEST_F(EventLogTest, IterationIsInAppendOrderBeyondByteBoundaries) {
   for (int i = 0; i < 300; ++i) b.events.push_back(MakeEvent(std::to_string(i)));
   ASSERT_TRUE(log_->Append(b).ok());
   uint64_t expected = 1;
-  ASSERT_TRUE(log_->ForEach(Sequence(1), [&](Sequence s, const schema::Event& e) {
-    EXPECT_EQ(s.value(), expected);
-    EXPECT_EQ(e.id(), "canonical:" + std::to_string(expected - 1));
-    ++expected;
-    return true;
-  }).ok());
+  ASSERT_TRUE(log_->ForEach(Sequence(1),
+                            [&](Sequence s, const schema::Event& e) {
+                              EXPECT_EQ(s.value(), expected);
+                              EXPECT_EQ(e.id(), "canonical:" + std::to_string(expected - 1));
+                              ++expected;
+                              return true;
+                            })
+                  .ok());
   EXPECT_EQ(expected, 301u);
 }
 
@@ -145,14 +151,15 @@ TEST_F(EventLogTest, QuarantineRecordsAreKeptByReferenceAndCounted) {
                    MakeQuarantine(5, "invalid_json")};
   auto r = log_->Append(b);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->delta.quarantined[std::make_pair(std::string("canonical"),
-                                                std::string("invalid_json"))],
-            2u);
+  EXPECT_EQ(
+      r->delta.quarantined[std::make_pair(std::string("canonical"), std::string("invalid_json"))],
+      2u);
   std::vector<std::pair<uint64_t, int64_t>> seen;
   ASSERT_TRUE(log_->ForEachQuarantined([&](uint64_t seq, const schema::QuarantineRecord& q) {
-    seen.emplace_back(seq, q.offset());
-    return true;
-  }).ok());
+                    seen.emplace_back(seq, q.offset());
+                    return true;
+                  })
+                  .ok());
   EXPECT_EQ(seen, (std::vector<std::pair<uint64_t, int64_t>>{{1, 3}, {2, 4}, {3, 5}}));
   EXPECT_EQ(log_->LastSequence(), Sequence(0));  // quarantine does not consume sequences
 }
@@ -217,8 +224,8 @@ TEST_F(EventLogTest, EventsRoundTripThroughStorageWithPseudonymsForPeople) {
   EXPECT_EQ(got.attrs(1).value().string_value(), "high");
   // The raw identity is stored nowhere.
   std::string all;
-  for (auto column : {storage::Column::kLog, storage::Column::kIdentities,
-                      storage::Column::kMeta, storage::Column::kDedup}) {
+  for (auto column : {storage::Column::kLog, storage::Column::kIdentities, storage::Column::kMeta,
+                      storage::Column::kDedup}) {
     auto it = store_->NewIterator(column);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       all.append(it->key());
@@ -246,8 +253,10 @@ TEST_F(EventLogTest, PseudonymsSurviveReopen) {
 }
 
 DirectoryPerson Alice() {
-  return DirectoryPerson{"alice", {"slack:UALICE", "github:alice"}, {"payments"},
-                         "Europe/London", {"Mon", "Tue"}, "09:00-17:00", "22:00-07:00"};
+  return DirectoryPerson{"alice",        {"slack:UALICE", "github:alice"},
+                         {"payments"},   "Europe/London",
+                         {"Mon", "Tue"}, "09:00-17:00",
+                         "22:00-07:00"};
 }
 
 TEST_F(EventLogTest, DirectorySyncAppendsUpsertsOnlyWhenSomethingChanged) {

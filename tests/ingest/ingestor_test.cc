@@ -1,7 +1,6 @@
 // Ingest against librdkafka's mock cluster, with injected faults. The real-broker tests are in
 // tests/integration; these are the fast fault-injection cases.
 #include "teamhealth/ingest/ingestor.h"
-#include "teamhealth/ingest/producer.h"
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
@@ -10,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "teamhealth/ingest/producer.h"
 #include "teamhealth/storage/store.h"
 #include "temp_dir.h"
 
@@ -38,8 +38,8 @@ void Produce(const std::string& bootstrap, const std::string& topic,
   auto producer = RecordProducer::Create(bootstrap);
   ASSERT_TRUE(producer.ok()) << producer.error().message();
   for (size_t i = 0; i < records.size(); ++i) {
-    ASSERT_TRUE((*producer)->Produce(topic, "k" + std::to_string(i), {{"X-Test", "1"}},
-                                     records[i]).ok());
+    ASSERT_TRUE(
+        (*producer)->Produce(topic, "k" + std::to_string(i), {{"X-Test", "1"}}, records[i]).ok());
   }
   ASSERT_TRUE((*producer)->Flush(30000).ok());
 }
@@ -78,8 +78,7 @@ class IngestorTest : public ::testing::Test {
     std::thread runner([&] { status = (*ingestor)->Run(stop); });
     if (during) during();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (log_->LastSequence().value() < expected &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (log_->LastSequence().value() < expected && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     while (!(*ingestor)->Ready() && std::chrono::steady_clock::now() < deadline) {
@@ -92,10 +91,12 @@ class IngestorTest : public ::testing::Test {
 
   std::set<std::string> Ids() {
     std::set<std::string> ids;
-    EXPECT_TRUE(log_->ForEach(Sequence(1), [&](Sequence, const schema::Event& e) {
-      EXPECT_TRUE(ids.insert(e.id()).second) << "duplicate " << e.id();
-      return true;
-    }).ok());
+    EXPECT_TRUE(log_->ForEach(Sequence(1),
+                              [&](Sequence, const schema::Event& e) {
+                                EXPECT_TRUE(ids.insert(e.id()).second) << "duplicate " << e.id();
+                                return true;
+                              })
+                    .ok());
     return ids;
   }
 

@@ -81,12 +81,14 @@ TEST(BurnoutTest, GoldenScenarioSignalValues) {
 
 // Stopping after any event and resuming from saved state gives the same result as one pass.
 TEST(BurnoutTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
-  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<Burnout>(Settings{}); }, kDir, kNow);
+  testing::ExpectResumingAnywhereMatchesOnePass(
+      [] { return std::make_unique<Burnout>(Settings{}); }, kDir, kNow);
 }
 
 // The log never holds duplicates; replaying the same log from scratch is deterministic.
 TEST(BurnoutTest, ReplayingTheScenarioTwiceGivesIdenticalState) {
-  testing::ExpectReplayIsDeterministic([] { return std::make_unique<Burnout>(Settings{}); }, kDir, kNow);
+  testing::ExpectReplayIsDeterministic([] { return std::make_unique<Burnout>(Settings{}); }, kDir,
+                                       kNow);
 }
 
 TEST(BurnoutTest, LoadRejectsCorruptState) {

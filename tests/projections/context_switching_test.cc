@@ -90,12 +90,14 @@ TEST(ContextSwitchingTest, FocusLostUsesTheConfiguredSwitchCost) {
 
 // Stopping after any event and resuming from saved state gives the same result as one pass.
 TEST(ContextSwitchingTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
-  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<ContextSwitching>(Settings{}); }, kDir, kNow);
+  testing::ExpectResumingAnywhereMatchesOnePass(
+      [] { return std::make_unique<ContextSwitching>(Settings{}); }, kDir, kNow);
 }
 
 // The log never holds duplicate ids; replaying it from scratch must give identical state.
 TEST(ContextSwitchingTest, ReplayingTheLogFromScratchGivesIdenticalState) {
-  testing::ExpectReplayIsDeterministic([] { return std::make_unique<ContextSwitching>(Settings{}); }, kDir, kNow);
+  testing::ExpectReplayIsDeterministic(
+      [] { return std::make_unique<ContextSwitching>(Settings{}); }, kDir, kNow);
 }
 
 TEST(ContextSwitchingTest, LoadRejectsCorruptState) {

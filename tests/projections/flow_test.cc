@@ -25,13 +25,15 @@ TEST(FlowTest, GoldenScenario) {
 
 // Stopping after any event and resuming from saved state gives the same result as one pass.
 TEST(FlowTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
-  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<Flow>(Settings{}); }, kDir, kNow);
+  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<Flow>(Settings{}); },
+                                                kDir, kNow);
 }
 
 // The log never holds duplicate ids; replaying the same log from scratch must give identical
 // state and metrics (determinism).
 TEST(FlowTest, ReplayingTheSameLogFromScratchGivesIdenticalState) {
-  testing::ExpectReplayIsDeterministic([] { return std::make_unique<Flow>(Settings{}); }, kDir, kNow);
+  testing::ExpectReplayIsDeterministic([] { return std::make_unique<Flow>(Settings{}); }, kDir,
+                                       kNow);
 }
 
 TEST(FlowTest, LoadRejectsCorruptState) {

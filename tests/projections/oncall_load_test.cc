@@ -20,7 +20,8 @@ TEST(OncallLoadTest, GoldenScenario) {
 
 // Stopping after any event and resuming from saved state gives the same result as one pass.
 TEST(OncallLoadTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
-  testing::ExpectResumingAnywhereMatchesOnePass([] { return std::make_unique<OncallLoad>(Settings{}); }, kDir, kNow);
+  testing::ExpectResumingAnywhereMatchesOnePass(
+      [] { return std::make_unique<OncallLoad>(Settings{}); }, kDir, kNow);
 }
 
 TEST(OncallLoadTest, ReplayingTheScenarioTwiceGivesIdenticalState) {

@@ -55,20 +55,21 @@ class ProjectorTest : public ::testing::Test {
     std::vector<std::unique_ptr<projections::Projection>> list;
     list.push_back(std::make_unique<projections::OncallLoad>(projections::Settings{}));
     list.push_back(std::make_unique<Versioned>(versioned));
-    auto p = std::make_unique<Projector>(*store_, *log_,
-                                         testing::LoadDirectory(kScenario + "config.toml"),
-                                         std::move(list), projections::Settings{},
-                                         loggers_.Get("projector"));
+    auto p = std::make_unique<Projector>(
+        *store_, *log_, testing::LoadDirectory(kScenario + "config.toml"), std::move(list),
+        projections::Settings{}, loggers_.Get("projector"));
     EXPECT_TRUE(p->Start().ok());
     return p;
   }
   // What one pass over the log gives, computed directly.
   projections::Accumulator Reference() {
     std::vector<schema::Event> stored;
-    EXPECT_TRUE(log_->ForEach(Sequence(1), [&](Sequence, const schema::Event& e) {
-      stored.push_back(e);
-      return true;
-    }).ok());
+    EXPECT_TRUE(log_->ForEach(Sequence(1),
+                              [&](Sequence, const schema::Event& e) {
+                                stored.push_back(e);
+                                return true;
+                              })
+                    .ok());
     auto directory = testing::LoadDirectory(kScenario + "config.toml");
     projections::OncallLoad oncall{projections::Settings{}};
     Versioned versioned(1);

@@ -62,12 +62,11 @@ TEST_F(CanonicalTest, RendersBackToCanonicalJson) {
   ASSERT_EQ(out.events.size(), 1u);
   std::string json;
   AppendEventJson(out.events[0], json);
-  EXPECT_EQ(json,
-            R"({"id":"canonical:e1","source":"canonical","type":"incident.triggered",)"
-            R"("occurred_at":"2026-03-02T22:14:05.120Z","actor":"pagerduty:P9",)"
-            R"("subject":{"kind":"incident","id":"Q1","service":"PSVC","title":"Disk full"},)"
-            R"("attrs":{"assignees":["pagerduty:P1","pagerduty:P2"],"bot":false,"gone":null,)"
-            R"("n":3,"urgency":"high","x":1.5}})");
+  EXPECT_EQ(json, R"({"id":"canonical:e1","source":"canonical","type":"incident.triggered",)"
+                  R"("occurred_at":"2026-03-02T22:14:05.120Z","actor":"pagerduty:P9",)"
+                  R"("subject":{"kind":"incident","id":"Q1","service":"PSVC","title":"Disk full"},)"
+                  R"("attrs":{"assignees":["pagerduty:P1","pagerduty:P2"],"bot":false,"gone":null,)"
+                  R"("n":3,"urgency":"high","x":1.5}})");
   // And the rendering parses to the same event.
   const auto again = Run(json);
   ASSERT_EQ(again.events.size(), 1u);
@@ -132,11 +131,10 @@ TEST_F(CanonicalTest, MalformedJsonInsideIgnoredMembersIsStillInvalidJson) {
 }
 
 TEST_F(CanonicalTest, RepeatedTopLevelMembersAreRejected) {
-  ExpectReject(
-      R"({"id":"canonical:a","source":"canonical","type":"work_item.created",)"
-      R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"},)"
-      R"("id":"canonical:b"})",
-      Reason::kInvalidField, "id (repeated)");
+  ExpectReject(R"({"id":"canonical:a","source":"canonical","type":"work_item.created",)"
+               R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1"},)"
+               R"("id":"canonical:b"})",
+               Reason::kInvalidField, "id (repeated)");
 }
 
 TEST_F(CanonicalTest, DirectoryEventsFromATopicAreRejected) {

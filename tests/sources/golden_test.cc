@@ -77,8 +77,8 @@ TEST_P(GoldenTest, NormalisesToTheHandWrittenEvents) {
     payload = kVariantsDir / c.source / c.relative;
     payload += ".json";
   }
-  ASSERT_TRUE(fs::exists(payload)) << "no payload for golden " << c.source << "/"
-                                   << c.relative.string();
+  ASSERT_TRUE(fs::exists(payload))
+      << "no payload for golden " << c.source << "/" << c.relative.string();
   const fs::path golden = kGoldenDir / c.source / (c.relative.string() + ".jsonl");
   const fs::path headers_file = kGoldenDir / c.source / (c.relative.string() + ".headers");
 
@@ -129,8 +129,8 @@ TEST_P(GoldenTest, NormalisesToTheHandWrittenEvents) {
     NormalizeResult exp_out;
     registry->Find("canonical")->Normalize(exp_record, exp_out);
     ASSERT_FALSE(exp_out.rejection.has_value())
-        << golden << " line " << i + 1 << " is not valid canonical JSON: "
-        << exp_out.rejection->detail;
+        << golden << " line " << i + 1
+        << " is not valid canonical JSON: " << exp_out.rejection->detail;
     std::string exp_line;
     AppendEventJson(exp_out.events[0], exp_line);
     EXPECT_EQ(actual[i], exp_line) << payload << " event " << i + 1;

@@ -1,15 +1,17 @@
+#include "teamhealth/app/cli.h"
+
 #include <cstdio>
 #include <cstring>
 #include <string_view>
 
 #include "commands.h"
-#include "teamhealth/app/cli.h"
 #include "teamhealth/generate/generator.h"
 
 namespace teamhealth::app {
 namespace {
 
-constexpr const char* kUsage = R"(teamhealth — team-health metrics from tracker, chat and pager events
+constexpr const char* kUsage =
+    R"(teamhealth — team-health metrics from tracker, chat and pager events
 
 Usage: teamhealth <command> [options]
 

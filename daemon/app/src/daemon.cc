@@ -20,8 +20,8 @@ Status RecordDirectory(eventlog::EventLog& log, const config::DirectoryConfig& d
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(config::Config config, std::string config_path,
                                               const logging::Loggers& loggers) {
-  std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(config_path),
-                                       loggers.Get("app")));
+  std::unique_ptr<Daemon> d(
+      new Daemon(std::move(config), std::move(config_path), loggers.Get("app")));
   if (auto s = d->Build(loggers); !s) return s.error();
   return d;
 }
@@ -46,8 +46,8 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   std::vector<std::string> names;
   for (const auto& p : projection_list) names.emplace_back(p->name());
   projector_ = std::make_unique<projector::Projector>(
-      *store_, *log_, projections::MakeDirectoryView(config_.directory),
-      std::move(projection_list), settings, loggers.Get("projector"));
+      *store_, *log_, projections::MakeDirectoryView(config_.directory), std::move(projection_list),
+      settings, loggers.Get("projector"));
   if (settings.person_metrics) {
     auto people = log_->NamesOf(DirectoryPeople(config_.directory));
     if (!people) return Error("cannot name people: " + people.error().message());
@@ -63,20 +63,21 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   metrics_->AttachProjections([this] { return projector_->Snapshot(NowMillis()); },
                               [this] { return projector_->lag(); }, names);
   registry_ = sources::MakeSourceRegistry({config_.sources.status_categories});
-  auto ingestor = ingest::Ingestor::Create(config_.kafka, *log_, *registry_, *metrics_,
-                                           loggers.Get("ingest"));
+  auto ingestor =
+      ingest::Ingestor::Create(config_.kafka, *log_, *registry_, *metrics_, loggers.Get("ingest"));
   if (!ingestor) return Error("cannot start ingest: " + ingestor.error().message());
   ingestor_ = std::move(*ingestor);
-  auto server = http::Server::Start(
-      config_.http.listen,
-      http::Handlers{.metrics = [this] { return metrics_->Serialize(); },
-                     .ready = [this] { return ready(); },
-                     .api = [this](const std::string& endpoint,
-                                   const std::map<std::string, std::string>& query,
-                                   const std::string& authorization) {
-                       return Api(endpoint, query, authorization);
-                     }},
-      loggers.Get("http"));
+  auto server =
+      http::Server::Start(config_.http.listen,
+                          http::Handlers{.metrics = [this] { return metrics_->Serialize(); },
+                                         .ready = [this] { return ready(); },
+                                         .api =
+                                             [this](const std::string& endpoint,
+                                                    const std::map<std::string, std::string>& query,
+                                                    const std::string& authorization) {
+                                               return Api(endpoint, query, authorization);
+                                             }},
+                          loggers.Get("http"));
   if (!server) return Error("cannot start the HTTP listener: " + server.error().message());
   server_ = std::move(*server);
   return Status::Ok();
@@ -111,9 +112,9 @@ http::ApiResponse Daemon::Api(const std::string& endpoint,
   auto report = ReportFromQuery(query, config_, *log_);
   if (!report) return JsonError(400, report.error().message());
   auto format = query.find("format");
-  const std::string type = format == query.end() || format->second == "json"
-                               ? "application/json"
-                               : format->second == "csv" ? "text/csv" : "text/plain";
+  const std::string type = format == query.end() || format->second == "json" ? "application/json"
+                           : format->second == "csv"                         ? "text/csv"
+                                                                             : "text/plain";
   return {200, type, *report};
 }
 

@@ -65,8 +65,8 @@ void PrintSummary(const projections::Accumulator& acc, const std::vector<std::st
     auto it = acc.gauges().find(name);
     return it == acc.gauges().end() ? nullptr : &it->second;
   };
-  std::printf("\n%-12s %7s %9s %9s %7s %9s %9s %8s %8s\n", "team", "members", "incidents",
-              "pages", "night", "switches", "direct", "done", "at-risk");
+  std::printf("\n%-12s %7s %9s %9s %7s %9s %9s %8s %8s\n", "team", "members", "incidents", "pages",
+              "night", "switches", "direct", "done", "at-risk");
   std::printf("%-12s %7s %9s %9s %7s %9s %9s %8s %8s\n", "", "", "", "", "pages", "", "pings",
               "items", "signals");
   for (const auto& team : teams) {
@@ -184,13 +184,14 @@ int Demo(const Args& args) {
   std::vector<std::string> teams;
   for (const auto& t : config->directory.teams) teams.push_back(t.name);
 
-  std::printf("teamhealth demo: %zu records of a %d-person organisation (%d teams, %d days)\n"
-              "  embedded broker  %s\n  state            %s%s\n"
-              "  metrics          http://127.0.0.1:%d/metrics\n"
-              "  ready            http://127.0.0.1:%d/readyz\n",
-              org->records.size(), options.people, options.teams, options.days,
-              config->kafka.brokers.c_str(), state.c_str(), temporary ? " (temporary)" : "",
-              (*daemon)->http_port(), (*daemon)->http_port());
+  std::printf(
+      "teamhealth demo: %zu records of a %d-person organisation (%d teams, %d days)\n"
+      "  embedded broker  %s\n  state            %s%s\n"
+      "  metrics          http://127.0.0.1:%d/metrics\n"
+      "  ready            http://127.0.0.1:%d/readyz\n",
+      org->records.size(), options.people, options.teams, options.days,
+      config->kafka.brokers.c_str(), state.c_str(), temporary ? " (temporary)" : "",
+      (*daemon)->http_port(), (*daemon)->http_port());
   std::fflush(stdout);
 
   std::atomic<bool> stop{false};

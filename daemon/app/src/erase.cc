@@ -21,8 +21,7 @@ int Erase(const Args& args) {
   }
   auto config = config::LoadConfigFile(args.Get("config"));
   if (!config) {
-    std::fprintf(stderr, "%s: %s\n", args.Get("config").c_str(),
-                 config.error().message().c_str());
+    std::fprintf(stderr, "%s: %s\n", args.Get("config").c_str(), config.error().message().c_str());
     return 1;
   }
   const std::string& handle = args.positional[0];

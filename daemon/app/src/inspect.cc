@@ -24,9 +24,12 @@ int Events(eventlog::EventLog& log, const Args& args) {
       line += "{\"seq\":" + std::to_string(seq.value()) + ",\"origin\":";
       JsonWriter w(line);
       w.BeginObject()
-          .Key("topic").String(e.origin().topic())
-          .Key("partition").Int(e.origin().partition())
-          .Key("offset").Int(e.origin().offset())
+          .Key("topic")
+          .String(e.origin().topic())
+          .Key("partition")
+          .Int(e.origin().partition())
+          .Key("offset")
+          .Int(e.origin().offset())
           .EndObject();
       line += ",\"event\":";
       sources::AppendEventJson(e, line);
@@ -50,14 +53,22 @@ int Quarantine(eventlog::EventLog& log) {
     std::string line;
     JsonWriter w(line);
     w.BeginObject()
-        .Key("seq").Int(static_cast<int64_t>(seq))
-        .Key("topic").String(q.topic())
-        .Key("partition").Int(q.partition())
-        .Key("offset").Int(q.offset())
-        .Key("source").String(q.source())
-        .Key("reason").String(q.reason())
-        .Key("detail").String(q.detail())
-        .Key("content_hash").String(q.content_hash())
+        .Key("seq")
+        .Int(static_cast<int64_t>(seq))
+        .Key("topic")
+        .String(q.topic())
+        .Key("partition")
+        .Int(q.partition())
+        .Key("offset")
+        .Int(q.offset())
+        .Key("source")
+        .String(q.source())
+        .Key("reason")
+        .String(q.reason())
+        .Key("detail")
+        .String(q.detail())
+        .Key("content_hash")
+        .String(q.content_hash())
         .EndObject();
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stdout);
@@ -80,9 +91,12 @@ int Offsets(eventlog::EventLog& log) {
     std::string line;
     JsonWriter(line)
         .BeginObject()
-        .Key("topic").String(tp.topic)
-        .Key("partition").Int(tp.partition.value())
-        .Key("next_offset").Int(next.value())
+        .Key("topic")
+        .String(tp.topic)
+        .Key("partition")
+        .Int(tp.partition.value())
+        .Key("next_offset")
+        .Int(next.value())
         .EndObject();
     std::printf("%s\n", line.c_str());
   }

@@ -41,8 +41,7 @@ int Normalize(int argc, char** argv) {
       const std::string h = a == "--header" ? argv[++i] : a.substr(9);
       const auto eq = h.find('=');
       if (eq == std::string::npos || eq == 0) {
-        std::fprintf(stderr, "teamhealth normalize: --header %s: expected NAME=VALUE\n",
-                     h.c_str());
+        std::fprintf(stderr, "teamhealth normalize: --header %s: expected NAME=VALUE\n", h.c_str());
         return 2;
       }
       header_storage.emplace_back(h.substr(0, eq), h.substr(eq + 1));

@@ -52,13 +52,20 @@ Result<Options> Parse(int argc, char** argv) {
       return std::string(argv[++i]);
     };
     Result<std::string> v = std::string();
-    if (a == "--config" && (v = value())) o.config = *v;
-    else if (a == "--events" && (v = value())) o.events.push_back(*v);
-    else if (a == "--log" && (v = value())) o.log_dir = *v;
-    else if (a == "--team" && (v = value())) o.team = *v;
-    else if (a == "--from" && (v = value())) from = *v;
-    else if (a == "--to" && (v = value())) to = *v;
-    else if (a == "--format" && (v = value())) o.format = *v;
+    if (a == "--config" && (v = value()))
+      o.config = *v;
+    else if (a == "--events" && (v = value()))
+      o.events.push_back(*v);
+    else if (a == "--log" && (v = value()))
+      o.log_dir = *v;
+    else if (a == "--team" && (v = value()))
+      o.team = *v;
+    else if (a == "--from" && (v = value()))
+      from = *v;
+    else if (a == "--to" && (v = value()))
+      to = *v;
+    else if (a == "--format" && (v = value()))
+      o.format = *v;
     else if (a == "--set" && (v = value())) {
       const auto eq = v->find('=');
       if (eq == std::string::npos) return Error("--set " + *v + ": expected NAME=VALUE");
@@ -109,19 +116,32 @@ Status ApplySets(const Options& o, projections::Settings& s, projections::Direct
       continue;
     }
     if (auto st = number(n); !st) return st;
-    if (name == "switch_cost_minutes") s.switch_cost_minutes = n;
-    else if (name == "session_gap_minutes") s.session_gap_ms = static_cast<int64_t>(n * 60000);
-    else if (name == "page_merge_seconds") s.page_merge_ms = static_cast<int64_t>(n * 1000);
-    else if (name == "min_group_size") s.min_group_size = static_cast<int>(n);
-    else if (name == "wip_limit") s.wip_limit = static_cast<int>(n);
-    else if (name == "sleep_interruptions_7d") s.sleep_interruptions_7d = static_cast<int>(n);
-    else if (name == "after_hours_share_14d") s.after_hours_share_14d = n;
-    else if (name == "after_hours_min_activities") s.after_hours_min_activities = static_cast<int>(n);
-    else if (name == "weekend_days_28d") s.weekend_days_28d = static_cast<int>(n);
-    else if (name == "no_rest_streak_days") s.no_rest_streak_days = static_cast<int>(n);
-    else if (name == "oncall_share_28d") s.oncall_share_28d = n;
-    else if (name == "always_on_share_28d") s.always_on_share_28d = n;
-    else return Error("--set " + name + ": unknown definition");
+    if (name == "switch_cost_minutes")
+      s.switch_cost_minutes = n;
+    else if (name == "session_gap_minutes")
+      s.session_gap_ms = static_cast<int64_t>(n * 60000);
+    else if (name == "page_merge_seconds")
+      s.page_merge_ms = static_cast<int64_t>(n * 1000);
+    else if (name == "min_group_size")
+      s.min_group_size = static_cast<int>(n);
+    else if (name == "wip_limit")
+      s.wip_limit = static_cast<int>(n);
+    else if (name == "sleep_interruptions_7d")
+      s.sleep_interruptions_7d = static_cast<int>(n);
+    else if (name == "after_hours_share_14d")
+      s.after_hours_share_14d = n;
+    else if (name == "after_hours_min_activities")
+      s.after_hours_min_activities = static_cast<int>(n);
+    else if (name == "weekend_days_28d")
+      s.weekend_days_28d = static_cast<int>(n);
+    else if (name == "no_rest_streak_days")
+      s.no_rest_streak_days = static_cast<int>(n);
+    else if (name == "oncall_share_28d")
+      s.oncall_share_28d = n;
+    else if (name == "always_on_share_28d")
+      s.always_on_share_28d = n;
+    else
+      return Error("--set " + name + ": unknown definition");
   }
   d.OverrideHours(sleep, working);
   return Status::Ok();

@@ -36,8 +36,7 @@ int Serve(const Args& args) {
   }
   auto loaded = config::LoadConfigFile(args.Get("config"));
   if (!loaded) {
-    std::fprintf(stderr, "%s: %s\n", args.Get("config").c_str(),
-                 loaded.error().message().c_str());
+    std::fprintf(stderr, "%s: %s\n", args.Get("config").c_str(), loaded.error().message().c_str());
     return 1;
   }
   config::Config config = std::move(*loaded);

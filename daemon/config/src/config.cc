@@ -1,18 +1,17 @@
 #include "teamhealth/config/config.h"
 
-#include "parse_util.h"
-
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "parse_util.h"
 
 namespace teamhealth::config {
 namespace {
 
 bool IsKnownSource(std::string_view s) {
-  static const std::set<std::string_view> kSources = {"jira",  "github",    "linear",
-                                                      "slack", "pagerduty", "opsgenie",
-                                                      "canonical"};
+  static const std::set<std::string_view> kSources = {"jira",      "github",   "linear",   "slack",
+                                                      "pagerduty", "opsgenie", "canonical"};
   return kSources.contains(s);
 }
 
@@ -20,15 +19,16 @@ bool IsKnownSource(std::string_view s) {
 // ingest (offsets live in RocksDB, never in Kafka) or silent-skip protection.
 bool IsReservedProperty(std::string_view p) {
   static const std::set<std::string_view> kReserved = {
-      "bootstrap.servers", "metadata.broker.list", "group.id",  "enable.auto.commit",
-      "enable.auto.offset.store", "auto.offset.reset", "enable.partition.eof",
-      "isolation.level"};
+      "bootstrap.servers",    "metadata.broker.list",     "group.id",
+      "enable.auto.commit",   "enable.auto.offset.store", "auto.offset.reset",
+      "enable.partition.eof", "isolation.level"};
   return kReserved.contains(p);
 }
 
 Status ParseKafka(const toml::table& t, KafkaConfig& k) {
-  if (auto s = OnlyKeys(t, "kafka", {"brokers", "client_id", "topics", "batch_max_messages",
-                                     "batch_max_ms", "properties"});
+  if (auto s = OnlyKeys(
+          t, "kafka",
+          {"brokers", "client_id", "topics", "batch_max_messages", "batch_max_ms", "properties"});
       !s) {
     return s;
   }
@@ -117,8 +117,9 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
     return Error(msg.str());
   }
   Config c;
-  if (auto s = OnlyKeys(root, "", {"storage", "kafka", "http", "logging", "directory", "sources",
-                                   "metrics", "privacy"});
+  if (auto s = OnlyKeys(
+          root, "",
+          {"storage", "kafka", "http", "logging", "directory", "sources", "metrics", "privacy"});
       !s) {
     return s.error();
   }
@@ -161,8 +162,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
     if (auto s = ReadBool(*t, "privacy", "person_metrics", c.privacy.person_metrics); !s) {
       return s.error();
     }
-    if (auto s = ReadInt(*t, "privacy", "min_group_size", c.privacy.min_group_size, 1, 1000);
-        !s) {
+    if (auto s = ReadInt(*t, "privacy", "min_group_size", c.privacy.min_group_size, 1, 1000); !s) {
       return s.error();
     }
   }

@@ -48,7 +48,8 @@ Status ParseSchedule(const toml::table& t, const std::string& path, Schedule& ou
       const auto v = d.value<std::string>();
       bool ok = v.has_value();
       if (ok) ok = std::find(std::begin(kDays), std::end(kDays), *v) != std::end(kDays);
-      if (!ok) return Error(path + ".working_days: each day must be one of Mon Tue Wed Thu Fri Sat Sun");
+      if (!ok)
+        return Error(path + ".working_days: each day must be one of Mon Tue Wed Thu Fri Sat Sun");
       if (std::find(days.begin(), days.end(), *v) != days.end()) {
         return Error(path + ".working_days: " + *v + " is listed twice");
       }
@@ -142,8 +143,8 @@ Status ParseDirectory(const toml::table& t, DirectoryConfig& d) {
       const std::string path = "directory.teams[" + std::to_string(i) + "]";
       const auto* tt = (*arr)[i].as_table();
       if (!tt) return Error(path + ": must be a table");
-      if (auto s = OnlyKeys(*tt, path, {"name", "timezone", "working_days", "working_hours",
-                                        "sleep_hours"});
+      if (auto s = OnlyKeys(*tt, path,
+                            {"name", "timezone", "working_days", "working_hours", "sleep_hours"});
           !s) {
         return s;
       }
@@ -166,8 +167,9 @@ Status ParseDirectory(const toml::table& t, DirectoryConfig& d) {
       const std::string path = "directory.people[" + std::to_string(i) + "]";
       const auto* pt = (*arr)[i].as_table();
       if (!pt) return Error(path + ": must be a table");
-      if (auto s = OnlyKeys(*pt, path, {"handle", "team", "teams", "timezone", "working_days",
-                                        "working_hours", "sleep_hours", "identities"});
+      if (auto s = OnlyKeys(*pt, path,
+                            {"handle", "team", "teams", "timezone", "working_days", "working_hours",
+                             "sleep_hours", "identities"});
           !s) {
         return s;
       }

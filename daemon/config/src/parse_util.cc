@@ -47,8 +47,8 @@ Status ReadBool(const toml::table& t, std::string_view path, std::string_view ke
   return Status::Ok();
 }
 
-Status ReadInt(const toml::table& t, std::string_view path, std::string_view key, int& out,
-               int min, int max) {
+Status ReadInt(const toml::table& t, std::string_view path, std::string_view key, int& out, int min,
+               int max) {
   const auto* node = t.get(key);
   if (!node) return Status::Ok();
   if (!node->is_integer()) {
@@ -96,11 +96,10 @@ Status ReadDouble(const toml::table& t, std::string_view path, std::string_view 
   const auto* node = t.get(key);
   if (!node) return Status::Ok();
   if (!node->is_number()) {
-    return Error(std::string(path) + "." + std::string(key) + ": must be a number" +
-                 Where(*node));
+    return Error(std::string(path) + "." + std::string(key) + ": must be a number" + Where(*node));
   }
-  const double v = node->is_integer() ? static_cast<double>(*node->value<int64_t>())
-                                      : *node->value<double>();
+  const double v =
+      node->is_integer() ? static_cast<double>(*node->value<int64_t>()) : *node->value<double>();
   if (!(v >= min && v <= max)) {
     return Error(std::string(path) + "." + std::string(key) + ": must be between " +
                  std::to_string(min) + " and " + std::to_string(max) + Where(*node));
@@ -119,19 +118,21 @@ Status ParseMetrics(const toml::table& t, MetricsConfig& m) {
     return s;
   }
   const std::string p = "metrics";
-  for (auto [key, field, lo, hi] : {std::tuple{"session_gap_minutes", &m.session_gap_minutes, 1, 10080},
-                                    std::tuple{"page_merge_seconds", &m.page_merge_seconds, 0, 3600},
-                                    std::tuple{"sleep_interruptions_7d", &m.sleep_interruptions_7d, 1, 1000},
-                                    std::tuple{"after_hours_min_activities", &m.after_hours_min_activities, 0, 100000},
-                                    std::tuple{"weekend_days_28d", &m.weekend_days_28d, 1, 28},
-                                    std::tuple{"no_rest_streak_days", &m.no_rest_streak_days, 1, 365},
-                                    std::tuple{"wip_limit", &m.wip_limit, 0, 1000}}) {
+  for (auto [key, field, lo, hi] :
+       {std::tuple{"session_gap_minutes", &m.session_gap_minutes, 1, 10080},
+        std::tuple{"page_merge_seconds", &m.page_merge_seconds, 0, 3600},
+        std::tuple{"sleep_interruptions_7d", &m.sleep_interruptions_7d, 1, 1000},
+        std::tuple{"after_hours_min_activities", &m.after_hours_min_activities, 0, 100000},
+        std::tuple{"weekend_days_28d", &m.weekend_days_28d, 1, 28},
+        std::tuple{"no_rest_streak_days", &m.no_rest_streak_days, 1, 365},
+        std::tuple{"wip_limit", &m.wip_limit, 0, 1000}}) {
     if (auto s = ReadInt(t, p, key, *field, lo, hi); !s) return s;
   }
-  for (auto [key, field, lo, hi] : {std::tuple{"switch_cost_minutes", &m.switch_cost_minutes, 0.0, 1440.0},
-                                    std::tuple{"after_hours_share_14d", &m.after_hours_share_14d, 0.0, 1.0},
-                                    std::tuple{"oncall_share_28d", &m.oncall_share_28d, 0.0, 1.0},
-                                    std::tuple{"always_on_share_28d", &m.always_on_share_28d, 0.0, 1.0}}) {
+  for (auto [key, field, lo, hi] :
+       {std::tuple{"switch_cost_minutes", &m.switch_cost_minutes, 0.0, 1440.0},
+        std::tuple{"after_hours_share_14d", &m.after_hours_share_14d, 0.0, 1.0},
+        std::tuple{"oncall_share_28d", &m.oncall_share_28d, 0.0, 1.0},
+        std::tuple{"always_on_share_28d", &m.always_on_share_28d, 0.0, 1.0}}) {
     if (auto s = ReadDouble(t, p, key, *field, lo, hi); !s) return s;
   }
   return Status::Ok();

@@ -20,8 +20,8 @@ std::string Where(const toml::node& node);
 Status ReadString(const toml::table& t, std::string_view path, std::string_view key,
                   std::string& out);
 Status ReadBool(const toml::table& t, std::string_view path, std::string_view key, bool& out);
-Status ReadInt(const toml::table& t, std::string_view path, std::string_view key, int& out,
-               int min, int max);
+Status ReadInt(const toml::table& t, std::string_view path, std::string_view key, int& out, int min,
+               int max);
 Status ReadStringArray(const toml::table& t, std::string_view path, std::string_view key,
                        std::vector<std::string>& out);
 const toml::table* SubTable(const toml::table& root, std::string_view key, Status& status);

@@ -61,8 +61,7 @@ std::string ContentOf(const DirectoryPerson& p) {
 
 }  // namespace
 
-Result<int> EventLog::SyncDirectory(const std::vector<DirectoryPerson>& people,
-                                    EpochMillis now) {
+Result<int> EventLog::SyncDirectory(const std::vector<DirectoryPerson>& people, EpochMillis now) {
   storage::WriteBatch wb;
   uint64_t seq = last_seq_.load(std::memory_order_relaxed);
   std::string scratch;

@@ -125,8 +125,7 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
   for (const auto& [source, n] : batch.ignored_by_source) Add(delta.ignored, source, n);
 
   for (const auto& [tp, offset] : batch.next_offsets) {
-    wb.Put(Column::kOffsets, keys::OffsetKey(tp),
-           U64Value(static_cast<uint64_t>(offset.value())));
+    wb.Put(Column::kOffsets, keys::OffsetKey(tp), U64Value(static_cast<uint64_t>(offset.value())));
   }
 
   // Counters travel in the same batch, so they always match the log.

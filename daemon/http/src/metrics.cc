@@ -1,17 +1,16 @@
 #include "teamhealth/http/metrics.h"
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include <limits>
 #include <map>
 #include <mutex>
-
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
 
 namespace teamhealth::http {
 
@@ -63,9 +62,8 @@ class ProjectionCollectable final : public prometheus::Collectable {
                 cumulative += h.bucket_counts[i];
                 prometheus::ClientMetric::Bucket b;
                 b.cumulative_count = cumulative;
-                b.upper_bound = i < spec.buckets.size()
-                                    ? spec.buckets[i]
-                                    : std::numeric_limits<double>::infinity();
+                b.upper_bound = i < spec.buckets.size() ? spec.buckets[i]
+                                                        : std::numeric_limits<double>::infinity();
                 m.histogram.bucket.push_back(b);
               }
             }
@@ -197,8 +195,8 @@ void DaemonMetrics::OnLag(std::string_view topic, int64_t lag) {
 void DaemonMetrics::AttachProjections(std::function<projections::Accumulator()> snapshot,
                                       std::function<uint64_t()> lag,
                                       std::vector<std::string> names) {
-  impl_->projections = std::make_shared<ProjectionCollectable>(std::move(snapshot),
-                                                               std::move(lag), std::move(names));
+  impl_->projections = std::make_shared<ProjectionCollectable>(std::move(snapshot), std::move(lag),
+                                                               std::move(names));
 }
 
 std::string DaemonMetrics::Serialize() const {

@@ -17,19 +17,19 @@ class HttplibServer final : public Server {
     server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok\n", "text/plain");
     });
-    server_.Get(R"(/api/v1/([a-z_]+))", [this](const httplib::Request& req,
-                                               httplib::Response& res) {
-      if (!handlers_.api) {
-        res.status = 404;
-        return;
-      }
-      std::map<std::string, std::string> query;
-      for (const auto& [k, v] : req.params) query[k] = v;
-      const ApiResponse r =
-          handlers_.api(req.matches[1], query, req.get_header_value("Authorization"));
-      res.status = r.status;
-      res.set_content(r.body, r.content_type.c_str());
-    });
+    server_.Get(R"(/api/v1/([a-z_]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  if (!handlers_.api) {
+                    res.status = 404;
+                    return;
+                  }
+                  std::map<std::string, std::string> query;
+                  for (const auto& [k, v] : req.params) query[k] = v;
+                  const ApiResponse r =
+                      handlers_.api(req.matches[1], query, req.get_header_value("Authorization"));
+                  res.status = r.status;
+                  res.set_content(r.body, r.content_type.c_str());
+                });
     server_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       if (handlers_.ready()) {
         res.set_content("ready\n", "text/plain");

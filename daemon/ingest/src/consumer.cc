@@ -9,8 +9,7 @@ namespace {
 
 Status Set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
   char err[512];
-  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) !=
-      RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
     return Error("kafka property " + key + ": " + err);
   }
   return Status::Ok();
@@ -114,8 +113,8 @@ namespace {
 Result<std::pair<int64_t, int64_t>> QueryWatermarks(rd_kafka_t* rk, const TopicPartition& tp,
                                                     int timeout_ms) {
   int64_t lo = -1, hi = -1;
-  const auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition.value(),
-                                                    &lo, &hi, timeout_ms);
+  const auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition.value(), &lo,
+                                                    &hi, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Error(std::string("watermarks: ") + rd_kafka_err2str(err));
   }
@@ -151,8 +150,7 @@ class MockBroker final : public EmbeddedBroker {
     constexpr int16_t kFetchApiKey = 1;
     const std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count),
                                                   RD_KAFKA_RESP_ERR__TRANSPORT);
-    rd_kafka_mock_push_request_errors_array(cluster_, kFetchApiKey, errors.size(),
-                                            errors.data());
+    rd_kafka_mock_push_request_errors_array(cluster_, kFetchApiKey, errors.size(), errors.data());
   }
   void SetDown(bool down) override {
     if (down) {

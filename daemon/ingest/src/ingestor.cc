@@ -26,8 +26,8 @@ struct PartitionState {
 class KafkaIngestor final : public Ingestor {
  public:
   KafkaIngestor(const config::KafkaConfig& config, eventlog::EventLog& log,
-                sources::SourceRegistry& registry, IngestObserver& observer,
-                logging::Logger logger, std::unique_ptr<Consumer> consumer)
+                sources::SourceRegistry& registry, IngestObserver& observer, logging::Logger logger,
+                std::unique_ptr<Consumer> consumer)
       : config_(config),
         log_(log),
         registry_(registry),
@@ -149,8 +149,8 @@ Status KafkaIngestor::ResetOutOfRange() {
   std::map<TopicPartition, KafkaOffset> positions;
   for (const auto& [tp, st] : partitions_) {
     // Partitions that never stored an offset keep starting at the beginning.
-    positions[tp] = st.stored || st.next.value() > 0 ? st.next
-                                                     : KafkaOffset(RD_KAFKA_OFFSET_BEGINNING);
+    positions[tp] =
+        st.stored || st.next.value() > 0 ? st.next : KafkaOffset(RD_KAFKA_OFFSET_BEGINNING);
   }
   for (const auto& tp : reset_pending_) {
     auto low = consumer_->LowWatermark(tp, 5000);
@@ -205,8 +205,8 @@ void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& b
     const char* name;
     const void* value;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       headers_.push_back({name, value ? std::string_view(static_cast<const char*>(value), size)
                                       : std::string_view()});
@@ -273,9 +273,7 @@ void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBat
       return;
     }
     case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
-    case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
-      reset_pending_.insert(tp);
-      return;
+    case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE: reset_pending_.insert(tp); return;
     default:
       logger_->warn("Kafka partition error. topic={} partition={} error=\"{}\"", tp.topic,
                     tp.partition.value(), rd_kafka_err2str(m.err));

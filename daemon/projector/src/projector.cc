@@ -30,8 +30,9 @@ std::string Projector::Tag() const {
     tag += std::string(p->name()) + "@" + std::to_string(p->version()) + ";";
   }
   const auto& s = settings_;
-  tag += "gap=" + std::to_string(s.session_gap_ms) + ";cost=" +
-         std::to_string(s.switch_cost_minutes) + ";merge=" + std::to_string(s.page_merge_ms);
+  tag += "gap=" + std::to_string(s.session_gap_ms) +
+         ";cost=" + std::to_string(s.switch_cost_minutes) +
+         ";merge=" + std::to_string(s.page_merge_ms);
   return tag;
 }
 
@@ -46,8 +47,10 @@ Status Projector::Start() {
   const std::string tag = r.Str();
   if (!r.ok()) return Error("corrupt projection checkpoint; delete it to rebuild");
   if (tag != Tag()) {
-    logger_->info("Projections or definitions changed; rebuilding from the start of the log. "
-                  "stored=\"{}\" now=\"{}\"", tag, Tag());
+    logger_->info(
+        "Projections or definitions changed; rebuilding from the start of the log. "
+        "stored=\"{}\" now=\"{}\"",
+        tag, Tag());
     return Status::Ok();
   }
   const uint64_t applied = r.U64();

@@ -86,12 +86,18 @@ Read ReadSubject(od::value v, schema::Subject& subject, std::string& bad_field) 
     od::value fv;
     if (field.unescaped_key().get(key) || field.value().get(fv)) return Read::kBadJson;
     std::string* target = nullptr;
-    if (key == "kind") target = subject.mutable_kind();
-    else if (key == "id") target = subject.mutable_id();
-    else if (key == "key") target = subject.mutable_key();
-    else if (key == "project") target = subject.mutable_project();
-    else if (key == "service") target = subject.mutable_service();
-    else if (key == "title") target = subject.mutable_title();
+    if (key == "kind")
+      target = subject.mutable_kind();
+    else if (key == "id")
+      target = subject.mutable_id();
+    else if (key == "key")
+      target = subject.mutable_key();
+    else if (key == "project")
+      target = subject.mutable_project();
+    else if (key == "service")
+      target = subject.mutable_service();
+    else if (key == "title")
+      target = subject.mutable_title();
     if (target == nullptr) {
       // Tolerate fields added by newer producers, but only if they are JSON.
       if (!ValidJson(fv)) return Read::kBadJson;

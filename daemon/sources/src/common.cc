@@ -14,8 +14,7 @@ std::string_view PaddedBuffer::Assign(std::string_view body) {
   return std::string_view(buf_.data(), body.size());
 }
 
-void RecheckRejection(simdjson::dom::parser& parser, std::string_view body,
-                      NormalizeResult& out) {
+void RecheckRejection(simdjson::dom::parser& parser, std::string_view body, NormalizeResult& out) {
   if (!out.rejection || (out.rejection->reason != Reason::kInvalidField &&
                          out.rejection->reason != Reason::kBadTimestamp)) {
     return;
@@ -188,8 +187,9 @@ EventBuilder& EventBuilder::AttrPersons(std::string_view name,
 
 schema::Event EventBuilder::Build(const RawRecord& record) {
   auto* attrs = event_.mutable_attrs();
-  std::stable_sort(attrs->begin(), attrs->end(),
-                   [](const schema::Attr& a, const schema::Attr& b) { return a.name() < b.name(); });
+  std::stable_sort(attrs->begin(), attrs->end(), [](const schema::Attr& a, const schema::Attr& b) {
+    return a.name() < b.name();
+  });
   auto* origin = event_.mutable_origin();
   origin->set_topic(std::string(record.topic));
   origin->set_partition(record.partition);

@@ -32,8 +32,7 @@ class PaddedBuffer final {
 // On Demand notices a malformed document only where it reads, so a read that failed deep
 // inside may be broken JSON rather than a bad field: on that path only, a full DOM parse tells
 // which, and turns the rejection into kInvalidJson if the body is not JSON.
-void RecheckRejection(simdjson::dom::parser& parser, std::string_view body,
-                      NormalizeResult& out);
+void RecheckRejection(simdjson::dom::parser& parser, std::string_view body, NormalizeResult& out);
 
 // `<source>:<native id>`; empty when `native` is empty (a null person).
 std::string PersonRef(std::string_view source, std::string_view native);

@@ -3,8 +3,8 @@
 #include <cctype>
 
 #include "canonical.h"
-#include "vendors.h"
 #include "teamhealth/sources/source.h"
+#include "vendors.h"
 
 namespace teamhealth::sources {
 
@@ -71,21 +71,40 @@ namespace {
 constexpr std::array<std::string_view, 8> kSourceNames = {
     "jira", "github", "linear", "slack", "pagerduty", "opsgenie", "canonical", "directory"};
 
-constexpr std::array<std::string_view, 31> kEventTypes = {
-    "work_item.created",        "work_item.status_changed",    "work_item.assigned",
-    "work_item.priority_changed", "work_item.commented",       "work_item.deleted",
-    "work_item.worklogged",     "work_item.updated",           "pull_request.opened",
-    "pull_request.ready_for_review", "pull_request.review_requested", "pull_request.reviewed",
-    "pull_request.merged",      "pull_request.closed",         "pull_request.commented",
-    "chat.message",             "chat.reaction",               "chat.member_joined",
-    "incident.triggered",       "incident.acknowledged",       "incident.unacknowledged",
-    "incident.resolved",        "incident.reopened",           "incident.annotated",
-    "incident.escalated",       "incident.reassigned",         "incident.delegated",
-    "incident.priority_changed", "oncall.shift",               "directory.person_upserted",
-    "directory.person_erased"};
+constexpr std::array<std::string_view, 31> kEventTypes = {"work_item.created",
+                                                          "work_item.status_changed",
+                                                          "work_item.assigned",
+                                                          "work_item.priority_changed",
+                                                          "work_item.commented",
+                                                          "work_item.deleted",
+                                                          "work_item.worklogged",
+                                                          "work_item.updated",
+                                                          "pull_request.opened",
+                                                          "pull_request.ready_for_review",
+                                                          "pull_request.review_requested",
+                                                          "pull_request.reviewed",
+                                                          "pull_request.merged",
+                                                          "pull_request.closed",
+                                                          "pull_request.commented",
+                                                          "chat.message",
+                                                          "chat.reaction",
+                                                          "chat.member_joined",
+                                                          "incident.triggered",
+                                                          "incident.acknowledged",
+                                                          "incident.unacknowledged",
+                                                          "incident.resolved",
+                                                          "incident.reopened",
+                                                          "incident.annotated",
+                                                          "incident.escalated",
+                                                          "incident.reassigned",
+                                                          "incident.delegated",
+                                                          "incident.priority_changed",
+                                                          "oncall.shift",
+                                                          "directory.person_upserted",
+                                                          "directory.person_erased"};
 
-constexpr std::array<std::string_view, 6> kSubjectKinds = {
-    "work_item", "pull_request", "incident", "channel", "schedule", "person"};
+constexpr std::array<std::string_view, 6> kSubjectKinds = {"work_item", "pull_request", "incident",
+                                                           "channel",   "schedule",     "person"};
 }  // namespace
 
 bool IsKnownSourceName(std::string_view name) {
@@ -93,8 +112,8 @@ bool IsKnownSourceName(std::string_view name) {
 }
 
 bool IsKnownEventType(std::string_view type) {
-  return !type.empty() && std::find(kEventTypes.begin(), kEventTypes.end(), type) !=
-                              kEventTypes.end();
+  return !type.empty() &&
+         std::find(kEventTypes.begin(), kEventTypes.end(), type) != kEventTypes.end();
 }
 
 bool IsKnownSubjectKind(std::string_view kind) {

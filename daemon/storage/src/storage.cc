@@ -1,5 +1,3 @@
-#include "teamhealth/storage/store.h"
-
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -12,18 +10,14 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "teamhealth/storage/store.h"
+
 namespace teamhealth::storage {
 namespace {
 
 constexpr std::array<const char*, kColumnCount> kColumnNames = {
     "default",  // kLog lives in the default family (rocksdb::kDefaultColumnFamilyName)
-    "dedup",
-    "offsets",
-    "quarantine",
-    "identities",
-    "indexes",
-    "projections",
-    "meta",
+    "dedup",   "offsets", "quarantine", "identities", "indexes", "projections", "meta",
 };
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -125,8 +119,8 @@ class RocksStore final : public Store {
     for (const auto& k : keys) slices.emplace_back(k);
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
-    db_->MultiGet(rocksdb::ReadOptions(), Handle(column), keys.size(), slices.data(),
-                  values.data(), statuses.data());
+    db_->MultiGet(rocksdb::ReadOptions(), Handle(column), keys.size(), slices.data(), values.data(),
+                  statuses.data());
     std::vector<std::optional<std::string>> out(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
       if (statuses[i].ok()) {
@@ -139,9 +133,8 @@ class RocksStore final : public Store {
   }
 
   std::unique_ptr<Iterator> NewIterator(Column column) override {
-    return std::make_unique<RocksIterator>(
-        std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(),
-                                                            Handle(column))));
+    return std::make_unique<RocksIterator>(std::unique_ptr<rocksdb::Iterator>(
+        db_->NewIterator(rocksdb::ReadOptions(), Handle(column))));
   }
 
   Status FlushAndCompact() override {
@@ -160,9 +153,7 @@ class RocksStore final : public Store {
     return Status::Ok();
   }
 
-  rocksdb::ColumnFamilyHandle* Handle(Column c) const {
-    return handles_[static_cast<size_t>(c)];
-  }
+  rocksdb::ColumnFamilyHandle* Handle(Column c) const { return handles_[static_cast<size_t>(c)]; }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
@@ -240,14 +231,13 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  const auto s = options.read_only
-                     ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors,
-                                                    &handles, &raw)
-                     : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  const auto s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
+          : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
   if (!s.ok()) return ToError(s, "cannot open store at " + options.path);
-  return std::unique_ptr<Store>(
-      std::make_unique<RocksStore>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
-                                   options.sync_writes));
+  return std::unique_ptr<Store>(std::make_unique<RocksStore>(
+      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync_writes));
 }
 
 }  // namespace teamhealth::storage

@@ -113,8 +113,7 @@ void OncallLoad::Interruption(const std::string& person, EpochMillis at,
   auto [it, first] = last_night_.try_emplace(person, night);
   if (first || it->second != night) {
     it->second = night;
-    sink.Add("teamhealth_oncall_sleep_disrupted_nights_total", MakeLabels({{"team", team}}), 1,
-             at);
+    sink.Add("teamhealth_oncall_sleep_disrupted_nights_total", MakeLabels({{"team", team}}), 1, at);
   }
 }
 
@@ -129,8 +128,7 @@ void OncallLoad::Prune(EpochMillis now) {
   }
 }
 
-void OncallLoad::ExportGauges(EpochMillis, const DirectoryView& directory,
-                              MetricSink& sink) const {
+void OncallLoad::ExportGauges(EpochMillis, const DirectoryView& directory, MetricSink& sink) const {
   std::map<std::string, int> open;
   for (const auto& team : directory.Teams()) open[team] = 0;
   for (const auto& [_, inc] : incidents_) {

@@ -61,8 +61,7 @@ std::string VersionTag(const std::vector<std::unique_ptr<Projection>>& projectio
 }
 
 DirectoryView MakeDirectoryView(const config::DirectoryConfig& directory) {
-  return DirectoryView(directory.services, directory.projects,
-                       ToWorkPattern(directory.defaults));
+  return DirectoryView(directory.services, directory.projects, ToWorkPattern(directory.defaults));
 }
 
 }  // namespace teamhealth::projections

@@ -32,7 +32,7 @@ struct KafkaConfig {
 
 struct StorageConfig {
   std::string dir = "./teamhealth-state";  // RocksDB directory
-  bool sync_writes = true;  // fsync every batch; false only for throwaway demos
+  bool sync_writes = true;                 // fsync every batch; false only for throwaway demos
 };
 
 struct HttpConfig {
@@ -60,8 +60,8 @@ struct TeamConfig {
 };
 
 struct PersonConfig {
-  std::string handle;                   // unique, never written to the event log
-  std::vector<std::string> teams;       // `team = "x"` or `teams = ["x", "y"]`
+  std::string handle;              // unique, never written to the event log
+  std::vector<std::string> teams;  // `team = "x"` or `teams = ["x", "y"]`
   Schedule schedule;
   std::vector<std::string> identities;  // "<source>:<native id>"
 };
@@ -85,9 +85,9 @@ struct SourcesConfig {
 
 // Definitions of the team-health metrics (DESIGN section 7), with their defaults.
 struct MetricsConfig {
-  int session_gap_minutes = 120;   // consecutive activities closer than this can be a switch
+  int session_gap_minutes = 120;    // consecutive activities closer than this can be a switch
   double switch_cost_minutes = 15;  // estimated focus lost per switch or interruption
-  int page_merge_seconds = 60;     // pages closer than this merge into one interruption
+  int page_merge_seconds = 60;      // pages closer than this merge into one interruption
   // Burnout thresholds.
   int sleep_interruptions_7d = 2;
   double after_hours_share_14d = 0.25;

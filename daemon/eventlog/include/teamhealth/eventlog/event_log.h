@@ -35,9 +35,9 @@ struct IngestBatch {
 // Cumulative counts over the whole log; persisted with every batch so they survive
 // restarts and can seed Prometheus counters.
 struct Counters {
-  std::map<std::string, uint64_t> ingested;  // by source
-  std::map<std::string, uint64_t> duplicate;  // by source
-  std::map<std::string, uint64_t> ignored;  // by source
+  std::map<std::string, uint64_t> ingested;                             // by source
+  std::map<std::string, uint64_t> duplicate;                            // by source
+  std::map<std::string, uint64_t> ignored;                              // by source
   std::map<std::pair<std::string, std::string>, uint64_t> quarantined;  // (source, reason)
 };
 

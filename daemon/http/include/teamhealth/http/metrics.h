@@ -1,15 +1,14 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <functional>
 #include <vector>
 
 #include "teamhealth/eventlog/event_log.h"
-#include "teamhealth/projections/accumulator.h"
 #include "teamhealth/ingest/ingestor.h"
+#include "teamhealth/projections/accumulator.h"
 
 namespace teamhealth::http {
 

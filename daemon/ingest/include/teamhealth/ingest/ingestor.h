@@ -37,8 +37,7 @@ class Ingestor {
   static Result<std::unique_ptr<Ingestor>> Create(const config::KafkaConfig& config,
                                                   eventlog::EventLog& log,
                                                   sources::SourceRegistry& registry,
-                                                  IngestObserver& observer,
-                                                  logging::Logger logger);
+                                                  IngestObserver& observer, logging::Logger logger);
 
   // Consumes until `stop` is set, then finishes the batch in flight and returns. Returns an
   // error only for failures that make further ingest unsafe (the log cannot be written).

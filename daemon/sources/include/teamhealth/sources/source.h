@@ -114,5 +114,4 @@ bool IsKnownEventType(std::string_view type);
 // Subject kinds of DESIGN section 4.
 bool IsKnownSubjectKind(std::string_view kind);
 
-
 }  // namespace teamhealth::sources

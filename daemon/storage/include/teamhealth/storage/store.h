@@ -26,8 +26,8 @@ enum class Column {
 inline constexpr int kColumnCount = 8;
 
 struct StoreOptions {
-  std::string path;        // directory; created if missing (unless read_only)
-  bool read_only = false;  // open without taking the lock (inspection while serving)
+  std::string path;         // directory; created if missing (unless read_only)
+  bool read_only = false;   // open without taking the lock (inspection while serving)
   bool sync_writes = true;  // fsync the WAL on every Write(): durable batches
 };
 

@@ -33,8 +33,7 @@ struct HistogramData {
 class Accumulator final : public MetricSink {
  public:
   void Add(std::string_view name, const Labels& labels, double delta, EpochMillis at) override;
-  void Observe(std::string_view name, const Labels& labels, double value,
-               EpochMillis at) override;
+  void Observe(std::string_view name, const Labels& labels, double value, EpochMillis at) override;
   void Set(std::string_view name, const Labels& labels, double value) override;
 
   void ClearGauges() { gauges_.clear(); }

@@ -2,8 +2,8 @@
 
 #include <map>
 #include <string>
-#include <type_traits>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 

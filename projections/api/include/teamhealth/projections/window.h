@@ -18,8 +18,7 @@ class WindowSink final : public MetricSink {
   void Add(std::string_view name, const Labels& labels, double delta, EpochMillis at) override {
     if (at >= from_ && at < to_) counters_[std::string(name)][labels] += delta;
   }
-  void Observe(std::string_view name, const Labels& labels, double value,
-               EpochMillis at) override {
+  void Observe(std::string_view name, const Labels& labels, double value, EpochMillis at) override {
     if (at >= from_ && at < to_) observations_[std::string(name)][labels].push_back(value);
   }
   void Set(std::string_view name, const Labels& labels, double value) override {
