@@ -15,7 +15,7 @@ FAMILIES = [
     "teamhealth_oncall_time_to_resolve_seconds_count", "teamhealth_oncall_unacknowledged_total",
     "teamhealth_oncall_escalations_total", "teamhealth_oncall_reassignments_total",
     "teamhealth_oncall_shift_seconds_total", "teamhealth_oncall_open_incidents",
-    "teamhealth_context_switches_total", "teamhealth_active_person_days_total",
+    "teamhealth_context_switches_total", "teamhealth_active_persondays_total",
     "teamhealth_work_items_touched_total", "teamhealth_wip_items",
     "teamhealth_direct_interruptions_total", "teamhealth_oncall_bypass_total",
     "teamhealth_focus_lost_seconds_total", "teamhealth_cycle_time_seconds_count",

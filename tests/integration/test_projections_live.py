@@ -109,11 +109,11 @@ def test_scenario_as_vendor_payloads_gives_the_hand_worked_metrics(broker, daemo
         assert got == want, f"{name}{dict(labels)}: /metrics {got}, hand-worked {want}"
 
     # promtool's linter: the only finding allowed is the unit lint on the DESIGN contract name
-    # teamhealth_active_person_days_total ("days" is not a base unit).
+    # teamhealth_active_persondays_total ("days" is not a base unit).
     lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                           text=True, timeout=60)
     problems = [l for l in (lint.stdout + lint.stderr).splitlines() if l.strip()]
-    unexpected = [l for l in problems if "teamhealth_active_person_days_total" not in l]
+    unexpected = [l for l in problems if "teamhealth_active_persondays_total" not in l]
     assert not unexpected, "\n".join(problems)
     assert lint.returncode in (0, 3), lint  # 3 = lint findings only, none structural
 

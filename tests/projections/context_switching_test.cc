@@ -152,7 +152,7 @@ TEST(ContextSwitchingTest, LateActivityPairsWithTheLatestAndDoesNotReplaceIt) {
   const Labels unmapped = MakeLabels({{"team", "unmapped"}});
   EXPECT_EQ(Counter(acc, "teamhealth_context_switches_total", unmapped), 1);
   EXPECT_EQ(Counter(acc, "teamhealth_work_items_touched_total", unmapped), 2);
-  EXPECT_EQ(Counter(acc, "teamhealth_active_person_days_total", unmapped), 1);
+  EXPECT_EQ(Counter(acc, "teamhealth_active_persondays_total", unmapped), 1);
 }
 
 // Importing old history while live events keep arriving must not count a day twice: days are
@@ -170,7 +170,7 @@ TEST(ContextSwitchingTest, InterleavedImportCountsEachPersonDayOnce) {
   ContextSwitching p{Settings{}};
   const auto acc = RunEvents(p, events);
   const Labels unmapped = MakeLabels({{"team", "unmapped"}});
-  EXPECT_EQ(Counter(acc, "teamhealth_active_person_days_total", unmapped), 4);
+  EXPECT_EQ(Counter(acc, "teamhealth_active_persondays_total", unmapped), 4);
   EXPECT_EQ(Counter(acc, "teamhealth_work_items_touched_total", unmapped), 4);
 }
 

@@ -68,7 +68,7 @@ const std::vector<MetricSpec>& AllSpecs() {
        MetricType::kCounter,
        "Consecutive work activities of a person on different subjects within session_gap.",
        {}},
-      {"teamhealth_active_person_days_total",
+      {"teamhealth_active_persondays_total",
        MetricType::kCounter,
        "Distinct person-days with work activity.",
        {}},

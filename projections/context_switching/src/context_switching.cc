@@ -106,7 +106,7 @@ void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView
   const int64_t local_day = directory.LocalDay(actor, at);
   auto [day_it, new_day] = person.days.try_emplace(local_day);
   day_it->second.last_use = ++person.uses;
-  if (new_day) sink.Add("teamhealth_active_person_days_total", team(), 1, at);
+  if (new_day) sink.Add("teamhealth_active_persondays_total", team(), 1, at);
   if (day_it->second.subjects.insert(std::move(subject)).second) {
     sink.Add("teamhealth_work_items_touched_total", team(), 1, at);
   }
