@@ -12,7 +12,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 seconds=${1:-30}
 only=${2:-}
-fixtures="$repo/../shared/fixtures/payloads"
+fixtures="$repo/tests/fixtures/payloads"
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTEAMHEALTH_FUZZ=ON -DTEAMHEALTH_WERROR=OFF > /dev/null

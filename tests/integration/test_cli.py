@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("TEAMHEALTH_BIN", str(REPO / "build" / "teamhealth"))
-FIXTURES = REPO.parent / "shared" / "fixtures" / "payloads"
+FIXTURES = REPO / "tests" / "fixtures" / "payloads"
 GOLDEN = REPO / "tests" / "sources" / "golden"
 VARIANTS = REPO / "tests" / "sources" / "variants"
 SCHEMA = json.loads((REPO / "schemas" / "event.schema.json").read_text())

@@ -59,7 +59,7 @@ from conftest import (KCAT, DaemonFactory, inspect, run_teamhealth, unique_topic
                       wait_until)
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "payloads"
+FIXTURES = REPO / "tests" / "fixtures" / "payloads"
 VARIANTS = REPO / "tests" / "sources" / "variants"
 SOURCES = ("jira", "github", "linear", "slack", "pagerduty", "opsgenie")
 PSEUDONYM = re.compile(r"^p:[0-9a-f]{16}$")

@@ -18,7 +18,7 @@ from conftest import Daemon, run_teamhealth, unique_topic, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "tests" / "projections" / "oncall_load"
-FIXTURES = REPO.parent / "shared" / "fixtures" / "payloads"
+FIXTURES = REPO / "tests" / "fixtures" / "payloads"
 PEOPLE = {"alice": ("payments", "Europe/London", "PALICE"),
           "bob": ("payments", "UTC", "PBOB"),
           "carol": ("search", "America/New_York", "PCAROL")}

@@ -43,7 +43,7 @@ import pytest
 from conftest import KCAT, DaemonFactory, Pseudonyms, inspect, unique_topic, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "payloads"
+FIXTURES = REPO / "tests" / "fixtures" / "payloads"
 GOLDEN = REPO / "tests" / "sources" / "golden"
 VARIANTS = REPO / "tests" / "sources" / "variants"
 SOURCES = ("jira", "github", "linear", "slack", "pagerduty", "opsgenie")

@@ -1,6 +1,6 @@
 #pragma once
 
-// Vendor webhook bodies in the shapes of ../shared/fixtures/payloads (Jira Cloud, GitHub,
+// Vendor webhook bodies in the shapes of tests/fixtures/payloads (Jira Cloud, GitHub,
 // Slack Events API, PagerDuty V3) and canonical oncall.shift events. Each builder returns a
 // Record with its source, default topic, headers and compact JSON body.
 
