@@ -9,9 +9,14 @@
 // with that reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "teamhealth/sources/event_json.h"
 #include "teamhealth/sources/source.h"
@@ -165,6 +170,130 @@ TEST(GoldenCoverageTest, EveryFixtureHasAGoldenFile) {
   for (const auto& m : missing) list += "  " + m + "\n";
   EXPECT_TRUE(missing.empty()) << missing.size() << " fixtures without golden files:\n" << list;
 }
+
+// ---------------------------------------------------------------------------------------------
+// One preamble (common.h, JsonSource): the same malformed body gets the same quarantine reason
+// from every source, whatever the source would make of a well-formed body of that shape.
+
+constexpr std::string_view kEverySource[] = {"canonical", "jira",      "github",  "linear",
+                                             "slack",     "pagerduty", "opsgenie"};
+
+struct Malformed {
+  std::string name;
+  std::string body;
+  std::string_view reason;
+};
+
+void PrintTo(const Malformed& m, std::ostream* os) { *os << m.name; }
+
+std::string Nested(int depth, std::string_view innermost) {
+  std::string s;
+  for (int i = 0; i < depth; ++i) s += R"({"x":)";
+  s += innermost;
+  for (int i = 0; i < depth; ++i) s += "}";
+  return s;
+}
+
+std::vector<Malformed> MalformedBodies() {
+  std::vector<Malformed> rows = {
+      {"empty", "", "empty"},
+      {"whitespace", " \n\t\r ", "invalid_json"},
+      {"not_json", "this is not JSON {\"at\": all", "invalid_json"},
+      {"truncated_object", R"({"action": "create", "type": "Issue")", "invalid_json"},
+      {"truncated_in_string", R"({"action": "cre)", "invalid_json"},
+      {"truncated_in_nested", R"({"event": {"type": "message", "channel": "C1"}, "messages": [)",
+       "invalid_json"},
+      {"array", "[]", "invalid_json"},
+      {"array_of_object", R"([{"action": "create"}])", "invalid_json"},
+      {"string", R"("x")", "invalid_json"},
+      {"number", "42", "invalid_json"},
+      {"null", "null", "invalid_json"},
+      {"true", "true", "invalid_json"},
+      {"trailing_word", R"({"action": "create"} x)", "invalid_json"},
+      {"trailing_brace", R"({"action": "create"}})", "invalid_json"},
+      {"trailing_object", R"({"action": "create"}{"action": "create"})", "invalid_json"},
+      {"trailing_nul", std::string(R"({"action": "create"})") + '\0', "invalid_json"},
+      {"invalid_utf8", "{\"action\": \"cr\xff\xfe\"}", "invalid_json"},
+      {"raw_control_char_in_string", "{\"action\": \"cr\neate\"}", "invalid_json"},
+      {"unquoted_key", "{action: 1}", "invalid_json"},
+      {"missing_colon", R"({"action" "create"})", "invalid_json"},
+      {"trailing_comma", R"({"action": "create",})", "invalid_json"},
+      // Broken only inside a value that no source reads: On Demand skips it unvalidated, so
+      // only the preamble's recheck finds it.
+      {"bad_literal_in_unknown_member", R"({"zz": tru})", "invalid_json"},
+      {"bad_escape_in_unknown_member", R"({"zz": "\q"})", "invalid_json"},
+      {"bad_number_in_unknown_member", R"({"zz": 012})", "invalid_json"},
+      {"mismatched_brackets_in_unknown_member", R"({"zz": [1, 2}, "yy": 3])", "invalid_json"},
+      {"deeply_broken", Nested(200, "nul"), "invalid_json"},
+      {"deeply_broken_in_read_member",
+       R"({"action": "create", "type": "Issue", "data": )" + Nested(50, "[1,,2]") + "}",
+       "invalid_json"},
+      // Beyond what the parser represents (nesting over 1024, integers over 64 bits): not JSON
+      // to any source.
+      {"nesting_beyond_the_limit",
+       R"({"zz": )" + std::string(2000, '[') + std::string(2000, ']') + "}", "invalid_json"},
+  };
+  // A well-formed payload of each vendor, broken: cut short, followed by garbage, wrapped in an
+  // array. Each source reads its own vendor's shape deeply before the break.
+  for (const char* fixture : {"jira/jira-issue_created.json", "github/issues-opened.json",
+                              "linear/Issue-create.json", "slack/message-channel.json",
+                              "pagerduty/v3/incident.triggered.json", "opsgenie/Create.json"}) {
+    const std::string body = ReadFile(kFixturesDir / fixture);
+    std::string name = fixture;
+    for (char& ch : name) {
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    }
+    if (body.size() < 100) {  // a row that cannot pass: the fixture went missing
+      rows.push_back({name + "_is_missing", "", "a readable fixture"});
+      continue;
+    }
+    // The last cut drops only the closing brace.
+    for (size_t cut : {body.size() / 4, body.size() / 2, body.size() * 3 / 4, body.rfind('}')}) {
+      rows.push_back(
+          {name + "_cut_at_" + std::to_string(cut), body.substr(0, cut), "invalid_json"});
+    }
+    rows.push_back({name + "_then_garbage", body + " ]", "invalid_json"});
+    rows.push_back({name + "_twice", body + body, "invalid_json"});
+    rows.push_back({name + "_in_an_array", "[" + body + "]", "invalid_json"});
+  }
+  return rows;
+}
+
+class MalformedBodyTest : public ::testing::TestWithParam<Malformed> {};
+
+// Every source, with and without the vendor headers that steer GitHub and Jira.
+TEST_P(MalformedBodyTest, EverySourceGivesTheSameReason) {
+  const Malformed& m = GetParam();
+  const RecordHeader vendor_headers[] = {{"X-GitHub-Event", "issues"},
+                                         {"X-GitHub-Delivery", "d-1"},
+                                         {"X-Atlassian-Webhook-Identifier", "w-1"}};
+  auto registry = MakeSourceRegistry();
+  for (const bool with_headers : {false, true}) {
+    for (std::string_view name : kEverySource) {
+      Source* source = registry->Find(name);
+      ASSERT_NE(source, nullptr) << name;
+      RawRecord record;
+      record.topic = name;
+      record.value = m.body;
+      record.timestamp_ms = 1700000000000;
+      if (with_headers) record.headers = vendor_headers;
+      NormalizeResult out;
+      source->Normalize(record, out);
+      const std::string where = std::string(name) + (with_headers ? " (with vendor headers)" : "");
+      ASSERT_TRUE(out.rejection.has_value())
+          << where << ": " << (out.ignored ? "ignored" : "events") << ", not quarantined";
+      EXPECT_EQ(ReasonName(out.rejection->reason), m.reason)
+          << where << ": " << out.rejection->detail;
+      EXPECT_TRUE(out.events.empty()) << where;
+      EXPECT_FALSE(out.ignored) << where;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Bodies, MalformedBodyTest, ::testing::ValuesIn(MalformedBodies()),
+                         [](const ::testing::TestParamInfo<Malformed>& info) {
+                           return info.param.name;
+                         });
 
 }  // namespace
 }  // namespace teamhealth::sources

@@ -14,13 +14,32 @@ std::string_view PaddedBuffer::Assign(std::string_view body) {
   return std::string_view(buf_.data(), body.size());
 }
 
-void RecheckRejection(simdjson::dom::parser& parser, std::string_view body, NormalizeResult& out) {
-  if (!out.rejection || (out.rejection->reason != Reason::kInvalidField &&
-                         out.rejection->reason != Reason::kBadTimestamp)) {
-    return;
+void JsonSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
+  if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
+  const std::string_view body = buffer_.Assign(record.value);
+  simdjson::ondemand::document doc;
+  Object object;
+  if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
+    out.Reject(Reason::kInvalidJson, "not JSON");
+  } else if (doc.get_object().get(object)) {
+    out.Reject(Reason::kInvalidJson, "not a JSON object");
+  } else {
+    Read(object, record, out);
+    const char* rest = nullptr;
+    if (out.rejection) {
+      // Read stopped early: what follows was not looked at (step 7 decides).
+    } else if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+      out.Reject(Reason::kInvalidJson, "trailing content after the object");
+    } else {
+      Map(record, out);
+    }
+  }
+  if (out.rejection ? out.rejection->reason == Reason::kInvalidJson : !out.events.empty()) {
+    return;  // settled: events, or already invalid_json
   }
   simdjson::dom::element root;
-  if (parser.parse(body.data(), body.size(), false).get(root)) {
+  if (validator_.parse(body.data(), body.size(), false).get(root)) {
+    out.ignored = false;
     out.Reject(Reason::kInvalidJson, "malformed JSON");
   }
 }
@@ -195,6 +214,18 @@ schema::Event EventBuilder::Build(const RawRecord& record) {
   origin->set_partition(record.partition);
   origin->set_offset(record.offset);
   return std::move(event_);
+}
+
+void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, NormalizeResult& out) {
+  if (events.empty()) {
+    out.ignored = true;
+    return;
+  }
+  const bool several = events.size() > 1;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (several) events[i].Suffix(static_cast<int>(i + 1));
+    out.events.push_back(events[i].Build(record));
+  }
 }
 
 void StatusCategories::Learn(std::string_view key, std::string_view category) {

@@ -29,10 +29,40 @@ class PaddedBuffer final {
   std::string buf_;
 };
 
-// On Demand notices a malformed document only where it reads, so a read that failed deep
-// inside may be broken JSON rather than a bad field: on that path only, a full DOM parse tells
-// which, and turns the rejection into kInvalidJson if the body is not JSON.
-void RecheckRejection(simdjson::dom::parser& parser, std::string_view body, NormalizeResult& out);
+// A normaliser of JSON bodies: every source is one. DoNormalize is the one preamble they all
+// share, so that the same bad body gets the same quarantine reason from every source:
+//
+//   1. an empty body                                   -> empty
+//   2. not JSON to simdjson On Demand                  -> invalid_json
+//   3. a top-level value that is not an object         -> invalid_json
+//   4. Read(): the source reads the object's members   (may reject)
+//   5. content after the object                        -> invalid_json
+//   6. Map(): the source turns what it read into events, a rejection, or ignored
+//   7. recheck: On Demand notices a malformed document only where it reads, so when the
+//      outcome is not events (a rejection for another reason, or ignored) a full DOM parse
+//      decides, and a body that is not JSON is quarantined as invalid_json.
+//
+// Step 7 runs only on the rejection and ignored paths, so the event path parses once. The
+// price: a body that yields events is not validated inside the values no source reads (a
+// stray `tru` in a field we skip); such a body is as good as its valid twin.
+class JsonSource : public Source {
+ protected:
+  using Object = simdjson::ondemand::object;
+
+  // Resets the per-record state, then reads the body's members into it. Rejects `out` for a
+  // member it cannot read; otherwise must iterate the object to its end (step 5 checks what
+  // follows). Views into the body stay valid until the next record.
+  virtual void Read(Object body, const RawRecord& record, NormalizeResult& out) = 0;
+  // Maps what Read() found; runs only when Read() did not reject.
+  virtual void Map(const RawRecord& record, NormalizeResult& out) = 0;
+
+ private:
+  void DoNormalize(const RawRecord& record, NormalizeResult& out) final;
+
+  PaddedBuffer buffer_;
+  simdjson::ondemand::parser parser_;
+  simdjson::dom::parser validator_;  // step 7 only
+};
 
 // `<source>:<native id>`; empty when `native` is empty (a null person).
 std::string PersonRef(std::string_view source, std::string_view native);
@@ -82,6 +112,10 @@ class EventBuilder final {
   std::string source_;
   schema::Event event_;
 };
+
+// Builds `events` into `out`, suffixing the ids `#1`, `#2`, ... when there are several (DESIGN
+// section 4); no events at all means the record is ignored.
+void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, NormalizeResult& out);
 
 // Status id -> status category (todo, in_progress, done), learned from every payload seen and
 // overridden by config. Keys are `<source>:<status id>`; overrides may also name a status by

@@ -231,14 +231,15 @@ struct Plan {
   std::array<TimeField, 3> times{};  // the action's time: the first present candidate
 };
 
-class GithubSource final : public Source {
+class GithubSource final : public JsonSource {
  public:
   explicit GithubSource(const SourceOptions& options) : categories_(options.status_categories) {}
 
   std::string_view name() const override { return kSource; }
-  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
+  void Read(Object body, const RawRecord& record, NormalizeResult& out) override;
+  void Map(const RawRecord& record, NormalizeResult& out) override;
   std::optional<Failure> Parse(od::object obj);
   std::string_view EventName(const RawRecord& record) const;
   // Starts the event of `plan`; nothing (after rejecting) when its time is unparseable.
@@ -258,8 +259,6 @@ class GithubSource final : public Source {
   bool MetadataChange(const RawRecord& record, Plan plan, const Item& item,
                       NormalizeResult& out) const;
 
-  od::parser parser_;
-  PaddedBuffer buffer_;
   Payload p_;
   std::string_view event_;  // the event name (header or inferred) of the current record
   StatusCategories categories_;
@@ -365,22 +364,12 @@ std::optional<EventBuilder> GithubSource::Start(const RawRecord& record, const P
   return b;
 }
 
-void GithubSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
-  if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
+void GithubSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
   p_.Clear();
-  const std::string_view body = buffer_.Assign(record.value);
-  od::document doc;
-  if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
-    return out.Reject(Reason::kInvalidJson, "not JSON");
-  }
-  od::object obj;
-  if (doc.get_object().get(obj)) return out.Reject(Reason::kInvalidJson, "not a JSON object");
-  if (auto failure = Parse(obj)) return out.Reject(failure->reason, "field " + failure->field);
-  const char* rest = nullptr;
-  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-    return out.Reject(Reason::kInvalidJson, "trailing content after the object");
-  }
+  if (auto failure = Parse(body)) return out.Reject(failure->reason, "field " + failure->field);
+}
 
+void GithubSource::Map(const RawRecord& record, NormalizeResult& out) {
   event_ = EventName(record);
   const bool on_issue = event_ == "issues" || event_ == "issue_comment";
   // Events we do not consume (push, ping, check_run, ...) carry nothing for team health; a

@@ -203,11 +203,10 @@ bool Ignored(std::string_view event) {
   return false;
 }
 
-class JiraSource final : public Source {
+class JiraSource final : public JsonSource {
  public:
   explicit JiraSource(const SourceOptions& options) : categories_(options.status_categories) {}
   std::string_view name() const override { return kSource; }
-  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
   struct Issue {
@@ -232,6 +231,8 @@ class JiraSource final : public Source {
     Person author;
   };
 
+  void Read(Object body, const RawRecord& record, NormalizeResult& out) override;
+  void Map(const RawRecord& record, NormalizeResult& out) override;
   void Reset();
   bool ReadIssue(od::value v);
   bool ReadStatus(od::value v);
@@ -243,17 +244,14 @@ class JiraSource final : public Source {
   // for it, so one person has one reference; unchanged when nobody matches.
   std::string_view ResolveUser(std::string_view native) const;
   EventBuilder IssueEvent(std::string_view type) const;
-  // Reads the body into the members below; false (with `out` rejected) when malformed.
-  bool Parse(const RawRecord& record, NormalizeResult& out);
   void EmitIssueUpdated(std::vector<EventBuilder>& events);
 
   StatusCategories categories_;
-  od::parser parser_;
-  PaddedBuffer buffer_;
 
   // Per record, reused to avoid allocations.
   std::string dedup_;
   std::optional<EpochMillis> timestamp_;
+  bool bad_timestamp_ = false;
   EpochMillis at_ = 0;
   std::string_view webhook_event_, event_type_name_;
   Person user_;
@@ -266,6 +264,7 @@ class JiraSource final : public Source {
 
 void JiraSource::Reset() {
   timestamp_.reset();
+  bad_timestamp_ = false;
   webhook_event_ = event_type_name_ = {};
   user_ = Person{};
   issue_ = Issue{};
@@ -399,38 +398,24 @@ std::optional<std::string> Str(std::optional<std::string_view> v) {
   return std::string(*v);
 }
 
-bool JiraSource::Parse(const RawRecord& record, NormalizeResult& out) {
-  auto reject = [&](Reason reason, std::string detail) {
-    out.Reject(reason, std::move(detail));
-    return false;
-  };
-  if (record.value.empty()) return reject(Reason::kEmpty, "empty record value");
-  const std::string_view body = buffer_.Assign(record.value);
-  od::document doc;
-  if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
-    return reject(Reason::kInvalidJson, "not JSON");
-  }
-  od::object obj;
-  if (doc.get_object().get(obj)) return reject(Reason::kInvalidJson, "not a JSON object");
-
+void JiraSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
   Reset();
-  bool bad_timestamp = false;
-  for (auto field : obj) {
+  for (auto field : body) {
     std::string_view k;
-    if (field.unescaped_key().get(k)) return reject(Reason::kInvalidJson, "bad key");
+    if (field.unescaped_key().get(k)) return out.Reject(Reason::kInvalidJson, "bad key");
     od::value v;
-    if (field.value().get(v)) return reject(Reason::kInvalidJson, "bad value");
+    if (field.value().get(v)) return out.Reject(Reason::kInvalidJson, "bad value");
     bool ok = true;
     if (k == "timestamp") {
       int64_t ms;
       if (v.get_int64().get(ms) || ms <= 0) {
-        bad_timestamp = true;
+        bad_timestamp_ = true;
       } else {
         timestamp_ = ms;
       }
     } else if (k == "webhookEvent") {
       if (v.get_string().get(webhook_event_)) {
-        return reject(Reason::kInvalidField, "field webhookEvent");
+        return out.Reject(Reason::kInvalidField, "field webhookEvent");
       }
     } else if (k == "issue_event_type_name") {
       event_type_name_ = OptString(v).value_or("");
@@ -445,20 +430,13 @@ bool JiraSource::Parse(const RawRecord& record, NormalizeResult& out) {
     } else if (k == "worklog") {
       ok = ReadWorklog(v);
     }
-    if (!ok) return reject(Reason::kInvalidJson, "malformed field " + std::string(k));
+    if (!ok) return out.Reject(Reason::kInvalidJson, "malformed field " + std::string(k));
   }
-  const char* rest = nullptr;
-  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-    return reject(Reason::kInvalidJson, "trailing content after the object");
-  }
-
-  if (webhook_event_.empty()) return reject(Reason::kMissingField, "field webhookEvent");
-  if (bad_timestamp) return reject(Reason::kBadTimestamp, "field timestamp");
-  return true;
 }
 
-void JiraSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
-  if (!Parse(record, out)) return;
+void JiraSource::Map(const RawRecord& record, NormalizeResult& out) {
+  if (webhook_event_.empty()) return out.Reject(Reason::kMissingField, "field webhookEvent");
+  if (bad_timestamp_) return out.Reject(Reason::kBadTimestamp, "field timestamp");
 
   // Learn the current status's category from every payload that shows one, comment events
   // included, so a later transition out of it knows its `from` category.

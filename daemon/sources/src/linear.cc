@@ -116,13 +116,18 @@ bool IgnoredType(std::string_view type) {
   return false;
 }
 
-class LinearSource final : public Source {
+class LinearSource final : public JsonSource {
  public:
   explicit LinearSource(const SourceOptions& options) : categories_(options.status_categories) {}
   std::string_view name() const override { return kSource; }
-  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
+  // The envelope's own members.
+  struct Envelope {
+    std::string_view action, type, created_at, actor_id;
+    std::optional<int64_t> webhook_ts;
+    bool actor_present = false, actor_is_user = true;
+  };
   // `data` of an Issue or a Comment: both are read in one pass because `type` may follow it.
   struct Data {
     bool present = false;
@@ -141,8 +146,24 @@ class LinearSource final : public Source {
     std::vector<std::string> fields;
   };
 
+  void Read(Object body, const RawRecord& record, NormalizeResult& out) override;
+  void Map(const RawRecord& record, NormalizeResult& out) override;
+
+  void Reset();
+  bool ReadActor(od::value v);
   bool ReadData(od::value v);
+  bool ReadState(od::value v);
+  bool ReadIssueRef(od::value v);
   bool ReadUpdatedFrom(od::value v);
+  // The time of the action (see the header); nothing after rejecting `out`.
+  std::optional<EpochMillis> ActionTime(const RawRecord& record, NormalizeResult& out) const;
+  std::string DedupId() const;
+  std::string_view ActorId() const;
+  // An event about the issue (for a Comment, the issue the comment is on).
+  EventBuilder IssueEvent(std::string_view type) const;
+  std::optional<std::string> Category(std::string_view state_id, std::string_view state_name) const;
+  EventBuilder Created(std::string_view state_name) const;
+  void Updated(std::string_view state_name, std::vector<EventBuilder>& events) const;
   std::string_view LearnedName(std::string_view state_id) const;
   void LearnState(std::string_view id, std::string_view name, std::string_view type);
 
@@ -151,10 +172,15 @@ class LinearSource final : public Source {
   // old stateId). Workflow states are few per team; bounded anyway.
   std::unordered_map<std::string, std::string> state_names_;
   static constexpr size_t kMaxStates = 100'000;
-  od::parser parser_;
-  PaddedBuffer buffer_;
+
+  // Per record: what Read() found, then what Map() derives from it.
+  Envelope env_;
   Data data_;
   UpdatedFrom from_;
+  bool create_ = false, update_ = false, comment_ = false;
+  EpochMillis at_ = 0;
+  std::string dedup_;
+  std::string_view actor_;
 };
 
 bool ReadTeamKey(od::value v, std::string_view& key) {
@@ -178,6 +204,39 @@ std::optional<int64_t> OptInt(od::value v) {
   return n;
 }
 
+bool LinearSource::ReadState(od::value v) {
+  od::object state;
+  if (v.get_object().get(state)) return true;  // null or another type: no state
+  for (auto sf : state) {
+    std::string_view sk;
+    if (sf.unescaped_key().get(sk)) return false;
+    od::value sv;
+    if (sf.value().get(sv)) return false;
+    if (sk == "name") data_.state_name = OptString(sv).value_or("");
+    if (sk == "type") data_.state_type = OptString(sv).value_or("");
+    if (sk == "id" && data_.state_id.empty()) data_.state_id = OptString(sv).value_or("");
+  }
+  return true;
+}
+
+// A Comment's reference to its issue.
+bool LinearSource::ReadIssueRef(od::value v) {
+  od::object issue;
+  if (v.get_object().get(issue)) return true;
+  for (auto f : issue) {
+    std::string_view ik;
+    if (f.unescaped_key().get(ik)) return false;
+    od::value iv;
+    if (f.value().get(iv)) return false;
+    if (ik == "id" && data_.issue_id.empty()) data_.issue_id = OptString(iv).value_or("");
+    if (ik == "identifier") data_.issue_identifier = OptString(iv).value_or("");
+    if (ik == "title") data_.issue_title = OptString(iv).value_or("");
+    if (ik == "number") data_.issue_number = OptInt(iv);
+    if (ik == "team" && !ReadTeamKey(iv, data_.issue_team_key)) return false;
+  }
+  return true;
+}
+
 bool LinearSource::ReadData(od::value v) {
   od::object obj;
   if (v.get_object().get(obj)) return false;
@@ -187,60 +246,33 @@ bool LinearSource::ReadData(od::value v) {
     if (field.unescaped_key().get(k)) return false;
     od::value fv;
     if (field.value().get(fv)) return false;
-    if (k == "id") {
-      data_.id = OptString(fv).value_or("");
-    } else if (k == "createdAt") {
-      data_.created_at = OptString(fv).value_or("");
-    } else if (k == "updatedAt") {
-      data_.updated_at = OptString(fv).value_or("");
-    } else if (k == "title") {
-      data_.title = OptString(fv).value_or("");
-    } else if (k == "identifier") {
-      data_.identifier = OptString(fv).value_or("");
+    std::string_view* text = k == "id"           ? &data_.id
+                             : k == "createdAt"  ? &data_.created_at
+                             : k == "updatedAt"  ? &data_.updated_at
+                             : k == "title"      ? &data_.title
+                             : k == "identifier" ? &data_.identifier
+                             : k == "creatorId"  ? &data_.creator_id
+                             : k == "assigneeId" ? &data_.assignee_id
+                             : k == "stateId"    ? &data_.state_id
+                             : k == "issueId"    ? &data_.issue_id
+                             : k == "userId"     ? &data_.user_id
+                                                 : nullptr;
+    bool ok = true;
+    if (text) {
+      *text = OptString(fv).value_or("");
     } else if (k == "number") {
       data_.number = OptInt(fv);
     } else if (k == "priority") {
       data_.priority = OptInt(fv);
-    } else if (k == "creatorId") {
-      data_.creator_id = OptString(fv).value_or("");
-    } else if (k == "assigneeId") {
-      data_.assignee_id = OptString(fv).value_or("");
-    } else if (k == "stateId") {
-      data_.state_id = OptString(fv).value_or("");
-    } else if (k == "issueId") {
-      data_.issue_id = OptString(fv).value_or("");
-    } else if (k == "userId") {
-      data_.user_id = OptString(fv).value_or("");
     } else if (k == "team") {
-      if (!ReadTeamKey(fv, data_.team_key)) return false;
+      ok = ReadTeamKey(fv, data_.team_key);
     } else if (k == "state") {
-      od::object state;
-      if (fv.get_object().get(state)) continue;
-      for (auto sf : state) {
-        std::string_view sk;
-        if (sf.unescaped_key().get(sk)) return false;
-        od::value sv;
-        if (sf.value().get(sv)) return false;
-        if (sk == "name") data_.state_name = OptString(sv).value_or("");
-        if (sk == "type") data_.state_type = OptString(sv).value_or("");
-        if (sk == "id" && data_.state_id.empty()) data_.state_id = OptString(sv).value_or("");
-      }
-    } else if (k == "issue") {  // a Comment's issue reference
-      od::object issue;
-      if (fv.get_object().get(issue)) continue;
-      for (auto f : issue) {
-        std::string_view ik;
-        if (f.unescaped_key().get(ik)) return false;
-        od::value iv;
-        if (f.value().get(iv)) return false;
-        if (ik == "id" && data_.issue_id.empty()) data_.issue_id = OptString(iv).value_or("");
-        if (ik == "identifier") data_.issue_identifier = OptString(iv).value_or("");
-        if (ik == "title") data_.issue_title = OptString(iv).value_or("");
-        if (ik == "number") data_.issue_number = OptInt(iv);
-        if (ik == "team" && !ReadTeamKey(iv, data_.issue_team_key)) return false;
-      }
+      ok = ReadState(fv);
+    } else if (k == "issue") {
+      ok = ReadIssueRef(fv);
     }
     // description, descriptionData and a comment's body are never read.
+    if (!ok) return false;
   }
   return true;
 }
@@ -297,38 +329,57 @@ std::optional<std::string> Str(std::string_view v) {
   return std::string(v);
 }
 
-void LinearSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
-  if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
-  const std::string_view body = buffer_.Assign(record.value);
-  od::document doc;
-  if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
-    return out.Reject(Reason::kInvalidJson, "not JSON");
-  }
-  od::object obj;
-  if (doc.get_object().get(obj)) return out.Reject(Reason::kInvalidJson, "not a JSON object");
+// The issue's identifier (ENG-123): `identifier` when sent, else team key + number.
+std::string Identifier(std::string_view ident, std::string_view team,
+                       std::optional<int64_t> number) {
+  if (!ident.empty()) return std::string(ident);
+  if (team.empty() || !number) return {};
+  return std::string(team) + "-" + std::to_string(*number);
+}
 
+void LinearSource::Reset() {
+  env_ = Envelope{};
   data_ = Data{};
   from_.present = from_.state = from_.assignee = from_.priority = false;
   from_.state_id = from_.assignee_id = {};
   from_.priority_value.reset();
-  from_.fields.clear();
-  std::string_view action, type, envelope_created_at, actor_id;
-  std::optional<int64_t> webhook_ts;
-  bool actor_present = false, actor_is_user = true;
-  for (auto field : obj) {
+  from_.fields.clear();  // keeps its capacity across records
+}
+
+// The envelope's `actor` (newer deliveries): a user, or an integration or OAuth app.
+bool LinearSource::ReadActor(od::value v) {
+  od::object actor;
+  if (v.get_object().get(actor)) return true;  // null: unknown
+  env_.actor_present = true;
+  for (auto af : actor) {
+    std::string_view ak;
+    if (af.unescaped_key().get(ak)) return false;
+    od::value av;
+    if (af.value().get(av)) return false;
+    if (ak == "id") env_.actor_id = OptString(av).value_or("");
+    if (ak == "type") env_.actor_is_user = OptString(av).value_or("user") == "user";
+  }
+  return true;
+}
+
+void LinearSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
+  Reset();
+  for (auto field : body) {
     std::string_view k;
     if (field.unescaped_key().get(k)) return out.Reject(Reason::kInvalidJson, "bad key");
     od::value v;
     if (field.value().get(v)) return out.Reject(Reason::kInvalidJson, "bad value");
     if (k == "action") {
-      if (v.get_string().get(action)) return out.Reject(Reason::kInvalidField, "field action");
+      if (v.get_string().get(env_.action)) {
+        return out.Reject(Reason::kInvalidField, "field action");
+      }
     } else if (k == "type") {
-      if (v.get_string().get(type)) return out.Reject(Reason::kInvalidField, "field type");
+      if (v.get_string().get(env_.type)) return out.Reject(Reason::kInvalidField, "field type");
     } else if (k == "createdAt") {
-      envelope_created_at = OptString(v).value_or("");
+      env_.created_at = OptString(v).value_or("");
     } else if (k == "webhookTimestamp") {
-      webhook_ts = OptInt(v);
-      if (!webhook_ts || *webhook_ts <= 0) {
+      env_.webhook_ts = OptInt(v);
+      if (!env_.webhook_ts || *env_.webhook_ts <= 0) {
         return out.Reject(Reason::kBadTimestamp, "field webhookTimestamp");
       }
     } else if (k == "data") {
@@ -336,37 +387,27 @@ void LinearSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
     } else if (k == "updatedFrom") {
       if (!ReadUpdatedFrom(v)) return out.Reject(Reason::kInvalidField, "field updatedFrom");
     } else if (k == "actor") {
-      od::object actor;
-      if (v.get_object().get(actor)) continue;  // null: unknown
-      actor_present = true;
-      for (auto af : actor) {
-        std::string_view ak;
-        if (af.unescaped_key().get(ak)) return out.Reject(Reason::kInvalidJson, "bad key");
-        od::value av;
-        if (af.value().get(av)) return out.Reject(Reason::kInvalidJson, "bad value");
-        if (ak == "id") actor_id = OptString(av).value_or("");
-        if (ak == "type") actor_is_user = OptString(av).value_or("user") == "user";
-      }
+      if (!ReadActor(v)) return out.Reject(Reason::kInvalidJson, "field actor");
     }
   }
-  const char* rest = nullptr;
-  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-    return out.Reject(Reason::kInvalidJson, "trailing content after the object");
-  }
+}
 
-  if (action.empty()) return out.Reject(Reason::kMissingField, "field action");
-  if (type.empty()) return out.Reject(Reason::kMissingField, "field type");
-  const bool is_issue = type == "Issue";
-  const bool is_comment = type == "Comment";
-  if (!is_issue && !is_comment) {
-    if (IgnoredType(type)) {
+void LinearSource::Map(const RawRecord& record, NormalizeResult& out) {
+  if (env_.action.empty()) return out.Reject(Reason::kMissingField, "field action");
+  if (env_.type.empty()) return out.Reject(Reason::kMissingField, "field type");
+  const bool is_issue = env_.type == "Issue";
+  comment_ = env_.type == "Comment";
+  if (!is_issue && !comment_) {
+    if (IgnoredType(env_.type)) {
       out.ignored = true;
       return;
     }
     return out.Reject(Reason::kUnsupportedEvent, "type not mapped");
   }
-  const bool create = action == "create", update = action == "update", remove = action == "remove";
-  if (!create && !update && !remove) return out.Reject(Reason::kUnsupportedEvent, "action");
+  create_ = env_.action == "create";
+  update_ = env_.action == "update";
+  const bool remove = env_.action == "remove";
+  if (!create_ && !update_ && !remove) return out.Reject(Reason::kUnsupportedEvent, "action");
   if (!data_.present) return out.Reject(Reason::kMissingField, "field data");
   if (data_.id.empty()) return out.Reject(Reason::kMissingField, "field data.id");
 
@@ -375,135 +416,133 @@ void LinearSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
 
   // Comment edits and deletions are not new work (an edit counted as a comment would count
   // one comment twice).
-  if (is_comment && !create) {
+  if (comment_ && !create_) {
     out.ignored = true;
     return;
   }
-  if (is_comment && data_.issue_id.empty()) {
+  if (comment_ && data_.issue_id.empty()) {
     return out.Reject(Reason::kMissingField, "field data.issueId");
   }
-  if (is_issue && update && !from_.present) {
+  if (is_issue && update_ && !from_.present) {
     return out.Reject(Reason::kMissingField, "field updatedFrom");
   }
+  const auto at = ActionTime(record, out);
+  if (!at) return;
+  at_ = *at;
+  dedup_ = DedupId();
+  actor_ = ActorId();
 
-  // Time of the action: created for create, the update itself for update; a removal has no
-  // time of its own in data (updatedAt is the last edit), so the delivery time.
-  std::string_view when = create ? data_.created_at : update ? data_.updated_at : "";
-  EpochMillis at = record.timestamp_ms;
-  if (!when.empty()) {
-    auto ms = ParseRfc3339(when);
-    if (!ms)
-      return out.Reject(Reason::kBadTimestamp,
-                        create ? "field data.createdAt" : "field data.updatedAt");
-    at = *ms;
-  } else if (webhook_ts) {
-    at = *webhook_ts;
-  } else if (!envelope_created_at.empty()) {
-    auto ms = ParseRfc3339(envelope_created_at);
-    if (!ms) return out.Reject(Reason::kBadTimestamp, "field createdAt");
-    at = *ms;
-  }
-
-  // Dedup: action, object id and update time (a redelivery carries the same three).
-  const std::string ts_fallback = webhook_ts ? std::to_string(*webhook_ts) : std::string();
-  const std::string dedup =
-      StableHash({action, data_.id,
-                  data_.updated_at.empty() ? std::string_view(ts_fallback) : data_.updated_at});
-
-  std::string_view actor;
-  if (actor_present) {
-    actor = actor_is_user ? actor_id : std::string_view();
-  } else if (create) {
-    actor = is_comment ? data_.user_id : data_.creator_id;
-  }
-
-  // The issue's identifier (ENG-123): `identifier` when sent, else team key + number.
-  auto identifier = [](std::string_view ident, std::string_view team,
-                       std::optional<int64_t> number) -> std::string {
-    if (!ident.empty()) return std::string(ident);
-    if (team.empty() || !number) return {};
-    return std::string(team) + "-" + std::to_string(*number);
-  };
-
-  std::vector<EventBuilder> events;
-  auto issue_event = [&](std::string_view event_type) {
-    EventBuilder b(kSource, dedup, event_type);
-    b.At(at).Actor(actor);
-    if (is_comment) {
-      b.Subject("work_item", data_.issue_id);
-      const std::string key =
-          identifier(data_.issue_identifier, data_.issue_team_key, data_.issue_number);
-      if (!key.empty()) b.SubjectKey(key);
-      if (!data_.issue_team_key.empty()) b.SubjectProject(data_.issue_team_key);
-      if (!data_.issue_title.empty()) b.SubjectTitle(data_.issue_title);
-    } else {
-      b.Subject("work_item", data_.id);
-      const std::string key = identifier(data_.identifier, data_.team_key, data_.number);
-      if (!key.empty()) b.SubjectKey(key);
-      if (!data_.team_key.empty()) b.SubjectProject(data_.team_key);
-      if (!data_.title.empty()) b.SubjectTitle(data_.title);
-    }
-    return b;
-  };
-  auto category = [&](std::string_view state_id, std::string_view state_name) {
-    return categories_.Lookup(PersonRef(kSource, state_id), PersonRef(kSource, state_name));
-  };
   const std::string_view state_name =
       data_.state_name.empty() ? LearnedName(data_.state_id) : data_.state_name;
-
-  if (is_comment) {
-    events.push_back(issue_event("work_item.commented"));
-  } else if (create) {
-    auto b = issue_event("work_item.created");
-    b.AttrOpt("status", Str(state_name))
-        .AttrOpt("status_category", data_.state_id.empty() && state_name.empty()
-                                        ? std::nullopt
-                                        : category(data_.state_id, state_name))
-        .AttrOpt("priority", PriorityName(data_.priority))
-        .AttrPerson("assignee", data_.assignee_id)
-        .Attr("item_type", "issue");
-    events.push_back(std::move(b));
+  std::vector<EventBuilder> events;
+  if (comment_) {
+    events.push_back(IssueEvent("work_item.commented"));
+  } else if (create_) {
+    events.push_back(Created(state_name));
   } else if (remove) {
-    events.push_back(issue_event("work_item.deleted"));
-  } else {  // update
-    if (from_.state) {
-      // updatedFrom has only the old stateId: its name is known only if an earlier payload
-      // showed that state (learned), else null; likewise its category.
-      const std::string_view from_name = LearnedName(from_.state_id);
-      auto b = issue_event("work_item.status_changed");
-      b.AttrOpt("from", Str(from_name))
-          .AttrOpt("to", Str(state_name))
-          .AttrOpt("from_category",
-                   from_.state_id.empty() ? std::nullopt : category(from_.state_id, from_name))
-          .AttrOpt("to_category", category(data_.state_id, state_name));
-      events.push_back(std::move(b));
-    }
-    if (from_.assignee) {
-      auto b = issue_event("work_item.assigned");
-      b.AttrPerson("from", from_.assignee_id).AttrPerson("to", data_.assignee_id);
-      events.push_back(std::move(b));
-    }
-    if (from_.priority) {
-      auto b = issue_event("work_item.priority_changed");
-      b.AttrOpt("from", PriorityName(from_.priority_value))
-          .AttrOpt("to", PriorityName(data_.priority));
-      events.push_back(std::move(b));
-    }
-    if (!from_.fields.empty()) {
-      auto b = issue_event("work_item.updated");
-      b.AttrList("fields", from_.fields);
-      events.push_back(std::move(b));
-    }
+    events.push_back(IssueEvent("work_item.deleted"));
+  } else {
+    Updated(state_name, events);
   }
+  EmitAll(events, record, out);  // none: an update that changed only ordering or timestamps
+}
 
-  if (events.empty()) {
-    out.ignored = true;  // an update that changed only ordering or timestamps
-    return;
+// Created for create, the update itself for update; a removal has no time of its own in data
+// (updatedAt is the last edit), so the delivery time.
+std::optional<EpochMillis> LinearSource::ActionTime(const RawRecord& record,
+                                                    NormalizeResult& out) const {
+  const std::string_view when = create_ ? data_.created_at : update_ ? data_.updated_at : "";
+  if (!when.empty()) {
+    const auto ms = ParseRfc3339(when);
+    if (!ms) {
+      out.Reject(Reason::kBadTimestamp, create_ ? "field data.createdAt" : "field data.updatedAt");
+    }
+    return ms;
   }
-  const bool several = events.size() > 1;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (several) events[i].Suffix(static_cast<int>(i + 1));
-    out.events.push_back(events[i].Build(record));
+  if (env_.webhook_ts) return *env_.webhook_ts;
+  if (!env_.created_at.empty()) {
+    const auto ms = ParseRfc3339(env_.created_at);
+    if (!ms) out.Reject(Reason::kBadTimestamp, "field createdAt");
+    return ms;
+  }
+  return record.timestamp_ms;
+}
+
+// Action, object id and update time: a redelivery carries the same three.
+std::string LinearSource::DedupId() const {
+  const std::string ts_fallback = env_.webhook_ts ? std::to_string(*env_.webhook_ts) : "";
+  return StableHash({env_.action, data_.id,
+                     data_.updated_at.empty() ? std::string_view(ts_fallback) : data_.updated_at});
+}
+
+std::string_view LinearSource::ActorId() const {
+  if (env_.actor_present) return env_.actor_is_user ? env_.actor_id : std::string_view();
+  if (create_) return comment_ ? data_.user_id : data_.creator_id;
+  return {};
+}
+
+EventBuilder LinearSource::IssueEvent(std::string_view type) const {
+  EventBuilder b(kSource, dedup_, type);
+  b.At(at_).Actor(actor_);
+  const bool ref = comment_;  // a Comment names its issue by reference
+  b.Subject("work_item", ref ? data_.issue_id : data_.id);
+  const std::string key =
+      ref ? Identifier(data_.issue_identifier, data_.issue_team_key, data_.issue_number)
+          : Identifier(data_.identifier, data_.team_key, data_.number);
+  const std::string_view project = ref ? data_.issue_team_key : data_.team_key;
+  const std::string_view title = ref ? data_.issue_title : data_.title;
+  if (!key.empty()) b.SubjectKey(key);
+  if (!project.empty()) b.SubjectProject(project);
+  if (!title.empty()) b.SubjectTitle(title);
+  return b;
+}
+
+std::optional<std::string> LinearSource::Category(std::string_view state_id,
+                                                  std::string_view state_name) const {
+  return categories_.Lookup(PersonRef(kSource, state_id), PersonRef(kSource, state_name));
+}
+
+EventBuilder LinearSource::Created(std::string_view state_name) const {
+  auto b = IssueEvent("work_item.created");
+  b.AttrOpt("status", Str(state_name))
+      .AttrOpt("status_category", data_.state_id.empty() && state_name.empty()
+                                      ? std::nullopt
+                                      : Category(data_.state_id, state_name))
+      .AttrOpt("priority", PriorityName(data_.priority))
+      .AttrPerson("assignee", data_.assignee_id)
+      .Attr("item_type", "issue");
+  return b;
+}
+
+// One event per key of updatedFrom that has a type of its own, then one work_item.updated.
+void LinearSource::Updated(std::string_view state_name, std::vector<EventBuilder>& events) const {
+  if (from_.state) {
+    // updatedFrom has only the old stateId: its name is known only if an earlier payload
+    // showed that state (learned), else null; likewise its category.
+    const std::string_view from_name = LearnedName(from_.state_id);
+    auto b = IssueEvent("work_item.status_changed");
+    b.AttrOpt("from", Str(from_name))
+        .AttrOpt("to", Str(state_name))
+        .AttrOpt("from_category",
+                 from_.state_id.empty() ? std::nullopt : Category(from_.state_id, from_name))
+        .AttrOpt("to_category", Category(data_.state_id, state_name));
+    events.push_back(std::move(b));
+  }
+  if (from_.assignee) {
+    auto b = IssueEvent("work_item.assigned");
+    b.AttrPerson("from", from_.assignee_id).AttrPerson("to", data_.assignee_id);
+    events.push_back(std::move(b));
+  }
+  if (from_.priority) {
+    auto b = IssueEvent("work_item.priority_changed");
+    b.AttrOpt("from", PriorityName(from_.priority_value))
+        .AttrOpt("to", PriorityName(data_.priority));
+    events.push_back(std::move(b));
+  }
+  if (!from_.fields.empty()) {
+    auto b = IssueEvent("work_item.updated");
+    b.AttrList("fields", from_.fields);
+    events.push_back(std::move(b));
   }
 }
 

@@ -285,33 +285,19 @@ std::optional<std::string_view> MapAction(std::string_view action) {
   return std::nullopt;
 }
 
-class OpsgenieSource final : public Source {
+class OpsgenieSource final : public JsonSource {
  public:
   std::string_view name() const override { return kSource; }
 
-  void DoNormalize(const RawRecord& record, NormalizeResult& out) override {
-    if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
-    const std::string_view body = buffer_.Assign(record.value);
-    NormalizeBody(body, record, out);
-    RecheckRejection(dom_parser_, body, out);
+ private:
+  void Read(Object body, const RawRecord&, NormalizeResult& out) override {
+    p_ = Payload{};
+    Failure fail;
+    if (!ReadPayload(body, p_, fail)) return out.Reject(fail.reason, std::move(fail.detail));
   }
 
- private:
-  void NormalizeBody(std::string_view body, const RawRecord& record, NormalizeResult& out) {
-    od::document doc;
-    if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
-      return out.Reject(Reason::kInvalidJson, "not JSON");
-    }
-    od::object obj;
-    if (doc.get_object().get(obj)) return out.Reject(Reason::kInvalidJson, "not a JSON object");
-
-    Payload p;
-    Failure fail;
-    if (!Read(obj, p, fail)) return out.Reject(fail.reason, std::move(fail.detail));
-    const char* rest = nullptr;
-    if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-      return out.Reject(Reason::kInvalidJson, "trailing content after the object");
-    }
+  void Map(const RawRecord& record, NormalizeResult& out) override {
+    const Payload& p = p_;
     if (p.action.empty()) return out.Reject(Reason::kMissingField, "field action");
     const auto type = MapAction(p.action);
     // An Opsgenie alert webhook always carries its alert: without one this is not an Opsgenie
@@ -404,7 +390,7 @@ class OpsgenieSource final : public Source {
 
   // Reads the body's fields. A structural error stops it (false); a field of the wrong type is
   // kept in p.field_failure and reading goes on, since the action may turn out ignored.
-  static bool Read(od::object obj, Payload& p, Failure& fail) {
+  static bool ReadPayload(od::object obj, Payload& p, Failure& fail) {
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
@@ -449,9 +435,7 @@ class OpsgenieSource final : public Source {
     return true;
   }
 
-  od::parser parser_;
-  simdjson::dom::parser dom_parser_;  // validates bodies whose reading failed; see Normalize
-  PaddedBuffer buffer_;
+  Payload p_;
 };
 
 }  // namespace

@@ -327,48 +327,34 @@ void Fill(EventBuilder& b, std::string_view type, const std::string& subject_id,
   }
 }
 
-class PagerDutySource final : public Source {
+class PagerDutySource final : public JsonSource {
  public:
   std::string_view name() const override { return kSource; }
 
-  void DoNormalize(const RawRecord& record, NormalizeResult& out) override {
-    if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
-    const std::string_view body = buffer_.Assign(record.value);
-    NormalizeBody(body, record, out);
-    RecheckRejection(dom_parser_, body, out);
-  }
-
  private:
-  void NormalizeBody(std::string_view body, const RawRecord& record, NormalizeResult& out) {
-    od::document doc;
-    if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
-      return out.Reject(Reason::kInvalidJson, "not JSON");
-    }
-    od::object obj;
-    if (doc.get_object().get(obj)) return out.Reject(Reason::kInvalidJson, "not a JSON object");
-
+  // Normalises the envelope while reading it: the events of `event` or of each of `messages`.
+  void Read(Object body, const RawRecord& record, NormalizeResult& out) override {
+    enveloped_ = false;
     Failure fail;
-    bool seen = false;
-    for (auto field_result : obj) {
+    for (auto field_result : body) {
       od::field field;
       std::string_view key;
       if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
         return out.Reject(Reason::kInvalidJson, "bad key");
       }
       if (key != "event" && key != "messages") continue;
-      if (seen) return out.Reject(Reason::kInvalidField, "both event and messages");
-      seen = true;
+      if (enveloped_) return out.Reject(Reason::kInvalidField, "both event and messages");
+      enveloped_ = true;
       const bool ok = key == "event" ? NormalizeV3(field.value(), record, out, fail)
                                      : NormalizeMessages(field.value(), record, out, fail);
       if (!ok) return out.Reject(fail.reason, std::move(fail.detail));
     }
+  }
+
+  void Map(const RawRecord&, NormalizeResult& out) override {
     // A bare `event.data` object (an incident or a note without its envelope) is not a
     // webhook body: no event id, type or time to go by.
-    if (!seen) return out.Reject(Reason::kMissingField, "field event");
-    const char* rest = nullptr;
-    if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-      return out.Reject(Reason::kInvalidJson, "trailing content after the object");
-    }
+    if (!enveloped_) return out.Reject(Reason::kMissingField, "field event");
     if (out.events.empty()) out.ignored = true;
   }
 
@@ -595,9 +581,7 @@ class PagerDutySource final : public Source {
     return true;
   }
 
-  od::parser parser_;
-  simdjson::dom::parser dom_parser_;  // validates bodies whose reading failed; see Normalize
-  PaddedBuffer buffer_;
+  bool enveloped_ = false;  // the body has `event` or `messages`
 };
 
 }  // namespace

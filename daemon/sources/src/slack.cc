@@ -322,19 +322,18 @@ void AppendUnique(std::vector<std::string>& out, std::string_view id) {
   out.emplace_back(id);
 }
 
-class SlackSource final : public Source {
+class SlackSource final : public JsonSource {
  public:
   std::string_view name() const override { return kSource; }
-  void DoNormalize(const RawRecord& record, NormalizeResult& out) override;
 
  private:
+  void Read(Object body, const RawRecord& record, NormalizeResult& out) override;
+  void Map(const RawRecord& record, NormalizeResult& out) override;
   // The event's time: event_ts, else ts, else the envelope's event_time, else the record's.
   bool Time(const RawRecord& record, EpochMillis& at, NormalizeResult& out) const;
   void ChatMessage(const RawRecord& record, NormalizeResult& out);
   void Other(const RawRecord& record, NormalizeResult& out);
 
-  od::parser parser_;
-  PaddedBuffer buffer_;
   Envelope env_;
 };
 
@@ -356,22 +355,12 @@ bool SlackSource::Time(const RawRecord& record, EpochMillis& at, NormalizeResult
   return true;
 }
 
-void SlackSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
-  if (record.value.empty()) return out.Reject(Reason::kEmpty, "empty record value");
+void SlackSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
   env_.Clear();
-  const std::string_view body = buffer_.Assign(record.value);
-  od::document doc;
-  if (parser_.iterate(body.data(), body.size(), buffer_.capacity()).get(doc)) {
-    return out.Reject(Reason::kInvalidJson, "not JSON");
-  }
-  od::object obj;
-  if (doc.get_object().get(obj)) return out.Reject(Reason::kInvalidJson, "not a JSON object");
-  if (auto f = ReadEnvelope(obj, env_)) return out.Reject(f->reason, "field " + f->field);
-  const char* rest = nullptr;
-  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-    return out.Reject(Reason::kInvalidJson, "trailing content after the object");
-  }
+  if (auto f = ReadEnvelope(body, env_)) return out.Reject(f->reason, "field " + f->field);
+}
 
+void SlackSource::Map(const RawRecord& record, NormalizeResult& out) {
   if (env_.type.empty()) return out.Reject(Reason::kMissingField, "field type");
   // url_verification is the endpoint handshake and app_rate_limited a notice to the app:
   // neither is an event of the workspace.
