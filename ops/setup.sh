@@ -15,6 +15,9 @@ packages=(
   libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata
   kcat prometheus maven openjdk-17-jre-headless python3 python3-pytest python3-jsonschema curl
   clang libclang-rt-14-dev
+  # tests/integration/test_privacy.py decompresses the SSTs with the system liblz4 (ctypes,
+  # liblz4.so.1) and fails without it; RocksDB pulls it in today, this keeps it explicit.
+  liblz4-1
 )
 # A package is skipped when it is installed, or when the tool it provides already works
 # (pytest from pip, a JDK or Maven installed another way).
