@@ -27,21 +27,19 @@
 #include <vector>
 
 #include "common.h"
+#include "jira_fields.h"
 #include "vendors.h"
 
 namespace teamhealth::sources {
 namespace {
 
 namespace od = simdjson::ondemand;
+using jira::FieldKind;
+using jira::FieldName;
+using jira::Item;
+using jira::KindOf;
 
 constexpr std::string_view kSource = "jira";
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // A string value, or nothing for null / another type.
 std::optional<std::string_view> OptString(od::value v) {
@@ -128,64 +126,6 @@ bool ReadPerson(od::value v, Person& p) {
   });
 }
 
-// One changelog item. Values are views into the parser's string buffer (valid for this
-// record only); fromString/toString are read only for fields whose names we emit.
-struct Item {
-  std::string_view field, field_id;
-  std::optional<std::string_view> from, from_string, to, to_string, tmp_from, tmp_to;
-};
-
-enum class FieldKind { kStatus, kAssignee, kPriority, kOther };
-
-// Display names of Server payloads (no fieldId) -> the stable field id Cloud sends.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kFieldAliases = {{
-    {"fix version", "fixVersions"},
-    {"fix version/s", "fixVersions"},
-    {"version", "versions"},
-    {"affects version/s", "versions"},
-    {"component", "components"},
-    {"component/s", "components"},
-    {"issue type", "issuetype"},
-    {"due date", "duedate"},
-    {"link", "issuelinks"},
-    {"attachment", "attachment"},
-    {"worklogid", "WorklogId"},
-    {"time spent", "timespent"},
-    {"remaining estimate", "timeestimate"},
-    {"original estimate", "timeoriginalestimate"},
-    {"parent", "parent"},
-    {"security", "security"},
-}};
-
-// The stable name of a changelog item's field: its fieldId where present (Cloud), else the
-// display name (Server) through the alias table, lower-cased for Jira's system fields.
-// Sprint is a custom field whose id differs per instance (customfield_10020, ...), so it is
-// named `sprint` whatever its id, as DESIGN's example `fields` list does.
-std::string FieldName(const Item& item) {
-  if (EqualsIgnoreCase(item.field, "sprint") || EqualsIgnoreCase(item.field_id, "sprint")) {
-    return "sprint";
-  }
-  if (!item.field_id.empty()) return std::string(item.field_id);
-  for (const auto& [alias, id] : kFieldAliases) {
-    if (EqualsIgnoreCase(item.field, alias)) return std::string(id);
-  }
-  for (std::string_view system :
-       {"status", "assignee", "priority", "resolution", "labels", "summary", "description",
-        "reporter", "issuetype", "duedate", "environment", "timespent", "timeestimate", "project",
-        "key", "rank", "workflow", "comment"}) {
-    if (EqualsIgnoreCase(item.field, system)) return std::string(system);
-  }
-  return std::string(item.field);  // a Server custom field: its display name is all we have
-}
-
-FieldKind KindOf(std::string_view field, std::string_view field_id) {
-  const std::string_view name = field_id.empty() ? field : field_id;
-  if (EqualsIgnoreCase(name, "status")) return FieldKind::kStatus;
-  if (EqualsIgnoreCase(name, "assignee")) return FieldKind::kAssignee;
-  if (EqualsIgnoreCase(name, "priority")) return FieldKind::kPriority;
-  return FieldKind::kOther;
-}
-
 // Valid webhook events that carry nothing for team health. Comment and worklog edits or
 // deletions are not new work: counting an edit as work_item.commented would count one
 // comment twice, and a worklog update carries the new total but not the delta, so a
@@ -243,7 +183,22 @@ class JiraSource final : public JsonSource {
   // A username from an older changelog -> the accountId the payload's user objects show
   // for it, so one person has one reference; unchanged when nobody matches.
   std::string_view ResolveUser(std::string_view native) const;
+  // The webhook events we map, and what to do with the others.
+  enum class Hook { kCreated, kUpdated, kDeleted, kComment, kWorklog, kIgnored, kUnsupported };
+  static Hook HookOf(std::string_view webhook_event);
+  void LearnStatus();
+  // The issue the event is about: the worklog's issueId for a worklog.
+  std::string_view SubjectId() const;
+  // The first required field the payload lacks for its hook, if any.
+  std::optional<std::string> MissingField() const;
+  // Sets at_; false (with `out` rejected) when the fallback time is not RFC 3339.
+  bool EventTime(const RawRecord& record, NormalizeResult& out);
+  std::string DedupId(const RawRecord& record) const;
   EventBuilder IssueEvent(std::string_view type) const;
+  EventBuilder Created() const;
+  EventBuilder Worklogged() const;
+  EventBuilder StatusChanged(const Item& item) const;
+  EventBuilder Assigned(const Item& item) const;
   void EmitIssueUpdated(std::vector<EventBuilder>& events);
 
   StatusCategories categories_;
@@ -254,6 +209,7 @@ class JiraSource final : public JsonSource {
   bool bad_timestamp_ = false;
   EpochMillis at_ = 0;
   std::string_view webhook_event_, event_type_name_;
+  Hook hook_ = Hook::kUnsupported;
   Person user_;
   Issue issue_;
   std::string changelog_id_;
@@ -437,105 +393,149 @@ void JiraSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
 void JiraSource::Map(const RawRecord& record, NormalizeResult& out) {
   if (webhook_event_.empty()) return out.Reject(Reason::kMissingField, "field webhookEvent");
   if (bad_timestamp_) return out.Reject(Reason::kBadTimestamp, "field timestamp");
-
-  // Learn the current status's category from every payload that shows one, comment events
-  // included, so a later transition out of it knows its `from` category.
-  if (!issue_.status_id.empty()) {
-    if (auto cat = JiraCategory(issue_.status_category)) {
-      categories_.Learn(PersonRef(kSource, issue_.status_id), *cat);
-    }
-  }
-
-  const bool is_created = webhook_event_ == "jira:issue_created";
-  const bool is_updated = webhook_event_ == "jira:issue_updated";
-  const bool is_deleted = webhook_event_ == "jira:issue_deleted";
-  const bool is_comment = webhook_event_ == "comment_created";
-  const bool is_worklog = webhook_event_ == "worklog_created";
-  if (!(is_created || is_updated || is_deleted || is_comment || is_worklog)) {
-    if (Ignored(webhook_event_)) {
-      out.ignored = true;
-      return;
-    }
-    return out.Reject(Reason::kUnsupportedEvent, "webhookEvent not mapped");
-  }
-
-  std::string_view subject_id = issue_.id;
-  if (is_worklog) {
-    if (!worklog_.present) return out.Reject(Reason::kMissingField, "field worklog");
-    if (worklog_.issue_id.empty()) {
-      return out.Reject(Reason::kMissingField, "field worklog.issueId");
-    }
-    subject_id = worklog_.issue_id;
-  } else {
-    if (!issue_.present) return out.Reject(Reason::kMissingField, "field issue");
-    if (issue_.id.empty()) return out.Reject(Reason::kMissingField, "field issue.id");
-  }
-  if (is_comment && !comment_.present) return out.Reject(Reason::kMissingField, "field comment");
-
-  // Event time: `timestamp`; without it, the changed object's own last-update time; the
-  // record time only when the payload has no time at all.
-  if (timestamp_) {
-    at_ = *timestamp_;
-  } else {
-    std::string_view fallback = is_worklog ? worklog_.updated
-                                : (is_comment || (is_updated && comment_.present))
-                                    ? comment_.updated
-                                    : issue_.updated;
-    if (fallback.empty()) {
-      at_ = record.timestamp_ms;
-    } else if (auto ms = ParseRfc3339(fallback)) {
-      at_ = *ms;
-    } else {
-      return out.Reject(Reason::kBadTimestamp, "field updated");
-    }
-  }
-
-  if (auto header = record.Header("X-Atlassian-Webhook-Identifier"); header && !header->empty()) {
-    dedup_.assign(*header);
-  } else {
-    const std::string ts = timestamp_ ? std::to_string(*timestamp_) : std::string();
-    const std::string& extra = is_worklog ? worklog_.id : comment_.id;
-    dedup_ = StableHash({webhook_event_, subject_id, ts, changelog_id_, extra});
-  }
-
-  std::vector<EventBuilder> events;
-  if (is_created) {
-    auto b = IssueEvent("work_item.created");
-    b.AttrOpt("status", Str(issue_.status_name))
-        .AttrOpt("status_category", categories_.Lookup(PersonRef(kSource, issue_.status_id),
-                                                       PersonRef(kSource, issue_.status_name)))
-        .AttrOpt("priority", Str(issue_.priority))
-        .AttrPerson("assignee", issue_.assignee.NativeId())
-        .AttrOpt("item_type", Str(issue_.issuetype));
-    events.push_back(std::move(b));
-  } else if (is_deleted) {
-    events.push_back(IssueEvent("work_item.deleted"));
-  } else if (is_comment) {
-    auto b = IssueEvent("work_item.commented");
-    b.Actor(comment_.author.ActorId());
-    events.push_back(std::move(b));
-  } else if (is_worklog) {
-    EventBuilder b(kSource, dedup_, "work_item.worklogged");
-    b.At(at_).Actor(worklog_.author.ActorId()).Subject("work_item", worklog_.issue_id);
-    if (worklog_.seconds) {
-      b.AttrInt("seconds", *worklog_.seconds);
-    } else {
-      b.AttrNull("seconds");
-    }
-    events.push_back(std::move(b));
-  } else {
-    EmitIssueUpdated(events);
-  }
-
-  if (events.empty()) {
-    out.ignored = true;  // e.g. an issue_updated whose changelog is empty
+  LearnStatus();
+  hook_ = HookOf(webhook_event_);
+  if (hook_ == Hook::kIgnored) {
+    out.ignored = true;
     return;
   }
-  const bool several = events.size() > 1;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (several) events[i].Suffix(static_cast<int>(i + 1));
-    out.events.push_back(events[i].Build(record));
+  if (hook_ == Hook::kUnsupported) {
+    return out.Reject(Reason::kUnsupportedEvent, "webhookEvent not mapped");
   }
+  if (auto missing = MissingField()) return out.Reject(Reason::kMissingField, *missing);
+  if (!EventTime(record, out)) return;
+  dedup_ = DedupId(record);
+
+  std::vector<EventBuilder> events;
+  switch (hook_) {
+    case Hook::kCreated: events.push_back(Created()); break;
+    case Hook::kDeleted: events.push_back(IssueEvent("work_item.deleted")); break;
+    case Hook::kComment: {
+      auto b = IssueEvent("work_item.commented");
+      b.Actor(comment_.author.ActorId());
+      events.push_back(std::move(b));
+      break;
+    }
+    case Hook::kWorklog: events.push_back(Worklogged()); break;
+    case Hook::kUpdated: EmitIssueUpdated(events); break;
+    case Hook::kIgnored:
+    case Hook::kUnsupported: break;
+  }
+  EmitAll(events, record, out);  // none: e.g. an issue_updated whose changelog is empty
+}
+
+// Learns the current status's category from every payload that shows one, comment events
+// included, so that a later transition out of it knows its `from` category.
+void JiraSource::LearnStatus() {
+  if (issue_.status_id.empty()) return;
+  if (auto cat = JiraCategory(issue_.status_category)) {
+    categories_.Learn(PersonRef(kSource, issue_.status_id), *cat);
+  }
+}
+
+JiraSource::Hook JiraSource::HookOf(std::string_view event) {
+  if (event == "jira:issue_created") return Hook::kCreated;
+  if (event == "jira:issue_updated") return Hook::kUpdated;
+  if (event == "jira:issue_deleted") return Hook::kDeleted;
+  if (event == "comment_created") return Hook::kComment;
+  if (event == "worklog_created") return Hook::kWorklog;
+  return Ignored(event) ? Hook::kIgnored : Hook::kUnsupported;
+}
+
+std::string_view JiraSource::SubjectId() const {
+  return hook_ == Hook::kWorklog ? std::string_view(worklog_.issue_id)
+                                 : std::string_view(issue_.id);
+}
+
+std::optional<std::string> JiraSource::MissingField() const {
+  if (hook_ == Hook::kWorklog) {
+    if (!worklog_.present) return "field worklog";
+    if (worklog_.issue_id.empty()) return "field worklog.issueId";
+  } else {
+    if (!issue_.present) return "field issue";
+    if (issue_.id.empty()) return "field issue.id";
+  }
+  if (hook_ == Hook::kComment && !comment_.present) return "field comment";
+  return std::nullopt;
+}
+
+// `timestamp`; without it, the changed object's own last-update time; the record time only
+// when the payload has no time at all.
+bool JiraSource::EventTime(const RawRecord& record, NormalizeResult& out) {
+  if (timestamp_) {
+    at_ = *timestamp_;
+    return true;
+  }
+  const std::string_view fallback =
+      hook_ == Hook::kWorklog                                                    ? worklog_.updated
+      : hook_ == Hook::kComment || (hook_ == Hook::kUpdated && comment_.present) ? comment_.updated
+                                                                                 : issue_.updated;
+  if (fallback.empty()) {
+    at_ = record.timestamp_ms;
+  } else if (auto ms = ParseRfc3339(fallback)) {
+    at_ = *ms;
+  } else {
+    out.Reject(Reason::kBadTimestamp, "field updated");
+    return false;
+  }
+  return true;
+}
+
+std::string JiraSource::DedupId(const RawRecord& record) const {
+  if (auto header = record.Header("X-Atlassian-Webhook-Identifier"); header && !header->empty()) {
+    return std::string(*header);
+  }
+  const std::string ts = timestamp_ ? std::to_string(*timestamp_) : std::string();
+  const std::string& extra = hook_ == Hook::kWorklog ? worklog_.id : comment_.id;
+  return StableHash({webhook_event_, SubjectId(), ts, changelog_id_, extra});
+}
+
+EventBuilder JiraSource::Created() const {
+  auto b = IssueEvent("work_item.created");
+  b.AttrOpt("status", Str(issue_.status_name))
+      .AttrOpt("status_category", categories_.Lookup(PersonRef(kSource, issue_.status_id),
+                                                     PersonRef(kSource, issue_.status_name)))
+      .AttrOpt("priority", Str(issue_.priority))
+      .AttrPerson("assignee", issue_.assignee.NativeId())
+      .AttrOpt("item_type", Str(issue_.issuetype));
+  return b;
+}
+
+// worklog_created carries no issue, only its id.
+EventBuilder JiraSource::Worklogged() const {
+  EventBuilder b(kSource, dedup_, "work_item.worklogged");
+  b.At(at_).Actor(worklog_.author.ActorId()).Subject("work_item", worklog_.issue_id);
+  if (worklog_.seconds) {
+    b.AttrInt("seconds", *worklog_.seconds);
+  } else {
+    b.AttrNull("seconds");
+  }
+  return b;
+}
+
+EventBuilder JiraSource::StatusChanged(const Item& item) const {
+  auto b = IssueEvent("work_item.status_changed");
+  b.AttrOpt("from", Str(item.from_string))
+      .AttrOpt("to", Str(item.to_string))
+      .AttrOpt("from_category",
+               categories_.Lookup(PersonRef(kSource, item.from.value_or("")),
+                                  PersonRef(kSource, item.from_string.value_or(""))))
+      .AttrOpt("to_category", categories_.Lookup(PersonRef(kSource, item.to.value_or("")),
+                                                 PersonRef(kSource, item.to_string.value_or(""))));
+  return b;
+}
+
+EventBuilder JiraSource::Assigned(const Item& item) const {
+  // Modern Cloud adds tmp*AccountId beside a username from/to; a null tmp id falls back to
+  // from/to.
+  const std::string_view from = item.tmp_from && !item.tmp_from->empty()
+                                    ? *item.tmp_from
+                                    : ResolveUser(item.from.value_or(""));
+  const std::string_view to =
+      item.tmp_to && !item.tmp_to->empty() ? *item.tmp_to : ResolveUser(item.to.value_or(""));
+  auto b = IssueEvent("work_item.assigned");
+  b.AttrPerson("from", from).AttrPerson("to", to);
+  return b;
 }
 
 // jira:issue_updated: one event per status/assignee/priority item in changelog order, then
@@ -545,34 +545,8 @@ void JiraSource::EmitIssueUpdated(std::vector<EventBuilder>& events) {
   std::vector<std::string> fields;
   for (const Item& item : items_) {
     switch (KindOf(item.field, item.field_id)) {
-      case FieldKind::kStatus: {
-        auto b = IssueEvent("work_item.status_changed");
-        const std::string_view from_id = item.from.value_or("");
-        const std::string_view to_id = item.to.value_or("");
-        b.AttrOpt("from", Str(item.from_string))
-            .AttrOpt("to", Str(item.to_string))
-            .AttrOpt("from_category",
-                     categories_.Lookup(PersonRef(kSource, from_id),
-                                        PersonRef(kSource, item.from_string.value_or(""))))
-            .AttrOpt("to_category",
-                     categories_.Lookup(PersonRef(kSource, to_id),
-                                        PersonRef(kSource, item.to_string.value_or(""))));
-        events.push_back(std::move(b));
-        break;
-      }
-      case FieldKind::kAssignee: {
-        // Modern Cloud adds tmp*AccountId beside a username from/to; a null tmp id falls
-        // back to from/to.
-        const std::string_view from = item.tmp_from && !item.tmp_from->empty()
-                                          ? *item.tmp_from
-                                          : ResolveUser(item.from.value_or(""));
-        const std::string_view to =
-            item.tmp_to && !item.tmp_to->empty() ? *item.tmp_to : ResolveUser(item.to.value_or(""));
-        auto b = IssueEvent("work_item.assigned");
-        b.AttrPerson("from", from).AttrPerson("to", to);
-        events.push_back(std::move(b));
-        break;
-      }
+      case FieldKind::kStatus: events.push_back(StatusChanged(item)); break;
+      case FieldKind::kAssignee: events.push_back(Assigned(item)); break;
       case FieldKind::kPriority: {
         auto b = IssueEvent("work_item.priority_changed");
         b.AttrOpt("from", Str(item.from_string)).AttrOpt("to", Str(item.to_string));

@@ -309,44 +309,14 @@ class OpsgenieSource final : public JsonSource {
     }
     // Fields of actions we do not map do not matter, however odd their shape.
     if (p.field_failure) return out.Reject(p.field_failure->reason, p.field_failure->detail);
-    if (!p.has_alert) return out.Reject(Reason::kMissingField, "field alert");
     if (p.alert.id.empty()) return out.Reject(Reason::kMissingField, "field alert.alertId");
 
-    // The action's time. Create: the alert's creation (a later Create for the same alert,
-    // sent when it is routed to another team, then dedups against the first). Escalate: the
-    // escalation's time when it is one. Others: the update time. Then whatever is left.
-    const Alert& a = p.alert;
-    std::vector<std::pair<const EpochField*, std::string_view>> order;
-    if (*type == "incident.triggered") {
-      order = {{&a.created_at, "alert.createdAt"}, {&a.updated_at, "alert.updatedAt"}};
-    } else if (*type == "incident.escalated") {
-      order = {{&p.escalation_time, "escalationTime"},
-               {&a.updated_at, "alert.updatedAt"},
-               {&a.created_at, "alert.createdAt"}};
-    } else {
-      order = {{&a.updated_at, "alert.updatedAt"}, {&a.created_at, "alert.createdAt"}};
-    }
     const EpochField* when = nullptr;
-    for (const auto& [field, field_name] : order) {
-      // A value that is there but not a number is a broken payload, not a missing time.
-      if (field->present && !field->valid) {
-        return out.Reject(Reason::kBadTimestamp, "field " + std::string(field_name));
-      }
-      if (!when && Usable(*field)) when = field;
-    }
+    if (!ActionTime(*type, when, out)) return;
     const EpochMillis at = when ? EpochAnyUnitToMillis(when->value) : record.timestamp_ms;
-
-    // Dedup: action, alert id and the action's time as integer text. Escalate adds what tells
-    // one escalation step from the next, since its time is usually not an instant. The
-    // record's own timestamp is never hashed: a replay must map to the same id.
-    const std::string time_text = when ? when->text : "";
-    const std::string dedup = *type == "incident.escalated"
-                                  ? StableHash({p.action, a.id, p.escalation_id, p.notify_id,
-                                                p.escalation_time.text, p.repeat_count, time_text})
-                                  : StableHash({p.action, a.id, time_text});
-
+    const Alert& a = p.alert;
     const std::string actor = IsUsername(a.username) ? a.username : "";
-    EventBuilder b(kSource, dedup, *type);
+    EventBuilder b(kSource, DedupId(*type, when), *type);
     b.At(at).Actor(actor).Subject("incident", a.id);
     if (!a.tiny_id.empty()) b.SubjectKey(a.tiny_id);
     // Service: the integration the webhook came through. It is on every action (alert.teams
@@ -356,8 +326,58 @@ class OpsgenieSource final : public JsonSource {
         !p.integration_name.empty() ? p.integration_name : p.integration_id;
     if (!service.empty()) b.SubjectService(service);
     if (!a.message.empty()) b.SubjectTitle(a.message);
+    AddAttrs(*type, actor, b);
+    out.events.push_back(b.Build(record));
+  }
 
-    if (*type == "incident.triggered") {
+  // The action's time. Create: the alert's creation (a later Create for the same alert, sent
+  // when it is routed to another team, then dedups against the first). Escalate: the
+  // escalation's time when it is one. Others: the update time. Then whatever is left; none
+  // usable leaves `when` null. False (with `out` rejected) for a time that is not a number.
+  bool ActionTime(std::string_view type, const EpochField*& when, NormalizeResult& out) const {
+    const Alert& a = p_.alert;
+    std::vector<std::pair<const EpochField*, std::string_view>> order;
+    if (type == "incident.triggered") {
+      order = {{&a.created_at, "alert.createdAt"}, {&a.updated_at, "alert.updatedAt"}};
+    } else if (type == "incident.escalated") {
+      order = {{&p_.escalation_time, "escalationTime"},
+               {&a.updated_at, "alert.updatedAt"},
+               {&a.created_at, "alert.createdAt"}};
+    } else {
+      order = {{&a.updated_at, "alert.updatedAt"}, {&a.created_at, "alert.createdAt"}};
+    }
+    for (const auto& [field, field_name] : order) {
+      // A value that is there but not a number is a broken payload, not a missing time.
+      if (field->present && !field->valid) {
+        out.Reject(Reason::kBadTimestamp, "field " + std::string(field_name));
+        return false;
+      }
+      if (!when && Usable(*field)) when = field;
+    }
+    return true;
+  }
+
+  // Action, alert id and the action's time as integer text. Escalate adds what tells one
+  // escalation step from the next, since its time is usually not an instant. The record's own
+  // timestamp is never hashed: a replay must map to the same id.
+  std::string DedupId(std::string_view type, const EpochField* when) const {
+    const std::string time_text = when ? when->text : "";
+    const Payload& p = p_;
+    if (type == "incident.escalated") {
+      return StableHash({p.action, p.alert.id, p.escalation_id, p.notify_id, p.escalation_time.text,
+                         p.repeat_count, time_text});
+    }
+    return StableHash({p.action, p.alert.id, time_text});
+  }
+
+  // The attributes of DESIGN section 4 for `type`.
+  void AddAttrs(std::string_view type, const std::string& actor, EventBuilder& b) const {
+    const Payload& p = p_;
+    const Alert& a = p.alert;
+    auto persons = [](const std::string& name) {
+      return IsUsername(name) ? std::vector{name} : std::vector<std::string>{};
+    };
+    if (type == "incident.triggered") {
       std::vector<std::string> assignees;
       if (IsUsername(a.owner)) {
         assignees.push_back(a.owner);
@@ -371,21 +391,18 @@ class OpsgenieSource final : public JsonSource {
       b.AttrOpt("urgency", UrgencyOf(a.priority));
       // A created alert is open; Opsgenie's own status word when the payload has it.
       b.Attr("status", a.status.empty() ? "open" : a.status);
-    } else if (*type == "incident.escalated") {
+    } else if (type == "incident.escalated") {
       b.AttrPersons("assignees",
                     p.notify_is_user ? std::vector{p.notify_name} : std::vector<std::string>{});
-    } else if (*type == "incident.reassigned") {
+    } else if (type == "incident.reassigned") {
       // AssignOwnership names the new owner; TakeOwnership's new owner is whoever took it.
-      std::string owner = a.owner;
-      if (p.action == "TakeOwnership" && !actor.empty()) owner = actor;
       b.AttrPersons("assignees",
-                    IsUsername(owner) ? std::vector{owner} : std::vector<std::string>{});
-    } else if (*type == "incident.priority_changed") {
+                    persons(p.action == "TakeOwnership" && !actor.empty() ? actor : a.owner));
+    } else if (type == "incident.priority_changed") {
       // The payload holds the new priority only.
       b.AttrNull("from");
       b.AttrOpt("to", a.priority);
     }
-    out.events.push_back(b.Build(record));
   }
 
   // Reads the body's fields. A structural error stops it (false); a field of the wrong type is

@@ -327,6 +327,184 @@ void Fill(EventBuilder& b, std::string_view type, const std::string& subject_id,
   }
 }
 
+// A V3 `event` object, as read.
+struct V3Event {
+  std::string id, event_type, occurred_at;
+  Ref agent;
+  Incident inc;
+  // Data of events we do not map is not read (its shape varies by event type); when the type
+  // comes after the data, a data read failure counts only if the type turns out mapped.
+  std::optional<Failure> data_failure;
+};
+
+std::optional<Failure> ReadV3Event(od::value v, V3Event& e) {
+  od::object event;
+  if (v.get_object().get(event))
+    return Failure{Reason::kInvalidField, "field event: not an object"};
+  for (auto field_result : event) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      return Failure{Reason::kInvalidJson, "bad key in event"};
+    }
+    od::value value = field.value();
+    bool ok = true;
+    if (key == "id") {
+      ok = ReadString(value, e.id);
+    } else if (key == "event_type") {
+      ok = ReadString(value, e.event_type);
+    } else if (key == "occurred_at") {
+      ok = ReadString(value, e.occurred_at);
+    } else if (key == "agent") {
+      ok = ReadRef(value, e.agent);
+    } else if (key == "data") {
+      if (IsNull(value) || (!e.event_type.empty() && !MapV3Type(e.event_type))) continue;
+      Failure fail;
+      if (!ReadIncident(value, "event.data", e.inc, fail)) e.data_failure = std::move(fail);
+    }
+    if (!ok) return Failure{Reason::kInvalidField, "field event." + std::string(key)};
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> MapV3Event(V3Event& e, const RawRecord& record, NormalizeResult& out) {
+  if (e.event_type.empty()) return Failure{Reason::kMissingField, "field event.event_type"};
+  const auto type = MapV3Type(e.event_type);
+  if (!type) {
+    if (Classify(e.event_type, /*v3=*/true) == Unmapped::kIgnore) return std::nullopt;
+    return Failure{Reason::kUnsupportedEvent, "field event.event_type: unmapped incident event"};
+  }
+  if (e.id.empty()) return Failure{Reason::kMissingField, "field event.id"};
+  if (e.data_failure) return std::move(e.data_failure);
+  if (!e.inc.present) return Failure{Reason::kMissingField, "field event.data"};
+  // An incident_note's own id is the note's; the incident is the reference beside it.
+  const bool note = e.inc.data_type == "incident_note" || *type == "incident.annotated";
+  const std::string& subject_id = note ? e.inc.note_incident_id : e.inc.id;
+  if (subject_id.empty()) {
+    return Failure{Reason::kMissingField,
+                   note ? "field event.data.incident.id" : "field event.data.id"};
+  }
+  EpochMillis at = record.timestamp_ms;
+  if (!e.occurred_at.empty()) {
+    const auto ms = ParseRfc3339(e.occurred_at);
+    if (!ms) return Failure{Reason::kBadTimestamp, "field event.occurred_at"};
+    at = *ms;
+  }
+  EventBuilder b(kSource, e.id, *type);
+  b.At(at).Actor(IsUser(e.agent) ? e.agent.id : "");
+  Fill(b, *type, subject_id, e.inc);
+  out.events.push_back(b.Build(record));
+  return std::nullopt;
+}
+
+// V2 `log_entries`: the first entry's agent and created_at (its channel, which may hold a
+// note's text, is skipped unread).
+bool ReadFirstLogEntry(od::value v, Ref& agent, std::string& created_at) {
+  if (IsNull(v)) return true;
+  od::array entries;
+  if (v.get_array().get(entries)) return false;
+  bool first = true;
+  for (auto entry_result : entries) {
+    od::value entry;
+    if (std::move(entry_result).get(entry)) return false;
+    if (!first) continue;  // later entries are skipped by the iterator
+    first = false;
+    od::object obj;
+    if (entry.get_object().get(obj)) return false;
+    for (auto field_result : obj) {
+      od::field field;
+      std::string_view key;
+      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+      if (key == "agent" && !ReadRef(field.value(), agent)) return false;
+      if (key == "created_at" && !ReadString(field.value(), created_at)) return false;
+    }
+  }
+  return true;
+}
+
+// A V2 or V1 message, as read.
+struct LegacyMessage {
+  std::string id, event_name, created_on, log_created_at;
+  Ref log_agent;
+  Incident inc;
+  std::optional<Failure> incident_failure;  // as in V3Event: counts only for mapped messages
+};
+
+std::optional<Failure> ReadLegacyMessage(od::value v, LegacyMessage& m) {
+  od::object msg;
+  if (v.get_object().get(msg)) {
+    return Failure{Reason::kInvalidField, "field messages[]: not an object"};
+  }
+  auto read_incident = [&m](od::value iv, std::string_view where) {
+    Failure fail;
+    if (!ReadIncident(iv, where, m.inc, fail)) m.incident_failure = std::move(fail);
+    return true;
+  };
+  for (auto field_result : msg) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      return Failure{Reason::kInvalidJson, "bad key in messages[]"};
+    }
+    od::value value = field.value();
+    bool ok = true;
+    if (key == "id") {
+      ok = ReadString(value, m.id);
+    } else if (key == "event" || key == "type") {  // V2 `event`, V1 `type`
+      ok = ReadString(value, m.event_name);
+    } else if (key == "created_on") {
+      ok = ReadString(value, m.created_on);
+    } else if (key == "incident") {  // V2
+      read_incident(value, "messages[].incident");
+    } else if (key == "data") {  // V1: {incident}
+      ok = ReadMember(value, "incident",
+                      [&](od::value iv) { return read_incident(iv, "messages[].data.incident"); });
+    } else if (key == "log_entries") {
+      ok = ReadFirstLogEntry(value, m.log_agent, m.log_created_at);
+    }
+    if (!ok) return Failure{Reason::kInvalidField, "field messages[]." + std::string(key)};
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> MapLegacyMessage(LegacyMessage& m, const RawRecord& record,
+                                        NormalizeResult& out) {
+  if (m.event_name.empty()) return Failure{Reason::kMissingField, "field messages[].event"};
+  const auto type = MapLegacyType(m.event_name);
+  if (!type) {
+    if (Classify(m.event_name, /*v3=*/false) == Unmapped::kIgnore) return std::nullopt;
+    return Failure{Reason::kUnsupportedEvent, "field messages[].event: unmapped incident event"};
+  }
+  if (m.id.empty()) return Failure{Reason::kMissingField, "field messages[].id"};
+  if (m.incident_failure) return std::move(m.incident_failure);
+  if (!m.inc.present) return Failure{Reason::kMissingField, "field messages[].incident"};
+  if (m.inc.id.empty()) return Failure{Reason::kMissingField, "field messages[].incident.id"};
+  EpochMillis at = record.timestamp_ms;
+  const std::string& time_text = !m.created_on.empty() ? m.created_on : m.log_created_at;
+  if (!time_text.empty()) {
+    const auto ms = ParseRfc3339(time_text);
+    if (!ms) {
+      return Failure{Reason::kBadTimestamp, !m.created_on.empty()
+                                                ? "field messages[].created_on"
+                                                : "field log_entries[0].created_at"};
+    }
+    at = *ms;
+  }
+  // Who: the first log entry's agent when it is a user (V2); else, for status changes, the
+  // incident's last_status_change_by when it is a user (V1 has no log entries).
+  std::string actor;
+  if (IsUser(m.log_agent)) {
+    actor = m.log_agent.id;
+  } else if (!m.log_agent.present && IsStatusChange(*type)) {
+    actor = m.inc.last_status_change_by;
+  }
+  EventBuilder b(kSource, m.id, *type);
+  b.At(at).Actor(actor);
+  Fill(b, *type, m.inc.id, m.inc);
+  out.events.push_back(b.Build(record));
+  return std::nullopt;
+}
+
 class PagerDutySource final : public JsonSource {
  public:
   std::string_view name() const override { return kSource; }
@@ -359,95 +537,19 @@ class PagerDutySource final : public JsonSource {
   }
 
   // V3: `{event: {...}}`.
-  bool NormalizeV3(od::value v, const RawRecord& record, NormalizeResult& out, Failure& fail) {
-    od::object event;
-    if (v.get_object().get(event)) {
-      fail = {Reason::kInvalidField, "field event: not an object"};
-      return false;
-    }
-    std::string id, event_type, occurred_at;
-    bool have_time = false, data_ok = true;
-    Ref agent;
-    Incident inc;
-    Failure data_fail;
-    for (auto field_result : event) {
-      od::field field;
-      std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
-        fail = {Reason::kInvalidJson, "bad key in event"};
-        return false;
-      }
-      od::value value = field.value();
-      bool ok = true;
-      if (key == "id") {
-        ok = ReadString(value, id);
-      } else if (key == "event_type") {
-        ok = ReadString(value, event_type);
-      } else if (key == "occurred_at") {
-        ok = ReadString(value, occurred_at);
-        have_time = true;
-      } else if (key == "agent") {
-        ok = ReadRef(value, agent);
-      } else if (key == "data") {
-        // Data of events we do not map is not read (its shape varies by event type); when
-        // the type comes later, a data read failure counts only if the type turns out mapped.
-        if (IsNull(value) || (!event_type.empty() && !MapV3Type(event_type))) continue;
-        data_ok = ReadIncident(value, "event.data", inc, data_fail);
-      }
-      if (!ok) {
-        fail = {Reason::kInvalidField, "field event." + std::string(key)};
-        return false;
-      }
-    }
-    if (event_type.empty()) {
-      fail = {Reason::kMissingField, "field event.event_type"};
-      return false;
-    }
-    const auto type = MapV3Type(event_type);
-    if (!type) {
-      if (Classify(event_type, /*v3=*/true) == Unmapped::kIgnore) return true;
-      fail = {Reason::kUnsupportedEvent, "field event.event_type: unmapped incident event"};
-      return false;
-    }
-    if (id.empty()) {
-      fail = {Reason::kMissingField, "field event.id"};
-      return false;
-    }
-    if (!data_ok) {
-      fail = std::move(data_fail);
-      return false;
-    }
-    if (!inc.present) {
-      fail = {Reason::kMissingField, "field event.data"};
-      return false;
-    }
-    // An incident_note's own id is the note's; the incident is the reference beside it.
-    const bool note = inc.data_type == "incident_note" || *type == "incident.annotated";
-    const std::string& subject_id = note ? inc.note_incident_id : inc.id;
-    if (subject_id.empty()) {
-      fail = {Reason::kMissingField, note ? "field event.data.incident.id" : "field event.data.id"};
-      return false;
-    }
-    EpochMillis at = record.timestamp_ms;
-    if (have_time && !occurred_at.empty()) {
-      const auto ms = ParseRfc3339(occurred_at);
-      if (!ms) {
-        fail = {Reason::kBadTimestamp, "field event.occurred_at"};
-        return false;
-      }
-      at = *ms;
-    }
-    EventBuilder b(kSource, id, *type);
-    b.At(at).Actor(IsUser(agent) ? agent.id : "");
-    Fill(b, *type, subject_id, inc);
-    out.events.push_back(b.Build(record));
-    return true;
+  static bool NormalizeV3(od::value v, const RawRecord& record, NormalizeResult& out,
+                          Failure& fail) {
+    V3Event event;
+    auto failure = ReadV3Event(v, event);
+    if (!failure) failure = MapV3Event(event, record, out);
+    if (failure) fail = std::move(*failure);
+    return !failure;
   }
 
   // V2/V1: `{messages: [...]}`. A malformed or unsupported message rejects the whole record
   // (it is quarantined by reference and can be replayed whole once fixed).
-  bool NormalizeMessages(od::value v, const RawRecord& record, NormalizeResult& out,
-                         Failure& fail) {
+  static bool NormalizeMessages(od::value v, const RawRecord& record, NormalizeResult& out,
+                                Failure& fail) {
     od::array messages;
     if (v.get_array().get(messages)) {
       fail = {Reason::kInvalidField, "field messages: not an array"};
@@ -463,122 +565,13 @@ class PagerDutySource final : public JsonSource {
     return true;
   }
 
-  bool NormalizeMessage(od::value v, const RawRecord& record, NormalizeResult& out, Failure& fail) {
-    od::object msg;
-    if (v.get_object().get(msg)) {
-      fail = {Reason::kInvalidField, "field messages[]: not an object"};
-      return false;
-    }
-    std::string id, event_name, created_on, log_created_at;
-    Ref log_agent;
-    Incident inc;
-    bool incident_ok = true;  // as in NormalizeV3: a failure counts only for mapped messages
-    Failure incident_fail;
-    for (auto field_result : msg) {
-      od::field field;
-      std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
-        fail = {Reason::kInvalidJson, "bad key in messages[]"};
-        return false;
-      }
-      od::value value = field.value();
-      bool ok = true;
-      if (key == "id") {
-        ok = ReadString(value, id);
-      } else if (key == "event" || key == "type") {  // V2 `event`, V1 `type`
-        ok = ReadString(value, event_name);
-      } else if (key == "created_on") {
-        ok = ReadString(value, created_on);
-      } else if (key == "incident") {  // V2
-        incident_ok = ReadIncident(value, "messages[].incident", inc, incident_fail);
-      } else if (key == "data") {  // V1: {incident}
-        ok = ReadMember(value, "incident", [&](od::value iv) {
-          incident_ok = ReadIncident(iv, "messages[].data.incident", inc, incident_fail);
-          return true;
-        });
-      } else if (key == "log_entries") {
-        ok = ReadFirstLogEntry(value, log_agent, log_created_at);
-      }
-      if (!ok) {
-        fail = {Reason::kInvalidField, "field messages[]." + std::string(key)};
-        return false;
-      }
-    }
-    if (event_name.empty()) {
-      fail = {Reason::kMissingField, "field messages[].event"};
-      return false;
-    }
-    const auto type = MapLegacyType(event_name);
-    if (!type) {
-      if (Classify(event_name, /*v3=*/false) == Unmapped::kIgnore) return true;
-      fail = {Reason::kUnsupportedEvent, "field messages[].event: unmapped incident event"};
-      return false;
-    }
-    if (id.empty()) {
-      fail = {Reason::kMissingField, "field messages[].id"};
-      return false;
-    }
-    if (!incident_ok) {
-      fail = std::move(incident_fail);
-      return false;
-    }
-    if (!inc.present) {
-      fail = {Reason::kMissingField, "field messages[].incident"};
-      return false;
-    }
-    if (inc.id.empty()) {
-      fail = {Reason::kMissingField, "field messages[].incident.id"};
-      return false;
-    }
-    EpochMillis at = record.timestamp_ms;
-    const std::string& time_text = !created_on.empty() ? created_on : log_created_at;
-    if (!time_text.empty()) {
-      const auto ms = ParseRfc3339(time_text);
-      if (!ms) {
-        fail = {Reason::kBadTimestamp, !created_on.empty() ? "field messages[].created_on"
-                                                           : "field log_entries[0].created_at"};
-        return false;
-      }
-      at = *ms;
-    }
-    // Who: the first log entry's agent when it is a user (V2); else, for status changes, the
-    // incident's last_status_change_by when it is a user (V1 has no log entries).
-    std::string actor;
-    if (IsUser(log_agent)) {
-      actor = log_agent.id;
-    } else if (!log_agent.present && IsStatusChange(*type)) {
-      actor = inc.last_status_change_by;
-    }
-    EventBuilder b(kSource, id, *type);
-    b.At(at).Actor(actor);
-    Fill(b, *type, inc.id, inc);
-    out.events.push_back(b.Build(record));
-    return true;
-  }
-
-  // V2 `log_entries`: the first entry's agent and created_at (its channel, which may hold a
-  // note's text, is skipped unread).
-  static bool ReadFirstLogEntry(od::value v, Ref& agent, std::string& created_at) {
-    if (IsNull(v)) return true;
-    od::array entries;
-    if (v.get_array().get(entries)) return false;
-    bool first = true;
-    for (auto entry_result : entries) {
-      od::value entry;
-      if (std::move(entry_result).get(entry)) return false;
-      if (!first) continue;  // later entries are skipped by the iterator
-      first = false;
-      od::object obj;
-      if (entry.get_object().get(obj)) return false;
-      for (auto field_result : obj) {
-        od::field field;
-        std::string_view key;
-        if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
-        if (key == "agent" && !ReadRef(field.value(), agent)) return false;
-        if (key == "created_at" && !ReadString(field.value(), created_at)) return false;
-      }
-    }
-    return true;
+  static bool NormalizeMessage(od::value v, const RawRecord& record, NormalizeResult& out,
+                               Failure& fail) {
+    LegacyMessage message;
+    auto failure = ReadLegacyMessage(v, message);
+    if (!failure) failure = MapLegacyMessage(message, record, out);
+    if (failure) fail = std::move(*failure);
+    return !failure;
   }
 
   bool enveloped_ = false;  // the body has `event` or `messages`

@@ -332,6 +332,8 @@ class SlackSource final : public JsonSource {
   // The event's time: event_ts, else ts, else the envelope's event_time, else the record's.
   bool Time(const RawRecord& record, EpochMillis& at, NormalizeResult& out) const;
   void ChatMessage(const RawRecord& record, NormalizeResult& out);
+  std::vector<std::string> Recipients(const Message& m,
+                                      const std::optional<std::string>& channel_type) const;
   void Other(const RawRecord& record, NormalizeResult& out);
 
   Envelope env_;
@@ -379,6 +381,27 @@ void SlackSource::Map(const RawRecord& record, NormalizeResult& out) {
   return Other(record, out);
 }
 
+// Who a message mentions, from its text and from its rich-text blocks, each once.
+std::vector<std::string> Mentions(const Message& m) {
+  std::vector<std::string> mentions;
+  for (auto id : m.text_mentions) AppendUnique(mentions, id);
+  for (auto id : m.block_mentions) AppendUnique(mentions, id);
+  return mentions;
+}
+
+// For channels everybody in them may read the message: recipients names only the people a DM
+// or group DM is addressed to, as far as the envelope shows them.
+std::vector<std::string> SlackSource::Recipients(
+    const Message& m, const std::optional<std::string>& channel_type) const {
+  std::vector<std::string> recipients;
+  if (channel_type == "im" || channel_type == "mpim") {
+    for (auto id : env_.visible_to) {
+      if (id != m.user) AppendUnique(recipients, id);
+    }
+  }
+  return recipients;
+}
+
 void SlackSource::ChatMessage(const RawRecord& record, NormalizeResult& out) {
   const Event& e = env_.event;
   const std::string_view subtype = e.message.subtype;
@@ -420,24 +443,13 @@ void SlackSource::ChatMessage(const RawRecord& record, NormalizeResult& out) {
           ? std::optional<std::string>(e.channel.starts_with('D') ? "im" : "channel")
           : ChannelType(e.channel_type);
 
-  std::vector<std::string> mentions;
-  for (auto id : m.text_mentions) AppendUnique(mentions, id);
-  for (auto id : m.block_mentions) AppendUnique(mentions, id);
-  // For channels everybody in them may read the message: recipients names only the people a
-  // DM or group DM is addressed to, as far as the envelope shows them.
-  std::vector<std::string> recipients;
-  if (channel_type == "im" || channel_type == "mpim") {
-    for (auto id : env_.visible_to) {
-      if (id != m.user) AppendUnique(recipients, id);
-    }
-  }
   const bool bot = m.bot || m.subtype == "bot_message" || subtype == "bot_message";
   const bool thread = !m.thread_ts.empty() && m.thread_ts != m.ts;
 
   EventBuilder b(kSource, dedup, "chat.message");
   b.At(at).Actor(m.user).Subject("channel", e.channel);
   b.AttrOpt("channel_type", channel_type).AttrBool("thread", thread);
-  b.AttrPersons("mentions", mentions).AttrPersons("recipients", recipients);
+  b.AttrPersons("mentions", Mentions(m)).AttrPersons("recipients", Recipients(m, channel_type));
   b.AttrBool("bot", bot).AttrBool("edited", edited);
   out.events.push_back(b.Build(record));
 }
