@@ -6,7 +6,8 @@
 // Optional golden/<source>/<path>.headers holds `Name: value` lines passed as record headers.
 // The expected file holds one canonical JSON line per event; an empty file means "not an
 // event" (ignored); a single line `!reject <reason>` means the record must be quarantined
-// with that reason.
+// with that reason. Each event line must be written exactly as `teamhealth normalize` renders
+// it (so an unknown key cannot hide); zero cases, or a missing directory, fail.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -127,8 +128,9 @@ TEST_P(GoldenTest, NormalisesToTheHandWrittenEvents) {
   }
   ASSERT_EQ(actual.size(), expected.size()) << payload;
   for (size_t i = 0; i < actual.size(); ++i) {
-    // Compare as canonical JSON: the golden file may be written with any field order only if
-    // it re-renders identically, so we normalise it through the canonical source first.
+    // Each golden line must be an event in exactly its canonical rendering: the canonical
+    // source tolerates members it does not know, so a misspelled or unknown key ("atrs",
+    // "note") would otherwise vanish from the expectation unnoticed.
     RawRecord exp_record;
     exp_record.value = expected[i];
     NormalizeResult exp_out;
@@ -138,6 +140,10 @@ TEST_P(GoldenTest, NormalisesToTheHandWrittenEvents) {
         << " is not valid canonical JSON: " << exp_out.rejection->detail;
     std::string exp_line;
     AppendEventJson(exp_out.events[0], exp_line);
+    ASSERT_EQ(expected[i], exp_line)
+        << golden << " line " << i + 1
+        << " is not in canonical form (an unknown or misspelled key, a member out of order, "
+           "or spacing); the canonical rendering is the second line";
     EXPECT_EQ(actual[i], exp_line) << payload << " event " << i + 1;
   }
 }
@@ -150,8 +156,41 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   return name;
 }
 
+// No GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST: zero cases must fail (see also
+// GoldenCoverageTest.EverySourceHasGoldenCases).
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenTest, ::testing::ValuesIn(AllCases()), CaseName);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GoldenTest);
+
+// The harness above passes vacuously if it finds no cases; this fails instead: the golden
+// directory exists and holds cases for every vendor source.
+TEST(GoldenCoverageTest, EverySourceHasGoldenCases) {
+  ASSERT_TRUE(fs::is_directory(kGoldenDir)) << "golden directory missing: " << kGoldenDir;
+  const auto cases = AllCases();
+  for (std::string_view source : {"jira", "github", "linear", "slack", "pagerduty", "opsgenie"}) {
+    const auto n = std::count_if(cases.begin(), cases.end(),
+                                 [&](const Case& c) { return c.source == source; });
+    EXPECT_GT(n, 0) << "no golden cases for " << source << " in " << kGoldenDir;
+  }
+}
+
+// Nothing in the golden directory is silently skipped: every file is a .jsonl golden or the
+// .headers of one.
+TEST(GoldenCoverageTest, EveryGoldenDirectoryFileIsUsed) {
+  ASSERT_TRUE(fs::is_directory(kGoldenDir)) << kGoldenDir;
+  std::vector<std::string> stray;
+  for (const auto& entry : fs::recursive_directory_iterator(kGoldenDir)) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path& p = entry.path();
+    fs::path sibling = p;
+    sibling.replace_extension(".jsonl");
+    const bool used =
+        p.extension() == ".jsonl" || (p.extension() == ".headers" && fs::exists(sibling));
+    if (!used) stray.push_back(fs::relative(p, kGoldenDir).string());
+  }
+  std::sort(stray.begin(), stray.end());
+  std::string list;
+  for (const auto& f : stray) list += "  " + f + "\n";
+  EXPECT_TRUE(stray.empty()) << "files the golden harness would ignore:\n" << list;
+}
 
 // Every shared vendor fixture, except the REST API objects, has a golden file.
 TEST(GoldenCoverageTest, EveryFixtureHasAGoldenFile) {
