@@ -8,7 +8,7 @@ bool IsPersonAttr(std::string_view type, std::string_view name) {
   if (name == "assignee") return type == "work_item.created";
   if (name == "from" || name == "to") return type == "work_item.assigned";
   if (name == "reviewer") return type == "pull_request.review_requested";
-  if (name == "person") return type == "oncall.shift";
+  if (name == "person") return type == "oncall.shift" || type == "person.time_off";
   return false;
 }
 

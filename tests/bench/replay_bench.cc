@@ -14,6 +14,7 @@
 
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/logging/logging.h"
+#include "teamhealth/projections/pipeline.h"
 #include "teamhealth/projections/registry.h"
 #include "teamhealth/projector/projector.h"
 #include "teamhealth/storage/store.h"
@@ -142,9 +143,13 @@ int main(int argc, char** argv) {
   config::DirectoryConfig none;
   const projections::Settings settings;
   const long rss_before = RssKb();
-  projector::Projector projector(*store, *log, projections::MakeDirectoryView(none),
-                                 projections::MakeProjections(settings), settings,
-                                 loggers.Get("projector"));
+  projector::Projector projector(
+      *store, *log,
+      [&] {
+        return std::make_unique<projections::Pipeline>(projections::MakeDirectoryView(none),
+                                                       settings);
+      },
+      loggers.Get("projector"));
   if (!projector.Start().ok()) return 1;
   const auto start = std::chrono::steady_clock::now();
   clock_t cpu0 = std::clock();
@@ -160,9 +165,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(applied), wall, cpu, applied / wall, applied / cpu);
   std::printf("memory: RSS %.1f MB before the rebuild, %.1f MB after (%d people)\n",
               rss_before / 1024.0, rss_after / 1024.0, people);
-  for (const auto& p : projector.projections()) {
-    std::printf("state: %-18s %8.1f KB\n", std::string(p->name()).c_str(),
-                p->Save().size() / 1024.0);
+  for (const auto& [name, bytes] : projector.StateSizes()) {
+    std::printf("state: %-18s %8.1f KB\n", name.c_str(), bytes / 1024.0);
   }
 
   // The projections alone, without reading RocksDB: events decoded once into memory first.
@@ -172,14 +176,14 @@ int main(int argc, char** argv) {
     sample.push_back(e);
     return sample.size() < sample_n;
   });
-  auto list = projections::MakeProjections(settings);
-  auto view = projections::MakeDirectoryView(none);
+  projections::Pipeline pipeline(projections::MakeDirectoryView(none), settings);
+  (void)log->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
+    pipeline.Preload(e);
+    return true;
+  });
   projections::Accumulator acc;
   const auto s2 = std::chrono::steady_clock::now();
-  for (const auto& e : sample) {
-    view.Apply(e);
-    for (auto& p : list) p->Apply(e, view, acc);
-  }
+  for (const auto& e : sample) pipeline.Apply(e, acc);
   const double apply_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s2).count();
   std::printf("apply only (in memory, %zu events): %.0f events/s\n", sample.size(),

@@ -184,12 +184,12 @@ TEST(ContextSwitchingTest, PrunesIdlePeopleAndOldShifts) {
     events.push_back(Shift("person" + std::to_string(i), t, t + kDay));
   }
   ContextSwitching p{Settings{}};
-  auto directory = EmptyDirectory();
+  auto pipeline = testing::BorrowingPipeline(p, EmptyDirectory());
   Accumulator acc;
-  for (const auto& e : events) p.Apply(e, directory, acc);
+  for (const auto& e : events) pipeline->Apply(e, acc);
   const size_t busy = p.Save().size();
   for (int i = 0; i < 10000; ++i) {
-    p.Apply(Activity("late", std::to_string(i % 3), t + 30 * kDay + i), directory, acc);
+    pipeline->Apply(Activity("late", std::to_string(i % 3), t + 30 * kDay + i), acc);
   }
   const size_t after = p.Save().size();
   EXPECT_GT(busy, 100'000u);

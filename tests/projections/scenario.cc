@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -42,15 +44,67 @@ projections::DirectoryView LoadDirectory(const std::string& config_path) {
   return projections::MakeDirectoryView(config->directory);
 }
 
+namespace {
+
+// Lends a projection owned by a test to a pipeline (which owns its projections).
+class Borrowed final : public projections::Projection {
+ public:
+  explicit Borrowed(projections::Projection& p) : p_(p) {}
+  std::string_view name() const override { return p_.name(); }
+  uint32_t version() const override { return p_.version(); }
+  void Apply(const schema::Event& e, const projections::DirectoryView& d,
+             projections::MetricSink& sink) override {
+    p_.Apply(e, d, sink);
+  }
+  void ExportGauges(EpochMillis now, const projections::DirectoryView& d,
+                    projections::MetricSink& sink) const override {
+    p_.ExportGauges(now, d, sink);
+  }
+  std::string Save() const override { return p_.Save(); }
+  bool Load(std::string_view bytes) override { return p_.Load(bytes); }
+
+ private:
+  projections::Projection& p_;
+};
+
+std::unique_ptr<projections::Pipeline> PipelineOf(std::unique_ptr<projections::Projection> p,
+                                                  const std::string& dir) {
+  std::vector<std::unique_ptr<projections::Projection>> list;
+  list.push_back(std::move(p));
+  return std::make_unique<projections::Pipeline>(LoadDirectory(dir + "config.toml"),
+                                                 projections::Settings{}, std::move(list));
+}
+
+void PreloadAll(projections::Pipeline& pipeline, const std::vector<schema::Event>& events) {
+  for (const auto& e : events) pipeline.Preload(e);
+}
+
+}  // namespace
+
+std::unique_ptr<projections::Pipeline> BorrowingPipeline(projections::Projection& projection,
+                                                         projections::DirectoryView directory,
+                                                         const projections::Settings& settings) {
+  std::vector<std::unique_ptr<projections::Projection>> list;
+  list.push_back(std::make_unique<Borrowed>(projection));
+  return std::make_unique<projections::Pipeline>(std::move(directory), settings,
+                                                 std::move(list));
+}
+
+projections::Accumulator Drive(projections::Pipeline& pipeline,
+                               const std::vector<schema::Event>& events, EpochMillis now) {
+  projections::Accumulator acc;
+  PreloadAll(pipeline, events);
+  for (const auto& e : events) pipeline.Apply(e, acc);
+  pipeline.ExportGauges(now, acc);
+  return acc;
+}
+
 projections::Accumulator Run(projections::Projection& projection,
                              projections::DirectoryView& directory,
                              const std::vector<schema::Event>& events, EpochMillis now) {
-  projections::Accumulator acc;
-  for (const auto& e : events) {
-    directory.Apply(e);
-    projection.Apply(e, directory, acc);
-  }
-  projection.ExportGauges(now, directory, acc);
+  auto pipeline = BorrowingPipeline(projection, directory);
+  auto acc = Drive(*pipeline, events, now);
+  directory = pipeline->directory();
   return acc;
 }
 
@@ -91,9 +145,21 @@ void ExpectMetrics(const projections::Accumulator& acc, const std::string& expec
     for (const auto& [labels, v] : series) actual[Key(name, labels)] = v;
   }
   for (const auto& [name, series] : acc.histograms()) {
+    const auto* spec = projections::FindSpec(name);
+    EXPECT_NE(spec, nullptr) << name;
     for (const auto& [labels, h] : series) {
       actual[Key(name + "_count", labels)] = static_cast<double>(h.count);
       actual[Key(name + "_sum", labels)] = h.sum;
+      for (size_t i = 0; i < h.bucket_counts.size(); ++i) {
+        projections::Labels with_le = labels;
+        char le[32] = "+Inf";
+        if (spec != nullptr && i < spec->buckets.size()) {
+          std::snprintf(le, sizeof le, "%g", spec->buckets[i]);
+        }
+        with_le.emplace_back("le", le);
+        std::sort(with_le.begin(), with_le.end());
+        actual[Key(name + "_bucket", with_le)] = static_cast<double>(h.bucket_counts[i]);
+      }
     }
   }
   std::ifstream in(expected_path);
@@ -112,6 +178,7 @@ void ExpectMetrics(const projections::Accumulator& acc, const std::string& expec
       EXPECT_NEAR(it->second, want, 1e-6) << key;
     }
   }
+  EXPECT_FALSE(listed.empty()) << expected_path << " lists no series";
   for (const auto& [key, v] : actual) {
     if (!listed.contains(key) && v != 0) {
       ADD_FAILURE() << "unexpected series " << key << " = " << v;
@@ -122,46 +189,37 @@ void ExpectMetrics(const projections::Accumulator& acc, const std::string& expec
 void ExpectResumingAnywhereMatchesOnePass(const ProjectionFactory& make, const std::string& dir,
                                           EpochMillis now) {
   const auto events = LoadEvents(dir + "events.jsonl");
-  auto reference_dir = LoadDirectory(dir + "config.toml");
-  auto reference = make();
-  const auto want = Run(*reference, reference_dir, events, now);
+  auto reference = PipelineOf(make(), dir);
+  const auto want = Drive(*reference, events, now);
   for (size_t cut = 0; cut <= events.size(); ++cut) {
-    auto directory = LoadDirectory(dir + "config.toml");
-    auto first = make();
+    auto first = PipelineOf(make(), dir);
+    PreloadAll(*first, events);
     projections::Accumulator acc;
-    for (size_t i = 0; i < cut; ++i) {
-      directory.Apply(events[i]);
-      first->Apply(events[i], directory, acc);
-    }
-    auto resumed = make();
-    ASSERT_TRUE(resumed->Load(first->Save())) << "cut after " << cut;
-    EXPECT_EQ(resumed->Save(), first->Save()) << "cut after " << cut;
-    auto directory2 = LoadDirectory(dir + "config.toml");
-    ASSERT_TRUE(directory2.Load(directory.Save()));
+    for (size_t i = 0; i < cut; ++i) first->Apply(events[i], acc);
+    // A restart: a new pipeline preloads the directory again and loads the saved state.
+    auto resumed = PipelineOf(make(), dir);
+    ASSERT_TRUE(resumed->LoadProjection(0, first->SaveProjection(0))) << "cut after " << cut;
+    EXPECT_EQ(resumed->SaveProjection(0), first->SaveProjection(0)) << "cut after " << cut;
+    PreloadAll(*resumed, events);
     projections::Accumulator acc2;
     ASSERT_TRUE(acc2.Load(acc.Save()));
-    for (size_t i = cut; i < events.size(); ++i) {
-      directory2.Apply(events[i]);
-      resumed->Apply(events[i], directory2, acc2);
-    }
-    resumed->ExportGauges(now, directory2, acc2);
+    for (size_t i = cut; i < events.size(); ++i) resumed->Apply(events[i], acc2);
+    resumed->ExportGauges(now, acc2);
     EXPECT_EQ(acc2.counters(), want.counters()) << "cut after " << cut;
     EXPECT_EQ(acc2.gauges(), want.gauges()) << "cut after " << cut;
     EXPECT_EQ(acc2.Save(), want.Save()) << "cut after " << cut;
-    EXPECT_EQ(resumed->Save(), reference->Save()) << "cut after " << cut;
+    EXPECT_EQ(resumed->SaveProjection(0), reference->SaveProjection(0)) << "cut after " << cut;
   }
 }
 
 void ExpectReplayIsDeterministic(const ProjectionFactory& make, const std::string& dir,
                                  EpochMillis now) {
   const auto events = LoadEvents(dir + "events.jsonl");
-  auto dir1 = LoadDirectory(dir + "config.toml");
-  auto dir2 = LoadDirectory(dir + "config.toml");
-  auto p1 = make();
-  auto p2 = make();
-  const auto acc1 = Run(*p1, dir1, events, now);
-  const auto acc2 = Run(*p2, dir2, events, now);
-  EXPECT_EQ(p1->Save(), p2->Save());
+  auto p1 = PipelineOf(make(), dir);
+  auto p2 = PipelineOf(make(), dir);
+  const auto acc1 = Drive(*p1, events, now);
+  const auto acc2 = Drive(*p2, events, now);
+  EXPECT_EQ(p1->SaveProjection(0), p2->SaveProjection(0));
   EXPECT_EQ(acc1.Save(), acc2.Save());
   EXPECT_EQ(acc1.gauges(), acc2.gauges());
 }

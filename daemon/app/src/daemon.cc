@@ -42,12 +42,14 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   }
 
   const projections::Settings settings = projections::MakeSettings(config_);
-  auto projection_list = projections::MakeProjections(settings);
-  std::vector<std::string> names;
-  for (const auto& p : projection_list) names.emplace_back(p->name());
   projector_ = std::make_unique<projector::Projector>(
-      *store_, *log_, projections::MakeDirectoryView(config_.directory), std::move(projection_list),
-      settings, loggers.Get("projector"));
+      *store_, *log_,
+      [this] {
+        return std::make_unique<projections::Pipeline>(
+            projections::MakeDirectoryView(config_.directory),
+            projections::MakeSettings(config_));
+      },
+      loggers.Get("projector"));
   if (settings.person_metrics) {
     auto people = log_->NamesOf(DirectoryPeople(config_.directory));
     if (!people) return Error("cannot name people: " + people.error().message());
@@ -57,6 +59,7 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   if (auto s = projector_->Start(); !s) {
     return Error("cannot start the projections: " + s.error().message());
   }
+  const std::vector<std::string> names = projector_->names();
 
   metrics_ = std::make_unique<http::DaemonMetrics>(TEAMHEALTH_VERSION);
   metrics_->Seed(log_->counters(), log_->LastSequence());
@@ -129,6 +132,12 @@ Status Daemon::Reload() {
   }
   const uint64_t before = log_->LastSequence().value();
   if (auto s = RecordDirectory(*log_, fresh->directory, logger_); !s) return s;
+  if (config_.definitions.person_metrics) {
+    // New identities get their handles too (this thread is the log's writer: NamesOf may
+    // read its identities cache).
+    auto people = log_->NamesOf(DirectoryPeople(fresh->directory));
+    if (people) projector_->SetPeopleNames(std::move(*people));
+  }
   // The new directory events count like ingested ones on /metrics.
   const uint64_t after = log_->LastSequence().value();
   if (after > before) {

@@ -12,6 +12,7 @@
 #include "teamhealth/config/config.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/projections/accumulator.h"
+#include "teamhealth/projections/pipeline.h"
 #include "teamhealth/projections/registry.h"
 #include "teamhealth/projections/window.h"
 #include "teamhealth/sources/source.h"
@@ -28,9 +29,9 @@ constexpr const char* kReportUsage =
     "  window, histograms give count, sum, p50, p80, p95, gauges are as of `to`.\n"
     "  --events reads canonical JSON lines (as `normalize` prints them), deduplicated by id;\n"
     "  people are matched to the config's directory. --log reads a daemon's state directory.\n"
-    "  What-if (--set, repeatable): sleep=HH:MM-HH:MM, working_hours=HH:MM-HH:MM,\n"
-    "  switch_cost_minutes=N, session_gap_minutes=N, page_merge_seconds=N, min_group_size=N,\n"
-    "  wip_limit=N, and the other [metrics] keys.\n";
+    "  What-if (--set, repeatable): sleep=HH:MM-HH:MM, working_hours=HH:MM-HH:MM, and every\n"
+    "  [metrics] and [privacy] definition (switch_cost_minutes=N, session_gap_minutes=N, ...),\n"
+    "  checked against the same ranges as the config.\n";
 
 struct Options {
   std::string config;
@@ -92,21 +93,12 @@ Result<Options> Parse(int argc, char** argv) {
   return o;
 }
 
-// Applies the what-if overrides to the settings and the directory.
+// Applies the what-if overrides: `sleep` / `working_hours` replace everyone's hours in the
+// directory; every other name is a definition, validated by the definitions table exactly as
+// the config is.
 Status ApplySets(const Options& o, projections::Settings& s, projections::DirectoryView& d) {
   std::optional<std::pair<int, int>> sleep, working;
   for (const auto& [name, value] : o.sets) {
-    auto number = [&](double& out) -> Status {
-      try {
-        size_t used = 0;
-        out = std::stod(value, &used);
-        if (used != value.size()) throw std::invalid_argument(value);
-      } catch (const std::exception&) {
-        return Error("--set " + name + "=" + value + ": not a number");
-      }
-      return Status::Ok();
-    };
-    double n = 0;
     if (name == "sleep" || name == "sleep_hours" || name == "working_hours") {
       int a = 0, b = 0;
       if (!projections::ParseHourRange(value, a, b)) {
@@ -115,33 +107,9 @@ Status ApplySets(const Options& o, projections::Settings& s, projections::Direct
       (name == "working_hours" ? working : sleep) = std::make_pair(a, b);
       continue;
     }
-    if (auto st = number(n); !st) return st;
-    if (name == "switch_cost_minutes")
-      s.switch_cost_minutes = n;
-    else if (name == "session_gap_minutes")
-      s.session_gap_ms = static_cast<int64_t>(n * 60000);
-    else if (name == "page_merge_seconds")
-      s.page_merge_ms = static_cast<int64_t>(n * 1000);
-    else if (name == "min_group_size")
-      s.min_group_size = static_cast<int>(n);
-    else if (name == "wip_limit")
-      s.wip_limit = static_cast<int>(n);
-    else if (name == "sleep_interruptions_7d")
-      s.sleep_interruptions_7d = static_cast<int>(n);
-    else if (name == "after_hours_share_14d")
-      s.after_hours_share_14d = n;
-    else if (name == "after_hours_min_activities")
-      s.after_hours_min_activities = static_cast<int>(n);
-    else if (name == "weekend_days_28d")
-      s.weekend_days_28d = static_cast<int>(n);
-    else if (name == "no_rest_streak_days")
-      s.no_rest_streak_days = static_cast<int>(n);
-    else if (name == "oncall_share_28d")
-      s.oncall_share_28d = n;
-    else if (name == "always_on_share_28d")
-      s.always_on_share_28d = n;
-    else
-      return Error("--set " + name + ": unknown definition");
+    if (auto st = projections::SetDefinitionFromText(s, name, value); !st) {
+      return Error("--set " + st.error().message());
+    }
   }
   d.OverrideHours(sleep, working);
   return Status::Ok();
@@ -335,45 +303,33 @@ struct ReportRequest {
   Options options;
 };
 
-// The report of `request` over the live log, the log directory or event files.
+// The report of `request` over the live log, the log directory or event files: a private
+// pipeline (never the live projections) fed with the whole directory history first, then the
+// events in event-time order up to `to`.
 Result<std::string> BuildReport(const ReportRequest& request, const config::Config& config,
                                 eventlog::EventLog* live_log) {
   const Options& o = request.options;
   projections::Settings settings = projections::MakeSettings(config);
   projections::DirectoryView directory = projections::MakeDirectoryView(config.directory);
   if (auto s = ApplySets(o, settings, directory); !s) return s.error();
-  auto projection_list = projections::MakeProjections(settings);
+  projections::Pipeline pipeline(std::move(directory), settings);
   projections::WindowSink sink(o.from, o.to);
-  // The directory's history is applied before anything else: it is usually recorded after
-  // the events it describes (at the daemon's start), and a time-ordered replay must still know
-  // who was on which team at each instant.
-  auto apply = [&](const schema::Event& e) {
-    if (e.type().starts_with("directory.")) return;
-    for (auto& p : projection_list) p->Apply(e, directory, sink);
-  };
-  // Directory events go to the projections too (burnout learns aliases from them), first.
-  auto apply_directory = [&](const schema::Event& e) {
-    directory.Apply(e);
-    for (auto& p : projection_list) p->Apply(e, directory, sink);
-  };
-  std::map<std::string, std::string> names;  // for per-person series
+  std::map<std::string, std::string> handle_of_ref;  // for per-person series
   for (const auto& person : config.directory.people) {
-    for (const auto& id : person.identities) names[id] = person.handle;
+    for (const auto& id : person.identities) handle_of_ref[id] = person.handle;
   }
 
   if (!o.events.empty()) {
     auto events = ReadEventFiles(o.events);
     if (!events) return events.error();
-    for (const auto& e : DirectoryEvents(config.directory)) apply_directory(e);
-    for (const auto& e : *events) {
-      if (e.type().starts_with("directory.")) apply_directory(e);
-    }
+    for (const auto& e : DirectoryEvents(config.directory)) pipeline.Preload(e);
+    for (const auto& e : *events) pipeline.Preload(e);  // directory.* events only
     std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
       return a.occurred_at_ms() < b.occurred_at_ms();
     });
     for (const auto& e : *events) {
       if (e.occurred_at_ms() >= o.to) break;
-      apply(e);
+      pipeline.Apply(e, sink);
     }
   } else {
     std::unique_ptr<storage::Store> store;
@@ -391,26 +347,28 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
       // log belongs to its writer thread).
       if (settings.person_metrics) {
         auto more = log->NamesOf(DirectoryPeople(config.directory));
-        if (more) names.insert(more->begin(), more->end());
+        if (more) handle_of_ref.insert(more->begin(), more->end());
       }
     }
     auto d = log->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
-      apply_directory(e);
+      pipeline.Preload(e);
       return true;
     });
     if (!d) return d.error();
     // In event-time order through the time index: memory stays O(people + open items).
     auto s = log->ForEachByTime(o.to, [&](Sequence, const schema::Event& e) {
-      apply(e);
+      pipeline.Apply(e, sink);
       return true;
     });
     if (!s) return s.error();
   }
-  for (auto& p : projection_list) p->ExportGauges(o.to, directory, sink);
-  if (settings.person_metrics) sink.NamePeople(names);
+  pipeline.ExportGauges(o.to, sink);
+  if (settings.person_metrics) sink.NamePeople(pipeline.KeyNames(handle_of_ref));
   // Privacy: burnout and direct-interruption metrics of a small team are not shown.
   std::set<std::string> hidden;
-  if (static_cast<int>(directory.Members(o.team, o.to).size()) < settings.min_group_size) {
+  const auto sizes = pipeline.TeamSizes(o.to);
+  const auto size = sizes.find(o.team);
+  if (size == sizes.end() || size->second < settings.min_group_size) {
     hidden = {"teamhealth_burnout_members_at_risk", "teamhealth_direct_interruptions_total",
               "teamhealth_oncall_bypass_total"};
   }

@@ -152,18 +152,9 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
   if (const auto* t = SubTable(root, "sources", st)) {
     if (auto s = ParseSources(*t, c.sources); !s) return s.error();
   }
-  if (const auto* t = SubTable(root, "metrics", st)) {
-    if (auto s = ParseMetrics(*t, c.metrics); !s) return s.error();
-  }
-  if (const auto* t = SubTable(root, "privacy", st)) {
-    if (auto s = OnlyKeys(*t, "privacy", {"person_metrics", "min_group_size"}); !s) {
-      return s.error();
-    }
-    if (auto s = ReadBool(*t, "privacy", "person_metrics", c.privacy.person_metrics); !s) {
-      return s.error();
-    }
-    if (auto s = ReadInt(*t, "privacy", "min_group_size", c.privacy.min_group_size, 1, 1000); !s) {
-      return s.error();
+  for (const char* section : {"metrics", "privacy"}) {
+    if (const auto* t = SubTable(root, section, st)) {
+      if (auto s = ParseDefinitions(*t, section, c.definitions); !s) return s.error();
     }
   }
   if (!st) return st.error();

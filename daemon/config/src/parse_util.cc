@@ -108,32 +108,27 @@ Status ReadDouble(const toml::table& t, std::string_view path, std::string_view 
   return Status::Ok();
 }
 
-Status ParseMetrics(const toml::table& t, MetricsConfig& m) {
-  if (auto s = OnlyKeys(t, "metrics",
-                        {"session_gap_minutes", "switch_cost_minutes", "page_merge_seconds",
-                         "sleep_interruptions_7d", "after_hours_share_14d",
-                         "after_hours_min_activities", "weekend_days_28d", "no_rest_streak_days",
-                         "oncall_share_28d", "wip_limit", "always_on_share_28d"});
-      !s) {
-    return s;
-  }
-  const std::string p = "metrics";
-  for (auto [key, field, lo, hi] :
-       {std::tuple{"session_gap_minutes", &m.session_gap_minutes, 1, 10080},
-        std::tuple{"page_merge_seconds", &m.page_merge_seconds, 0, 3600},
-        std::tuple{"sleep_interruptions_7d", &m.sleep_interruptions_7d, 1, 1000},
-        std::tuple{"after_hours_min_activities", &m.after_hours_min_activities, 0, 100000},
-        std::tuple{"weekend_days_28d", &m.weekend_days_28d, 1, 28},
-        std::tuple{"no_rest_streak_days", &m.no_rest_streak_days, 1, 365},
-        std::tuple{"wip_limit", &m.wip_limit, 0, 1000}}) {
-    if (auto s = ReadInt(t, p, key, *field, lo, hi); !s) return s;
-  }
-  for (auto [key, field, lo, hi] :
-       {std::tuple{"switch_cost_minutes", &m.switch_cost_minutes, 0.0, 1440.0},
-        std::tuple{"after_hours_share_14d", &m.after_hours_share_14d, 0.0, 1.0},
-        std::tuple{"oncall_share_28d", &m.oncall_share_28d, 0.0, 1.0},
-        std::tuple{"always_on_share_28d", &m.always_on_share_28d, 0.0, 1.0}}) {
-    if (auto s = ReadDouble(t, p, key, *field, lo, hi); !s) return s;
+// [metrics] and [privacy]: the keys, kinds and ranges come from the definitions table.
+Status ParseDefinitions(const toml::table& t, std::string_view section,
+                        projections::Settings& settings) {
+  for (const auto& [key, node] : t) {
+    const auto* d = projections::FindDefinition(key.str());
+    const std::string where = std::string(section) + "." + std::string(key.str());
+    if (d == nullptr || d->section != section) return Error(where + ": unknown key");
+    double value = 0;
+    if (d->kind == projections::Definition::Kind::kBoolean) {
+      if (!node.is_boolean()) return Error(where + ": must be true or false" + Where(node));
+      value = *node.value<bool>() ? 1 : 0;
+    } else if (d->kind == projections::Definition::Kind::kInteger) {
+      if (!node.is_integer()) return Error(where + ": must be an integer" + Where(node));
+      value = static_cast<double>(*node.value<int64_t>());
+    } else {
+      if (!node.is_number()) return Error(where + ": must be a number" + Where(node));
+      value = *node.value<double>();
+    }
+    if (auto s = projections::SetDefinition(settings, *d, value); !s) {
+      return Error(std::string(section) + "." + s.error().message() + Where(node));
+    }
   }
   return Status::Ok();
 }

@@ -187,26 +187,17 @@ void EventLog::PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
 }
 
 Status EventLog::Pseudonymize(schema::Event& e, storage::WriteBatch& wb) {
-  auto replace = [&](std::string& ref) -> Status {
-    if (ref.empty()) return Status::Ok();
+  Status status;
+  schema::ForEachPersonRef(e, [&](std::string& ref) {
+    if (!status) return;
     auto p = identities_.Resolve(ref, wb);
-    if (!p) return p.error();
-    ref = std::move(*p);
-    return Status::Ok();
-  };
-  if (auto s = replace(*e.mutable_actor()); !s) return s;
-  for (auto& attr : *e.mutable_attrs()) {
-    if (!schema::IsPersonAttr(e.type(), attr.name())) continue;
-    auto* v = attr.mutable_value();
-    if (v->has_string_value()) {
-      if (auto s = replace(*v->mutable_string_value()); !s) return s;
-    } else if (v->has_list_value()) {
-      for (auto& item : *v->mutable_list_value()->mutable_values()) {
-        if (auto s = replace(item); !s) return s;
-      }
+    if (!p) {
+      status = p.error();
+      return;
     }
-  }
-  return Status::Ok();
+    ref = std::move(*p);
+  });
+  return status;
 }
 
 Result<std::optional<Sequence>> EventLog::LookupDedup(std::string_view id) {

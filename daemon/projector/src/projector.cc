@@ -9,58 +9,138 @@ namespace teamhealth::projector {
 namespace {
 
 constexpr std::string_view kStateKey = "state";
+// Checkpoint layout: format, applied sequence, person resolution, then per projection its
+// tag, state and accumulated metrics. Another format rebuilds everything.
+constexpr std::string_view kFormat = "pipeline/1";
+
+std::vector<projections::MetricSink*> SinksOf(std::vector<projections::Accumulator>& accs) {
+  std::vector<projections::MetricSink*> sinks;
+  for (auto& a : accs) sinks.push_back(&a);
+  return sinks;
+}
 
 }  // namespace
 
 Projector::Projector(storage::Store& store, eventlog::EventLog& log,
-                     projections::DirectoryView directory,
-                     std::vector<std::unique_ptr<projections::Projection>> projections,
-                     const projections::Settings& settings, logging::Logger logger)
+                     PipelineFactory make_pipeline, logging::Logger logger)
     : store_(store),
       log_(log),
-      directory_(std::move(directory)),
-      projections_(std::move(projections)),
-      settings_(settings),
+      make_pipeline_(std::move(make_pipeline)),
       logger_(std::move(logger)) {}
 
-std::string Projector::Tag() const {
-  // Names, versions and every definition that changes what is counted.
-  std::string tag;
-  for (const auto& p : projections_) {
-    tag += std::string(p->name()) + "@" + std::to_string(p->version()) + ";";
-  }
-  const auto& s = settings_;
-  tag += "gap=" + std::to_string(s.session_gap_ms) +
-         ";cost=" + std::to_string(s.switch_cost_minutes) +
-         ";merge=" + std::to_string(s.page_merge_ms);
-  return tag;
+Status Projector::Preload(projections::Pipeline& pipeline) {
+  return log_.ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
+    pipeline.Preload(e);
+    return true;
+  });
+}
+
+Status Projector::Replay(projections::Pipeline& pipeline,
+                         const std::vector<projections::MetricSink*>& sinks, uint64_t to) {
+  if (to == 0) return Status::Ok();
+  return log_.ForEach(Sequence(1), [&](Sequence seq, const schema::Event& e) {
+    if (seq.value() > to) return false;
+    pipeline.Apply(e, sinks);
+    return seq.value() < to;
+  });
 }
 
 Status Projector::Start() {
+  auto pipeline = make_pipeline_();
+  if (auto s = Preload(*pipeline); !s) return s;
+  const size_t n = pipeline->size();
+  std::vector<projections::Accumulator> accumulators(n);
+  std::vector<bool> fresh(n, true);
+  uint64_t applied = 0;
+
   auto stored = store_.Get(storage::Column::kProjections, kStateKey);
   if (!stored) return stored.error();
   if (!*stored) {
     logger_->info("No projection checkpoint; building from the start of the log.");
-    return Status::Ok();
+  } else {
+    projections::ByteReader r(**stored);
+    const std::string format = r.Str();
+    if (!r.ok()) return Error("corrupt projection checkpoint; delete it to rebuild");
+    const uint64_t stored_applied = r.U64();
+    const std::string resolution = r.Str();
+    std::map<std::string, std::pair<std::string, std::string>> by_tag;
+    for (uint64_t k = r.U64(); r.ok() && k > 0; --k) {
+      std::string tag = r.Str();
+      std::string state = r.Str();
+      by_tag[tag] = {std::move(state), r.Str()};
+    }
+    if (format != kFormat) {
+      logger_->info("Projection checkpoint of another format; rebuilding everything. stored={}",
+                    format);
+    } else if (!r.ok() || !r.done()) {
+      return Error("corrupt projection checkpoint; delete it to rebuild");
+    } else if (resolution != pipeline->resolver().Save()) {
+      logger_->info(
+          "The directory now resolves a person reference differently; rebuilding every "
+          "projection from the start of the log.");
+    } else {
+      applied = stored_applied;
+      for (size_t i = 0; i < n; ++i) {
+        auto it = by_tag.find(pipeline->Tag(i));
+        if (it == by_tag.end()) {
+          logger_->info("Projection version or definitions changed; rebuilding it. projection={}",
+                        pipeline->projection(i).name());
+          continue;
+        }
+        if (!pipeline->LoadProjection(i, it->second.first) ||
+            !accumulators[i].Load(it->second.second)) {
+          return Error("corrupt projection checkpoint; delete it to rebuild");
+        }
+        fresh[i] = false;
+      }
+    }
   }
-  projections::ByteReader r(**stored);
-  const std::string tag = r.Str();
-  if (!r.ok()) return Error("corrupt projection checkpoint; delete it to rebuild");
-  if (tag != Tag()) {
-    logger_->info(
-        "Projections or definitions changed; rebuilding from the start of the log. "
-        "stored=\"{}\" now=\"{}\"",
-        tag, Tag());
-    return Status::Ok();
+
+  std::vector<std::string> rebuilt;
+  std::vector<projections::MetricSink*> sinks(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    if (!fresh[i]) continue;
+    sinks[i] = &accumulators[i];
+    rebuilt.emplace_back(pipeline->projection(i).name());
   }
-  const uint64_t applied = r.U64();
-  bool ok = r.ok() && directory_.Load(r.Str()) && accumulator_.Load(r.Str());
-  for (auto& p : projections_) ok = ok && r.ok() && p->Load(r.Str());
-  if (!ok || !r.ok()) return Error("corrupt projection checkpoint; delete it to rebuild");
+  if (rebuilt.size() == n) applied = 0;  // everything from the start, as the log is tailed
+  // Projections that rebuild alone catch up with the others before they move on together.
+  if (applied > 0 && !rebuilt.empty()) {
+    if (auto s = Replay(*pipeline, sinks, applied); !s) return s;
+  }
+  {
+    std::lock_guard lock(mu_);
+    pipeline_ = std::move(pipeline);
+    accumulators_ = std::move(accumulators);
+    rebuilt_ = std::move(rebuilt);
+  }
   applied_.store(applied, std::memory_order_release);
   checkpointed_ = applied;
-  logger_->info("Resuming projections. applied={}", applied);
+  if (applied > 0) {
+    logger_->info("Resuming projections. applied={}", applied);
+    if (!rebuilt_.empty()) return Checkpoint();
+  }
   return Status::Ok();
+}
+
+Status Projector::RebuildAll(const std::string& reason) {
+  logger_->info("Rebuilding every projection from the start of the log. reason=\"{}\"", reason);
+  auto pipeline = make_pipeline_();
+  if (auto s = Preload(*pipeline); !s) return s;
+  std::vector<projections::Accumulator> accumulators(pipeline->size());
+  const uint64_t to = applied_.load();
+  if (auto s = Replay(*pipeline, SinksOf(accumulators), to); !s) return s;
+  std::vector<std::string> rebuilt;
+  for (size_t i = 0; i < pipeline->size(); ++i) {
+    rebuilt.emplace_back(pipeline->projection(i).name());
+  }
+  {
+    std::lock_guard lock(mu_);
+    pipeline_ = std::move(pipeline);
+    accumulators_ = std::move(accumulators);
+    rebuilt_ = std::move(rebuilt);
+  }
+  return Checkpoint();
 }
 
 Status Projector::Checkpoint() {
@@ -68,11 +148,15 @@ Status Projector::Checkpoint() {
   {
     std::lock_guard lock(mu_);
     projections::ByteWriter w(bytes);
-    w.Str(Tag());
+    w.Str(kFormat);
     w.U64(applied_.load());
-    w.Str(directory_.Save());
-    w.Str(accumulator_.Save());
-    for (const auto& p : projections_) w.Str(p->Save());
+    w.Str(pipeline_->resolver().Save());
+    w.U64(pipeline_->size());
+    for (size_t i = 0; i < pipeline_->size(); ++i) {
+      w.Str(pipeline_->Tag(i));
+      w.Str(pipeline_->SaveProjection(i));
+      w.Str(accumulators_[i].Save());
+    }
   }
   storage::WriteBatch wb;
   wb.Put(storage::Column::kProjections, kStateKey, bytes);
@@ -83,15 +167,24 @@ Status Projector::Checkpoint() {
 
 Result<uint64_t> Projector::Step(uint64_t max_events) {
   uint64_t n = 0;
-  const uint64_t from = applied_.load() + 1;
-  std::lock_guard lock(mu_);
-  auto s = log_.ForEach(Sequence(from), [&](Sequence seq, const schema::Event& e) {
-    directory_.Apply(e);
-    for (auto& p : projections_) p->Apply(e, directory_, accumulator_);
-    applied_.store(seq.value(), std::memory_order_release);
-    return ++n < max_events;
-  });
-  if (!s) return s.error();
+  bool rebuild = false;
+  {
+    const uint64_t from = applied_.load() + 1;
+    std::lock_guard lock(mu_);
+    const auto sinks = SinksOf(accumulators_);
+    auto s = log_.ForEach(Sequence(from), [&](Sequence seq, const schema::Event& e) {
+      pipeline_->Apply(e, sinks);
+      applied_.store(seq.value(), std::memory_order_release);
+      rebuild = pipeline_->resolution_changed();
+      return ++n < max_events && !rebuild;
+    });
+    if (!s) return s.error();
+  }
+  if (rebuild) {
+    if (auto s = RebuildAll("a directory change re-resolves a person reference"); !s) {
+      return s.error();
+    }
+  }
   return n;
 }
 
@@ -102,7 +195,7 @@ Status Projector::CatchUp(uint64_t checkpoint_events) {
     if (*n > 0 || applied_.load() != checkpointed_) {
       if (auto s = Checkpoint(); !s) return s;
     }
-    if (*n < checkpoint_events) return Status::Ok();
+    if (*n == 0) return Status::Ok();
   }
 }
 
@@ -127,20 +220,41 @@ Status Projector::Run(const std::atomic<bool>& stop) {
 
 projections::Accumulator Projector::Snapshot(EpochMillis now) const {
   std::lock_guard lock(mu_);
-  projections::Accumulator snap = accumulator_;
-  for (const auto& p : projections_) p->ExportGauges(now, directory_, snap);
-  std::map<std::string, int> sizes;
-  for (const auto& team : directory_.Teams()) {
-    sizes[team] = static_cast<int>(directory_.Members(team, now).size());
-  }
-  snap.SuppressSmallTeams(sizes, settings_.min_group_size);
-  if (settings_.person_metrics) snap.NamePeople(names_);
+  projections::Accumulator snap;
+  for (const auto& a : accumulators_) snap.MergeFrom(a);
+  pipeline_->ExportGauges(now, snap);
+  const auto& settings = pipeline_->settings();
+  snap.SuppressSmallTeams(pipeline_->TeamSizes(now), settings.min_group_size);
+  if (settings.person_metrics) snap.NamePeople(pipeline_->KeyNames(handle_of_ref_));
   return snap;
 }
 
-void Projector::SetPeopleNames(std::map<std::string, std::string> names) {
+void Projector::SetPeopleNames(std::map<std::string, std::string> handle_of_ref) {
   std::lock_guard lock(mu_);
-  names_ = std::move(names);
+  handle_of_ref_ = std::move(handle_of_ref);
+}
+
+std::vector<std::string> Projector::names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (size_t i = 0; pipeline_ && i < pipeline_->size(); ++i) {
+    out.emplace_back(pipeline_->projection(i).name());
+  }
+  return out;
+}
+
+std::vector<std::string> Projector::rebuilt() const {
+  std::lock_guard lock(mu_);
+  return rebuilt_;
+}
+
+std::vector<std::pair<std::string, size_t>> Projector::StateSizes() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, size_t>> out;
+  for (size_t i = 0; i < pipeline_->size(); ++i) {
+    out.emplace_back(pipeline_->projection(i).name(), pipeline_->SaveProjection(i).size());
+  }
+  return out;
 }
 
 uint64_t Projector::lag() const {

@@ -163,6 +163,29 @@ void Accumulator::Set(std::string_view name, const Labels& labels, double value)
   gauges_[std::string(name)][labels] = value;
 }
 
+void Accumulator::MergeFrom(const Accumulator& other) {
+  for (const auto& [name, series] : other.counters_) {
+    auto& mine = counters_[name];
+    for (const auto& [labels, v] : series) mine[labels] += v;
+  }
+  for (const auto& [name, series] : other.histograms_) {
+    auto& mine = histograms_[name];
+    for (const auto& [labels, h] : series) {
+      auto& m = mine[labels];
+      if (m.bucket_counts.empty()) m.bucket_counts.assign(h.bucket_counts.size(), 0);
+      for (size_t i = 0; i < h.bucket_counts.size() && i < m.bucket_counts.size(); ++i) {
+        m.bucket_counts[i] += h.bucket_counts[i];
+      }
+      m.sum += h.sum;
+      m.count += h.count;
+    }
+  }
+  for (const auto& [name, series] : other.gauges_) {
+    auto& mine = gauges_[name];
+    for (const auto& [labels, v] : series) mine[labels] = v;
+  }
+}
+
 void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_sizes,
                                      int min_group_size) {
   auto sensitive = [](std::string_view name) {

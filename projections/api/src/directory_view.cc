@@ -143,7 +143,6 @@ void DirectoryView::Apply(const schema::Event& e) {
     entry.pattern.work_end_min = working_override_->second;
   }
   const std::string& pseudonym = e.subject().id();
-  for (const auto& alias : ListAttr(e, "aliases")) alias_of_[alias] = pseudonym;
   auto& history = people_[pseudonym];
   // Entries stay ordered by time even if the log delivers them out of order.
   auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
@@ -165,14 +164,8 @@ void DirectoryView::OverrideHours(std::optional<std::pair<int, int>> sleep,
   }
 }
 
-std::string_view DirectoryView::Canonical(std::string_view pseudonym) const {
-  // A view, not a copy: this runs several times per event.
-  auto it = alias_of_.find(pseudonym);
-  return it == alias_of_.end() ? pseudonym : std::string_view(it->second);
-}
-
 const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {
-  auto it = people_.find(Canonical(pseudonym));
+  auto it = people_.find(pseudonym);
   if (it == people_.end() || it->second.empty()) return stranger_;
   const auto& history = it->second;
   auto pos = std::upper_bound(history.begin(), history.end(), at,
@@ -256,18 +249,12 @@ std::string DirectoryView::Save() const {
       SavePattern(w, e.pattern);
     }
   }
-  w.U64(alias_of_.size());
-  for (const auto& [alias, p] : alias_of_) {
-    w.Str(alias);
-    w.Str(p);
-  }
   return out;
 }
 
 bool DirectoryView::Load(std::string_view bytes) {
   ByteReader r(bytes);
   decltype(people_) people;
-  decltype(alias_of_) aliases;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     auto& history = people[r.Str()];
     for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
@@ -278,13 +265,8 @@ bool DirectoryView::Load(std::string_view bytes) {
       history.push_back(std::move(e));
     }
   }
-  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
-    std::string alias = r.Str();
-    aliases[alias] = r.Str();
-  }
   if (!r.ok() || !r.done()) return false;
   people_ = std::move(people);
-  alias_of_ = std::move(aliases);
   return true;
 }
 

@@ -33,29 +33,15 @@ Burnout::Burnout(const Settings& settings)
       keep_days_(std::max<int64_t>(kLongWindowDays + 7, settings.no_rest_streak_days + 2)),
       pages_(settings.page_merge_ms) {}
 
-std::string Burnout::Canonical(const std::string& ref) const {
-  auto it = alias_of_.find(ref);
-  return it == alias_of_.end() ? ref : it->second;
-}
-
-// WIP of a person: in-progress items assigned to their own pseudonym or to any alias. Counted
-// per reference so that an alias the directory learns later needs no scan of the items.
+// In-progress work items assigned to the person (a person key: the pipeline resolved it).
 int64_t Burnout::WipOf(const std::string& person) const {
-  int64_t n = 0;
-  if (auto it = wip_by_ref_.find(person); it != wip_by_ref_.end()) n += it->second;
-  if (auto a = aliases_.find(person); a != aliases_.end()) {
-    for (const auto& alias : a->second) {
-      if (auto it = wip_by_ref_.find(alias); it != wip_by_ref_.end()) n += it->second;
-    }
-  }
-  return n;
+  auto it = wip_of_.find(person);
+  return it == wip_of_.end() ? 0 : it->second;
 }
 
 void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink&) {
   const std::string& type = e.type();
-  if (type == "directory.person_upserted") {
-    ApplyAliases(e, directory);
-  } else if (!type.starts_with("directory.")) {
+  if (!type.starts_with("directory.")) {
     ApplyActivity(e, directory);
     if (type.starts_with("incident.")) ApplyPages(e, directory);
     if (type == "oncall.shift") ApplyShift(e);
@@ -64,69 +50,11 @@ void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, Metr
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
 
-// Mirrors DirectoryView: an upsert maps each listed alias to the person (mappings are only
-// added, never removed).
-void Burnout::ApplyAliases(const schema::Event& e, const DirectoryView& directory) {
-  const std::string& person = e.subject().id();
-  const EpochMillis at = e.occurred_at_ms();
-  for (const auto& alias : ListAttr(e, "aliases")) {
-    auto it = alias_of_.find(alias);
-    if (alias == person || (it != alias_of_.end() && it->second == person)) continue;
-    const std::string old_owner = it == alias_of_.end() ? alias : it->second;
-    const int64_t old_before = WipOf(old_owner);
-    const int64_t new_before = WipOf(person);
-    if (it != alias_of_.end()) {
-      aliases_[old_owner].erase(alias);
-      if (aliases_[old_owner].empty()) aliases_.erase(old_owner);
-    }
-    alias_of_[alias] = person;
-    aliases_[person].insert(alias);
-    if (old_owner == alias) {
-      // What was recorded under the alias while the directory did not know it belongs to
-      // the person.
-      MergeAliasState(alias, person, old_before, new_before);
-    } else {
-      // The alias moves between people: its WIP follows it; its past activity cannot be
-      // told apart in the old owner's day aggregates and stays there.
-      WipTransition(old_owner, old_before, WipOf(old_owner), at, directory);
-      WipTransition(person, new_before, WipOf(person), at, directory);
-    }
-  }
-}
-
-void Burnout::MergeAliasState(const std::string& alias, const std::string& person,
-                              int64_t alias_wip, int64_t person_wip) {
-  auto it = people_.find(alias);
-  if (it == people_.end()) return;
-  Person from = std::move(it->second);
-  people_.erase(it);
-  Person& to = people_[person];
-  for (const auto& [day, d] : from.days) {
-    Day& t = to.days[day];
-    t.activities += d.activities;
-    t.after_hours += d.after_hours;
-    t.non_working = t.non_working || d.non_working;
-    t.had_wip = t.had_wip || d.had_wip;
-  }
-  std::vector<EpochMillis> merged;
-  std::merge(to.sleep_interruptions.begin(), to.sleep_interruptions.end(),
-             from.sleep_interruptions.begin(), from.sleep_interruptions.end(),
-             std::back_inserter(merged));
-  to.sleep_interruptions = std::move(merged);
-  to.shifts.insert(from.shifts.begin(), from.shifts.end());
-  // The person's WIP span now began when the earlier of the two began.
-  if (alias_wip > 0) {
-    to.wip_since_day =
-        person_wip > 0 ? std::min(to.wip_since_day, from.wip_since_day) : from.wip_since_day;
-  }
-  Trim(to);
-}
-
 // An activity: any non-directory event the person acts in, on the local day and in the period
 // of the person at that instant.
 void Burnout::ApplyActivity(const schema::Event& e, const DirectoryView& directory) {
   if (e.actor().empty()) return;
-  const std::string person = Canonical(e.actor());
+  const std::string& person = e.actor();
   const EpochMillis at = e.occurred_at_ms();
   // One directory lookup per activity: this runs for most events of the log.
   const WorkPattern& pattern = directory.EntryAt(person, at).pattern;
@@ -145,7 +73,7 @@ void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory)
     if (!page.starts_interruption || directory.PeriodAt(page.person, at) != Period::kSleep) {
       continue;
     }
-    Person& p = people_[Canonical(page.person)];
+    Person& p = people_[page.person];
     auto& v = p.sleep_interruptions;
     v.insert(std::upper_bound(v.begin(), v.end(), at), at);
     Trim(p);
@@ -157,7 +85,7 @@ void Burnout::ApplyShift(const schema::Event& e) {
   const auto start = TimeAttr(e, "start");
   const auto end = TimeAttr(e, "end");
   if (person.empty() || !start || !end || *end <= *start) return;
-  Person& p = people_[Canonical(person)];
+  Person& p = people_[person];
   p.shifts.emplace(*start, *end);
   Trim(p);
 }
@@ -201,13 +129,12 @@ void Burnout::ApplyWorkItem(const schema::Event& e, const DirectoryView& directo
   if (is && (!was || !same_ref)) MoveWip(after.assignee, +1, at, directory);
 }
 
-void Burnout::MoveWip(const std::string& ref, int64_t delta, EpochMillis at,
+void Burnout::MoveWip(const std::string& person, int64_t delta, EpochMillis at,
                       const DirectoryView& directory) {
-  const std::string person = Canonical(ref);
   const int64_t before = WipOf(person);
-  int64_t& n = wip_by_ref_[ref];
+  int64_t& n = wip_of_[person];
   n += delta;
-  if (n <= 0) wip_by_ref_.erase(ref);
+  if (n <= 0) wip_of_.erase(person);
   WipTransition(person, before, WipOf(person), at, directory);
 }
 
@@ -358,10 +285,16 @@ void Burnout::ExportGauges(EpochMillis now, const DirectoryView& directory,
   for (const auto& team : directory.Teams()) {
     const auto members = directory.Members(team, now);
     std::array<int, 7> at_risk{};
+    int any = 0;  // distinct members at risk on at least one signal
     for (const auto& m : members) {
       auto [it, fresh] = risk_of.try_emplace(m);
       if (fresh) it->second = AtRisk(SignalsOf(m, now, directory));
-      for (size_t i = 0; i < at_risk.size(); ++i) at_risk[i] += it->second[i] ? 1 : 0;
+      bool risky = false;
+      for (size_t i = 0; i < at_risk.size(); ++i) {
+        at_risk[i] += it->second[i] ? 1 : 0;
+        risky = risky || it->second[i];
+      }
+      any += risky ? 1 : 0;
     }
     sink.Set("teamhealth_team_members", MakeLabels({{"team", team}}),
              static_cast<double>(members.size()));
@@ -369,6 +302,8 @@ void Burnout::ExportGauges(EpochMillis now, const DirectoryView& directory,
       sink.Set("teamhealth_burnout_members_at_risk",
                MakeLabels({{"signal", kBurnoutSignalNames[i]}, {"team", team}}), at_risk[i]);
     }
+    sink.Set("teamhealth_burnout_members_at_risk", MakeLabels({{"signal", "any"}, {"team", team}}),
+             any);
     if (!settings_.person_metrics) continue;
     // Opt-in per-person series (privacy.person_metrics): 1 for each signal a member is over.
     for (const auto& m : members) {
@@ -383,11 +318,9 @@ void Burnout::ExportGauges(EpochMillis now, const DirectoryView& directory,
 }
 
 void Burnout::RebuildDerived() {
-  aliases_.clear();
-  for (const auto& [alias, person] : alias_of_) aliases_[person].insert(alias);
-  wip_by_ref_.clear();
+  wip_of_.clear();
   for (const auto& [_, item] : items_) {
-    if (item.category == "in_progress" && !item.assignee.empty()) wip_by_ref_[item.assignee]++;
+    if (item.category == "in_progress" && !item.assignee.empty()) wip_of_[item.assignee]++;
   }
 }
 
@@ -396,11 +329,6 @@ std::string Burnout::Save() const {
   ByteWriter w(out);
   w.U64(applied_);
   w.Str(pages_.Save());
-  w.U64(alias_of_.size());
-  for (const auto& [alias, person] : alias_of_) {
-    w.Str(alias);
-    w.Str(person);
-  }
   w.U64(people_.size());
   for (const auto& [name, p] : people_) {
     w.Str(name);
@@ -435,11 +363,6 @@ bool Burnout::Load(std::string_view bytes) {
   const uint64_t applied = r.U64();
   PageTracker pages(settings_.page_merge_ms);
   if (!r.ok() || !pages.Load(r.Str()) || !r.ok()) return false;
-  decltype(alias_of_) alias_of;
-  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
-    std::string alias = r.Str();
-    alias_of[alias] = r.Str();
-  }
   decltype(people_) people;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     Person& p = people[r.Str()];
@@ -473,7 +396,6 @@ bool Burnout::Load(std::string_view bytes) {
   if (!r.ok() || !r.done()) return false;
   applied_ = applied;
   pages_ = std::move(pages);
-  alias_of_ = std::move(alias_of);
   people_ = std::move(people);
   items_ = std::move(items);
   RebuildDerived();

@@ -33,32 +33,7 @@ WorkPattern ToWorkPattern(const config::Schedule& s) {
   return p;
 }
 
-Settings MakeSettings(const config::Config& c) {
-  Settings s;
-  const auto& m = c.metrics;
-  s.session_gap_ms = int64_t{m.session_gap_minutes} * 60'000;
-  s.switch_cost_minutes = m.switch_cost_minutes;
-  s.page_merge_ms = int64_t{m.page_merge_seconds} * 1000;
-  s.sleep_interruptions_7d = m.sleep_interruptions_7d;
-  s.after_hours_share_14d = m.after_hours_share_14d;
-  s.after_hours_min_activities = m.after_hours_min_activities;
-  s.weekend_days_28d = m.weekend_days_28d;
-  s.no_rest_streak_days = m.no_rest_streak_days;
-  s.oncall_share_28d = m.oncall_share_28d;
-  s.wip_limit = m.wip_limit;
-  s.always_on_share_28d = m.always_on_share_28d;
-  s.person_metrics = c.privacy.person_metrics;
-  s.min_group_size = c.privacy.min_group_size;
-  return s;
-}
-
-std::string VersionTag(const std::vector<std::unique_ptr<Projection>>& projections) {
-  std::string tag;
-  for (const auto& p : projections) {
-    tag += std::string(p->name()) + "@" + std::to_string(p->version()) + ";";
-  }
-  return tag;
-}
+Settings MakeSettings(const config::Config& c) { return c.definitions; }
 
 DirectoryView MakeDirectoryView(const config::DirectoryConfig& directory) {
   return DirectoryView(directory.services, directory.projects, ToWorkPattern(directory.defaults));

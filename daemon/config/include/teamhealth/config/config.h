@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "teamhealth/base/result.h"
+#include "teamhealth/projections/definitions.h"
 
 namespace teamhealth::config {
 
@@ -83,27 +84,6 @@ struct SourcesConfig {
   std::map<std::string, std::string> status_categories;
 };
 
-// Definitions of the team-health metrics (DESIGN section 7), with their defaults.
-struct MetricsConfig {
-  int session_gap_minutes = 120;    // consecutive activities closer than this can be a switch
-  double switch_cost_minutes = 15;  // estimated focus lost per switch or interruption
-  int page_merge_seconds = 60;      // pages closer than this merge into one interruption
-  // Burnout thresholds.
-  int sleep_interruptions_7d = 2;
-  double after_hours_share_14d = 0.25;
-  int after_hours_min_activities = 20;
-  int weekend_days_28d = 3;
-  int no_rest_streak_days = 12;
-  double oncall_share_28d = 0.25;
-  int wip_limit = 3;
-  double always_on_share_28d = 0.9;
-};
-
-struct PrivacyConfig {
-  bool person_metrics = false;  // also export per-person series (teamhealth_person_*)
-  int min_group_size = 5;       // burnout and direct-interruption series need this many members
-};
-
 struct Config {
   StorageConfig storage;
   KafkaConfig kafka;
@@ -111,8 +91,9 @@ struct Config {
   LoggingConfig logging;
   DirectoryConfig directory;
   SourcesConfig sources;
-  MetricsConfig metrics;
-  PrivacyConfig privacy;
+  // [metrics] and [privacy]: every key, its range and meaning are in the definitions table
+  // (teamhealth/projections/definitions.h), which parsing reads.
+  projections::Settings definitions;
 };
 
 // Parses and validates a TOML document. Unknown keys and bad values are errors whose message

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,28 +13,38 @@
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/logging/logging.h"
 #include "teamhealth/projections/accumulator.h"
-#include "teamhealth/projections/directory_view.h"
-#include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/pipeline.h"
 #include "teamhealth/storage/store.h"
 
 namespace teamhealth::projector {
 
-// The projection runtime: tails the event log from the checkpoint and applies every event to
-// the directory view and to each projection, accumulating the live metrics. The state of all
-// of them and the checkpoint (last applied sequence) are committed in ONE write to the
-// projections column, so a restart resumes exactly after the last applied event: nothing is
-// counted twice. If the projections' names, versions or definitions (settings) differ from the
-// stored ones, the state is discarded and rebuilt from the start of the log.
+// The projection runtime: tails the event log from the checkpoint and drives every event
+// through the projection pipeline (the only way events reach projections), accumulating the
+// live metrics, one accumulator per projection. The state of every projection, its metrics
+// and the person resolution are committed with the checkpoint (last applied sequence) in ONE
+// write to the projections column, so a restart resumes exactly after the last applied event:
+// nothing is counted twice.
 //
-// Borrows the store and the log, which must outlive it. Run() on one thread; Snapshot() and
-// lag() from any thread.
+// Rebuilds, always from the start of the log with the whole directory history preloaded (so
+// that they equal a report over the log):
+// - a projection whose tag (name, version, the definitions it depends on) differs from the
+//   stored one rebuilds alone; the others resume from their checkpoint;
+// - every projection rebuilds when the person resolution differs from the stored one, or when
+//   a directory event appended while running re-resolves a reference (an identity the
+//   directory lists only now, whose history was counted under another key).
+//
+// Borrows the store and the log, which must outlive it. Run() on one thread; Snapshot(),
+// applied(), lag() and caught_up() from any thread.
 class Projector final {
  public:
-  Projector(storage::Store& store, eventlog::EventLog& log, projections::DirectoryView directory,
-            std::vector<std::unique_ptr<projections::Projection>> projections,
-            const projections::Settings& settings, logging::Logger logger);
+  // Builds a fresh pipeline (directory view, definitions, projections); called at start and
+  // for every full rebuild.
+  using PipelineFactory = std::function<std::unique_ptr<projections::Pipeline>()>;
 
-  // Loads the checkpoint (or decides to rebuild).
+  Projector(storage::Store& store, eventlog::EventLog& log, PipelineFactory make_pipeline,
+            logging::Logger logger);
+
+  // Preloads the directory history, loads the checkpoint and rebuilds what must be rebuilt.
   Status Start();
   // Applies the events appended since the checkpoint, up to `max_events`; returns how many.
   Result<uint64_t> Step(uint64_t max_events);
@@ -41,8 +53,9 @@ class Projector final {
   // Follows the log until `stop`; checkpoints periodically and before returning.
   Status Run(const std::atomic<bool>& stop);
   Status Checkpoint();
-  // Handles for the opt-in per-person series (pseudonym -> handle).
-  void SetPeopleNames(std::map<std::string, std::string> names);
+  // Handles for the opt-in per-person series: any reference (identity or pseudonym) ->
+  // handle; resolved to person keys by the pipeline.
+  void SetPeopleNames(std::map<std::string, std::string> handle_of_ref);
 
   // The live metrics as of `now`: accumulated counters and histograms, the gauges computed at
   // `now`, and the privacy suppression applied.
@@ -51,25 +64,35 @@ class Projector final {
   uint64_t lag() const;
   // True once the projections have caught up with the log after start.
   bool caught_up() const { return caught_up_.load(std::memory_order_acquire); }
-  const std::vector<std::unique_ptr<projections::Projection>>& projections() const {
-    return projections_;
-  }
+  // Names of the projections, in pipeline order.
+  std::vector<std::string> names() const;
+  // Names of the projections the last Start() or full rebuild replayed from the start of the
+  // log (empty when everything resumed from the checkpoint).
+  std::vector<std::string> rebuilt() const;
+  // Bytes of each projection's saved state (benchmarks: memory is O(people + open items)).
+  std::vector<std::pair<std::string, size_t>> StateSizes() const;
 
  private:
-  std::string Tag() const;
+  Status Preload(projections::Pipeline& pipeline);
+  // Replays sequences [1, to] into `pipeline`; projection i into sinks[i] (null: skipped).
+  Status Replay(projections::Pipeline& pipeline,
+                const std::vector<projections::MetricSink*>& sinks, uint64_t to);
+  // Rebuilds every projection into a new pipeline up to the applied sequence, then swaps.
+  Status RebuildAll(const std::string& reason);
 
   storage::Store& store_;
   eventlog::EventLog& log_;
-  projections::DirectoryView directory_;
-  std::vector<std::unique_ptr<projections::Projection>> projections_;
-  projections::Settings settings_;
+  PipelineFactory make_pipeline_;
   logging::Logger logger_;
-  projections::Accumulator accumulator_;
-  std::map<std::string, std::string> names_;
+  std::unique_ptr<projections::Pipeline> pipeline_;
+  std::vector<projections::Accumulator> accumulators_;  // one per projection
+  std::map<std::string, std::string> handle_of_ref_;
+  std::vector<std::string> rebuilt_;
   std::atomic<uint64_t> applied_{0};
   std::atomic<bool> caught_up_{false};
   uint64_t checkpointed_ = 0;
-  // Guards directory_, projections_ and accumulator_ between the runner and Snapshot().
+  // Guards pipeline_, accumulators_, handle_of_ref_ and rebuilt_ between the runner and
+  // the readers.
   mutable std::mutex mu_;
 };
 

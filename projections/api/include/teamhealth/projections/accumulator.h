@@ -37,6 +37,9 @@ class Accumulator final : public MetricSink {
   void Set(std::string_view name, const Labels& labels, double value) override;
 
   void ClearGauges() { gauges_.clear(); }
+  // Adds another accumulator's counters and histograms and takes its gauges (the live metrics
+  // of several projections, each accumulated on its own so that one can rebuild alone).
+  void MergeFrom(const Accumulator& other);
   const std::map<std::string, std::map<Labels, double>>& counters() const { return counters_; }
   const std::map<std::string, std::map<Labels, double>>& gauges() const { return gauges_; }
   const std::map<std::string, std::map<Labels, HistogramData>>& histograms() const {

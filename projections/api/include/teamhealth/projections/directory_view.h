@@ -32,9 +32,9 @@ enum class Period { kBusiness, kOffHours, kSleep };
 std::string_view PeriodName(Period p);
 
 // The people directory as the log recorded it (directory.person_upserted events), so that a
-// question about last March uses last March's teams and time zones. Keyed by pseudonym;
-// aliases (pseudonyms a person's identities had before the directory listed them) resolve to
-// the person. Services and projects map to teams from the config (not historised).
+// question about last March uses last March's teams and time zones. Keyed by person key (the
+// Pipeline resolves every reference to one before asking; aliases are its business, not this
+// view's). Services and projects map to teams from the config (not historised).
 // Not thread-safe.
 class DirectoryView final {
  public:
@@ -72,13 +72,10 @@ class DirectoryView final {
   bool Load(std::string_view bytes);
 
  private:
-  std::string_view Canonical(std::string_view pseudonym) const;
-
   std::map<std::string, std::string> services_;
   std::map<std::string, std::string> projects_;
   PersonEntry stranger_;
   std::map<std::string, std::vector<PersonEntry>, std::less<>> people_;
-  std::map<std::string, std::string, std::less<>> alias_of_;
   std::optional<std::pair<int, int>> sleep_override_;
   std::optional<std::pair<int, int>> working_override_;
 };

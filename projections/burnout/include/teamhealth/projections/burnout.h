@@ -28,7 +28,8 @@ struct BurnoutSignals {
   int wip_days_28d = 0;            // local days with WIP > 0 at some point
 };
 
-// The seven burnout signals of DESIGN section 7, in export order (label `signal`).
+// The seven burnout signals of docs/design.md section 7, in export order (label `signal`).
+// ExportGauges also exports `signal="any"`: distinct members at risk on at least one.
 inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
     "sleep_interruptions_7d", "after_hours_share_14d", "weekend_days_28d", "no_rest_streak",
     "oncall_share_28d",       "wip_over_limit",        "always_on_28d"};
@@ -42,17 +43,16 @@ inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
 // (activities, after-hours activities, non-working day, had WIP), the sleep interruptions of
 // the last 8 days, the on-call shifts that end within the last 29 days and where their WIP
 // span began; the open (and recently closed) work items with their status category and
-// assignee; the page tracker; and the directory's aliases. Memory is O(people + open items).
-// People are keyed by the pseudonym the directory lists them under: events that carry an
-// alias are credited to the person (and state recorded under an alias before the directory
-// listed it is merged into the person when it does). Not thread-safe.
+// assignee; the page tracker. Memory is O(people + open items). People are person keys: the
+// Pipeline resolved every reference before this projection sees it. Not thread-safe.
 class Burnout final : public Projection {
  public:
   explicit Burnout(const Settings& settings);
 
   std::string_view name() const override { return "burnout"; }
-  // 1 was the placeholder that counted nothing: 2 makes old checkpoints rebuild.
-  uint32_t version() const override { return 2; }
+  // 1 was the placeholder that counted nothing; 3: people are person keys (no alias state)
+  // and the `any` signal.
+  uint32_t version() const override { return 3; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -81,20 +81,16 @@ class Burnout final : public Projection {
   };
   struct Item {
     std::string category;  // todo, in_progress, done, or "" while unknown
-    std::string assignee;  // as in the events (possibly an alias); "" = unassigned
+    std::string assignee;  // person key; "" = unassigned
     EpochMillis last_at = 0;
   };
 
-  std::string Canonical(const std::string& ref) const;
   int64_t WipOf(const std::string& person) const;
-  void ApplyAliases(const schema::Event& e, const DirectoryView& directory);
-  void MergeAliasState(const std::string& alias, const std::string& person, int64_t alias_wip,
-                       int64_t person_wip);
   void ApplyActivity(const schema::Event& e, const DirectoryView& directory);
   void ApplyPages(const schema::Event& e, const DirectoryView& directory);
   void ApplyShift(const schema::Event& e);
   void ApplyWorkItem(const schema::Event& e, const DirectoryView& directory);
-  void MoveWip(const std::string& ref, int64_t delta, EpochMillis at,
+  void MoveWip(const std::string& person, int64_t delta, EpochMillis at,
                const DirectoryView& directory);
   void WipTransition(const std::string& person, int64_t before, int64_t after, EpochMillis at,
                      const DirectoryView& directory);
@@ -109,11 +105,8 @@ class Burnout final : public Projection {
   PageTracker pages_;
   std::map<std::string, Person, std::less<>> people_;
   std::map<std::string, Item> items_;  // "<source>:<subject kind>:<subject id>"
-  std::map<std::string, std::string, std::less<>> alias_of_;  // alias -> person
-  // Derived (rebuilt by Load): the aliases of each person, and in-progress items per assignee
-  // reference as it appears in the events.
-  std::map<std::string, std::set<std::string>, std::less<>> aliases_;
-  std::map<std::string, int64_t, std::less<>> wip_by_ref_;
+  // Derived (rebuilt by Load): in-progress items per assignee.
+  std::map<std::string, int64_t, std::less<>> wip_of_;
   uint64_t applied_ = 0;
 };
 

@@ -16,8 +16,7 @@ std::vector<std::unique_ptr<Projection>> MakeProjections(const Settings& setting
 // people come from the log's directory events.
 DirectoryView MakeDirectoryView(const config::DirectoryConfig& directory);
 WorkPattern ToWorkPattern(const config::Schedule& schedule);
+// The [metrics] and [privacy] definitions of the config.
 Settings MakeSettings(const config::Config& config);
-// Names and versions of the projections, joined: a change means "rebuild".
-std::string VersionTag(const std::vector<std::unique_ptr<Projection>>& projections);
 
 }  // namespace teamhealth::projections

@@ -1,0 +1,68 @@
+#include "teamhealth/projections/pipeline.h"
+
+#include "teamhealth/projections/registry.h"
+
+namespace teamhealth::projections {
+
+Pipeline::Pipeline(DirectoryView directory, const Settings& settings)
+    : Pipeline(std::move(directory), settings, MakeProjections(settings)) {}
+
+Pipeline::Pipeline(DirectoryView directory, const Settings& settings,
+                   std::vector<std::unique_ptr<Projection>> projections)
+    : directory_(std::move(directory)),
+      settings_(settings),
+      projections_(std::move(projections)) {}
+
+void Pipeline::Preload(const schema::Event& e) {
+  if (!e.type().starts_with("directory.")) return;
+  if (!preloaded_.insert(e.id()).second) return;
+  directory_.Apply(e);
+  resolver_.Learn(e);
+}
+
+void Pipeline::ApplyDirectory(const schema::Event& e) {
+  if (preloaded_.contains(e.id())) return;
+  directory_.Apply(e);
+  if (resolver_.Learn(e)) resolution_changed_ = true;
+}
+
+void Pipeline::Apply(const schema::Event& e, MetricSink& sink) {
+  if (e.type().starts_with("directory.")) return ApplyDirectory(e);
+  const schema::Event& resolved = resolver_.Resolved(e, scratch_);
+  for (auto& p : projections_) p->Apply(resolved, directory_, sink);
+}
+
+void Pipeline::Apply(const schema::Event& e, std::span<MetricSink* const> sinks) {
+  if (e.type().starts_with("directory.")) return ApplyDirectory(e);
+  const schema::Event& resolved = resolver_.Resolved(e, scratch_);
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    if (sinks[i] != nullptr) projections_[i]->Apply(resolved, directory_, *sinks[i]);
+  }
+}
+
+void Pipeline::ExportGauges(EpochMillis now, MetricSink& sink) const {
+  for (const auto& p : projections_) p->ExportGauges(now, directory_, sink);
+}
+
+std::map<std::string, int> Pipeline::TeamSizes(EpochMillis now) const {
+  std::map<std::string, int> sizes;
+  for (const auto& team : directory_.Teams()) {
+    sizes[team] = static_cast<int>(directory_.Members(team, now).size());
+  }
+  return sizes;
+}
+
+std::map<std::string, std::string> Pipeline::KeyNames(
+    const std::map<std::string, std::string>& handle_of_ref) const {
+  std::map<std::string, std::string> names;
+  for (const auto& [ref, handle] : handle_of_ref) names[std::string(resolver_.Resolve(ref))] = handle;
+  return names;
+}
+
+std::string Pipeline::Tag(size_t i) const {
+  const Projection& p = *projections_[i];
+  return std::string(p.name()) + "@" + std::to_string(p.version()) + ";" +
+         DefinitionTag(settings_, p.name());
+}
+
+}  // namespace teamhealth::projections
