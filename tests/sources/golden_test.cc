@@ -210,6 +210,47 @@ TEST(GoldenCoverageTest, EveryFixtureHasAGoldenFile) {
   EXPECT_TRUE(missing.empty()) << missing.size() << " fixtures without golden files:\n" << list;
 }
 
+// DESIGN section 4: an edited comment is an activity on its item, a delivery of its own. Each
+// pair is the creation and an edit of the same comment: both are comment events on the same
+// subject, only the edit is marked `edited: true`, and their dedup ids differ (the same id
+// would make the log drop the edit as a duplicate).
+TEST(GoldenCoverageTest, CommentEditsAreEventsWithTheirOwnDedupIds) {
+  const std::pair<std::string_view, std::string_view> pairs[] = {
+      {"github/issue_comment-created", "github/issue_comment-edited"},
+      {"github/pull_request_review_comment-no-header",
+       "github/pull_request_review_comment-edited-no-header"},
+      {"jira/comment_created", "jira/variant-comment_updated"},
+      {"linear/variant-comment-create", "linear/variant-comment-update"},
+  };
+  auto registry = MakeSourceRegistry();
+  auto event_of = [&](std::string_view golden) {
+    const auto lines = Lines(ReadFile(kGoldenDir / (std::string(golden) + ".jsonl")));
+    EXPECT_EQ(lines.size(), 1u) << golden;
+    RawRecord record;
+    if (!lines.empty()) record.value = lines[0];
+    NormalizeResult out;
+    registry->Find("canonical")->Normalize(record, out);
+    EXPECT_EQ(out.events.size(), 1u) << golden;
+    return out.events.empty() ? schema::Event() : out.events[0];
+  };
+  auto edited = [](const schema::Event& e) -> std::string {
+    for (const auto& a : e.attrs()) {
+      if (a.name() == "edited") return a.value().bool_value() ? "true" : "false";
+    }
+    return "absent";
+  };
+  for (const auto& [created_golden, edited_golden] : pairs) {
+    const schema::Event created = event_of(created_golden);
+    const schema::Event edit = event_of(edited_golden);
+    EXPECT_NE(created.id(), edit.id()) << edited_golden;
+    EXPECT_EQ(created.type(), edit.type()) << edited_golden;
+    EXPECT_TRUE(created.type().ends_with(".commented")) << created_golden;
+    EXPECT_EQ(created.subject().id(), edit.subject().id()) << edited_golden;
+    EXPECT_EQ(edited(created), "absent") << created_golden;
+    EXPECT_EQ(edited(edit), "true") << edited_golden;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One preamble (common.h, JsonSource): the same malformed body gets the same quarantine reason
 // from every source, whatever the source would make of a well-formed body of that shape.

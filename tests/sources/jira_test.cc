@@ -264,14 +264,60 @@ TEST_F(JiraTest, EmptyChangelogIssueAssignedUsesTheCurrentAssignee) {
 
 TEST_F(JiraTest, IgnoresValidEventsThatCarryNoWork) {
   for (std::string_view event :
-       {"comment_updated", "comment_deleted", "worklog_updated", "worklog_deleted", "sprint_closed",
-        "board_created", "project_updated", "jira:version_released", "user_created",
-        "issuelink_created"}) {
+       {"comment_deleted", "worklog_updated", "jira:worklog_updated", "worklog_deleted",
+        "sprint_closed", "board_created", "project_updated", "jira:version_released",
+        "user_created", "issuelink_created"}) {
     auto out = Run(R"({"timestamp":1,"webhookEvent":")" + std::string(event) + R"("})");
     EXPECT_FALSE(out.rejection.has_value()) << event;
     EXPECT_TRUE(out.ignored) << event;
     EXPECT_TRUE(out.events.empty()) << event;
   }
+}
+
+// DESIGN section 4: a changed worklog is ignored, so its time is counted once, by the
+// worklog_created that logged it.
+TEST_F(JiraTest, ChangedWorklogIsIgnoredNotCountedAgain) {
+  auto out = Run(R"({"timestamp":1550286700000,"webhookEvent":"worklog_updated","worklog":)"
+                 R"({"id":"7","issueId":"10014","author":{"accountId":"a1"},)"
+                 R"("timeSpentSeconds":7200,"updated":"2019-02-15T19:11:40.000-0800"}})");
+  EXPECT_FALSE(out.rejection.has_value());
+  EXPECT_TRUE(out.ignored);
+  EXPECT_TRUE(out.events.empty());
+}
+
+// An administrator's edit of someone else's comment: the editor (updateAuthor) is the actor.
+TEST_F(JiraTest, CommentEditIsAnActivityOfTheEditor) {
+  auto out = Run(R"({"timestamp":1550286700000,"webhookEvent":"comment_updated",)"
+                 R"("comment":{"id":"10019","author":{"accountId":"author-1"},)"
+                 R"("updateAuthor":{"accountId":"admin-2"}},"issue":{"id":"10040"}})");
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].type(), "work_item.commented");
+  EXPECT_EQ(out.events[0].actor(), "jira:admin-2");
+  ASSERT_EQ(out.events[0].attrs_size(), 1);
+  EXPECT_TRUE(out.events[0].attrs(0).value().bool_value());  // edited: true
+  // Without updateAuthor, the author; an app editor (Automation) is no person.
+  out = Run(R"({"timestamp":1,"webhookEvent":"comment_updated","comment":{"id":"1",)"
+            R"("author":{"accountId":"author-1"}},"issue":{"id":"1"}})");
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].actor(), "jira:author-1");
+  out = Run(R"({"timestamp":1,"webhookEvent":"comment_updated","comment":{"id":"1",)"
+            R"("author":{"accountId":"author-1"},)"
+            R"("updateAuthor":{"accountId":"bot-1","accountType":"app"}},"issue":{"id":"1"}})");
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].actor(), "");
+  // An edit needs its comment, like a new comment.
+  out = Run(R"({"timestamp":1,"webhookEvent":"comment_updated","issue":{"id":"1"}})");
+  ASSERT_TRUE(out.rejection.has_value());
+  EXPECT_EQ(out.rejection->reason, Reason::kMissingField);
+}
+
+// Server's issue_updated for a deleted comment carries it at top level: no event.
+TEST_F(JiraTest, ServerCommentDeletionIsIgnored) {
+  auto out = Run(R"({"timestamp":1,"webhookEvent":"jira:issue_updated",)"
+                 R"("issue_event_type_name":"issue_comment_deleted","user":{"name":"alice"},)"
+                 R"("issue":{"id":"1"},"comment":{"id":"2","author":{"name":"alice"}}})");
+  EXPECT_FALSE(out.rejection.has_value());
+  EXPECT_TRUE(out.ignored);
 }
 
 TEST_F(JiraTest, WorklogWithoutSecondsHasNullSeconds) {

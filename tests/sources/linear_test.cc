@@ -205,15 +205,38 @@ TEST_F(LinearTest, Rejections) {
   }
 }
 
-TEST_F(LinearTest, IgnoresOtherTypesAndCommentEdits) {
+TEST_F(LinearTest, IgnoresOtherTypesAndCommentDeletions) {
   for (std::string_view body :
        {R"({"action":"create","type":"Reaction","data":{"id":"r1"}})",
         R"({"action":"update","type":"Cycle","data":{"id":"y1"}})",
-        R"({"action":"remove","type":"Comment","data":{"id":"c1","issueId":"i1"}})"}) {
+        R"({"action":"remove","type":"Comment","data":{"id":"c1","issueId":"i1"}})",
+        // an update that leaves the text alone is no edit
+        R"({"action":"update","type":"Comment","data":{"id":"c1","issueId":"i1",)"
+        R"("updatedAt":"2024-06-03T08:00:00Z"},"updatedFrom":{"reactionData":[]}})"}) {
     auto out = Run(body);
     EXPECT_FALSE(out.rejection.has_value()) << body;
     EXPECT_TRUE(out.ignored) << body;
   }
+}
+
+// DESIGN section 4: an edited comment is an activity on its item.
+TEST_F(LinearTest, CommentTextEditIsAnEditedComment) {
+  auto out = Run(R"({"action":"update","type":"Comment","actor":{"id":"u9","type":"user"},)"
+                 R"("data":{"id":"c1","issueId":"i1","userId":"u1",)"
+                 R"("updatedAt":"2024-06-03T08:00:00.250Z"},"updatedFrom":{"body":"old"}})");
+  ASSERT_EQ(out.events.size(), 1u);
+  const auto& e = out.events[0];
+  EXPECT_EQ(e.type(), "work_item.commented");
+  EXPECT_EQ(e.actor(), "linear:u9");  // the envelope's actor first
+  EXPECT_EQ(e.subject().id(), "i1");
+  EXPECT_EQ(e.occurred_at_ms(), 1717401600250);
+  ASSERT_EQ(e.attrs_size(), 1);
+  EXPECT_EQ(e.attrs(0).name(), "edited");
+  EXPECT_TRUE(e.attrs(0).value().bool_value());
+  // Without updatedFrom nothing tells an edit from another change.
+  out = Run(R"({"action":"update","type":"Comment","data":{"id":"c1","issueId":"i1"}})");
+  ASSERT_TRUE(out.rejection.has_value());
+  EXPECT_EQ(out.rejection->reason, Reason::kMissingField);
 }
 
 }  // namespace

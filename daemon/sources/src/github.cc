@@ -10,6 +10,7 @@
 //   issues.deleted                -> work_item.deleted        updated_at (no deleted_at exists)
 //   issue_comment.created         -> work_item.commented, or pull_request.commented when the
 //                                    issue is a pull request; comment.created_at
+//   issue_comment.edited          -> the same with `edited: true`; comment.updated_at
 //   pull_request.opened           -> pull_request.opened      created_at (drafts included)
 //   pull_request.ready_for_review -> pull_request.ready_for_review  updated_at
 //   pull_request.review_requested -> pull_request.review_requested  updated_at
@@ -18,9 +19,10 @@
 //   demilestoned                  -> work_item.assigned / work_item.updated on the PR subject
 //   pull_request_review.submitted -> pull_request.reviewed    review.submitted_at
 //   pull_request_review.dismissed -> pull_request.reviewed (state dismissed)  PR updated_at
-//   pull_request_review_comment.created -> pull_request.commented  comment.created_at
-// Everything else (synchronize, reopened PRs, comment edits/deletions, review edits, events
-// of other names) is ignored: see the comments at each decision.
+//   pull_request_review_comment.created / edited -> pull_request.commented (edited: true for
+//                                    an edit)  comment.created_at / comment.updated_at
+// Everything else (synchronize, reopened PRs, comment deletions, review edits, events of other
+// names) is ignored: see the comments at each decision.
 // Actor: sender.login. A user of `type: Bot` (dependabot, renovate, mergify) is a null person
 // wherever it appears: DESIGN section 4 makes bots null actors, and a bot is nobody's load.
 // Dedup id: the X-GitHub-Delivery header, else StableHash(event, action, resource id, the
@@ -569,10 +571,13 @@ void GithubSource::Review(const RawRecord& record, NormalizeResult& out) {
   out.events.push_back(b->Build(record));
 }
 
-// issue_comment and pull_request_review_comment. Edits and deletions of a comment are not
-// new activity (the comment was counted when it was created) and DESIGN has no type for them.
+// issue_comment and pull_request_review_comment. DESIGN section 4: an edited comment is an
+// activity on its item, so an edit is a comment event too, marked `edited`, at the edit's time
+// (the comment's updated_at); its dedup id is the edit's delivery, not the creation's. A
+// deletion is no new activity.
 void GithubSource::Comment(const RawRecord& record, NormalizeResult& out) {
-  if (p_.action != "created") {
+  const bool edited = p_.action == "edited";
+  if (p_.action != "created" && !edited) {
     out.ignored = true;
     return;
   }
@@ -581,10 +586,14 @@ void GithubSource::Comment(const RawRecord& record, NormalizeResult& out) {
   Plan plan = About(on_issue ? p_.issue : p_.pr, !on_issue || p_.issue.is_pull_request);
   plan.type = plan.pr_subject ? "pull_request.commented" : "work_item.commented";
   plan.resource_id = p_.comment.id;
-  plan.times = {{{"comment.created_at", p_.comment.created_at},
+  plan.times = {{edited ? TimeField{"comment.updated_at", p_.comment.updated_at}
+                        : TimeField{"comment.created_at", p_.comment.created_at},
                  {on_issue ? "issue.updated_at" : "pull_request.updated_at",
                   (on_issue ? p_.issue : p_.pr).updated_at}}};
-  Emit(record, plan, out);
+  auto b = Start(record, plan, out);
+  if (!b) return;
+  if (edited) b->AttrBool("edited", true);
+  out.events.push_back(b->Build(record));
 }
 
 }  // namespace

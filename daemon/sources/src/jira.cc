@@ -7,14 +7,17 @@
 //                                      work_item.priority_changed; every other field is
 //                                      gathered into ONE work_item.updated (`fields`), emitted
 //                                      after them; a top-level `comment` (Server
-//                                      issue_commented) adds work_item.commented last;
+//                                      issue_commented) adds work_item.commented last, with
+//                                      `edited: true` for issue_comment_edited;
 //                                      issue_assigned with an empty changelog still yields
 //                                      work_item.assigned (to = the issue's current assignee)
 //   jira:issue_deleted              -> work_item.deleted
 //   comment_created                 -> work_item.commented (actor = comment author)
+//   comment_updated                 -> work_item.commented, `edited: true` (DESIGN section 4:
+//                                      an edited comment is an activity; actor = the editor)
 //   worklog_created                 -> work_item.worklogged (`seconds`; subject = issueId)
-//   comment_updated/deleted, worklog_updated/deleted, sprint/board/project/version/user/
-//   link/attachment events          -> ignored (no new work: see Ignored())
+//   comment_deleted, worklog_updated/deleted, sprint/board/project/version/user/link/
+//   attachment events               -> ignored (no new work: see Ignored())
 //   anything else                   -> quarantined as unsupported_event
 // Dedup id: X-Atlassian-Webhook-Identifier, else StableHash(webhookEvent, issue id,
 // timestamp, changelog id, comment or worklog id). Time: `timestamp` (epoch ms).
@@ -126,13 +129,12 @@ bool ReadPerson(od::value v, Person& p) {
   });
 }
 
-// Valid webhook events that carry nothing for team health. Comment and worklog edits or
-// deletions are not new work: counting an edit as work_item.commented would count one
-// comment twice, and a worklog update carries the new total but not the delta, so a
-// work_item.worklogged for it would over-count logged time.
+// Valid webhook events that carry nothing for team health. A deleted comment or worklog is no
+// new work, and a worklog update carries the new total but not the delta: a
+// work_item.worklogged for it would count the logged time twice (DESIGN section 4).
 bool Ignored(std::string_view event) {
-  for (std::string_view e : {"comment_updated", "comment_deleted", "worklog_updated",
-                             "worklog_deleted", "jira:worklog_updated"}) {
+  for (std::string_view e :
+       {"comment_deleted", "worklog_updated", "worklog_deleted", "jira:worklog_updated"}) {
     if (event == e) return true;
   }
   for (std::string_view prefix :
@@ -161,7 +163,7 @@ class JiraSource final : public JsonSource {
     bool present = false;
     std::string id;
     std::string_view updated;
-    Person author;
+    Person author, update_author;
   };
   struct Worklog {
     bool present = false;
@@ -184,7 +186,16 @@ class JiraSource final : public JsonSource {
   // for it, so one person has one reference; unchanged when nobody matches.
   std::string_view ResolveUser(std::string_view native) const;
   // The webhook events we map, and what to do with the others.
-  enum class Hook { kCreated, kUpdated, kDeleted, kComment, kWorklog, kIgnored, kUnsupported };
+  enum class Hook {
+    kCreated,
+    kUpdated,
+    kDeleted,
+    kComment,
+    kCommentEdited,
+    kWorklog,
+    kIgnored,
+    kUnsupported
+  };
   static Hook HookOf(std::string_view webhook_event);
   void LearnStatus();
   // The issue the event is about: the worklog's issueId for a worklog.
@@ -197,6 +208,7 @@ class JiraSource final : public JsonSource {
   EventBuilder IssueEvent(std::string_view type) const;
   EventBuilder Created() const;
   EventBuilder Worklogged() const;
+  EventBuilder CommentEdited() const;
   EventBuilder StatusChanged(const Item& item) const;
   EventBuilder Assigned(const Item& item) const;
   void EmitIssueUpdated(std::vector<EventBuilder>& events);
@@ -312,6 +324,7 @@ bool JiraSource::ReadComment(od::value v) {
   return ForEachMember(v, [&](std::string_view k, od::value fv) {
     if (k == "id") IdString(fv, comment_.id);
     if (k == "author") return ReadPerson(fv, comment_.author);
+    if (k == "updateAuthor") return ReadPerson(fv, comment_.update_author);
     if (k == "updated") comment_.updated = OptString(fv).value_or("");
     return true;  // the body is never read
   });
@@ -416,6 +429,7 @@ void JiraSource::Map(const RawRecord& record, NormalizeResult& out) {
       events.push_back(std::move(b));
       break;
     }
+    case Hook::kCommentEdited: events.push_back(CommentEdited()); break;
     case Hook::kWorklog: events.push_back(Worklogged()); break;
     case Hook::kUpdated: EmitIssueUpdated(events); break;
     case Hook::kIgnored:
@@ -438,6 +452,7 @@ JiraSource::Hook JiraSource::HookOf(std::string_view event) {
   if (event == "jira:issue_updated") return Hook::kUpdated;
   if (event == "jira:issue_deleted") return Hook::kDeleted;
   if (event == "comment_created") return Hook::kComment;
+  if (event == "comment_updated") return Hook::kCommentEdited;
   if (event == "worklog_created") return Hook::kWorklog;
   return Ignored(event) ? Hook::kIgnored : Hook::kUnsupported;
 }
@@ -455,7 +470,9 @@ std::optional<std::string> JiraSource::MissingField() const {
     if (!issue_.present) return "field issue";
     if (issue_.id.empty()) return "field issue.id";
   }
-  if (hook_ == Hook::kComment && !comment_.present) return "field comment";
+  if ((hook_ == Hook::kComment || hook_ == Hook::kCommentEdited) && !comment_.present) {
+    return "field comment";
+  }
   return std::nullopt;
 }
 
@@ -466,10 +483,11 @@ bool JiraSource::EventTime(const RawRecord& record, NormalizeResult& out) {
     at_ = *timestamp_;
     return true;
   }
-  const std::string_view fallback =
-      hook_ == Hook::kWorklog                                                    ? worklog_.updated
-      : hook_ == Hook::kComment || (hook_ == Hook::kUpdated && comment_.present) ? comment_.updated
-                                                                                 : issue_.updated;
+  const std::string_view fallback = hook_ == Hook::kWorklog ? worklog_.updated
+                                    : hook_ == Hook::kComment || hook_ == Hook::kCommentEdited ||
+                                            (hook_ == Hook::kUpdated && comment_.present)
+                                        ? comment_.updated
+                                        : issue_.updated;
   if (fallback.empty()) {
     at_ = record.timestamp_ms;
   } else if (auto ms = ParseRfc3339(fallback)) {
@@ -575,14 +593,30 @@ void JiraSource::EmitIssueUpdated(std::vector<EventBuilder>& events) {
     events.push_back(std::move(b));
   }
   // Server's issue_commented (and a transition made with a comment) carry the new comment
-  // at top level; comment edits and deletions arrive the same way and are not new work.
-  if (comment_.present && event_type_name_ != "issue_comment_edited" &&
-      event_type_name_ != "issue_comment_deleted") {
-    auto b = IssueEvent("work_item.commented");
-    const std::string_view author = comment_.author.ActorId();
-    b.Actor(author.empty() ? user_.ActorId() : author);
-    events.push_back(std::move(b));
+  // at top level; an edit arrives the same way (an activity, marked edited), a deletion too
+  // (no new work).
+  if (!comment_.present || event_type_name_ == "issue_comment_deleted") return;
+  if (event_type_name_ == "issue_comment_edited") {
+    events.push_back(CommentEdited());
+    return;
   }
+  auto b = IssueEvent("work_item.commented");
+  const std::string_view author = comment_.author.ActorId();
+  b.Actor(author.empty() ? user_.ActorId() : author);
+  events.push_back(std::move(b));
+}
+
+// An edited comment (comment_updated, Server's issue_comment_edited). Its dedup id is the
+// edit's delivery, never the comment's creation. The actor is the editor: the comment's
+// updateAuthor; else the webhook's user (Server); else the author, as only the author (or
+// an administrator, who then is the updateAuthor) edits a comment.
+EventBuilder JiraSource::CommentEdited() const {
+  const Person& editor = !comment_.update_author.NativeId().empty() ? comment_.update_author
+                         : !user_.NativeId().empty()                ? user_
+                                                                    : comment_.author;
+  auto b = IssueEvent("work_item.commented");
+  b.Actor(editor.ActorId()).AttrBool("edited", true);
+  return b;
 }
 
 }  // namespace

@@ -10,13 +10,18 @@
 //                     gathered into ONE work_item.updated (`fields`), emitted after them
 //   Issue remove   -> work_item.deleted
 //   Comment create -> work_item.commented (subject = the comment's issue)
-//   Comment update/remove and the other types (Project, Cycle, Reaction, ...) -> ignored;
+//   Comment update -> when its text changed (updatedFrom.body): work_item.commented with
+//                     `edited: true` (DESIGN section 4: an edited comment is an activity);
+//                     any other change (reactions, a resolved thread) is ignored
+//   Comment remove and the other types (Project, Cycle, Reaction, ...) -> ignored;
 //   an unknown type or Issue action -> quarantined as unsupported_event.
-// Dedup id: StableHash(action, data.id, data.updatedAt). Time: data.createdAt for create,
-// data.updatedAt for update, webhookTimestamp otherwise.
+// Dedup id: StableHash(action, data.id, data.updatedAt): an edit's differs from its
+// creation's. Time: data.createdAt for create, data.updatedAt for update, webhookTimestamp
+// otherwise.
 // Actor: the envelope's `actor` when it is a user (integrations and OAuth apps are not
 // people: null); the 2023 captures have none, so create falls back to data.creatorId and a
-// comment to data.userId; an update or removal without `actor` has no known actor (null).
+// comment (created or edited: only its author edits a comment's text) to data.userId; any
+// other update or removal without `actor` has no known actor (null).
 #include <optional>
 #include <string>
 #include <string_view>
@@ -141,6 +146,7 @@ class LinearSource final : public JsonSource {
   struct UpdatedFrom {
     bool present = false;
     bool state = false, assignee = false, priority = false;
+    bool text = false;  // a comment's body
     std::string_view state_id, assignee_id;
     std::optional<int64_t> priority_value;
     std::vector<std::string> fields;
@@ -296,6 +302,7 @@ bool LinearSource::ReadUpdatedFrom(od::value v) {
       from_.priority = true;
       from_.priority_value = OptInt(fv);
     } else if (!NoiseField(k)) {
+      from_.text = from_.text || k == "body" || k == "bodyData";  // a comment's text
       // Only the key is used: the previous value (an old title, say) is never read.
       std::string name(FieldName(k));
       bool seen = false;
@@ -340,7 +347,7 @@ std::string Identifier(std::string_view ident, std::string_view team,
 void LinearSource::Reset() {
   env_ = Envelope{};
   data_ = Data{};
-  from_.present = from_.state = from_.assignee = from_.priority = false;
+  from_.present = from_.state = from_.assignee = from_.priority = from_.text = false;
   from_.state_id = from_.assignee_id = {};
   from_.priority_value.reset();
   from_.fields.clear();  // keeps its capacity across records
@@ -414,17 +421,15 @@ void LinearSource::Map(const RawRecord& record, NormalizeResult& out) {
   // Learn the current state from every Issue payload, whatever the action.
   if (is_issue) LearnState(data_.state_id, data_.state_name, data_.state_type);
 
-  // Comment edits and deletions are not new work (an edit counted as a comment would count
-  // one comment twice).
-  if (comment_ && !create_) {
+  if (update_ && !from_.present) return out.Reject(Reason::kMissingField, "field updatedFrom");
+  // A deleted comment is no new work; a comment update that did not change its text
+  // (reactions, a resolved thread) is no edit.
+  if (comment_ && (remove || (update_ && !from_.text))) {
     out.ignored = true;
     return;
   }
   if (comment_ && data_.issue_id.empty()) {
     return out.Reject(Reason::kMissingField, "field data.issueId");
-  }
-  if (is_issue && update_ && !from_.present) {
-    return out.Reject(Reason::kMissingField, "field updatedFrom");
   }
   const auto at = ActionTime(record, out);
   if (!at) return;
@@ -436,7 +441,9 @@ void LinearSource::Map(const RawRecord& record, NormalizeResult& out) {
       data_.state_name.empty() ? LearnedName(data_.state_id) : data_.state_name;
   std::vector<EventBuilder> events;
   if (comment_) {
-    events.push_back(IssueEvent("work_item.commented"));
+    auto b = IssueEvent("work_item.commented");
+    if (update_) b.AttrBool("edited", true);
+    events.push_back(std::move(b));
   } else if (create_) {
     events.push_back(Created(state_name));
   } else if (remove) {
@@ -477,7 +484,8 @@ std::string LinearSource::DedupId() const {
 
 std::string_view LinearSource::ActorId() const {
   if (env_.actor_present) return env_.actor_is_user ? env_.actor_id : std::string_view();
-  if (create_) return comment_ ? data_.user_id : data_.creator_id;
+  if (comment_) return data_.user_id;  // created or edited: the comment's author
+  if (create_) return data_.creator_id;
   return {};
 }
 
