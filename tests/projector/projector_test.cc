@@ -98,9 +98,12 @@ TEST_F(ProjectorTest, RestartResumesFromTheCheckpointWithoutCountingTwice) {
     EXPECT_EQ(p->lag(), 0u);
   }
   Open();  // a restart
-  Append(10, events_.size());
   auto p = Make();
   EXPECT_EQ(p->applied(), 10u);  // resumed, not rebuilt
+  EXPECT_EQ(p->rebuilt(), std::vector<std::string>{});
+  // The rest of the scenario includes a directory event that adds an alias (erin's opsgenie
+  // identity): applied while running, it rebuilds everything; the result is one pass.
+  Append(10, events_.size());
   ASSERT_TRUE(p->CatchUp().ok());
   const auto want = Reference();
   const auto got = p->Snapshot(kNow);

@@ -1,10 +1,12 @@
 #include <cstdio>
+#include <span>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "record_lines.h"
 #include "teamhealth/sources/event_json.h"
 #include "teamhealth/sources/source.h"
 
@@ -12,10 +14,12 @@ namespace teamhealth::app {
 namespace {
 
 constexpr const char* kNormalizeUsage =
-    "usage: teamhealth normalize --source S [--header NAME=VALUE ...] FILE...\n"
+    "usage: teamhealth normalize --source S [--header NAME=VALUE ...] [--records] FILE...\n"
     "  Prints the canonical events of each vendor payload file as JSON lines. S is one of\n"
     "  jira, github, linear, slack, pagerduty, opsgenie, canonical. --header passes a vendor\n"
-    "  HTTP header (e.g. X-GitHub-Event=issues) as a Kafka record header would.\n";
+    "  HTTP header (e.g. X-GitHub-Event=issues) as a Kafka record header would.\n"
+    "  --records: each FILE holds one record per line, {\"headers\":{...},\"body\":...}\n"
+    "  (what `teamhealth generate --out` writes), each normalised with its own headers.\n";
 
 }  // namespace
 
@@ -23,6 +27,7 @@ int Normalize(int argc, char** argv) {
   std::string source_name;
   std::vector<std::pair<std::string, std::string>> header_storage;
   std::vector<std::string> files;
+  bool records = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -33,7 +38,9 @@ int Normalize(int argc, char** argv) {
       std::fprintf(stderr, "teamhealth normalize: %s needs a value\n", a.c_str());
       return 2;
     }
-    if (a == "--source") {
+    if (a == "--records") {
+      records = true;
+    } else if (a == "--source") {
       source_name = argv[++i];
     } else if (a.starts_with("--source=")) {
       source_name = a.substr(9);
@@ -69,6 +76,30 @@ int Normalize(int argc, char** argv) {
   int status = 0;
   sources::NormalizeResult result;
   std::string line;
+  // Normalises one record and prints its events; false (after a message) when rejected.
+  auto one = [&](const std::string& where, std::string_view value,
+                 std::span<const sources::RecordHeader> record_headers, int64_t offset) {
+    sources::RawRecord record;
+    record.topic = where;
+    record.offset = offset;
+    record.value = value;
+    record.headers = record_headers;
+    result.Clear();
+    source->Normalize(record, result);
+    if (result.rejection) {
+      std::fprintf(stderr, "%s: %s: %s\n", where.c_str(),
+                   std::string(sources::ReasonName(result.rejection->reason)).c_str(),
+                   result.rejection->detail.c_str());
+      return false;
+    }
+    for (const auto& e : result.events) {
+      line.clear();
+      sources::AppendEventJson(e, line);
+      line.push_back('\n');
+      std::fwrite(line.data(), 1, line.size(), stdout);
+    }
+    return true;
+  };
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string& file = files[i];
     std::ifstream in(file, std::ios::binary);
@@ -77,28 +108,26 @@ int Normalize(int argc, char** argv) {
       status = 1;
       continue;
     }
-    std::ostringstream body;
-    body << in.rdbuf();
-    const std::string value = body.str();
-    sources::RawRecord record;
-    record.topic = file;
-    record.offset = static_cast<int64_t>(i);
-    record.value = value;
-    record.headers = headers;
-    result.Clear();
-    source->Normalize(record, result);
-    if (result.rejection) {
-      std::fprintf(stderr, "%s: %s: %s\n", file.c_str(),
-                   std::string(sources::ReasonName(result.rejection->reason)).c_str(),
-                   result.rejection->detail.c_str());
-      status = 1;
+    if (!records) {
+      std::ostringstream body;
+      body << in.rdbuf();
+      if (!one(file, body.str(), headers, static_cast<int64_t>(i))) status = 1;
       continue;
     }
-    for (const auto& e : result.events) {
-      line.clear();
-      sources::AppendEventJson(e, line);
-      line.push_back('\n');
-      std::fwrite(line.data(), 1, line.size(), stdout);
+    int64_t line_no = 0;
+    for (std::string text; std::getline(in, text);) {
+      ++line_no;
+      if (text.empty()) continue;
+      const std::string where = file + ":" + std::to_string(line_no);
+      auto parsed = ParseRecordLine(text);
+      if (!parsed) {
+        std::fprintf(stderr, "%s: %s\n", where.c_str(), parsed.error().message().c_str());
+        status = 1;
+        continue;
+      }
+      std::vector<sources::RecordHeader> record_headers = headers;
+      for (const auto& [name, value] : parsed->headers) record_headers.push_back({name, value});
+      if (!one(where, parsed->body, record_headers, line_no)) status = 1;
     }
   }
   return status;
