@@ -280,25 +280,87 @@ def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
     return out
 
 
+class MissingSeries(LookupError):
+    """/metrics has no such series: a misnamed metric or label, or a series the daemon has not
+    created. Never read as 0 (and not an AssertionError, so `wait_until` keeps polling for a
+    series that is yet to appear), so an `== 0` check cannot pass on a name the daemon does not
+    export."""
+
+
+# The daemon's counters that exist before their first increment only in principle:
+# prometheus-cpp creates a label set's series on its first increment (daemon/http metrics.cc),
+# so an untouched one is absent from /metrics and its value is 0. Only these read as 0 when
+# absent, and only with exactly their label names and a label value the daemon can produce;
+# anything else absent raises MissingSeries. So that a stale name here cannot read as 0 for
+# ever, test_ingest_exactly_once (ingested, duplicate, quarantined) and test_privacy (ignored)
+# check with Metrics.has that the daemon exports each name once it is touched.
+LABEL_VALUES = {
+    "source": {"jira", "github", "linear", "slack", "pagerduty", "opsgenie", "canonical",
+               "directory"},
+    "reason": {"empty", "invalid_json", "missing_field", "invalid_field", "bad_timestamp",
+               "unknown_type", "unsupported_event", "no_source"},
+}
+LAZY_COUNTERS = {
+    "teamhealth_events_ingested_total": ("source",),
+    "teamhealth_events_duplicate_total": ("source",),
+    "teamhealth_events_ignored_total": ("source",),
+    "teamhealth_events_quarantined_total": ("source", "reason"),
+}
+
+
+def _untouched_counter(name: str, labels: dict[str, str], exact: bool) -> bool:
+    """True if (name, labels) is a lazily created daemon counter with valid labels (all of its
+    label names when `exact`, a subset otherwise); raises MissingSeries when the name is one of
+    them but a label is misnamed or has a value the daemon never produces."""
+    if name not in LAZY_COUNTERS:
+        return False
+    names = set(LAZY_COUNTERS[name])
+    if (set(labels) != names) if exact else not set(labels) <= names:
+        raise MissingSeries(f"{name} has labels {sorted(names)}, not {sorted(labels)}")
+    for k, v in labels.items():
+        if v not in LABEL_VALUES[k]:
+            raise MissingSeries(f"{name}: {k}={v!r} is not a value the daemon produces")
+    return True
+
+
 @dataclass
 class Metrics:
     samples: dict[tuple[str, frozenset], float]
 
+    def has(self, name: str, **labels) -> bool:
+        return (name, frozenset(labels.items())) in self.samples
+
     def get(self, name: str, **labels) -> float:
-        """The sample with exactly these labels; 0 if absent (counters not yet touched)."""
-        return self.samples.get((name, frozenset(labels.items())), 0.0)
+        """The sample with exactly these labels. Absent: 0 for an untouched lazily created
+        counter (LAZY_COUNTERS, labels checked), MissingSeries for anything else."""
+        key = (name, frozenset(labels.items()))
+        if key in self.samples:
+            return self.samples[key]
+        if _untouched_counter(name, labels, exact=True):
+            return 0.0
+        raise MissingSeries(f"no series {name}{labels} in /metrics"
+                            + ("" if self.families() & {name} else
+                               f" (and no series named {name} at all)"))
+
+    def families(self) -> set[str]:
+        return {n for n, _ in self.samples}
+
+    def _matching(self, name: str, match: dict[str, str]) -> list[tuple[frozenset, float]]:
+        want = set(match.items())
+        found = [(ls, v) for (n, ls), v in self.samples.items() if n == name and want <= set(ls)]
+        if not found and not _untouched_counter(name, match, exact=False):
+            raise MissingSeries(f"no series {name} with {match} in /metrics")
+        return found
 
     def total(self, name: str, **match) -> float:
-        """Sum over every label set that includes `match`."""
-        want = set(match.items())
-        return sum(v for (n, ls), v in self.samples.items() if n == name and want <= set(ls))
+        """Sum over every label set that includes `match`; MissingSeries if none does (except
+        an untouched lazily created counter, which sums to 0)."""
+        return sum(v for _, v in self._matching(name, match))
 
     def by_label(self, name: str, label: str, **match) -> dict[str, float]:
-        want = set(match.items())
         out: dict[str, float] = {}
-        for (n, ls), v in self.samples.items():
-            if n == name and want <= set(ls):
-                out[dict(ls)[label]] = out.get(dict(ls)[label], 0.0) + v
+        for ls, v in self._matching(name, match):
+            out[dict(ls)[label]] = out.get(dict(ls)[label], 0.0) + v
         return out
 
     def consumed(self) -> float:

@@ -4,9 +4,12 @@ takes every record in with nothing quarantined or ignored."""
 from __future__ import annotations
 
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 
-from conftest import TEAMHEALTH_BIN, wait_until
+import pytest
+
+from conftest import TEAMHEALTH_BIN, inspect, wait_until
 
 
 def generate(*args) -> subprocess.CompletedProcess:
@@ -29,9 +32,12 @@ def test_same_seed_same_bytes(tmp_path):
 def test_generated_organisation_through_the_real_broker(broker, daemons, tmp_path):
     r = generate("--seed", "5", "--out", str(tmp_path / "org"), "--brokers", broker.bootstrap)
     assert r.returncode == 0, r.stderr
-    records = sum(len(p.read_text().splitlines()) for p in (tmp_path / "org").glob("*.jsonl"))
+    # records per source: one line of <source>.jsonl is one Kafka record
+    records = {p.stem: len(p.read_text().splitlines())
+               for p in (tmp_path / "org").glob("*.jsonl")}
     topics = {"webhooks.jira": "jira", "webhooks.github": "github", "webhooks.slack": "slack",
               "webhooks.pagerduty": "pagerduty", "teamhealth.canonical": "canonical"}
+    assert set(records) == set(topics.values()) and all(records.values()), records
     lines = ["[storage]", f'dir = "{tmp_path / "state"}"', "[kafka]",
              f'brokers = "{broker.bootstrap}"']
     for name, source in topics.items():
@@ -42,16 +48,38 @@ def test_generated_organisation_through_the_real_broker(broker, daemons, tmp_pat
     d = daemons.start(cfg)
     d.wait_port()
 
+    outcomes = ("teamhealth_events_ingested_total", "teamhealth_events_duplicate_total",
+                "teamhealth_events_quarantined_total", "teamhealth_events_ignored_total")
+
     def consumed():
+        # Outcomes per source, each of which the daemon counts once per record (ingested counts
+        # events: one per generated record, which the exact ingested check below confirms).
+        # Exactly the record count, never more: waiting for `>=` could stop early.
+        if d.proc.poll() is not None:
+            pytest.fail(f"daemon exited with {d.proc.returncode}\n" + d.log_tail())
         m = d.metrics()
-        return (m.total("teamhealth_events_ingested_total") -
-                m.get("teamhealth_events_ingested_total", source="directory") +
-                m.total("teamhealth_events_duplicate_total") +
-                m.total("teamhealth_events_quarantined_total") +
-                m.total("teamhealth_events_ignored_total")) >= records
-    wait_until(consumed, 120, f"{records} generated records consumed")
-    m = d.metrics()
+        got = {s: sum(m.total(n, source=s) for n in outcomes) for s in records}
+        assert all(got[s] <= records[s] for s in records), \
+            f"more outcomes than records: {got}, records {records}"
+        return m if got == records else None
+    m = wait_until(consumed, 120, f"{sum(records.values())} generated records consumed",
+                   interval=0.2, on_timeout=d.log_tail)
+    for s, n in records.items():
+        assert m.get("teamhealth_events_ingested_total", source=s) == n, s
     assert m.total("teamhealth_events_quarantined_total") == 0
     assert m.total("teamhealth_events_ignored_total") == 0
     assert m.total("teamhealth_events_duplicate_total") == 0
+    for topic in topics:
+        wait_until(lambda t=topic: d.metrics().get("teamhealth_consumer_lag_messages",
+                                                   topic=t) == 0,
+                   30, f"consumer lag 0 on {topic}", on_timeout=d.log_tail)
     assert d.terminate() == 0
+    # The stored offsets, record positions rather than events: every record of every topic,
+    # exactly up to the broker's end of each partition.
+    stored = defaultdict(dict)
+    for o in inspect(tmp_path / "state", "offsets"):
+        stored[o["topic"]][o["partition"]] = o["next_offset"]
+    assert set(stored) == set(topics), stored
+    for topic, source in topics.items():
+        assert sum(stored[topic].values()) == records[source], (topic, stored[topic])
+        assert stored[topic] == broker.end_offsets(topic, stored[topic]), topic

@@ -96,6 +96,11 @@ def test_ingest_exactly_once(broker, daemons, tmp_path):
 
     # --- metrics
     n_events = TOTAL - N_DUP - N_BAD
+    # the lazily created counters conftest reads as 0 while untouched are real names
+    for name in ("teamhealth_events_ingested_total", "teamhealth_events_duplicate_total"):
+        assert m.has(name, source=SOURCE), name
+    assert any(m.has("teamhealth_events_quarantined_total", source=SOURCE, reason=r)
+               for r in expected_q.values())
     assert m.get("teamhealth_events_ingested_total", source=SOURCE) == n_events
     assert m.get("teamhealth_events_duplicate_total", source=SOURCE) == N_DUP
     want_reasons = Counter(expected_q.values())
