@@ -4,10 +4,16 @@
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "teamhealth/ingest/producer.h"
 #include "teamhealth/storage/store.h"
@@ -24,6 +30,77 @@ class CountingObserver final : public IngestObserver {
   std::atomic<int64_t> last_lag{-1};
 };
 
+// librdkafka's mock cluster (one broker, id 1) driven directly, for the broker-level switches
+// EmbeddedBroker does not expose: a round-trip time that paces fetches, and fetch errors whose
+// consumption can be counted. Not thread-safe.
+class PacedMockCluster {
+ public:
+  static constexpr int16_t kFetchApiKey = 1;
+
+  PacedMockCluster(const std::string& topic, int partitions) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);  // hosts the cluster only
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (rk_ == nullptr) {
+      ADD_FAILURE() << err;
+      return;
+    }
+    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
+    if (cluster_ == nullptr) {
+      ADD_FAILURE() << "cannot start the mock cluster";
+      return;
+    }
+    EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ~PacedMockCluster() {
+    if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
+    if (rk_ != nullptr) rd_kafka_destroy(rk_);
+  }
+  PacedMockCluster(const PacedMockCluster&) = delete;
+  PacedMockCluster& operator=(const PacedMockCluster&) = delete;
+
+  bool ok() const { return cluster_ != nullptr; }
+  std::string bootstrap_servers() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void SetRttMs(int ms) { rd_kafka_mock_broker_set_rtt(cluster_, 1, ms); }
+  void SetDown(bool down) {
+    if (down) {
+      rd_kafka_mock_broker_set_down(cluster_, 1);
+    } else {
+      rd_kafka_mock_broker_set_up(cluster_, 1);
+    }
+  }
+  // The next `count` fetch requests the broker receives fail with a disconnect.
+  void FailNextFetches(int count) {
+    for (int i = 0; i < count; ++i) {
+      rd_kafka_mock_broker_push_request_error_rtts(cluster_, 1, kFetchApiKey, 1,
+                                                   RD_KAFKA_RESP_ERR__TRANSPORT, 0);
+    }
+  }
+  // Injected fetch failures that no fetch request has met yet.
+  size_t PendingFetchFailures() {
+    size_t n = 0;
+    EXPECT_EQ(rd_kafka_mock_broker_error_stack_cnt(cluster_, 1, kFetchApiKey, &n),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    return n;
+  }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+// Polls `done` every 5 ms until it holds or `timeout` passes; returns whether it held.
+bool PollUntil(const std::function<bool()>& done, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 std::string Record(int i) {
   return R"({"id":"canonical:e)" + std::to_string(i) +
          R"(","source":"canonical","type":"work_item.commented","occurred_at":"2026-01-01T00:00:00Z",)"
@@ -32,14 +109,19 @@ std::string Record(int i) {
 }
 
 // Produces `records` to `topic` (keys spread them over the partitions); returns when all are
-// acknowledged. Goes through the module's own RecordProducer, so it is exercised too.
+// acknowledged. Goes through the module's own RecordProducer, so it is exercised too. With
+// `per_flush`, flushes after every `per_flush` records: each flush is a produce request of
+// its own, so the partitions hold many small message sets.
 void Produce(const std::string& bootstrap, const std::string& topic,
-             const std::vector<std::string>& records) {
+             const std::vector<std::string>& records, size_t per_flush = 0) {
   auto producer = RecordProducer::Create(bootstrap);
   ASSERT_TRUE(producer.ok()) << producer.error().message();
   for (size_t i = 0; i < records.size(); ++i) {
     ASSERT_TRUE(
         (*producer)->Produce(topic, "k" + std::to_string(i), {{"X-Test", "1"}}, records[i]).ok());
+    if (per_flush > 0 && (i + 1) % per_flush == 0) {
+      ASSERT_TRUE((*producer)->Flush(30000).ok());
+    }
   }
   ASSERT_TRUE((*producer)->Flush(30000).ok());
 }
@@ -144,15 +226,47 @@ TEST_F(IngestorTest, ResumesFromStoredOffsetsWithoutConsumingTwice) {
 }
 
 TEST_F(IngestorTest, SurvivesFetchFailuresAndABrokerOutageWithoutLossOrDuplicates) {
+  // A cluster of its own, paced: each fetch takes a 50 ms round trip and brings at most one
+  // message set per partition, and there are 50 sets of 10 records. The backlog takes many
+  // fetches, so the outage lands in the middle of it and little is fetched ahead.
+  PacedMockCluster cluster("canon", 3);
+  ASSERT_TRUE(cluster.ok());
+  config_.brokers = cluster.bootstrap_servers();
+  config_.properties["max.partition.fetch.bytes"] = "1";
+  // Reconnect quickly after the injected disconnects (librdkafka's backoff grows to 10 s).
+  config_.properties["reconnect.backoff.ms"] = "10";
+  config_.properties["reconnect.backoff.max.ms"] = "100";
   std::vector<std::string> records;
   for (int i = 0; i < 500; ++i) records.push_back(Record(i));
-  Produce(config_.brokers, "canon", records);
-  IngestUntil(500, [this] {
-    broker_->FailNextFetches(5);
-    broker_->SetDown(true);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    broker_->SetDown(false);
+  Produce(config_.brokers, "canon", records, 10);
+  cluster.SetRttMs(50);
+  // What can reach the log while the broker is down: records already fetched, at most two
+  // fetch responses of one 10-record set per partition.
+  constexpr uint64_t kFetchedAhead = 2 * 3 * 10;
+  uint64_t at_down = 0, at_up = 0;
+  size_t pending_at_up = 0;
+  IngestUntil(500, [&] {
+    ASSERT_TRUE(
+        PollUntil([&] { return log_->LastSequence().value() > 0; }, std::chrono::seconds(30)));
+    cluster.FailNextFetches(5);
+    cluster.SetDown(true);
+    at_down = log_->LastSequence().value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the outage lasts 500 ms
+    at_up = log_->LastSequence().value();
+    pending_at_up = cluster.PendingFetchFailures();
+    cluster.SetDown(false);
   });
+  std::printf("outage: down at %llu, up at %llu of 500 events\n",
+              static_cast<unsigned long long>(at_down), static_cast<unsigned long long>(at_up));
+  // The outage interrupted fetching: it began mid-backlog; while the broker was down the log
+  // grew by no more than what was already fetched, the backlog stayed unfinished and no fetch
+  // reached the broker; after it, the five injected fetch failures were all met.
+  EXPECT_LT(at_down, 500u);
+  EXPECT_LE(at_up - at_down, kFetchedAhead) << "the log kept growing while the broker was down";
+  EXPECT_LT(at_up, 500u);
+  EXPECT_EQ(pending_at_up, 5u) << "a fetch reached the broker while it was down";
+  EXPECT_EQ(cluster.PendingFetchFailures(), 0u) << "the fetches after the outage never failed";
+  // ... and the recovery loses nothing and duplicates nothing.
   EXPECT_EQ(log_->LastSequence(), Sequence(500));
   EXPECT_EQ(Ids().size(), 500u);
   EXPECT_EQ(log_->counters().duplicate.count("canonical"), 0u);

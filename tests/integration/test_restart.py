@@ -131,14 +131,20 @@ def test_sigterm_mid_backlog_then_resume(broker, daemons, tmp_path):
 
     d1 = daemons.start(cfg)
     d1.wait_port()
-    wait_until(lambda: d1.metrics().consumed() > 0, 60, "ingest to start",
-               interval=0.02, on_timeout=d1.log_tail)
+    # The last scrape before the signal: ingest has started and not finished.
+    m = wait_until(lambda: (lambda m: m if m.consumed() > 0 else None)(d1.metrics()), 60,
+                   "ingest to start", interval=0.02, on_timeout=d1.log_tail)
+    at_signal = m.consumed()
+    assert 0 < at_signal < total, f"not mid-backlog when signalled: {at_signal} of {total}"
     assert d1.terminate() == 0, d1.log_tail()
     assert "Stopped cleanly" in d1.log()
     logged = inspect(state, "events", "--with-origin")
     stored = {o["partition"]: o["next_offset"] for o in inspect(state, "offsets")}
     counters = inspect(state, "counters")[0]
-    print(f"\nSIGTERM after {len(logged)} of {total} events")
+    print(f"\nSIGTERM after {at_signal} of {total} events; {len(logged)} logged at the stop")
+    # Mid-backlog at the stop too: the signal cut ingest short (else the restart below would
+    # prove nothing), and nothing reported before the signal was lost.
+    assert at_signal <= len(logged) < total, (at_signal, len(logged), total)
     # Consistent prefix: every partition's events are exactly offsets 0..stored-1.
     for p in range(PARTITIONS):
         offs = [e["origin"]["offset"] for e in logged if e["origin"]["partition"] == p]
