@@ -31,15 +31,18 @@ Options:
   --out DIR       output directory (created if missing)
   --brokers HOSTS also (or instead of --out) produce every record, with its headers, to its
                   topic (webhooks.<source>, teamhealth.canonical) on these Kafka brokers
+  --topic-prefix P  put P before every topic name (several organisations on one cluster)
 )";
 
 // Produces every record to its topic, in time order (one key per source keeps each vendor's
 // records in one partition, in order).
-Status ProduceAll(const Output& output, const std::string& brokers) {
+Status ProduceAll(const Output& output, const std::string& brokers, const std::string& prefix) {
   auto producer = ingest::RecordProducer::Create(brokers);
   if (!producer) return producer.error();
   for (const Record& r : output.records) {
-    if (auto s = (*producer)->Produce(r.topic, r.source, r.headers, r.body); !s) return s;
+    if (auto s = (*producer)->Produce(prefix + r.topic, r.source, r.headers, r.body); !s) {
+      return s;
+    }
   }
   return (*producer)->Flush(60000);
 }
@@ -103,7 +106,7 @@ Status WriteOutput(const Output& output, const std::string& dir) {
 
 int RunGenerate(int argc, char** argv) {
   Options options;
-  std::string out_dir, brokers;
+  std::string out_dir, brokers, prefix;
   for (int i = 2; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -133,6 +136,8 @@ int RunGenerate(int argc, char** argv) {
       out_dir = std::string(v);
     } else if (a == "--brokers") {
       brokers = std::string(v);
+    } else if (a == "--topic-prefix") {
+      prefix = std::string(v);
     } else {
       std::fprintf(stderr, "teamhealth generate: unknown option %s\n\n%s", argv[i - 1], kUsage);
       return 2;
@@ -159,7 +164,7 @@ int RunGenerate(int argc, char** argv) {
     }
   }
   if (!brokers.empty()) {
-    if (Status s = ProduceAll(*output, brokers); !s) {
+    if (Status s = ProduceAll(*output, brokers, prefix); !s) {
       std::fprintf(stderr, "teamhealth generate: %s\n", s.error().message().c_str());
       return 1;
     }
