@@ -31,7 +31,7 @@ def log(msg):
 
 
 # --------------------------------------------------------------------------------------------
-# Message generation: canonical events (DESIGN section 4), ~1 KB each, realistic field values.
+# Message generation: canonical events (docs/design.md section 4), ~1 KB each, realistic field values.
 # --------------------------------------------------------------------------------------------
 
 WORDS = (

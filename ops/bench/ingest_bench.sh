@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest benchmark: the daemon's durable ingest rate against the raw consume rate of
 # librdkafka (`kcat -C` to /dev/null), over the same topic and the same messages, on a real
-# Kafka broker (DESIGN section 10: the goal is daemon/kcat >= 0.8). A benchmark, not a test:
+# Kafka broker (docs/design.md section 10: the goal is daemon/kcat >= 0.8). A benchmark, not a test:
 # it prints figures and fails only if something does not work.
 #
 #   ops/bench/ingest_bench.sh [--messages N] [--batch-max-messages N] [--batch-max-ms MS]
@@ -19,7 +19,7 @@
 #
 # What it does, by itself:
 #   1. starts a broker in a temp dir (ops/kafka/broker.sh);
-#   2. generates N canonical events (DESIGN section 4; a mix of chat, work item, pull request,
+#   2. generates N canonical events (docs/design.md section 4; a mix of chat, work item, pull request,
 #      incident and on-call types, 860..1150 bytes, ~1011 bytes on average) into a file and
 #      produces them with `kcat -P -l`, keyed by team, to topic `bench` (3 partitions); then
 #      `sync`, so that the broker's dirty pages are not written back during the measurements;

@@ -2,7 +2,7 @@
 // The corpus is every payload of the shared vendor fixtures and of tests/sources/variants that
 // normalises without a rejection (with its golden .headers), cycled until --mb megabytes have
 // been normalised; canonical uses synthetic records. A program, not a test: compare figures
-// from the same run (DESIGN section 10 asks for 1 GB/s per core).
+// from the same run (docs/design.md section 10 asks for 1 GB/s per core).
 //   build-release/tests/bench/normalize_bench [--mb 200]
 #include <chrono>
 #include <cstdio>

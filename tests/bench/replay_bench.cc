@@ -1,4 +1,4 @@
-// Rebuild benchmark (DESIGN section 10: replay >= 2 M events/s per core; memory bounded by
+// Rebuild benchmark (docs/design.md section 10: replay >= 2 M events/s per core; memory bounded by
 // people and open items, not by events). Appends N synthetic canonical events of a
 // 1,000-person organisation to a fresh event log (untimed set-up), then rebuilds every
 // projection from the start of the log with the real runtime and prints events/s, plus the

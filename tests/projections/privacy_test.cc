@@ -1,4 +1,4 @@
-// Privacy at export (DESIGN section 6): burnout and direct-interruption series of small teams
+// Privacy at export (docs/design.md section 6): burnout and direct-interruption series of small teams
 // are held back, counted; other series are untouched.
 #include <gtest/gtest.h>
 

@@ -102,7 +102,7 @@ bool IsLoopback(const std::string& listen) {
 http::ApiResponse Daemon::Api(const std::string& endpoint,
                               const std::map<std::string, std::string>& query,
                               const std::string& authorization) {
-  // DESIGN section 6: the query API wants a bearer token; without one configured it only
+  // docs/design.md section 6: the query API wants a bearer token; without one configured it only
   // serves loopback listeners.
   if (!config_.http.api_token.empty()) {
     if (authorization != "Bearer " + config_.http.api_token) {

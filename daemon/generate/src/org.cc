@@ -98,7 +98,7 @@ Org BuildOrg(const Options& options) {
     const std::string suffix = i < static_cast<int>(kNames.size()) ? "" : std::to_string(i);
     p.display = std::string(name) + (suffix.empty() ? "" : " " + suffix);
     p.handle = Lower(name) + suffix;
-    // Identities derive from the position only (see model.h). Formats of DESIGN section 4:
+    // Identities derive from the position only (see model.h). Formats of docs/design.md section 4:
     // a 24-hex Jira accountId, a GitHub login, a Slack U-id, a PagerDuty P-id.
     Rng ids(0x5eed0000ULL + static_cast<uint64_t>(i));
     p.jira = "5f" + ids.Id(22, true);

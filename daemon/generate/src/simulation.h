@@ -13,7 +13,7 @@ namespace teamhealth::generate::internal {
 //
 // Team 0 is overloaded on purpose: two people share its rotation (on-call share 50 %), it
 // is paged every night, works evenings and weekends without a day off, and keeps 5-6 items
-// in progress each, so every burnout signal of DESIGN section 7 fires for it. The others
+// in progress each, so every burnout signal of docs/design.md section 7 fires for it. The others
 // work office hours with a WIP of about two.
 //
 // Borrows `org`; single use: construct, call Run() once. Not thread-safe.

@@ -73,7 +73,7 @@ void ContextSwitching::Apply(const schema::Event& e, const DirectoryView& direct
 
 // Focus lost is an ESTIMATE, not a measurement: every context switch and every direct
 // interruption in business hours is assumed to cost Settings::switch_cost_minutes of focus
-// (DESIGN section 7; default 15 min), booked at the instant of the switch or interruption.
+// (docs/design.md section 7; default 15 min), booked at the instant of the switch or interruption.
 // Off-hours and sleep interruptions are not counted here: they cost rest, not focus time,
 // and the on-call and burnout metrics account for them.
 void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView& directory,

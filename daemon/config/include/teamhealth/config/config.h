@@ -67,7 +67,7 @@ struct PersonConfig {
   std::vector<std::string> identities;  // "<source>:<native id>"
 };
 
-// The people directory (DESIGN section 5). Defaults are always fully set after parsing.
+// The people directory (docs/design.md section 5). Defaults are always fully set after parsing.
 struct DirectoryConfig {
   Schedule defaults;
   std::vector<TeamConfig> teams;

@@ -24,7 +24,7 @@ namespace teamhealth::eventlog {
 inline constexpr uint32_t kSchemaVersion = 1;
 
 // Everything one consumed Kafka batch produces. Appended in ONE atomic write together with
-// the dedup keys and the next offset of every partition it covers (DESIGN.md section 3).
+// the dedup keys and the next offset of every partition it covers (docs/design.md section 3).
 struct IngestBatch {
   std::vector<schema::Event> events;  // in consumption order; `id` and `source` set
   std::vector<schema::QuarantineRecord> quarantined;
@@ -77,7 +77,7 @@ class EventLog final {
   // every start and SIGHUP is cheap. Returns how many people changed.
   Result<int> SyncDirectory(const std::vector<DirectoryPerson>& people, EpochMillis now);
 
-  // Forgets a person (DESIGN section 6): deletes the mappings from the handle and the given
+  // Forgets a person (docs/design.md section 6): deletes the mappings from the handle and the given
   // identities to the person's pseudonym, appends `directory.person_erased`, then flushes and
   // compacts so the mappings are physically gone. Past events keep only the pseudonym.
   // Returns false if the handle was unknown.

@@ -13,7 +13,7 @@
 namespace teamhealth::eventlog {
 
 // Maps source identities ("slack:U024BE7LH") to random per-person pseudonyms
-// ("p:9f1c2a7e4b3d5e60") in the identities column (DESIGN section 6). Keys hold a hash of the
+// ("p:9f1c2a7e4b3d5e60") in the identities column (docs/design.md section 6). Keys hold a hash of the
 // identity, never the identity itself, so no raw identity is stored anywhere; deleting the
 // keys (erase) leaves the pseudonym in past events with nothing that links it to a person.
 //

@@ -12,7 +12,7 @@
 
 namespace teamhealth::http {
 
-// The daemon's own metrics (DESIGN section 7, "The daemon itself"), kept in a prometheus-cpp
+// The daemon's own metrics (docs/design.md section 7, "The daemon itself"), kept in a prometheus-cpp
 // registry that only this module sees. Counters are seeded from the counts persisted in the
 // log, so they are cumulative over the whole log and survive restarts.
 // Thread-safe: observer calls from the ingest thread, Serialize() from HTTP threads.

@@ -11,7 +11,7 @@
 
 namespace teamhealth::storage {
 
-// The column families of the store (DESIGN.md section 3). Each is a separate keyspace with
+// The column families of the store (docs/design.md section 3). Each is a separate keyspace with
 // options tuned for how it is read; see store.cc for the reasons behind each choice.
 enum class Column {
   kLog,          // seq (u64 BE) -> serialized Event; append-only

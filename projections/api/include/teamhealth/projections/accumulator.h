@@ -17,7 +17,7 @@ struct MetricSpec {
   std::string_view help;
   std::vector<double> buckets;  // histogram upper bounds (seconds), without +Inf
 };
-// Every team-health metric of DESIGN section 7, by name; nullptr if unknown.
+// Every team-health metric of docs/design.md section 7, by name; nullptr if unknown.
 const MetricSpec* FindSpec(std::string_view name);
 const std::vector<MetricSpec>& AllSpecs();
 
@@ -49,7 +49,7 @@ class Accumulator final : public MetricSink {
   std::string Save() const;
   bool Load(std::string_view bytes);
 
-  // Privacy (DESIGN section 6): removes the burnout and direct-interruption series of teams
+  // Privacy (docs/design.md section 6): removes the burnout and direct-interruption series of teams
   // with fewer than `min_group_size` members (`team_sizes`; teams absent there count as
   // empty) and sets teamhealth_privacy_suppressed_series to how many were removed.
   void SuppressSmallTeams(const std::map<std::string, int>& team_sizes, int min_group_size);

@@ -11,7 +11,7 @@
 
 namespace teamhealth::projections {
 
-// The one definition of a page and an interruption (DESIGN section 7): a page to person p is
+// The one definition of a page and an interruption (docs/design.md section 7): a page to person p is
 // an incident.triggered, .escalated, .reassigned or .delegated that newly lists p among the
 // assignees; pages to p less than `merge_ms` after p's previous page merge into one
 // interruption (chained: each page extends it). Shared by every projection that counts pages.

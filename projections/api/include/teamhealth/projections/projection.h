@@ -15,7 +15,7 @@
 namespace teamhealth::projections {
 
 
-// A deterministic read model over the event log (DESIGN section 7). Apply() sees every event
+// A deterministic read model over the event log (docs/design.md section 7). Apply() sees every event
 // in log order, reads time only from events, and does no I/O; what it counts goes to the sink
 // as increments stamped with their instant. The runtime persists Save()d state with its
 // checkpoint in one write; a version bump makes the runtime rebuild from the start of the log.

@@ -34,7 +34,7 @@ inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
     "sleep_interruptions_7d", "after_hours_share_14d", "weekend_days_28d", "no_rest_streak",
     "oncall_share_28d",       "wip_over_limit",        "always_on_28d"};
 
-// Burnout signals (DESIGN section 7): per person, over trailing windows ending at the `now` of
+// Burnout signals (docs/design.md section 7): per person, over trailing windows ending at the `now` of
 // ExportGauges, exported as the number of current team members at risk for each signal
 // (`teamhealth_burnout_members_at_risk{signal,team}`) next to `teamhealth_team_members{team}`.
 // Emits gauges only (no counters): the signals are states, not increments.

@@ -11,12 +11,12 @@
 
 namespace teamhealth::projections {
 
-// Context switching and interruptions (DESIGN section 7): context switches, active
+// Context switching and interruptions (docs/design.md section 7): context switches, active
 // person-days, person-day-subject triples, direct interruptions by period and kind, on-call
 // bypasses and the estimated focus time they cost. `teamhealth_wip_items` belongs to the flow
 // projection, not to this one.
 //
-// Definitions (where DESIGN is silent, the decision is written here):
+// Definitions (where the design is silent, the decision is written here):
 // - A work activity is any event with an actor on a subject of kind work_item, pull_request
 //   or incident; its subject is (source, kind, id). Activities of one person are compared in
 //   log order with the latest activity seen for them; two on different subjects less than

@@ -9,11 +9,11 @@
 
 namespace teamhealth::projections {
 
-// Flow and cycle time (DESIGN section 7) plus the WIP gauge: cycle and lead time, completed
+// Flow and cycle time (docs/design.md section 7) plus the WIP gauge: cycle and lead time, completed
 // and reopened work items, reassignments, priority changes, pull request pickup and review
 // time, and in-progress items per team.
 //
-// Definitions where DESIGN is silent (see projections/flow/README.md for the full list):
+// Definitions where the design is silent (see projections/flow/README.md for the full list):
 // - Completions count every entry into `done`, reopens every exit from it, so completed -
 //   reopened is the net number of items finished. Cycle and lead time are observed on the
 //   FIRST entry into done only, and only for items whose creation is in the log (an item

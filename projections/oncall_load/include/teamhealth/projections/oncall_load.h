@@ -10,7 +10,7 @@
 
 namespace teamhealth::projections {
 
-// On-call load (DESIGN section 7): interruptions by period, sleep-disrupted nights, incidents,
+// On-call load (docs/design.md section 7): interruptions by period, sleep-disrupted nights, incidents,
 // time to ack and resolve, unacknowledged incidents, escalations, reassignments, shift time
 // and open incidents. State: open (and recently resolved) incidents and one pager record per
 // person, so memory is O(people + open items).
