@@ -1,7 +1,10 @@
 // libFuzzer target for one normaliser, chosen at compile time (TEAMHEALTH_FUZZ_SOURCE).
 // Invariants checked beyond "no crash, no leak, no hang": an outcome is exactly one of
-// events / rejection / ignored, and every event renders to canonical JSON that the canonical
-// source parses back to the same event.
+// events / rejection / ignored; every event renders to canonical JSON that the canonical
+// source parses back to the same event; and (the one preamble of common.h) a body that is not
+// JSON is quarantined as invalid_json unless it yields events, whatever the source.
+#include <simdjson.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -52,6 +55,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   NormalizeResult out;
   source->Normalize(record, out);
   Check(!(out.rejection && !out.events.empty()), "events and a rejection at once");
+  Check(!(out.ignored && (out.rejection || !out.events.empty())), "ignored with an outcome");
+  Check(out.ignored || out.rejection || !out.events.empty(), "no outcome at all");
+  if (out.events.empty() && !body.empty()) {
+    static simdjson::dom::parser dom;
+    simdjson::dom::element root;
+    const simdjson::padded_string padded(body);
+    const bool json = dom.parse(padded).get(root) == simdjson::SUCCESS;
+    const bool invalid_json =
+        out.rejection && out.rejection->reason == teamhealth::sources::Reason::kInvalidJson;
+    Check(json || invalid_json, "a body that is not JSON is invalid_json");
+  }
   for (const auto& e : out.events) {
     Check(!e.id().empty() && e.id().starts_with(std::string(TEAMHEALTH_FUZZ_SOURCE) + ":"),
           "event id is <source>:<dedup id>");

@@ -32,6 +32,7 @@ void JsonSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
       out.Reject(Reason::kInvalidJson, "trailing content after the object");
     } else {
       Map(record, out);
+      RejectImpossibleTimes(out);  // before step 7, which must see the final outcome
     }
   }
   if (out.rejection ? out.rejection->reason == Reason::kInvalidJson : !out.events.empty()) {

@@ -37,7 +37,8 @@ class PaddedBuffer final {
 //   3. a top-level value that is not an object         -> invalid_json
 //   4. Read(): the source reads the object's members   (may reject)
 //   5. content after the object                        -> invalid_json
-//   6. Map(): the source turns what it read into events, a rejection, or ignored
+//   6. Map(): the source turns what it read into events, a rejection, or ignored; then the
+//      time check every source owes (Source::Normalize repeats it, at no cost)
 //   7. recheck: On Demand notices a malformed document only where it reads, so when the
 //      outcome is not events (a rejection for another reason, or ignored) a full DOM parse
 //      decides, and a body that is not JSON is quarantined as invalid_json.

@@ -37,6 +37,10 @@ std::string_view ReasonName(Reason reason) {
 
 void Source::Normalize(const RawRecord& record, NormalizeResult& out) {
   DoNormalize(record, out);
+  RejectImpossibleTimes(out);
+}
+
+void Source::RejectImpossibleTimes(NormalizeResult& out) {
   // 0000-9999 is what RFC 3339 can write; before the Unix epoch is no event of ours.
   constexpr int64_t kMaxMillis = 253402300799999;  // 9999-12-31T23:59:59.999Z
   for (const auto& e : out.events) {

@@ -81,6 +81,9 @@ class Source {
 
  protected:
   virtual void DoNormalize(const RawRecord& record, NormalizeResult& out) = 0;
+  // The time check of Normalize(), for a DoNormalize that must see its final outcome (the
+  // JSON preamble rechecks a body that ends without events).
+  static void RejectImpossibleTimes(NormalizeResult& out);
 };
 
 // The sources by name. Owns them. Not thread-safe (see Source).
