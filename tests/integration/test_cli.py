@@ -167,42 +167,61 @@ def test_report_over_everything_matches_the_golden_scenario():
     rep = report(*ALL_MONTH)
     assert rep["team"] == "payments"
     assert rep["from"] == "2026-03-01T00:00:00.000Z" and rep["to"] == "2026-04-01T00:00:00.000Z"
-    # Values worked out by hand in tests/projections/oncall_load/expected.txt.
-    assert value(rep, "teamhealth_oncall_interruptions_total", period="sleep") == 4
+    # Values worked out by hand in tests/projections/oncall_load/expected.txt (with erin).
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="sleep") == 5
     assert value(rep, "teamhealth_oncall_interruptions_total", period="business") == 1
     assert value(rep, "teamhealth_oncall_interruptions_total", period="off_hours") == 1
-    assert value(rep, "teamhealth_oncall_sleep_disrupted_nights_total") == 3
-    assert value(rep, "teamhealth_oncall_incidents_total", urgency="high") == 4
+    assert value(rep, "teamhealth_oncall_sleep_disrupted_nights_total") == 4
+    assert value(rep, "teamhealth_oncall_incidents_total", urgency="high") == 6
+    tta = value(rep, "teamhealth_oncall_time_to_ack_seconds")
+    # Q1 360, O1 300: nearest-rank p50 = 300, p80 = p95 = 360.
+    assert (tta["count"], tta["sum"], tta["p50"], tta["p80"], tta["p95"]) == (2, 660, 300,
+                                                                               360, 360)
     ttr = value(rep, "teamhealth_oncall_time_to_resolve_seconds")
-    # Observations 2760 and 1800: nearest-rank p50 = 1800, p80 = p95 = 2760.
-    assert (ttr["count"], ttr["sum"], ttr["p50"], ttr["p80"], ttr["p95"]) == (2, 4560, 1800,
+    # Q1 2760, Q5 1800, O1 1800, Q8 1800: nearest-rank p50 = 1800 (2nd of 4), p80 = p95 =
+    # 2760 (4th of 4).
+    assert (ttr["count"], ttr["sum"], ttr["p50"], ttr["p80"], ttr["p95"]) == (4, 8160, 1800,
                                                                                2760, 2760)
+    assert value(rep, "teamhealth_oncall_unacknowledged_total") == 2
     assert value(rep, "teamhealth_oncall_open_incidents") == 2
     assert value(rep, "teamhealth_oncall_shift_seconds_total") == 604800
-    # Two members: burnout and direct-interruption metrics are suppressed (min_group_size 5).
+    # Three members: burnout and direct-interruption metrics are suppressed (min_group_size 5).
     assert "teamhealth_burnout_members_at_risk" not in rep["metrics"]
     assert "teamhealth_burnout_members_at_risk" in rep["suppressed"]
 
 
 def test_report_counts_only_what_happened_inside_the_window():
-    # [Mar 2 14:00, Mar 28 00:00): only Q6 (Mar 27 21:30Z, London 21:30 Fri = off_hours) is
-    # triggered for payments; Q1's pages and resolve are before, the shift starts before, Q5/Q7
-    # are after. Gauges are as of Mar 28: Q6 is open, Q1 resolved -> 1.
+    # [Mar 2 14:00, Mar 28 00:00): for payments, Q6 (Mar 27 21:30Z, London 21:30 Fri =
+    # off_hours) and erin's O1 and Q8 (Mar 10 23:00Z and 23:00:30, UTC sleep: one merged
+    # interruption, one night) are triggered; O1 is acked after 300 s, O1 and Q8 resolved after
+    # 1800 s each, Q8 without ack. Q1's pages, escalation, reassignments and resolve are
+    # before, the shift starts before, Q5/Q7 are after. Gauges are as of Mar 28: Q6 is open,
+    # Q1, O1 and Q8 resolved -> 1.
     rep = report("--from", "2026-03-02T14:00:00Z", "--to", "2026-03-28T00:00:00Z")
     assert value(rep, "teamhealth_oncall_interruptions_total", period="off_hours") == 1
-    assert is_zero(rep, "teamhealth_oncall_interruptions_total", period="sleep")
-    assert value(rep, "teamhealth_oncall_incidents_total", urgency="high") == 1
-    assert is_zero(rep, "teamhealth_oncall_time_to_resolve_seconds")
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="sleep") == 1
+    assert is_zero(rep, "teamhealth_oncall_interruptions_total", period="business")
+    assert value(rep, "teamhealth_oncall_sleep_disrupted_nights_total") == 1
+    assert value(rep, "teamhealth_oncall_incidents_total", urgency="high") == 3
+    tta = value(rep, "teamhealth_oncall_time_to_ack_seconds")
+    assert (tta["count"], tta["sum"]) == (1, 300)
+    ttr = value(rep, "teamhealth_oncall_time_to_resolve_seconds")
+    assert (ttr["count"], ttr["sum"]) == (2, 3600)
+    assert value(rep, "teamhealth_oncall_unacknowledged_total") == 1
+    assert is_zero(rep, "teamhealth_oncall_escalations_total")
+    assert is_zero(rep, "teamhealth_oncall_reassignments_total")
     assert is_zero(rep, "teamhealth_oncall_shift_seconds_total")
     assert value(rep, "teamhealth_oncall_open_incidents") == 1
 
 
 def test_report_what_if_changes_definitions_without_a_daemon():
-    # Sleep 03:00-07:00: Q1's pages at 02:14-02:16 local (alice GMT, bob UTC) and Q7 at 22:30
-    # BST are no longer sleep but off_hours (Monday night); with Q6: 3 + 1 + 1 = 5 off_hours.
+    # Sleep 03:00-07:00: Q1's pages at 02:14-02:16 local (alice GMT, bob UTC), Q7 at 22:30 BST
+    # and erin's O1 at 23:00 UTC (Tuesday) are no longer sleep but off_hours (weeknights); with
+    # Q6: 3 + 1 + 1 + 1 = 6 off_hours. Q5 stays business.
     rep = report(*ALL_MONTH, "--set", "sleep=03:00-07:00")
     assert is_zero(rep, "teamhealth_oncall_interruptions_total", period="sleep")
-    assert value(rep, "teamhealth_oncall_interruptions_total", period="off_hours") == 5
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="off_hours") == 6
+    assert value(rep, "teamhealth_oncall_interruptions_total", period="business") == 1
     assert is_zero(rep, "teamhealth_oncall_sleep_disrupted_nights_total")
 
 
@@ -214,7 +233,7 @@ def test_report_formats_and_errors(tmp_path):
     assert csv.returncode == 0
     assert csv.stdout.splitlines()[0] == "metric,labels,value,count,sum,p50,p80,p95"
     table = subprocess.run(base, capture_output=True, text=True)
-    assert "teamhealth_oncall_incidents_total{urgency=\"high\"} 4" in table.stdout
+    assert "teamhealth_oncall_incidents_total{urgency=\"high\"} 6" in table.stdout
     bad = subprocess.run(base + ["--set", "sleep=late"], capture_output=True, text=True)
     assert bad.returncode == 2 and "sleep=late" in bad.stderr
     backwards = subprocess.run(base[:-4] + ["--from", "2026-04-01T00:00:00Z", "--to",
