@@ -1,7 +1,8 @@
 """One pipeline, the same numbers through every path (docs/design.md section 5).
 
 A generated organisation (people with identities in four sources) is produced to a real broker
-and ingested by `teamhealth serve`; its payloads are also normalised to canonical JSON lines
+twice, as a bridge replaying everything would (the second copy is all duplicates, which must
+change nothing), and ingested by `teamhealth serve`; its payloads are also normalised to canonical JSON lines
 with `teamhealth normalize --records`. For each team and several windows, `report --log` over
 the daemon's state must equal `report --events` over the canonical lines, metric for metric;
 and the live /metrics counters must equal a report over the whole history.
@@ -157,6 +158,8 @@ def test_report_from_the_log_equals_report_from_files_and_live(broker, daemons, 
                                                                seed, learn_later):
     org = tmp_path / "org"
     records = generate(seed, org, broker.bootstrap)
+    # The replay: the same seed produces the same records again, every one a duplicate.
+    assert generate(seed, tmp_path / "org-replayed", broker.bootstrap) == records
     events = canonical_lines(org, tmp_path / "events.jsonl")
     full = (org / "directory.toml").read_text()
     full_cfg = config(tmp_path / "full.toml", tmp_path / "state", broker.bootstrap, full,
@@ -165,7 +168,10 @@ def test_report_from_the_log_equals_report_from_files_and_live(broker, daemons, 
     cfg = config(tmp_path / "th.toml", tmp_path / "state", broker.bootstrap, start, f"s{seed}.")
     d = daemons.start(cfg)
     d.wait_port()
-    wait_all_in(d, records)
+    counts = wait_all_in(d, {s: 2 * n for s, n in records.items()})
+    for s, n in records.items():  # one event per generated record
+        assert counts.get("teamhealth_events_duplicate_total", source=s) == n, s
+        assert counts.get("teamhealth_events_ingested_total", source=s) == n, s
     if learn_later:
         # The three people's pages went to identities the directory did not list yet.
         before = wait_projected(d)
