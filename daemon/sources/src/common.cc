@@ -35,12 +35,9 @@ void JsonSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
       RejectImpossibleTimes(out);  // before step 7, which must see the final outcome
     }
   }
-  if (out.rejection ? out.rejection->reason == Reason::kInvalidJson : !out.events.empty()) {
-    return;  // settled: events, or already invalid_json
-  }
+  if (!out.rejection || out.rejection->reason == Reason::kInvalidJson) return;
   simdjson::dom::element root;
   if (validator_.parse(body.data(), body.size(), false).get(root)) {
-    out.ignored = false;
     out.Reject(Reason::kInvalidJson, "malformed JSON");
   }
 }
