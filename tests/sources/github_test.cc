@@ -194,7 +194,7 @@ TEST_F(GithubOverrideTest, ConfigOverridesTheStatusCategory) {
   EXPECT_EQ(Attr(out.events[0], "to_category"), "done");
 }
 
-// DESIGN section 4 makes an edit an activity; a deletion is none.
+// docs/design.md section 4 makes an edit an activity; a deletion is none.
 TEST_F(GithubTest, CommentDeletionIsIgnored) {
   const auto out = Run(R"({"action": "deleted", "issue": {"id": 1, "number": 2},
       "comment": {"id": 3, "created_at": "2024-03-02T10:15:30Z"},

@@ -210,8 +210,8 @@ TEST(GoldenCoverageTest, EveryFixtureHasAGoldenFile) {
   EXPECT_TRUE(missing.empty()) << missing.size() << " fixtures without golden files:\n" << list;
 }
 
-// DESIGN section 4: an edited comment is an activity on its item, a delivery of its own. Each
-// pair is the creation and an edit of the same comment: both are comment events on the same
+// docs/design.md section 4: an edited comment is an activity on its item, a delivery of its own.
+// Each pair is the creation and an edit of the same comment: both are comment events on the same
 // subject, only the edit is marked `edited: true`, and their dedup ids differ (the same id
 // would make the log drop the edit as a duplicate).
 TEST(GoldenCoverageTest, CommentEditsAreEventsWithTheirOwnDedupIds) {

@@ -274,7 +274,7 @@ TEST_F(JiraTest, IgnoresValidEventsThatCarryNoWork) {
   }
 }
 
-// DESIGN section 4: a changed worklog is ignored, so its time is counted once, by the
+// docs/design.md section 4: a changed worklog is ignored, so its time is counted once, by the
 // worklog_created that logged it.
 TEST_F(JiraTest, ChangedWorklogIsIgnoredNotCountedAgain) {
   auto out = Run(R"({"timestamp":1550286700000,"webhookEvent":"worklog_updated","worklog":)"

@@ -219,7 +219,7 @@ TEST_F(LinearTest, IgnoresOtherTypesAndCommentDeletions) {
   }
 }
 
-// DESIGN section 4: an edited comment is an activity on its item.
+// docs/design.md section 4: an edited comment is an activity on its item.
 TEST_F(LinearTest, CommentTextEditIsAnEditedComment) {
   auto out = Run(R"({"action":"update","type":"Comment","actor":{"id":"u9","type":"user"},)"
                  R"("data":{"id":"c1","issueId":"i1","userId":"u1",)"

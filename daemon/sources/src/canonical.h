@@ -12,7 +12,7 @@
 
 namespace teamhealth::sources {
 
-// The `canonical` source: records already in the canonical JSON form of DESIGN section 4
+// The `canonical` source: records already in the canonical JSON form of docs/design.md section 4
 // (what `teamhealth normalize` prints). Validates types and required fields strictly, and
 // walks members it does not know so that malformed JSON inside them is still an error.
 class CanonicalSource final : public JsonSource {

@@ -70,7 +70,7 @@ class JsonSource : public Source {
 std::string PersonRef(std::string_view source, std::string_view native);
 
 // A dedup id from stable payload fields: XXH3-128 of the fields joined by an unambiguous
-// separator. For sources whose payloads carry no delivery id (DESIGN section 4).
+// separator. For sources whose payloads carry no delivery id (docs/design.md section 4).
 std::string StableHash(std::initializer_list<std::string_view> fields);
 
 // "1663966382.046509" (Slack ts) or "1664408649" -> milliseconds; nothing if malformed.
@@ -115,8 +115,8 @@ class EventBuilder final {
   schema::Event event_;
 };
 
-// Builds `events` into `out`, suffixing the ids `#1`, `#2`, ... when there are several (DESIGN
-// section 4); no events at all means the record is ignored.
+// Builds `events` into `out`, suffixing the ids `#1`, `#2`, ... when there are several
+// (docs/design.md section 4); no events at all means the record is ignored.
 void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, NormalizeResult& out);
 
 // Status id -> status category (todo, in_progress, done), learned from every payload seen and

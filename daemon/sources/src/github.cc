@@ -24,7 +24,7 @@
 // Everything else (synchronize, reopened PRs, comment deletions, review edits, events of other
 // names) is ignored: see the comments at each decision.
 // Actor: sender.login. A user of `type: Bot` (dependabot, renovate, mergify) is a null person
-// wherever it appears: DESIGN section 4 makes bots null actors, and a bot is nobody's load.
+// wherever it appears: docs/design.md section 4 makes bots null actors, and a bot is nobody's load.
 // Dedup id: the X-GitHub-Delivery header, else StableHash(event, action, resource id, the
 // action's timestamp as written, sender login, target of the action).
 #include <array>
@@ -100,7 +100,7 @@ bool ReadNullableString(od::value v, std::string_view& out) {
 
 bool ReadId(od::value v, uint64_t& out) { return v.get_uint64().get(out) == simdjson::SUCCESS; }
 
-// A GitHub user object (or null). DESIGN section 4: bots are not people, so a `type: Bot`
+// A GitHub user object (or null). docs/design.md section 4: bots are not people, so a `type: Bot`
 // user yields an empty login (a null person reference); `raw` keeps the login for hashing.
 bool ReadUser(od::value v, std::string_view& login, std::string_view* raw = nullptr) {
   bool is_null = false;
@@ -322,7 +322,7 @@ std::string_view GithubSource::EventName(const RawRecord& record) const {
 std::optional<std::string> GithubSource::Category(std::string_view state) const {
   const std::string key = PersonRef(kSource, state);
   if (auto c = categories_.Lookup(key, key)) return c;
-  // DESIGN section 4: open = todo, closed = done. Whether an open issue is being worked on
+  // docs/design.md section 4: open = todo, closed = done. Whether an open issue is being worked on
   // (a linked open PR) is not in the webhook, so open never maps to in_progress here.
   if (state == "open") return "todo";
   if (state == "closed") return "done";
@@ -446,7 +446,7 @@ void GithubSource::Issues(const RawRecord& record, NormalizeResult& out) {
 }
 
 // Assignment and metadata changes, for issues and pull requests alike. On a PR these become
-// work_item.* types with a pull_request subject: DESIGN has no pull_request.updated, and a
+// work_item.* types with a pull_request subject: docs/design.md has no pull_request.updated, and a
 // label, milestone or assignee change is still someone's deliberate activity on that PR
 // (context switching counts activities per subject). Flow metrics are unaffected: they read
 // status changes, which PRs never have.
@@ -532,7 +532,7 @@ void GithubSource::PullRequest(const RawRecord& record, NormalizeResult& out) {
     return;
   } else {
     // synchronize (pushed commits: no canonical type, and force-pushes and bots make it
-    // noise), reopened (DESIGN has no PR reopen; PRs carry no status), converted_to_draft,
+    // noise), reopened (docs/design.md has no PR reopen; PRs carry no status), converted_to_draft,
     // review_request_removed, locked, auto_merge_*: ignored. Metadata changes are mapped.
     if (!MetadataChange(record, plan, pr, out)) out.ignored = true;
     return;
@@ -571,7 +571,7 @@ void GithubSource::Review(const RawRecord& record, NormalizeResult& out) {
   out.events.push_back(b->Build(record));
 }
 
-// issue_comment and pull_request_review_comment. DESIGN section 4: an edited comment is an
+// issue_comment and pull_request_review_comment. docs/design.md section 4: an edited comment is an
 // activity on its item, so an edit is a comment event too, marked `edited`, at the edit's time
 // (the comment's updated_at); its dedup id is the edit's delivery, not the creation's. A
 // deletion is no new activity.

@@ -1,4 +1,4 @@
-// Jira Cloud and Server/Data Center webhooks -> canonical events (DESIGN section 4).
+// Jira Cloud and Server/Data Center webhooks -> canonical events (docs/design.md section 4).
 //
 // Mapping (webhookEvent, then issue_event_type_name or changelog):
 //   jira:issue_created              -> work_item.created
@@ -13,7 +13,8 @@
 //                                      work_item.assigned (to = the issue's current assignee)
 //   jira:issue_deleted              -> work_item.deleted
 //   comment_created                 -> work_item.commented (actor = comment author)
-//   comment_updated                 -> work_item.commented, `edited: true` (DESIGN section 4:
+//   comment_updated                 -> work_item.commented, `edited: true` (docs/design.md section
+//   4:
 //                                      an edited comment is an activity; actor = the editor)
 //   worklog_created                 -> work_item.worklogged (`seconds`; subject = issueId)
 //   comment_deleted, worklog_updated/deleted, sprint/board/project/version/user/link/
@@ -106,7 +107,7 @@ std::optional<std::string_view> MemberString(od::value v, std::string_view membe
 struct Person {
   std::string_view account_id, name, key;
   bool app = false;
-  // The native id of DESIGN section 4: accountId, else username, else key.
+  // The native id of docs/design.md section 4: accountId, else username, else key.
   std::string_view NativeId() const {
     if (!account_id.empty()) return account_id;
     return name.empty() ? key : name;
@@ -131,7 +132,7 @@ bool ReadPerson(od::value v, Person& p) {
 
 // Valid webhook events that carry nothing for team health. A deleted comment or worklog is no
 // new work, and a worklog update carries the new total but not the delta: a
-// work_item.worklogged for it would count the logged time twice (DESIGN section 4).
+// work_item.worklogged for it would count the logged time twice (docs/design.md section 4).
 bool Ignored(std::string_view event) {
   for (std::string_view e :
        {"comment_deleted", "worklog_updated", "worklog_deleted", "jira:worklog_updated"}) {

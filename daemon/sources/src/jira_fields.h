@@ -52,7 +52,7 @@ inline constexpr std::array<std::pair<std::string_view, std::string_view>, 16> k
 // The stable name of a changelog item's field: its fieldId where present (Cloud), else the
 // display name (Server) through the alias table, lower-cased for Jira's system fields.
 // Sprint is a custom field whose id differs per instance (customfield_10020, ...), so it is
-// named `sprint` whatever its id, as DESIGN's example `fields` list does.
+// named `sprint` whatever its id, as docs/design.md's example `fields` list does.
 inline std::string FieldName(const Item& item) {
   if (EqualsIgnoreCase(item.field, "sprint") || EqualsIgnoreCase(item.field_id, "sprint")) {
     return "sprint";

@@ -1,4 +1,4 @@
-// Linear webhooks -> canonical events (DESIGN section 4).
+// Linear webhooks -> canonical events (docs/design.md section 4).
 //
 // Envelope: {action, type, createdAt, data, updatedFrom?, url, organizationId,
 // webhookTimestamp (epoch ms), actor? (newer deliveries)}.
@@ -11,7 +11,7 @@
 //   Issue remove   -> work_item.deleted
 //   Comment create -> work_item.commented (subject = the comment's issue)
 //   Comment update -> when its text changed (updatedFrom.body): work_item.commented with
-//                     `edited: true` (DESIGN section 4: an edited comment is an activity);
+//                     `edited: true` (docs/design.md section 4: an edited comment is an activity);
 //                     any other change (reactions, a resolved thread) is ignored
 //   Comment remove and the other types (Project, Cycle, Reaction, ...) -> ignored;
 //   an unknown type or Issue action -> quarantined as unsupported_event.

@@ -4,7 +4,7 @@
 // its own shape (`escalationId`, `escalationName`, `escalationNotify`, `escalationTime`,
 // `repeatCount`, and an `alert` holding only `alertId`). One body is one event; there is no
 // delivery id, so the dedup id is a hash of action, alert id and the action's time
-// (DESIGN section 4).
+// (docs/design.md section 4).
 //
 // Times: `alert.createdAt` is epoch ms, `updatedAt` a 19-digit nanosecond-style integer that a
 // double cannot hold, so numbers are read as integers and converted by digit count.
@@ -370,7 +370,7 @@ class OpsgenieSource final : public JsonSource {
     return StableHash({p.action, p.alert.id, time_text});
   }
 
-  // The attributes of DESIGN section 4 for `type`.
+  // The attributes of docs/design.md section 4 for `type`.
   void AddAttrs(std::string_view type, const std::string& actor, EventBuilder& b) const {
     const Payload& p = p_;
     const Alert& a = p.alert;

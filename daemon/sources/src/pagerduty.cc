@@ -305,7 +305,7 @@ bool IsStatusChange(std::string_view type) {
          type == "incident.unacknowledged" || type == "incident.resolved";
 }
 
-// Adds subject and the type's attributes (DESIGN section 4) to `b`.
+// Adds subject and the type's attributes (docs/design.md section 4) to `b`.
 void Fill(EventBuilder& b, std::string_view type, const std::string& subject_id,
           const Incident& inc) {
   b.Subject("incident", subject_id);

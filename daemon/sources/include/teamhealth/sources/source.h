@@ -39,7 +39,7 @@ enum class Reason {
   kMissingField,      // a required field is absent
   kInvalidField,      // a field has the wrong type or an impossible value
   kBadTimestamp,      // a time that is not RFC 3339 / epoch
-  kUnknownType,       // a canonical event type not in DESIGN section 4
+  kUnknownType,       // a canonical event type not in docs/design.md section 4
   kUnsupportedEvent,  // a vendor event this build cannot map
   kNoSource,          // the topic names no configured source
 };
@@ -110,11 +110,11 @@ struct SourceOptions {
 // The explicit list of every source this build knows.
 std::unique_ptr<SourceRegistry> MakeSourceRegistry(const SourceOptions& options = {});
 
-// Source names a topic may be configured with (DESIGN section 2).
+// Source names a topic may be configured with (docs/design.md section 2).
 bool IsKnownSourceName(std::string_view name);
-// Canonical event types of DESIGN section 4.
+// Canonical event types of docs/design.md section 4.
 bool IsKnownEventType(std::string_view type);
-// Subject kinds of DESIGN section 4.
+// Subject kinds of docs/design.md section 4.
 bool IsKnownSubjectKind(std::string_view kind);
 
 }  // namespace teamhealth::sources
