@@ -32,6 +32,7 @@
 
 #include "common.h"
 #include "jira_fields.h"
+#include "jira_json.h"
 #include "vendors.h"
 
 namespace teamhealth::sources {
@@ -40,95 +41,17 @@ namespace {
 namespace od = simdjson::ondemand;
 using jira::FieldKind;
 using jira::FieldName;
+using jira::ForEachMember;
+using jira::IdString;
+using jira::IsObject;
 using jira::Item;
 using jira::KindOf;
+using jira::MemberString;
+using jira::OptString;
+using jira::Person;
+using jira::ReadPerson;
 
 constexpr std::string_view kSource = "jira";
-
-// A string value, or nothing for null / another type.
-std::optional<std::string_view> OptString(od::value v) {
-  std::string_view s;
-  if (v.get_string().get(s)) return std::nullopt;
-  return s;
-}
-
-// Jira ids are strings in webhooks, but some producers (and Server's changelog id) write
-// numbers: accept both. False when the value is neither.
-bool IdString(od::value v, std::string& out) {
-  od::json_type t;
-  if (v.type().get(t)) return false;
-  if (t == od::json_type::string) {
-    std::string_view s;
-    if (v.get_string().get(s)) return false;
-    out.assign(s);
-    return true;
-  }
-  if (t == od::json_type::number) {
-    int64_t n;
-    if (v.get_int64().get(n)) return false;
-    out = std::to_string(n);
-    return true;
-  }
-  return false;
-}
-
-bool IsObject(od::value v) {
-  od::json_type t;
-  return v.type().get(t) == simdjson::SUCCESS && t == od::json_type::object;
-}
-
-// Calls f(key, value) for each member of an object, in order (On Demand is forward-only);
-// a value that is not an object has no members. False on malformed JSON or when f fails.
-template <typename F>
-bool ForEachMember(od::value v, F&& f) {
-  od::object obj;
-  if (v.get_object().get(obj)) return true;
-  for (auto field : obj) {
-    std::string_view k;
-    if (field.unescaped_key().get(k)) return false;
-    od::value fv;
-    if (field.value().get(fv)) return false;
-    if (!f(k, fv)) return false;
-  }
-  return true;
-}
-
-// Reads an object member that is a string: a priority's name, a project's key, ...
-std::optional<std::string_view> MemberString(od::value v, std::string_view member) {
-  od::object obj;
-  if (v.get_object().get(obj)) return std::nullopt;
-  od::value m;
-  if (obj.find_field_unordered(member).get(m)) return std::nullopt;
-  return OptString(m);
-}
-
-// A Jira user object: Cloud has accountId (and accountType "app" for bots such as
-// Automation for Jira); Server/DC has name and key.
-struct Person {
-  std::string_view account_id, name, key;
-  bool app = false;
-  // The native id of docs/design.md section 4: accountId, else username, else key.
-  std::string_view NativeId() const {
-    if (!account_id.empty()) return account_id;
-    return name.empty() ? key : name;
-  }
-  // As an actor: bots and integrations are not people.
-  std::string_view ActorId() const { return app ? std::string_view() : NativeId(); }
-  bool Matches(std::string_view username) const {
-    return !username.empty() && (name == username || key == username);
-  }
-};
-
-bool ReadPerson(od::value v, Person& p) {
-  p = Person{};  // null: nobody
-  return ForEachMember(v, [&](std::string_view k, od::value fv) {
-    if (k == "accountId") p.account_id = OptString(fv).value_or("");
-    if (k == "name") p.name = OptString(fv).value_or("");
-    if (k == "key") p.key = OptString(fv).value_or("");
-    if (k == "accountType") p.app = OptString(fv).value_or("") == "app";
-    return true;
-  });
-}
 
 // Valid webhook events that carry nothing for team health. A deleted comment or worklog is no
 // new work, and a worklog update carries the new total but not the delta: a
