@@ -427,6 +427,27 @@ class Daemon:
         return wait_until(check, timeout, f"{total} records consumed", interval=0.2,
                           on_timeout=self.log_tail)
 
+    def wait_records(self, records: dict[str, int], timeout: float) -> Metrics:
+        """Polls /metrics until the outcomes (ingested, duplicate, quarantined, ignored) of each
+        source equal `records[source]` exactly (one outcome per record when each record yields
+        one event); more outcomes than records fails at once, so `>=` can never stop early."""
+        outcomes = ("teamhealth_events_ingested_total", "teamhealth_events_duplicate_total",
+                    "teamhealth_events_quarantined_total", "teamhealth_events_ignored_total")
+        got: dict[str, float] = {}
+
+        def check():
+            if self.proc.poll() is not None:
+                pytest.fail(f"daemon exited with {self.proc.returncode}\n" + self.log_tail())
+            m = self.metrics()
+            got.update({s: sum(m.total(n, source=s) for n in outcomes) for s in records})
+            assert all(got[s] <= records[s] for s in records), \
+                f"more outcomes than records: {got}, records {records}"
+            return m if got == records else None
+        return wait_until(check, timeout, f"{sum(records.values())} records consumed",
+                          interval=0.2,
+                          on_timeout=lambda: f"records {records}, outcomes {got}\n"
+                          + self.log_tail())
+
     def wait_ready(self, timeout: float = 30) -> None:
         wait_until(lambda: self.http_get("/readyz")[0] == 200, timeout, "/readyz == 200",
                    on_timeout=self.log_tail)

@@ -7,7 +7,6 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 
 from conftest import TEAMHEALTH_BIN, inspect, wait_until
 
@@ -48,22 +47,9 @@ def test_generated_organisation_through_the_real_broker(broker, daemons, tmp_pat
     d = daemons.start(cfg)
     d.wait_port()
 
-    outcomes = ("teamhealth_events_ingested_total", "teamhealth_events_duplicate_total",
-                "teamhealth_events_quarantined_total", "teamhealth_events_ignored_total")
-
-    def consumed():
-        # Outcomes per source, each of which the daemon counts once per record (ingested counts
-        # events: one per generated record, which the exact ingested check below confirms).
-        # Exactly the record count, never more: waiting for `>=` could stop early.
-        if d.proc.poll() is not None:
-            pytest.fail(f"daemon exited with {d.proc.returncode}\n" + d.log_tail())
-        m = d.metrics()
-        got = {s: sum(m.total(n, source=s) for n in outcomes) for s in records}
-        assert all(got[s] <= records[s] for s in records), \
-            f"more outcomes than records: {got}, records {records}"
-        return m if got == records else None
-    m = wait_until(consumed, 120, f"{sum(records.values())} generated records consumed",
-                   interval=0.2, on_timeout=d.log_tail)
+    # Outcomes per source, each of which the daemon counts once per record (ingested counts
+    # events: one per generated record, which the exact ingested check below confirms).
+    m = d.wait_records(records, 120)
     for s, n in records.items():
         assert m.get("teamhealth_events_ingested_total", source=s) == n, s
     assert m.total("teamhealth_events_quarantined_total") == 0

@@ -88,21 +88,6 @@ def without_pagerduty(directory: str, people: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def wait_all_in(d, records: dict[str, int]):
-    outcomes = ("teamhealth_events_ingested_total", "teamhealth_events_duplicate_total",
-                "teamhealth_events_quarantined_total", "teamhealth_events_ignored_total")
-
-    def consumed():
-        if d.proc.poll() is not None:
-            pytest.fail(f"daemon exited with {d.proc.returncode}\n" + d.log_tail())
-        m = d.metrics()
-        got.update({s: sum(m.total(n, source=s) for n in outcomes) for s in records})
-        return m if got == records else None
-    got: dict = {}
-    return wait_until(consumed, 180, "every generated record", interval=0.2,
-                      on_timeout=lambda: f"records {records}, outcomes {got}\n" + d.log_tail())
-
-
 def wait_projected(d):
     """Projections caught up with the log (and any rebuild done)."""
     def done():
@@ -168,7 +153,7 @@ def test_report_from_the_log_equals_report_from_files_and_live(broker, daemons, 
     cfg = config(tmp_path / "th.toml", tmp_path / "state", broker.bootstrap, start, f"s{seed}.")
     d = daemons.start(cfg)
     d.wait_port()
-    counts = wait_all_in(d, {s: 2 * n for s, n in records.items()})
+    counts = d.wait_records({s: 2 * n for s, n in records.items()}, 180)
     for s, n in records.items():  # one event per generated record
         assert counts.get("teamhealth_events_duplicate_total", source=s) == n, s
         assert counts.get("teamhealth_events_ingested_total", source=s) == n, s
