@@ -177,10 +177,7 @@ int main(int argc, char** argv) {
     return sample.size() < sample_n;
   });
   projections::Pipeline pipeline(projections::MakeDirectoryView(none), settings);
-  (void)log->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
-    pipeline.Preload(e);
-    return true;
-  });
+  if (!projector::PreloadDirectory(*log, pipeline).ok()) return 1;
   projections::Accumulator acc;
   const auto s2 = std::chrono::steady_clock::now();
   for (const auto& e : sample) pipeline.Apply(e, acc);

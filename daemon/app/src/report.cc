@@ -15,6 +15,7 @@
 #include "teamhealth/projections/pipeline.h"
 #include "teamhealth/projections/registry.h"
 #include "teamhealth/projections/window.h"
+#include "teamhealth/projector/projector.h"
 #include "teamhealth/sources/source.h"
 #include "teamhealth/storage/store.h"
 
@@ -350,11 +351,7 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
         if (more) handle_of_ref.insert(more->begin(), more->end());
       }
     }
-    auto d = log->ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
-      pipeline.Preload(e);
-      return true;
-    });
-    if (!d) return d.error();
+    if (auto d = projector::PreloadDirectory(*log, pipeline); !d) return d.error();
     // In event-time order through the time index: memory stays O(people + open items).
     auto s = log->ForEachByTime(o.to, [&](Sequence, const schema::Event& e) {
       pipeline.Apply(e, sink);
@@ -369,8 +366,9 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   const auto sizes = pipeline.TeamSizes(o.to);
   const auto size = sizes.find(o.team);
   if (size == sizes.end() || size->second < settings.min_group_size) {
-    hidden = {"teamhealth_burnout_members_at_risk", "teamhealth_direct_interruptions_total",
-              "teamhealth_oncall_bypass_total"};
+    for (const auto& spec : projections::AllSpecs()) {
+      if (projections::IsSmallTeamSensitive(spec.name)) hidden.emplace(spec.name);
+    }
   }
   return Emit(o, sink, hidden);
 }

@@ -28,8 +28,8 @@ Projector::Projector(storage::Store& store, eventlog::EventLog& log,
       make_pipeline_(std::move(make_pipeline)),
       logger_(std::move(logger)) {}
 
-Status Projector::Preload(projections::Pipeline& pipeline) {
-  return log_.ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
+Status PreloadDirectory(eventlog::EventLog& log, projections::Pipeline& pipeline) {
+  return log.ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
     pipeline.Preload(e);
     return true;
   });
@@ -47,7 +47,7 @@ Status Projector::Replay(projections::Pipeline& pipeline,
 
 Status Projector::Start() {
   auto pipeline = make_pipeline_();
-  if (auto s = Preload(*pipeline); !s) return s;
+  if (auto s = PreloadDirectory(log_, *pipeline); !s) return s;
   const size_t n = pipeline->size();
   std::vector<projections::Accumulator> accumulators(n);
   std::vector<bool> fresh(n, true);
@@ -126,7 +126,7 @@ Status Projector::Start() {
 Status Projector::RebuildAll(const std::string& reason) {
   logger_->info("Rebuilding every projection from the start of the log. reason=\"{}\"", reason);
   auto pipeline = make_pipeline_();
-  if (auto s = Preload(*pipeline); !s) return s;
+  if (auto s = PreloadDirectory(log_, *pipeline); !s) return s;
   std::vector<projections::Accumulator> accumulators(pipeline->size());
   const uint64_t to = applied_.load();
   if (auto s = Replay(*pipeline, SinksOf(accumulators), to); !s) return s;

@@ -186,13 +186,14 @@ void Accumulator::MergeFrom(const Accumulator& other) {
   }
 }
 
+bool IsSmallTeamSensitive(std::string_view name) {
+  return name.starts_with("teamhealth_burnout_") ||
+         name == "teamhealth_direct_interruptions_total" ||
+         name == "teamhealth_oncall_bypass_total";
+}
+
 void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_sizes,
                                      int min_group_size) {
-  auto sensitive = [](std::string_view name) {
-    return name.starts_with("teamhealth_burnout_") ||
-           name == "teamhealth_direct_interruptions_total" ||
-           name == "teamhealth_oncall_bypass_total";
-  };
   auto small = [&](const Labels& labels) {
     for (const auto& [k, v] : labels) {
       if (k != "team") continue;
@@ -204,7 +205,7 @@ void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_size
   int suppressed = 0;
   auto prune = [&](auto& families) {
     for (auto& [name, series] : families) {
-      if (!sensitive(name)) continue;
+      if (!IsSmallTeamSensitive(name)) continue;
       for (auto it = series.begin(); it != series.end();) {
         if (small(it->first)) {
           it = series.erase(it);

@@ -18,6 +18,10 @@
 
 namespace teamhealth::projector {
 
+// Preloads the log's whole directory history (directory.* events, through the subject index)
+// into `pipeline`: what every replay of the log does before its first event.
+Status PreloadDirectory(eventlog::EventLog& log, projections::Pipeline& pipeline);
+
 // The projection runtime: tails the event log from the checkpoint and drives every event
 // through the projection pipeline (the only way events reach projections), accumulating the
 // live metrics, one accumulator per projection. The state of every projection, its metrics
@@ -73,7 +77,6 @@ class Projector final {
   std::vector<std::pair<std::string, size_t>> StateSizes() const;
 
  private:
-  Status Preload(projections::Pipeline& pipeline);
   // Replays sequences [1, to] into `pipeline`; projection i into sinks[i] (null: skipped).
   Status Replay(projections::Pipeline& pipeline,
                 const std::vector<projections::MetricSink*>& sinks, uint64_t to);

@@ -27,6 +27,10 @@ struct HistogramData {
   uint64_t count = 0;
 };
 
+// Privacy (docs/design.md section 6): whether a series of `name` is held back for a team
+// smaller than privacy.min_group_size (burnout and direct-interruption series).
+bool IsSmallTeamSensitive(std::string_view name);
+
 // A MetricSink that accumulates every increment: the live metrics. Gauges are set per export.
 // Its counters and histograms are part of the projection state (Save/Load), so they are
 // cumulative over the whole log and survive restarts. Not thread-safe.
