@@ -63,14 +63,16 @@ TEST(BurnoutTest, GoldenScenarioSignalValues) {
   EXPECT_EQ(s("slack:UNIA").no_rest_streak, 12);
   EXPECT_EQ(s("slack:UNIA").weekend_days_28d, 0);  // works Mon-Sun
   EXPECT_EQ(s("slack:UNED").no_rest_streak, 11);
-  EXPECT_DOUBLE_EQ(s("slack:UOLI").oncall_share_28d, 7.0 / 28);
-  EXPECT_DOUBLE_EQ(s("slack:UOLA").oncall_share_28d, 6.0 / 28);
+  EXPECT_DOUBLE_EQ(s("slack:UOLI").oncall_share_28d, 7.0 / 28);  // not at risk: not > 0.25
+  EXPECT_DOUBLE_EQ(s("slack:UOLA").oncall_share_28d, 8.0 / 28);
   EXPECT_EQ(s("slack:UWIL").wip, 4);
-  EXPECT_EQ(s("slack:UWIL").wip_days_28d, 3);
   EXPECT_EQ(s("slack:UWIZ").wip, 3);
-  EXPECT_EQ(s("slack:UAMY").wip_days_28d, 26);
-  EXPECT_EQ(s("slack:UALI").wip_days_28d, 25);
-  EXPECT_EQ(s("slack:UALI").wip, 1);
+  EXPECT_EQ(s("slack:UAMY").wip, 1);  // in progress every day, yet not always on
+  EXPECT_EQ(s("slack:UAMY").after_hours_days_28d, 4);
+  EXPECT_EQ(s("slack:UALI").after_hours_days_28d, 12);
+  EXPECT_EQ(s("slack:UALI").activities_14d, 6);
+  EXPECT_EQ(s("slack:UOWL").after_hours_days_28d, 11);
+  EXPECT_EQ(s("slack:UOWL").activities_14d, 3);
   // The alias was merged into ava: nothing is left under it.
   EXPECT_EQ(s("github:ava-gh").activities_14d, 0);
 }
@@ -106,7 +108,8 @@ TEST(BurnoutTest, ThresholdsComeFromSettings) {
   s.sleep_interruptions_7d = 1;       // sue (1) joins sam
   s.wip_limit = 2;                    // wiz (3) joins wil
   s.no_rest_streak_days = 11;         // ned (11) joins nia
-  s.oncall_share_28d = 0.2;           // ola (6/28 = 0.21) joins oli
+  s.oncall_share_28d = 0.24;          // oli (7/28 = 0.25 > 0.24) joins ola
+  s.always_on_days_28d = 11;          // owl (11 days) joins ali
   s.after_hours_min_activities = 19;  // ann (6/19) joins ava
   auto a = ApplyScenario(s);
   Accumulator acc;
@@ -115,6 +118,7 @@ TEST(BurnoutTest, ThresholdsComeFromSettings) {
   EXPECT_EQ(AtRiskGauge(acc, "beta", "wip_over_limit"), 2);
   EXPECT_EQ(AtRiskGauge(acc, "beta", "no_rest_streak"), 2);
   EXPECT_EQ(AtRiskGauge(acc, "beta", "oncall_share_28d"), 2);
+  EXPECT_EQ(AtRiskGauge(acc, "beta", "always_on_28d"), 2);
   EXPECT_EQ(AtRiskGauge(acc, "alpha", "after_hours_share_14d"), 2);
 }
 
@@ -128,9 +132,10 @@ TEST(BurnoutTest, WindowsEndAtNow) {
   EXPECT_EQ(AtRiskGauge(later, "beta", "sleep_interruptions_7d"), 0);
   // nia's streak ended on Mar 31: by Apr 08 it is over.
   EXPECT_EQ(AtRiskGauge(later, "beta", "no_rest_streak"), 0);
-  // amy's item is still open: Mar 11..Apr 08 all have WIP.
-  EXPECT_EQ(AtRiskGauge(later, "beta", "always_on_28d"), 1);
-  EXPECT_EQ(a.projection.SignalsOf("slack:UAMY", kNow + 7 * kDay, a.directory).wip_days_28d, 28);
+  // ali's evenings Mar 09..11 fall out of local Mar 12..Apr 08: 9 days left.
+  EXPECT_EQ(AtRiskGauge(later, "beta", "always_on_28d"), 0);
+  EXPECT_EQ(
+      a.projection.SignalsOf("slack:UALI", kNow + 7 * kDay, a.directory).after_hours_days_28d, 9);
   // oli's shift Mar 31 12:00 - Apr 03 12:00 counts in full once now is past its end.
   EXPECT_DOUBLE_EQ(a.projection.SignalsOf("slack:UOLI", At("2026-04-03T12:00:00Z"), a.directory)
                        .oncall_share_28d,

@@ -68,7 +68,7 @@ void PrintSummary(const projections::Accumulator& acc, const std::vector<std::st
   std::printf("\n%-12s %7s %9s %9s %7s %9s %9s %8s %8s\n", "team", "members", "incidents", "pages",
               "night", "switches", "direct", "done", "at-risk");
   std::printf("%-12s %7s %9s %9s %7s %9s %9s %8s %8s\n", "", "", "", "", "pages", "", "pings",
-              "items", "signals");
+              "items", "members");
   for (const auto& team : teams) {
     std::printf("%-12s %7.0f %9.0f %9.0f %7.0f %9.0f %9.0f %8.0f %8.0f\n", team.c_str(),
                 Sum(gauges("teamhealth_team_members"), team),
@@ -78,7 +78,8 @@ void PrintSummary(const projections::Accumulator& acc, const std::vector<std::st
                 Sum(counters("teamhealth_context_switches_total"), team),
                 Sum(counters("teamhealth_direct_interruptions_total"), team),
                 Sum(counters("teamhealth_work_items_completed_total"), team),
-                Sum(gauges("teamhealth_burnout_members_at_risk"), team));
+                // Distinct members at risk on at least one signal, not a sum over signals.
+                Sum(gauges("teamhealth_burnout_members_at_risk"), team, "signal", "any"));
   }
   std::printf("\n");
 }

@@ -116,41 +116,6 @@ Status ApplySets(const Options& o, projections::Settings& s, projections::Direct
   return Status::Ok();
 }
 
-// The config's directory as directory events, for events that carry source identities: each
-// person becomes one entry keyed by their first identity, the others aliases.
-std::vector<schema::Event> DirectoryEvents(const config::DirectoryConfig& directory) {
-  std::vector<schema::Event> out;
-  for (const auto& person : DirectoryPeople(directory)) {
-    if (person.identities.empty()) continue;
-    schema::Event e;
-    e.set_id("directory:config:" + person.handle);
-    e.set_source("directory");
-    e.set_type("directory.person_upserted");
-    e.set_occurred_at_ms(0);
-    e.mutable_subject()->set_kind("person");
-    e.mutable_subject()->set_id(person.identities.front());
-    auto list = [&](const std::string& name, const std::vector<std::string>& values) {
-      auto* a = e.add_attrs();
-      a->set_name(name);
-      for (const auto& v : values) a->mutable_value()->mutable_list_value()->add_values(v);
-      if (values.empty()) a->mutable_value()->mutable_list_value();
-    };
-    auto str = [&](const std::string& name, const std::string& value) {
-      auto* a = e.add_attrs();
-      a->set_name(name);
-      a->mutable_value()->set_string_value(value);
-    };
-    list("aliases", {person.identities.begin() + 1, person.identities.end()});
-    str("sleep_hours", person.sleep_hours);
-    list("teams", person.teams);
-    str("timezone", person.timezone);
-    list("working_days", person.working_days);
-    str("working_hours", person.working_hours);
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
 Result<std::vector<schema::Event>> ReadEventFiles(const std::vector<std::string>& files) {
   sources::SourceOptions options;
   options.accept_directory_events = true;  // a file of events may describe its directory
@@ -323,7 +288,7 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   if (!o.events.empty()) {
     auto events = ReadEventFiles(o.events);
     if (!events) return events.error();
-    for (const auto& e : DirectoryEvents(config.directory)) pipeline.Preload(e);
+    for (const auto& e : projections::DirectoryEvents(config.directory)) pipeline.Preload(e);
     for (const auto& e : *events) pipeline.Preload(e);  // directory.* events only
     std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
       return a.occurred_at_ms() < b.occurred_at_ms();

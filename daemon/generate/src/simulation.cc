@@ -87,12 +87,23 @@ EpochMillis Simulation::Local(int offset_min, int64_t day, double hour) const {
   return day * kDayMs + static_cast<int64_t>(hour * kHourMs) - offset_min * kMinuteMs;
 }
 
+// Weekly rotations. The overloaded team rotates primary and secondary between its first two
+// people, so both are always on call. A healthy team keeps everyone at or under the SRE book's
+// 25 % of time on call ("Being On-Call": eight engineers for a weekly primary and secondary):
+// with eight or more members the secondary is the member half the rotation away (two weeks in
+// every n >= 8, never within the same four); a smaller team has a primary rotation only and
+// escalates to the backup, next week's primary, who holds no shift.
+bool Simulation::HasSecondary(int team) const {
+  return org_.teams[team].overloaded || org_.teams[team].members.size() >= 8;
+}
+
 int Simulation::OnCall(int team, int level, EpochMillis at) const {
   const std::vector<int>& m = org_.teams[team].members;
   const int64_t week = (at - week0_) / kWeekMs;
-  // The overloaded team rotates between its first two people only.
-  const int64_t n = org_.teams[team].overloaded ? 2 : static_cast<int64_t>(m.size());
-  return m[static_cast<size_t>((week + level - 1) % n)];
+  if (org_.teams[team].overloaded) return m[static_cast<size_t>((week + level - 1) % 2)];
+  const int64_t n = static_cast<int64_t>(m.size());
+  const int64_t offset = level == 1 ? 0 : HasSecondary(team) ? n / 2 : 1;
+  return m[static_cast<size_t>((week + offset) % n)];
 }
 
 int Simulation::Teammate(int person) {
@@ -115,7 +126,7 @@ int Simulation::Wip(int person) const {
 void Simulation::Shifts() {
   for (EpochMillis w = week0_; w < end_; w += kWeekMs) {
     for (size_t t = 0; t < org_.teams.size(); ++t) {
-      for (int level = 1; level <= 2; ++level) {
+      for (int level = 1; level <= (HasSecondary(static_cast<int>(t)) ? 2 : 1); ++level) {
         Emit(payloads_.Shift(org_.teams[t], OnCall(static_cast<int>(t), level, w), level, w,
                              w + kWeekMs, std::max(w, start_)));
       }
@@ -136,11 +147,16 @@ void Simulation::Incidents() {
           RunIncident(team_index, Local(team.utc_offset_min, day, 8 + 14 * rng_.Real()), false);
         }
       } else {
-        const int n = (rng_.Chance(0.55) ? 1 : 0) + (rng_.Chance(0.15) ? 1 : 0);
-        for (int i = 0; i < n; ++i) {
-          const bool night = rng_.Chance(0.1);
-          const double hour = night ? 23 + 6 * rng_.Real() : 8 + 14 * rng_.Real();
-          RunIncident(team_index, Local(team.utc_offset_min, day, hour), night);
+        // Most outages follow a change ("roughly 70 %", SRE book ch. 1), and a healthy team
+        // changes production in working hours on working days; the rest come at any hour.
+        const int changes = Weekend(day) ? 0 : (rng_.Chance(0.45) ? 1 : 0) +
+                                                   (rng_.Chance(0.15) ? 1 : 0);
+        for (int i = 0; i < changes; ++i) {
+          RunIncident(team_index, Local(team.utc_offset_min, day, 9 + 9 * rng_.Real()), false);
+        }
+        if (rng_.Chance(0.25)) {
+          const double hour = 24 * rng_.Real();
+          RunIncident(team_index, Local(team.utc_offset_min, day, hour), hour < 7 || hour >= 23);
         }
       }
     }
@@ -206,7 +222,10 @@ void Simulation::RunIncident(int team, EpochMillis at, bool night, bool leave_op
 std::vector<Simulation::Slot> Simulation::WorkSlots() {
   std::vector<Slot> slots;
   const int64_t first = start_ / kDayMs - 1, last = end_ / kDayMs;
+  // Evenings each healthy person worked this week (weeks start on Mondays).
+  std::vector<int> evenings(org_.people.size(), 0);
   for (int64_t day = first; day <= last; ++day) {
+    if (Weekday(day) == 1) std::fill(evenings.begin(), evenings.end(), 0);
     for (size_t p = 0; p < org_.people.size(); ++p) {
       const Person& person = org_.people[p];
       const Team& team = org_.teams[person.team];
@@ -218,12 +237,17 @@ std::vector<Simulation::Slot> Simulation::WorkSlots() {
       if (!rng_.Chance(active)) continue;
       int n = team.overloaded ? (weekend ? rng_.Between(3, 6) : rng_.Between(8, 12))
                               : rng_.Between(4, 8);
+      // A healthy person answers something in the evening about once a week, a habit rather
+      // than a coin per message: on about one working day in five, at most twice a week, the
+      // day's last slot is in the evening.
+      const bool evening = !team.overloaded && !weekend && evenings[p] < 2 && rng_.Chance(0.22);
+      evenings[p] += evening ? 1 : 0;
       for (; n > 0; --n) {
         double hour;
         if (team.overloaded) {
           hour = rng_.Chance(0.6) ? 8.5 + 9.5 * rng_.Real() : 18 + 5 * rng_.Real();
         } else {
-          hour = rng_.Chance(0.95) ? 9 + 8.5 * rng_.Real() : 18.5 + 2.5 * rng_.Real();
+          hour = evening && n == 1 ? 18.5 + 2.5 * rng_.Real() : 9 + 8.5 * rng_.Real();
         }
         const EpochMillis at = Local(person.utc_offset_min, day, hour);
         if (at >= start_ && at < end_) slots.push_back({at, static_cast<int>(p)});
@@ -273,7 +297,9 @@ bool Simulation::Progress(int person, EpochMillis at) {
     if (ReviewPr(person, at)) return true;
     return MergePr(person, at, 5);
   }
-  return MergePr(person, at, 0) || ReviewPr(person, at) || OpenPr(person, at) ||
+  // Finishes own work before reviewing others' (so a reopened or handed-over item gets its
+  // pull request), and starts something new only below two items in progress.
+  return MergePr(person, at, 0) || OpenPr(person, at) || ReviewPr(person, at) ||
          (Wip(person) < 2 && StartTicket(person, at));
 }
 

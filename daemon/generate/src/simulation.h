@@ -11,10 +11,11 @@ namespace teamhealth::generate::internal {
 // escalations, reassignments, unacknowledged ones), and each person's working slots, in
 // which they move tickets, open, review and merge pull requests, comment and chat.
 //
-// Team 0 is overloaded on purpose: two people share its rotation (on-call share 50 %), it
+// Team 0 is overloaded on purpose: two people share its rotation (both always on call), it
 // is paged every night, works evenings and weekends without a day off, and keeps 5-6 items
-// in progress each, so every burnout signal of docs/design.md section 7 fires for it. The others
-// work office hours with a WIP of about two.
+// in progress each, so every burnout signal of docs/design.md section 7.5 fires for it. The
+// others are healthy: office hours with an occasional evening reply, a WIP of about two, and
+// at most one week in four on call (see OnCall).
 //
 // Borrows `org`; single use: construct, call Run() once. Not thread-safe.
 class Simulation final {
@@ -55,6 +56,8 @@ class Simulation final {
   void SetStatus(Ticket& t, int to, int actor, EpochMillis at);
   int Wip(int person) const;
   int Teammate(int person);
+  bool HasSecondary(int team) const;
+  // Who is on call at `level` (1 primary, 2 secondary or the backup a small team escalates to).
   int OnCall(int team, int level, EpochMillis at) const;
   EpochMillis Local(int offset_min, int64_t day, double hour) const;
   void Emit(Record r);

@@ -24,6 +24,17 @@ std::vector<std::string> ListAttr(const schema::Event& e, std::string_view name)
   return out;
 }
 
+bool IsWorkActivity(const schema::Event& e) {
+  if (e.actor().empty()) return false;
+  const std::string& kind = e.subject().kind();
+  return kind == "work_item" || kind == "pull_request" || kind == "incident";
+}
+
+bool IsOwnActivity(const schema::Event& e) {
+  if (IsWorkActivity(e)) return true;
+  return !e.actor().empty() && e.type() == "chat.message" && !BoolAttr(e, "bot");
+}
+
 bool BoolAttr(const schema::Event& e, std::string_view name, bool fallback) {
   const auto* v = Attr(e, name);
   return v && v->has_bool_value() ? v->bool_value() : fallback;

@@ -42,18 +42,17 @@ int64_t Burnout::WipOf(const std::string& person) const {
 void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink&) {
   const std::string& type = e.type();
   if (!type.starts_with("directory.")) {
-    ApplyActivity(e, directory);
+    if (IsOwnActivity(e)) ApplyActivity(e, directory);
     if (type.starts_with("incident.")) ApplyPages(e, directory);
     if (type == "oncall.shift") ApplyShift(e);
-    if (type.starts_with("work_item.")) ApplyWorkItem(e, directory);
+    if (type.starts_with("work_item.")) ApplyWorkItem(e);
   }
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
 
-// An activity: any non-directory event the person acts in, on the local day and in the period
-// of the person at that instant.
+// An own activity (IsOwnActivity), on the local day and in the period of the person at that
+// instant.
 void Burnout::ApplyActivity(const schema::Event& e, const DirectoryView& directory) {
-  if (e.actor().empty()) return;
   const std::string& person = e.actor();
   const EpochMillis at = e.occurred_at_ms();
   // One directory lookup per activity: this runs for most events of the log.
@@ -94,7 +93,7 @@ void Burnout::ApplyShift(const schema::Event& e) {
 // deleted. Items first seen mid-life are tracked from what their events say; a status with an
 // unknown (null) category keeps the previous category (In Progress -> In Review stays in
 // progress).
-void Burnout::ApplyWorkItem(const schema::Event& e, const DirectoryView& directory) {
+void Burnout::ApplyWorkItem(const schema::Event& e) {
   const std::string& type = e.type();
   const bool created = type == "work_item.created";
   const bool moved = type == "work_item.status_changed";
@@ -125,39 +124,14 @@ void Burnout::ApplyWorkItem(const schema::Event& e, const DirectoryView& directo
   } else {
     items_[key] = after;
   }
-  if (was && (!is || !same_ref)) MoveWip(before.assignee, -1, at, directory);
-  if (is && (!was || !same_ref)) MoveWip(after.assignee, +1, at, directory);
+  if (was && (!is || !same_ref)) MoveWip(before.assignee, -1);
+  if (is && (!was || !same_ref)) MoveWip(after.assignee, +1);
 }
 
-void Burnout::MoveWip(const std::string& person, int64_t delta, EpochMillis at,
-                      const DirectoryView& directory) {
-  const int64_t before = WipOf(person);
+void Burnout::MoveWip(const std::string& person, int64_t delta) {
   int64_t& n = wip_of_[person];
   n += delta;
   if (n <= 0) wip_of_.erase(person);
-  WipTransition(person, before, WipOf(person), at, directory);
-}
-
-// A WIP span runs from the local day WIP rose above 0 to the local day it fell back to 0;
-// every day of it counts for always_on (WIP carries over days without events).
-void Burnout::WipTransition(const std::string& person, int64_t before, int64_t after,
-                            EpochMillis at, const DirectoryView& directory) {
-  if ((before > 0) == (after > 0)) return;
-  Person& p = people_[person];
-  const int64_t day = directory.LocalDay(person, at);
-  if (after > 0) {
-    p.wip_since_day = day;
-  } else {
-    MarkWipDays(p, std::min(p.wip_since_day, day), std::max(p.wip_since_day, day));
-    p.wip_since_day = 0;
-  }
-}
-
-void Burnout::MarkWipDays(Person& p, int64_t from_day, int64_t to_day) {
-  // Only the days still kept matter; a span of months marks at most keep_days_ + 1 days.
-  for (int64_t d = std::max(from_day, to_day - keep_days_); d <= to_day; ++d) {
-    if (Day* day = DayOf(p, d)) day->had_wip = true;
-  }
 }
 
 // The aggregates of `day`, or nullptr when the day is older than what is kept (relative to
@@ -231,8 +205,7 @@ BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
       s.after_hours_14d += static_cast<int>(day->after_hours);
     }
     if (day != nullptr && day->activities > 0 && day->non_working) ++s.weekend_days_28d;
-    const bool open_span = s.wip > 0 && d >= p.wip_since_day;
-    if ((day != nullptr && day->had_wip) || open_span) ++s.wip_days_28d;
+    if (day != nullptr && day->after_hours > 0) ++s.after_hours_days_28d;
   }
 
   // Today does not break a streak before it is over: with no activity yet today, the streak
@@ -272,9 +245,9 @@ std::array<bool, 7> Burnout::AtRisk(const BurnoutSignals& s) const {
           after_share >= settings_.after_hours_share_14d,
       s.weekend_days_28d >= settings_.weekend_days_28d,
       s.no_rest_streak >= settings_.no_rest_streak_days,
-      s.oncall_share_28d >= settings_.oncall_share_28d,
+      s.oncall_share_28d > settings_.oncall_share_28d,  // strictly: 25 % is the SRE maximum
       s.wip > settings_.wip_limit,
-      static_cast<double>(s.wip_days_28d) / kLongWindowDays >= settings_.always_on_share_28d,
+      s.after_hours_days_28d >= settings_.always_on_days_28d,
   };
 }
 
@@ -332,13 +305,12 @@ std::string Burnout::Save() const {
   w.U64(people_.size());
   for (const auto& [name, p] : people_) {
     w.Str(name);
-    w.I64(p.wip_since_day);
     w.U64(p.days.size());
     for (const auto& [day, d] : p.days) {
       w.I64(day);
       w.U64(d.activities);
       w.U64(d.after_hours);
-      w.U64((d.non_working ? 1 : 0) | (d.had_wip ? 2 : 0));
+      w.U64(d.non_working ? 1 : 0);
     }
     w.U64(p.sleep_interruptions.size());
     for (EpochMillis t : p.sleep_interruptions) w.I64(t);
@@ -366,16 +338,14 @@ bool Burnout::Load(std::string_view bytes) {
   decltype(people_) people;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     Person& p = people[r.Str()];
-    p.wip_since_day = r.I64();
     for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
       const int64_t day = r.I64();
       Day& d = p.days[day];
       d.activities = static_cast<uint32_t>(r.U64());
       d.after_hours = static_cast<uint32_t>(r.U64());
-      const uint64_t flags = r.U64();
-      if (flags > 3) return false;
-      d.non_working = flags & 1;
-      d.had_wip = flags & 2;
+      const uint64_t non_working = r.U64();
+      if (non_working > 1) return false;
+      d.non_working = non_working == 1;
     }
     for (uint64_t m = r.U64(); r.ok() && m > 0; --m) p.sleep_interruptions.push_back(r.I64());
     if (!std::is_sorted(p.sleep_interruptions.begin(), p.sleep_interruptions.end())) {

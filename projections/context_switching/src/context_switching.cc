@@ -26,10 +26,6 @@ constexpr uint64_t kPruneEvery = 10'000;
 
 enum class Kind { kDm, kMention };
 
-bool IsWorkSubject(std::string_view kind) {
-  return kind == "work_item" || kind == "pull_request" || kind == "incident";
-}
-
 // Subjects are the same when source, kind and id all are (a Jira issue 42 is not GitHub
 // issue 42, nor GitHub pull request 42). The separator cannot occur in any of them.
 std::string SubjectKey(const schema::Event& e) {
@@ -61,7 +57,7 @@ bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>
 
 void ContextSwitching::Apply(const schema::Event& e, const DirectoryView& directory,
                              MetricSink& sink) {
-  if (!e.actor().empty() && IsWorkSubject(e.subject().kind())) {
+  if (IsWorkActivity(e)) {
     ApplyActivity(e, directory, sink);
   } else if (e.type() == "chat.message") {
     ApplyMessage(e, directory, sink);

@@ -35,6 +35,41 @@ WorkPattern ToWorkPattern(const config::Schedule& s) {
 
 Settings MakeSettings(const config::Config& c) { return c.definitions; }
 
+std::vector<schema::Event> DirectoryEvents(const config::DirectoryConfig& directory) {
+  std::vector<schema::Event> out;
+  for (const auto& person : directory.people) {
+    if (person.identities.empty()) continue;
+    const config::Schedule s = directory.EffectiveSchedule(person);
+    schema::Event e;
+    e.set_id("directory:config:" + person.handle);
+    e.set_source("directory");
+    e.set_type("directory.person_upserted");
+    e.set_occurred_at_ms(0);
+    e.mutable_subject()->set_kind("person");
+    e.mutable_subject()->set_id(person.identities.front());
+    auto list = [&](const char* name, const std::vector<std::string>& values) {
+      auto* l = e.add_attrs();
+      l->set_name(name);
+      auto* v = l->mutable_value()->mutable_list_value();
+      for (const auto& value : values) v->add_values(value);
+    };
+    auto str = [&](const char* name, const std::string& value) {
+      auto* a = e.add_attrs();
+      a->set_name(name);
+      a->mutable_value()->set_string_value(value);
+    };
+    // Attributes sorted by name, as normalised events carry them.
+    list("aliases", {person.identities.begin() + 1, person.identities.end()});
+    str("sleep_hours", s.sleep_hours.value_or(""));
+    list("teams", person.teams);
+    str("timezone", s.timezone.value_or("UTC"));
+    list("working_days", s.working_days.value_or(std::vector<std::string>{}));
+    str("working_hours", s.working_hours.value_or(""));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 DirectoryView MakeDirectoryView(const config::DirectoryConfig& directory) {
   return DirectoryView(directory.services, directory.projects, ToWorkPattern(directory.defaults));
 }

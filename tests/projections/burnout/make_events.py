@@ -40,6 +40,16 @@ def activity(who, at, item="C-1"):
        {"kind": "work_item", "id": item, "key": item, "project": "OPS"}, {}, who)
 
 
+def message(who, at, bot=False):
+    ev("slack", "chat.message", at, {"kind": "channel", "id": "C1"},
+       {"bot": bot, "channel_type": "channel", "edited": False, "mentions": [],
+        "recipients": [], "thread": False}, who)
+
+
+def reaction(who, at):
+    ev("slack", "chat.reaction", at, {"kind": "channel", "id": "C1"}, {}, who)
+
+
 def page(who, incident, at):
     ev("pagerduty", "incident.triggered", at,
        {"kind": "incident", "id": incident, "service": "SVC"},
@@ -83,8 +93,9 @@ person("WES", ["alpha"])
 person("WYN", ["alpha"], tz="Asia/Tokyo")
 person("NIA", ["beta"], days=ALL_DAYS)
 person("NED", ["beta"], tz="America/Los_Angeles", days=ALL_DAYS)
-for n in ["OLI", "OLA", "WIL", "WIZ", "AMY", "ALI"]:
+for n in ["OLI", "OLA", "WIL", "WIZ", "AMY", "OWL"]:
     person(n, ["beta"])
+person("ALI", ["beta"], tz="America/New_York")
 person("LEX", ["gamma"])
 person("ANN", ["alpha"], at="2026-03-27T09:00:00", actor="slack:UANN")
 person("AVA", ["alpha"], at="2026-03-31T00:00:00", aliases=["github:ava-gh"])
@@ -143,7 +154,7 @@ shift("slack:UOLI", "2026-03-20T00:00:00", "2026-03-23T00:00:00")
 shift("slack:UOLI", "2026-03-21T00:00:00", "2026-03-22T00:00:00", level=2)
 shift("slack:UOLI", "2026-03-31T12:00:00", "2026-04-03T12:00:00")
 shift("slack:UOLA", "2026-02-20T00:00:00", "2026-03-01T00:00:00")
-shift("slack:UOLA", "2026-03-10T00:00:00", "2026-03-16T00:00:00")
+shift("slack:UOLA", "2026-03-10T00:00:00", "2026-03-18T00:00:00")
 shift("slack:UOLA", "2026-03-12T00:00:00", "2026-03-13T00:00:00", level=2)
 
 # WIP over limit.
@@ -167,12 +178,25 @@ moved("2026-03-31T09:07:00", "W12", "in_progress", None)
 moved("2026-03-31T09:08:00", "W12", None, "done")
 
 # Always on.
-created("2026-03-01T10:00:00", "A0", "in_progress", "slack:UAMY")
-moved("2026-03-04T10:00:00", "A0", "in_progress", "done")
-created("2026-03-07T10:00:00", "A1", "in_progress", "slack:UAMY")
-created("2026-03-05T10:00:00", "L1", "in_progress", "slack:UALI")
-moved("2026-03-14T10:00:00", "L1", "in_progress", "done")
-created("2026-03-18T09:00:00", "L2", "in_progress", "slack:UALI")
+# amy: a ticket in progress every day of the window and an evening reply every Tuesday.
+created("2026-03-01T10:00:00", "A1", "in_progress", "slack:UAMY")
+for d in ["2026-03-10", "2026-03-17", "2026-03-24", "2026-03-31"]:
+    message("slack:UAMY", ts(d, "19:30"))
+reaction("slack:UAMY", "2026-03-11T21:00:00")
+# ali (America/New_York: EST = UTC-5 until Mar 08, EDT = UTC-4 after): evenings on 12 local
+# days, the first with two activities; one before the window by local day (inside by UTC),
+# one in working hours, one reaction.
+message("slack:UALI", "2026-03-05T02:00:00")  # Wed Mar 04 21:00 EST
+for d in [10, 11, 12, 13, 17, 18, 19, 20, 24, 25, 26, 27]:  # 20:00 EDT on Mar d-1
+    message("slack:UALI", f"2026-03-{d:02d}T00:00:00")
+activity("slack:UALI", "2026-03-10T03:30:00")  # Mon Mar 09 23:30 EDT, sleep, same day
+reaction("slack:UALI", "2026-03-28T01:00:00")  # Fri Mar 27 21:00 EDT
+activity("slack:UALI", "2026-03-30T21:00:00")  # Mon Mar 30 17:00 EDT, working hours
+# owl (UTC): evenings on 11 days; a bot message and a reaction on two more evenings.
+for d in [9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 23]:
+    activity("slack:UOWL", f"2026-03-{d:02d}T19:00:00")
+message("slack:UOWL", "2026-03-24T19:00:00", bot=True)
+reaction("slack:UOWL", "2026-03-25T19:00:00")
 
 # Log order = time order (stable, so same-instant events keep the order written above).
 events.sort(key=lambda e: e["occurred_at"])

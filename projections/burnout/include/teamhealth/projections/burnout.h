@@ -16,43 +16,89 @@ namespace teamhealth::projections {
 
 // One person's burnout signal values at an instant `now`, before thresholds are applied.
 // Day windows are local days of the person ending with the local day of `now` (today
-// included); instant windows are (now - N days, now].
+// included); instant windows are (now - N days, now]. "Own activity" is IsOwnActivity()
+// (event_access.h): a work activity or a chat message the person sent.
 struct BurnoutSignals {
   int sleep_interruptions_7d = 0;  // interruptions that began in the person's sleep period
-  int activities_14d = 0;          // events the person acted in (not directory.*)
+  int activities_14d = 0;          // own activities
   int after_hours_14d = 0;         // ... of which in off_hours or sleep
-  int weekend_days_28d = 0;        // non-working local days with at least one activity
-  int no_rest_streak = 0;          // consecutive active local days ending today or yesterday
+  int weekend_days_28d = 0;        // non-working local days with own activity
+  int no_rest_streak = 0;          // consecutive local days with own activity, to today/yesterday
   double oncall_share_28d = 0;     // share of the 28 days covered by the person's shifts
   int64_t wip = 0;                 // in-progress work items assigned to the person now
-  int wip_days_28d = 0;            // local days with WIP > 0 at some point
+  int after_hours_days_28d = 0;    // local days with own activity in off_hours or sleep
 };
 
-// The seven burnout signals of docs/design.md section 7, in export order (label `signal`).
+// The seven burnout signals of docs/design.md section 7.5, in export order (label `signal`).
 // ExportGauges also exports `signal="any"`: distinct members at risk on at least one.
 inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
     "sleep_interruptions_7d", "after_hours_share_14d", "weekend_days_28d", "no_rest_streak",
     "oncall_share_28d",       "wip_over_limit",        "always_on_28d"};
 
-// Burnout signals (docs/design.md section 7): per person, over trailing windows ending at the `now` of
-// ExportGauges, exported as the number of current team members at risk for each signal
-// (`teamhealth_burnout_members_at_risk{signal,team}`) next to `teamhealth_team_members{team}`.
-// Emits gauges only (no counters): the signals are states, not increments.
+// Burnout signals (docs/design.md section 7.5): per person, over trailing windows ending at the
+// `now` of ExportGauges, exported as the number of current team members at risk on each
+// signal (`teamhealth_burnout_members_at_risk{signal,team}`, and `signal="any"`) next to
+// `teamhealth_team_members{team}`. Gauges only: the signals are states, not increments.
+//
+// A signal must single out the few people being ground down and never flag a healthy team's
+// ordinary month: a ticket in progress every day, a reply on a weekday evening, one week of
+// on-call in four. Each signal, what it detects, and why its default threshold (Settings;
+// config [metrics]) is where it is:
+//
+// - sleep_interruptions_7d >= 2: interruptions (PageTracker: pages merged within
+//   page_merge_seconds) that began in the person's sleep hours, last 7 days. A broken night
+//   costs the next day; adults need 7 h or more of sleep a night (AASM/SRS consensus,
+//   Watson et al. 2015, Sleep 38(6)), and the SRE book ("Being On-Call", Google 2016)
+//   treats night pages as the costliest on-call load. One bad night in a week is part of
+//   on-call; two is a pattern. Counted on the paged person's own sleep hours.
+// - after_hours_share_14d >= 0.25 with >= 20 own activities: a quarter of what a person does
+//   falls outside working hours, sustained over two weeks. Recovery needs psychological
+//   detachment from work in off-job time (Sonnentag & Fritz 2007, J. Occup. Health Psychol.
+//   12(3); Sonnentag 2012, Curr. Dir. Psychol. Sci. 21(2)); the minimum keeps a quiet fortnight
+//   (3 of 8 activities at night) from deciding anything.
+// - weekend_days_28d >= 3: own activity on 3 or more non-working days (the person's own
+//   working days, so a Sun-Thu week is respected) in 4 weeks. A stray weekend message is
+//   normal; most of a month's weekends touched is not. Weekend recovery predicts the next
+//   week's health and performance (Fritz & Sonnentag 2005, J. Occup. Health Psychol. 10(3)).
+// - no_rest_streak >= 12: consecutive local days with own activity. The EU Working Time
+//   Directive (2003/88/EC, art. 5 and 16) requires 24 h of uninterrupted rest every 7 days,
+//   averaged over at most 14: 12 days in a row leaves a fortnight only its two ends to rest.
+// - oncall_share_28d > 0.25 (strictly): share of the last 28 days inside the person's
+//   oncall.shift intervals of any level (union, so overlapping shifts count once). The SRE
+//   book ("Being On-Call") caps on-call at 25 % of an engineer's time: one week in four,
+//   primary and secondary together, is the maximum, so exactly 7 of 28 days is not at risk and
+//   only more is.
+// - wip_over_limit > 3: work items now in progress and assigned to the person. Each extra
+//   parallel project costs a share of the day to switching (Weinberg 1992, Quality Software
+//   Management vol. 1: about 20 % per added project); WIP limits are the Kanban answer
+//   (Anderson 2010). Three at once is busy; four is split.
+// - always_on_28d >= 12 days: distinct local days of the last 28 with own activity in off
+//   hours or sleep. An evening reply once a week is normal (4 days); evenings on most working
+//   days (12 of the ~20 in 4 weeks) means work never stops. The availability expectation
+//   behind it, "workplace telepressure", predicts poor recovery and burnout (Barber &
+//   Santuzzi 2015, J. Occup. Health Psychol. 20(2)). Having work in progress is not always-on:
+//   every engineer has a ticket open every day.
+//
+// These thresholds are defaults chosen from the sources above, not measured norms; the
+// generated organisations of tests/calibration check that they leave healthy teams under the
+// TeamhealthBurnoutRisk line (25 % of members at risk on any signal) and flag the overloaded
+// one. A team lead who knows better sets them in [metrics].
 //
 // State is bounded, never per event: per person the aggregates of the last ~35 local days
-// (activities, after-hours activities, non-working day, had WIP), the sleep interruptions of
-// the last 8 days, the on-call shifts that end within the last 29 days and where their WIP
-// span began; the open (and recently closed) work items with their status category and
-// assignee; the page tracker. Memory is O(people + open items). People are person keys: the
-// Pipeline resolved every reference before this projection sees it. Not thread-safe.
+// (own activities, those in off hours or sleep, non-working day), the sleep interruptions of
+// the last 8 days, the on-call shifts that end within the last 29 days; the open (and recently
+// closed) work items with their status category and assignee; the page tracker. Memory is
+// O(people + open items). People are person keys: the Pipeline resolved every reference
+// before this projection sees it. Not thread-safe.
 class Burnout final : public Projection {
  public:
   explicit Burnout(const Settings& settings);
 
   std::string_view name() const override { return "burnout"; }
   // 1 was the placeholder that counted nothing; 3: people are person keys (no alias state)
-  // and the `any` signal.
-  uint32_t version() const override { return 3; }
+  // and the `any` signal; 4: own activity (IsOwnActivity) and always_on_28d as days with
+  // off-hours activity (no WIP days in the state).
+  uint32_t version() const override { return 4; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -62,22 +108,20 @@ class Burnout final : public Projection {
   // Signal values of `person` (a directory pseudonym) at `now`; for tests and explanations.
   BurnoutSignals SignalsOf(std::string_view person, EpochMillis now,
                            const DirectoryView& directory) const;
-  // Which signals (in kBurnoutSignalNames order) are at or over their Settings threshold.
+  // Which signals (in kBurnoutSignalNames order) are past their Settings threshold.
   std::array<bool, 7> AtRisk(const BurnoutSignals& s) const;
 
  private:
   // Aggregates of one local day of one person.
   struct Day {
-    uint32_t activities = 0;
-    uint32_t after_hours = 0;  // activities in off_hours or sleep
+    uint32_t activities = 0;   // own activities
+    uint32_t after_hours = 0;  // own activities in off_hours or sleep
     bool non_working = false;  // not a working day in the person's pattern
-    bool had_wip = false;      // WIP > 0 at some point of a WIP span that has ended
   };
   struct Person {
     std::map<int64_t, Day> days;                           // local day -> aggregates
     std::vector<EpochMillis> sleep_interruptions;          // sorted
     std::set<std::pair<EpochMillis, EpochMillis>> shifts;  // [start, end)
-    int64_t wip_since_day = 0;  // local day WIP last rose above 0 (0 while WIP is 0)
   };
   struct Item {
     std::string category;  // todo, in_progress, done, or "" while unknown
@@ -89,12 +133,8 @@ class Burnout final : public Projection {
   void ApplyActivity(const schema::Event& e, const DirectoryView& directory);
   void ApplyPages(const schema::Event& e, const DirectoryView& directory);
   void ApplyShift(const schema::Event& e);
-  void ApplyWorkItem(const schema::Event& e, const DirectoryView& directory);
-  void MoveWip(const std::string& person, int64_t delta, EpochMillis at,
-               const DirectoryView& directory);
-  void WipTransition(const std::string& person, int64_t before, int64_t after, EpochMillis at,
-                     const DirectoryView& directory);
-  void MarkWipDays(Person& p, int64_t from_day, int64_t to_day);
+  void ApplyWorkItem(const schema::Event& e);
+  void MoveWip(const std::string& person, int64_t delta);
   Day* DayOf(Person& p, int64_t day);
   void Trim(Person& p) const;
   void Prune(EpochMillis now);

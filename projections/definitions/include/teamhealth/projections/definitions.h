@@ -24,7 +24,7 @@ struct Settings {
   int no_rest_streak_days = 12;
   double oncall_share_28d = 0.25;
   int wip_limit = 3;
-  double always_on_share_28d = 0.9;
+  int always_on_days_28d = 12;
   // Privacy.
   bool person_metrics = false;
   int min_group_size = 5;

@@ -16,6 +16,10 @@ std::vector<std::unique_ptr<Projection>> MakeProjections(const Settings& setting
 // people come from the log's directory events.
 DirectoryView MakeDirectoryView(const config::DirectoryConfig& directory);
 WorkPattern ToWorkPattern(const config::Schedule& schedule);
+// The config's people as `directory.person_upserted` events at instant 0, for events that carry
+// source identities (`report --events`, tests): each person keyed by their first identity,
+// the others its aliases, with the effective schedule. People without identities are left out.
+std::vector<schema::Event> DirectoryEvents(const config::DirectoryConfig& directory);
 // The [metrics] and [privacy] definitions of the config.
 Settings MakeSettings(const config::Config& config);
 
