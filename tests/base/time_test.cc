@@ -47,3 +47,21 @@ TEST(TimeTest, RoundTrips) {
 
 }  // namespace
 }  // namespace teamhealth
+
+namespace teamhealth {
+namespace {
+
+TEST(TimeTest, ParsesDurations) {
+  EXPECT_EQ(ParseDurationSeconds("90"), 90);
+  EXPECT_EQ(ParseDurationSeconds("90s"), 90);
+  EXPECT_EQ(ParseDurationSeconds("5m"), 300);
+  EXPECT_EQ(ParseDurationSeconds("1h"), 3600);
+  EXPECT_EQ(ParseDurationSeconds("7d"), 7 * 86400);
+  EXPECT_EQ(ParseDurationSeconds("0m"), 0);
+  for (const char* bad : {"", "m", "-5m", "5w", "1.5h", "5 m", "h5", "9999999999999s"}) {
+    EXPECT_FALSE(ParseDurationSeconds(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace teamhealth

@@ -6,6 +6,8 @@
 
 #include "commands.h"
 #include "teamhealth/generate/generator.h"
+#include "teamhealth/http/metrics.h"
+#include "teamhealth/projections/accumulator.h"
 
 namespace teamhealth::app {
 namespace {
@@ -29,7 +31,10 @@ Commands:
                               the metrics of a team over exactly [A, B)
                               (--format table|json|csv, --set NAME=VALUE what-if)
   import                      append historical exports (not built yet)
-  backfill                    OpenMetrics history for promtool (not built yet)
+  backfill --config FILE --log DIR --from A --to B --step S [--out FILE]
+                              every team-health series at each step, as OpenMetrics
+                              for `promtool tsdb create-blocks-from openmetrics`
+  metrics                     list every metric the daemon exports: NAME TYPE
   explain                     the events behind a number (not built yet)
   erase --config FILE HANDLE  forget a person: their events become anonymous
   generate --out DIR          a synthetic organisation's vendor payloads and directory
@@ -40,6 +45,26 @@ Commands:
 
 Run `teamhealth <command> --help` for a command's options.
 )";
+
+// `teamhealth metrics`: the catalogue of exported metric families, one `NAME TYPE` per line
+// (team-health metrics of section 7, then the daemon's own), for tools that check queries.
+int ListMetrics(const Args& args) {
+  if (!args.options.empty() || !args.positional.empty()) {
+    std::fputs("usage: teamhealth metrics\n  takes no options\n", args.Has("help") ? stdout : stderr);
+    return args.Has("help") ? 0 : 2;
+  }
+  auto print = [](const std::vector<projections::MetricSpec>& specs) {
+    for (const auto& spec : specs) {
+      const char* type = spec.type == projections::MetricType::kCounter ? "counter"
+                         : spec.type == projections::MetricType::kGauge ? "gauge"
+                                                                        : "histogram";
+      std::printf("%.*s %s\n", static_cast<int>(spec.name.size()), spec.name.data(), type);
+    }
+  };
+  print(projections::AllSpecs());
+  print(http::SelfMetricSpecs());
+  return 0;
+}
 
 }  // namespace
 
@@ -94,7 +119,9 @@ int RunCli(int argc, char** argv) {
   if (command == "inspect") return Inspect(*args);
   if (command == "erase") return Erase(*args);
   if (command == "demo") return Demo(*args);
-  for (const char* planned : {"import", "backfill", "explain"}) {
+  if (command == "backfill") return Backfill(*args);
+  if (command == "metrics") return ListMetrics(*args);
+  for (const char* planned : {"import", "explain"}) {
     if (command == planned) {
       std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", planned);
       return 2;

@@ -29,6 +29,7 @@ int CheckConfig(const Args& args);
 int Inspect(const Args& args);
 int Erase(const Args& args);
 int Demo(const Args& args);
+int Backfill(const Args& args);
 // Parses its own arguments: --header repeats.
 int Normalize(int argc, char** argv);
 int Report(int argc, char** argv);

@@ -25,21 +25,6 @@ constexpr const char* kDemoUsage =
     "  ending now), serves /metrics, /healthz and /readyz, prints each team's headline\n"
     "  numbers, and keeps serving until interrupted or until DURATION (e.g. 60s, 5m) passes.\n";
 
-// "90", "90s", "5m", "1h" -> seconds; -1 if malformed.
-int64_t ParseDuration(const std::string& text) {
-  if (text.empty()) return -1;
-  int64_t unit = 1;
-  std::string digits = text;
-  switch (text.back()) {
-    case 's': digits.pop_back(); break;
-    case 'm': unit = 60, digits.pop_back(); break;
-    case 'h': unit = 3600, digits.pop_back(); break;
-    default: break;
-  }
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-  return std::stoll(digits) * unit;
-}
-
 double Sum(const std::map<projections::Labels, double>* series, const std::string& team,
            const std::string& label = "", const std::string& value = "") {
   double total = 0;
@@ -117,7 +102,8 @@ int Demo(const Args& args) {
     std::fputs(kDemoUsage, stdout);
     return 0;
   }
-  const int64_t for_seconds = args.Has("for") ? ParseDuration(args.Get("for")) : 0;
+  const int64_t for_seconds =
+      args.Has("for") ? ParseDurationSeconds(args.Get("for")).value_or(-1) : 0;
   if (for_seconds < 0) {
     std::fprintf(stderr, "teamhealth demo: --for %s: expected e.g. 60s, 5m\n%s",
                  args.Get("for").c_str(), kDemoUsage);

@@ -105,4 +105,24 @@ std::string FormatRfc3339(EpochMillis ms) {
   return buf;
 }
 
+std::optional<int64_t> ParseDurationSeconds(std::string_view text) {
+  int64_t unit = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 's': text.remove_suffix(1); break;
+      case 'm': unit = 60, text.remove_suffix(1); break;
+      case 'h': unit = 3600, text.remove_suffix(1); break;
+      case 'd': unit = 86400, text.remove_suffix(1); break;
+      default: break;
+    }
+  }
+  if (text.empty() || text.size() > 12) return std::nullopt;
+  int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n * unit;
+}
+
 }  // namespace teamhealth

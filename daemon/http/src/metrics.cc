@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -15,6 +16,21 @@
 namespace teamhealth::http {
 
 namespace {
+
+using projections::MetricType;
+
+const projections::MetricSpec& Self(std::string_view name) {
+  for (const auto& spec : SelfMetricSpecs()) {
+    if (spec.name == name) return spec;
+  }
+  std::abort();  // a name missing from SelfMetricSpecs() is a programming error
+}
+
+template <typename Builder>
+auto& Build(Builder builder, std::string_view name, prometheus::Registry& registry) {
+  const auto& spec = Self(name);
+  return builder.Name(std::string(spec.name)).Help(std::string(spec.help)).Register(registry);
+}
 
 // Converts the projections' accumulator into Prometheus families at scrape time, so the
 // team-health metrics need no handles: their label sets come from the data.
@@ -74,7 +90,7 @@ class ProjectionCollectable final : public prometheus::Collectable {
     }
     prometheus::MetricFamily lag;
     lag.name = "teamhealth_projection_lag_events";
-    lag.help = "Events appended to the log that the projection has not applied yet.";
+    lag.help = std::string(Self(lag.name).help);
     lag.type = prometheus::MetricType::Gauge;
     const double behind = static_cast<double>(lag_());
     for (const auto& name : names_) {
@@ -99,43 +115,44 @@ class ProjectionCollectable final : public prometheus::Collectable {
 
 }  // namespace
 
+const std::vector<projections::MetricSpec>& SelfMetricSpecs() {
+  static const std::vector<projections::MetricSpec> specs = {
+      {"teamhealth_events_ingested_total", MetricType::kCounter,
+       "Canonical events appended to the log, by source.", {}},
+      {"teamhealth_events_duplicate_total", MetricType::kCounter,
+       "Events not appended because their id was already in the log, by source.", {}},
+      {"teamhealth_events_quarantined_total", MetricType::kCounter,
+       "Records quarantined by reference, by source and reason.", {}},
+      {"teamhealth_events_ignored_total", MetricType::kCounter,
+       "Records that are not events (such as Slack url_verification), by source.", {}},
+      {"teamhealth_consumer_lag_messages", MetricType::kGauge,
+       "Records behind the high watermark, summed over the topic's partitions.", {}},
+      {"teamhealth_log_last_sequence", MetricType::kGauge,
+       "Sequence number of the last event in the log.", {}},
+      {"teamhealth_build_info", MetricType::kGauge,
+       "Always 1; the version label names the build.", {}},
+      {"teamhealth_projection_lag_events", MetricType::kGauge,
+       "Events appended to the log that the projection has not applied yet.", {}},
+  };
+  return specs;
+}
+
 struct DaemonMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& ingested =
-      prometheus::BuildCounter()
-          .Name("teamhealth_events_ingested_total")
-          .Help("Canonical events appended to the log, by source.")
-          .Register(*registry);
+      Build(prometheus::BuildCounter(), "teamhealth_events_ingested_total", *registry);
   prometheus::Family<prometheus::Counter>& duplicate =
-      prometheus::BuildCounter()
-          .Name("teamhealth_events_duplicate_total")
-          .Help("Events not appended because their id was already in the log, by source.")
-          .Register(*registry);
+      Build(prometheus::BuildCounter(), "teamhealth_events_duplicate_total", *registry);
   prometheus::Family<prometheus::Counter>& quarantined =
-      prometheus::BuildCounter()
-          .Name("teamhealth_events_quarantined_total")
-          .Help("Records quarantined by reference, by source and reason.")
-          .Register(*registry);
+      Build(prometheus::BuildCounter(), "teamhealth_events_quarantined_total", *registry);
   prometheus::Family<prometheus::Counter>& ignored =
-      prometheus::BuildCounter()
-          .Name("teamhealth_events_ignored_total")
-          .Help("Records that are not events (such as Slack url_verification), by source.")
-          .Register(*registry);
+      Build(prometheus::BuildCounter(), "teamhealth_events_ignored_total", *registry);
   prometheus::Family<prometheus::Gauge>& lag =
-      prometheus::BuildGauge()
-          .Name("teamhealth_consumer_lag_messages")
-          .Help("Records behind the high watermark, summed over the topic's partitions.")
-          .Register(*registry);
+      Build(prometheus::BuildGauge(), "teamhealth_consumer_lag_messages", *registry);
   prometheus::Family<prometheus::Gauge>& last_sequence_family =
-      prometheus::BuildGauge()
-          .Name("teamhealth_log_last_sequence")
-          .Help("Sequence number of the last event in the log.")
-          .Register(*registry);
+      Build(prometheus::BuildGauge(), "teamhealth_log_last_sequence", *registry);
   prometheus::Family<prometheus::Gauge>& build_info =
-      prometheus::BuildGauge()
-          .Name("teamhealth_build_info")
-          .Help("Always 1; the version label names the build.")
-          .Register(*registry);
+      Build(prometheus::BuildGauge(), "teamhealth_build_info", *registry);
   prometheus::Gauge& last_sequence = last_sequence_family.Add({});
   std::shared_ptr<ProjectionCollectable> projections;
 

@@ -35,6 +35,16 @@ Status PreloadDirectory(eventlog::EventLog& log, projections::Pipeline& pipeline
   });
 }
 
+projections::Accumulator ExportedMetrics(projections::Accumulator counters,
+                                         const projections::Pipeline& pipeline, EpochMillis now,
+                                         const std::map<std::string, std::string>& handle_of_ref) {
+  pipeline.ExportGauges(now, counters);
+  const auto& settings = pipeline.settings();
+  counters.SuppressSmallTeams(pipeline.TeamSizes(now), settings.min_group_size);
+  if (settings.person_metrics) counters.NamePeople(pipeline.KeyNames(handle_of_ref));
+  return counters;
+}
+
 Status Projector::Replay(projections::Pipeline& pipeline,
                          const std::vector<projections::MetricSink*>& sinks, uint64_t to) {
   if (to == 0) return Status::Ok();
@@ -222,11 +232,7 @@ projections::Accumulator Projector::Snapshot(EpochMillis now) const {
   std::lock_guard lock(mu_);
   projections::Accumulator snap;
   for (const auto& a : accumulators_) snap.MergeFrom(a);
-  pipeline_->ExportGauges(now, snap);
-  const auto& settings = pipeline_->settings();
-  snap.SuppressSmallTeams(pipeline_->TeamSizes(now), settings.min_group_size);
-  if (settings.person_metrics) snap.NamePeople(pipeline_->KeyNames(handle_of_ref_));
-  return snap;
+  return ExportedMetrics(std::move(snap), *pipeline_, now, handle_of_ref_);
 }
 
 void Projector::SetPeopleNames(std::map<std::string, std::string> handle_of_ref) {

@@ -12,6 +12,11 @@
 
 namespace teamhealth::http {
 
+// The daemon's own metrics (docs/design.md section 7, "The daemon itself", and section 11):
+// name, type and help of each, the one list the exposition below and `teamhealth metrics`
+// read.
+const std::vector<projections::MetricSpec>& SelfMetricSpecs();
+
 // The daemon's own metrics (docs/design.md section 7, "The daemon itself"), kept in a prometheus-cpp
 // registry that only this module sees. Counters are seeded from the counts persisted in the
 // log, so they are cumulative over the whole log and survive restarts.

@@ -22,6 +22,14 @@ namespace teamhealth::projector {
 // into `pipeline`: what every replay of the log does before its first event.
 Status PreloadDirectory(eventlog::EventLog& log, projections::Pipeline& pipeline);
 
+// The metrics as exported at `now` (what /metrics shows and backfill writes): `counters`
+// (counters and histograms accumulated so far) plus every projection's gauges at `now`, with
+// privacy applied: small teams' sensitive series held back, per-person series named by
+// handle (`handle_of_ref`: identity or pseudonym -> handle) when privacy.person_metrics is on.
+projections::Accumulator ExportedMetrics(projections::Accumulator counters,
+                                         const projections::Pipeline& pipeline, EpochMillis now,
+                                         const std::map<std::string, std::string>& handle_of_ref);
+
 // The projection runtime: tails the event log from the checkpoint and drives every event
 // through the projection pipeline (the only way events reach projections), accumulating the
 // live metrics, one accumulator per projection. The state of every projection, its metrics
