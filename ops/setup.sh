@@ -13,7 +13,8 @@ packages=(
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev protobuf-compiler libprotobuf-dev
   libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata
-  kcat prometheus maven openjdk-17-jre-headless python3 python3-pytest python3-jsonschema curl
+  kcat prometheus prometheus-alertmanager maven openjdk-17-jre-headless python3 python3-pytest
+  python3-jsonschema curl
   clang libclang-rt-14-dev
   # tests/integration/test_privacy.py decompresses the SSTs with the system liblz4 (ctypes,
   # liblz4.so.1) and fails without it; RocksDB pulls it in today, this keeps it explicit.
@@ -51,6 +52,18 @@ for module in pytest jsonschema; do
   python3 -c "import $module" 2>/dev/null ||
     python3 -m pip install --quiet "$module" ||
     python3 -m pip install --quiet --break-system-packages "$module"
+done
+
+# Go (the dashboards generator and the PromQL lint are Go, the field's libraries): the
+# machine's Go, on PATH or in /usr/local/go; their modules come from the Go module proxy.
+go=$(command -v go || echo /usr/local/go/bin/go)
+if [ ! -x "$go" ]; then
+  echo "ops/setup.sh: Go is needed (go on PATH or /usr/local/go/bin/go)" >&2
+  exit 1
+fi
+echo "== fetching Go modules (dashboards/, ops/promlint/)"
+for module in dashboards ops/promlint; do
+  [ -f "$module/go.mod" ] && (cd "$module" && "$go" mod download)
 done
 
 echo "== resolving the Kafka broker jars (Maven Central)"

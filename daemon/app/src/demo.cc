@@ -151,6 +151,18 @@ int Demo(const Args& args) {
     std::fprintf(stderr, "teamhealth demo: %s\n", config.error().message().c_str());
     return 1;
   }
+  // The same config beside the log, for `report` and `backfill` over the demo's state (they
+  // need its directory and definitions; they never touch Kafka).
+  const std::string config_path = (std::filesystem::path(state) / "demo.toml").string();
+  std::error_code ec;
+  std::filesystem::create_directories(state, ec);
+  if (std::FILE* f = std::fopen(config_path.c_str(), "w")) {
+    std::fwrite(toml.data(), 1, toml.size(), f);
+    std::fclose(f);
+  } else {
+    std::fprintf(stderr, "teamhealth demo: cannot write %s\n", config_path.c_str());
+    return 1;
+  }
 
   BlockSignals();
   const logging::Loggers loggers(config->logging.level);
@@ -174,11 +186,12 @@ int Demo(const Args& args) {
   std::printf(
       "teamhealth demo: %zu records of a %d-person organisation (%d teams, %d days)\n"
       "  embedded broker  %s\n  state            %s%s\n"
+      "  config           %s (for report and backfill)\n"
       "  metrics          http://127.0.0.1:%d/metrics\n"
       "  ready            http://127.0.0.1:%d/readyz\n",
       org->records.size(), options.people, options.teams, options.days,
       config->kafka.brokers.c_str(), state.c_str(), temporary ? " (temporary)" : "",
-      (*daemon)->http_port(), (*daemon)->http_port());
+      config_path.c_str(), (*daemon)->http_port(), (*daemon)->http_port());
   std::fflush(stdout);
 
   std::atomic<bool> stop{false};
