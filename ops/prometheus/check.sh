@@ -5,9 +5,9 @@
 #   ops/prometheus/check.sh
 #
 # Needs promtool (Debian package prometheus), amtool (prometheus-alertmanager) and Go (the
-# lint's modules come from the Go module proxy on first use). The lint checks against the
-# daemon's own catalogue (`build/teamhealth metrics`, or $TEAMHEALTH_BIN) when that binary
-# exists, else against ops/promlint/testdata/catalogue.txt.
+# lint's modules come from the Go module proxy on first use; ops/setup.sh fetches them). The
+# lint checks against the daemon's own catalogue: `build/teamhealth metrics`, or
+# `$TEAMHEALTH_BIN metrics`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
@@ -63,14 +63,17 @@ echo "== promlint: rules and dashboards"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go -C ops/promlint build -buildvcs=false -o "$work/promlint" .
+# The daemon's own catalogue (`teamhealth metrics`): the one list of metric names. The
+# fixture under ops/promlint/testdata serves the lint's unit tests only.
 bin=${TEAMHEALTH_BIN:-build/teamhealth}
-catalogue=ops/promlint/testdata/catalogue.txt
-if [ -x "$bin" ] && "$bin" metrics > "$work/catalogue.txt" 2> /dev/null; then
-  catalogue=$work/catalogue.txt
-  if ! diff -q <(grep -v '^#' ops/promlint/testdata/catalogue.txt | sort) \
-      <(sort "$catalogue") > /dev/null; then
-    echo "  note: $bin metrics differs from ops/promlint/testdata/catalogue.txt (update the fixture)"
-  fi
+catalogue=$work/catalogue.txt
+if ! "$bin" metrics > "$catalogue"; then
+  echo "check.sh: cannot list the metrics with $bin metrics (build it, or set TEAMHEALTH_BIN)" >&2
+  exit 1
+fi
+if ! diff -q <(grep -v '^#' ops/promlint/testdata/catalogue.txt | sort) \
+    <(sort "$catalogue") > /dev/null; then
+  echo "  note: $bin metrics differs from ops/promlint/testdata/catalogue.txt (update the fixture)"
 fi
 echo "  catalogue: $catalogue"
 dashboards=()
