@@ -4,7 +4,9 @@
 #
 #   ops/kafka/broker.sh start DIR   formats DIR, starts the broker on free loopback ports,
 #                                   waits until it answers, prints its bootstrap address
-#                                   (also written to DIR/bootstrap) and returns.
+#                                   (also written to DIR/bootstrap) and returns. On a DIR that
+#                                   already ran a broker (stopped), starts it again with the
+#                                   same ports and data: a broker restart.
 #   ops/kafka/broker.sh stop DIR    stops the broker started in DIR and waits for it to exit.
 #   ops/kafka/broker.sh jars        resolves the jars only (into ops/kafka/target/jars).
 #
@@ -32,9 +34,21 @@ start() {
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   local port cport
-  port=$(free_port)
-  cport=$(free_port)
-  while [ "$cport" = "$port" ]; do cport=$(free_port); done
+  if [ -f "$dir/server.properties" ]; then
+    # A restart: the same listeners and data.
+    port=$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
+    cport=$(sed -n 's|^controller.quorum.voters=1@127.0.0.1:\([0-9]*\)$|\1|p' "$dir/server.properties")
+  else
+    port=$(free_port)
+    cport=$(free_port)
+    while [ "$cport" = "$port" ]; do cport=$(free_port); done
+    write_properties "$dir" "$port" "$cport"
+  fi
+  start_jvm "$dir" "$port"
+}
+
+write_properties() {
+  local dir=$1 port=$2 cport=$3
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -64,11 +78,17 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 PROPS
+}
+
+start_jvm() {
+  local dir=$1 port=$2
   local cp="$jars/*"
   local jvm=(java ${KAFKA_HEAP:--Xmx512m -Xms256m} -XX:+UseG1GC -Djava.awt.headless=true
              "-Dlog4j.configuration=file:$dir/log4j.properties" -cp "$cp")
-  "${jvm[@]}" kafka.tools.StorageTool format -t "$(uuid_of "$dir")" \
-    -c "$dir/server.properties" --ignore-formatted > "$dir/format.log" 2>&1
+  if [ ! -f "$dir/data/meta.properties" ]; then  # formatted once; a restart keeps its data
+    "${jvm[@]}" kafka.tools.StorageTool format -t "$(uuid_of "$dir")" \
+      -c "$dir/server.properties" --ignore-formatted > "$dir/format.log" 2>&1
+  fi
   setsid "${jvm[@]}" kafka.Kafka "$dir/server.properties" > "$dir/stdout.log" 2>&1 < /dev/null &
   echo $! > "$dir/pid"
   local deadline=$(( $(date +%s) + ${KAFKA_START_TIMEOUT:-90} ))

@@ -63,6 +63,14 @@ Status Daemon::Build(const logging::Loggers& loggers) {
 
   metrics_ = std::make_unique<http::DaemonMetrics>(TEAMHEALTH_VERSION);
   metrics_->Seed(log_->counters(), log_->LastSequence());
+  {
+    std::vector<std::string> sources, topics;
+    for (const auto& t : config_.kafka.topics) {
+      sources.push_back(t.source);
+      topics.push_back(t.name);
+    }
+    metrics_->Declare(sources, topics);
+  }
   metrics_->AttachProjections([this] { return projector_->Snapshot(NowMillis()); },
                               [this] { return projector_->lag(); }, names);
   registry_ = sources::MakeSourceRegistry({config_.sources.status_categories});
@@ -73,7 +81,7 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   auto server =
       http::Server::Start(config_.http.listen,
                           http::Handlers{.metrics = [this] { return metrics_->Serialize(); },
-                                         .ready = [this] { return ready(); },
+                                         .ready = [this] { return readiness(); },
                                          .api =
                                              [this](const std::string& endpoint,
                                                     const std::map<std::string, std::string>& query,
@@ -87,6 +95,38 @@ Status Daemon::Build(const logging::Loggers& loggers) {
 }
 
 namespace {
+
+// The config sections, other than the directory, that differ between `a` and `b`: SIGHUP
+// reloads only the directory, so these wait for a restart. Compared field by field; a field
+// added to a section must be added here.
+std::vector<std::string> SectionsNeedingRestart(const config::Config& a, const config::Config& b) {
+  std::vector<std::string> out;
+  auto topics = [](const config::KafkaConfig& k) {
+    std::vector<std::pair<std::string, std::string>> t;
+    for (const auto& x : k.topics) t.emplace_back(x.name, x.source);
+    return t;
+  };
+  if (a.storage.dir != b.storage.dir || a.storage.sync_writes != b.storage.sync_writes) {
+    out.push_back("storage");
+  }
+  if (a.kafka.brokers != b.kafka.brokers || a.kafka.client_id != b.kafka.client_id ||
+      topics(a.kafka) != topics(b.kafka) || a.kafka.batch_max_messages != b.kafka.batch_max_messages ||
+      a.kafka.batch_max_ms != b.kafka.batch_max_ms || a.kafka.properties != b.kafka.properties) {
+    out.push_back("kafka");
+  }
+  if (a.http.listen != b.http.listen || a.http.api_token != b.http.api_token) {
+    out.push_back("http");
+  }
+  if (a.logging.level != b.logging.level) out.push_back("logging");
+  if (a.sources.status_categories != b.sources.status_categories) out.push_back("sources");
+  for (const auto& d : projections::Definitions()) {
+    if (d.get(a.definitions) != d.get(b.definitions)) {
+      out.push_back(std::string(d.section) + "." + std::string(d.name));
+    }
+  }
+  return out;
+}
+
 http::ApiResponse JsonError(int status, const std::string& message) {
   std::string body;
   JsonWriter(body).BeginObject().Key("error").String(message).EndObject();
@@ -121,6 +161,16 @@ http::ApiResponse Daemon::Api(const std::string& endpoint,
   return {200, type, *report};
 }
 
+http::ReadyState Daemon::readiness() const {
+  const ingest::Readiness ingest = ingestor_->State();
+  if (!ingest.ready) return {false, ingest.reason};
+  if (!projector_->caught_up()) {
+    return {false, "projections catching up with the log (" + std::to_string(projector_->lag()) +
+                       " events behind)"};
+  }
+  return {true, ingest.reason};
+}
+
 // SIGHUP: re-read the config and record directory changes. Other sections need a restart.
 Status Daemon::Reload() {
   if (config_path_.empty()) return Status::Ok();
@@ -129,6 +179,12 @@ Status Daemon::Reload() {
     logger_->error("Reload failed; keeping the directory as it was. error=\"{}\"",
                    fresh.error().message());
     return Status::Ok();
+  }
+  // Only the directory is reloaded: say which other sections changed and wait for a restart.
+  std::vector<std::string> changed = SectionsNeedingRestart(config_, *fresh);
+  for (const auto& section : changed) {
+    logger_->warn("Config section changed; it takes effect at the next restart. section={}",
+                  section);
   }
   const uint64_t before = log_->LastSequence().value();
   if (auto s = RecordDirectory(*log_, fresh->directory, logger_); !s) return s;

@@ -35,7 +35,10 @@ class Daemon final {
   int http_port() const { return server_->port(); }
   projector::Projector& projector() { return *projector_; }
   eventlog::EventLog& log() { return *log_; }
-  bool ready() const { return ingestor_->Ready() && projector_->caught_up(); }
+  // Ready: ingest ready (see ingest::Ingestor::State) and the projections caught up with the
+  // log once; otherwise the reason.
+  http::ReadyState readiness() const;
+  bool ready() const { return readiness().ready; }
 
  private:
   Daemon(config::Config config, std::string config_path, logging::Logger logger)

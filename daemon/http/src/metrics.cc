@@ -1,5 +1,7 @@
 #include "teamhealth/http/metrics.h"
 
+#include "teamhealth/sources/source.h"
+
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -133,6 +135,15 @@ const std::vector<projections::MetricSpec>& SelfMetricSpecs() {
        "Always 1; the version label names the build.", {}},
       {"teamhealth_projection_lag_events", MetricType::kGauge,
        "Events appended to the log that the projection has not applied yet.", {}},
+      {"teamhealth_kafka_up", MetricType::kGauge,
+       "1 while Kafka is reachable and every assigned partition fetching; 0 after 30 s of not.",
+       {}},
+      {"teamhealth_ingest_last_batch_timestamp_seconds", MetricType::kGauge,
+       "Unix time of the last batch written durably to the log (process start until the first).",
+       {}},
+      {"teamhealth_topic_missing", MetricType::kGauge,
+       "1 while a configured topic does not exist on the brokers (polled every 5 s), else 0.",
+       {}},
   };
   return specs;
 }
@@ -153,6 +164,14 @@ struct DaemonMetrics::Impl {
       Build(prometheus::BuildGauge(), "teamhealth_log_last_sequence", *registry);
   prometheus::Family<prometheus::Gauge>& build_info =
       Build(prometheus::BuildGauge(), "teamhealth_build_info", *registry);
+  prometheus::Family<prometheus::Gauge>& kafka_up_family =
+      Build(prometheus::BuildGauge(), "teamhealth_kafka_up", *registry);
+  prometheus::Family<prometheus::Gauge>& last_batch_family =
+      Build(prometheus::BuildGauge(), "teamhealth_ingest_last_batch_timestamp_seconds", *registry);
+  prometheus::Family<prometheus::Gauge>& topic_missing =
+      Build(prometheus::BuildGauge(), "teamhealth_topic_missing", *registry);
+  prometheus::Gauge& kafka_up = kafka_up_family.Add({});
+  prometheus::Gauge& last_batch = last_batch_family.Add({});
   prometheus::Gauge& last_sequence = last_sequence_family.Add({});
   std::shared_ptr<ProjectionCollectable> projections;
 
@@ -164,6 +183,7 @@ struct DaemonMetrics::Impl {
   std::map<std::string, prometheus::Counter*> ignored_by;
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> quarantined_by;
   std::map<std::string, prometheus::Gauge*> lag_by;
+  std::map<std::string, prometheus::Gauge*> missing_by;
 
   static prometheus::Counter& Get(std::map<std::string, prometheus::Counter*>& cache,
                                   prometheus::Family<prometheus::Counter>& family,
@@ -188,6 +208,30 @@ struct DaemonMetrics::Impl {
 
 DaemonMetrics::DaemonMetrics(std::string_view version) : impl_(std::make_unique<Impl>()) {
   impl_->build_info.Add({{"version", std::string(version)}}).Set(1);
+  impl_->last_batch.SetToCurrentTime();
+}
+
+void DaemonMetrics::Declare(const std::vector<std::string>& sources,
+                            const std::vector<std::string>& topics) {
+  std::lock_guard lock(impl_->mu);
+  for (const auto& s : sources) {
+    Impl::Get(impl_->ingested_by, impl_->ingested, s);
+    Impl::Get(impl_->duplicate_by, impl_->duplicate, s);
+    Impl::Get(impl_->ignored_by, impl_->ignored, s);
+    for (const auto reason : sources::AllReasons()) {
+      auto& c = impl_->quarantined_by[{s, std::string(sources::ReasonName(reason))}];
+      if (!c) {
+        c = &impl_->quarantined.Add(
+            {{"source", s}, {"reason", std::string(sources::ReasonName(reason))}});
+      }
+    }
+  }
+  for (const auto& t : topics) {
+    auto& g = impl_->lag_by[t];
+    if (!g) g = &impl_->lag.Add({{"topic", t}});
+    auto& m = impl_->missing_by[t];
+    if (!m) m = &impl_->topic_missing.Add({{"topic", t}});
+  }
 }
 
 DaemonMetrics::~DaemonMetrics() = default;
@@ -200,6 +244,16 @@ void DaemonMetrics::Seed(const eventlog::Counters& totals, Sequence last) {
 void DaemonMetrics::OnBatch(const eventlog::AppendOutcome& outcome) {
   impl_->AddAll(outcome.delta);
   impl_->last_sequence.Set(double(outcome.last.value()));
+  impl_->last_batch.SetToCurrentTime();
+}
+
+void DaemonMetrics::OnKafkaUp(bool up) { impl_->kafka_up.Set(up ? 1 : 0); }
+
+void DaemonMetrics::OnTopicMissing(std::string_view topic, bool missing) {
+  std::lock_guard lock(impl_->mu);
+  auto& g = impl_->missing_by[std::string(topic)];
+  if (!g) g = &impl_->topic_missing.Add({{"topic", std::string(topic)}});
+  g->Set(missing ? 1 : 0);
 }
 
 void DaemonMetrics::OnLag(std::string_view topic, int64_t lag) {

@@ -31,12 +31,20 @@ class HttplibServer final : public Server {
                   res.set_content(r.body, r.content_type.c_str());
                 });
     server_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-      if (handlers_.ready()) {
-        res.set_content("ready\n", "text/plain");
+      const ReadyState state = handlers_.ready();
+      if (state.ready) {
+        res.set_content(state.reason.empty() ? "ready\n" : "ready; " + state.reason + "\n",
+                        "text/plain");
       } else {
         res.status = 503;
-        res.set_content("not ready: catching up with the stored offsets\n", "text/plain");
+        res.set_content("not ready: " + state.reason + "\n", "text/plain");
       }
+    });
+    // cpp-httplib's default also sets SO_REUSEPORT, which lets two processes bind one port
+    // and share its connections: only SO_REUSEADDR (restart while old connections linger).
+    server_.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
     });
   }
 
@@ -51,7 +59,10 @@ class HttplibServer final : public Server {
     } else {
       port_ = server_.bind_to_port(host, port) ? port : -1;
     }
-    if (port_ < 0) return Error("http.listen: cannot bind " + host + ":" + std::to_string(port));
+    if (port_ < 0) {
+      return Error("http.listen: cannot bind " + host + ":" + std::to_string(port) +
+                   " (address in use, or not an address of this host)");
+    }
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     return Status::Ok();
   }
@@ -76,7 +87,15 @@ Result<std::unique_ptr<Server>> Server::Start(const std::string& listen, Handler
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  const int port = std::stoi(listen.substr(colon + 1));
+  const std::string port_text = listen.substr(colon + 1);
+  int port = -1;
+  if (!port_text.empty() && port_text.size() <= 5 &&
+      port_text.find_first_not_of("0123456789") == std::string::npos) {
+    port = std::stoi(port_text);
+  }
+  if (port < 0 || port > 65535) {
+    return Error("http.listen: " + listen + ": the port must be a number from 0 to 65535");
+  }
   auto server = std::make_unique<HttplibServer>(std::move(handlers), logger);
   if (auto s = server->Bind(host, port); !s) return s.error();
   logger->info("Serving HTTP. address={}:{}", host, server->port());

@@ -1,11 +1,43 @@
 #include "consumer.h"
 
 #include <librdkafka/rdkafka_mock.h>
+#include <simdjson.h>
+
+#include <map>
 
 #include "teamhealth/ingest/ingestor.h"
 
 namespace teamhealth::ingest {
 namespace {
+
+// librdkafka passes syslog levels: 0-2 emergency..critical, 3 error, 4 warning, 5-6 notice and
+// info, 7 debug.
+void Forward(const logging::Logger& logger, const rd_kafka_t* rk, int level, const char* facility,
+             const char* line) {
+  if (logger == nullptr) return;
+  const auto spd_level = level <= 2   ? spdlog::level::critical
+                         : level == 3 ? spdlog::level::err
+                         : level == 4 ? spdlog::level::warn
+                         : level <= 6 ? spdlog::level::info
+                                      : spdlog::level::debug;
+  logger->log(spd_level, "librdkafka: {} facility={} client={}", line, facility,
+              rd_kafka_name(rk));
+}
+
+// Log callback (librdkafka's threads): the handle's opaque is the consumer's Callbacks.
+void LogFromConsumer(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+  if (const auto* c = static_cast<const Consumer::Callbacks*>(rd_kafka_opaque(rk))) {
+    Forward(c->logger, rk, level, facility, line);
+  }
+}
+
+int OnStatistics(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+  auto* callbacks = static_cast<Consumer::Callbacks*>(opaque);
+  KafkaHealth health = ParseKafkaStatistics(std::string_view(json, json_len));
+  std::lock_guard lock(callbacks->mu);
+  callbacks->health = std::move(health);
+  return 0;  // librdkafka frees the JSON
+}
 
 Status Set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
   char err[512];
@@ -17,9 +49,76 @@ Status Set(rd_kafka_conf_t* conf, const std::string& key, const std::string& val
 
 }  // namespace
 
+namespace {
+// A field of a statistics object, or `fallback` when absent or of another type.
+template <typename T>
+T Field(simdjson::dom::element object, const char* key, T fallback) {
+  T value;
+  return object[key].get(value) == simdjson::SUCCESS ? value : fallback;
+}
+}  // namespace
+
+KafkaHealth ParseKafkaStatistics(std::string_view json) {
+  KafkaHealth h;
+  h.at = std::chrono::steady_clock::now();
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json.data(), json.size()).get(doc) != simdjson::SUCCESS) {
+    h.not_fetching.push_back("statistics unreadable");
+    return h;
+  }
+  std::map<int64_t, std::string> state_of_node;
+  simdjson::dom::object brokers;
+  if (doc["brokers"].get(brokers) == simdjson::SUCCESS) {
+    for (auto [_, b] : brokers) {
+      const auto state = Field<std::string_view>(b, "state", "");
+      const auto source = Field<std::string_view>(b, "source", "");
+      const auto node = Field<int64_t>(b, "nodeid", -1);
+      if (state.empty()) continue;
+      if (source == "internal" || source == "logical") continue;
+      if (node >= 0) state_of_node[node] = std::string(state);
+      h.brokers_up += state == "UP" ? 1 : 0;
+    }
+  }
+  simdjson::dom::object topics;
+  if (doc["topics"].get(topics) == simdjson::SUCCESS) {
+    for (auto [topic, t] : topics) {
+      simdjson::dom::object partitions;
+      if (t["partitions"].get(partitions) != simdjson::SUCCESS) continue;
+      for (auto [_, p] : partitions) {
+        const auto partition = Field<int64_t>(p, "partition", -1);
+        // -1: the unassigned pseudo-partition; not desired: not assigned to us.
+        if (partition < 0 || !Field<bool>(p, "desired", false)) continue;
+        const auto leader = Field<int64_t>(p, "leader", -1);
+        const auto fetch_state = Field<std::string_view>(p, "fetch_state", "");
+        std::string why;
+        if (leader < 0) {
+          why = "no leader";
+        } else if (auto it = state_of_node.find(leader);
+                   it == state_of_node.end() || it->second != "UP") {
+          why = "leader broker " + std::to_string(leader) + " " +
+                (it == state_of_node.end() ? std::string("unknown") : it->second);
+        } else if (fetch_state != "active") {
+          why = "fetch state " + std::string(fetch_state);
+        }
+        if (!why.empty()) {
+          h.not_fetching.push_back(std::string(topic) + "/" + std::to_string(partition) + " (" +
+                                   why + ")");
+        }
+      }
+    }
+  }
+  return h;
+}
+
 Result<std::unique_ptr<Consumer>> Consumer::Create(
-    const std::map<std::string, std::string>& properties) {
+    const std::map<std::string, std::string>& properties, logging::Logger logger) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto callbacks = std::make_unique<Callbacks>();
+  callbacks->logger = std::move(logger);
+  rd_kafka_conf_set_opaque(conf, callbacks.get());
+  rd_kafka_conf_set_log_cb(conf, LogFromConsumer);
+  rd_kafka_conf_set_stats_cb(conf, OnStatistics);
   // Offsets live in the event log: never commit to Kafka, never read group offsets, and never
   // silently jump when an offset is out of range (auto.offset.reset=error surfaces it).
   std::map<std::string, std::string> all = {
@@ -31,6 +130,8 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(
       {"isolation.level", "read_committed"},
       {"queued.min.messages", "200000"},
       {"fetch.wait.max.ms", "100"},
+      // Statistics every second: the connection's health (teamhealth_kafka_up, /readyz).
+      {"statistics.interval.ms", "1000"},
   };
   for (const auto& [k, v] : properties) all[k] = v;
   for (const auto& [k, v] : all) {
@@ -46,7 +147,13 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(
     return Error(std::string("cannot create kafka consumer: ") + err);
   }
   rd_kafka_poll_set_consumer(rk);
-  return std::unique_ptr<Consumer>(new Consumer(rk, rd_kafka_queue_get_consumer(rk)));
+  return std::unique_ptr<Consumer>(
+      new Consumer(rk, rd_kafka_queue_get_consumer(rk), std::move(callbacks)));
+}
+
+KafkaHealth Consumer::Health() const {
+  std::lock_guard lock(callbacks_->mu);
+  return callbacks_->health;
 }
 
 Consumer::~Consumer() {
@@ -55,7 +162,8 @@ Consumer::~Consumer() {
   rd_kafka_destroy(rk_);
 }
 
-Result<int> Consumer::PartitionCount(const std::string& topic, int timeout_ms) {
+Result<int> Consumer::PartitionCount(const std::string& topic, int timeout_ms, bool& missing) {
+  missing = false;
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, rkt, &md, timeout_ms);
@@ -64,9 +172,11 @@ Result<int> Consumer::PartitionCount(const std::string& topic, int timeout_ms) {
     return Error("metadata for topic " + topic + ": " + rd_kafka_err2str(err));
   }
   Result<int> out = Error("topic " + topic + " not in metadata");
+  missing = true;
   for (int i = 0; i < md->topic_cnt; ++i) {
     const auto& t = md->topics[i];
     if (topic != t.topic) continue;
+    missing = t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
     if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       out = Error("topic " + topic + ": " + rd_kafka_err2str(t.err));
     } else if (t.partition_cnt == 0) {

@@ -2,13 +2,16 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "teamhealth/base/result.h"
 #include "teamhealth/base/types.h"
+#include "teamhealth/logging/logging.h"
 
 namespace teamhealth::ingest {
 
@@ -17,17 +20,28 @@ struct MessageDeleter {
 };
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
+// What librdkafka's last statistics (statistics.interval.ms) say about the connection.
+struct KafkaHealth {
+  std::chrono::steady_clock::time_point at;  // when the statistics arrived; epoch: none yet
+  int brokers_up = 0;                         // brokers (not bootstrap/internal) in state UP
+  // Assigned partitions that are not fetching: fetch_state other than "active", or a leader
+  // that is not UP. "topic/partition (why)".
+  std::vector<std::string> not_fetching;
+};
+
 // A thin RAII wrapper over a librdkafka consumer used with manual assignment. Not
-// thread-safe: one thread drives it.
+// thread-safe: one thread drives it (Health() may be called from it only too).
 class Consumer final {
  public:
-  // `properties` are librdkafka settings layered over the ingest defaults.
+  // `properties` are librdkafka settings layered over the ingest defaults; librdkafka's logs
+  // go to `logger`.
   static Result<std::unique_ptr<Consumer>> Create(
-      const std::map<std::string, std::string>& properties);
+      const std::map<std::string, std::string>& properties, logging::Logger logger);
   ~Consumer();
 
-  // Partition count of `topic`, or an error (topic missing, broker unreachable).
-  Result<int> PartitionCount(const std::string& topic, int timeout_ms);
+  // Partition count of `topic`, or an error (topic missing, broker unreachable);
+  // `missing` tells the first from the others (the broker answered that it does not exist).
+  Result<int> PartitionCount(const std::string& topic, int timeout_ms, bool& missing);
   // Replaces the assignment: each partition starts exactly at the given offset
   // (KafkaOffset(RD_KAFKA_OFFSET_BEGINNING) for "from the start").
   Status Assign(const std::map<TopicPartition, KafkaOffset>& positions);
@@ -39,11 +53,25 @@ class Consumer final {
   Result<int64_t> LowWatermark(const TopicPartition& tp, int timeout_ms);
   // Queries the broker for the high watermark (end offset).
   Result<int64_t> HighWatermarkQuery(const TopicPartition& tp, int timeout_ms);
+  // The connection as of the last statistics (delivered while ConsumeBatch polls).
+  KafkaHealth Health() const;
+
+  // Shared with librdkafka's callbacks (the handle's opaque).
+  struct Callbacks {
+    logging::Logger logger;
+    mutable std::mutex mu;
+    KafkaHealth health;
+  };
 
  private:
-  Consumer(rd_kafka_t* rk, rd_kafka_queue_t* queue) : rk_(rk), queue_(queue) {}
+  Consumer(rd_kafka_t* rk, rd_kafka_queue_t* queue, std::unique_ptr<Callbacks> callbacks)
+      : rk_(rk), queue_(queue), callbacks_(std::move(callbacks)) {}
   rd_kafka_t* rk_;
   rd_kafka_queue_t* queue_;
+  std::unique_ptr<Callbacks> callbacks_;
 };
+
+// Parses librdkafka's statistics JSON into a KafkaHealth (for tests: the parser alone).
+KafkaHealth ParseKafkaStatistics(std::string_view json);
 
 }  // namespace teamhealth::ingest

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -12,6 +13,11 @@ namespace teamhealth::ingest {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long Kafka may be unreachable (or a partition not fetching) before it counts as down.
+constexpr auto kDownAfter = std::chrono::seconds(30);
+// How often missing topics are looked for again.
+constexpr auto kTopicPoll = std::chrono::seconds(5);
 
 struct PartitionState {
   KafkaOffset next;        // next offset to consume (what the log stores)
@@ -39,18 +45,25 @@ class KafkaIngestor final : public Ingestor {
 
   Status Run(const std::atomic<bool>& stop,
              const std::function<Status()>& between_batches) override;
-  bool Ready() const override { return ready_.load(std::memory_order_acquire); }
+  Readiness State() const override {
+    std::lock_guard lock(state_mu_);
+    return state_;
+  }
 
  private:
-  // Discovers partitions and assigns every one at the offset stored in the log. Returns false
-  // if `stop` was set before all topics existed.
-  Result<bool> AssignAll(const std::atomic<bool>& stop,
-                         const std::function<Status()>& between_batches);
+  // Looks up the topics not assigned yet and assigns the partitions of those that exist, with
+  // every partition at the offset stored in the log (or where ingest has got to since).
+  Status AssignNewTopics(int metadata_timeout_ms);
+  // Where each assigned partition resumes: the next offset, or the beginning when nothing
+  // was ever stored for it.
+  std::map<TopicPartition, KafkaOffset> Positions() const;
   Status ProcessBatch(std::vector<MessagePtr>& messages);
   Status ResetOutOfRange();
   void Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void HandleError(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void ReportLagAndReadiness();
+  // Kafka up or down (for 30 s), from librdkafka's statistics; the reason when down.
+  bool CheckKafka(std::string& why);
 
   const config::KafkaConfig& config_;
   eventlog::EventLog& log_;
@@ -61,66 +74,88 @@ class KafkaIngestor final : public Ingestor {
   std::map<std::string, sources::Source*> source_of_topic_;
   std::map<TopicPartition, PartitionState> partitions_;
   std::set<TopicPartition> reset_pending_;
-  std::atomic<bool> ready_{false};
+  std::map<TopicPartition, KafkaOffset> stored_;  // offsets in the log at start
+  std::set<std::string> unassigned_;             // configured topics not assigned yet
+  std::map<std::string, bool> missing_;          // topic -> the brokers say it does not exist
+  bool caught_up_once_ = false;
+  bool kafka_up_ = false;
+  Clock::time_point unhealthy_since_ = Clock::now();
+  mutable std::mutex state_mu_;
+  Readiness state_{false, "starting: looking up the configured topics"};
   sources::NormalizeResult result_;
   std::vector<sources::RecordHeader> headers_;
 };
 
-Result<bool> KafkaIngestor::AssignAll(const std::atomic<bool>& stop,
-                                      const std::function<Status()>& between_batches) {
-  auto stored = log_.Offsets();
-  if (!stored) return stored.error();
+std::map<TopicPartition, KafkaOffset> KafkaIngestor::Positions() const {
   std::map<TopicPartition, KafkaOffset> positions;
-  for (const auto& topic : config_.topics) {
-    int waited_s = 0;
-    for (;;) {
-      auto count = consumer_->PartitionCount(topic.name, 5000);
-      if (count) {
-        for (int p = 0; p < *count; ++p) {
-          const TopicPartition tp{topic.name, PartitionId(p)};
-          const auto it = stored->find(tp);
-          const KafkaOffset start =
-              it != stored->end() ? it->second : KafkaOffset(RD_KAFKA_OFFSET_BEGINNING);
-          positions[tp] = start;
-          PartitionState st;
-          st.next = it != stored->end() ? it->second : KafkaOffset(0);
-          st.stored = it != stored->end();
-          if (auto high = consumer_->HighWatermarkQuery(tp, 5000)) st.startup_high = *high;
-          partitions_[tp] = st;
-        }
-        break;
-      }
-      if (waited_s % 30 == 0) {
-        logger_->warn("Waiting for topic. topic={} error=\"{}\"", topic.name,
-                      count.error().message());
-      }
-      if (stop.load()) return false;
-      // Other writers of the log (directory reloads) must not wait for the topics.
-      if (between_batches) {
-        if (auto s = between_batches(); !s) return s.error();
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      ++waited_s;
-    }
+  for (const auto& [tp, st] : partitions_) {
+    // Partitions that never stored an offset keep starting at the beginning.
+    positions[tp] =
+        st.stored || st.next.value() > 0 ? st.next : KafkaOffset(RD_KAFKA_OFFSET_BEGINNING);
   }
-  if (auto s = consumer_->Assign(positions); !s) return s.error();
-  for (const auto& [tp, offset] : positions) {
+  return positions;
+}
+
+Status KafkaIngestor::AssignNewTopics(int metadata_timeout_ms) {
+  std::vector<TopicPartition> added;
+  for (auto it = unassigned_.begin(); it != unassigned_.end();) {
+    const std::string& topic = *it;
+    bool missing = false;
+    auto count = consumer_->PartitionCount(topic, metadata_timeout_ms, missing);
+    if (!count) {
+      auto [m, fresh] = missing_.try_emplace(topic, !missing);
+      if (fresh || m->second != missing) {
+        // Said once per change, not every poll.
+        logger_->warn("Waiting for topic; the other topics are ingested meanwhile. topic={} "
+                      "error=\"{}\"",
+                      topic, count.error().message());
+        m->second = missing;
+        observer_.OnTopicMissing(topic, missing);
+      }
+      ++it;
+      continue;
+    }
+    for (int p = 0; p < *count; ++p) {
+      const TopicPartition tp{topic, PartitionId(p)};
+      const auto s = stored_.find(tp);
+      PartitionState st;
+      st.next = s != stored_.end() ? s->second : KafkaOffset(0);
+      st.stored = s != stored_.end();
+      if (auto high = consumer_->HighWatermarkQuery(tp, 5000)) st.startup_high = *high;
+      partitions_[tp] = st;
+      added.push_back(tp);
+    }
+    if (missing_.contains(topic)) logger_->info("Topic found. topic={}", topic);
+    missing_[topic] = false;
+    observer_.OnTopicMissing(topic, false);
+    it = unassigned_.erase(it);
+  }
+  if (added.empty()) return Status::Ok();
+  // Replaces the whole assignment between batches: partitions already assigned resume exactly
+  // where the log stands.
+  const auto positions = Positions();
+  if (auto s = consumer_->Assign(positions); !s) return s;
+  for (const auto& tp : added) {
+    const auto offset = positions.at(tp);
     logger_->info("Assigned partition. topic={} partition={} offset={}", tp.topic,
                   tp.partition.value(),
                   offset.value() == RD_KAFKA_OFFSET_BEGINNING ? std::string("beginning")
                                                               : std::to_string(offset.value()));
   }
-  return true;
+  return Status::Ok();
 }
 
 Status KafkaIngestor::Run(const std::atomic<bool>& stop,
                           const std::function<Status()>& between_batches) {
-  auto assigned = AssignAll(stop, between_batches);
-  if (!assigned) return assigned.error();
-  if (!*assigned) return Status::Ok();
+  auto stored = log_.Offsets();
+  if (!stored) return stored.error();
+  stored_ = std::move(*stored);
+  for (const auto& t : config_.topics) unassigned_.insert(t.name);
+  if (auto s = AssignNewTopics(5000); !s) return s;
   std::vector<MessagePtr> messages;
   messages.reserve(static_cast<size_t>(config_.batch_max_messages));
   auto last_report = Clock::now() - std::chrono::seconds(10);
+  auto last_topic_poll = Clock::now();
   while (!stop.load(std::memory_order_acquire)) {
     messages.clear();
     consumer_->ConsumeBatch(config_.batch_max_ms, config_.batch_max_messages, messages);
@@ -132,7 +167,11 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
       if (auto s = ResetOutOfRange(); !s) return s;
     }
     const auto now = Clock::now();
-    if (now - last_report >= std::chrono::milliseconds(500) || !Ready()) {
+    if (!unassigned_.empty() && now - last_topic_poll >= kTopicPoll) {
+      if (auto s = AssignNewTopics(2000); !s) return s;
+      last_topic_poll = Clock::now();
+    }
+    if (now - last_report >= std::chrono::milliseconds(500) || !caught_up_once_) {
       ReportLagAndReadiness();
       last_report = now;
     }
@@ -146,12 +185,7 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
 // resume at the first retained one. Above the end (the partition was truncated, e.g. after an
 // unclean leader election or a broker restore): resume at the end, which re-reads nothing.
 Status KafkaIngestor::ResetOutOfRange() {
-  std::map<TopicPartition, KafkaOffset> positions;
-  for (const auto& [tp, st] : partitions_) {
-    // Partitions that never stored an offset keep starting at the beginning.
-    positions[tp] =
-        st.stored || st.next.value() > 0 ? st.next : KafkaOffset(RD_KAFKA_OFFSET_BEGINNING);
-  }
+  std::map<TopicPartition, KafkaOffset> positions = Positions();
   for (const auto& tp : reset_pending_) {
     auto low = consumer_->LowWatermark(tp, 5000);
     auto high = consumer_->HighWatermarkQuery(tp, 5000);
@@ -242,8 +276,10 @@ void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& b
     q.set_detail(result_.rejection->detail);
     q.set_content_hash(ContentHash(record.value));
     q.set_kafka_timestamp_ms(ts);
-    logger_->debug("Quarantined record. topic={} partition={} offset={} reason={} detail=\"{}\"",
-                   topic, m.partition, m.offset, q.reason(), q.detail());
+    // The reference and the reason, never the body (docs/design.md section 11).
+    logger_->warn("Quarantined record. topic={} partition={} offset={} source={} reason={} "
+                  "detail=\"{}\"",
+                  topic, m.partition, m.offset, source_name, q.reason(), q.detail());
     batch.quarantined.push_back(std::move(q));
     return;
   }
@@ -280,9 +316,50 @@ void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBat
   }
 }
 
+bool KafkaIngestor::CheckKafka(std::string& why) {
+  const KafkaHealth h = consumer_->Health();
+  const auto now = Clock::now();
+  bool healthy = false;
+  if (h.at == Clock::time_point{}) {
+    why = "no connection to the brokers yet";
+  } else if (now - h.at > std::chrono::seconds(10)) {
+    why = "no statistics from librdkafka for " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - h.at).count()) +
+          " s";
+  } else if (h.brokers_up == 0) {
+    why = "no broker reachable";
+  } else if (!h.not_fetching.empty()) {
+    why = "not fetching: " + h.not_fetching.front() +
+          (h.not_fetching.size() > 1
+               ? " and " + std::to_string(h.not_fetching.size() - 1) + " more"
+               : std::string());
+  } else {
+    healthy = true;
+  }
+  if (healthy) {
+    if (!kafka_up_) logger_->info("Kafka is up: every assigned partition is fetching.");
+    kafka_up_ = true;
+    unhealthy_since_ = now;
+    return true;
+  }
+  const auto down_for = now - unhealthy_since_;
+  // Still up within the grace period (a reconnect, a leader move): counts only when it lasts.
+  if (kafka_up_ && down_for < kDownAfter) return true;
+  if (kafka_up_) {
+    logger_->error("Kafka is down for {} s: {}.",
+                   std::chrono::duration_cast<std::chrono::seconds>(down_for).count(), why);
+  }
+  kafka_up_ = false;
+  why += " (" +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down_for).count()) +
+         " s)";
+  return false;
+}
+
 void KafkaIngestor::ReportLagAndReadiness() {
   std::map<std::string, int64_t> lag_by_topic;
   bool all_caught_up = !partitions_.empty();
+  size_t behind = 0;
   for (auto& [tp, st] : partitions_) {
     int64_t hi = consumer_->HighWatermark(tp);
     if (hi < 0) hi = st.startup_high;
@@ -293,13 +370,36 @@ void KafkaIngestor::ReportLagAndReadiness() {
     }
     lag_by_topic[tp.topic] += lag;
     all_caught_up = all_caught_up && st.caught_up;
+    behind += st.caught_up ? 0 : 1;
   }
   for (const auto& [topic, lag] : lag_by_topic) observer_.OnLag(topic, lag);
-  if (all_caught_up && !ready_.load()) {
+  if (all_caught_up && !caught_up_once_) {
     logger_->info("Caught up with every assigned partition; ready. partitions={}",
                   partitions_.size());
-    ready_.store(true, std::memory_order_release);
+    caught_up_once_ = true;
   }
+  std::string kafka_why;
+  const bool up = CheckKafka(kafka_why);
+  observer_.OnKafkaUp(up);
+
+  std::string missing;
+  for (const auto& [topic, is_missing] : missing_) {
+    if (is_missing || unassigned_.contains(topic)) missing += (missing.empty() ? "" : ", ") + topic;
+  }
+  Readiness r;
+  if (!up) {
+    r.reason = "Kafka unreachable: " + kafka_why;
+  } else if (partitions_.empty()) {
+    r.reason = "no configured topic exists yet (" + missing + ")";
+  } else if (!caught_up_once_) {
+    r.reason = "catching up with the stored offsets (" + std::to_string(behind) + " of " +
+               std::to_string(partitions_.size()) + " partitions behind)";
+  } else {
+    r.ready = true;
+    if (!missing.empty()) r.reason = "topics not found, the others are ingested: " + missing;
+  }
+  std::lock_guard lock(state_mu_);
+  state_ = std::move(r);
 }
 
 }  // namespace
@@ -320,7 +420,7 @@ Result<std::unique_ptr<Ingestor>> Ingestor::Create(const config::KafkaConfig& co
   properties["bootstrap.servers"] = config.brokers;
   properties["client.id"] = config.client_id;
   properties["group.id"] = config.client_id;
-  auto consumer = Consumer::Create(properties);
+  auto consumer = Consumer::Create(properties, logger);
   if (!consumer) return consumer.error();
   return std::unique_ptr<Ingestor>(std::make_unique<KafkaIngestor>(
       config, log, registry, observer, std::move(logger), std::move(*consumer)));

@@ -27,8 +27,14 @@ class DaemonMetrics final : public ingest::IngestObserver {
   ~DaemonMetrics() override;
 
   void Seed(const eventlog::Counters& totals, Sequence last);
+  // Every counter family exists from the first scrape: the ingest counters of each of
+  // `sources` (quarantined: with every reason) and the lag and missing gauges of each of
+  // `topics`, at zero until something happens.
+  void Declare(const std::vector<std::string>& sources, const std::vector<std::string>& topics);
   void OnBatch(const eventlog::AppendOutcome& outcome) override;
   void OnLag(std::string_view topic, int64_t lag) override;
+  void OnKafkaUp(bool up) override;
+  void OnTopicMissing(std::string_view topic, bool missing) override;
 
   // Exports the team-health metrics: at every scrape `snapshot()` gives the projections'
   // metrics as of now (privacy already applied) and `lag()` how many events they trail the

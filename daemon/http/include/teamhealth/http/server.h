@@ -18,9 +18,16 @@ struct ApiResponse {
   std::string body;
 };
 
+// /readyz: 200 when ready, 503 otherwise; the reason says what it waits for (or, when ready,
+// what is degraded).
+struct ReadyState {
+  bool ready = false;
+  std::string reason;
+};
+
 struct Handlers {
   std::function<std::string()> metrics;  // body of /metrics
-  std::function<bool()> ready;           // /readyz: 200 when true, 503 otherwise
+  std::function<ReadyState()> ready;     // /readyz
   // GET /api/v1/<endpoint>?<query>: endpoint name, query parameters, Authorization header.
   std::function<ApiResponse(const std::string& endpoint,
                             const std::map<std::string, std::string>& query,
@@ -33,7 +40,9 @@ struct Handlers {
 class Server {
  public:
   virtual ~Server() = default;
-  // `listen` is host:port; port 0 binds a free port (read it back with port()).
+  // `listen` is host:port; port 0 binds a free port (read it back with port()). A port in use
+  // is an error naming the address: the socket is not shared (no SO_REUSEPORT), so a second
+  // daemon on the same port fails instead of splitting the scrapes.
   static Result<std::unique_ptr<Server>> Start(const std::string& listen, Handlers handlers,
                                                logging::Logger logger);
   virtual int port() const = 0;

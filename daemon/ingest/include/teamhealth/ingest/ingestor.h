@@ -21,6 +21,18 @@ class IngestObserver {
   virtual void OnBatch(const eventlog::AppendOutcome& outcome) = 0;
   // Messages behind the high watermark, summed over the topic's partitions.
   virtual void OnLag(std::string_view topic, int64_t lag) = 0;
+  // Whether Kafka is reachable and every assigned partition fetching (false after 30 s of
+  // not), reported about twice a second.
+  virtual void OnKafkaUp(bool) {}
+  // A configured topic the brokers do not know (true), or that exists (false).
+  virtual void OnTopicMissing(std::string_view, bool) {}
+};
+
+// Why the ingest is or is not ready (/readyz): `reason` says what it waits for, or, when
+// ready, what is degraded (missing topics).
+struct Readiness {
+  bool ready = false;
+  std::string reason;
 };
 
 // Consumes the configured topics into the event log with exactly-once semantics: every
@@ -46,9 +58,12 @@ class Ingestor {
   virtual Status Run(const std::atomic<bool>& stop,
                      const std::function<Status()>& between_batches = {}) = 0;
 
-  // True once every partition is assigned at its stored offset and has caught up to the end
-  // of the partition at least once.
-  virtual bool Ready() const = 0;
+  // Ready once every partition of the existing topics is assigned at its stored offset and
+  // has caught up to the end of the partition at least once, and while Kafka is up (not
+  // unreachable, every assigned partition fetching, for more than 30 s). A configured topic
+  // that does not exist never blocks the others: it is polled for every 5 s.
+  virtual Readiness State() const = 0;
+  bool Ready() const { return State().ready; }
 };
 
 // librdkafka's in-process mock cluster, for the demo and local trials: a real Kafka-protocol

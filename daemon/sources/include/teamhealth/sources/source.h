@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -44,6 +45,12 @@ enum class Reason {
   kNoSource,          // the topic names no configured source
 };
 std::string_view ReasonName(Reason reason);
+// Every reason, for declaring the quarantine counters before the first rejection.
+inline constexpr std::array<Reason, 8> AllReasons() {
+  return {Reason::kEmpty,       Reason::kInvalidJson,  Reason::kMissingField,
+          Reason::kInvalidField, Reason::kBadTimestamp, Reason::kUnknownType,
+          Reason::kUnsupportedEvent, Reason::kNoSource};
+}
 
 struct Rejection {
   Reason reason;
