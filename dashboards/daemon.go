@@ -30,6 +30,28 @@ func daemon() *dashboard.DashboardBuilder {
 			NoValue("not scraped").
 			Mappings(upDown).
 			Thresholds(steps("red", step{1, "green"}))).
+		WithPanel(single("Kafka",
+			"Whether the daemon reaches Kafka and every assigned partition is fetching "+
+				"(teamhealth_kafka_up; DOWN after 30 s of not). While DOWN, /readyz answers 503 with "+
+				"the reason; for 10 minutes it fires TeamhealthIngestStalled.",
+			"none",
+			instant(`min(teamhealth_kafka_up)`, "kafka")).
+			NoValue("not scraped").
+			Mappings(upDown).
+			Thresholds(steps("red", step{1, "green"}))).
+		WithPanel(single("Since the last durable batch",
+			"Time since the daemon last wrote a batch to the event log "+
+				"(time() - teamhealth_ingest_last_batch_timestamp_seconds). Long is normal when nothing "+
+				"arrives; long while the consumer lag is above 0 means ingest is stalled.",
+			"s",
+			instant(`time() - max(teamhealth_ingest_last_batch_timestamp_seconds)`, "since"))).
+		WithPanel(single("Missing topics",
+			"Configured Kafka topics the brokers do not know (teamhealth_topic_missing): a typo in "+
+				"kafka.topics or a topic not created yet. The daemon polls for them every 5 s and "+
+				"ingests the other topics meanwhile.",
+			"short",
+			instant(`sum(teamhealth_topic_missing)`, "topics")).
+			Thresholds(steps("green", step{1, "orange"}))).
 		WithPanel(single("Version",
 			"The running build (teamhealth_build_info{version}). Two versions at once mean two "+
 				"daemons are being scraped.",

@@ -30,7 +30,8 @@ var (
 		"teamhealth_burnout_members_at_risk", "teamhealth_team_members",
 		"teamhealth_consumer_lag_messages", "teamhealth_log_last_sequence",
 		"teamhealth_projection_lag_events", "teamhealth_build_info",
-		"teamhealth_privacy_suppressed_series", "up",
+		"teamhealth_privacy_suppressed_series", "up", "teamhealth_kafka_up",
+		"teamhealth_ingest_last_batch_timestamp_seconds", "teamhealth_topic_missing",
 		// recording rules (ops/prometheus/rules/recording.yml), labelled by team
 		"team:teamhealth_burnout_at_risk:share",
 		"team:teamhealth_oncall_interruptions_per_12h_shift:ratio_7d",
@@ -43,7 +44,8 @@ var (
 		"teamhealth_events_quarantined_total", "teamhealth_events_ignored_total",
 		"teamhealth_consumer_lag_messages", "teamhealth_log_last_sequence",
 		"teamhealth_projection_lag_events", "teamhealth_build_info",
-		"teamhealth_privacy_suppressed_series", "up")
+		"teamhealth_privacy_suppressed_series", "up", "teamhealth_kafka_up",
+		"teamhealth_ingest_last_batch_timestamp_seconds", "teamhealth_topic_missing")
 )
 
 func set(names ...string) map[string]bool {

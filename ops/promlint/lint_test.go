@@ -43,7 +43,7 @@ func TestCheckFindsEachProblem(t *testing.T) {
 		{"syntax error", `sum(rate(teamhealth_oncall_incidents_total[5m])`, false,
 			[]Check{CheckSyntax}},
 		{"unknown name", `sum(teamhealth_pulse_score)`, false, []Check{CheckName}},
-		{"not built yet", `increase(teamhealth_kafka_up[5m])`, false, []Check{CheckName}},
+		{"not built yet", `increase(teamhealth_time_off_worked_days_total[5m])`, false, []Check{CheckName}},
 		{"no metric name", `sum({__name__=~"teamhealth_.*"})`, false, []Check{CheckName}},
 		{"histogram family name", `teamhealth_oncall_time_to_ack_seconds`, false,
 			[]Check{CheckName}},

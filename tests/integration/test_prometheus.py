@@ -189,7 +189,12 @@ def test_dashboards_rules_and_backfill_against_a_real_prometheus(broker, daemons
     port = d.wait_port()
     d.wait_records(records, 180)
     d.wait_ready(120)
-    live = parse_metrics(d.http_get("/metrics")[1])
+    exposition = d.http_get("/metrics")[1]
+    live = parse_metrics(exposition)
+    # Prometheus's own linter has nothing to say about the exposition.
+    r = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
     # `teamhealth metrics` (the catalogue the lint checks queries against) lists every family
     # the daemon exports.
     catalogue = dict(line.split() for line in run_teamhealth("metrics").stdout.splitlines())
