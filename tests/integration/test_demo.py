@@ -1,13 +1,16 @@
 """`teamhealth demo` on the embedded default: every section 7 metric family is non-zero for some
-team, /readyz turns ready, nothing is quarantined, and it stops by itself."""
+team, /readyz turns ready, nothing is quarantined, and it stops by itself. Run again on a kept
+state directory, it continues that log: the table again, no error-level line, and no event
+after the time the demo started (the generated history ends now, never in the future)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import subprocess
 import time
 
-from conftest import TEAMHEALTH_BIN, parse_metrics
+from conftest import TEAMHEALTH_BIN, inspect, parse_metrics
 
 FAMILIES = [
     "teamhealth_oncall_interruptions_total", "teamhealth_oncall_sleep_disrupted_nights_total",
@@ -73,3 +76,49 @@ def test_demo_shows_every_metric_family_and_stops_by_itself(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+TEAMS = ("payments", "search", "platform", "mobile")
+# A log line at error level or above: "<time> error <logger>: ..." (spdlog, stderr).
+ERROR_LINE = re.compile(r"^\S+ (error|critical) ", re.M)
+
+
+def epoch_ms(rfc3339: str) -> int:
+    t = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    return round(t.timestamp() * 1000)
+
+
+def run_demo(state) -> subprocess.CompletedProcess:
+    return subprocess.run([str(TEAMHEALTH_BIN), "demo", "--for", "5s", "--state-dir", str(state),
+                           "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                          timeout=240)
+
+
+def test_demo_continues_a_kept_state_directory(tmp_path):
+    state = tmp_path / "state"
+    started_ms = time.time() * 1000
+    first = run_demo(state)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "the kept log" not in first.stdout, first.stdout
+    for _ in range(2):  # twice: the renamed topics of the second run are kept too
+        again = run_demo(state)
+        out = again.stdout + again.stderr
+        assert again.returncode == 0, out
+        assert not ERROR_LINE.search(out), out
+        assert "Stored offset" not in out, out
+        assert "continues        the kept log" in again.stdout, again.stdout
+        for team in TEAMS:
+            assert re.search(rf"^{team}\s+\d", again.stdout, re.M), again.stdout
+        assert "Serving for" in again.stdout, again.stdout
+    finished_ms = time.time() * 1000
+    events = inspect(state, "events")
+    generated = [e for e in events if e["source"] != "directory"]
+    assert len(generated) > 1000, len(generated)
+    # The generated history ends when the first run started (to the minute), not in the future;
+    # the directory is recorded as of each run's start.
+    late = [e for e in generated if epoch_ms(e["occurred_at"]) > started_ms]
+    assert not late, late[:3]
+    assert all(epoch_ms(e["occurred_at"]) <= finished_ms for e in events)
+    # Nothing was fed twice: every generated event id is in the log once.
+    ids = [e["id"] for e in generated]
+    assert len(ids) == len(set(ids))

@@ -37,24 +37,16 @@ constexpr const char* kBackfillUsage =
     "  --out FILE (default: standard output). At most 100000 steps.\n";
 
 constexpr int64_t kMaxSteps = 100'000;
+constexpr int64_t kMaxStepSeconds = 3650LL * 86400;
 
 struct Options {
   std::string config, log_dir, out;
   EpochMillis from = 0, to = 0, step = 0;
 };
 
+// Unknown options, missing values and stray arguments are rejected by ParseArgs (spec below).
 Result<Options> Parse(const Args& args) {
-  for (const auto& [name, _] : args.options) {
-    if (name != "config" && name != "log" && name != "from" && name != "to" && name != "step" &&
-        name != "out") {
-      return Error("unknown option --" + name);
-    }
-  }
-  if (!args.positional.empty()) return Error("unexpected argument " + args.positional.front());
   Options o;
-  for (const char* required : {"config", "log", "from", "to", "step"}) {
-    if (!args.Has(required)) return Error(std::string("missing --") + required);
-  }
   o.config = args.Get("config");
   o.log_dir = args.Get("log");
   o.out = args.Get("out");
@@ -62,10 +54,9 @@ Result<Options> Parse(const Args& args) {
   if (!from) return Error("--from " + args.Get("from") + ": not an RFC 3339 time");
   if (!to) return Error("--to " + args.Get("to") + ": not an RFC 3339 time");
   if (*to <= *from) return Error("--to must be after --from");
-  const auto step = ParseDurationSeconds(args.Get("step"));
-  if (!step || *step <= 0) {
-    return Error("--step " + args.Get("step") + ": expected a positive duration (30s, 5m, 1h, 1d)");
-  }
+  // At most 10 years: a step in milliseconds stays far from overflow.
+  const auto step = DurationOption(args, "step", 1, kMaxStepSeconds, 0);
+  if (!step) return step.error();
   o.from = *from;
   o.to = *to;
   o.step = *step * 1000;
@@ -317,21 +308,21 @@ Status Run(const Options& o) {
 }  // namespace
 
 int Backfill(const Args& args) {
-  if (args.Has("help")) {
-    std::fputs(kBackfillUsage, stdout);
-    return 0;
-  }
   auto options = Parse(args);
-  if (!options) {
-    std::fprintf(stderr, "teamhealth backfill: %s\n%s", options.error().message().c_str(),
-                 kBackfillUsage);
-    return 2;
-  }
+  if (!options) return UsageError(args, options.error().message());
   if (auto s = Run(*options); !s) {
     std::fprintf(stderr, "teamhealth backfill: %s\n", s.error().message().c_str());
     return 1;
   }
   return 0;
+}
+
+Command BackfillCommand() {
+  return {.name = "backfill",
+          .usage = kBackfillUsage,
+          .spec = {.options = {"config", "log", "from", "to", "step", "out"},
+                   .required = {"config", "log", "from", "to", "step"}},
+          .run = Backfill};
 }
 
 }  // namespace teamhealth::app

@@ -1,10 +1,13 @@
 // `teamhealth demo`: the whole product on one laptop. An embedded Kafka-protocol broker
 // (librdkafka's mock cluster), a generated organisation fed into it in step with consumption,
 // the daemon consuming it, /metrics and /readyz on the usual listener, and a summary table.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "commands.h"
@@ -14,6 +17,7 @@
 #include "teamhealth/generate/generator.h"
 #include "teamhealth/ingest/ingestor.h"
 #include "teamhealth/ingest/producer.h"
+#include "teamhealth/storage/store.h"
 
 namespace teamhealth::app {
 namespace {
@@ -21,9 +25,100 @@ namespace {
 constexpr const char* kDemoUsage =
     "usage: teamhealth demo [--for DURATION] [--state-dir DIR] [--listen HOST:PORT]\n"
     "                       [--seed N] [--teams N] [--people N] [--days N]\n"
-    "  Runs the daemon on an embedded broker fed with a generated organisation (history\n"
-    "  ending now), serves /metrics, /healthz and /readyz, prints each team's headline\n"
-    "  numbers, and keeps serving until interrupted or until DURATION (e.g. 60s, 5m) passes.\n";
+    "  Runs the daemon on an embedded broker fed with a generated organisation (N days of\n"
+    "  history ending now, default 28; --teams 1-8, default 4; --people at least 2 per team,\n"
+    "  default 24), serves /metrics, /healthz and /readyz (--listen, default 127.0.0.1:9810;\n"
+    "  port 0 picks a free one), prints each team's headline numbers, and keeps serving until\n"
+    "  interrupted or until DURATION (1s to 365d, e.g. 60s, 5m) passes. --state-dir keeps the\n"
+    "  log (default: a temporary directory); run again on it, the demo continues that log with\n"
+    "  the history generated since its newest event.\n";
+
+constexpr const char* kDefaultListen = "127.0.0.1:9810";
+
+// Text the demo writes into its TOML config between quotes: no quote, backslash or control
+// character, which would need escaping.
+bool FitsTomlString(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+}
+
+// --listen: HOST:PORT with a port from 0 to 65535, checked before anything starts.
+Status CheckListen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || !FitsTomlString(listen)) {
+    return Error("--listen " + listen + ": expected HOST:PORT, e.g. 127.0.0.1:9810");
+  }
+  if (auto port = ParseWholeNumber(listen.substr(colon + 1), 0, 65535); !port) {
+    return Error("--listen " + listen + ": the port: " + port.error().message());
+  }
+  return Status::Ok();
+}
+
+// Where a run on a kept state directory starts from.
+struct Continuation {
+  bool continues = false;  // the log already holds events
+  EpochMillis newest = 0;  // its newest event that is not a directory record
+  size_t first = 0;        // the first generated record after `newest`: feeding starts there
+  std::string suffix;      // of this run's topic names
+};
+
+// The embedded broker is new on every run, so its partitions start empty, while a kept log
+// stores the offsets its earlier runs reached: resumed there, the ingest would see truncated
+// partitions (an error per partition, and records skipped). So this run's topics are named
+// so that the log holds no offset for them (webhooks.jira, then webhooks.jira.run2, ...) and
+// are read from their beginning; and only the generated records after the log's newest event
+// are fed, so the history continues instead of repeating. Renames the records' topics.
+// A state directory that does not open read-only (new, empty) starts afresh; a real problem
+// with it is reported when the daemon opens it.
+Continuation ContinueLog(const std::string& state, std::vector<generate::Record>& records) {
+  Continuation c;
+  auto store = storage::Store::Open({state, true, false});
+  if (!store) return c;
+  auto log = eventlog::EventLog::Open(**store);
+  if (!log) return c;
+  c.continues = (*log)->LastSequence().value() > 0;
+  bool any = false;
+  auto scanned = (*log)->ForEach(Sequence(1), [&](Sequence, const schema::Event& e) {
+    if (e.source() != "directory") {
+      c.newest = any ? std::max(c.newest, e.occurred_at_ms()) : e.occurred_at_ms();
+      any = true;
+    }
+    return true;
+  });
+  if (scanned && any) {
+    // Records are in time order.
+    c.first = static_cast<size_t>(
+        std::upper_bound(records.begin(), records.end(), c.newest,
+                         [](EpochMillis t, const generate::Record& r) { return t < r.at; }) -
+        records.begin());
+  }
+  std::set<std::string> stored, names;
+  if (auto offsets = (*log)->Offsets()) {
+    for (const auto& [tp, _] : *offsets) stored.insert(tp.topic);
+  }
+  for (const auto& r : records) names.insert(r.topic);
+  auto used = [&](const std::string& suffix) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return stored.contains(n + suffix); });
+  };
+  for (int run = 2; used(c.suffix); ++run) c.suffix = ".run" + std::to_string(run);
+  for (auto& r : records) r.topic += c.suffix;
+  return c;
+}
+
+// Records of this run's topics the log has taken in (ingested, ignored, duplicate or
+// quarantined): the sum of their stored next offsets, as the log holds no offset for them
+// from before this run. Safe beside the ingest thread (a read of the log).
+uint64_t Consumed(eventlog::EventLog& log, const std::set<std::string>& topics) {
+  uint64_t n = 0;
+  if (auto offsets = log.Offsets()) {
+    for (const auto& [tp, next] : *offsets) {
+      if (topics.contains(tp.topic)) n += static_cast<uint64_t>(next.value());
+    }
+  }
+  return n;
+}
 
 double Sum(const std::map<projections::Labels, double>* series, const std::string& team,
            const std::string& label = "", const std::string& value = "") {
@@ -69,24 +164,24 @@ void PrintSummary(const projections::Accumulator& acc, const std::vector<std::st
   std::printf("\n");
 }
 
-// Produces the generated records in time order, never more than `window` records ahead of
-// what the log has taken in: the embedded broker keeps only 5 MiB per partition.
-// Each generated record normalises to exactly one event (tests/generate), so the log has
-// taken everything in once it grew by the number of records.
-Status Feed(const generate::Output& org, const std::string& bootstrap, Daemon& daemon,
-            const std::atomic<bool>& stop, uint64_t base) {
+// Produces the generated records from `first` on in time order, never more than `window`
+// records ahead of what the log has taken in: the embedded broker keeps only 5 MiB per
+// partition.
+Status Feed(const generate::Output& org, size_t first, const std::string& bootstrap, Daemon& daemon,
+            const std::set<std::string>& topics, const std::atomic<bool>& stop) {
   auto producer = ingest::RecordProducer::Create(bootstrap);
   if (!producer) return producer.error();
   constexpr uint64_t kWindow = 1500;
   uint64_t produced = 0;
-  for (const auto& r : org.records) {
+  for (size_t i = first; i < org.records.size(); ++i) {
+    const generate::Record& r = org.records[i];
     if (stop.load()) return Status::Ok();
     // One key per topic: one partition, so each vendor's records stay in time order.
     if (auto s = (*producer)->Produce(r.topic, r.source, r.headers, r.body); !s) return s;
     if (++produced % 250 == 0) {
       if (auto s = (*producer)->Flush(10000); !s) return s;
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      while (!stop.load() && daemon.log().LastSequence().value() - base + kWindow < produced &&
+      while (!stop.load() && Consumed(daemon.log(), topics) + kWindow < produced &&
              std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
@@ -98,32 +193,34 @@ Status Feed(const generate::Output& org, const std::string& bootstrap, Daemon& d
 }  // namespace
 
 int Demo(const Args& args) {
-  if (args.Has("help")) {
-    std::fputs(kDemoUsage, stdout);
-    return 0;
-  }
-  const int64_t for_seconds =
-      args.Has("for") ? ParseDurationSeconds(args.Get("for")).value_or(-1) : 0;
-  if (for_seconds < 0) {
-    std::fprintf(stderr, "teamhealth demo: --for %s: expected e.g. 60s, 5m\n%s",
-                 args.Get("for").c_str(), kDemoUsage);
-    return 2;
-  }
+  // Not given: serve until interrupted. At most a year keeps the deadline far from overflow.
+  const auto for_arg = DurationOption(args, "for", 1, 365LL * 86400, 0);
+  if (!for_arg) return UsageError(args, for_arg.error().message());
+  const int64_t for_seconds = *for_arg;
   generate::Options options;
-  try {
-    options.seed = std::stoull(args.Get("seed", "1"));
-    options.teams = std::stoi(args.Get("teams", "4"));
-    options.people = std::stoi(args.Get("people", "24"));
-    options.days = std::stoi(args.Get("days", "28"));
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "teamhealth demo: --seed, --teams, --people, --days take numbers\n");
-    return 2;
+  const auto seed = NumberOption(args, "seed", 0, std::numeric_limits<uint64_t>::max(), 1);
+  const auto team_count = NumberOption(args, "teams", 1, 8, 4);
+  const auto people = NumberOption(args, "people", 2, 10000, 24);
+  const auto days = NumberOption(args, "days", 1, 3650, 28);
+  for (const auto* n : {&seed, &team_count, &people, &days}) {
+    if (!*n) return UsageError(args, n->error().message());
   }
-  // History ending at the start of the next UTC day, so trailing windows "ending now" see it.
-  options.end = (NowMillis() / 86'400'000 + 1) * 86'400'000;
+  options.seed = *seed;
+  options.teams = static_cast<int>(*team_count);
+  options.people = static_cast<int>(*people);
+  options.days = static_cast<int>(*days);
+  if (auto s = CheckListen(args.Get("listen", kDefaultListen)); !s) {
+    return UsageError(args, s.error().message());
+  }
+  if (!FitsTomlString(args.Get("state-dir"))) {
+    return UsageError(args, "--state-dir " + args.Get("state-dir") +
+                                ": no quotes, backslashes or control characters, please");
+  }
+  // History ending now, to the minute: never in the future, and trailing windows "ending
+  // now" see all of it.
+  options.end = NowMillis() / 60'000 * 60'000;
   if (auto s = generate::Validate(options); !s) {
-    std::fprintf(stderr, "teamhealth demo: %s\n", s.error().message().c_str());
-    return 2;
+    return UsageError(args, s.error().message());
   }
   auto org = generate::Generate(options);
   if (!org) {
@@ -137,6 +234,8 @@ int Demo(const Args& args) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "teamhealth-demo-XXXXXX").string();
     state = mkdtemp(tmpl.data());
   }
+  // A kept state directory: continue its log (renames this run's topics if it must).
+  const Continuation continuation = ContinueLog(state, org->records);
   std::map<std::string, std::string> topics;  // topic -> source
   for (const auto& r : org->records) topics[r.topic] = r.source;
   std::string toml = "[storage]\ndir = \"" + state + "\"\nsync_writes = false\n" +
@@ -144,7 +243,7 @@ int Demo(const Args& args) {
   for (const auto& [topic, source] : topics) {
     toml += "[[kafka.topics]]\nname = \"" + topic + "\"\nsource = \"" + source + "\"\n";
   }
-  toml += "[http]\nlisten = \"" + args.Get("listen", "127.0.0.1:9810") + "\"\n" +
+  toml += "[http]\nlisten = \"" + args.Get("listen", kDefaultListen) + "\"\n" +
           "[logging]\nlevel = \"warn\"\n" + org->directory_toml;
   auto config = config::ParseConfig(toml, "demo");
   if (!config) {
@@ -192,6 +291,16 @@ int Demo(const Args& args) {
       org->records.size(), options.people, options.teams, options.days,
       config->kafka.brokers.c_str(), state.c_str(), temporary ? " (temporary)" : "",
       config_path.c_str(), (*daemon)->http_port(), (*daemon)->http_port());
+  if (continuation.continues) {
+    const std::string renamed =
+        continuation.suffix.empty() ? "" : " (*" + continuation.suffix + ")";
+    std::printf(
+        "  continues        the kept log, newest event %s\n"
+        "                   the embedded broker is new: this run's topics%s start empty\n"
+        "                   feeding the %zu generated records after that event\n",
+        continuation.newest > 0 ? FormatRfc3339(continuation.newest).c_str() : "none",
+        renamed.c_str(), org->records.size() - continuation.first);
+  }
   std::fflush(stdout);
 
   std::atomic<bool> stop{false};
@@ -200,12 +309,12 @@ int Demo(const Args& args) {
   {
     SignalWatcher watcher(stop, reload, log);
     std::thread feeder([&] {
-      const uint64_t base = (*daemon)->log().LastSequence().value();
-      fed = Feed(*org, config->kafka.brokers, **daemon, stop, base);
+      const std::set<std::string> run_topics(topic_names.begin(), topic_names.end());
+      fed = Feed(*org, continuation.first, config->kafka.brokers, **daemon, run_topics, stop);
       // Wait for ingest and the projections to take everything in, then show the numbers.
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
       while (!stop.load() && std::chrono::steady_clock::now() < deadline &&
-             ((*daemon)->log().LastSequence().value() - base < org->records.size() ||
+             (Consumed((*daemon)->log(), run_topics) < org->records.size() - continuation.first ||
               !(*daemon)->ready() || (*daemon)->projector().lag() > 0)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -239,6 +348,13 @@ int Demo(const Args& args) {
     return 1;
   }
   return 0;
+}
+
+Command DemoCommand() {
+  return {.name = "demo",
+          .usage = kDemoUsage,
+          .spec = {.options = {"for", "state-dir", "listen", "seed", "teams", "people", "days"}},
+          .run = Demo};
 }
 
 }  // namespace teamhealth::app

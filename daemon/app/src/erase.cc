@@ -8,17 +8,31 @@
 
 namespace teamhealth::app {
 
+namespace {
+
+constexpr const char* kEraseUsage =
+    "usage: teamhealth erase --config FILE HANDLE\n"
+    "  Forgets a person of the directory: deletes the mapping from their identities to\n"
+    "  their pseudonym, so their past events become anonymous while team aggregates stay.\n"
+    "  Stop the daemon first (the state directory is opened for writing), then remove the\n"
+    "  person from the config.\n";
+
+}  // namespace
+
+int Erase(const Args& args);
+
+Command EraseCommand() {
+  return {.name = "erase",
+          .usage = kEraseUsage,
+          .spec = {.options = {"config"},
+                   .required = {"config"},
+                   .positional = "HANDLE",
+                   .min_positional = 1,
+                   .max_positional = 1},
+          .run = Erase};
+}
+
 int Erase(const Args& args) {
-  if (args.Has("help") || !args.Has("config") || args.positional.size() != 1) {
-    std::fputs(
-        "usage: teamhealth erase --config FILE HANDLE\n"
-        "  Forgets a person of the directory: deletes the mapping from their identities to\n"
-        "  their pseudonym, so their past events become anonymous while team aggregates stay.\n"
-        "  Stop the daemon first (the state directory is opened for writing), then remove the\n"
-        "  person from the config.\n",
-        args.Has("help") ? stdout : stderr);
-    return args.Has("help") ? 0 : 2;
-  }
   auto config = config::LoadConfigFile(args.Get("config"));
   if (!config) {
     std::fprintf(stderr, "%s: %s\n", args.Get("config").c_str(), config.error().message().c_str());

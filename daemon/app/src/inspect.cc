@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <limits>
 
 #include "commands.h"
 #include "teamhealth/base/json_writer.h"
@@ -11,12 +12,24 @@ namespace {
 
 constexpr const char* kInspectUsage =
     "usage: teamhealth inspect events|quarantine|offsets|counters --state-dir DIR\n"
-    "         [--from SEQ] [--limit N] [--with-origin]\n";
+    "         [--from SEQ] [--limit N] [--with-origin]\n"
+    "  Prints the log's contents as JSON lines (read-only; the daemon may be running).\n"
+    "  events: every event from sequence SEQ on (default 1), at most N of them (default 0:\n"
+    "  all); --with-origin wraps each in {\"seq\",\"origin\",\"event\"}. quarantine: the\n"
+    "  quarantined records by reference. offsets: the next offset of every partition.\n"
+    "  counters: the cumulative counts by source. --from, --limit and --with-origin are for\n"
+    "  events only.\n";
 
-int Events(eventlog::EventLog& log, const Args& args) {
-  const uint64_t from = std::stoull(args.Get("from", "1"));
-  uint64_t limit = std::stoull(args.Get("limit", "0"));
-  const bool with_origin = args.Has("with-origin");
+struct EventsOptions {
+  uint64_t from = 1;
+  uint64_t limit = 0;  // 0: no limit
+  bool with_origin = false;
+};
+
+int Events(eventlog::EventLog& log, const EventsOptions& options) {
+  const uint64_t from = options.from;
+  uint64_t limit = options.limit;
+  const bool with_origin = options.with_origin;
   std::string line;
   auto s = log.ForEach(Sequence(from), [&](Sequence seq, const schema::Event& e) {
     line.clear();
@@ -125,12 +138,25 @@ int CounterLines(const eventlog::EventLog& log) {
   return 0;
 }
 
-}  // namespace
-
 int Inspect(const Args& args) {
-  if (args.Has("help") || args.positional.size() != 1 || !args.Has("state-dir")) {
-    std::fputs(kInspectUsage, args.Has("help") ? stdout : stderr);
-    return args.Has("help") ? 0 : 2;
+  const std::string& what = args.positional[0];
+  if (what != "events" && what != "quarantine" && what != "offsets" && what != "counters") {
+    return UsageError(
+        args, "unknown WHAT \"" + what + "\": expected events, quarantine, offsets or counters");
+  }
+  EventsOptions events;
+  if (what == "events") {
+    const auto from = NumberOption(args, "from", 0, std::numeric_limits<int64_t>::max(), 1);
+    if (!from) return UsageError(args, from.error().message());
+    const auto limit = NumberOption(args, "limit", 0, std::numeric_limits<int64_t>::max(), 0);
+    if (!limit) return UsageError(args, limit.error().message());
+    events = {*from, *limit, args.Has("with-origin")};
+  } else {
+    for (const char* only_events : {"from", "limit", "with-origin"}) {
+      if (args.Has(only_events)) {
+        return UsageError(args, std::string("--") + only_events + " is for `inspect events` only");
+      }
+    }
   }
   auto store = storage::Store::Open({args.Get("state-dir"), true, false});
   if (!store) {
@@ -142,13 +168,24 @@ int Inspect(const Args& args) {
     std::fprintf(stderr, "inspect: %s\n", log.error().message().c_str());
     return 1;
   }
-  const std::string& what = args.positional[0];
-  if (what == "events") return Events(**log, args);
+  if (what == "events") return Events(**log, events);
   if (what == "quarantine") return Quarantine(**log);
   if (what == "offsets") return Offsets(**log);
-  if (what == "counters") return CounterLines(**log);
-  std::fputs(kInspectUsage, stderr);
-  return 2;
+  return CounterLines(**log);
+}
+
+}  // namespace
+
+Command InspectCommand() {
+  return {.name = "inspect",
+          .usage = kInspectUsage,
+          .spec = {.options = {"state-dir", "from", "limit"},
+                   .flags = {"with-origin"},
+                   .required = {"state-dir"},
+                   .positional = "WHAT (events, quarantine, offsets or counters)",
+                   .min_positional = 1,
+                   .max_positional = 1},
+          .run = Inspect};
 }
 
 }  // namespace teamhealth::app

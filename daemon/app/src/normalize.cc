@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <span>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,54 +22,24 @@ constexpr const char* kNormalizeUsage =
     "  --records: each FILE holds one record per line, {\"headers\":{...},\"body\":...}\n"
     "  (what `teamhealth generate --out` writes), each normalised with its own headers.\n";
 
-}  // namespace
-
-int Normalize(int argc, char** argv) {
-  std::string source_name;
+int Normalize(const Args& args) {
+  const std::string source_name = args.Get("source");
+  const std::vector<std::string>& files = args.positional;
+  const bool records = args.Has("records");
   std::vector<std::pair<std::string, std::string>> header_storage;
-  std::vector<std::string> files;
-  bool records = false;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kNormalizeUsage, stdout);
-      return 0;
+  for (const auto& h : args.All("header")) {
+    const auto eq = h.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return UsageError(args, "--header " + h + ": expected NAME=VALUE");
     }
-    if ((a == "--source" || a == "--header") && i + 1 >= argc) {
-      std::fprintf(stderr, "teamhealth normalize: %s needs a value\n", a.c_str());
-      return 2;
-    }
-    if (a == "--records") {
-      records = true;
-    } else if (a == "--source") {
-      source_name = argv[++i];
-    } else if (a.starts_with("--source=")) {
-      source_name = a.substr(9);
-    } else if (a == "--header" || a.starts_with("--header=")) {
-      const std::string h = a == "--header" ? argv[++i] : a.substr(9);
-      const auto eq = h.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::fprintf(stderr, "teamhealth normalize: --header %s: expected NAME=VALUE\n", h.c_str());
-        return 2;
-      }
-      header_storage.emplace_back(h.substr(0, eq), h.substr(eq + 1));
-    } else if (a.starts_with("--")) {
-      std::fprintf(stderr, "teamhealth normalize: unknown option %s\n%s", a.c_str(),
-                   kNormalizeUsage);
-      return 2;
-    } else {
-      files.push_back(a);
-    }
-  }
-  if (source_name.empty() || files.empty()) {
-    std::fputs(kNormalizeUsage, stderr);
-    return 2;
+    header_storage.emplace_back(h.substr(0, eq), h.substr(eq + 1));
   }
   auto registry = sources::MakeSourceRegistry();
   sources::Source* source = registry->Find(source_name);
   if (source == nullptr) {
-    std::fprintf(stderr, "teamhealth normalize: unknown source \"%s\"\n", source_name.c_str());
-    return 2;
+    return UsageError(args, "--source " + source_name +
+                                ": unknown source (jira, github, linear, slack, pagerduty, "
+                                "opsgenie or canonical)");
   }
   std::vector<sources::RecordHeader> headers;
   for (const auto& [name, value] : header_storage) headers.push_back({name, value});
@@ -131,6 +102,21 @@ int Normalize(int argc, char** argv) {
     }
   }
   return status;
+}
+
+}  // namespace
+
+Command NormalizeCommand() {
+  return {.name = "normalize",
+          .usage = kNormalizeUsage,
+          .spec = {.options = {"source"},
+                   .repeated = {"header"},
+                   .flags = {"records"},
+                   .required = {"source"},
+                   .positional = "FILE",
+                   .min_positional = 1,
+                   .max_positional = std::numeric_limits<size_t>::max()},
+          .run = Normalize};
 }
 
 }  // namespace teamhealth::app

@@ -44,44 +44,23 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> sets;
 };
 
-Result<Options> Parse(int argc, char** argv) {
+Result<Options> Parse(const Args& args) {
   Options o;
-  std::string from, to;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> Result<std::string> {
-      if (i + 1 >= argc) return Error("option " + a + " needs a value");
-      return std::string(argv[++i]);
-    };
-    Result<std::string> v = std::string();
-    if (a == "--config" && (v = value()))
-      o.config = *v;
-    else if (a == "--events" && (v = value()))
-      o.events.push_back(*v);
-    else if (a == "--log" && (v = value()))
-      o.log_dir = *v;
-    else if (a == "--team" && (v = value()))
-      o.team = *v;
-    else if (a == "--from" && (v = value()))
-      from = *v;
-    else if (a == "--to" && (v = value()))
-      to = *v;
-    else if (a == "--format" && (v = value()))
-      o.format = *v;
-    else if (a == "--set" && (v = value())) {
-      const auto eq = v->find('=');
-      if (eq == std::string::npos) return Error("--set " + *v + ": expected NAME=VALUE");
-      o.sets.emplace_back(v->substr(0, eq), v->substr(eq + 1));
-    } else if (!v) {
-      return v.error();
-    } else {
-      return Error("unknown option " + a);
-    }
+  o.config = args.Get("config");
+  o.events = args.All("events");
+  o.log_dir = args.Get("log");
+  o.team = args.Get("team");
+  o.format = args.Get("format", "table");
+  if (o.events.empty() == o.log_dir.empty()) {
+    return Error(o.log_dir.empty() ? "missing --events FILE or --log DIR"
+                                   : "give --events or --log, not both");
   }
-  if (o.config.empty() || o.team.empty() || from.empty() || to.empty() ||
-      (o.events.empty() == o.log_dir.empty())) {
-    return Error("missing options");
+  for (const auto& set : args.All("set")) {
+    const auto eq = set.find('=');
+    if (eq == std::string::npos || eq == 0) return Error("--set " + set + ": expected NAME=VALUE");
+    o.sets.emplace_back(set.substr(0, eq), set.substr(eq + 1));
   }
+  const std::string from = args.Get("from"), to = args.Get("to");
   const auto f = ParseRfc3339(from), t = ParseRfc3339(to);
   if (!f) return Error("--from " + from + ": not an RFC 3339 time");
   if (!t) return Error("--to " + to + ": not an RFC 3339 time");
@@ -364,19 +343,11 @@ Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& qu
   return BuildReport(request, config, &log);
 }
 
-int Report(int argc, char** argv) {
-  for (int i = 2; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--help") {
-      std::fputs(kReportUsage, stdout);
-      return 0;
-    }
-  }
-  auto options = Parse(argc, argv);
-  if (!options) {
-    std::fprintf(stderr, "teamhealth report: %s\n%s", options.error().message().c_str(),
-                 kReportUsage);
-    return 2;
-  }
+namespace {
+
+int Report(const Args& args) {
+  auto options = Parse(args);
+  if (!options) return UsageError(args, options.error().message());
   auto config = config::LoadConfigFile(options->config);
   if (!config) {
     std::fprintf(stderr, "%s: %s\n", options->config.c_str(), config.error().message().c_str());
@@ -390,6 +361,17 @@ int Report(int argc, char** argv) {
   }
   std::fwrite(out->data(), 1, out->size(), stdout);
   return 0;
+}
+
+}  // namespace
+
+Command ReportCommand() {
+  return {.name = "report",
+          .usage = kReportUsage,
+          .spec = {.options = {"config", "log", "team", "from", "to", "format"},
+                   .repeated = {"events", "set"},
+                   .required = {"config", "team", "from", "to"}},
+          .run = Report};
 }
 
 }  // namespace teamhealth::app

@@ -14,12 +14,27 @@
 
 namespace teamhealth::app {
 
+namespace {
+
+constexpr const char* kCheckConfigUsage =
+    "usage: teamhealth check-config FILE   (or --config FILE)\n"
+    "  Validates a config file and names the first bad key (exit 1); prints \"FILE: ok\".\n";
+
+constexpr const char* kServeUsage =
+    "usage: teamhealth serve --config FILE\n"
+    "  Consumes the configured Kafka topics into the event log and serves /metrics, /healthz,\n"
+    "  /readyz and /api/v1/report until SIGTERM or SIGINT; SIGHUP reloads the directory.\n";
+
+}  // namespace
+
+int Serve(const Args& args);
+
 int CheckConfig(const Args& args) {
-  const std::string path = args.positional.empty() ? args.Get("config") : args.positional[0];
-  if (path.empty()) {
-    std::fputs("usage: teamhealth check-config FILE\n", stderr);
-    return 2;
+  if (args.positional.empty() == !args.Has("config")) {  // neither, or both
+    return UsageError(args,
+                      args.Has("config") ? "give FILE or --config FILE, not both" : "missing FILE");
   }
+  const std::string path = args.positional.empty() ? args.Get("config") : args.positional[0];
   auto config = config::LoadConfigFile(path);
   if (!config) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), config.error().message().c_str());
@@ -29,11 +44,21 @@ int CheckConfig(const Args& args) {
   return 0;
 }
 
+Command CheckConfigCommand() {
+  return {.name = "check-config",
+          .usage = kCheckConfigUsage,
+          .spec = {.options = {"config"}, .positional = "FILE", .max_positional = 1},
+          .run = CheckConfig};
+}
+
+Command ServeCommand() {
+  return {.name = "serve",
+          .usage = kServeUsage,
+          .spec = {.options = {"config"}, .required = {"config"}},
+          .run = Serve};
+}
+
 int Serve(const Args& args) {
-  if (args.Has("help") || !args.Has("config")) {
-    std::fputs("usage: teamhealth serve --config FILE\n", args.Has("help") ? stdout : stderr);
-    return args.Has("help") ? 0 : 2;
-  }
   auto loaded = config::LoadConfigFile(args.Get("config"));
   if (!loaded) {
     std::fprintf(stderr, "%s: %s\n", args.Get("config").c_str(), loaded.error().message().c_str());

@@ -1,10 +1,15 @@
 #include "teamhealth/generate/generator.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 
@@ -47,8 +52,11 @@ Status ProduceAll(const Output& output, const std::string& brokers, const std::s
   return (*producer)->Flush(60000);
 }
 
+// Decimal digits only: no sign (so a negative count never wraps), no trailing text, no
+// overflow. Ranges are Validate()'s.
 template <typename T>
 bool ParseNumber(std::string_view text, T& out) {
+  if (text.empty() || text.front() < '0' || text.front() > '9') return false;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size();
 }
@@ -104,54 +112,84 @@ Status WriteOutput(const Output& output, const std::string& dir) {
   return Status::Ok();
 }
 
-int RunGenerate(int argc, char** argv) {
+namespace {
+
+// What `teamhealth generate` was asked for.
+struct CommandLine {
   Options options;
   std::string out_dir, brokers, prefix;
+};
+
+// Every option takes a value (--name VALUE or --name=VALUE) and may be given once; the error
+// names the bad argument.
+Result<CommandLine> ParseCommandLine(int argc, char** argv) {
+  static constexpr std::array<std::string_view, 8> kOptions = {
+      "--seed", "--teams", "--people", "--days", "--end", "--out", "--brokers", "--topic-prefix"};
+  CommandLine c;
+  std::set<std::string> seen;
   for (int i = 2; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (a == "--help" || a == "-h") {
+    if (!a.starts_with("--")) return Error("unexpected argument \"" + std::string(a) + "\"");
+    std::string name(a);
+    std::optional<std::string> value;
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (std::find(kOptions.begin(), kOptions.end(), name) == kOptions.end()) {
+      return Error("unknown option " + name);
+    }
+    if (!value) {
+      if (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--")) {
+        return Error("option " + name + " needs a value");
+      }
+      value = argv[++i];
+    }
+    if (value->empty()) return Error("option " + name + " needs a value, got an empty one");
+    if (!seen.insert(name).second) return Error("option " + name + " is given twice");
+    const char* expected = nullptr;
+    if (name == "--seed") {
+      if (!ParseNumber(*value, c.options.seed)) expected = "a whole number";
+    } else if (name == "--teams") {
+      if (!ParseNumber(*value, c.options.teams)) expected = "a whole number from 1 to 8";
+    } else if (name == "--people") {
+      if (!ParseNumber(*value, c.options.people)) expected = "a whole number, 2 per team or more";
+    } else if (name == "--days") {
+      if (!ParseNumber(*value, c.options.days)) expected = "a whole number from 1 to 3650";
+    } else if (name == "--end") {
+      const auto ms = ParseRfc3339(*value);
+      if (ms) c.options.end = *ms;
+      if (!ms) expected = "an RFC 3339 time such as 2026-03-02T00:00:00Z";
+    } else {
+      (name == "--out" ? c.out_dir : name == "--brokers" ? c.brokers : c.prefix) = *value;
+    }
+    if (expected != nullptr) return Error(name + " " + *value + ": expected " + expected);
+  }
+  if (c.out_dir.empty() && c.brokers.empty()) {
+    return Error("--out DIR or --brokers HOSTS is required");
+  }
+  if (Status s = Validate(c.options); !s) return s.error();
+  return c;
+}
+
+}  // namespace
+
+int RunGenerate(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (!a.starts_with("--") || i + 1 >= argc) {
-      std::fprintf(stderr, "teamhealth generate: unexpected argument \"%s\"\n\n%s", argv[i],
-                   kUsage);
-      return 2;
-    }
-    const std::string_view v = argv[++i];
-    bool ok = true;
-    if (a == "--seed") {
-      ok = ParseNumber(v, options.seed);
-    } else if (a == "--teams") {
-      ok = ParseNumber(v, options.teams);
-    } else if (a == "--people") {
-      ok = ParseNumber(v, options.people);
-    } else if (a == "--days") {
-      ok = ParseNumber(v, options.days);
-    } else if (a == "--end") {
-      const auto ms = ParseRfc3339(v);
-      ok = ms.has_value();
-      if (ok) options.end = *ms;
-    } else if (a == "--out") {
-      out_dir = std::string(v);
-    } else if (a == "--brokers") {
-      brokers = std::string(v);
-    } else if (a == "--topic-prefix") {
-      prefix = std::string(v);
-    } else {
-      std::fprintf(stderr, "teamhealth generate: unknown option %s\n\n%s", argv[i - 1], kUsage);
-      return 2;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "teamhealth generate: bad value for %s: \"%s\"\n", argv[i - 1], argv[i]);
-      return 2;
-    }
   }
-  if (out_dir.empty() && brokers.empty()) {
-    std::fprintf(stderr, "teamhealth generate: --out DIR or --brokers HOSTS is required\n\n%s",
+  auto command_line = ParseCommandLine(argc, argv);
+  if (!command_line) {
+    std::fprintf(stderr, "teamhealth generate: %s\n\n%s", command_line.error().message().c_str(),
                  kUsage);
     return 2;
   }
+  const Options& options = command_line->options;
+  const std::string &out_dir = command_line->out_dir, &brokers = command_line->brokers,
+                    &prefix = command_line->prefix;
   auto output = Generate(options);
   if (!output) {
     std::fprintf(stderr, "teamhealth generate: %s\n", output.error().message().c_str());
