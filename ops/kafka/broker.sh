@@ -68,6 +68,9 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 log.retention.hours=-1
 log.segment.bytes=268435456
+# Record batches up to 16 MiB: the daemon's default kafka.max_record_bytes (10 MiB) and records
+# above it (tests/integration/test_poison.py).
+message.max.bytes=16777216
 PROPS
   cat > "$dir/log4j.properties" <<PROPS
 log4j.rootLogger=WARN, file

@@ -28,7 +28,8 @@ bool IsReservedProperty(std::string_view p) {
 Status ParseKafka(const toml::table& t, KafkaConfig& k) {
   if (auto s = OnlyKeys(
           t, "kafka",
-          {"brokers", "client_id", "topics", "batch_max_messages", "batch_max_ms", "properties"});
+          {"brokers", "client_id", "topics", "batch_max_messages", "batch_max_ms",
+           "max_record_bytes", "properties"});
       !s) {
     return s;
   }
@@ -39,6 +40,9 @@ Status ParseKafka(const toml::table& t, KafkaConfig& k) {
     return s;
   }
   if (auto s = ReadInt(t, "kafka", "batch_max_ms", k.batch_max_ms, 1, 60000); !s) return s;
+  if (auto s = ReadInt(t, "kafka", "max_record_bytes", k.max_record_bytes, 1024, 256 << 20); !s) {
+    return s;
+  }
   if (const auto* node = t.get("topics")) {
     const auto* arr = node->as_array();
     if (!arr) return Error("kafka.topics: must be an array of tables ([[kafka.topics]])");

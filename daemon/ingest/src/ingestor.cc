@@ -1,5 +1,6 @@
 #include "teamhealth/ingest/ingestor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -264,7 +265,15 @@ void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& b
     result_.Reject(sources::Reason::kNoSource, "no normaliser for the topic's source");
   } else {
     source_name = std::string(source->name());
-    source->Normalize(record, result_);
+    if (record.value.size() > static_cast<size_t>(config_.max_record_bytes)) {
+      // Never parsed: a huge body is poison for the parser's memory and time, not an event.
+      result_.Reject(sources::Reason::kTooLarge,
+                     "record value of " + std::to_string(record.value.size()) +
+                         " bytes is above kafka.max_record_bytes=" +
+                         std::to_string(config_.max_record_bytes));
+    } else {
+      source->Normalize(record, result_);
+    }
   }
   if (result_.rejection) {
     schema::QuarantineRecord q;
@@ -402,6 +411,28 @@ void KafkaIngestor::ReportLagAndReadiness() {
   state_ = std::move(r);
 }
 
+// librdkafka's fetch limits, from kafka.max_record_bytes: one fetch holds a record just above
+// the maximum (with its batch framing and headers), so it is delivered and quarantined as
+// too_large; a record larger still arrives alone (brokers return the first batch of a partition
+// even above the limits) as long as the response fits receive.message.max.bytes, which never
+// drops below librdkafka's default. A response above it would be refused and the partition
+// would stall on it, the one thing a bad record must not do. Properties set in kafka.properties
+// win: setting any of the three leaves all three to librdkafka (which checks them together).
+void SizeFetchLimits(int max_record_bytes, std::map<std::string, std::string>& properties) {
+  static constexpr const char* kLimits[] = {"max.partition.fetch.bytes", "fetch.max.bytes",
+                                            "receive.message.max.bytes"};
+  for (const char* key : kLimits) {
+    if (properties.contains(key)) return;
+  }
+  constexpr int64_t kMiB = 1 << 20;
+  const int64_t partition = std::max<int64_t>(kMiB, max_record_bytes + kMiB);
+  const int64_t fetch = std::max<int64_t>(50 * kMiB, partition);  // librdkafka default 50 MiB
+  const int64_t receive = std::max<int64_t>(100000000, fetch + kMiB);  // default 100 MB
+  properties[kLimits[0]] = std::to_string(partition);
+  properties[kLimits[1]] = std::to_string(fetch);
+  properties[kLimits[2]] = std::to_string(receive);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Ingestor>> Ingestor::Create(const config::KafkaConfig& config,
@@ -417,6 +448,7 @@ Result<std::unique_ptr<Ingestor>> Ingestor::Create(const config::KafkaConfig& co
   }
   if (config.topics.empty()) return Error("kafka.topics: no topic configured");
   auto properties = config.properties;
+  SizeFetchLimits(config.max_record_bytes, properties);
   properties["bootstrap.servers"] = config.brokers;
   properties["client.id"] = config.client_id;
   properties["group.id"] = config.client_id;

@@ -31,6 +31,7 @@ std::string_view ReasonName(Reason reason) {
     case Reason::kUnknownType: return "unknown_type";
     case Reason::kUnsupportedEvent: return "unsupported_event";
     case Reason::kNoSource: return "no_source";
+    case Reason::kTooLarge: return "too_large";
   }
   return "unknown";
 }

@@ -26,6 +26,9 @@ struct KafkaConfig {
   std::vector<TopicConfig> topics;
   int batch_max_messages = 5000;  // records per durable batch
   int batch_max_ms = 100;         // longest wait to fill a batch, milliseconds
+  // Largest record value ingested, bytes (1 KiB..256 MiB); a larger one is quarantined
+  // (too_large) unparsed. The consumer's fetch limits are sized from it.
+  int max_record_bytes = 10 * 1024 * 1024;
   // Extra librdkafka consumer properties (security.protocol, sasl.*, ssl.*, fetch sizes).
   // Properties that would break exactly-once ingest are rejected (see config.cc).
   std::map<std::string, std::string> properties;

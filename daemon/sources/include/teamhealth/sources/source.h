@@ -43,13 +43,14 @@ enum class Reason {
   kUnknownType,       // a canonical event type not in docs/design.md section 4
   kUnsupportedEvent,  // a vendor event this build cannot map
   kNoSource,          // the topic names no configured source
+  kTooLarge,          // above kafka.max_record_bytes: never parsed (ingest decides, not a source)
 };
 std::string_view ReasonName(Reason reason);
 // Every reason, for declaring the quarantine counters before the first rejection.
-inline constexpr std::array<Reason, 8> AllReasons() {
+inline constexpr std::array<Reason, 9> AllReasons() {
   return {Reason::kEmpty,       Reason::kInvalidJson,  Reason::kMissingField,
           Reason::kInvalidField, Reason::kBadTimestamp, Reason::kUnknownType,
-          Reason::kUnsupportedEvent, Reason::kNoSource};
+          Reason::kUnsupportedEvent, Reason::kNoSource, Reason::kTooLarge};
 }
 
 struct Rejection {
