@@ -30,6 +30,11 @@ schema::QuarantineRecord MakeQuarantine(int64_t offset, const std::string& reaso
   return q;
 }
 
+// The log as `serve` opens it: with an identity key (docs/design.md section 6).
+IdentityKey TestKey() {
+  return IdentityKey::FromBytes("event-log-test-key-0123456789abcdef", "test key").value();
+}
+
 class EventLogTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
@@ -40,7 +45,7 @@ class EventLogTest : public ::testing::Test {
     auto store = storage::Store::Open({dir_.path(), false, true});
     ASSERT_TRUE(store.ok()) << store.error().message();
     store_ = std::move(*store);
-    auto log = EventLog::Open(*store_);
+    auto log = EventLog::Open(*store_, {.identity_key = TestKey()});
     ASSERT_TRUE(log.ok()) << log.error().message();
     log_ = std::move(*log);
   }

@@ -6,6 +6,9 @@
   finds its HTTP port from the log, scrapes /metrics, and kills whatever is still running at
   teardown.
 * helpers: write a config, produce with kcat, read partition end offsets, run `inspect`.
+  Every config `serve` gets names an identity key: `<state dir>.identity.key`, 32 random
+  bytes beside the state directory (write_config writes it; `daemons.start` adds it to a
+  config written by hand).
 
 The binary comes from $TEAMHEALTH_BIN (default: <repo>/build/teamhealth). Python stdlib and
 pytest only; no fixed ports, no fixed sleeps used for synchronisation (every wait polls with
@@ -24,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import time
+import tomllib
 import urllib.error
 import urllib.request
 import uuid
@@ -242,6 +246,40 @@ def broker(tmp_path_factory) -> Broker:
 # The daemon
 
 
+def identity_key_file(state_dir: Path) -> Path:
+    """The identity key of a state directory (docs/design.md section 6): 32 random bytes in
+    `<state_dir>.identity.key`, beside the state directory and never inside it, created on first
+    use and kept after, so every config written for one state directory names the same key."""
+    state_dir = Path(os.path.abspath(state_dir))
+    key = state_dir.with_name(state_dir.name + ".identity.key")
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+    return key
+
+
+def add_identity_key(config: Path) -> None:
+    """Gives a config written by hand (without write_config) the identity key `serve` requires,
+    in its [storage] table, unless it names one already or is not valid TOML (a test of a bad
+    config)."""
+    text = config.read_text()
+    try:
+        storage = tomllib.loads(text).get("storage", {})
+    except tomllib.TOMLDecodeError:
+        return
+    if not isinstance(storage, dict) or "identity_key_file" in storage:
+        return
+    line = f'identity_key_file = "{identity_key_file(Path(storage.get("dir", "teamhealth-state")))}"'
+    if re.search(r"^\[storage\][ \t]*$", text, re.M):
+        text = re.sub(r"^\[storage\][ \t]*$", lambda m: m.group(0) + "\n" + line, text, count=1,
+                      flags=re.M)
+    else:
+        text = "[storage]\n" + line + "\n" + text
+    config.write_text(text)
+
+
 def write_config(path: Path, *, state_dir: Path, brokers: str, topics: Sequence[str],
                  extra: str = "", batch_max_messages: int = 5000, batch_max_ms: int = 100,
                  level: str = "info") -> Path:
@@ -249,6 +287,7 @@ def write_config(path: Path, *, state_dir: Path, brokers: str, topics: Sequence[
         "[storage]",
         f'dir = "{state_dir}"',
         "sync_writes = true",
+        f'identity_key_file = "{identity_key_file(state_dir)}"',
         "[kafka]",
         f'brokers = "{brokers}"',
         f"batch_max_messages = {batch_max_messages}",
@@ -477,6 +516,7 @@ class DaemonFactory:
 
     def start(self, config: Path, extra_args: Sequence[str] = ()) -> Daemon:
         assert TEAMHEALTH_BIN.exists(), f"no daemon binary at {TEAMHEALTH_BIN} (set TEAMHEALTH_BIN)"
+        add_identity_key(config)
         n = len(self.started) + 1
         stderr_path = self.workdir / f"daemon-{n}.stderr"
         with open(stderr_path, "wb") as err, open(self.workdir / f"daemon-{n}.stdout", "wb") as out:

@@ -31,6 +31,14 @@ column). After that no canary text, name, identity (`slack:UCANARYK1M` or the ba
 * the output of `teamhealth inspect events|quarantine|counters|offsets`;
 * the daemon's stderr log and the scraped /metrics.
 
+Nor may the UNKEYED hash of an identity or handle (XXH3-128, computed here through the system
+libxxhash, Debian package libxxhash0, checked against the content hashes the daemon gives
+quarantined records): anyone can compute it from a guessed id, so finding it would link the id
+to its pseudonym. The identities column is keyed with the secret of `identity_key_file`, which
+lives beside the state directory, not in it, and is never logged either. A copy of the state
+directory taken off the daemon holds the pseudonyms but nothing that links them to people, and
+a wrong key is refused instead of giving everyone new pseudonyms.
+
 Positive checks: the counts per source are those `teamhealth normalize` predicts for the
 same payloads (which also proves each canary identity was really read as a person); every
 person field in the log is a pseudonym; each directory person has ONE pseudonym across all
@@ -46,7 +54,9 @@ import ctypes
 import ctypes.util
 import hashlib
 import json
+import os
 import re
+import shutil
 import struct
 import subprocess
 import time
@@ -57,8 +67,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (KCAT, DaemonFactory, inspect, run_teamhealth, unique_topic,
-                      wait_until)
+from conftest import (KCAT, DaemonFactory, identity_key_file, inspect, run_teamhealth,
+                      unique_topic, wait_until)
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "payloads"
@@ -500,8 +510,9 @@ def toml_list(values) -> str:
 
 
 def privacy_config(path: Path, state: Path, bootstrap: str, topics: dict[str, str],
-                   people: list[tuple[str, dict]]) -> Path:
-    lines = ["[storage]", f'dir = "{state}"', "sync_writes = true",
+                   people: list[tuple[str, dict]], key: Path | None = None) -> Path:
+    key = key or identity_key_file(state)
+    lines = ["[storage]", f'dir = "{state}"', "sync_writes = true", f'identity_key_file = "{key}"',
              "[kafka]", f'brokers = "{bootstrap}"', "batch_max_ms = 100"]
     for s, t in topics.items():
         lines += ["[[kafka.topics]]", f'name = "{t}"', f'source = "{s}"']
@@ -557,6 +568,43 @@ class Lz4:
         if n != size:
             raise ValueError(f"LZ4 block: {n} bytes, expected {size}")
         return dst.raw[:size]
+
+
+class Xxh3:
+    """XXH3-128 through the system libxxhash, as the daemon's ContentHash spells it (32 hex
+    digits, high half first): the unkeyed hash of the identities column before keying. Fails
+    the test when the library cannot be loaded (a check that switches itself off proves
+    nothing)."""
+
+    class _Hash(ctypes.Structure):
+        _fields_ = [("low64", ctypes.c_uint64), ("high64", ctypes.c_uint64)]
+
+    def __init__(self):
+        self.lib = None
+        tried = []
+        for cand in (ctypes.util.find_library("xxhash"), "libxxhash.so.0", "libxxhash.so"):
+            if not cand:
+                continue
+            try:
+                self.lib = ctypes.CDLL(cand)
+                break
+            except OSError as e:
+                tried.append(f"{cand}: {e}")
+        if self.lib is None:
+            pytest.fail("libxxhash cannot be loaded, so the unkeyed-hash privacy scan cannot run; "
+                        "install the Debian package libxxhash0 (ops/setup.sh installs "
+                        "libxxhash-dev). Tried: " + ("; ".join(tried) or "no candidate found"))
+        f = self.lib.XXH3_128bits
+        f.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        f.restype = self._Hash
+
+    def hex(self, data: bytes) -> str:
+        h = self.lib.XXH3_128bits(data, len(data))
+        return f"{h.high64:016x}{h.low64:016x}"
+
+
+XXH3: Xxh3 | None = None
+IDENTITY_KEY: bytes = b""  # the secret of identity_key_file, which must never be stored or logged
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -695,6 +743,13 @@ def needles() -> dict[str, bytes]:
         out[f"{s}:{v}"] = v.encode()  # the bare id covers `<source>:<id>` too
     for h in (KIM_HANDLE, LEE_HANDLE):
         out[f"handle {h}"] = h.encode()
+    # the unkeyed hashes (the identities column's key before keying) of identities and handles
+    assert XXH3 is not None and IDENTITY_KEY, "test_privacy sets XXH3 and IDENTITY_KEY first"
+    for s, v in all_identities():
+        out[f"unkeyed hash of {s}:{v}"] = XXH3.hex(f"{s}:{v}".encode()).encode()
+    for h in (KIM_HANDLE, LEE_HANDLE):
+        out[f"unkeyed hash of handle {h}"] = XXH3.hex(h.encode()).encode()
+    out["the identity key"] = IDENTITY_KEY
     # case-insensitive and hex-encoded variants (RocksDB's LOG prints keys in hex)
     for label, b in list(out.items()):
         out[f"{label} (hex)"] = b.hex().encode()
@@ -772,11 +827,13 @@ def person_values(e: dict):
 
 
 def test_privacy(broker, tmp_path):
+    global XXH3, IDENTITY_KEY
     t_start = time.monotonic()
     TEXTS.clear()
     NAMES.clear()
     cases = all_cases()
     lz4 = Lz4()
+    XXH3 = Xxh3()
 
     # --- what the normaliser makes of each case: the expected counts, and proof that every
     # canary identity is read as a person reference (else the test would prove nothing)
@@ -814,6 +871,9 @@ def test_privacy(broker, tmp_path):
     state = tmp_path / "state"
     people = [(KIM_HANDLE, KIM), (LEE_HANDLE, LEE)]
     cfg = privacy_config(tmp_path / "teamhealth.toml", state, broker.bootstrap, topics, people)
+    key_file = identity_key_file(state)
+    IDENTITY_KEY = key_file.read_bytes()
+    assert len(IDENTITY_KEY) == 32 and key_file.parent == state.parent
     n_events = sum(map(len, expected_ids.values()))
     # outcomes: events, quarantined and ignored records, one directory.person_upserted each
     total = n_events + sum(quarantined.values()) + sum(ignored.values()) + len(people)
@@ -849,7 +909,9 @@ def test_privacy(broker, tmp_path):
             find_leaks(d.http_get(path)[1].encode(), path, leaks)
         assert d.terminate() == 0, d.log_tail()
         log1 = d.log()
-        assert re.search(r"^\S+ debug ", log1, re.M), "the daemon did not log at debug level"
+        # every quarantined record is logged by reference (at warning; nothing is filtered out
+        # at debug level): the scan below covers that path too
+        assert log1.count("Quarantined record.") == sum(quarantined.values()), d.log_tail()
         find_leaks(log1.encode(), "daemon stderr", leaks)
     finally:
         factory.cleanup()
@@ -900,10 +962,43 @@ def test_privacy(broker, tmp_path):
         if ps not in (kim, lee):
             assert len(refs) == 1, f"{refs} share {ps}"
 
+    # --- the needles' unkeyed hashes are the daemon's: the Python XXH3 gives exactly the content
+    # hash `inspect quarantine` shows for each quarantined record (so a stored unkeyed hash of
+    # an identity could not hide from the scan behind a different spelling)
+    body_hashes = {XXH3.hex(c.body) for c in cases}
+    quarantine_hashes = [q["content_hash"] for q in inspect(state, "quarantine")]
+    assert len(quarantine_hashes) == sum(quarantined.values()), quarantine_hashes
+    assert set(quarantine_hashes) <= body_hashes, (quarantine_hashes, "XXH3 differs from the daemon's")
+
     # --- the state as the daemon left it: the WAL holds every batch, uncompressed
     before = scan_state(state, lz4, leaks)
     print(f"\nscanned before erase: {before.summary()}")
     assert not leaks, "privacy leaks:\n" + "\n".join(leaks[:40])
+
+    # --- a copy of the state directory taken off the daemon (a backup, a stolen disk) holds
+    # the pseudonyms and their mappings, but no identity and no unkeyed hash of one: knowing
+    # KIM's Slack id does not lead to KIM's pseudonym without the key, which is not in it
+    copy = tmp_path / "copied-state"
+    shutil.copytree(state, copy)
+    copied = b"".join(f.read_bytes() for f in sorted(copy.rglob("*")) if f.is_file())
+    assert kim.encode() in copied and lee.encode() in copied, "the copy lacks the pseudonyms"
+    copy_scan = scan_state(copy, lz4, leaks)
+    print(f"scanned a copy of the state: {copy_scan.summary()}")
+    assert not leaks, "privacy leaks in the copy:\n" + "\n".join(leaks[:40])
+    # ... and neither no key nor another key opens its identities: refused, nothing written
+    other_key = tmp_path / "other.identity.key"
+    other_key.write_bytes(os.urandom(32))
+    wrong = privacy_config(tmp_path / "copy-wrong-key.toml", copy, broker.bootstrap, topics,
+                           people, key=other_key)
+    r = run_teamhealth("erase", "--config", str(wrong), KIM_HANDLE)
+    assert r.returncode == 1 and "not the key" in r.stderr and str(other_key) in r.stderr, \
+        r.stdout + r.stderr
+    keyless = tmp_path / "copy-no-key.toml"
+    keyless.write_text("\n".join(ln for ln in wrong.read_text().splitlines()
+                                 if not ln.startswith("identity_key_file")) + "\n")
+    r = run_teamhealth("erase", "--config", str(keyless), KIM_HANDLE)
+    assert r.returncode == 1 and "identity_key_file is not set" in r.stderr, r.stdout + r.stderr
+    shutil.rmtree(copy)
 
     # --- erase KIM (the daemon is stopped): flushes and compacts every column
     r = run_teamhealth("erase", "--config", str(cfg), KIM_HANDLE)
@@ -926,7 +1021,7 @@ def test_privacy(broker, tmp_path):
     ident = by_cf["identities"]
     assert ident, f"no identities SST: {sorted(by_cf)}"
     for key, vtype, value in ident:
-        assert re.fullmatch(rb"[ih][0-9a-f]{32}", key), key
+        assert re.fullmatch(rb"[ih][0-9a-f]{64}", key), key  # keyed: HMAC-SHA256
         assert vtype == 1 and PSEUDONYM.match(value.decode()), (key, vtype, value)
     values = Counter(v.decode() for _, _, v in ident)
     assert kim not in values, "erase left a mapping to the erased pseudonym"

@@ -247,10 +247,16 @@ Status Run(const Options& o) {
   if (!config) return Error(o.config + ": " + config.error().message());
   auto store = storage::Store::Open({o.log_dir, true, false});
   if (!store) return store.error();
-  auto log = eventlog::EventLog::Open(**store);
+  const projections::Settings settings = projections::MakeSettings(*config);
+  eventlog::OpenOptions open{.read_only = true};
+  if (settings.person_metrics) {  // naming people reads the keyed identities column
+    auto key = eventlog::LoadIdentityKey(config->storage.identity_key_file, o.log_dir);
+    if (!key) return key.error();
+    open.identity_key = std::move(*key);
+  }
+  auto log = eventlog::EventLog::Open(**store, std::move(open));
   if (!log) return log.error();
 
-  const projections::Settings settings = projections::MakeSettings(*config);
   projections::Pipeline pipeline(projections::MakeDirectoryView(config->directory), settings);
   if (auto s = projector::PreloadDirectory(**log, pipeline); !s) return s;
   std::map<std::string, std::string> handle_of_ref;

@@ -234,11 +234,22 @@ int Demo(const Args& args) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "teamhealth-demo-XXXXXX").string();
     state = mkdtemp(tmpl.data());
   }
+  // A random identity key beside the state directory, never inside it (docs/design.md
+  // section 6); a kept state directory keeps its key across runs.
+  std::error_code key_ec;
+  auto key_base = std::filesystem::absolute(state, key_ec).lexically_normal();
+  if (!key_base.has_filename()) key_base = key_base.parent_path();
+  const std::string key_file = key_base.string() + ".identity.key";
+  if (auto s = eventlog::IdentityKey::CreateFileIfMissing(key_file); !s) {
+    std::fprintf(stderr, "teamhealth demo: %s\n", s.error().message().c_str());
+    return 1;
+  }
   // A kept state directory: continue its log (renames this run's topics if it must).
   const Continuation continuation = ContinueLog(state, org->records);
   std::map<std::string, std::string> topics;  // topic -> source
   for (const auto& r : org->records) topics[r.topic] = r.source;
   std::string toml = "[storage]\ndir = \"" + state + "\"\nsync_writes = false\n" +
+                     "identity_key_file = \"" + key_file + "\"\n" +
                      "[kafka]\nbrokers = \"embedded\"\nbatch_max_ms = 50\n";
   for (const auto& [topic, source] : topics) {
     toml += "[[kafka.topics]]\nname = \"" + topic + "\"\nsource = \"" + source + "\"\n";
@@ -339,6 +350,7 @@ int Demo(const Args& args) {
   }
   daemon->reset();
   if (temporary) std::filesystem::remove_all(state);
+  if (temporary) std::filesystem::remove(key_file, key_ec);
   if (!fed) {
     log->error("Feeding the embedded broker failed. error=\"{}\"", fed.error().message());
     return 1;

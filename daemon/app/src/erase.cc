@@ -43,15 +43,31 @@ int Erase(const Args& args) {
   for (const auto& p : config->directory.people) {
     if (p.handle == handle) identities = p.identities;
   }
+  // The identities column is keyed (docs/design.md section 6): the key finds the mappings.
+  if (config->storage.identity_key_file.empty()) {
+    std::fprintf(stderr, "erase: storage.identity_key_file is not set in %s\n",
+                 args.Get("config").c_str());
+    return 1;
+  }
+  auto key = eventlog::IdentityKey::FromFile(config->storage.identity_key_file,
+                                             config->storage.dir);
+  if (!key) {
+    std::fprintf(stderr, "erase: %s\n", key.error().message().c_str());
+    return 1;
+  }
   auto store = storage::Store::Open({config->storage.dir, false, true});
   if (!store) {
     std::fprintf(stderr, "erase: %s\n", store.error().message().c_str());
     return 1;
   }
-  auto log = eventlog::EventLog::Open(**store);
+  auto log = eventlog::EventLog::Open(**store, {.identity_key = std::move(*key)});
   if (!log) {
     std::fprintf(stderr, "erase: %s\n", log.error().message().c_str());
     return 1;
+  }
+  if (const uint64_t keyed = (*log)->identities_keyed_at_open(); keyed > 0) {
+    std::fprintf(stderr, "erase: keyed the identities column first (once). identities=%llu\n",
+                 static_cast<unsigned long long>(keyed));
   }
   auto erased = (*log)->Erase(handle, identities, NowMillis());
   if (!erased) {

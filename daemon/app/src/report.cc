@@ -284,7 +284,13 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
       auto opened = storage::Store::Open({o.log_dir, true, false});
       if (!opened) return opened.error();
       store = std::move(*opened);
-      auto l = eventlog::EventLog::Open(*store);
+      eventlog::OpenOptions open{.read_only = true};
+      if (settings.person_metrics) {  // naming people reads the keyed identities column
+        auto key = eventlog::LoadIdentityKey(config.storage.identity_key_file, o.log_dir);
+        if (!key) return key.error();
+        open.identity_key = std::move(*key);
+      }
+      auto l = eventlog::EventLog::Open(*store, std::move(open));
       if (!l) return l.error();
       own_log = std::move(*l);
       log = own_log.get();

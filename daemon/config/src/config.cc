@@ -1,5 +1,6 @@
 #include "teamhealth/config/config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -105,6 +106,19 @@ Status Validate(const Config& c) {
     }
   }
   if (c.storage.dir.empty()) return Error("storage.dir: must not be empty");
+  if (!c.storage.identity_key_file.empty()) {
+    // By path only; start-up checks again with symlinks resolved, and reads the file.
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path key = fs::absolute(c.storage.identity_key_file, ec).lexically_normal();
+    fs::path dir = fs::absolute(c.storage.dir, ec).lexically_normal();
+    if (!dir.has_filename() && dir.has_parent_path()) dir = dir.parent_path();
+    const fs::path rel = key.lexically_relative(dir);
+    if (!rel.empty() && *rel.begin() != "..") {
+      return Error("storage.identity_key_file: " + c.storage.identity_key_file +
+                   " is inside storage.dir; keep the key outside the state directory");
+    }
+  }
   return Status::Ok();
 }
 
@@ -129,8 +143,19 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
   }
   Status st;
   if (const auto* t = SubTable(root, "storage", st)) {
-    if (auto s = OnlyKeys(*t, "storage", {"dir", "sync_writes"}); !s) return s.error();
+    if (auto s = OnlyKeys(*t, "storage", {"dir", "sync_writes", "identity_key_file"}); !s) {
+      return s.error();
+    }
     if (auto s = ReadString(*t, "storage", "dir", c.storage.dir); !s) return s.error();
+    if (t->contains("identity_key_file")) {
+      if (auto s = ReadString(*t, "storage", "identity_key_file", c.storage.identity_key_file);
+          !s) {
+        return s.error();
+      }
+      if (c.storage.identity_key_file.empty()) {
+        return Error("storage.identity_key_file: must not be empty (a path to the key file)");
+      }
+    }
     if (auto s = ReadBool(*t, "storage", "sync_writes", c.storage.sync_writes); !s) {
       return s.error();
     }

@@ -92,8 +92,12 @@ Result<int> EventLog::SyncDirectory(const std::vector<DirectoryPerson>& people, 
   };
 
   for (const auto& person : people) {
-    const std::string handle_key = Identities::HandleKey(person.handle);
-    auto stored = store_.Get(Column::kIdentities, handle_key);
+    auto handle_key = identities_.HandleKey(person.handle);
+    if (!handle_key) {
+      identities_.Rollback();
+      return handle_key.error();
+    }
+    auto stored = store_.Get(Column::kIdentities, *handle_key);
     if (!stored) return stored.error();
     std::vector<std::optional<std::string>> known;
     for (const auto& id : person.identities) {
@@ -110,13 +114,16 @@ Result<int> EventLog::SyncDirectory(const std::vector<DirectoryPerson>& people, 
         if (k && pseudonym.empty()) pseudonym = *k;
       }
       if (pseudonym.empty()) pseudonym = identities_.NewPseudonym();
-      wb.Put(Column::kIdentities, handle_key, pseudonym);
+      wb.Put(Column::kIdentities, *handle_key, pseudonym);
     }
     std::vector<std::string> aliases;
     for (size_t i = 0; i < person.identities.size(); ++i) {
       if (known[i] && *known[i] == pseudonym) continue;
       if (known[i]) aliases.push_back(*known[i]);  // earlier events of this person
-      identities_.Assign(person.identities[i], pseudonym, wb);
+      if (auto s = identities_.Assign(person.identities[i], pseudonym, wb); !s) {
+        identities_.Rollback();
+        return s.error();
+      }
     }
     std::sort(aliases.begin(), aliases.end());
     aliases.erase(std::unique(aliases.begin(), aliases.end()), aliases.end());
@@ -160,7 +167,9 @@ Result<std::map<std::string, std::string>> EventLog::NamesOf(
     const std::vector<DirectoryPerson>& people) {
   std::map<std::string, std::string> names;
   for (const auto& person : people) {
-    auto stored = store_.Get(Column::kIdentities, Identities::HandleKey(person.handle));
+    auto handle_key = identities_.HandleKey(person.handle);
+    if (!handle_key) return handle_key.error();
+    auto stored = store_.Get(Column::kIdentities, *handle_key);
     if (!stored) return stored.error();
     if (*stored) names[**stored] = person.handle;
     for (const auto& id : person.identities) {
@@ -174,15 +183,21 @@ Result<std::map<std::string, std::string>> EventLog::NamesOf(
 
 Result<bool> EventLog::Erase(std::string_view handle, const std::vector<std::string>& identities,
                              EpochMillis now) {
-  const std::string handle_key = Identities::HandleKey(handle);
-  auto stored = store_.Get(Column::kIdentities, handle_key);
+  auto handle_key = identities_.HandleKey(handle);
+  if (!handle_key) return handle_key.error();
+  auto stored = store_.Get(Column::kIdentities, *handle_key);
   if (!stored) return stored.error();
   if (!*stored) return false;
   const std::string pseudonym = **stored;
 
   storage::WriteBatch wb;
-  wb.Delete(Column::kIdentities, handle_key);
-  for (const auto& id : identities) identities_.Forget(id, wb);
+  wb.Delete(Column::kIdentities, *handle_key);
+  for (const auto& id : identities) {
+    if (auto s = identities_.Forget(id, wb); !s) {
+      identities_.Rollback();
+      return s.error();
+    }
+  }
   // Identities no longer listed in the config may still point at the pseudonym.
   auto it = store_.NewIterator(Column::kIdentities);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -204,6 +219,7 @@ Result<bool> EventLog::Erase(std::string_view handle, const std::vector<std::str
   delta.ingested["directory"] = 1;
   Counters next = MergeCounters(delta, wb);
   if (auto s = WriteWithIdentities(wb); !s) return s.error();
+  identities_.ClearCache();  // other identities may have pointed at the pseudonym
   counters_ = std::move(next);
   last_seq_.store(seq, std::memory_order_release);
   if (auto s = store_.FlushAndCompact(); !s) return s.error();

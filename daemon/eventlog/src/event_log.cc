@@ -41,9 +41,10 @@ Status Decode(std::string_view bytes, schema::Event& out) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<EventLog>> EventLog::Open(storage::Store& store) {
+Result<std::unique_ptr<EventLog>> EventLog::Open(storage::Store& store, OpenOptions options) {
   std::unique_ptr<EventLog> log(new EventLog(store));
   if (auto s = log->Load(); !s) return s.error();
+  if (auto s = log->OpenIdentities(std::move(options)); !s) return s.error();
   return log;
 }
 

@@ -7,17 +7,68 @@
 namespace teamhealth::eventlog {
 
 namespace {
-// Built by append rather than `"i" + hash`: GCC 12 at -O3 reports a false -Wrestrict there.
-std::string Tagged(char tag, std::string_view text) {
+
+constexpr size_t kUnkeyedHexDigits = 32;  // XXH3-128
+constexpr size_t kKeyedHexDigits = 64;    // HMAC-SHA256
+
+bool IsTaggedHex(std::string_view key, size_t digits) {
+  if (key.size() != 1 + digits || (key[0] != 'i' && key[0] != 'h')) return false;
+  for (char c : key.substr(1)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Identities::UnkeyedKey(char tag, std::string_view text) {
+  // Built by append rather than `tag + hash`: GCC 12 at -O3 reports a false -Wrestrict there.
   std::string key(1, tag);
   key.append(ContentHash(text));
   return key;
 }
-}  // namespace
 
-std::string Identities::IdentityKey(std::string_view ref) { return Tagged('i', ref); }
+std::string Identities::KeyedKey(const IdentityKey& key, std::string_view unkeyed_key) {
+  std::string out(1, unkeyed_key.front());
+  out.append(key.Mac(unkeyed_key));
+  return out;
+}
 
-std::string Identities::HandleKey(std::string_view handle) { return Tagged('h', handle); }
+bool Identities::IsUnkeyedKey(std::string_view column_key) {
+  return IsTaggedHex(column_key, kUnkeyedHexDigits);
+}
+
+bool Identities::IsKeyedKey(std::string_view column_key) {
+  return IsTaggedHex(column_key, kKeyedHexDigits);
+}
+
+void Identities::UseKey(IdentityKey key) {
+  key_ = std::move(key);
+  hashing_ = Hashing::kKeyed;
+  cache_.clear();
+  pending_.clear();
+}
+
+void Identities::Lock() {
+  key_.reset();
+  hashing_ = Hashing::kLocked;
+  cache_.clear();
+  pending_.clear();
+}
+
+Result<std::string> Identities::KeyOf(char tag, std::string_view text) const {
+  switch (hashing_) {
+    case Hashing::kKeyed:
+      return KeyedKey(*key_, UnkeyedKey(tag, text));
+    case Hashing::kUnkeyed:
+      return UnkeyedKey(tag, text);
+    case Hashing::kLocked:
+      break;
+  }
+  return Error(
+      "the identities of this log are keyed (docs/design.md section 6) and it was opened "
+      "without storage.identity_key_file: people cannot be looked up or added");
+}
 
 std::string Identities::NewPseudonym() {
   char buf[24];
@@ -26,19 +77,20 @@ std::string Identities::NewPseudonym() {
 }
 
 Result<std::optional<std::string>> Identities::Find(std::string_view ref) {
-  const std::string key = IdentityKey(ref);
   for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
-    if (it->first == key) {
+    if (it->first == ref) {
       if (it->second.empty()) return std::optional<std::string>();
       return std::optional<std::string>(it->second);
     }
   }
-  if (auto it = cache_.find(key); it != cache_.end()) {
+  if (auto it = cache_.find(ref); it != cache_.end()) {
     return std::optional<std::string>(it->second);
   }
-  auto stored = store_.Get(storage::Column::kIdentities, key);
+  auto key = RefKey(ref);
+  if (!key) return key.error();
+  auto stored = store_.Get(storage::Column::kIdentities, *key);
   if (!stored) return stored.error();
-  if (*stored) cache_.emplace(key, **stored);
+  if (*stored) cache_.emplace(std::string(ref), **stored);
   return *stored;
 }
 
@@ -47,34 +99,40 @@ Result<std::string> Identities::Resolve(std::string_view ref, storage::WriteBatc
   if (!found) return found.error();
   if (*found) return std::move(**found);
   std::string pseudonym = NewPseudonym();
-  Assign(ref, pseudonym, batch);
+  if (auto s = Assign(ref, pseudonym, batch); !s) return s.error();
   return pseudonym;
 }
 
-void Identities::Assign(std::string_view ref, const std::string& pseudonym,
-                        storage::WriteBatch& batch) {
-  std::string key = IdentityKey(ref);
-  batch.Put(storage::Column::kIdentities, key, pseudonym);
-  pending_.emplace_back(std::move(key), pseudonym);
+Status Identities::Assign(std::string_view ref, const std::string& pseudonym,
+                          storage::WriteBatch& batch) {
+  auto key = RefKey(ref);
+  if (!key) return key.error();
+  batch.Put(storage::Column::kIdentities, *key, pseudonym);
+  pending_.emplace_back(std::string(ref), pseudonym);
+  return Status::Ok();
 }
 
-void Identities::Forget(std::string_view ref, storage::WriteBatch& batch) {
-  std::string key = IdentityKey(ref);
-  batch.Delete(storage::Column::kIdentities, key);
-  pending_.emplace_back(std::move(key), std::string());
+Status Identities::Forget(std::string_view ref, storage::WriteBatch& batch) {
+  auto key = RefKey(ref);
+  if (!key) return key.error();
+  batch.Delete(storage::Column::kIdentities, *key);
+  pending_.emplace_back(std::string(ref), std::string());
+  return Status::Ok();
 }
 
 void Identities::Commit() {
-  for (auto& [key, pseudonym] : pending_) {
+  for (auto& [ref, pseudonym] : pending_) {
     if (pseudonym.empty()) {
-      cache_.erase(key);
+      cache_.erase(ref);
     } else {
-      cache_[key] = std::move(pseudonym);
+      cache_[ref] = std::move(pseudonym);
     }
   }
   pending_.clear();
 }
 
 void Identities::Rollback() { pending_.clear(); }
+
+void Identities::ClearCache() { cache_.clear(); }
 
 }  // namespace teamhealth::eventlog

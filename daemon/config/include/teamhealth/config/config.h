@@ -37,6 +37,9 @@ struct KafkaConfig {
 struct StorageConfig {
   std::string dir = "./teamhealth-state";  // RocksDB directory
   bool sync_writes = true;                 // fsync every batch; false only for throwaway demos
+  // File whose bytes key the hashes of the identities column (docs/design.md section 6); at
+  // least 16 bytes, outside `dir`. Empty: not set, which `serve` and `erase` refuse.
+  std::string identity_key_file;
 };
 
 struct HttpConfig {

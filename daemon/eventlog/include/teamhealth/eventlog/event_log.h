@@ -16,6 +16,7 @@
 #include "teamhealth/base/time.h"
 #include "teamhealth/base/types.h"
 #include "teamhealth/eventlog/identities.h"
+#include "teamhealth/eventlog/identity_key.h"
 #include "teamhealth/storage/store.h"
 
 namespace teamhealth::eventlog {
@@ -53,6 +54,18 @@ struct DirectoryPerson {
   std::string sleep_hours;
 };
 
+// How EventLog::Open treats the identities column (docs/design.md section 6).
+struct OpenOptions {
+  // The key of the identities column's hashes (`storage.identity_key_file`). With it, a log
+  // whose identities are still unkeyed (written before keying) is keyed in place, once, in one
+  // atomic write, and a log keyed with another key is refused. Without it, a log written
+  // before keying is used unkeyed, and a keyed log can be read but no person can be looked up
+  // or added (Append with people, SyncDirectory, NamesOf and Erase fail).
+  std::optional<IdentityKey> identity_key;
+  // The store was opened read-only: never write (an unkeyed log is then read as it is).
+  bool read_only = false;
+};
+
 struct AppendOutcome {
   Sequence first;  // first sequence assigned, or none when nothing was appended
   Sequence last;   // last sequence of the log after the append
@@ -64,7 +77,7 @@ struct AppendOutcome {
 // read methods may be called from any thread concurrently with Append().
 class EventLog final {
  public:
-  static Result<std::unique_ptr<EventLog>> Open(storage::Store& store);
+  static Result<std::unique_ptr<EventLog>> Open(storage::Store& store, OpenOptions options = {});
 
   // Drops events whose id is already in the log (or earlier in the batch), assigns dense
   // sequences to the rest and writes events, dedup keys, indexes, quarantine records,
@@ -87,6 +100,10 @@ class EventLog final {
   // Pseudonym -> handle for the given directory people (their handle's pseudonym and those of
   // their identities), for the opt-in per-person series. Only ever held in memory.
   Result<std::map<std::string, std::string>> NamesOf(const std::vector<DirectoryPerson>& people);
+
+  // How many identity mappings Open() keyed in place (a log written before keying); 0 when
+  // there was nothing to key.
+  uint64_t identities_keyed_at_open() const { return identities_keyed_at_open_; }
 
   Sequence LastSequence() const { return Sequence(last_seq_.load(std::memory_order_acquire)); }
   uint64_t QuarantineCount() const { return last_quarantine_; }
@@ -111,6 +128,9 @@ class EventLog final {
  private:
   explicit EventLog(storage::Store& store) : store_(store), identities_(store) {}
   Status Load();
+  // Chooses the identities' hashing and keys a log written before keying (identity_keying.cc).
+  Status OpenIdentities(OpenOptions options);
+  Status KeyIdentitiesInPlace(const IdentityKey& key, const std::string& check);
   // Replaces the actor and person attributes of `e` by pseudonyms.
   Status Pseudonymize(schema::Event& e, storage::WriteBatch& wb);
   // Assigns the next sequence to `e` and writes it with its dedup key and indexes.
@@ -124,6 +144,7 @@ class EventLog final {
   std::atomic<uint64_t> last_seq_{0};
   uint64_t last_quarantine_ = 0;
   Counters counters_;
+  uint64_t identities_keyed_at_open_ = 0;
 };
 
 // Upcasts a stored record to the current schema version. Returns an error for a record
