@@ -12,7 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev protobuf-compiler libprotobuf-dev
-  libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata
+  libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata libssl-dev
   kcat prometheus prometheus-alertmanager maven openjdk-17-jre-headless python3 python3-pytest
   python3-jsonschema curl
   clang libclang-rt-14-dev

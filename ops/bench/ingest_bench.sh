@@ -108,9 +108,11 @@ python3 "$py" kcat-time "$bootstrap" "$topic" "$messages" "$kcat_runs" "$broker_
   > "$tmp/kcat.json"
 
 mkdir -p "$tmp/state"
+head -c 32 /dev/urandom > "$tmp/identity.key"  # serve requires a key outside the state dir
 cat > "$tmp/teamhealth.toml" <<TOML
 [storage]
 dir = "$tmp/state"
+identity_key_file = "$tmp/identity.key"
 [kafka]
 brokers = "$bootstrap"
 batch_max_messages = $batch_max_messages

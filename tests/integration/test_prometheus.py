@@ -34,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TEAMHEALTH_BIN, parse_metrics, run_teamhealth, wait_until
+from conftest import (REPO, TEAMHEALTH_BIN, add_identity_key, parse_metrics, run_teamhealth,
+                      wait_until)
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -182,6 +183,7 @@ def test_dashboards_rules_and_backfill_against_a_real_prometheus(broker, daemons
     lines += ["[http]", 'listen = "127.0.0.1:0"']
     cfg = tmp_path / "teamhealth.toml"
     cfg.write_text("\n".join(lines) + "\n" + directory)
+    add_identity_key(cfg)
     teams = re.findall(r'^name = "([^"]+)"', directory, flags=re.M)
     assert teams[0] == OVERLOADED and len(teams) == 4
 
