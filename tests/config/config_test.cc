@@ -69,6 +69,9 @@ TEST(ConfigTest, BadValuesAreErrorsThatNameTheKey) {
   ExpectError("[kafka]\nbatch_max_messages = 0\n", "kafka.batch_max_messages");
   ExpectError("[kafka]\nbatch_max_ms = \"fast\"\n", "kafka.batch_max_ms: must be an integer");
   ExpectError("[http]\nlisten = \"9810\"\n", "http.listen");
+  // The port range, checked by check-config rather than found at start.
+  ExpectError("[http]\nlisten = \"127.0.0.1:99999\"\n", "from 0 to 65535");
+  ExpectError("[http]\nlisten = \"127.0.0.1:0000080\"\n", "from 0 to 65535");
   ExpectError("[logging]\nlevel = \"loud\"\n", "logging.level");
   ExpectError("[kafka.properties]\n\"enable.auto.commit\" = true\n",
               "kafka.properties.enable.auto.commit");

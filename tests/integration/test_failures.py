@@ -11,8 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import (BROKER_SH, SOURCE, canonical_json, make_event, parse_metrics, unique_topic,
-                      wait_until, write_config)
+from conftest import (BROKER_SH, SOURCE, canonical_json, make_event, parse_metrics,
+                      run_teamhealth, unique_topic, wait_until, write_config)
 
 PARTITIONS = 3
 
@@ -178,3 +178,21 @@ def test_kafka_down_is_visible_and_recovery_loses_nothing(daemons, tmp_path):
     finally:
         subprocess.run(["bash", str(BROKER_SH), "stop", str(bdir)], capture_output=True,
                        timeout=120)
+
+
+def test_check_config_finds_what_would_fail_at_start(tmp_path):
+    """An unknown or invalid librdkafka property and a port out of range are found by
+    check-config (without connecting), not at start."""
+    cfg = write_config(tmp_path / "th.toml", state_dir=tmp_path / "state", brokers="127.0.0.1:1",
+                       topics=["t"])
+    good = cfg.read_text()
+    r = run_teamhealth("check-config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    for text, message in [
+            (good + '[kafka.properties]\n"fetch.wait.max.msx" = "5"\n', "fetch.wait.max.msx"),
+            (good + '[kafka.properties]\n"fetch.wait.max.ms" = "-5"\n', "fetch.wait.max.ms"),
+            (good.replace('listen = "127.0.0.1:0"', 'listen = "127.0.0.1:99999"'),
+             "from 0 to 65535")]:
+        cfg.write_text(text)
+        r = run_teamhealth("check-config", str(cfg))
+        assert r.returncode != 0 and message in r.stderr, (text, r.stderr)

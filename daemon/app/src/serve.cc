@@ -40,6 +40,13 @@ int CheckConfig(const Args& args) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), config.error().message().c_str());
     return 1;
   }
+  // What would fail at start: the librdkafka properties (checked without connecting).
+  if (config->kafka.brokers != "embedded") {
+    if (auto s = ingest::CheckKafkaConfig(config->kafka); !s) {
+      std::fprintf(stderr, "%s: kafka.properties: %s\n", path.c_str(), s.error().message().c_str());
+      return 1;
+    }
+  }
   std::printf("%s: ok (%zu topics)\n", path.c_str(), config->kafka.topics.size());
   return 0;
 }

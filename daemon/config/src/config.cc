@@ -105,6 +105,9 @@ Status Validate(const Config& c) {
       return Error("http.listen: port must be a number, got \"" + c.http.listen + "\"");
     }
   }
+  if (c.http.listen.size() - colon - 1 > 5 || std::stoi(c.http.listen.substr(colon + 1)) > 65535) {
+    return Error("http.listen: port must be from 0 to 65535, got \"" + c.http.listen + "\"");
+  }
   if (c.storage.dir.empty()) return Error("storage.dir: must not be empty");
   if (!c.storage.identity_key_file.empty()) {
     // By path only; start-up checks again with symlinks resolved, and reads the file.

@@ -111,14 +111,9 @@ KafkaHealth ParseKafkaStatistics(std::string_view json) {
   return h;
 }
 
-Result<std::unique_ptr<Consumer>> Consumer::Create(
-    const std::map<std::string, std::string>& properties, logging::Logger logger) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto callbacks = std::make_unique<Callbacks>();
-  callbacks->logger = std::move(logger);
-  rd_kafka_conf_set_opaque(conf, callbacks.get());
-  rd_kafka_conf_set_log_cb(conf, LogFromConsumer);
-  rd_kafka_conf_set_stats_cb(conf, OnStatistics);
+namespace {
+// `properties` over the ingest defaults, set on `conf`.
+Status Configure(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& properties) {
   // Offsets live in the event log: never commit to Kafka, never read group offsets, and never
   // silently jump when an offset is out of range (auto.offset.reset=error surfaces it).
   std::map<std::string, std::string> all = {
@@ -135,10 +130,30 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(
   };
   for (const auto& [k, v] : properties) all[k] = v;
   for (const auto& [k, v] : all) {
-    if (auto s = Set(conf, k, v); !s) {
-      rd_kafka_conf_destroy(conf);
-      return s.error();
-    }
+    if (auto s = Set(conf, k, v); !s) return s;
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Status Consumer::CheckProperties(const std::map<std::string, std::string>& properties) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const Status s = Configure(conf, properties);
+  rd_kafka_conf_destroy(conf);
+  return s;
+}
+
+Result<std::unique_ptr<Consumer>> Consumer::Create(
+    const std::map<std::string, std::string>& properties, logging::Logger logger) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto callbacks = std::make_unique<Callbacks>();
+  callbacks->logger = std::move(logger);
+  rd_kafka_conf_set_opaque(conf, callbacks.get());
+  rd_kafka_conf_set_log_cb(conf, LogFromConsumer);
+  rd_kafka_conf_set_stats_cb(conf, OnStatistics);
+  if (auto s = Configure(conf, properties); !s) {
+    rd_kafka_conf_destroy(conf);
+    return s.error();
   }
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);

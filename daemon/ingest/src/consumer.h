@@ -39,6 +39,10 @@ class Consumer final {
       const std::map<std::string, std::string>& properties, logging::Logger logger);
   ~Consumer();
 
+  // Applies `properties` over the ingest defaults to a throwaway librdkafka configuration:
+  // the errors Create would meet in the properties, without creating a client.
+  static Status CheckProperties(const std::map<std::string, std::string>& properties);
+
   // Partition count of `topic`, or an error (topic missing, broker unreachable);
   // `missing` tells the first from the others (the broker answered that it does not exist).
   Result<int> PartitionCount(const std::string& topic, int timeout_ms, bool& missing);

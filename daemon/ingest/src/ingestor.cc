@@ -435,6 +435,22 @@ void SizeFetchLimits(int max_record_bytes, std::map<std::string, std::string>& p
 
 }  // namespace
 
+namespace {
+// The librdkafka properties of the ingest consumer, over the consumer's own defaults.
+std::map<std::string, std::string> ConsumerProperties(const config::KafkaConfig& config) {
+  auto properties = config.properties;
+  SizeFetchLimits(config.max_record_bytes, properties);
+  properties["bootstrap.servers"] = config.brokers;
+  properties["client.id"] = config.client_id;
+  properties["group.id"] = config.client_id;
+  return properties;
+}
+}  // namespace
+
+Status CheckKafkaConfig(const config::KafkaConfig& config) {
+  return Consumer::CheckProperties(ConsumerProperties(config));
+}
+
 Result<std::unique_ptr<Ingestor>> Ingestor::Create(const config::KafkaConfig& config,
                                                    eventlog::EventLog& log,
                                                    sources::SourceRegistry& registry,
@@ -447,12 +463,7 @@ Result<std::unique_ptr<Ingestor>> Ingestor::Create(const config::KafkaConfig& co
     }
   }
   if (config.topics.empty()) return Error("kafka.topics: no topic configured");
-  auto properties = config.properties;
-  SizeFetchLimits(config.max_record_bytes, properties);
-  properties["bootstrap.servers"] = config.brokers;
-  properties["client.id"] = config.client_id;
-  properties["group.id"] = config.client_id;
-  auto consumer = Consumer::Create(properties, logger);
+  auto consumer = Consumer::Create(ConsumerProperties(config), logger);
   if (!consumer) return consumer.error();
   return std::unique_ptr<Ingestor>(std::make_unique<KafkaIngestor>(
       config, log, registry, observer, std::move(logger), std::move(*consumer)));

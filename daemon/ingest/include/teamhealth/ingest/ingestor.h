@@ -66,6 +66,11 @@ class Ingestor {
   bool Ready() const { return State().ready; }
 };
 
+// Checks every librdkafka property the consumer would be created with (the ingest defaults,
+// kafka.properties, the fetch limits of kafka.max_record_bytes) without connecting: unknown
+// names and invalid values are errors naming the property (check-config).
+Status CheckKafkaConfig(const config::KafkaConfig& config);
+
 // librdkafka's in-process mock cluster, for the demo and local trials: a real Kafka-protocol
 // listener on loopback that keeps at most 5 MiB per partition. Never used by tests that stand
 // for the real broker. Thread-safe after construction.
