@@ -126,7 +126,11 @@ PY
 
 uuid_of() {
   # KRaft cluster ids are 16 random bytes, base64url without padding.
-  python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))'
+  # Never starting with "-": StorageTool would read such an id as an option.
+  python3 -c 'import base64,os
+while True:
+    s = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not s.startswith("-"): print(s); break'
 }
 
 stop() {
