@@ -24,6 +24,7 @@
 #include "teamhealth/projections/pipeline.h"
 #include "teamhealth/projections/registry.h"
 #include "teamhealth/sources/source.h"
+#include "generated_record.h"
 
 namespace teamhealth {
 namespace {
@@ -62,15 +63,7 @@ std::vector<schema::Event> Normalise(const generate::Output& out) {
   std::vector<schema::Event> events;
   sources::NormalizeResult result;
   for (const auto& r : out.records) {
-    std::vector<sources::RecordHeader> headers;
-    for (const auto& [name, value] : r.headers) headers.push_back({name, value});
-    sources::RawRecord raw;
-    raw.topic = r.topic;
-    raw.timestamp_ms = r.at;
-    raw.value = r.body;
-    raw.headers = headers;
-    result.Clear();
-    registry->Find(r.source)->Normalize(raw, result);
+    testing::NormalizeRecord(*registry, r, result);
     EXPECT_FALSE(result.rejection.has_value()) << r.body;
     for (auto& e : result.events) events.push_back(std::move(e));
   }

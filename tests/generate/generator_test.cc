@@ -17,6 +17,7 @@
 #include "teamhealth/base/time.h"
 #include "teamhealth/sources/event_json.h"
 #include "teamhealth/sources/source.h"
+#include "generated_record.h"
 
 namespace teamhealth::generate {
 namespace {
@@ -29,19 +30,9 @@ Output MustGenerate(const Options& options) {
   return std::move(out).value();
 }
 
-// Normalises one record as the ingester would (body as value, headers as record headers).
 sources::NormalizeResult Normalize(sources::SourceRegistry& registry, const Record& r) {
-  std::vector<sources::RecordHeader> headers;
-  for (const auto& [name, value] : r.headers) headers.push_back({name, value});
-  sources::RawRecord raw;
-  raw.topic = r.topic;
-  raw.timestamp_ms = r.at;
-  raw.value = r.body;
-  raw.headers = headers;
   sources::NormalizeResult result;
-  sources::Source* source = registry.Find(r.source);
-  EXPECT_NE(source, nullptr) << r.source;
-  if (source != nullptr) source->Normalize(raw, result);
+  testing::NormalizeRecord(registry, r, result);
   return result;
 }
 

@@ -538,26 +538,29 @@ def outcomes(m) -> float:
 # SST files: decompress every block (LZ4 through the system liblz4)
 
 
+def load_system_library(names: tuple[str, ...], why: str, package: str) -> ctypes.CDLL:
+    """The first of `names` that loads (after ctypes' own lookup of names[0]); fails the test
+    otherwise: a privacy check that switches itself off proves nothing."""
+    tried = []
+    for cand in (ctypes.util.find_library(names[0]), *names[1:]):
+        if not cand:
+            continue
+        try:
+            return ctypes.CDLL(cand)
+        except OSError as e:
+            tried.append(f"{cand}: {e}")
+    pytest.fail(f"{names[0]} cannot be loaded, so {why} cannot run; install the Debian package "
+                f"{package} (ops/setup.sh does). Tried: " + ("; ".join(tried) or "no candidate found"))
+
+
 class Lz4:
     """LZ4 block decompression through the system liblz4. Fails the test when the library
     cannot be loaded: without it the decompressed-SST scan cannot run, and a privacy check
     that switches itself off proves nothing."""
 
     def __init__(self):
-        self.lib = None
-        tried = []
-        for cand in (ctypes.util.find_library("lz4"), "liblz4.so.1", "liblz4.so"):
-            if not cand:
-                continue
-            try:
-                self.lib = ctypes.CDLL(cand)
-                break
-            except OSError as e:
-                tried.append(f"{cand}: {e}")
-        if self.lib is None:
-            pytest.fail("liblz4 cannot be loaded, so the decompressed-SST privacy scan cannot "
-                        "run; install the Debian package liblz4-1 (ops/setup.sh does). Tried: "
-                        + ("; ".join(tried) or "no candidate found"))
+        self.lib = load_system_library(("lz4", "liblz4.so.1", "liblz4.so"),
+                                       "the decompressed-SST privacy scan", "liblz4-1")
         f = self.lib.LZ4_decompress_safe
         f.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
         f.restype = ctypes.c_int
@@ -580,20 +583,8 @@ class Xxh3:
         _fields_ = [("low64", ctypes.c_uint64), ("high64", ctypes.c_uint64)]
 
     def __init__(self):
-        self.lib = None
-        tried = []
-        for cand in (ctypes.util.find_library("xxhash"), "libxxhash.so.0", "libxxhash.so"):
-            if not cand:
-                continue
-            try:
-                self.lib = ctypes.CDLL(cand)
-                break
-            except OSError as e:
-                tried.append(f"{cand}: {e}")
-        if self.lib is None:
-            pytest.fail("libxxhash cannot be loaded, so the unkeyed-hash privacy scan cannot run; "
-                        "install the Debian package libxxhash0 (ops/setup.sh installs "
-                        "libxxhash-dev). Tried: " + ("; ".join(tried) or "no candidate found"))
+        self.lib = load_system_library(("xxhash", "libxxhash.so.0", "libxxhash.so"),
+                                       "the unkeyed-hash privacy scan", "libxxhash0")
         f = self.lib.XXH3_128bits
         f.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
         f.restype = self._Hash
