@@ -35,6 +35,12 @@ source = "canonical"
 "fetch.max.bytes" = 1048576
 [http]
 listen = "0.0.0.0:9000"
+tls_cert = "/etc/teamhealth/tls.crt"
+tls_key = "/etc/teamhealth/tls.key"
+viewer_token_file = "/etc/teamhealth/viewer.token"
+admin_token_file = "/etc/teamhealth/admin.token"
+max_request_bytes = 1048576
+max_request_headers = 100
 [logging]
 level = "debug"
 )",
@@ -47,6 +53,12 @@ level = "debug"
   EXPECT_EQ(c->kafka.topics[0].source, "pagerduty");
   EXPECT_EQ(c->kafka.properties.at("fetch.max.bytes"), "1048576");
   EXPECT_EQ(c->logging.level, "debug");
+  EXPECT_EQ(c->http.tls_cert, "/etc/teamhealth/tls.crt");
+  EXPECT_EQ(c->http.tls_key, "/etc/teamhealth/tls.key");
+  EXPECT_EQ(c->http.viewer_token_file, "/etc/teamhealth/viewer.token");
+  EXPECT_EQ(c->http.admin_token_file, "/etc/teamhealth/admin.token");
+  EXPECT_EQ(c->http.max_request_bytes, 1048576);
+  EXPECT_EQ(c->http.max_request_headers, 100);
 }
 
 void ExpectError(const std::string& text, const std::string& needle) {
@@ -72,6 +84,15 @@ TEST(ConfigTest, BadValuesAreErrorsThatNameTheKey) {
   // The port range, checked by check-config rather than found at start.
   ExpectError("[http]\nlisten = \"127.0.0.1:99999\"\n", "from 0 to 65535");
   ExpectError("[http]\nlisten = \"127.0.0.1:0000080\"\n", "from 0 to 65535");
+  ExpectError("[http]\nlisten = \"::1:9810\"\n", "an IPv6 host goes in brackets");
+  ExpectError("[http]\nlisten = \":9810\"\n", "http.listen");
+  // Secrets come from files: an inline token is refused with the key to use instead.
+  ExpectError("[http]\napi_token = \"s3cret\"\n", "set http.viewer_token_file");
+  ExpectError("[http]\ntls_cert = \"/etc/c.pem\"\n", "http.tls_cert: set http.tls_key too");
+  ExpectError("[http]\ntls_key = \"/etc/k.pem\"\n", "http.tls_key: set http.tls_cert too");
+  ExpectError("[http]\nadmin_token_file = \"\"\n", "http.admin_token_file: must not be empty");
+  ExpectError("[http]\nmax_request_bytes = 100\n", "http.max_request_bytes");
+  ExpectError("[http]\nmax_request_headers = 5000\n", "http.max_request_headers");
   ExpectError("[logging]\nlevel = \"loud\"\n", "logging.level");
   ExpectError("[kafka.properties]\n\"enable.auto.commit\" = true\n",
               "kafka.properties.enable.auto.commit");

@@ -301,7 +301,7 @@ def write_config(path: Path, *, state_dir: Path, brokers: str, topics: Sequence[
     return path
 
 
-_PORT_RE = re.compile(r"Serving HTTP\. address=127\.0\.0\.1:(\d+)")
+_PORT_RE = re.compile(r"Serving HTTPS?\. address=\S+:(\d+)")
 
 
 def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:

@@ -92,8 +92,13 @@ Command BackfillCommand();
 Command EraseCommand();
 Command DemoCommand();
 
-// GET /api/v1/report?team=&from=&to=[&format=json|csv|table] over a live log.
+// GET /api/v1/report?team=&from=&to=[&format=json|csv|table] over a live log. Refuses unknown
+// parameters and windows outside [1970, 10000) (errors name the parameter). Per-person series
+// only with `include_people` (an admin token), named by `people` (reference -> handle, from the
+// log's writer: the live log's identities cache is not this thread's to read).
 Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& query,
-                                    const config::Config& config, eventlog::EventLog& log);
+                                    const config::Config& config, eventlog::EventLog& log,
+                                    bool include_people,
+                                    const std::map<std::string, std::string>& people);
 
 }  // namespace teamhealth::app

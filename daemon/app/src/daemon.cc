@@ -95,15 +95,18 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   if (!ingestor) return Error("cannot start ingest: " + ingestor.error().message());
   ingestor_ = std::move(*ingestor);
   auto server =
-      http::Server::Start(config_.http.listen,
+      http::Server::Start(http::ListenerOptions::From(config_.http),
                           http::Handlers{.metrics = [this] { return metrics_->Serialize(); },
                                          .ready = [this] { return readiness(); },
                                          .api =
                                              [this](const std::string& endpoint,
                                                     const std::map<std::string, std::string>& query,
-                                                    const std::string& authorization) {
-                                               return Api(endpoint, query, authorization);
-                                             }},
+                                                    http::Role role) {
+                                               return Api(endpoint, query, role);
+                                             },
+                                         .metrics_role = config_.definitions.person_metrics
+                                                             ? http::Role::kAdmin
+                                                             : http::Role::kViewer},
                           loggers.Get("http"));
   if (!server) return Error("cannot start the HTTP listener: " + server.error().message());
   server_ = std::move(*server);
@@ -131,7 +134,11 @@ std::vector<std::string> SectionsNeedingRestart(const config::Config& a, const c
       a.kafka.batch_max_ms != b.kafka.batch_max_ms || a.kafka.properties != b.kafka.properties) {
     out.push_back("kafka");
   }
-  if (a.http.listen != b.http.listen || a.http.api_token != b.http.api_token) {
+  if (a.http.listen != b.http.listen || a.http.tls_cert != b.http.tls_cert ||
+      a.http.tls_key != b.http.tls_key || a.http.viewer_token_file != b.http.viewer_token_file ||
+      a.http.admin_token_file != b.http.admin_token_file ||
+      a.http.max_request_bytes != b.http.max_request_bytes ||
+      a.http.max_request_headers != b.http.max_request_headers) {
     out.push_back("http");
   }
   if (a.logging.level != b.logging.level) out.push_back("logging");
@@ -150,26 +157,24 @@ http::ApiResponse JsonError(int status, const std::string& message) {
   return {status, "application/json", body + "\n"};
 }
 
-bool IsLoopback(const std::string& listen) {
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1";
-}
 }  // namespace
 
+// docs/design.md section 8. The listener has checked the bearer token (`role`).
 http::ApiResponse Daemon::Api(const std::string& endpoint,
-                              const std::map<std::string, std::string>& query,
-                              const std::string& authorization) {
-  // docs/design.md section 6: the query API wants a bearer token; without one configured it only
-  // serves loopback listeners.
-  if (!config_.http.api_token.empty()) {
-    if (authorization != "Bearer " + config_.http.api_token) {
-      return JsonError(401, "missing or wrong bearer token");
-    }
-  } else if (!IsLoopback(config_.http.listen)) {
-    return JsonError(403, "set http.api_token to use the query API on a non-loopback listener");
-  }
+                              const std::map<std::string, std::string>& query, http::Role role) {
   if (endpoint != "report") return JsonError(404, "unknown endpoint " + endpoint);
-  auto report = ReportFromQuery(query, config_, *log_);
+  if (reports_running_.fetch_add(1) >= kMaxConcurrentReports) {
+    reports_running_.fetch_sub(1);
+    auto busy = JsonError(429, std::to_string(kMaxConcurrentReports) +
+                                   " reports are being computed; retry later");
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
+  }
+  const bool admin = role == http::Role::kAdmin;
+  auto report = ReportFromQuery(query, config_, *log_, admin,
+                                admin ? projector_->PeopleNames()
+                                      : std::map<std::string, std::string>());
+  reports_running_.fetch_sub(1);
   if (!report) return JsonError(400, report.error().message());
   auto format = query.find("format");
   const std::string type = format == query.end() || format->second == "json" ? "application/json"

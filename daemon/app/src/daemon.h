@@ -46,8 +46,7 @@ class Daemon final {
   Status Build(const logging::Loggers& loggers);
   Status Reload();
   http::ApiResponse Api(const std::string& endpoint,
-                        const std::map<std::string, std::string>& query,
-                        const std::string& authorization);
+                        const std::map<std::string, std::string>& query, http::Role role);
 
   config::Config config_;
   std::string config_path_;
@@ -59,6 +58,10 @@ class Daemon final {
   std::unique_ptr<sources::SourceRegistry> registry_;
   std::unique_ptr<ingest::Ingestor> ingestor_;
   std::unique_ptr<http::Server> server_;
+  // Reports computed at once by the API: each replays the log, so more would only queue for the
+  // two cores and hold memory; the rest get 429 with Retry-After.
+  static constexpr int kMaxConcurrentReports = 2;
+  std::atomic<int> reports_running_{0};
 };
 
 // Records the config's directory in the log; logs what changed.

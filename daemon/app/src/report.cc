@@ -42,6 +42,7 @@ struct Options {
   EpochMillis from = 0, to = 0;
   std::string format = "table";
   std::vector<std::pair<std::string, std::string>> sets;
+  bool include_people = true;  // series with a `person` label (API: admin token only)
 };
 
 Result<Options> Parse(const Args& args) {
@@ -177,6 +178,12 @@ std::string Emit(const Options& o, projections::WindowSink& sink,
            FormatRfc3339(o.to) + "\n";
   }
   projections::Labels rest;
+  // The team's series, without the per-person ones unless they may be shown.
+  auto selected = [&](const projections::Labels& labels) {
+    if (!HasTeam(labels, o.team, rest)) return false;
+    return o.include_people ||
+           std::none_of(rest.begin(), rest.end(), [](const auto& l) { return l.first == "person"; });
+  };
   for (const auto& spec : projections::AllSpecs()) {
     const std::string name(spec.name);
     if (name == "teamhealth_privacy_suppressed_series" || hidden.contains(name)) continue;
@@ -185,7 +192,7 @@ std::string Emit(const Options& o, projections::WindowSink& sink,
       auto it = m.find(name);
       if (it == m.end()) return;
       for (const auto& [labels, v] : it->second) {
-        if (!HasTeam(labels, o.team, rest)) continue;
+        if (!selected(labels)) continue;
         if (o.format == "json") {
           w.BeginObject();
           WriteLabels(w, rest);
@@ -203,7 +210,7 @@ std::string Emit(const Options& o, projections::WindowSink& sink,
       auto it = sink.observations().find(name);
       if (it != sink.observations().end()) {
         for (const auto& [labels, values] : it->second) {
-          if (!HasTeam(labels, o.team, rest)) continue;
+          if (!selected(labels)) continue;
           std::vector<double> v = values;
           double sum = 0;
           for (double x : v) sum += x;
@@ -246,6 +253,7 @@ namespace {
 
 struct ReportRequest {
   Options options;
+  std::map<std::string, std::string> people;  // reference -> handle, beyond the config's
 };
 
 // The report of `request` over the live log, the log directory or event files: a private
@@ -263,6 +271,7 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   for (const auto& person : config.directory.people) {
     for (const auto& id : person.identities) handle_of_ref[id] = person.handle;
   }
+  handle_of_ref.insert(request.people.begin(), request.people.end());
 
   if (!o.events.empty()) {
     auto events = ReadEventFiles(o.events);
@@ -326,9 +335,19 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
 }  // namespace
 
 Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& query,
-                                    const config::Config& config, eventlog::EventLog& log) {
+                                    const config::Config& config, eventlog::EventLog& log,
+                                    bool include_people,
+                                    const std::map<std::string, std::string>& people) {
+  static const std::set<std::string> kParameters = {"team", "from", "to", "format"};
+  for (const auto& [key, value] : query) {
+    if (!kParameters.contains(key)) {
+      return Error("unknown query parameter " + key + " (expected team, from, to, format)");
+    }
+  }
   ReportRequest request;
   Options& o = request.options;
+  o.include_people = include_people;
+  if (include_people) request.people = people;
   auto field = [&](const char* name) {
     auto it = query.find(name);
     return it == query.end() ? std::string() : it->second;
@@ -339,7 +358,8 @@ Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& qu
   if (o.team.empty()) return Error("query parameter team is required");
   if (!from) return Error("query parameter from: expected RFC 3339");
   if (!to) return Error("query parameter to: expected RFC 3339");
-  if (*to <= *from) return Error("to must be after from");
+  if (*from < 0) return Error("query parameter from: before 1970-01-01, where the log starts");
+  if (*to <= *from) return Error("query parameter to: must be after from");
   if (o.format != "json" && o.format != "csv" && o.format != "table") {
     return Error("format: expected json, csv or table");
   }

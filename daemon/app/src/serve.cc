@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "signals.h"
 #include "teamhealth/config/config.h"
+#include "teamhealth/http/server.h"
 #include "teamhealth/ingest/ingestor.h"
 #include "teamhealth/logging/logging.h"
 
@@ -40,7 +41,12 @@ int CheckConfig(const Args& args) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), config.error().message().c_str());
     return 1;
   }
-  // What would fail at start: the librdkafka properties (checked without connecting).
+  // What would fail at start: the listener's token and TLS files, the librdkafka properties
+  // (checked without connecting).
+  if (auto s = http::CheckListener(http::ListenerOptions::From(config->http)); !s) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), s.error().message().c_str());
+    return 1;
+  }
   if (config->kafka.brokers != "embedded") {
     if (auto s = ingest::CheckKafkaConfig(config->kafka); !s) {
       std::fprintf(stderr, "%s: kafka.properties: %s\n", path.c_str(), s.error().message().c_str());

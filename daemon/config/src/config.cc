@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "parse_util.h"
+#include "teamhealth/base/host_port.h"
 
 namespace teamhealth::config {
 namespace {
@@ -96,17 +97,10 @@ Status Validate(const Config& c) {
   if (!kLevels.contains(c.logging.level)) {
     return Error("logging.level: must be one of trace, debug, info, warn, error");
   }
-  const auto colon = c.http.listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == c.http.listen.size()) {
-    return Error("http.listen: must be host:port, got \"" + c.http.listen + "\"");
-  }
-  for (size_t i = colon + 1; i < c.http.listen.size(); ++i) {
-    if (c.http.listen[i] < '0' || c.http.listen[i] > '9') {
-      return Error("http.listen: port must be a number, got \"" + c.http.listen + "\"");
-    }
-  }
-  if (c.http.listen.size() - colon - 1 > 5 || std::stoi(c.http.listen.substr(colon + 1)) > 65535) {
-    return Error("http.listen: port must be from 0 to 65535, got \"" + c.http.listen + "\"");
+  if (auto listen = ParseHostPort(c.http.listen, "http.listen"); !listen) return listen.error();
+  if (c.http.tls_cert.empty() != c.http.tls_key.empty()) {
+    return Error(c.http.tls_cert.empty() ? "http.tls_key: set http.tls_cert too"
+                                         : "http.tls_cert: set http.tls_key too");
   }
   if (c.storage.dir.empty()) return Error("storage.dir: must not be empty");
   if (!c.storage.identity_key_file.empty()) {
@@ -167,9 +161,36 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
     if (auto s = ParseKafka(*t, c.kafka); !s) return s.error();
   }
   if (const auto* t = SubTable(root, "http", st)) {
-    if (auto s = OnlyKeys(*t, "http", {"listen", "api_token"}); !s) return s.error();
-    if (auto s = ReadString(*t, "http", "listen", c.http.listen); !s) return s.error();
-    if (auto s = ReadString(*t, "http", "api_token", c.http.api_token); !s) return s.error();
+    if (t->contains("api_token")) {
+      return Error(
+          "http.api_token: tokens are secrets and come from files: put the token in a file and "
+          "set http.viewer_token_file (or http.admin_token_file)");
+    }
+    if (auto s = OnlyKeys(*t, "http",
+                          {"listen", "tls_cert", "tls_key", "viewer_token_file", "admin_token_file",
+                           "max_request_bytes", "max_request_headers"});
+        !s) {
+      return s.error();
+    }
+    for (auto [key, field] : {std::pair{"listen", &c.http.listen},
+                              std::pair{"tls_cert", &c.http.tls_cert},
+                              std::pair{"tls_key", &c.http.tls_key},
+                              std::pair{"viewer_token_file", &c.http.viewer_token_file},
+                              std::pair{"admin_token_file", &c.http.admin_token_file}}) {
+      if (auto s = ReadString(*t, "http", key, *field); !s) return s.error();
+      if (t->contains(key) && field->empty()) {
+        return Error(std::string("http.") + key + ": must not be empty (leave it out instead)");
+      }
+    }
+    if (auto s = ReadInt(*t, "http", "max_request_bytes", c.http.max_request_bytes, 1024,
+                         256 << 20);
+        !s) {
+      return s.error();
+    }
+    if (auto s = ReadInt(*t, "http", "max_request_headers", c.http.max_request_headers, 8, 1000);
+        !s) {
+      return s.error();
+    }
   }
   if (const auto* t = SubTable(root, "logging", st)) {
     if (auto s = OnlyKeys(*t, "logging", {"level"}); !s) return s.error();

@@ -1,9 +1,9 @@
 #include "teamhealth/eventlog/identity_key.h"
 
+#include "teamhealth/secrets/secrets.h"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
@@ -35,16 +35,6 @@ bool IsInside(const std::string& file, const std::string& dir) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-std::string Hex(const unsigned char* data, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xf];
-  }
-  return out;
-}
-
 constexpr const char* kHowToCreate =
     "create one outside the state directory with `head -c 32 /dev/urandom > FILE; chmod 600 FILE`";
 
@@ -74,22 +64,9 @@ Result<IdentityKey> IdentityKey::FromFile(const std::string& path, const std::st
                  "; keep the key outside it, so that a copy of the state directory does not "
                  "carry the key that links pseudonyms to people");
   }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Error(what + ": cannot read it (" + std::strerror(errno) + ")");
-  std::string secret;
-  char buf[4096];
-  size_t n = 0;
-  while (secret.size() <= kMaxBytes && (n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    secret.append(buf, n);
-  }
-  const bool failed = std::ferror(f) != 0;
-  const int read_errno = errno;
-  std::fclose(f);
-  if (failed) {
-    OPENSSL_cleanse(secret.data(), secret.size());
-    return Error(what + ": cannot read it (" + std::strerror(read_errno) + ")");
-  }
-  return FromBytes(std::move(secret), what);
+  auto secret = secrets::ReadFile(path, what, kMaxBytes);
+  if (!secret) return Error(secret.error().message() + "; " + kHowToCreate);
+  return FromBytes(std::move(*secret), what);
 }
 
 Status IdentityKey::CreateFileIfMissing(const std::string& path) {
@@ -115,16 +92,7 @@ Status IdentityKey::CreateFileIfMissing(const std::string& path) {
 IdentityKey::~IdentityKey() { OPENSSL_cleanse(secret_.data(), secret_.size()); }
 
 std::string IdentityKey::Mac(std::string_view data) const {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-           &len) == nullptr) {
-    // Only a broken libcrypto fails here; a silent fallback would store unkeyed hashes.
-    std::fprintf(stderr, "HMAC-SHA256 failed in libcrypto\n");
-    std::abort();
-  }
-  return Hex(out, len);
+  return secrets::Hex(secrets::HmacSha256(secret_, data));
 }
 
 Result<std::optional<IdentityKey>> LoadIdentityKey(const std::string& path,

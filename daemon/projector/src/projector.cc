@@ -240,6 +240,11 @@ void Projector::SetPeopleNames(std::map<std::string, std::string> handle_of_ref)
   handle_of_ref_ = std::move(handle_of_ref);
 }
 
+std::map<std::string, std::string> Projector::PeopleNames() const {
+  std::lock_guard lock(mu_);
+  return handle_of_ref_;
+}
+
 std::vector<std::string> Projector::names() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;

@@ -44,9 +44,18 @@ struct StorageConfig {
 
 struct HttpConfig {
   std::string listen = "127.0.0.1:9810";  // host:port; port 0 picks a free port
-  // Bearer token the query API (/api/v1/...) requires. Empty: the API answers only when the
-  // listener is on loopback.
-  std::string api_token;
+  // TLS: PEM certificate (chain) and private key files; both or neither. Without them the
+  // listener speaks plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
+  // Bearer tokens, each read from its own file (docs/design.md section 6). A viewer token reads
+  // team-level results; an admin token also per-person ones. Without any token the API and
+  // /metrics answer only on a loopback listener.
+  std::string viewer_token_file;
+  std::string admin_token_file;
+  // Largest request body accepted (413 above) and most request headers (431 above).
+  int max_request_bytes = 64 * 1024;
+  int max_request_headers = 64;
 };
 
 struct LoggingConfig {

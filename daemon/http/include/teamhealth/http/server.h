@@ -4,11 +4,20 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "teamhealth/base/result.h"
+#include "teamhealth/config/config.h"
 #include "teamhealth/logging/logging.h"
 
 namespace teamhealth::http {
+
+// What a request may see (docs/design.md section 6). A viewer reads team-level results; an
+// admin also per-person ones. On a loopback listener without tokens every request is an admin
+// (anyone on the machine can read the state directory anyway); on any other listener without
+// tokens the API and /metrics answer 403.
+enum class Role { kNone, kViewer, kAdmin };
 
 // What the listener serves. The callbacks are invoked from HTTP worker threads and must be
 // thread-safe.
@@ -16,6 +25,7 @@ struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. Retry-After
 };
 
 // /readyz: 200 when ready, 503 otherwise; the reason says what it waits for (or, when ready,
@@ -28,22 +38,39 @@ struct ReadyState {
 struct Handlers {
   std::function<std::string()> metrics;  // body of /metrics
   std::function<ReadyState()> ready;     // /readyz
-  // GET /api/v1/<endpoint>?<query>: endpoint name, query parameters, Authorization header.
+  // GET /api/v1/<endpoint>?<query>: endpoint name, query parameters (each at most once; a
+  // repeated one is refused before this is called) and the caller's role (never kNone).
   std::function<ApiResponse(const std::string& endpoint,
-                            const std::map<std::string, std::string>& query,
-                            const std::string& authorization)>
+                            const std::map<std::string, std::string>& query, Role role)>
       api;
+  // Who may read /metrics: kAdmin when it carries per-person series.
+  Role metrics_role = Role::kViewer;
 };
 
-// One HTTP listener for /metrics, /healthz and /readyz, serving on its own threads until
-// destroyed. Owns its threads; Handlers must stay valid until it is destroyed.
+// The [http] section as the listener uses it.
+struct ListenerOptions {
+  std::string listen;  // host:port
+  std::string tls_cert, tls_key;
+  std::string viewer_token_file, admin_token_file;
+  size_t max_request_bytes = 64 * 1024;
+  size_t max_request_headers = 64;
+
+  static ListenerOptions From(const config::HttpConfig& http);
+};
+
+// What Start would refuse, checked without binding (for `check-config`): the token files are
+// readable tokens, the TLS certificate and key load, match and have not expired.
+Status CheckListener(const ListenerOptions& options);
+
+// One HTTP(S) listener for /metrics, /healthz, /readyz and /api/v1/, serving on its own threads
+// until destroyed. Owns its threads; Handlers must stay valid until it is destroyed.
 class Server {
  public:
   virtual ~Server() = default;
-  // `listen` is host:port; port 0 binds a free port (read it back with port()). A port in use
-  // is an error naming the address: the socket is not shared (no SO_REUSEPORT), so a second
-  // daemon on the same port fails instead of splitting the scrapes.
-  static Result<std::unique_ptr<Server>> Start(const std::string& listen, Handlers handlers,
+  // Port 0 binds a free port (read it back with port()). A port in use is an error naming the
+  // address: the socket is not shared (no SO_REUSEPORT), so a second daemon on the same port
+  // fails instead of splitting the scrapes.
+  static Result<std::unique_ptr<Server>> Start(const ListenerOptions& options, Handlers handlers,
                                                logging::Logger logger);
   virtual int port() const = 0;
 };

@@ -68,6 +68,7 @@ class Projector final {
   // Handles for the opt-in per-person series: any reference (identity or pseudonym) ->
   // handle; resolved to person keys by the pipeline.
   void SetPeopleNames(std::map<std::string, std::string> handle_of_ref);
+  std::map<std::string, std::string> PeopleNames() const;
 
   // The live metrics as of `now`: accumulated counters and histograms, the gauges computed at
   // `now`, and the privacy suppression applied.
