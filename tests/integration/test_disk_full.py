@@ -154,7 +154,7 @@ def run(broker, daemons, tmp_path: Path, mnt: Path) -> None:
 
     # The log: every produced event exactly once, dense sequences, offsets at the end.
     produced = ids_a + ids_b + ids_c
-    logged = inspect(state, "events")
+    logged = inspect(state, "events", "--with-origin")
     counts = Counter(e["event"]["id"] for e in logged)
     lost = sorted(set(produced) - set(counts))
     duplicated = sorted(i for i, n in counts.items() if n > 1)

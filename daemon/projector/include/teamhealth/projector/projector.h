@@ -66,7 +66,7 @@ class Projector final {
   Status CatchUp(uint64_t checkpoint_events = 100000);
   // Follows the log until `stop`; checkpoints periodically and before returning. A checkpoint
   // that fails for lack of space is not an error: the projections go on in memory, the
-  // checkpoint is retried every 2 s (checkpoint_full() says why it waits), and a final one that
+  // checkpoint is retried every 10 s (checkpoint_full() says why it waits), and a final one that
   // cannot be written is skipped with a warning (the next start resumes from the last one).
   Status Run(const std::atomic<bool>& stop);
   Status Checkpoint();
