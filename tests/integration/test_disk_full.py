@@ -179,5 +179,26 @@ def run(broker, daemons, tmp_path: Path, mnt: Path) -> None:
     assert int(opened.group(1)) == total
     d2.wait_ready(60)
     assert d2.metrics().get("teamhealth_log_last_sequence") == total
+
+    # SIGTERM while paused on a full disk exits cleanly (the final projection checkpoint is
+    # skipped), and the next start, with space, ingests what was left.
+    fill(filler)
+    ids_d, d_records = events("sigterm", total, 300)
+    produce(broker, topic, d_records, tmp_path / "d")
+    wait_until(lambda: "ingest paused" in d2.http_get("/readyz")[1], 60,
+               "ingest paused again", on_timeout=d2.log_tail)
     assert d2.terminate() == 0, d2.log_tail()
+    assert "Stopped cleanly" in d2.log(), d2.log_tail()
+    filler.unlink()
+    d3 = daemons.start(cfg)
+    d3.wait_port()
+    d3.wait_consumed(total + len(ids_d), timeout=120)
+    d3.wait_ready(60)
+    assert d3.terminate() == 0, d3.log_tail()
+    before = [e["event"]["id"] for e in logged]
+    logged = inspect(state, "events", "--with-origin")
+    assert [e["event"]["id"] for e in logged[:total]] == before  # the log only grew
+    counts = Counter(e["event"]["id"] for e in logged)
+    assert set(counts) == set(produced + ids_d) and max(counts.values()) == 1
+    assert [e["seq"] for e in logged] == list(range(1, total + len(ids_d) + 1))
     print(f"disk full: test body took {time.monotonic() - t0:.1f} s")
