@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "full_disk_store.h"
 #include "teamhealth/ingest/producer.h"
 #include "teamhealth/storage/store.h"
 #include "temp_dir.h"
@@ -26,18 +27,21 @@ class CountingObserver final : public IngestObserver {
  public:
   void OnBatch(const eventlog::AppendOutcome&) override { ++batches; }
   void OnLag(std::string_view, int64_t lag) override { last_lag = lag; }
+  void OnKafkaUp(bool up) override { kafka_up = up ? 1 : 0; }
   std::atomic<int> batches{0};
   std::atomic<int64_t> last_lag{-1};
+  std::atomic<int> kafka_up{-1};  // -1: not reported yet
 };
 
-// librdkafka's mock cluster (one broker, id 1) driven directly, for the broker-level switches
-// EmbeddedBroker does not expose: a round-trip time that paces fetches, and fetch errors whose
-// consumption can be counted. Not thread-safe.
+// librdkafka's mock cluster (`brokers` brokers, ids 1..n; the topic replicated on all of them)
+// driven directly, for the switches EmbeddedBroker does not expose: a round-trip time that
+// paces fetches, fetch errors whose consumption can be counted, leader changes.
+// Not thread-safe.
 class PacedMockCluster {
  public:
   static constexpr int16_t kFetchApiKey = 1;
 
-  PacedMockCluster(const std::string& topic, int partitions) {
+  PacedMockCluster(const std::string& topic, int partitions, int brokers = 1) : topic_(topic) {
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);  // hosts the cluster only
@@ -46,12 +50,12 @@ class PacedMockCluster {
       ADD_FAILURE() << err;
       return;
     }
-    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
+    cluster_ = rd_kafka_mock_cluster_new(rk_, brokers);
     if (cluster_ == nullptr) {
       ADD_FAILURE() << "cannot start the mock cluster";
       return;
     }
-    EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1),
+    EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, brokers),
               RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ~PacedMockCluster() {
@@ -63,7 +67,33 @@ class PacedMockCluster {
 
   bool ok() const { return cluster_ != nullptr; }
   std::string bootstrap_servers() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-  void SetRttMs(int ms) { rd_kafka_mock_broker_set_rtt(cluster_, 1, ms); }
+  void SetRttMs(int ms) { rd_kafka_mock_broker_set_rtt(cluster_, -1, ms); }
+  void SetLeader(int partition, int broker) {
+    EXPECT_EQ(rd_kafka_mock_partition_set_leader(cluster_, topic_.c_str(), partition, broker),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  // Every fetch request, to any broker, fails with `error` until ClearFetchErrors().
+  void FailFetchesWith(rd_kafka_resp_err_t error) {
+    const std::vector<rd_kafka_resp_err_t> errors(100000, error);
+    rd_kafka_mock_push_request_errors_array(cluster_, kFetchApiKey, errors.size(),
+                                            errors.data());
+  }
+  void ClearFetchErrors() { rd_kafka_mock_clear_request_errors(cluster_, kFetchApiKey); }
+  // Probes of which fetch requests reach `broker`: the next `count` fetch requests it
+  // receives succeed as usual, each taking one entry off its error stack.
+  void PushFetchProbes(int broker, int count) {
+    for (int i = 0; i < count; ++i) {
+      EXPECT_EQ(rd_kafka_mock_broker_push_request_error_rtts(cluster_, broker, kFetchApiKey, 1,
+                                                             RD_KAFKA_RESP_ERR_NO_ERROR, 0),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+  }
+  size_t PendingFetchEntries(int broker) {
+    size_t n = 0;
+    EXPECT_EQ(rd_kafka_mock_broker_error_stack_cnt(cluster_, broker, kFetchApiKey, &n),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    return n;
+  }
   void SetDown(bool down) {
     if (down) {
       rd_kafka_mock_broker_set_down(cluster_, 1);
@@ -79,14 +109,10 @@ class PacedMockCluster {
     }
   }
   // Injected fetch failures that no fetch request has met yet.
-  size_t PendingFetchFailures() {
-    size_t n = 0;
-    EXPECT_EQ(rd_kafka_mock_broker_error_stack_cnt(cluster_, 1, kFetchApiKey, &n),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
-    return n;
-  }
+  size_t PendingFetchFailures() { return PendingFetchEntries(1); }
 
  private:
+  std::string topic_;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
@@ -141,6 +167,7 @@ class IngestorTest : public ::testing::Test {
 
   void OpenLog() {
     log_.reset();
+    disk_.reset();
     store_.reset();
     auto store = storage::Store::Open({dir_.path(), false, false});
     ASSERT_TRUE(store.ok());
@@ -150,20 +177,36 @@ class IngestorTest : public ::testing::Test {
     log_ = std::move(*log);
   }
 
+  // The log over a store whose writes fail as on a full disk while disk_->full is set.
+  void OpenLogOnFullDiskStore() {
+    log_.reset();
+    disk_ = std::make_unique<testing::FullDiskStore>(*store_);
+    auto log = eventlog::EventLog::Open(*disk_);
+    ASSERT_TRUE(log.ok());
+    log_ = std::move(*log);
+  }
+
+  std::unique_ptr<Ingestor> MakeIngestor() {
+    auto ingestor =
+        Ingestor::Create(config_, *log_, *registry_, observer_, loggers_.Get("t"), timings_);
+    EXPECT_TRUE(ingestor.ok()) << ingestor.error().message();
+    return ingestor.ok() ? std::move(*ingestor) : nullptr;
+  }
+
   // Runs an ingestor until the log holds `expected` events (bounded by a deadline), then stops
   // it the way SIGTERM does.
   void IngestUntil(uint64_t expected, const std::function<void()>& during = {}) {
-    auto ingestor = Ingestor::Create(config_, *log_, *registry_, observer_, loggers_.Get("t"));
-    ASSERT_TRUE(ingestor.ok()) << ingestor.error().message();
+    auto ingestor = MakeIngestor();
+    ASSERT_NE(ingestor, nullptr);
     std::atomic<bool> stop{false};
     Status status;
-    std::thread runner([&] { status = (*ingestor)->Run(stop); });
+    std::thread runner([&] { status = ingestor->Run(stop); });
     if (during) during();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (log_->LastSequence().value() < expected && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    while (!(*ingestor)->Ready() && std::chrono::steady_clock::now() < deadline) {
+    while (!ingestor->Ready() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     stop = true;
@@ -186,11 +229,58 @@ class IngestorTest : public ::testing::Test {
   logging::Loggers loggers_{"warn"};
   std::unique_ptr<EmbeddedBroker> broker_;
   config::KafkaConfig config_;
+  IngestTimings timings_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<testing::FullDiskStore> disk_;  // over store_, when a test uses one
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<sources::SourceRegistry> registry_ = sources::MakeSourceRegistry();
   CountingObserver observer_;
 };
+
+// An Ingestor running on its own thread until the object is destroyed (or Stop()).
+class RunningIngestor {
+ public:
+  explicit RunningIngestor(std::unique_ptr<Ingestor> ingestor)
+      : ingestor_(std::move(ingestor)), runner_([this] {
+          status_ = ingestor_->Run(stop_);
+          returned_ = true;
+        }) {}
+  ~RunningIngestor() { (void)Stop(); }
+  // Stops it the way SIGTERM does; returns what Run returned.
+  Status Stop() {
+    stop_ = true;
+    if (runner_.joinable()) runner_.join();
+    return status_;
+  }
+  Ingestor& operator*() { return *ingestor_; }
+  Ingestor* operator->() { return ingestor_.get(); }
+  bool returned() const { return returned_; }
+
+ private:
+  std::unique_ptr<Ingestor> ingestor_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> returned_{false};
+  Status status_;
+  std::thread runner_;
+};
+
+// The end offset of each partition of `topic`, from the broker.
+std::vector<int64_t> EndOffsets(const std::string& bootstrap, const std::string& topic,
+                                int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  std::vector<int64_t> ends;
+  for (int p = 0; rk != nullptr && p < partitions; ++p) {
+    int64_t lo = -1, hi = -1;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 10000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ends.push_back(hi);
+  }
+  if (rk != nullptr) rd_kafka_destroy(rk);
+  return ends;
+}
 
 TEST_F(IngestorTest, ConsumesEveryPartitionAndStoresNextOffsets) {
   std::vector<std::string> records;
@@ -271,6 +361,191 @@ TEST_F(IngestorTest, SurvivesFetchFailuresAndABrokerOutageWithoutLossOrDuplicate
   EXPECT_EQ(Ids().size(), 500u);
   EXPECT_EQ(log_->counters().duplicate.count("canonical"), 0u);
 }
+
+// The stored offset of every partition is its end offset.
+void ExpectOffsetsAtEnd(eventlog::EventLog& log, const std::string& bootstrap, int partitions) {
+  const auto ends = EndOffsets(bootstrap, "canon", partitions);
+  auto offsets = log.Offsets();
+  ASSERT_TRUE(offsets.ok());
+  for (int p = 0; p < partitions; ++p) {
+    const auto it = offsets->find(TopicPartition{"canon", PartitionId(p)});
+    ASSERT_NE(it, offsets->end()) << "partition " << p;
+    EXPECT_EQ(it->second.value(), ends[static_cast<size_t>(p)]) << "partition " << p;
+  }
+}
+
+std::vector<std::string> Records(int from, int to) {
+  std::vector<std::string> records;
+  for (int i = from; i < to; ++i) records.push_back(Record(i));
+  return records;
+}
+
+// A full disk pauses ingest instead of stopping it: the write is retried with a backoff, the
+// log does not move, readiness says why, and once writes succeed again everything is ingested
+// exactly once.
+TEST_F(IngestorTest, PausesOnAFullDiskAndResumesWithoutLossOrDuplicates) {
+  OpenLogOnFullDiskStore();
+  timings_.disk_retry_first = std::chrono::milliseconds(20);
+  timings_.disk_retry_max = std::chrono::milliseconds(100);
+  Produce(config_.brokers, "canon", Records(0, 150));
+  RunningIngestor ingestor(MakeIngestor());
+  ASSERT_TRUE(PollUntil([&] { return log_->LastSequence().value() == 150 && ingestor->Ready(); },
+                        std::chrono::seconds(60)));
+
+  const int written_before = disk_->succeeded_writes.load();
+  disk_->full = true;
+  Produce(config_.brokers, "canon", Records(150, 300));
+  ASSERT_TRUE(PollUntil([&] { return !ingestor->Ready(); }, std::chrono::seconds(30)));
+  // Retried, with a backoff: several failed writes, none of which reached the log.
+  ASSERT_TRUE(PollUntil([&] { return disk_->failed_writes.load() >= 4; },
+                        std::chrono::seconds(30)));
+  const Readiness paused = ingestor->State();
+  EXPECT_FALSE(paused.ready);
+  EXPECT_NE(paused.reason.find("disk full: write to /test/state: IO error: No space left"),
+            std::string::npos)
+      << paused.reason;
+  EXPECT_NE(paused.reason.find("ingest paused"), std::string::npos) << paused.reason;
+  EXPECT_EQ(log_->LastSequence(), Sequence(150));
+  EXPECT_FALSE(ingestor.returned()) << "a full disk stopped ingest";
+  EXPECT_EQ(disk_->succeeded_writes.load(), written_before);
+
+  disk_->full = false;
+  ASSERT_TRUE(PollUntil([&] { return log_->LastSequence().value() == 300 && ingestor->Ready(); },
+                        std::chrono::seconds(60)))
+      << "last_sequence=" << log_->LastSequence().value()
+      << " reason=" << ingestor->State().reason;
+  ASSERT_TRUE(ingestor.Stop().ok());
+  EXPECT_EQ(Ids().size(), 300u);
+  EXPECT_EQ(log_->counters().duplicate.count("canonical"), 0u);
+  EXPECT_EQ(log_->counters().ingested.at("canonical"), 300u);
+  ExpectOffsetsAtEnd(*log_, config_.brokers, 3);
+}
+
+// SIGTERM while paused on a full disk stops at once and cleanly; the next start ingests
+// everything once.
+TEST_F(IngestorTest, StopsCleanlyWhilePausedOnAFullDisk) {
+  OpenLogOnFullDiskStore();
+  timings_.disk_retry_first = std::chrono::milliseconds(50);
+  disk_->full = true;
+  Produce(config_.brokers, "canon", Records(0, 100));
+  {
+    RunningIngestor ingestor(MakeIngestor());
+    ASSERT_TRUE(PollUntil(
+        [&] { return ingestor->State().reason.starts_with("disk full: ") &&
+                     disk_->failed_writes.load() >= 2; },
+        std::chrono::seconds(30)))
+        << ingestor->State().reason;
+    const auto stopping = std::chrono::steady_clock::now();
+    EXPECT_TRUE(ingestor.Stop().ok());
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(5));
+  }
+  EXPECT_EQ(log_->LastSequence(), Sequence(0));
+  disk_->full = false;
+  IngestUntil(100);
+  EXPECT_EQ(Ids().size(), 100u);
+  ExpectOffsetsAtEnd(*log_, config_.brokers, 3);
+}
+
+// A leader change in the middle of a backlog (three brokers, every partition moved from broker
+// 1 to broker 2): the consumer follows the new leader, and nothing is lost or read twice.
+TEST_F(IngestorTest, ALeaderChangeMidIngestLosesAndDuplicatesNothing) {
+  PacedMockCluster cluster("canon", 3, 3);
+  ASSERT_TRUE(cluster.ok());
+  for (int p = 0; p < 3; ++p) cluster.SetLeader(p, 1);
+  config_.brokers = cluster.bootstrap_servers();
+  config_.properties["max.partition.fetch.bytes"] = "1";  // one 10-record set per fetch
+  Produce(config_.brokers, "canon", Records(0, 600), 10);
+  cluster.SetRttMs(20);
+  // Probes on broker 2: each fetch request it receives takes one off (and is served as usual).
+  constexpr size_t kProbes = 100000;
+  cluster.PushFetchProbes(2, kProbes);
+  uint64_t at_change = 0;
+  size_t probes_before = 0;
+  bool moved = false;
+  IngestUntil(600, [&] {
+    ASSERT_TRUE(
+        PollUntil([&] { return log_->LastSequence().value() > 0; }, std::chrono::seconds(30)));
+    probes_before = cluster.PendingFetchEntries(2);
+    at_change = log_->LastSequence().value();
+    for (int p = 0; p < 3; ++p) cluster.SetLeader(p, 2);
+    moved = PollUntil([&] { return cluster.PendingFetchEntries(2) < kProbes; },
+                      std::chrono::seconds(30));
+  });
+  std::printf("leader change at %llu of 600 events\n",
+              static_cast<unsigned long long>(at_change));
+  // The change landed mid-backlog, nothing had fetched from broker 2 before it, and the
+  // consumer then fetched from broker 2.
+  EXPECT_LT(at_change, 600u);
+  EXPECT_EQ(probes_before, kProbes) << "broker 2 was fetched from before it led anything";
+  EXPECT_TRUE(moved) << "no fetch reached the new leader";
+  EXPECT_EQ(log_->LastSequence(), Sequence(600));
+  EXPECT_EQ(Ids().size(), 600u);
+  EXPECT_EQ(log_->counters().duplicate.count("canonical"), 0u);
+  ExpectOffsetsAtEnd(*log_, config_.brokers, 3);
+}
+
+// Fetch requests failing with `error` for longer than the grace period (shortened to 2 s):
+// readiness and teamhealth_kafka_up turn down; once the errors stop they come back, and the
+// records produced meanwhile are ingested once.
+class FetchErrorTest : public IngestorTest,
+                       public ::testing::WithParamInterface<rd_kafka_resp_err_t> {};
+
+TEST_P(FetchErrorTest, PersistentFetchErrorsTurnKafkaDownUntilTheyStop) {
+  const rd_kafka_resp_err_t error = GetParam();
+  PacedMockCluster cluster("canon", 3, 3);
+  ASSERT_TRUE(cluster.ok());
+  config_.brokers = cluster.bootstrap_servers();
+  config_.properties["max.partition.fetch.bytes"] = "1";
+  timings_.kafka_down_after = std::chrono::seconds(2);
+  Produce(config_.brokers, "canon", Records(0, 150), 10);
+  Produce(config_.brokers, "canon", Records(150, 600), 10);
+  cluster.SetRttMs(30);
+  RunningIngestor ingestor(MakeIngestor());
+  ASSERT_TRUE(PollUntil([&] { return log_->LastSequence().value() > 0 && observer_.kafka_up == 1; },
+                        std::chrono::seconds(30)));
+  cluster.FailFetchesWith(error);
+  const auto failing_since = std::chrono::steady_clock::now();
+  const uint64_t at_fault = log_->LastSequence().value();
+  ASSERT_TRUE(PollUntil([&] { return observer_.kafka_up == 0 && !ingestor->Ready(); },
+                        std::chrono::seconds(30)))
+      << "kafka_up=" << observer_.kafka_up << " reason=" << ingestor->State().reason;
+  const auto down_after = std::chrono::steady_clock::now() - failing_since;
+  const uint64_t while_down = log_->LastSequence().value();
+  const Readiness down = ingestor->State();
+  std::printf("%s: fault at %llu of 600 events, down after %lld ms at %llu: %s\n",
+              rd_kafka_err2name(error), static_cast<unsigned long long>(at_fault),
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(down_after).count()),
+              static_cast<unsigned long long>(while_down), down.reason.c_str());
+  // The fault interrupted a backlog: fetching stopped short of the end.
+  EXPECT_LT(while_down, 600u);
+  EXPECT_GE(down_after, std::chrono::seconds(2)) << "down within the grace period";
+  EXPECT_NE(down.reason.find("Kafka unreachable"), std::string::npos) << down.reason;
+
+  cluster.ClearFetchErrors();
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return observer_.kafka_up == 1 && ingestor->Ready() &&
+               log_->LastSequence().value() == 600;
+      },
+      std::chrono::seconds(60)))
+      << "kafka_up=" << observer_.kafka_up << " reason=" << ingestor->State().reason
+      << " last_sequence=" << log_->LastSequence().value();
+  ASSERT_TRUE(ingestor.Stop().ok());
+  EXPECT_EQ(Ids().size(), 600u);
+  EXPECT_EQ(log_->counters().duplicate.count("canonical"), 0u);
+  ExpectOffsetsAtEnd(*log_, config_.brokers, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Errors, FetchErrorTest,
+                         ::testing::Values(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                           RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                           RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT),
+                         [](const ::testing::TestParamInfo<rd_kafka_resp_err_t>& info) {
+                           std::string name = rd_kafka_err2name(info.param);
+                           std::erase(name, '_');
+                           return name;
+                         });
 
 TEST_F(IngestorTest, RejectsAConfigWithoutTopicsOrWithAnUnimplementedSource) {
   config::KafkaConfig none = config_;

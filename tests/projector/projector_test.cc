@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "full_disk_store.h"
 #include "scenario.h"
 #include "teamhealth/projections/event_access.h"
 #include "teamhealth/projections/oncall_load.h"
@@ -115,6 +118,60 @@ TEST_F(ProjectorTest, RestartResumesFromTheCheckpointWithoutCountingTwice) {
   for (const auto& e : events_) not_directory += e.type().starts_with("directory.") ? 0 : 1;
   EXPECT_EQ(got.counters().at("teamhealth_context_switches_total").begin()->second,
             static_cast<double>(not_directory));
+}
+
+// A checkpoint that fails on a full disk does not stop the projector: it says why it waits,
+// keeps applying, writes the checkpoint once space is freed, and a final checkpoint that cannot
+// be written is skipped without an error; the next start resumes from the last one written and
+// counts nothing twice.
+TEST_F(ProjectorTest, ACheckpointOnAFullDiskWaitsForSpaceAndNothingIsCountedTwice) {
+  Append(0, 5);
+  testing::FullDiskStore disk(*store_);
+  {
+    Projector p(disk, *log_, Factory(1), loggers_.Get("projector"));
+    ASSERT_TRUE(p.Start().ok());
+    ASSERT_TRUE(p.CatchUp().ok());  // checkpointed at 5
+    disk.full = true;
+    std::atomic<bool> stop{false};
+    Status status;
+    std::thread runner([&] { status = p.Run(stop); });
+    Append(5, 10);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((p.applied() < 10 || !p.checkpoint_full()) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(p.checkpoint_full().has_value()) << "the checkpoint never failed";
+    EXPECT_NE(p.checkpoint_full()->find("No space left"), std::string::npos);
+    EXPECT_EQ(p.applied(), 10u);
+    disk.full = false;  // space is freed: the pending checkpoint is written
+    while (p.checkpoint_full() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_FALSE(p.checkpoint_full().has_value());
+    disk.full = true;  // full again, with events the last checkpoint does not hold (and no
+                       // directory alias, which would rebuild everything at the restart)
+    Append(10, 20);
+    while (p.applied() < 20 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const int failed_before_stop = disk.failed_writes.load();
+    stop = true;
+    runner.join();
+    EXPECT_TRUE(status.ok()) << status.error().message();  // the final checkpoint is skipped
+    EXPECT_GT(disk.failed_writes.load(), failed_before_stop);
+    EXPECT_GT(disk.failed_writes.load(), 0);
+  }
+  Open();  // a restart, with space
+  auto p = Make();
+  EXPECT_EQ(p->applied(), 10u);  // the last checkpoint written
+  EXPECT_EQ(p->rebuilt(), std::vector<std::string>{});
+  ASSERT_TRUE(p->CatchUp().ok());
+  EXPECT_EQ(p->applied(), 20u);
+  const auto want = Reference();
+  const auto got = p->Snapshot(kNow);
+  EXPECT_EQ(got.counters(), want.counters());
+  EXPECT_EQ(got.Save(), want.Save());
 }
 
 TEST_F(ProjectorTest, AVersionBumpRebuildsFromTheStartOfTheLog) {

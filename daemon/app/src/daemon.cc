@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <chrono>
 #include <thread>
 
 #include "commands.h"
@@ -40,7 +41,8 @@ Status Daemon::Build(const logging::Loggers& loggers) {
   auto key =
       eventlog::IdentityKey::FromFile(config_.storage.identity_key_file, config_.storage.dir);
   if (!key) return key.error();
-  auto store = storage::Store::Open({config_.storage.dir, false, config_.storage.sync_writes});
+  auto store = storage::Store::Open(
+      {config_.storage.dir, false, config_.storage.sync_writes, loggers.Get("storage")});
   if (!store) return Error("cannot open the state directory: " + store.error().message());
   store_ = std::move(*store);
   auto log = eventlog::EventLog::Open(*store_, {.identity_key = std::move(*key)});
@@ -186,6 +188,9 @@ http::ApiResponse Daemon::Api(const std::string& endpoint,
 http::ReadyState Daemon::readiness() const {
   const ingest::Readiness ingest = ingestor_->State();
   if (!ingest.ready) return {false, ingest.reason};
+  if (auto full = projector_->checkpoint_full()) {
+    return {false, "disk full: " + *full + "; projection checkpoints paused"};
+  }
   if (!projector_->caught_up()) {
     return {false, "projections catching up with the log (" + std::to_string(projector_->lag()) +
                        " events behind)"};
@@ -229,8 +234,29 @@ Status Daemon::Reload() {
 }
 
 Status Daemon::Run(std::atomic<bool>& stop, std::atomic<bool>& reload) {
+  using Clock = std::chrono::steady_clock;
+  // A reload that cannot record the directory because the disk is full is retried every 10 s
+  // (the directory is recorded in one atomic write, or not at all), rather than stopping.
+  bool reload_pending = false;
+  bool reload_failed = false;
+  Clock::time_point reload_retry_at;
   auto between_batches = [&]() -> Status {
-    return reload.exchange(false) ? Reload() : Status::Ok();
+    if (reload.exchange(false)) reload_pending = true;
+    if (!reload_pending || Clock::now() < reload_retry_at) return Status::Ok();
+    const Status s = Reload();
+    if (s || !s.error().no_space()) {
+      if (reload_failed) logger_->info("Reload done after the disk was full.");
+      reload_pending = reload_failed = false;
+      return s;
+    }
+    if (!reload_failed) {
+      logger_->error("Cannot record the reloaded directory: no space left in the state "
+                     "directory; retrying every 10 s. error=\"{}\"",
+                     s.error().message());
+    }
+    reload_failed = true;
+    reload_retry_at = Clock::now() + std::chrono::seconds(10);
+    return Status::Ok();
   };
   Status projector_status;
   std::atomic<bool> stop_projector{false};

@@ -219,6 +219,14 @@ Status Consumer::Assign(const std::map<TopicPartition, KafkaOffset>& positions) 
   return Status::Ok();
 }
 
+Status Consumer::Unassign() {
+  const rd_kafka_resp_err_t err = rd_kafka_assign(rk_, nullptr);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Error(std::string("kafka unassign: ") + rd_kafka_err2str(err));
+  }
+  return Status::Ok();
+}
+
 void Consumer::ConsumeBatch(int timeout_ms, int max, std::vector<MessagePtr>& out) {
   std::vector<rd_kafka_message_t*> raw(static_cast<size_t>(max));
   const ssize_t n = rd_kafka_consume_batch_queue(queue_, timeout_ms, raw.data(), raw.size());

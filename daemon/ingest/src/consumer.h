@@ -49,6 +49,9 @@ class Consumer final {
   // Replaces the assignment: each partition starts exactly at the given offset
   // (KafkaOffset(RD_KAFKA_OFFSET_BEGINNING) for "from the start").
   Status Assign(const std::map<TopicPartition, KafkaOffset>& positions);
+  // Drops the whole assignment: nothing is fetched, and whatever was fetched and not consumed
+  // is discarded, until the next Assign.
+  Status Unassign();
   // Up to `max` messages (or error events), waiting at most `timeout_ms`.
   void ConsumeBatch(int timeout_ms, int max, std::vector<MessagePtr>& out);
   // Cached high watermark from the last fetch; -1 when unknown.

@@ -15,10 +15,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long Kafka may be unreachable (or a partition not fetching) before it counts as down.
-constexpr auto kDownAfter = std::chrono::seconds(30);
 // How often missing topics are looked for again.
 constexpr auto kTopicPoll = std::chrono::seconds(5);
+// librdkafka's statistics do not show fetches that fail: a partition whose fetches fail with
+// NOT_LEADER_OR_FOLLOWER or UNKNOWN_TOPIC_OR_PART keeps its leader and fetch state "active"
+// (librdkafka retries internally), and other fetch errors only reach the application as error
+// events. So a partition also counts as not fetching while it has records to read and none
+// arrived for kStallAfter, or while it had an error event within kErrorFresh (they repeat
+// every fetch.error.backoff.ms, 500 ms by default, while the errors last).
+constexpr auto kStallAfter = std::chrono::seconds(10);
+constexpr auto kErrorFresh = std::chrono::seconds(5);
 
 struct PartitionState {
   KafkaOffset next;        // next offset to consume (what the log stores)
@@ -28,19 +34,39 @@ struct PartitionState {
   int64_t end_seen = -1;
   int64_t startup_high = -1;  // high watermark queried at assignment, until fetches report one
   bool stored = false;        // the log held an offset for it at assignment
+  Clock::time_point progress_at;  // last record or end of partition (or assignment)
+  Clock::time_point error_at;     // last partition error event, and which
+  std::string error;
+  Clock::time_point error_logged_at;
 };
+
+// A write to the log failed because the state directory's filesystem is full: from the first
+// failure to the next write that succeeds.
+struct DiskFull {
+  bool full = false;     // no write has succeeded since the last failure
+  bool waiting = false;  // unassigned, waiting for `retry_at` before reading again
+  std::string error;     // the last failure
+  Clock::time_point since, retry_at, last_warned;
+  Clock::duration backoff{};
+  int retries = 0;
+};
+
+int64_t Seconds(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
 
 class KafkaIngestor final : public Ingestor {
  public:
   KafkaIngestor(const config::KafkaConfig& config, eventlog::EventLog& log,
                 sources::SourceRegistry& registry, IngestObserver& observer, logging::Logger logger,
-                std::unique_ptr<Consumer> consumer)
+                std::unique_ptr<Consumer> consumer, IngestTimings timings)
       : config_(config),
         log_(log),
         registry_(registry),
         observer_(observer),
         logger_(std::move(logger)),
-        consumer_(std::move(consumer)) {
+        consumer_(std::move(consumer)),
+        timings_(timings) {
     for (const auto& t : config_.topics) source_of_topic_[t.name] = registry_.Find(t.source);
   }
 
@@ -59,12 +85,19 @@ class KafkaIngestor final : public Ingestor {
   // was ever stored for it.
   std::map<TopicPartition, KafkaOffset> Positions() const;
   Status ProcessBatch(std::vector<MessagePtr>& messages);
+  // A write failed for lack of space: stop reading and wait before reading the batch again.
+  Status PauseForSpace(const Error& error);
+  // The wait is over: read again from the offsets the log stores.
+  Status RetryAfterSpace();
   Status ResetOutOfRange();
   void Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void HandleError(const rd_kafka_message_t& m, eventlog::IngestBatch& batch);
   void ReportLagAndReadiness();
-  // Kafka up or down (for 30 s), from librdkafka's statistics; the reason when down.
-  bool CheckKafka(std::string& why);
+  // Kafka up or down (for 30 s), from librdkafka's statistics and `stalled` (partitions with
+  // failing fetches that the statistics do not show); the reason when down.
+  bool CheckKafka(const std::vector<std::string>& stalled, std::string& why);
+  // Every assigned partition starts afresh for the stall check (after an assignment).
+  void ResetProgress();
 
   const config::KafkaConfig& config_;
   eventlog::EventLog& log_;
@@ -72,6 +105,7 @@ class KafkaIngestor final : public Ingestor {
   IngestObserver& observer_;
   logging::Logger logger_;
   std::unique_ptr<Consumer> consumer_;
+  const IngestTimings timings_;
   std::map<std::string, sources::Source*> source_of_topic_;
   std::map<TopicPartition, PartitionState> partitions_;
   std::set<TopicPartition> reset_pending_;
@@ -80,6 +114,7 @@ class KafkaIngestor final : public Ingestor {
   std::map<std::string, bool> missing_;          // topic -> the brokers say it does not exist
   bool caught_up_once_ = false;
   bool kafka_up_ = false;
+  DiskFull disk_;
   Clock::time_point unhealthy_since_ = Clock::now();
   mutable std::mutex state_mu_;
   Readiness state_{false, "starting: looking up the configured topics"};
@@ -123,6 +158,7 @@ Status KafkaIngestor::AssignNewTopics(int metadata_timeout_ms) {
       st.next = s != stored_.end() ? s->second : KafkaOffset(0);
       st.stored = s != stored_.end();
       if (auto high = consumer_->HighWatermarkQuery(tp, 5000)) st.startup_high = *high;
+      st.progress_at = Clock::now();
       partitions_[tp] = st;
       added.push_back(tp);
     }
@@ -160,15 +196,25 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
   while (!stop.load(std::memory_order_acquire)) {
     messages.clear();
     consumer_->ConsumeBatch(config_.batch_max_ms, config_.batch_max_messages, messages);
-    if (auto s = ProcessBatch(messages); !s) return s;
-    if (between_batches) {
+    if (disk_.waiting) {
+      // Paused on a full disk: nothing is assigned, so nothing should arrive; anything that
+      // still does is dropped, since the retry reads again from the stored offsets. Consuming
+      // keeps librdkafka's statistics (teamhealth_kafka_up) and logs flowing meanwhile.
+      messages.clear();
+      if (Clock::now() >= disk_.retry_at) {
+        if (auto s = RetryAfterSpace(); !s) return s;
+      }
+    } else if (auto s = ProcessBatch(messages); !s) {
+      return s;
+    }
+    if (between_batches && !disk_.full) {
       if (auto s = between_batches(); !s) return s;
     }
-    if (!reset_pending_.empty()) {
+    if (!reset_pending_.empty() && !disk_.waiting) {
       if (auto s = ResetOutOfRange(); !s) return s;
     }
     const auto now = Clock::now();
-    if (!unassigned_.empty() && now - last_topic_poll >= kTopicPoll) {
+    if (!unassigned_.empty() && !disk_.waiting && now - last_topic_poll >= kTopicPoll) {
       if (auto s = AssignNewTopics(2000); !s) return s;
       last_topic_poll = Clock::now();
     }
@@ -208,7 +254,13 @@ Status KafkaIngestor::ResetOutOfRange() {
     partitions_[tp].next = KafkaOffset(resume);
   }
   reset_pending_.clear();
+  ResetProgress();
   return consumer_->Assign(positions);
+}
+
+void KafkaIngestor::ResetProgress() {
+  const auto now = Clock::now();
+  for (auto& [tp, st] : partitions_) st.progress_at = now;
 }
 
 Status KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {
@@ -219,13 +271,66 @@ Status KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {
   }
   auto outcome = log_.Append(batch);
   if (!outcome) {
+    if (outcome.error().no_space()) return PauseForSpace(outcome.error());
     logger_->error("Cannot append to the event log; stopping ingest. error=\"{}\"",
                    outcome.error().message());
     return outcome.error();
   }
   for (const auto& [tp, offset] : batch.next_offsets) partitions_[tp].next = offset;
   observer_.OnBatch(*outcome);
+  if (disk_.full) {
+    logger_->info("The event log can be written again; ingest resumed. paused_for_s={} "
+                  "retries={}",
+                  Seconds(Clock::now() - disk_.since), disk_.retries);
+    disk_ = DiskFull{};
+    ReportLagAndReadiness();
+  }
   return Status::Ok();
+}
+
+// Exactly once across the pause, by the same argument as a restart: the failed Append wrote
+// nothing (events, dedup keys, offsets and counters travel in one atomic write), and
+// `partitions_` advances only after a successful one, so it still holds the offsets the log
+// stores. Dropping the assignment discards the failed batch and whatever was fetched after it;
+// RetryAfterSpace assigns every partition at those stored offsets again, so the records of the
+// failed batch are read again, once, and nothing after them is skipped.
+Status KafkaIngestor::PauseForSpace(const Error& error) {
+  const auto now = Clock::now();
+  if (!disk_.full) {
+    disk_.full = true;
+    disk_.since = now;
+    disk_.last_warned = now;
+    disk_.backoff = timings_.disk_retry_first;
+    logger_->error("No space left in the state directory; ingest paused, nothing of the batch "
+                   "was written. It is read again from Kafka and retried until space is freed. "
+                   "retry_in_ms={} error=\"{}\"",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(disk_.backoff).count(),
+                   error.message());
+  } else {
+    ++disk_.retries;
+    disk_.backoff = std::min<Clock::duration>(disk_.backoff * 2, timings_.disk_retry_max);
+    if (now - disk_.last_warned >= std::chrono::minutes(1)) {  // not at every retry
+      logger_->warn("Still no space left in the state directory; ingest paused. paused_for_s={} "
+                    "retries={} error=\"{}\"",
+                    Seconds(now - disk_.since), disk_.retries, error.message());
+      disk_.last_warned = now;
+    }
+  }
+  disk_.error = error.message();
+  disk_.waiting = true;
+  reset_pending_.clear();  // found again, if still true, when the batch is read again
+  disk_.retry_at = now + disk_.backoff;
+  if (auto s = consumer_->Unassign(); !s) return s;
+  ReportLagAndReadiness();
+  return Status::Ok();
+}
+
+Status KafkaIngestor::RetryAfterSpace() {
+  disk_.waiting = false;
+  ResetProgress();
+  // The store resumes RocksDB from its read-only state before the next write; the next batch
+  // read from the stored offsets is that write.
+  return consumer_->Assign(Positions());
 }
 
 void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& batch) {
@@ -233,6 +338,7 @@ void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& b
   const std::string topic = rd_kafka_topic_name(m.rkt);
   const TopicPartition tp{topic, PartitionId(m.partition)};
   batch.next_offsets[tp] = KafkaOffset(m.offset + 1);
+  partitions_[tp].progress_at = Clock::now();
 
   headers_.clear();
   rd_kafka_headers_t* hdrs = nullptr;
@@ -310,6 +416,7 @@ void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBat
       auto& st = partitions_[tp];
       st.caught_up = true;
       st.end_seen = m.offset;  // the EOF event carries the end offset
+      st.progress_at = Clock::now();
       // Everything below the end was delivered or is not a record (transaction markers,
       // aborted records): store the end so the stored offset matches the partition.
       auto it = batch.next_offsets.find(tp);
@@ -319,13 +426,23 @@ void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBat
     }
     case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
     case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE: reset_pending_.insert(tp); return;
-    default:
-      logger_->warn("Kafka partition error. topic={} partition={} error=\"{}\"", tp.topic,
-                    tp.partition.value(), rd_kafka_err2str(m.err));
+    default: {
+      auto& st = partitions_[tp];
+      const auto now = Clock::now();
+      std::string error = rd_kafka_err2str(m.err);
+      // Repeated every fetch backoff while it lasts: logged when it changes, else once a minute.
+      if (error != st.error || now - st.error_logged_at >= std::chrono::minutes(1)) {
+        logger_->warn("Kafka partition error. topic={} partition={} error=\"{}\"", tp.topic,
+                      tp.partition.value(), error);
+        st.error_logged_at = now;
+      }
+      st.error_at = now;
+      st.error = std::move(error);
+    }
   }
 }
 
-bool KafkaIngestor::CheckKafka(std::string& why) {
+bool KafkaIngestor::CheckKafka(const std::vector<std::string>& stalled, std::string& why) {
   const KafkaHealth h = consumer_->Health();
   const auto now = Clock::now();
   bool healthy = false;
@@ -337,11 +454,11 @@ bool KafkaIngestor::CheckKafka(std::string& why) {
           " s";
   } else if (h.brokers_up == 0) {
     why = "no broker reachable";
-  } else if (!h.not_fetching.empty()) {
-    why = "not fetching: " + h.not_fetching.front() +
-          (h.not_fetching.size() > 1
-               ? " and " + std::to_string(h.not_fetching.size() - 1) + " more"
-               : std::string());
+  } else if (!h.not_fetching.empty() || !stalled.empty()) {
+    const auto& list = h.not_fetching.empty() ? stalled : h.not_fetching;
+    const size_t n = h.not_fetching.size() + stalled.size();
+    why = "not fetching: " + list.front() +
+          (n > 1 ? " and " + std::to_string(n - 1) + " more" : std::string());
   } else {
     healthy = true;
   }
@@ -353,7 +470,7 @@ bool KafkaIngestor::CheckKafka(std::string& why) {
   }
   const auto down_for = now - unhealthy_since_;
   // Still up within the grace period (a reconnect, a leader move): counts only when it lasts.
-  if (kafka_up_ && down_for < kDownAfter) return true;
+  if (kafka_up_ && down_for < timings_.kafka_down_after) return true;
   if (kafka_up_) {
     logger_->error("Kafka is down for {} s: {}.",
                    std::chrono::duration_cast<std::chrono::seconds>(down_for).count(), why);
@@ -369,6 +486,8 @@ void KafkaIngestor::ReportLagAndReadiness() {
   std::map<std::string, int64_t> lag_by_topic;
   bool all_caught_up = !partitions_.empty();
   size_t behind = 0;
+  std::vector<std::string> stalled;
+  const auto now = Clock::now();
   for (auto& [tp, st] : partitions_) {
     int64_t hi = consumer_->HighWatermark(tp);
     if (hi < 0) hi = st.startup_high;
@@ -378,6 +497,15 @@ void KafkaIngestor::ReportLagAndReadiness() {
       if (lag == 0 && st.next.value() > 0) st.caught_up = true;
     }
     lag_by_topic[tp.topic] += lag;
+    const std::string name = tp.topic + "/" + std::to_string(tp.partition.value());
+    if (disk_.waiting) {
+      // Unassigned on purpose: no progress is expected.
+    } else if (now - st.error_at < kErrorFresh) {
+      stalled.push_back(name + " (fetch error: " + st.error + ")");
+    } else if (lag > 0 && now - st.progress_at > kStallAfter) {
+      stalled.push_back(name + " (no record for " + std::to_string(Seconds(now - st.progress_at)) +
+                        " s with " + std::to_string(lag) + " to read)");
+    }
     all_caught_up = all_caught_up && st.caught_up;
     behind += st.caught_up ? 0 : 1;
   }
@@ -388,7 +516,7 @@ void KafkaIngestor::ReportLagAndReadiness() {
     caught_up_once_ = true;
   }
   std::string kafka_why;
-  const bool up = CheckKafka(kafka_why);
+  const bool up = CheckKafka(stalled, kafka_why);
   observer_.OnKafkaUp(up);
 
   std::string missing;
@@ -396,7 +524,11 @@ void KafkaIngestor::ReportLagAndReadiness() {
     if (is_missing || unassigned_.contains(topic)) missing += (missing.empty() ? "" : ", ") + topic;
   }
   Readiness r;
-  if (!up) {
+  if (disk_.full) {
+    r.reason = "disk full: " + disk_.error + "; ingest paused for " +
+               std::to_string(Seconds(Clock::now() - disk_.since)) +
+               " s, retrying until space is freed";
+  } else if (!up) {
     r.reason = "Kafka unreachable: " + kafka_why;
   } else if (partitions_.empty()) {
     r.reason = "no configured topic exists yet (" + missing + ")";
@@ -455,7 +587,8 @@ Result<std::unique_ptr<Ingestor>> Ingestor::Create(const config::KafkaConfig& co
                                                    eventlog::EventLog& log,
                                                    sources::SourceRegistry& registry,
                                                    IngestObserver& observer,
-                                                   logging::Logger logger) {
+                                                   logging::Logger logger,
+                                                   IngestTimings timings) {
   for (const auto& t : config.topics) {
     if (registry.Find(t.source) == nullptr) {
       return Error("kafka.topics: source \"" + t.source + "\" of topic " + t.name +
@@ -466,7 +599,7 @@ Result<std::unique_ptr<Ingestor>> Ingestor::Create(const config::KafkaConfig& co
   auto consumer = Consumer::Create(ConsumerProperties(config), logger);
   if (!consumer) return consumer.error();
   return std::unique_ptr<Ingestor>(std::make_unique<KafkaIngestor>(
-      config, log, registry, observer, std::move(logger), std::move(*consumer)));
+      config, log, registry, observer, std::move(logger), std::move(*consumer), timings));
 }
 
 }  // namespace teamhealth::ingest

@@ -150,7 +150,7 @@ Status Projector::RebuildAll(const std::string& reason) {
     accumulators_ = std::move(accumulators);
     rebuilt_ = std::move(rebuilt);
   }
-  return Checkpoint();
+  return CheckpointUnlessFull();
 }
 
 Status Projector::Checkpoint() {
@@ -173,6 +173,39 @@ Status Projector::Checkpoint() {
   if (auto s = store_.Write(wb); !s) return s;
   checkpointed_ = applied_.load();
   return Status::Ok();
+}
+
+Status Projector::CheckpointUnlessFull() {
+  const Status s = Checkpoint();
+  const auto now = std::chrono::steady_clock::now();
+  if (s) {
+    std::lock_guard lock(mu_);
+    if (checkpoint_full_) {
+      logger_->info("Projection checkpoint written again; the state directory has space. "
+                    "paused_for_s={}",
+                    std::chrono::duration_cast<std::chrono::seconds>(now - full_since_).count());
+      checkpoint_full_.reset();
+    }
+    return s;
+  }
+  if (!s.error().no_space()) return s;
+  // The projections' state is in memory and stays consistent with applied(): any later
+  // checkpoint records both together, so a late one counts nothing twice or never.
+  std::lock_guard lock(mu_);
+  if (!checkpoint_full_) {
+    logger_->error("No space left in the state directory; projection checkpoints paused. The "
+                   "projections keep applying the log and checkpoint once space is freed. "
+                   "error=\"{}\"",
+                   s.error().message());
+    full_since_ = now;
+  }
+  checkpoint_full_ = s.error().message();
+  return Status::Ok();
+}
+
+std::optional<std::string> Projector::checkpoint_full() const {
+  std::lock_guard lock(mu_);
+  return checkpoint_full_;
 }
 
 Result<uint64_t> Projector::Step(uint64_t max_events) {
@@ -202,7 +235,7 @@ Status Projector::CatchUp(uint64_t checkpoint_events) {
   for (;;) {
     auto n = Step(checkpoint_events);
     if (!n) return n.error();
-    if (*n > 0 || applied_.load() != checkpointed_) {
+    if (*n > 0 || applied_.load() != checkpointed_ || checkpoint_full()) {
       if (auto s = Checkpoint(); !s) return s;
     }
     if (*n == 0) return Status::Ok();
@@ -215,9 +248,12 @@ Status Projector::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_acquire)) {
     auto n = Step(50000);
     if (!n) return n.error();
-    const bool due = Clock::now() - last_checkpoint > std::chrono::seconds(2);
-    if (applied_.load() != checkpointed_ && (due || *n >= 50000)) {
-      if (auto s = Checkpoint(); !s) return s;
+    // Every 2 s; on a full disk every 10 s (each attempt makes RocksDB try to resume).
+    const bool due = Clock::now() - last_checkpoint >
+                     (checkpoint_full() ? std::chrono::seconds(10) : std::chrono::seconds(2));
+    const bool pending = applied_.load() != checkpointed_ || checkpoint_full();
+    if (pending && (due || (*n >= 50000 && !checkpoint_full()))) {
+      if (auto s = CheckpointUnlessFull(); !s) return s;
       last_checkpoint = Clock::now();
     }
     if (*n == 0) {
@@ -225,7 +261,18 @@ Status Projector::Run(const std::atomic<bool>& stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
-  return applied_.load() != checkpointed_ ? Checkpoint() : Status::Ok();
+  if (applied_.load() == checkpointed_ && !checkpoint_full()) return Status::Ok();
+  const Status s = Checkpoint();
+  if (!s && s.error().no_space()) {
+    // Stopping must not fail on a full disk: the last checkpoint written stays consistent,
+    // and the next start applies the events after it again.
+    logger_->warn("The final projection checkpoint was not written: no space left in the "
+                  "state directory. The next start resumes from the last checkpoint written. "
+                  "applied={} checkpointed={} error=\"{}\"",
+                  applied_.load(), checkpointed_, s.error().message());
+    return Status::Ok();
+  }
+  return s;
 }
 
 projections::Accumulator Projector::Snapshot(EpochMillis now) const {

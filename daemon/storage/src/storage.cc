@@ -1,12 +1,17 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -22,8 +27,13 @@ constexpr std::array<const char*, kColumnCount> kColumnNames = {
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
+// RocksDB reports ENOSPC as an IOError with the kNoSpace subcode (a WAL append, a flush or a
+// compaction output), and then answers every write with that same background error until it
+// resumes: both come back as ErrorKind::kNoSpace, so the writers of the log pause instead of
+// stopping.
 Error ToError(const rocksdb::Status& s, std::string_view what) {
-  return Error(std::string(what) + ": " + s.ToString());
+  return Error(s.IsNoSpace() ? ErrorKind::kNoSpace : ErrorKind::kOther,
+               std::string(what) + ": " + s.ToString());
 }
 
 // `cache` is one block cache for every column, holding data blocks AND the index and filter
@@ -60,6 +70,49 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column,
   return cf;
 }
 
+// RocksDB's own log, sent to the daemon's logger instead of the LOG file RocksDB writes in
+// the state directory by default. On a full disk that file fails too, and the Debian build of
+// RocksDB 7.8 (assertions enabled) aborts on the next line written to a log file that has
+// failed (WritableFileWriter::AssertFalseAndGetStatusForPrevError): the daemon must never die of
+// its diagnostics. Thread-safe: RocksDB logs from its background threads.
+class ForwardingLogger final : public rocksdb::Logger {
+ public:
+  explicit ForwardingLogger(logging::Logger logger)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), logger_(std::move(logger)) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (logger_ == nullptr) return;
+    const auto spd_level = level >= rocksdb::InfoLogLevel::ERROR_LEVEL &&
+                                   level != rocksdb::InfoLogLevel::HEADER_LEVEL
+                               ? spdlog::level::err
+                           : level == rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
+                                                                        : spdlog::level::debug;
+    if (!logger_->should_log(spd_level)) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    logger_->log(spd_level, "rocksdb: {}", line);
+  }
+
+ private:
+  logging::Logger logger_;
+};
+
+// Keeps RocksDB from recovering from a full disk by itself. Its recovery (the SstFileManager)
+// waits for as much free space as the largest write buffer (64 MiB), which a small volume never
+// has, and while it waits DB::Resume() answers Busy: the database would stay read-only until
+// restarted. Without it, the next Store::Write resumes the database itself once a write can fit.
+class NoAutoRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 class RocksIterator final : public Iterator {
  public:
   explicit RocksIterator(std::unique_ptr<rocksdb::Iterator> it) : it_(std::move(it)) {}
@@ -90,8 +143,8 @@ class RocksIterator final : public Iterator {
 class RocksStore final : public Store {
  public:
   RocksStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             bool sync)
-      : db_(std::move(db)), handles_(std::move(handles)) {
+             bool sync, std::string path)
+      : db_(std::move(db)), handles_(std::move(handles)), path_(std::move(path)) {
     write_options_.sync = sync;
   }
 
@@ -158,7 +211,11 @@ class RocksStore final : public Store {
  private:
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::string path_;
   rocksdb::WriteOptions write_options_;
+  // Set by a write that failed for lack of space, cleared by the next that succeeds: that one
+  // first asks RocksDB to leave the read-only state the failure may have put it in.
+  std::atomic<bool> resume_before_write_{false};
 };
 
 }  // namespace
@@ -197,8 +254,21 @@ Status RocksStore::Write(WriteBatch& batch) {
                                 : wb.Put(Handle(op.column), ToSlice(op.key), ToSlice(op.value));
     if (!s.ok()) return ToError(s, "batch");
   }
+  if (resume_before_write_.load(std::memory_order_acquire)) {
+    // A failed WAL append or flush for lack of space is a hard background error: RocksDB turns
+    // read-only and answers every write with it until resumed (it does not resume by itself,
+    // see NoAutoRecovery). Resume() flushes the memtables, switches to a new WAL and makes the
+    // database writable; without space it fails and the write below returns the stored error
+    // again. Either way nothing is lost: a write that failed was not applied, and its caller
+    // writes it again.
+    (void)db_->Resume();
+  }
   const auto s = db_->Write(write_options_, &wb);
-  if (!s.ok()) return ToError(s, "write");
+  if (!s.ok()) {
+    if (s.IsNoSpace()) resume_before_write_.store(true, std::memory_order_release);
+    return ToError(s, "write to " + path_);
+  }
+  resume_before_write_.store(false, std::memory_order_release);
   return Status::Ok();
 }
 
@@ -217,6 +287,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // Recovery after power loss: drop a torn WAL tail and keep the consistent prefix; the lost
   // batches are re-read from Kafka because their offsets travel in the same batch.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.info_log = std::make_shared<ForwardingLogger>(options.logger);
+  // A full disk: the writers retry and Write() resumes the database (see NoAutoRecovery).
+  db_options.listeners.push_back(std::make_shared<NoAutoRecovery>());
 
   // 128 MiB for the whole store (the table factories keep it alive with the DB).
   const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(128 << 20);
@@ -237,7 +310,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
           : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
   if (!s.ok()) return ToError(s, "cannot open store at " + options.path);
   return std::unique_ptr<Store>(std::make_unique<RocksStore>(
-      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync_writes));
+      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync_writes, options.path));
 }
 
 }  // namespace teamhealth::storage

@@ -8,14 +8,26 @@
 
 namespace teamhealth {
 
+// What kind of failure an error is, where a caller acts on it differently from the others.
+enum class ErrorKind {
+  kOther,
+  // The filesystem under the state directory is full (ENOSPC): the write did not happen and
+  // can succeed once space is freed. Callers pause and retry instead of stopping.
+  kNoSpace,
+};
+
 // An error: a message that names the bad input. Expected failures travel as values.
 class Error final {
  public:
   explicit Error(std::string message) : message_(std::move(message)) {}
+  Error(ErrorKind kind, std::string message) : message_(std::move(message)), kind_(kind) {}
   const std::string& message() const { return message_; }
+  ErrorKind kind() const { return kind_; }
+  bool no_space() const { return kind_ == ErrorKind::kNoSpace; }
 
  private:
   std::string message_;
+  ErrorKind kind_ = ErrorKind::kOther;
 };
 
 // Result<T>: a T or an Error, in the spirit of std::expected (not in GCC 12's library).

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,10 +23,23 @@ class IngestObserver {
   // Messages behind the high watermark, summed over the topic's partitions.
   virtual void OnLag(std::string_view topic, int64_t lag) = 0;
   // Whether Kafka is reachable and every assigned partition fetching (false after 30 s of
-  // not), reported about twice a second.
+  // not), reported about twice a second. Not fetching: librdkafka's statistics say so, or the
+  // partition had fetch errors in the last 5 s, or it has records to read and none arrived for
+  // 10 s (fetch errors librdkafka retries by itself do not show in its statistics).
   virtual void OnKafkaUp(bool) {}
   // A configured topic the brokers do not know (true), or that exists (false).
   virtual void OnTopicMissing(std::string_view, bool) {}
+};
+
+// The ingest loop's timings. The defaults are the daemon's; tests shorten them.
+struct IngestTimings {
+  // How long Kafka may be unreachable (or an assigned partition not fetching) before it
+  // counts as down: teamhealth_kafka_up 0 and /readyz 503.
+  std::chrono::milliseconds kafka_down_after{30000};
+  // After a write failed because the state directory's filesystem is full, the wait before
+  // the first retry; it doubles with every failed retry up to `disk_retry_max`.
+  std::chrono::milliseconds disk_retry_first{1000};
+  std::chrono::milliseconds disk_retry_max{10000};
 };
 
 // Why the ingest is or is not ready (/readyz): `reason` says what it waits for, or, when
@@ -49,19 +63,26 @@ class Ingestor {
   static Result<std::unique_ptr<Ingestor>> Create(const config::KafkaConfig& config,
                                                   eventlog::EventLog& log,
                                                   sources::SourceRegistry& registry,
-                                                  IngestObserver& observer, logging::Logger logger);
+                                                  IngestObserver& observer, logging::Logger logger,
+                                                  IngestTimings timings = {});
 
   // Consumes until `stop` is set, then finishes the batch in flight and returns. Returns an
   // error only for failures that make further ingest unsafe (the log cannot be written).
+  // A full disk is not one of them: ingest pauses (not ready, the reason says "disk full"),
+  // rereads the batch that failed from its stored offsets and retries with a backoff
+  // (IngestTimings) until a write succeeds, so nothing is lost or appended twice; `stop` is
+  // honoured while paused.
   // `between_batches`, if set, runs on the ingest thread between two batches: the place for
-  // other writers of the log (directory reloads), since the log has a single writer.
+  // other writers of the log (directory reloads), since the log has a single writer. It does
+  // not run while ingest is paused on a full disk.
   virtual Status Run(const std::atomic<bool>& stop,
                      const std::function<Status()>& between_batches = {}) = 0;
 
   // Ready once every partition of the existing topics is assigned at its stored offset and
   // has caught up to the end of the partition at least once, and while Kafka is up (not
-  // unreachable, every assigned partition fetching, for more than 30 s). A configured topic
-  // that does not exist never blocks the others: it is polled for every 5 s.
+  // unreachable, every assigned partition fetching, for more than 30 s) and the log can be
+  // written (not paused on a full disk). A configured topic that does not exist never blocks
+  // the others: it is polled for every 5 s.
   virtual Readiness State() const = 0;
   bool Ready() const { return State().ready; }
 };

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,7 +64,10 @@ class Projector final {
   Result<uint64_t> Step(uint64_t max_events);
   // Applies until caught up, checkpointing every `checkpoint_events` events (and at the end).
   Status CatchUp(uint64_t checkpoint_events = 100000);
-  // Follows the log until `stop`; checkpoints periodically and before returning.
+  // Follows the log until `stop`; checkpoints periodically and before returning. A checkpoint
+  // that fails for lack of space is not an error: the projections go on in memory, the
+  // checkpoint is retried every 10 s (checkpoint_full() says why it waits), and a final one that
+  // cannot be written is skipped with a warning (the next start resumes from the last one).
   Status Run(const std::atomic<bool>& stop);
   Status Checkpoint();
   // Handles for the opt-in per-person series: any reference (identity or pseudonym) ->
@@ -77,6 +82,8 @@ class Projector final {
   uint64_t lag() const;
   // True once the projections have caught up with the log after start.
   bool caught_up() const { return caught_up_.load(std::memory_order_acquire); }
+  // While checkpoints fail because the state directory's filesystem is full: the last error.
+  std::optional<std::string> checkpoint_full() const;
   // Names of the projections, in pipeline order.
   std::vector<std::string> names() const;
   // Names of the projections the last Start() or full rebuild replayed from the start of the
@@ -91,6 +98,9 @@ class Projector final {
                 const std::vector<projections::MetricSink*>& sinks, uint64_t to);
   // Rebuilds every projection into a new pipeline up to the applied sequence, then swaps.
   Status RebuildAll(const std::string& reason);
+  // Checkpoint(), except that a full disk is recorded (checkpoint_full()) and logged once
+  // instead of returned: the checkpoint stays pending.
+  Status CheckpointUnlessFull();
 
   storage::Store& store_;
   eventlog::EventLog& log_;
@@ -103,8 +113,10 @@ class Projector final {
   std::atomic<uint64_t> applied_{0};
   std::atomic<bool> caught_up_{false};
   uint64_t checkpointed_ = 0;
-  // Guards pipeline_, accumulators_, handle_of_ref_ and rebuilt_ between the runner and
-  // the readers.
+  std::optional<std::string> checkpoint_full_;
+  std::chrono::steady_clock::time_point full_since_;
+  // Guards pipeline_, accumulators_, handle_of_ref_, rebuilt_ and checkpoint_full_ between
+  // the runner and the readers.
   mutable std::mutex mu_;
 };
 

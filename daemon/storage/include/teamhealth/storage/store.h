@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "teamhealth/base/result.h"
+#include "teamhealth/logging/logging.h"
 
 namespace teamhealth::storage {
 
@@ -29,6 +30,9 @@ struct StoreOptions {
   std::string path;         // directory; created if missing (unless read_only)
   bool read_only = false;   // open without taking the lock (inspection while serving)
   bool sync_writes = true;  // fsync the WAL on every Write(): durable batches
+  // Where RocksDB's own log goes (its warnings and errors at warn and error, the rest at
+  // debug); none: it is dropped. Never a file in `path`: see storage.cc.
+  logging::Logger logger;
 };
 
 // A set of writes applied atomically by Store::Write. Not thread-safe.
@@ -76,6 +80,10 @@ class Store {
 
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
+  // Applies `batch` atomically, or not at all. A full disk is an error of kind
+  // ErrorKind::kNoSpace naming the store's path; the write can be retried once space is freed
+  // (the next Write first resumes the database from the read-only state RocksDB enters on a
+  // failed WAL append or flush).
   virtual Status Write(WriteBatch& batch) = 0;
   virtual Result<std::optional<std::string>> Get(Column column, std::string_view key) = 0;
   // One lookup per key, in order; batched for speed.
