@@ -93,6 +93,11 @@ TEST(ConfigTest, BadValuesAreErrorsThatNameTheKey) {
   ExpectError("[http]\nadmin_token_file = \"\"\n", "http.admin_token_file: must not be empty");
   ExpectError("[http]\nmax_request_bytes = 100\n", "http.max_request_bytes");
   ExpectError("[http]\nmax_request_headers = 5000\n", "http.max_request_headers");
+  // The identity key: a path, and never inside the state directory it protects.
+  ExpectError("[storage]\nidentity_key_file = \"\"\n", "storage.identity_key_file: must not be empty");
+  ExpectError("[storage]\ndir = \"/var/lib/th\"\nidentity_key_file = \"/var/lib/th/key\"\n",
+              "storage.identity_key_file: /var/lib/th/key");
+  ExpectError("[storage]\nidentity_key_file = 5\n", "storage.identity_key_file");
   ExpectError("[logging]\nlevel = \"loud\"\n", "logging.level");
   ExpectError("[kafka.properties]\n\"enable.auto.commit\" = true\n",
               "kafka.properties.enable.auto.commit");

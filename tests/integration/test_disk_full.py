@@ -137,7 +137,9 @@ def run(broker, daemons, tmp_path: Path, mnt: Path) -> None:
     time.sleep(5)  # a few retries, none of which may succeed or stop the daemon
     assert d.proc.poll() is None, "the daemon exited on a full disk\n" + d.log_tail()
     assert d.http_get("/readyz")[0] == 503
-    assert d.metrics().consumed() == consumed_paused
+    paused_metrics = d.metrics()
+    assert paused_metrics.consumed() == consumed_paused
+    assert paused_metrics.get("teamhealth_ingest_disk_full") == 1
     assert d.http_get("/healthz")[0] == 200
     paused_for = time.monotonic()
 
@@ -149,6 +151,7 @@ def run(broker, daemons, tmp_path: Path, mnt: Path) -> None:
           f"ready {time.monotonic() - paused_for:.1f} s after the filler was removed")
     assert m.get("teamhealth_events_ingested_total", source=SOURCE) == total
     assert m.get("teamhealth_events_duplicate_total", source=SOURCE) == 0
+    assert m.get("teamhealth_ingest_disk_full") == 0
     assert "ingest resumed" in d.log(), d.log_tail()
     assert d.terminate() == 0, d.log_tail()
 

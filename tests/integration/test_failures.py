@@ -112,12 +112,16 @@ def test_sighup_names_the_sections_that_need_a_restart(broker, daemons, tmp_path
     d.wait_port()
     text = cfg.read_text()
     assert 'level = "info"' in text and "[metrics]" not in text, text
-    cfg.write_text(text.replace('level = "info"', 'level = "debug"') +
+    assert "max_record_bytes" not in text and "[http]" in text, text
+    cfg.write_text(text.replace('level = "info"', 'level = "debug"')
+                   .replace("[kafka]\n", "[kafka]\nmax_record_bytes = 4096\n")
+                   .replace("[http]\n", "[http]\nmax_request_headers = 32\n") +
                    '\n[metrics]\nwip_limit = 5\n')
     d.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "section=metrics.wip_limit" in d.log(), 30, "the restart warning",
                on_timeout=d.log_tail)
-    assert "takes effect at the next restart. section=logging" in d.log()
+    for section in ("logging", "kafka", "http"):
+        assert f"takes effect at the next restart. section={section}\n" in d.log(), section
     assert d.terminate() == 0
 
 

@@ -144,6 +144,9 @@ const std::vector<projections::MetricSpec>& SelfMetricSpecs() {
       {"teamhealth_topic_missing", MetricType::kGauge,
        "1 while a configured topic does not exist on the brokers (polled every 5 s), else 0.",
        {}},
+      {"teamhealth_ingest_disk_full", MetricType::kGauge,
+       "1 while ingest is paused because the state directory's filesystem is full, else 0.",
+       {}},
   };
   return specs;
 }
@@ -170,7 +173,10 @@ struct DaemonMetrics::Impl {
       Build(prometheus::BuildGauge(), "teamhealth_ingest_last_batch_timestamp_seconds", *registry);
   prometheus::Family<prometheus::Gauge>& topic_missing =
       Build(prometheus::BuildGauge(), "teamhealth_topic_missing", *registry);
+  prometheus::Family<prometheus::Gauge>& disk_full_family =
+      Build(prometheus::BuildGauge(), "teamhealth_ingest_disk_full", *registry);
   prometheus::Gauge& kafka_up = kafka_up_family.Add({});
+  prometheus::Gauge& disk_full = disk_full_family.Add({});
   prometheus::Gauge& last_batch = last_batch_family.Add({});
   prometheus::Gauge& last_sequence = last_sequence_family.Add({});
   std::shared_ptr<ProjectionCollectable> projections;
@@ -248,6 +254,8 @@ void DaemonMetrics::OnBatch(const eventlog::AppendOutcome& outcome) {
 }
 
 void DaemonMetrics::OnKafkaUp(bool up) { impl_->kafka_up.Set(up ? 1 : 0); }
+
+void DaemonMetrics::OnDiskFull(bool full) { impl_->disk_full.Set(full ? 1 : 0); }
 
 void DaemonMetrics::OnTopicMissing(std::string_view topic, bool missing) {
   std::lock_guard lock(impl_->mu);

@@ -283,6 +283,7 @@ Status KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {
                   "retries={}",
                   Seconds(Clock::now() - disk_.since), disk_.retries);
     disk_ = DiskFull{};
+    observer_.OnDiskFull(false);
     ReportLagAndReadiness();
   }
   return Status::Ok();
@@ -301,6 +302,7 @@ Status KafkaIngestor::PauseForSpace(const Error& error) {
     disk_.since = now;
     disk_.last_warned = now;
     disk_.backoff = timings_.disk_retry_first;
+    observer_.OnDiskFull(true);
     logger_->error("No space left in the state directory; ingest paused, nothing of the batch "
                    "was written. It is read again from Kafka and retried until space is freed. "
                    "retry_in_ms={} error=\"{}\"",

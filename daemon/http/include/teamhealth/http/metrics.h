@@ -34,6 +34,7 @@ class DaemonMetrics final : public ingest::IngestObserver {
   void OnBatch(const eventlog::AppendOutcome& outcome) override;
   void OnLag(std::string_view topic, int64_t lag) override;
   void OnKafkaUp(bool up) override;
+  void OnDiskFull(bool full) override;
   void OnTopicMissing(std::string_view topic, bool missing) override;
 
   // Exports the team-health metrics: at every scrape `snapshot()` gives the projections'

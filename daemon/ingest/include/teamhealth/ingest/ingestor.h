@@ -29,6 +29,8 @@ class IngestObserver {
   virtual void OnKafkaUp(bool) {}
   // A configured topic the brokers do not know (true), or that exists (false).
   virtual void OnTopicMissing(std::string_view, bool) {}
+  // Ingest paused because the state directory's filesystem is full (true), or resumed (false).
+  virtual void OnDiskFull(bool) {}
 };
 
 // The ingest loop's timings. The defaults are the daemon's; tests shorten them.
