@@ -185,6 +185,26 @@ def test_tls_listener_with_viewer_and_admin_tokens(broker, daemons, tmp_path):
     assert person_series(admin_body) > 0, "no per-person series: the viewer check proves nothing"
     assert person_series(viewer_body) == 0
     assert team_series(viewer_body) == team_series(admin_body)
+
+    # Explain: a viewer gets a team metric's facts, whose total is the report's number; a
+    # per-person metric needs the admin token, which also sees handles.
+    window = "team=payments&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z"
+    explain = f"/api/v1/explain?{window}&metric=teamhealth_oncall_interruptions_total" \
+              "&label.period=sleep"
+    assert c.status(explain) == 401
+    status, _, body = c.request(explain, VIEWER)
+    assert status == 200, body
+    sleep = [x["value"] for x in json.loads(admin_body)["metrics"]
+             ["teamhealth_oncall_interruptions_total"] if x["labels"] == {"period": "sleep"}]
+    # Only alice is in this config's directory: her pages Q1 02:14 and 02:16:10 and Q7 are
+    # payments' sleep interruptions (bob and erin are unmapped here), so 3.
+    assert json.loads(body)["total"] == sleep[0] == 3
+    person = f"/api/v1/explain?{window}&metric=teamhealth_person_oncall_interruptions_total"
+    assert c.status(person, VIEWER) == 403
+    status, _, body = c.request(person, ADMIN)
+    assert status == 200, body
+    assert {f["labels"]["person"] for f in json.loads(body)["facts"]} == {"alice"}
+    assert c.status(f"/api/v1/explain?{window}&metric=teamhealth_wip_items", VIEWER) == 400
     assert d.terminate() == 0
 
 

@@ -39,7 +39,9 @@ Commands:
                               every team-health series at each step, as OpenMetrics
                               for `promtool tsdb create-blocks-from openmetrics`
   metrics                     list every metric the daemon exports: NAME TYPE
-  explain                     the events behind a number (not built yet)
+  explain --config FILE (--log DIR | --events FILE.jsonl) --team T --from A --to B METRIC
+                              the facts and events behind one number of a report
+                              (--label NAME=VALUE, --format table|json)
   erase --config FILE HANDLE  forget a person: their events become anonymous
   generate --out DIR          a synthetic organisation's vendor payloads and directory
                               (--seed N, --teams T, --people P, --days D, --end TIME)
@@ -221,7 +223,7 @@ int RunCli(int argc, char** argv) {
   if (name == "--version") return PrintVersion(Args{});
   // Parses its own arguments: the generator is a module of its own.
   if (name == "generate") return generate::RunGenerate(argc, argv);
-  for (const char* planned : {"import", "explain"}) {
+  for (const char* planned : {"import"}) {
     if (name == planned) return NotBuiltYet(planned, argc, argv);
   }
   // Every other subcommand: one explicit list.
@@ -231,6 +233,7 @@ int RunCli(int argc, char** argv) {
       InspectCommand(),
       NormalizeCommand(),
       ReportCommand(),
+      ExplainCommand(),
       BackfillCommand(),
       Command{.name = "metrics", .usage = kMetricsUsage, .spec = {}, .run = ListMetrics},
       EraseCommand(),

@@ -9,6 +9,7 @@
 
 #include "teamhealth/base/result.h"
 #include "teamhealth/config/config.h"
+#include "teamhealth/http/server.h"
 #include "teamhealth/eventlog/event_log.h"
 
 namespace teamhealth::app {
@@ -88,6 +89,7 @@ Command CheckConfigCommand();
 Command InspectCommand();
 Command NormalizeCommand();
 Command ReportCommand();
+Command ExplainCommand();
 Command BackfillCommand();
 Command EraseCommand();
 Command DemoCommand();
@@ -100,5 +102,12 @@ Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& qu
                                     const config::Config& config, eventlog::EventLog& log,
                                     bool include_people,
                                     const std::map<std::string, std::string>& people);
+
+// GET /api/v1/explain?team=&from=&to=&metric=[&label.NAME=VALUE...][&format=json|table] over a
+// live log: the facts behind a report's number (explain.cc). Per-person metrics and handles only
+// for an admin (`people`: reference -> handle).
+http::ApiResponse ExplainFromQuery(const std::map<std::string, std::string>& query,
+                                   const config::Config& config, eventlog::EventLog& log,
+                                   bool admin, const std::map<std::string, std::string>& people);
 
 }  // namespace teamhealth::app

@@ -155,31 +155,32 @@ std::vector<std::string> SectionsNeedingRestart(const config::Config& a, const c
   return out;
 }
 
-http::ApiResponse JsonError(int status, const std::string& message) {
-  std::string body;
-  JsonWriter(body).BeginObject().Key("error").String(message).EndObject();
-  return {status, "application/json", body + "\n"};
-}
 
 }  // namespace
 
 // docs/design.md section 8. The listener has checked the bearer token (`role`).
 http::ApiResponse Daemon::Api(const std::string& endpoint,
                               const std::map<std::string, std::string>& query, http::Role role) {
-  if (endpoint != "report") return JsonError(404, "unknown endpoint " + endpoint);
+  if (endpoint != "report" && endpoint != "explain") {
+    return http::JsonError(404, "unknown endpoint " + endpoint + " (report, explain)");
+  }
   if (reports_running_.fetch_add(1) >= kMaxConcurrentReports) {
     reports_running_.fetch_sub(1);
-    auto busy = JsonError(429, std::to_string(kMaxConcurrentReports) +
+    auto busy = http::JsonError(429, std::to_string(kMaxConcurrentReports) +
                                    " reports are being computed; retry later");
     busy.headers.emplace_back("Retry-After", "5");
     return busy;
   }
   const bool admin = role == http::Role::kAdmin;
-  auto report = ReportFromQuery(query, config_, *log_, admin,
-                                admin ? projector_->PeopleNames()
-                                      : std::map<std::string, std::string>());
+  const auto people = admin ? projector_->PeopleNames() : std::map<std::string, std::string>();
+  if (endpoint == "explain") {
+    auto explained = ExplainFromQuery(query, config_, *log_, admin, people);
+    reports_running_.fetch_sub(1);
+    return explained;
+  }
+  auto report = ReportFromQuery(query, config_, *log_, admin, people);
   reports_running_.fetch_sub(1);
-  if (!report) return JsonError(400, report.error().message());
+  if (!report) return http::JsonError(400, report.error().message());
   auto format = query.find("format");
   const std::string type = format == query.end() || format->second == "json" ? "application/json"
                            : format->second == "csv"                         ? "text/csv"

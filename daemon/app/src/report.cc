@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "directory.h"
+#include "replay.h"
 #include "teamhealth/base/json_writer.h"
 #include "teamhealth/config/config.h"
 #include "teamhealth/eventlog/event_log.h"
@@ -94,38 +95,6 @@ Status ApplySets(const Options& o, projections::Settings& s, projections::Direct
   }
   d.OverrideHours(sleep, working);
   return Status::Ok();
-}
-
-Result<std::vector<schema::Event>> ReadEventFiles(const std::vector<std::string>& files) {
-  sources::SourceOptions options;
-  options.accept_directory_events = true;  // a file of events may describe its directory
-  auto registry = sources::MakeSourceRegistry(options);
-  auto* canonical = registry->Find("canonical");
-  std::vector<schema::Event> out;
-  std::unordered_set<std::string> seen;
-  sources::NormalizeResult result;
-  for (const auto& file : files) {
-    std::ifstream in(file);
-    if (!in) return Error("cannot read " + file);
-    int line_no = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_no;
-      if (line.empty()) continue;
-      sources::RawRecord r;
-      r.value = line;
-      result.Clear();
-      canonical->Normalize(r, result);
-      if (result.rejection) {
-        return Error(file + ":" + std::to_string(line_no) + ": " +
-                     std::string(sources::ReasonName(result.rejection->reason)) + ": " +
-                     result.rejection->detail);
-      }
-      for (auto& e : result.events) {
-        if (seen.insert(e.id()).second) out.push_back(std::move(e));
-      }
-    }
-  }
-  return out;
 }
 
 bool HasTeam(const projections::Labels& labels, const std::string& team,
@@ -267,56 +236,12 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   if (auto s = ApplySets(o, settings, directory); !s) return s.error();
   projections::Pipeline pipeline(std::move(directory), settings);
   projections::WindowSink sink(o.from, o.to);
-  std::map<std::string, std::string> handle_of_ref;  // for per-person series
-  for (const auto& person : config.directory.people) {
-    for (const auto& id : person.identities) handle_of_ref[id] = person.handle;
-  }
-  handle_of_ref.insert(request.people.begin(), request.people.end());
-
-  if (!o.events.empty()) {
-    auto events = ReadEventFiles(o.events);
-    if (!events) return events.error();
-    for (const auto& e : projections::DirectoryEvents(config.directory)) pipeline.Preload(e);
-    for (const auto& e : *events) pipeline.Preload(e);  // directory.* events only
-    std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
-      return a.occurred_at_ms() < b.occurred_at_ms();
-    });
-    for (const auto& e : *events) {
-      if (e.occurred_at_ms() >= o.to) break;
-      pipeline.Apply(e, sink);
-    }
-  } else {
-    std::unique_ptr<storage::Store> store;
-    std::unique_ptr<eventlog::EventLog> own_log;
-    eventlog::EventLog* log = live_log;
-    if (log == nullptr) {
-      auto opened = storage::Store::Open({o.log_dir, true, false});
-      if (!opened) return opened.error();
-      store = std::move(*opened);
-      eventlog::OpenOptions open{.read_only = true};
-      if (settings.person_metrics) {  // naming people reads the keyed identities column
-        auto key = eventlog::LoadIdentityKey(config.storage.identity_key_file, o.log_dir);
-        if (!key) return key.error();
-        open.identity_key = std::move(*key);
-      }
-      auto l = eventlog::EventLog::Open(*store, std::move(open));
-      if (!l) return l.error();
-      own_log = std::move(*l);
-      log = own_log.get();
-      // Pseudonyms -> handles (only from a log this call owns: the identities cache of a live
-      // log belongs to its writer thread).
-      if (settings.person_metrics) {
-        auto more = log->NamesOf(DirectoryPeople(config.directory));
-        if (more) handle_of_ref.insert(more->begin(), more->end());
-      }
-    }
-    if (auto d = projector::PreloadDirectory(*log, pipeline); !d) return d.error();
-    // In event-time order through the time index: memory stays O(people + open items).
-    auto s = log->ForEachByTime(o.to, [&](Sequence, const schema::Event& e) {
-      pipeline.Apply(e, sink);
-      return true;
-    });
-    if (!s) return s.error();
+  std::map<std::string, std::string> handle_of_ref = request.people;  // per-person series
+  const ReplaySource source{.live_log = live_log, .log_dir = o.log_dir, .event_files = o.events};
+  if (auto s = ReplayUntil(source, config, pipeline, sink, o.to, nullptr, settings.person_metrics,
+                           handle_of_ref);
+      !s) {
+    return s.error();
   }
   pipeline.ExportGauges(o.to, sink);
   if (settings.person_metrics) sink.NamePeople(pipeline.KeyNames(handle_of_ref));

@@ -106,12 +106,6 @@ Status CheckTls(const std::string& cert, const std::string& key) {
   return Status::Ok();
 }
 
-std::string JsonError(const std::string& message) {
-  std::string body;
-  JsonWriter(body).BeginObject().Key("error").String(message).EndObject();
-  return body + "\n";
-}
-
 class HttplibServer final : public Server {
  public:
   HttplibServer(std::unique_ptr<httplib::Server> server, Tokens tokens, Handlers handlers,
@@ -157,7 +151,7 @@ class HttplibServer final : public Server {
       for (const auto& [k, v] : req.params) {
         if (!query.emplace(k, v).second) {
           res.status = 400;
-          res.set_content(JsonError("query parameter " + k + " given more than once"),
+          res.set_content(JsonError(400, "query parameter " + k + " given more than once").body,
                           "application/json");
           return;
         }
@@ -215,7 +209,7 @@ class HttplibServer final : public Server {
       res.status = 403;
       message = "this needs the admin token (it carries per-person series)";
     }
-    res.set_content(content_type == "application/json" ? JsonError(message) : message + "\n",
+    res.set_content(content_type == "application/json" ? JsonError(res.status, message).body : message + "\n",
                     content_type);
     return std::nullopt;
   }
@@ -229,6 +223,12 @@ class HttplibServer final : public Server {
 };
 
 }  // namespace
+
+ApiResponse JsonError(int status, const std::string& message) {
+  std::string body;
+  JsonWriter(body).BeginObject().Key("error").String(message).EndObject();
+  return {status, "application/json", body + "\n", {}};
+}
 
 ListenerOptions ListenerOptions::From(const config::HttpConfig& http) {
   return {.listen = http.listen,

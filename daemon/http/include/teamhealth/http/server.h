@@ -28,6 +28,9 @@ struct ApiResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Retry-After
 };
 
+// An error answer of the API: `{"error": message}`.
+ApiResponse JsonError(int status, const std::string& message);
+
 // /readyz: 200 when ready, 503 otherwise; the reason says what it waits for (or, when ready,
 // what is degraded).
 struct ReadyState {
