@@ -37,6 +37,7 @@ class CutReport:
     unlinks_undone: int = 0
     bytes_restored: int = 0  # overwritten durable bytes written back
     records: int = 0  # journal records read
+    dropped_by_file: dict[str, int] = field(default_factory=dict)  # file name -> bytes dropped
 
     def summary(self) -> str:
         return (f"dropped {self.bytes_dropped} B ({self.files_cut} files cut, "
@@ -107,7 +108,9 @@ def power_cut(state_dir: Path, journal: Path) -> CutReport:
         if r[0] == "C":
             _, ino, path = r
             if not durable(i, path) and _inode_of(Path(path)) == ino:
-                report.bytes_dropped += os.path.getsize(path)
+                size = os.path.getsize(path)
+                report.bytes_dropped += size
+                report.dropped_by_file[os.path.basename(path)] = size
                 os.unlink(path)
                 report.files_removed += 1
         elif r[0] == "R":
@@ -135,10 +138,12 @@ def power_cut(state_dir: Path, journal: Path) -> CutReport:
             if state is None:
                 report.unknown_removed.append(entry.name)
                 report.bytes_dropped += st.st_size
+                report.dropped_by_file[entry.name] = st.st_size
                 os.unlink(entry.path)
                 continue
             if st.st_size > state.durable:
                 report.bytes_dropped += st.st_size - state.durable
+                report.dropped_by_file[entry.name] = st.st_size - state.durable
                 report.files_cut += 1
             if st.st_size != state.durable or state.undo:
                 with open(entry.path, "r+b") as f:
