@@ -78,7 +78,7 @@ def check_prefix(state: Path, ids: set[str]) -> tuple[int, list[str]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--events", type=int, default=500_000)
     ap.add_argument("--cuts", type=int, default=50)
     ap.add_argument("--min-delay", type=float, default=0.3)
     ap.add_argument("--max-delay", type=float, default=4.0)

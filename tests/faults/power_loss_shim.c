@@ -104,6 +104,9 @@ static int (*real_dup)(int);
 static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
 
+static pthread_once_t resolved = PTHREAD_ONCE_INIT;
+static void Ready(void);
+
 static void Die(const char* what) {
   char msg[512];
   int n = snprintf(msg, sizeof msg, "power_loss_shim: %s (errno %d)\n", what, errno);
@@ -308,6 +311,7 @@ static mode_t ModeArg(int flags, va_list ap) {
 }
 
 int open(const char* path, int flags, ...) {
+  Ready();
   va_list ap;
   va_start(ap, flags);
   mode_t mode = ModeArg(flags, ap);
@@ -316,6 +320,7 @@ int open(const char* path, int flags, ...) {
 }
 
 int open64(const char* path, int flags, ...) {
+  Ready();
   va_list ap;
   va_start(ap, flags);
   mode_t mode = ModeArg(flags, ap);
@@ -324,6 +329,7 @@ int open64(const char* path, int flags, ...) {
 }
 
 int openat(int dirfd, const char* path, int flags, ...) {
+  Ready();
   va_list ap;
   va_start(ap, flags);
   mode_t mode = ModeArg(flags, ap);
@@ -332,6 +338,7 @@ int openat(int dirfd, const char* path, int flags, ...) {
 }
 
 int openat64(int dirfd, const char* path, int flags, ...) {
+  Ready();
   va_list ap;
   va_start(ap, flags);
   mode_t mode = ModeArg(flags, ap);
@@ -340,16 +347,22 @@ int openat64(int dirfd, const char* path, int flags, ...) {
 }
 
 // _FORTIFY_SOURCE builds call these when the flags are not known at compile time.
-int __open_2(const char* path, int flags) { return OpenCommon(AT_FDCWD, path, flags, 0); }
-int __open64_2(const char* path, int flags) { return OpenCommon(AT_FDCWD, path, flags, 0); }
+int __open_2(const char* path, int flags) { Ready(); return OpenCommon(AT_FDCWD, path, flags, 0); }
+int __open64_2(const char* path, int flags) {
+  Ready();
+  return OpenCommon(AT_FDCWD, path, flags, 0);
+}
 int __openat_2(int dirfd, const char* path, int flags) {
+  Ready();
   return OpenCommon(dirfd, path, flags, 0);
 }
 int __openat64_2(int dirfd, const char* path, int flags) {
+  Ready();
   return OpenCommon(dirfd, path, flags, 0);
 }
 
 int creat(const char* path, mode_t mode) {
+  Ready();
   return OpenCommon(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 int creat64(const char* path, mode_t mode) { return creat(path, mode); }
@@ -377,10 +390,11 @@ static FILE* FopenCommon(const char* path, const char* how) {
   pthread_mutex_unlock(&g.mu);
   return f;
 }
-FILE* fopen(const char* path, const char* how) { return FopenCommon(path, how); }
-FILE* fopen64(const char* path, const char* how) { return FopenCommon(path, how); }
+FILE* fopen(const char* path, const char* how) { Ready(); return FopenCommon(path, how); }
+FILE* fopen64(const char* path, const char* how) { Ready(); return FopenCommon(path, how); }
 
 int fclose(FILE* f) {
+  Ready();
   if (g.active && f != NULL) {
     pthread_mutex_lock(&g.mu);
     Untrack(fileno(f));
@@ -390,6 +404,7 @@ int fclose(FILE* f) {
 }
 
 int close(int fd) {
+  Ready();
   if (g.active && fd >= 0 && fd < kMaxFds && g.fds[fd] != NULL) {
     pthread_mutex_lock(&g.mu);
     Untrack(fd);
@@ -412,9 +427,9 @@ static int DupTrack(int old_fd, int new_fd) {
   pthread_mutex_unlock(&g.mu);
   return new_fd;
 }
-int dup(int fd) { return DupTrack(fd, real_dup(fd)); }
-int dup2(int fd, int to) { return DupTrack(fd, real_dup2(fd, to)); }
-int dup3(int fd, int to, int flags) { return DupTrack(fd, real_dup3(fd, to, flags)); }
+int dup(int fd) { Ready(); return DupTrack(fd, real_dup(fd)); }
+int dup2(int fd, int to) { Ready(); return DupTrack(fd, real_dup2(fd, to)); }
+int dup3(int fd, int to, int flags) { Ready(); return DupTrack(fd, real_dup3(fd, to, flags)); }
 
 static size_t IovLength(const struct iovec* iov, int n) {
   size_t len = 0;
@@ -426,6 +441,7 @@ static size_t IovLength(const struct iovec* iov, int n) {
 // interleave with another thread's write or fsync of the same file. TrackedFile is checked
 // again under the lock: the first check only keeps untracked descriptors off the lock.
 ssize_t write(int fd, const void* buf, size_t len) {
+  Ready();
   if (!TrackedFile(fd)) return real_write(fd, buf, len);
   pthread_mutex_lock(&g.mu);
   if (TrackedFile(fd)) BeforeOverwrite(fd, WriteOffset(fd), (off_t)len);
@@ -435,6 +451,7 @@ ssize_t write(int fd, const void* buf, size_t len) {
 }
 
 ssize_t pwrite(int fd, const void* buf, size_t len, off_t off) {
+  Ready();
   if (!TrackedFile(fd)) return real_pwrite(fd, buf, len, off);
   pthread_mutex_lock(&g.mu);
   if (TrackedFile(fd)) BeforeOverwrite(fd, off, (off_t)len);
@@ -447,6 +464,7 @@ ssize_t pwrite64(int fd, const void* buf, size_t len, off_t off) {
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int n) {
+  Ready();
   if (!TrackedFile(fd)) return real_writev(fd, iov, n);
   pthread_mutex_lock(&g.mu);
   if (TrackedFile(fd)) BeforeOverwrite(fd, WriteOffset(fd), (off_t)IovLength(iov, n));
@@ -456,6 +474,7 @@ ssize_t writev(int fd, const struct iovec* iov, int n) {
 }
 
 ssize_t pwritev(int fd, const struct iovec* iov, int n, off_t off) {
+  Ready();
   if (!TrackedFile(fd)) return real_pwritev(fd, iov, n, off);
   pthread_mutex_lock(&g.mu);
   if (TrackedFile(fd)) BeforeOverwrite(fd, off, (off_t)IovLength(iov, n));
@@ -468,6 +487,7 @@ ssize_t pwritev64(int fd, const struct iovec* iov, int n, off_t off) {
 }
 
 int ftruncate(int fd, off_t len) {
+  Ready();
   if (!TrackedFile(fd)) return real_ftruncate(fd, len);
   pthread_mutex_lock(&g.mu);
   if (TrackedFile(fd)) BeforeOverwrite(fd, len, g.inodes[g.fds[fd]->inode].durable - len);
@@ -478,6 +498,7 @@ int ftruncate(int fd, off_t len) {
 int ftruncate64(int fd, off_t len) { return ftruncate(fd, len); }
 
 int fallocate(int fd, int mode, off_t off, off_t len) {
+  Ready();
   if (!TrackedFile(fd)) return real_fallocate(fd, mode, off, len);
   pthread_mutex_lock(&g.mu);
   // Allocating (with or without FALLOC_FL_KEEP_SIZE) changes no byte; punching or zeroing does.
@@ -516,8 +537,8 @@ static int SyncCommon(int fd, int (*sync)(int)) {
   errno = saved;
   return r;
 }
-int fsync(int fd) { return SyncCommon(fd, real_fsync); }
-int fdatasync(int fd) { return SyncCommon(fd, real_fdatasync); }
+int fsync(int fd) { Ready(); return SyncCommon(fd, real_fsync); }
+int fdatasync(int fd) { Ready(); return SyncCommon(fd, real_fdatasync); }
 // sync_file_range(2) is not intercepted on purpose: it is not a durability barrier (no
 // metadata, no device cache flush), and RocksDB uses it only to spread writeback.
 
@@ -551,12 +572,15 @@ static int RenameCommon(int from_dir, const char* from, int to_dir, const char* 
   return r;
 }
 int rename(const char* from, const char* to) {
+  Ready();
   return RenameCommon(AT_FDCWD, from, AT_FDCWD, to, 0);
 }
 int renameat(int fd1, const char* from, int fd2, const char* to) {
+  Ready();
   return RenameCommon(fd1, from, fd2, to, 0);
 }
 int renameat2(int fd1, const char* from, int fd2, const char* to, unsigned flags) {
+  Ready();
   return RenameCommon(fd1, from, fd2, to, flags);
 }
 
@@ -575,8 +599,11 @@ static int UnlinkCommon(int dirfd, const char* path, int flags) {
   pthread_mutex_unlock(&g.mu);
   return r;
 }
-int unlink(const char* path) { return UnlinkCommon(AT_FDCWD, path, 0); }
-int unlinkat(int dirfd, const char* path, int flags) { return UnlinkCommon(dirfd, path, flags); }
+int unlink(const char* path) { Ready(); return UnlinkCommon(AT_FDCWD, path, 0); }
+int unlinkat(int dirfd, const char* path, int flags) {
+  Ready();
+  return UnlinkCommon(dirfd, path, flags);
+}
 
 // Journals every regular file already in the watched directory (one level: RocksDB keeps its
 // files flat) as durable at its current length.
@@ -595,7 +622,9 @@ static void Baseline(void) {
   closedir(d);
 }
 
-__attribute__((constructor)) static void Init(void) {
+// Libraries' constructors (OpenSSL's, for one) open files before this library's constructor
+// runs, so every wrapper resolves the real functions first, once.
+static void ResolveAll(void) {
   Resolve(&real_open, "open");
   Resolve(&real_openat, "openat");
   Resolve(&real_fopen, "fopen");
@@ -617,6 +646,12 @@ __attribute__((constructor)) static void Init(void) {
   Resolve(&real_dup, "dup");
   Resolve(&real_dup2, "dup2");
   Resolve(&real_dup3, "dup3");
+}
+
+static void Ready(void) { pthread_once(&resolved, ResolveAll); }
+
+__attribute__((constructor)) static void Init(void) {
+  Ready();
 
   const char* dir = getenv("TEAMHEALTH_POWERLOSS_DIR");
   const char* journal = getenv("TEAMHEALTH_POWERLOSS_JOURNAL");

@@ -60,7 +60,7 @@ from power_loss_fs import CutReport, power_cut, shim_environment  # noqa: E402
 TOTAL = 100_000
 PARTITIONS = 3
 CUTS = 10
-PRODUCE_SECONDS = 15.0
+PRODUCE_SECONDS = 40.0  # spread over the cuts: each daemon lives 0.3-3 s, then a check
 CONTROL_TOTAL = 20_000
 _PORT_RE = re.compile(r"Serving HTTP\. address=127\.0\.0\.1:(\d+)")
 SHIM = Path(os.environ.get("TEAMHEALTH_POWERLOSS_SHIM",
