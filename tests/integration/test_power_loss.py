@@ -15,6 +15,8 @@ the end offsets: the lost tails were read again from Kafka.
 `test_power_loss_drops_unsynced_writes` is the positive control: with sync_writes = false the
 same cut must lose events /metrics had shown (the WAL was never fsync'd), the log must still be
 a consistent prefix, and the restarted daemon must read the lost tail again from Kafka.
+`test_shim_model` checks the shim and the crash step themselves on a script whose every file
+operation is known (no broker).
 
 How the shim works (tests/faults/power_loss_shim.c, preloaded into `teamhealth serve` with
 LD_PRELOAD; the crash step is ops/crash/power_loss_fs.py): it intercepts the libc calls RocksDB
@@ -46,7 +48,9 @@ from __future__ import annotations
 import os
 import random
 import re
+import subprocess
 import sys
+import textwrap
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -232,3 +236,59 @@ def test_power_loss_drops_unsynced_writes(broker, daemons, tmp_path):
     # The lost tail is read again from Kafka: exactly once in the end.
     d = daemons.start(cfg, env=shim_env(tmp_path, state))
     finish(d, state, topic, work, people, broker)
+
+
+# The shim's model on a script whose every file operation is known: what survives the cut.
+_MODEL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    d = sys.argv[1]
+    def sync_dir():
+        fd = os.open(d, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+    a = os.open(d + "/synced-tail", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(a, b"x" * 100)
+    os.fsync(a)
+    os.write(a, b"y" * 50)                    # unsynced tail: cut
+    b = os.open(d + "/old", os.O_WRONLY)
+    os.pwrite(b, b"NEW", 0)                   # overwrites durable bytes without fsync: restored
+    sync_dir()                                # synced-tail's name is durable from here
+    c = os.open(d + "/never-dir-synced", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(c, b"z" * 10)
+    os.fsync(c)                               # data synced, name not: removed
+    t = os.open(d + "/CURRENT.tmp", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(t, b"two")
+    os.fsync(t)
+    os.rename(d + "/CURRENT.tmp", d + "/CURRENT")   # replaces CURRENT; no dir fsync: undone
+    os.unlink(d + "/doomed")                  # no dir fsync: the file comes back
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_shim_model(tmp_path):
+    """The shim and the crash step keep exactly what POSIX promises after fsync, no more: an
+    unsynced tail is cut, overwritten durable bytes come back, a name without a directory fsync
+    is gone, an unsynced rename and unlink are undone. Needs no broker."""
+    assert SHIM.exists(), f"no power-loss shim at {SHIM} (set TEAMHEALTH_POWERLOSS_SHIM)"
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "old").write_bytes(b"durable-old")
+    (state / "CURRENT").write_bytes(b"one")
+    (state / "doomed").write_bytes(b"still here")
+    journal = tmp_path / "powerloss.journal"
+    # sys.executable, not a `python3` wrapper script: one process, preloaded once.
+    r = subprocess.run([sys.executable, "-c", _MODEL_SCRIPT, str(state)],
+                       env={**os.environ, **shim_environment(SHIM, state, journal)},
+                       capture_output=True, timeout=60)
+    assert r.returncode == -9, r.stderr.decode()
+    assert (state / "synced-tail").stat().st_size == 150  # before the cut, all is there
+    report = power_cut(state, journal)
+    print(f"\nmodel: {report.summary()}")
+    assert sorted(p.name for p in state.iterdir()) == ["CURRENT", "doomed", "old", "synced-tail"]
+    assert (state / "synced-tail").read_bytes() == b"x" * 100
+    assert (state / "old").read_bytes() == b"durable-old"
+    assert (state / "CURRENT").read_bytes() == b"one"
+    assert (state / "doomed").read_bytes() == b"still here"
+    assert report.renames_undone == 1 and report.unlinks_undone == 1
+    assert report.bytes_restored == 3 and report.files_removed == 2  # never-dir-synced, .tmp
+    assert not journal.exists(), "the crash step starts the next journal afresh"
