@@ -49,7 +49,8 @@ class CutReport:
 @dataclass
 class _Inode:
     durable: int
-    undo: list[tuple[int, int, int]] = field(default_factory=list)  # (offset, length, undo_at)
+    # (record index, offset, length, where the old bytes are in the undo file)
+    undo: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 def _inode_of(path: Path) -> str | None:
@@ -81,7 +82,7 @@ def power_cut(state_dir: Path, journal: Path) -> CutReport:
 
     inodes: dict[str, _Inode] = {}
     names: list[tuple[int, list[str]]] = []  # (record index, record) of C, R and X
-    dir_synced: dict[str, int] = {}  # directory -> index of its last D record
+    dir_synced: dict[str, int] = {}  # directory -> records before this index are durable
     for i, r in enumerate(records):
         kind = r[0]
         if kind == "B":
@@ -89,12 +90,14 @@ def power_cut(state_dir: Path, journal: Path) -> CutReport:
         elif kind == "C":
             inodes[r[1]] = _Inode(0)
             names.append((i, r))
-        elif kind == "S":
-            inodes[r[1]] = _Inode(int(r[2]))
+        elif kind == "S":  # void the undo records the sync covered (those before `covers`)
+            old = inodes.get(r[1], _Inode(0))
+            inodes[r[1]] = _Inode(int(r[2]), [u for u in old.undo if u[0] >= int(r[3])])
         elif kind == "U":
-            inodes.setdefault(r[1], _Inode(0)).undo.append((int(r[2]), int(r[3]), int(r[4])))
-        elif kind == "D":
-            dir_synced[r[1]] = i
+            inodes.setdefault(r[1], _Inode(0)).undo.append(
+                (i, int(r[2]), int(r[3]), int(r[4])))
+        elif kind == "D":  # the records before `covers` are covered
+            dir_synced[r[1]] = max(dir_synced.get(r[1], 0), int(r[2]))
         elif kind in ("R", "X"):
             names.append((i, r))
         else:
@@ -148,7 +151,7 @@ def power_cut(state_dir: Path, journal: Path) -> CutReport:
             if st.st_size != state.durable or state.undo:
                 with open(entry.path, "r+b") as f:
                     f.truncate(state.durable)
-                    for offset, length, at in reversed(state.undo):
+                    for _, offset, length, at in reversed(state.undo):
                         undo.seek(at)
                         old = undo.read(length)
                         assert len(old) == length, f"undo file short at {at}"

@@ -16,8 +16,11 @@
 //
 //   B  ino size path          at start: a file already there, durable at its current size
 //   C  ino path               a file this process created (durable length 0, name not durable)
-//   S  ino size               fsync/fdatasync of a file returned: `size` bytes are durable
-//   D  path                   fsync/fdatasync of a directory returned: its entries are durable
+//   S  ino size covers        fsync/fdatasync of a file returned: `size` bytes are durable,
+//                             and the U records of the file before record number `covers`
+//                             are void (records are numbered from 0, across processes)
+//   D  path covers            fsync/fdatasync of a directory returned: the entries changed by
+//                             the records before number `covers` are durable
 //   U  ino off len undo_off   about to overwrite durable bytes: the old bytes are in
 //                             JOURNAL.undo at undo_off (also before a shrinking ftruncate)
 //   R  from to ino old_ino grave   about to rename; `to`'s old inode (if any) hard-linked as
@@ -26,7 +29,8 @@
 //
 // Name records (C, R, X) are written before the call where they can be (the crash step checks
 // inodes, so a record of a call that then failed or never ran is harmless); S and D after the
-// call returned, so a durability claim is never early. What this library does NOT see: writes
+// call returned, and cover only what was there when it started, so a durability claim is never
+// early. What this library does NOT see: writes
 // through mmap, through stdio's internal write calls (fopen'ed files are tracked, but their
 // data is durable only at an fsync of their descriptor), dup'ed descriptors made with fcntl,
 // truncate(2) by path, io_uring, and anything below the system call interface (see
@@ -71,6 +75,7 @@ static struct {
   char dir[PATH_MAX];
   size_t dir_len;
   int journal;
+  long long records;  // records in the journal (its lines), the index of the next one
   int undo;
   off_t undo_size;
   char graves[PATH_MAX];
@@ -136,6 +141,7 @@ static void Journal(const char* fmt, ...) {
     if (w <= 0) Die("cannot write the journal");
     done += (int)w;
   }
+  g.records++;
 }
 
 // Collapses "//" and "/./" and makes `path` absolute against `base` (a directory, or NULL for
@@ -516,22 +522,37 @@ int fallocate(int fd, int mode, off_t off, off_t len) {
 int fallocate64(int fd, int mode, off_t off, off_t len) { return fallocate(fd, mode, off, len); }
 
 // fsync and fdatasync both make a file's data and its length durable (fdatasync skips only
-// metadata not needed to read the data back); on a directory, its entries.
+// metadata not needed to read the data back); on a directory, its entries. What a sync is sure
+// to cover is decided before it starts: the file's length then, and the journal records
+// written before it. A write or rename that races with the sync from another thread may or
+// may not be covered by it; the journal says it is not.
 static int SyncCommon(int fd, int (*sync)(int)) {
+  int tracked = 0;
+  int inode = -1;
+  struct stat st;
+  long long covers = 0;
+  char dir[PATH_MAX];
+  if (g.active && fd >= 0 && fd < kMaxFds && g.fds[fd] != NULL) {
+    pthread_mutex_lock(&g.mu);
+    struct Fd* f = g.fds[fd];
+    if (f != NULL && fstat(fd, &st) == 0) {
+      tracked = 1;
+      inode = f->inode;
+      covers = g.records;
+      snprintf(dir, sizeof dir, "%s", f->path);
+    }
+    pthread_mutex_unlock(&g.mu);
+  }
   int r = sync(fd);
-  if (r != 0 || !g.active || fd < 0 || fd >= kMaxFds || g.fds[fd] == NULL) return r;
+  if (r != 0 || !tracked) return r;
   int saved = errno;
   pthread_mutex_lock(&g.mu);
-  struct Fd* f = g.fds[fd];
-  struct stat st;
-  if (f != NULL && fstat(fd, &st) == 0) {
-    if (f->inode >= 0) {
-      g.inodes[f->inode].durable = st.st_size;
-      Journal("S\t%lu:%lu\t%lld\n", (unsigned long)st.st_dev, (unsigned long)st.st_ino,
-              (long long)st.st_size);
-    } else {
-      Journal("D\t%s\n", f->path);
-    }
+  if (inode >= 0) {
+    g.inodes[inode].durable = st.st_size;
+    Journal("S\t%lu:%lu\t%lld\t%lld\n", (unsigned long)st.st_dev, (unsigned long)st.st_ino,
+            (long long)st.st_size, covers);
+  } else {
+    Journal("D\t%s\t%lld\n", dir, covers);
   }
   pthread_mutex_unlock(&g.mu);
   errno = saved;
@@ -622,6 +643,21 @@ static void Baseline(void) {
   closedir(d);
 }
 
+// Records an earlier process left in the journal (one process at a time writes it).
+static long long CountRecords(const char* journal) {
+  long long n = 0;
+  int in = real_open(journal, O_RDONLY | O_CLOEXEC);
+  if (in < 0) Die("cannot read the journal");
+  char buf[kCopyChunk];
+  for (ssize_t r; (r = read(in, buf, sizeof buf)) != 0;) {
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) Die("cannot read the journal");
+    for (ssize_t i = 0; i < r; i++) n += buf[i] == '\n';
+  }
+  real_close(in);
+  return n;
+}
+
 // Libraries' constructors (OpenSSL's, for one) open files before this library's constructor
 // runs, so every wrapper resolves the real functions first, once.
 static void ResolveAll(void) {
@@ -660,6 +696,7 @@ __attribute__((constructor)) static void Init(void) {
   g.dir_len = strlen(g.dir);
   g.journal = real_open(journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (g.journal < 0) Die("cannot open TEAMHEALTH_POWERLOSS_JOURNAL");
+  g.records = CountRecords(journal);
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s.undo", journal);
   g.undo = real_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
