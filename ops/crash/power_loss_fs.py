@@ -15,12 +15,14 @@ have left, on a filesystem that keeps exactly what was fsync'd and nothing else:
    fsync/fdatasync (or at the process start), and the durable bytes that were overwritten
    since are written back from the undo file, newest first.
 
-Then the journal, undo file and graves are deleted, so the next process starts a fresh
+Optionally (`torn_tails`) a file keeps a random part of its unsynced tail, as after writeback
+that got part of the way. Then the journal, undo file and graves are deleted, so the next process starts a fresh
 journal on a directory that is entirely durable. `power_cut` returns what it dropped.
 """
 from __future__ import annotations
 
 import os
+import random
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ class CutReport:
     renames_undone: int = 0
     unlinks_undone: int = 0
     bytes_restored: int = 0  # overwritten durable bytes written back
+    bytes_kept_unsynced: int = 0  # unsynced bytes kept as a torn tail (torn_tails only)
     records: int = 0  # journal records read
     dropped_by_file: dict[str, int] = field(default_factory=dict)  # file name -> bytes dropped
 
@@ -43,7 +46,8 @@ class CutReport:
         return (f"dropped {self.bytes_dropped} B ({self.files_cut} files cut, "
                 f"{self.files_removed} removed, {len(self.unknown_removed)} unknown), "
                 f"{self.renames_undone} renames and {self.unlinks_undone} unlinks undone, "
-                f"{self.bytes_restored} B restored; {self.records} journal records")
+                f"{self.bytes_restored} B restored, {self.bytes_kept_unsynced} B of unsynced "
+                f"tails kept; {self.records} journal records")
 
 
 @dataclass
@@ -71,7 +75,12 @@ def _read_journal(journal: Path) -> list[list[str]]:
     return [line.split("\t") for line in lines[:-1]]
 
 
-def power_cut(state_dir: Path, journal: Path) -> CutReport:
+def power_cut(state_dir: Path, journal: Path, torn_tails: random.Random | None = None
+              ) -> CutReport:
+    """Rewinds `state_dir` to its durable state (see the module's docstring). With
+    `torn_tails`, a file that was only appended to since its last fsync keeps a random prefix
+    of its unsynced tail instead of none of it: writeback that got part of the way, cutting a
+    record anywhere (even inside one), as a power cut during writeback can."""
     state_dir = Path(os.path.normpath(os.path.abspath(state_dir)))
     journal = Path(journal)
     undo_path = Path(f"{journal}.undo")
@@ -144,13 +153,17 @@ def power_cut(state_dir: Path, journal: Path) -> CutReport:
                 report.dropped_by_file[entry.name] = st.st_size
                 os.unlink(entry.path)
                 continue
-            if st.st_size > state.durable:
-                report.bytes_dropped += st.st_size - state.durable
-                report.dropped_by_file[entry.name] = st.st_size - state.durable
+            keep = state.durable
+            if torn_tails is not None and not state.undo and st.st_size > state.durable:
+                keep += torn_tails.randrange(st.st_size - state.durable + 1)
+                report.bytes_kept_unsynced += keep - state.durable
+            if st.st_size > keep:
+                report.bytes_dropped += st.st_size - keep
+                report.dropped_by_file[entry.name] = st.st_size - keep
                 report.files_cut += 1
-            if st.st_size != state.durable or state.undo:
+            if st.st_size != keep or state.undo:
                 with open(entry.path, "r+b") as f:
-                    f.truncate(state.durable)
+                    f.truncate(keep)
                     for _, offset, length, at in reversed(state.undo):
                         undo.seek(at)
                         old = undo.read(length)
