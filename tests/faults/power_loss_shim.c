@@ -35,6 +35,12 @@
 // data is durable only at an fsync of their descriptor), dup'ed descriptors made with fcntl,
 // truncate(2) by path, io_uring, and anything below the system call interface (see
 // tests/integration/test_power_loss.py for what that means for the test).
+//
+// What RocksDB 7.8 (Debian 12) does in the daemon's state directory, from `strace -f -y` of
+// `teamhealth demo`: write, fsync (files and the directory, opened O_RDONLY), fdatasync,
+// sync_file_range (writeback hints only), ftruncate and fallocate(FALLOC_FL_KEEP_SIZE) on WAL
+// and MANIFEST files, rename (temp file -> CURRENT, IDENTITY, OPTIONS) and unlink; no pwrite,
+// link, copy_file_range or shared writable mmap.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
