@@ -134,13 +134,15 @@ def write_config(path: Path, state: Path, brokers: str, topics: dict[str, str],
 class Daemon:
     """One `teamhealth serve` process; its stderr goes to `log_path` (appended)."""
 
-    def __init__(self, config: Path, log_path: Path):
+    def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None):
+        """`env` adds to (or overrides) this process's environment."""
         self.log_path = log_path
         self.offset = log_path.stat().st_size if log_path.exists() else 0
         with open(log_path, "ab") as err:
             self.proc = subprocess.Popen([str(BIN), "serve", "--config", str(config)],
                                          stdout=subprocess.DEVNULL, stderr=err,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL,
+                                         env={**os.environ, **env} if env else None)
         self.port: int | None = None
         self.started = time.monotonic()
 
@@ -253,14 +255,16 @@ def inspect_json(state: Path, what: str) -> list[dict]:
 def scan_log(state: Path) -> dict:
     """Streams `inspect events --with-origin` (the whole log, without building it in memory as
     JSON): sequences, event ids and origins. Returns the ids with their counts, whether the
-    sequences are dense from 1, events per topic, and per topic the events whose origin (topic,
-    partition, offset) an earlier event had (only a record that yields several events may)."""
+    sequences are dense from 1, events per topic, per topic the events whose origin (topic,
+    partition, offset) an earlier event had (only a record that yields several events may), and
+    per (topic, partition) the number of events and the highest origin offset."""
     ids: Counter = Counter()
     origins: set = set()
     origin_twice: Counter = Counter()  # by topic: one record that gave several events
     expected_seq = 1
     dense = True
     by_topic: Counter = Counter()
+    partitions: dict[tuple[str, int], list[int]] = {}  # (topic, partition) -> [events, max]
     proc = subprocess.Popen([str(BIN), "inspect", "events", "--with-origin", "--state-dir",
                              str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for line in proc.stdout:
@@ -280,8 +284,12 @@ def scan_log(state: Path) -> dict:
                 origin_twice[topic] += 1
             origins.add(origin)
             by_topic[topic] += 1
+            seen = partitions.setdefault(origin[:2], [0, -1])
+            seen[0] += 1
+            seen[1] = max(seen[1], origin[2])
     err = proc.stderr.read().decode()
     if proc.wait(timeout=600) != 0:
         raise RuntimeError(f"inspect events failed: {err}")
     return {"ids": ids, "events": expected_seq - 1, "dense": dense,
-            "origin_twice": origin_twice, "by_topic": dict(by_topic)}
+            "origin_twice": origin_twice, "by_topic": dict(by_topic),
+            "partitions": {k: tuple(v) for k, v in partitions.items()}}

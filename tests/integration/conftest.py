@@ -5,7 +5,8 @@
 * `daemons` (function): starts `teamhealth serve` as a subprocess (stderr to a file per run),
   finds its HTTP port from the log, scrapes /metrics, and kills whatever is still running at
   teardown.
-* helpers: write a config, produce with kcat, read partition end offsets, run `inspect`.
+* helpers: write a config, produce with kcat (all at once, or paced over some seconds with
+  `PacedProducer`), read partition end offsets, run `inspect`.
   Every config `serve` gets names an identity key: `<state dir>.identity.key`, 32 random
   bytes beside the state directory (write_config writes it; `daemons.start` adds it to a
   config written by hand).
@@ -26,6 +27,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import tomllib
 import urllib.error
@@ -224,6 +226,64 @@ class Broker:
             off, _, value = line.partition("\t")
             out.append((int(off), value))
         return out
+
+
+class PacedProducer(threading.Thread):
+    """One long-lived `kcat -P` per partition fed through a pipe at a steady pace, so that the
+    daemon consumes (and is killed) while records are still arriving."""
+
+    def __init__(self, bootstrap: str, topic: str, per_partition: list[list[str]], workdir: Path,
+                 seconds: float, slice_seconds: float = 0.1):
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.per_partition = bootstrap, topic, per_partition
+        self.workdir = workdir
+        self.seconds, self.slice_seconds = seconds, slice_seconds
+        self.produced = 0  # lines handed to kcat so far
+        self.error: BaseException | None = None
+        self.procs: list[subprocess.Popen] = []
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            self.error = exc
+
+    def _run(self) -> None:
+        for p in range(len(self.per_partition)):
+            err = open(self.workdir / f"kcat-{p}.stderr", "wb")
+            self.procs.append(subprocess.Popen(
+                [KCAT, "-P", "-b", self.bootstrap, "-t", self.topic, "-p", str(p), "-K", "\t",
+                 "-X", "enable.idempotence=true", "-X", "linger.ms=5"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err))
+            err.close()
+        slices = max(1, int(self.seconds / self.slice_seconds))
+        cursors = [0] * len(self.per_partition)
+        start = time.monotonic()
+        for s in range(1, slices + 1):
+            for p, values in enumerate(self.per_partition):
+                end = len(values) * s // slices
+                chunk = "".join(f"k{n}\t{values[n]}\n" for n in range(cursors[p], end))
+                self.procs[p].stdin.write(chunk.encode())
+                self.procs[p].stdin.flush()
+                self.produced += end - cursors[p]
+                cursors[p] = end
+            # pace against the wall clock, not against the daemon
+            delay = start + s * self.slice_seconds - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        for proc in self.procs:
+            proc.stdin.close()
+        for p, proc in enumerate(self.procs):
+            rc = proc.wait(timeout=120)
+            if rc != 0:
+                raise RuntimeError(f"kcat producer for partition {p} exited {rc}: "
+                                   + (self.workdir / f"kcat-{p}.stderr").read_text()[-2000:])
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -514,7 +574,9 @@ class DaemonFactory:
     workdir: Path
     started: list[Daemon] = field(default_factory=list)
 
-    def start(self, config: Path, extra_args: Sequence[str] = ()) -> Daemon:
+    def start(self, config: Path, extra_args: Sequence[str] = (),
+              env: dict[str, str] | None = None) -> Daemon:
+        """Starts `teamhealth serve`; `env` adds to (or overrides) this process's environment."""
         assert TEAMHEALTH_BIN.exists(), f"no daemon binary at {TEAMHEALTH_BIN} (set TEAMHEALTH_BIN)"
         add_identity_key(config)
         n = len(self.started) + 1
@@ -522,7 +584,8 @@ class DaemonFactory:
         with open(stderr_path, "wb") as err, open(self.workdir / f"daemon-{n}.stdout", "wb") as out:
             proc = subprocess.Popen([str(TEAMHEALTH_BIN), "serve", "--config", str(config),
                                      *extra_args], stdout=out, stderr=err,
-                                    stdin=subprocess.DEVNULL)
+                                    stdin=subprocess.DEVNULL,
+                                    env={**os.environ, **env} if env else None)
         d = Daemon(config, stderr_path, proc)
         self.started.append(d)
         return d

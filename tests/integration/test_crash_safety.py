@@ -15,20 +15,17 @@ from __future__ import annotations
 import os
 import random
 import re
-import subprocess
-import threading
 import time
 from collections import Counter, defaultdict
 
-from conftest import (KCAT, SOURCE, canonical_json, inspect, make_event, unique_topic,
-                      wait_until, write_config)
+from conftest import (SOURCE, PacedProducer, canonical_json, inspect, make_event,
+                      unique_topic, wait_until, write_config)
 
 TOTAL = 200_000
 N_DUP = TOTAL // 100
 PARTITIONS = 3
 KILLS = 10
 PRODUCE_SECONDS = 20.0  # production is spread over about this long
-SLICE_SECONDS = 0.1
 
 _OPENED_RE = re.compile(r"Opened the event log\. dir=\S+ last_sequence=(\d+)")
 
@@ -58,62 +55,6 @@ def build_workload(rng: random.Random):
     return per_partition, ids, positions
 
 
-class PacedProducer(threading.Thread):
-    """One long-lived `kcat -P` per partition fed through a pipe at a steady pace, so that the
-    daemon consumes (and is killed) while records are still arriving."""
-
-    def __init__(self, bootstrap: str, topic: str, per_partition: list[list[str]], workdir):
-        super().__init__(daemon=True)
-        self.bootstrap, self.topic, self.per_partition = bootstrap, topic, per_partition
-        self.workdir = workdir
-        self.produced = 0  # lines handed to kcat so far
-        self.error: BaseException | None = None
-        self.procs: list[subprocess.Popen] = []
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.error = exc
-
-    def _run(self) -> None:
-        for p in range(len(self.per_partition)):
-            err = open(self.workdir / f"kcat-{p}.stderr", "wb")
-            self.procs.append(subprocess.Popen(
-                [KCAT, "-P", "-b", self.bootstrap, "-t", self.topic, "-p", str(p), "-K", "\t",
-                 "-X", "enable.idempotence=true", "-X", "linger.ms=5"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err))
-            err.close()
-        slices = max(1, int(PRODUCE_SECONDS / SLICE_SECONDS))
-        cursors = [0] * len(self.per_partition)
-        start = time.monotonic()
-        for s in range(1, slices + 1):
-            for p, values in enumerate(self.per_partition):
-                end = len(values) * s // slices
-                chunk = "".join(f"k{n}\t{values[n]}\n" for n in range(cursors[p], end))
-                self.procs[p].stdin.write(chunk.encode())
-                self.procs[p].stdin.flush()
-                self.produced += end - cursors[p]
-                cursors[p] = end
-            # pace against the wall clock, not against the daemon
-            delay = start + s * SLICE_SECONDS - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        for proc in self.procs:
-            proc.stdin.close()
-        for p, proc in enumerate(self.procs):
-            rc = proc.wait(timeout=120)
-            if rc != 0:
-                raise RuntimeError(f"kcat producer for partition {p} exited {rc}: "
-                                   + (self.workdir / f"kcat-{p}.stderr").read_text()[-2000:])
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=30)
-
-
 def test_crash_safety(broker, daemons, tmp_path):
     seed = int(os.environ.get("CRASH_SEED") or time.time_ns() % 1_000_000_007)
     print(f"\ncrash-safety seed={seed} (rerun with CRASH_SEED={seed})")
@@ -126,7 +67,8 @@ def test_crash_safety(broker, daemons, tmp_path):
     cfg = write_config(tmp_path / "teamhealth.toml", state_dir=state, brokers=broker.bootstrap,
                        topics=[topic])
 
-    producer = PacedProducer(broker.bootstrap, topic, per_partition, tmp_path)
+    producer = PacedProducer(broker.bootstrap, topic, per_partition, tmp_path,
+                              seconds=PRODUCE_SECONDS)
     kills = []  # (delay, produced at kill, last_sequence seen on /metrics before the kill)
     try:
         # The first daemon starts before the topic exists and waits for it.
