@@ -90,7 +90,10 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
     ],
     "report": [
         ([*REPORT, "--from", FROM], "--to"),
-        (["report", "--config", CONFIG, "--events", "e.jsonl", *REPORT_WINDOW], "--team"),
+        ([*REPORT, *REPORT_WINDOW, "--team"], "--team"),
+        (["report", "--log", STATE, "--events", "e.jsonl", *REPORT_WINDOW], "--log"),
+        (["report", "--config", CONFIG, "--events", "a.jsonl", "", *REPORT_WINDOW], "--events"),
+        (["report", "--config", CONFIG, "--events", "--team", "t", *REPORT_WINDOW], "--events"),
         (["report", "--events", "e.jsonl", "--team", "t", *REPORT_WINDOW], "--config"),
         ([*REPORT, "--from", "yesterday", "--to", TO], "--from yesterday"),
         ([*REPORT, "--from", FROM, "--to", "2026-02-30T00:00:00Z"], "--to 2026-02-30T00:00:00Z"),
@@ -121,6 +124,18 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
         ([*BACKFILL, *REPORT_WINDOW, "--step", "1h", "--out"], "--out"),
         ([*BACKFILL, *REPORT_WINDOW, "--step", "1h", "--stpe", "1h"], "--stpe"),
         ([*BACKFILL, *REPORT_WINDOW, "--step", "1h", "stray"], "stray"),
+    ],
+    "teams": [
+        (["teams"], "--log"),
+        (["teams", "--log"], "--log"),
+        (["teams", "--log="], "--log"),
+        (["teams", "--log", STATE, "--log", STATE], "--log"),
+        (["teams", "--log", STATE, "--format", "csv"], "--format csv"),
+        (["teams", "--log", STATE, "--format", "xml"], "--format xml"),
+        (["teams", "--log", STATE, "--team", "payments"], "--team"),
+        (["teams", "--log", STATE, "--config"], "--config"),
+        (["teams", "--log", STATE, "stray"], "stray"),
+        (["teams", "--state-dir", STATE], "--state-dir"),
     ],
     "metrics": [
         (["metrics", "stray"], "stray"),
@@ -218,7 +233,8 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, named):
     assert r.stdout == "", (argv, r.stdout)
 
 
-SUBCOMMANDS = ["serve", "check-config", "inspect", "normalize", "report", "backfill", "metrics",
+SUBCOMMANDS = ["serve", "check-config", "inspect", "normalize", "report", "teams", "backfill",
+               "metrics",
                "erase", "generate", "demo", "version", "import", "explain"]
 
 

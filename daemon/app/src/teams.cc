@@ -2,6 +2,7 @@
 // member counts, and whether small-group suppression hides some of their series.
 #include "teams.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "commands.h"
