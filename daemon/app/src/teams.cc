@@ -19,9 +19,9 @@ namespace {
 
 constexpr const char* kTeamsUsage =
     "usage: teamhealth teams --log DIR [--config FILE] [--format table|json]\n"
-    "  The teams of the directory recorded in the log (and, with --config, those its services\n"
-    "  and projects map to), each with its members now and whether its burnout and\n"
-    "  direct-interruption series are suppressed (fewer members than privacy.min_group_size:\n"
+    "  The teams of the directory recorded in the log (and, with --config, those it declares\n"
+    "  or maps services and projects to), each with its members now and whether its burnout\n"
+    "  and direct-interruption series are suppressed (fewer members than privacy.min_group_size:\n"
     "  the config's, or the default 5 without --config). Reads the state directory read-only\n"
     "  (safe while the daemon runs). The same list is GET /api/v1/teams.\n";
 
@@ -78,6 +78,7 @@ std::set<std::string> TeamNames(const projections::DirectoryView& directory,
                                 const config::DirectoryConfig& config) {
   std::set<std::string> names;
   for (auto& team : directory.Teams()) names.insert(std::move(team));
+  for (const auto& team : config.teams) names.insert(team.name);
   for (const auto& [key, team] : config.services) names.insert(team);
   for (const auto& [key, team] : config.projects) names.insert(team);
   return names;

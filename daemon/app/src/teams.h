@@ -13,7 +13,8 @@
 namespace teamhealth::app {
 
 // Every team a report can name, `unmapped` aside: the teams of the directory as the log
-// recorded it (ever), and those the config maps services or projects to.
+// recorded it (ever), and those the config declares ([[directory.teams]]) or maps services or
+// projects to.
 std::set<std::string> TeamNames(const projections::DirectoryView& directory,
                                 const config::DirectoryConfig& config);
 
@@ -25,7 +26,7 @@ struct TeamInfo {
                             // series withheld
 };
 
-// The teams of `log`'s recorded directory (and of `config`'s service/project maps) with their
+// The teams of `log`'s recorded directory (and those `config` declares or maps) with their
 // members at `at`, by name. Reads the directory events only (through the subject index); safe
 // on a live log from another thread, as reports are.
 Result<std::vector<TeamInfo>> ListTeams(eventlog::EventLog& log, const config::Config& config,
