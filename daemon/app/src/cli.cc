@@ -164,7 +164,9 @@ Result<Args> ParseArgs(const Command& command, int argc, char** argv, int first)
     // A list takes the following arguments too, up to the next option (or "--").
     while (list && !inline_value && !only_positional && i + 1 < argc &&
            !std::string_view(argv[i + 1]).starts_with("-")) {
-      if (*argv[i + 1] == '\0') return Error("option --" + name + " needs a value, got an empty one");
+      if (*argv[i + 1] == '\0') {
+        return Error("option --" + name + " needs a value, got an empty one");
+      }
       values.emplace_back(argv[++i]);
     }
   }
