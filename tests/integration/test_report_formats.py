@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 from pathlib import Path
 
-from conftest import REPO, run_teamhealth, unique_topic, wait_until, write_config
+from conftest import (REPO, TEAMHEALTH_BIN, run_teamhealth, unique_topic, wait_until,
+                      write_config)
 
 SCENARIO = REPO / "tests" / "projections" / "oncall_load"
 CONFIG = SCENARIO / "config.toml"
@@ -58,10 +60,15 @@ team = "payments"
 timezone = "Europe/London"
 identities = ["pagerduty:PALICE"]
 """)
-    out = report("--team", "payments", "--format", "csv", *MONTH, config=cfg)
-    raw_header = out.split("\r\n", 1)[0]
+    raw = subprocess.run([str(TEAMHEALTH_BIN), "report", "--config", str(cfg), "--events",
+                          str(EVENTS), "--team", "payments", "--format", "csv", *MONTH],
+                         capture_output=True, timeout=60)
+    assert raw.returncode == 0, raw.stderr
+    # RFC 4180 line ends: CRLF, and no bare LF (no label value here holds a line break).
+    assert raw.stdout.endswith(b"\r\n") and b"\n" not in raw.stdout.replace(b"\r\n", b"")
+    out = raw.stdout.decode()
     header, rows = csv_rows(out)
-    assert raw_header == ",".join(header)  # no column name needed quoting
+    assert out.split("\r\n", 1)[0] == ",".join(header)  # no column name needed quoting
     # metric, every label name used by a payments row in sorted order, then the numbers.
     # payments rows carry `period` (interruptions), `urgency` (incidents), `person`
     # (per-person series); no `team` column in a one-team report.
