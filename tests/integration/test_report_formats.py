@@ -108,7 +108,8 @@ identities = ["pagerduty:PALICE"]
         ["", "4", "8160", "1800", "2760", "2760"]
 
 
-# Incidents on service PAY (-> payments) whose times to resolve are the durations to humanise:
+# Incidents on service PAY (-> payments), paging bob, whose times to resolve (no ack) are the
+# durations to humanise:
 # Z1 0 s, Z2 45 s, Z3 12 min 30 s = 750 s, Z4 from May 1 03:00 to May 9 01:00 = 7 d 22 h =
 # 7 x 86400 + 22 x 3600 = 684000 s.
 DURATIONS = [("Z1", "2026-05-01T00:00:00.000Z", "2026-05-01T00:00:00.000Z"),
@@ -123,7 +124,7 @@ def durations_file(tmp_path: Path) -> Path:
         subject = {"kind": "incident", "id": incident, "service": "PAY"}
         lines.append({"id": f"pagerduty:z{n}t", "source": "pagerduty",
                       "type": "incident.triggered", "occurred_at": start, "actor": None,
-                      "subject": subject, "attrs": {"assignees": [], "urgency": "high",
+                      "subject": subject, "attrs": {"assignees": ["pagerduty:PBOB"], "urgency": "high",
                                                     "priority": None, "status": "triggered"}})
         lines.append({"id": f"pagerduty:z{n}r", "source": "pagerduty",
                       "type": "incident.resolved", "occurred_at": end, "actor": None,
