@@ -32,6 +32,11 @@ ERASE = ["erase", "--config", CONFIG]
 GENERATE = ["generate", "--out", "/nonexistent/out"]
 
 # (argument vector, text stderr must contain: the bad argument)
+EXPLAIN = ["explain", "--config", str(SCENARIO / "config.toml"), "--events",
+           str(SCENARIO / "events.jsonl"), "--team", "payments"]
+EXPLAIN_WINDOW = ["--from", "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z"]
+METRIC = "teamhealth_oncall_interruptions_total"
+
 BAD: dict[str, list[tuple[list[str], str]]] = {
     "serve": [
         (["serve"], "--config"),
@@ -90,7 +95,10 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
     ],
     "report": [
         ([*REPORT, "--from", FROM], "--to"),
-        (["report", "--config", CONFIG, "--events", "e.jsonl", *REPORT_WINDOW], "--team"),
+        ([*REPORT, *REPORT_WINDOW, "--team"], "--team"),
+        (["report", "--log", STATE, "--events", "e.jsonl", *REPORT_WINDOW], "--log"),
+        (["report", "--config", CONFIG, "--events", "a.jsonl", "", *REPORT_WINDOW], "--events"),
+        (["report", "--config", CONFIG, "--events", "--team", "t", *REPORT_WINDOW], "--events"),
         (["report", "--events", "e.jsonl", "--team", "t", *REPORT_WINDOW], "--config"),
         ([*REPORT, "--from", "yesterday", "--to", TO], "--from yesterday"),
         ([*REPORT, "--from", FROM, "--to", "2026-02-30T00:00:00Z"], "--to 2026-02-30T00:00:00Z"),
@@ -121,6 +129,18 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
         ([*BACKFILL, *REPORT_WINDOW, "--step", "1h", "--out"], "--out"),
         ([*BACKFILL, *REPORT_WINDOW, "--step", "1h", "--stpe", "1h"], "--stpe"),
         ([*BACKFILL, *REPORT_WINDOW, "--step", "1h", "stray"], "stray"),
+    ],
+    "teams": [
+        (["teams"], "--log"),
+        (["teams", "--log"], "--log"),
+        (["teams", "--log="], "--log"),
+        (["teams", "--log", STATE, "--log", STATE], "--log"),
+        (["teams", "--log", STATE, "--format", "csv"], "--format csv"),
+        (["teams", "--log", STATE, "--format", "xml"], "--format xml"),
+        (["teams", "--log", STATE, "--team", "payments"], "--team"),
+        (["teams", "--log", STATE, "--config"], "--config"),
+        (["teams", "--log", STATE, "stray"], "stray"),
+        (["teams", "--state-dir", STATE], "--state-dir"),
     ],
     "metrics": [
         (["metrics", "stray"], "stray"),
@@ -190,7 +210,16 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
         (["import", "history.jsonl"], "not built yet"),
     ],
     "explain": [
-        (["explain"], "not built yet"),
+        (["explain"], "METRIC"),
+        ([*EXPLAIN, "--from", "yesterday", "--to", "2026-04-01T00:00:00Z", METRIC], "--from yesterday"),
+        ([*EXPLAIN, "--from", "2026-04-01T00:00:00Z", "--to", "2026-03-01T00:00:00Z", METRIC], "--to"),
+        ([*EXPLAIN, *EXPLAIN_WINDOW, "--label", "period", METRIC], "--label period"),
+        ([*EXPLAIN, *EXPLAIN_WINDOW, "--format", "csv", METRIC], "format csv"),
+        ([*EXPLAIN, *EXPLAIN_WINDOW, "teamhealth_wip_items"], "teamhealth_wip_items"),
+        ([*EXPLAIN, *EXPLAIN_WINDOW, "--bogus", "1", METRIC], "--bogus"),
+        ([*EXPLAIN, *EXPLAIN_WINDOW, METRIC, "extra"], "extra"),
+        ([*EXPLAIN, *EXPLAIN_WINDOW, "--log", "/nonexistent", METRIC], "not both"),
+        ([*EXPLAIN[:-2], "--team", "nobody", *EXPLAIN_WINDOW, METRIC], "unknown team nobody"),
     ],
     "(none)": [
         (["bogus"], "bogus"),
@@ -218,7 +247,8 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, named):
     assert r.stdout == "", (argv, r.stdout)
 
 
-SUBCOMMANDS = ["serve", "check-config", "inspect", "normalize", "report", "backfill", "metrics",
+SUBCOMMANDS = ["serve", "check-config", "inspect", "normalize", "report", "teams", "backfill",
+               "metrics",
                "erase", "generate", "demo", "version", "import", "explain"]
 
 

@@ -31,9 +31,11 @@ Commands:
                               (events: --from SEQ, --limit N, --with-origin)
   normalize --source S [--header NAME=VALUE ...] FILE...
                               print the canonical events of vendor payload files
-  report --config FILE (--events FILE.jsonl | --log DIR) --team T --from A --to B
-                              the metrics of a team over exactly [A, B)
+  report (--config FILE --events FILE.jsonl... | --log DIR) [--team T] --from A --to B
+                              the metrics of a team (or every team) over exactly [A, B)
                               (--format table|json|csv, --set NAME=VALUE what-if)
+  teams --log DIR             the teams of the recorded directory, their members and
+                              whether small-group suppression applies (--format table|json)
   import                      append historical exports (not built yet)
   backfill --config FILE --log DIR --from A --to B --step S [--out FILE]
                               every team-health series at each step, as OpenMetrics
@@ -140,7 +142,8 @@ Result<Args> ParseArgs(const Command& command, int argc, char** argv, int first)
       name.resize(eq);
     }
     const bool flag = Contains(spec.flags, name);
-    const bool repeated = Contains(spec.repeated, name);
+    const bool list = Contains(spec.lists, name);
+    const bool repeated = list || Contains(spec.repeated, name);
     if (!flag && !repeated && !Contains(spec.options, name)) {
       return Error("unknown option --" + name);
     }
@@ -149,6 +152,7 @@ Result<Args> ParseArgs(const Command& command, int argc, char** argv, int first)
       args.options[name] = {"true"};
       continue;
     }
+    const bool inline_value = value.has_value();
     if (!value) {
       // A following option is not a value: `--state-dir --limit 5` misses the directory.
       const bool next_is_option = i + 1 < argc && std::string_view(argv[i + 1]).starts_with("--");
@@ -159,6 +163,14 @@ Result<Args> ParseArgs(const Command& command, int argc, char** argv, int first)
     auto& values = args.options[name];
     if (!repeated && !values.empty()) return Error("option --" + name + " is given twice");
     values.push_back(std::move(*value));
+    // A list takes the following arguments too, up to the next option (or "--").
+    while (list && !inline_value && !only_positional && i + 1 < argc &&
+           !std::string_view(argv[i + 1]).starts_with("-")) {
+      if (*argv[i + 1] == '\0') {
+        return Error("option --" + name + " needs a value, got an empty one");
+      }
+      values.emplace_back(argv[++i]);
+    }
   }
   if (args.positional.size() > spec.max_positional) {
     return Error("unexpected argument \"" + args.positional[spec.max_positional] + "\"");
@@ -234,6 +246,7 @@ int RunCli(int argc, char** argv) {
       NormalizeCommand(),
       ReportCommand(),
       ExplainCommand(),
+      TeamsCommand(),
       BackfillCommand(),
       Command{.name = "metrics", .usage = kMetricsUsage, .spec = {}, .run = ListMetrics},
       EraseCommand(),

@@ -19,6 +19,9 @@ namespace teamhealth::app {
 struct ArgSpec {
   std::vector<std::string> options;   // take a value: --name VALUE or --name=VALUE, once
   std::vector<std::string> repeated;  // take a value and may be given several times
+  // Take one or more values, `--name A B C` (every following argument up to the next one that
+  // starts with "-"; `--name=A` takes just A), and may be given several times.
+  std::vector<std::string> lists;
   std::vector<std::string> flags;     // take no value
   std::vector<std::string> required;  // options (of the above) that must be given
   // Positional arguments: between min_positional and max_positional of them, called
@@ -90,12 +93,14 @@ Command InspectCommand();
 Command NormalizeCommand();
 Command ReportCommand();
 Command ExplainCommand();
+Command TeamsCommand();
 Command BackfillCommand();
 Command EraseCommand();
 Command DemoCommand();
 
 // GET /api/v1/report?team=&from=&to=[&format=json|csv|table] over a live log. Refuses unknown
-// parameters and windows outside [1970, 10000) (errors name the parameter). Per-person series
+// parameters and windows outside [1970, 10000) (errors name the parameter); an unknown team is
+// an error of kind ErrorKind::kNotFound that lists the known teams (HTTP 404). Per-person series
 // only with `include_people` (an admin token), named by `people` (reference -> handle, from the
 // log's writer: the live log's identities cache is not this thread's to read).
 Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& query,

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "directory.h"
+#include "teams.h"
 #include "teamhealth/base/json_writer.h"
 #include "teamhealth/projections/registry.h"
 
@@ -161,8 +162,18 @@ std::vector<std::string> SectionsNeedingRestart(const config::Config& a, const c
 // docs/design.md section 8. The listener has checked the bearer token (`role`).
 http::ApiResponse Daemon::Api(const std::string& endpoint,
                               const std::map<std::string, std::string>& query, http::Role role) {
+  if (endpoint == "teams") {
+    if (!query.empty()) {
+      return http::JsonError(400,
+                             "unknown query parameter " + query.begin()->first + " (none taken)");
+    }
+    const EpochMillis now = NowMillis();
+    auto teams = ListTeams(*log_, config_, now);
+    if (!teams) return http::JsonError(500, teams.error().message());
+    return {200, "application/json", TeamsJson(*teams, config_, now), {}};
+  }
   if (endpoint != "report" && endpoint != "explain") {
-    return http::JsonError(404, "unknown endpoint " + endpoint + " (report, explain)");
+    return http::JsonError(404, "unknown endpoint " + endpoint + " (report, explain, teams)");
   }
   if (reports_running_.fetch_add(1) >= kMaxConcurrentReports) {
     reports_running_.fetch_sub(1);
@@ -180,7 +191,9 @@ http::ApiResponse Daemon::Api(const std::string& endpoint,
   }
   auto report = ReportFromQuery(query, config_, *log_, admin, people);
   reports_running_.fetch_sub(1);
-  if (!report) return http::JsonError(400, report.error().message());
+  if (!report) {
+    return http::JsonError(report.error().not_found() ? 404 : 400, report.error().message());
+  }
   auto format = query.find("format");
   const std::string type = format == query.end() || format->second == "json" ? "application/json"
                            : format->second == "csv"                         ? "text/csv"

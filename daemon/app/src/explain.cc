@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "replay.h"
+#include "teams.h"
 #include "teamhealth/base/json_writer.h"
 #include "teamhealth/config/config.h"
 #include "teamhealth/http/server.h"
@@ -144,10 +145,18 @@ Result<std::vector<Fact>> CollectFacts(const ExplainRequest& r, const ReplaySour
   FactRecorder recorder(r);
   std::map<std::string, std::string> handle_of_ref = r.people;
   const bool name_people = settings.person_metrics && r.admin;
+  auto check_team = [&]() -> Status {
+    std::set<std::string> known = TeamNames(pipeline.directory(), config.directory);
+    known.insert("unmapped");
+    if (known.contains(r.team)) return Status::Ok();
+    std::string list;
+    for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
+    return Error(ErrorKind::kNotFound, "unknown team " + r.team + " (known teams: " + list + ")");
+  };
   if (auto s = ReplayUntil(
           source, config, pipeline, recorder, r.to,
           [&](Sequence seq, const schema::Event& e) { recorder.BeginEvent(seq, e); }, name_people,
-          handle_of_ref);
+          handle_of_ref, check_team);
       !s) {
     return s.error();
   }
@@ -273,7 +282,7 @@ int Explain(const Args& args) {
   auto facts = CollectFacts(r, source, *config);
   if (!facts) {
     std::fprintf(stderr, "teamhealth explain: %s\n", facts.error().message().c_str());
-    return 1;
+    return facts.error().not_found() ? 2 : 1;
   }
   const std::string out = Format(r, **spec, *facts);
   std::fwrite(out.data(), 1, out.size(), stdout);
@@ -326,7 +335,8 @@ http::ApiResponse ExplainFromQuery(const std::map<std::string, std::string>& que
   auto facts = CollectFacts(r, ReplaySource{.live_log = &log}, config);
   if (!facts) {
     const bool suppressed = facts.error().message().starts_with("suppressed");
-    return http::JsonError(suppressed ? 403 : 400, facts.error().message());
+    return http::JsonError(facts.error().not_found() ? 404 : suppressed ? 403 : 400,
+                           facts.error().message());
   }
   return {200, r.format == "json" ? "application/json" : "text/plain", Format(r, **spec, *facts)};
 }

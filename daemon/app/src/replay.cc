@@ -48,7 +48,8 @@ Result<std::vector<schema::Event>> ReadEventFiles(const std::vector<std::string>
 Status ReplayUntil(const ReplaySource& source, const config::Config& config,
                    projections::Pipeline& pipeline, projections::MetricSink& sink, EpochMillis to,
                    const EventHook& hook, bool want_names,
-                   std::map<std::string, std::string>& handle_of_ref) {
+                   std::map<std::string, std::string>& handle_of_ref,
+                   const std::function<Status()>& after_directory) {
   if (want_names) {
     for (const auto& person : config.directory.people) {
       for (const auto& id : person.identities) handle_of_ref.emplace(id, person.handle);
@@ -63,6 +64,9 @@ Status ReplayUntil(const ReplaySource& source, const config::Config& config,
     if (!events) return events.error();
     for (const auto& e : projections::DirectoryEvents(config.directory)) pipeline.Preload(e);
     for (const auto& e : *events) pipeline.Preload(e);  // directory.* events only
+    if (after_directory) {
+      if (auto s = after_directory(); !s) return s;
+    }
     std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
       return a.occurred_at_ms() < b.occurred_at_ms();
     });
@@ -95,6 +99,9 @@ Status ReplayUntil(const ReplaySource& source, const config::Config& config,
     }
   }
   if (auto d = projector::PreloadDirectory(*log, pipeline); !d) return d.error();
+  if (after_directory) {
+    if (auto s = after_directory(); !s) return s;
+  }
   // In event-time order through the time index: memory stays O(people + open items).
   return log->ForEachByTime(to, [&](Sequence seq, const schema::Event& e) {
     apply(seq, e);

@@ -31,13 +31,15 @@ using EventHook = std::function<void(Sequence, const schema::Event&)>;
 // The one replay of report and explain (docs/design.md section 8): the whole directory history
 // (the config's, then the source's), then every event before `to` in event-time order, through
 // `pipeline` into `sink`; memory stays O(people + open items) for a log (read through its time
-// index). `handle_of_ref` receives the handles of a state directory's people (reference ->
+// index). `after_directory`, if set, runs once the directory history is in the pipeline (its
+// error stops the replay). `handle_of_ref` receives the handles of a state directory's people (reference ->
 // handle) when `want_names` is set (per-person series): only a log this call opens may be read
 // for names, as the live log's identities cache belongs to its writer.
 Status ReplayUntil(const ReplaySource& source, const config::Config& config,
                    projections::Pipeline& pipeline, projections::MetricSink& sink, EpochMillis to,
                    const EventHook& hook, bool want_names,
-                   std::map<std::string, std::string>& handle_of_ref);
+                   std::map<std::string, std::string>& handle_of_ref,
+                   const std::function<Status()>& after_directory = nullptr);
 
 // Canonical JSON lines from several files, deduplicated by id; the first bad line is an error
 // naming the file and line.

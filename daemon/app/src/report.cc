@@ -1,5 +1,6 @@
-// `teamhealth report`: the section 7 metrics of one team over exactly [from, to), computed
-// from the log or from canonical JSON lines with the same projections as the live metrics.
+// `teamhealth report`: the section 7 metrics of one team (or every team) over exactly
+// [from, to), computed from the log or from canonical JSON lines with the same projections as
+// the live metrics. How the numbers are written is report_format.h's business.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -9,7 +10,8 @@
 #include "commands.h"
 #include "directory.h"
 #include "replay.h"
-#include "teamhealth/base/json_writer.h"
+#include "report_format.h"
+#include "teams.h"
 #include "teamhealth/config/config.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/projections/accumulator.h"
@@ -24,24 +26,35 @@ namespace teamhealth::app {
 namespace {
 
 constexpr const char* kReportUsage =
-    "usage: teamhealth report --config FILE (--events FILE.jsonl ... | --log DIR)\n"
-    "         --team T --from RFC3339 --to RFC3339 [--format table|json|csv]\n"
+    "usage: teamhealth report (--config FILE --events FILE.jsonl... | --log DIR [--config FILE])\n"
+    "         [--team T] --from RFC3339 --to RFC3339 [--format table|json|csv]\n"
     "         [--set NAME=VALUE ...]\n"
     "  The metrics of team T over exactly [from, to): counters are the increase inside the\n"
-    "  window, histograms give count, sum, p50, p80, p95, gauges are as of `to`.\n"
+    "  window, histograms give count, sum, p50, p80, p95, gauges are as of `to`. Without\n"
+    "  --team: every team of the directory (and `unmapped`), one after the other (JSON: an\n"
+    "  array of the one-team objects; CSV: a `team` column). An unknown team is an error that\n"
+    "  lists the known ones (exit 2).\n"
     "  --events reads canonical JSON lines (as `normalize` prints them), deduplicated by id;\n"
-    "  people are matched to the config's directory. --log reads a daemon's state directory.\n"
+    "  several files: `--events a b c` or `--events a --events b`. People are matched to the\n"
+    "  config's directory (--config is required with --events).\n"
+    "  --log reads a daemon's state directory: the directory recorded in the log. Without\n"
+    "  --config, the definitions are the defaults of a config that sets none, and no service\n"
+    "  or project maps to a team (those maps live only in the config): incidents then count\n"
+    "  for their first assignee's team, items and pull requests for their assignee's or\n"
+    "  author's.\n"
+    "  Formats: table (durations humanised: 7d 22h, 12m 30s), json (raw seconds), csv\n"
+    "  (RFC 4180, one column per label).\n"
     "  What-if (--set, repeatable): sleep=HH:MM-HH:MM, working_hours=HH:MM-HH:MM, and every\n"
     "  [metrics] and [privacy] definition (switch_cost_minutes=N, session_gap_minutes=N, ...),\n"
     "  checked against the same ranges as the config.\n";
 
 struct Options {
-  std::string config;
+  std::string config;  // empty: --log without a config (the log's directory, default definitions)
   std::vector<std::string> events;
   std::string log_dir;
-  std::string team;
+  std::string team;  // empty: every team
   EpochMillis from = 0, to = 0;
-  std::string format = "table";
+  ReportFormat format = ReportFormat::kTable;
   std::vector<std::pair<std::string, std::string>> sets;
   bool include_people = true;  // series with a `person` label (API: admin token only)
 };
@@ -52,10 +65,13 @@ Result<Options> Parse(const Args& args) {
   o.events = args.All("events");
   o.log_dir = args.Get("log");
   o.team = args.Get("team");
-  o.format = args.Get("format", "table");
   if (o.events.empty() == o.log_dir.empty()) {
     return Error(o.log_dir.empty() ? "missing --events FILE or --log DIR"
                                    : "give --events or --log, not both");
+  }
+  if (!o.events.empty() && o.config.empty()) {
+    return Error("missing --config: --events needs the config's directory (only --log can go "
+                 "without one)");
   }
   for (const auto& set : args.All("set")) {
     const auto eq = set.find('=');
@@ -69,9 +85,10 @@ Result<Options> Parse(const Args& args) {
   if (*t <= *f) return Error("--to must be after --from");
   o.from = *f;
   o.to = *t;
-  if (o.format != "table" && o.format != "json" && o.format != "csv") {
-    return Error("--format " + o.format + ": expected table, json or csv");
-  }
+  const std::string format = args.Get("format", "table");
+  const auto parsed = ParseReportFormat(format);
+  if (!parsed) return Error("--format " + format + ": expected table, json or csv");
+  o.format = *parsed;
   return o;
 }
 
@@ -97,125 +114,6 @@ Status ApplySets(const Options& o, projections::Settings& s, projections::Direct
   return Status::Ok();
 }
 
-bool HasTeam(const projections::Labels& labels, const std::string& team,
-             projections::Labels& rest) {
-  bool match = false;
-  rest.clear();
-  for (const auto& [k, v] : labels) {
-    if (k == "team") {
-      match = v == team;
-    } else {
-      rest.emplace_back(k, v);
-    }
-  }
-  return match;
-}
-
-void WriteLabels(JsonWriter& w, const projections::Labels& labels) {
-  w.Key("labels").BeginObject();
-  for (const auto& [k, v] : labels) w.Key(k).String(v);
-  w.EndObject();
-}
-
-std::string LabelText(const projections::Labels& labels) {
-  std::string s = "{";
-  for (size_t i = 0; i < labels.size(); ++i) {
-    s += (i ? "," : "") + labels[i].first + "=\"" + labels[i].second + "\"";
-  }
-  return s + "}";
-}
-
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-// Writes the report of `team` in the requested format.
-std::string Emit(const Options& o, projections::WindowSink& sink,
-                 const std::set<std::string>& hidden) {
-  std::string out;
-  JsonWriter w(out);
-  if (o.format == "json") {
-    w.BeginObject().Key("team").String(o.team);
-    w.Key("from").String(FormatRfc3339(o.from)).Key("to").String(FormatRfc3339(o.to));
-    w.Key("metrics").BeginObject();
-  } else if (o.format == "csv") {
-    out += "metric,labels,value,count,sum,p50,p80,p95\n";
-  } else {
-    out += "teamhealth report: team " + o.team + ", " + FormatRfc3339(o.from) + " to " +
-           FormatRfc3339(o.to) + "\n";
-  }
-  projections::Labels rest;
-  // The team's series, without the per-person ones unless they may be shown.
-  auto selected = [&](const projections::Labels& labels) {
-    if (!HasTeam(labels, o.team, rest)) return false;
-    return o.include_people ||
-           std::none_of(rest.begin(), rest.end(), [](const auto& l) { return l.first == "person"; });
-  };
-  for (const auto& spec : projections::AllSpecs()) {
-    const std::string name(spec.name);
-    if (name == "teamhealth_privacy_suppressed_series" || hidden.contains(name)) continue;
-    if (o.format == "json") w.Key(name).BeginArray();
-    auto scalar = [&](const std::map<std::string, std::map<projections::Labels, double>>& m) {
-      auto it = m.find(name);
-      if (it == m.end()) return;
-      for (const auto& [labels, v] : it->second) {
-        if (!selected(labels)) continue;
-        if (o.format == "json") {
-          w.BeginObject();
-          WriteLabels(w, rest);
-          w.Key("value").Double(v).EndObject();
-        } else if (o.format == "csv") {
-          out += name + ",\"" + LabelText(rest) + "\"," + Num(v) + ",,,,,\n";
-        } else {
-          out += "  " + name + LabelText(rest) + " " + Num(v) + "\n";
-        }
-      }
-    };
-    if (spec.type == projections::MetricType::kCounter) scalar(sink.counters());
-    if (spec.type == projections::MetricType::kGauge) scalar(sink.gauges());
-    if (spec.type == projections::MetricType::kHistogram) {
-      auto it = sink.observations().find(name);
-      if (it != sink.observations().end()) {
-        for (const auto& [labels, values] : it->second) {
-          if (!selected(labels)) continue;
-          std::vector<double> v = values;
-          double sum = 0;
-          for (double x : v) sum += x;
-          const double p50 = projections::Percentile(v, 50), p80 = projections::Percentile(v, 80),
-                       p95 = projections::Percentile(v, 95);
-          if (o.format == "json") {
-            w.BeginObject();
-            WriteLabels(w, rest);
-            w.Key("count").Int(static_cast<int64_t>(v.size())).Key("sum").Double(sum);
-            w.Key("p50").Double(p50).Key("p80").Double(p80).Key("p95").Double(p95).EndObject();
-          } else if (o.format == "csv") {
-            out += name + ",\"" + LabelText(rest) + "\",," + std::to_string(v.size()) + "," +
-                   Num(sum) + "," + Num(p50) + "," + Num(p80) + "," + Num(p95) + "\n";
-          } else {
-            out += "  " + name + LabelText(rest) + " count=" + std::to_string(v.size()) +
-                   " sum=" + Num(sum) + " p50=" + Num(p50) + " p80=" + Num(p80) +
-                   " p95=" + Num(p95) + "\n";
-          }
-        }
-      }
-    }
-    if (o.format == "json") w.EndArray();
-  }
-  if (o.format == "json") {
-    w.EndObject();
-    w.Key("suppressed").BeginArray();
-    for (const auto& h : hidden) w.String(h);
-    w.EndArray().EndObject();
-    out += "\n";
-  } else if (o.format == "table" && !hidden.empty()) {
-    out += "  (suppressed for a team smaller than privacy.min_group_size: " +
-           std::to_string(hidden.size()) + " metrics)\n";
-  }
-  return out;
-}
-
 }  // namespace
 
 namespace {
@@ -237,24 +135,44 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   projections::Pipeline pipeline(std::move(directory), settings);
   projections::WindowSink sink(o.from, o.to);
   std::map<std::string, std::string> handle_of_ref = request.people;  // per-person series
+  // Once the directory is preloaded: the teams a report can be about, and whether o.team is one.
+  std::set<std::string> known;
+  auto check_team = [&]() -> Status {
+    known = TeamNames(pipeline.directory(), config.directory);
+    known.insert("unmapped");  // what no directory entry or service/project map places
+    if (o.team.empty() || known.contains(o.team)) return Status::Ok();
+    std::string list;
+    for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
+    return Error(ErrorKind::kNotFound, "unknown team " + o.team + " (known teams: " + list + ")");
+  };
   const ReplaySource source{.live_log = live_log, .log_dir = o.log_dir, .event_files = o.events};
   if (auto s = ReplayUntil(source, config, pipeline, sink, o.to, nullptr, settings.person_metrics,
-                           handle_of_ref);
+                           handle_of_ref, check_team);
       !s) {
     return s.error();
   }
   pipeline.ExportGauges(o.to, sink);
   if (settings.person_metrics) sink.NamePeople(pipeline.KeyNames(handle_of_ref));
+  ReportView view{.from = o.from,
+                  .to = o.to,
+                  .every_team = o.team.empty(),
+                  .include_people = o.include_people,
+                  .counters = &sink.counters(),
+                  .gauges = &sink.gauges(),
+                  .observations = &sink.observations()};
   // Privacy: burnout and direct-interruption metrics of a small team are not shown.
-  std::set<std::string> hidden;
   const auto sizes = pipeline.TeamSizes(o.to);
-  const auto size = sizes.find(o.team);
-  if (size == sizes.end() || size->second < settings.min_group_size) {
-    for (const auto& spec : projections::AllSpecs()) {
-      if (projections::IsSmallTeamSensitive(spec.name)) hidden.emplace(spec.name);
+  for (const auto& team : o.team.empty() ? known : std::set<std::string>{o.team}) {
+    ReportTeam shown{.name = team, .hidden = {}};
+    const auto size = sizes.find(team);
+    if (size == sizes.end() || size->second < settings.min_group_size) {
+      for (const auto& spec : projections::AllSpecs()) {
+        if (projections::IsSmallTeamSensitive(spec.name)) shown.hidden.emplace(spec.name);
+      }
     }
+    view.teams.push_back(std::move(shown));
   }
-  return Emit(o, sink, hidden);
+  return FormatReport(view, o.format);
 }
 
 }  // namespace
@@ -278,16 +196,16 @@ Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& qu
     return it == query.end() ? std::string() : it->second;
   };
   o.team = field("team");
-  o.format = field("format").empty() ? "json" : field("format");
+  const std::string format = field("format").empty() ? "json" : field("format");
   const auto from = ParseRfc3339(field("from")), to = ParseRfc3339(field("to"));
   if (o.team.empty()) return Error("query parameter team is required");
   if (!from) return Error("query parameter from: expected RFC 3339");
   if (!to) return Error("query parameter to: expected RFC 3339");
   if (*from < 0) return Error("query parameter from: before 1970-01-01, where the log starts");
   if (*to <= *from) return Error("query parameter to: must be after from");
-  if (o.format != "json" && o.format != "csv" && o.format != "table") {
-    return Error("format: expected json, csv or table");
-  }
+  const auto parsed = ParseReportFormat(format);
+  if (!parsed) return Error("format: expected json, csv or table");
+  o.format = *parsed;
   o.from = *from;
   o.to = *to;
   o.log_dir = "(live)";
@@ -299,7 +217,9 @@ namespace {
 int Report(const Args& args) {
   auto options = Parse(args);
   if (!options) return UsageError(args, options.error().message());
-  auto config = config::LoadConfigFile(options->config);
+  // --log without --config: the log's directory and the default definitions.
+  Result<config::Config> config = config::Config{};
+  if (!options->config.empty()) config = config::LoadConfigFile(options->config);
   if (!config) {
     std::fprintf(stderr, "%s: %s\n", options->config.c_str(), config.error().message().c_str());
     return 1;
@@ -307,8 +227,8 @@ int Report(const Args& args) {
   auto out = BuildReport(ReportRequest{*options}, *config, nullptr);
   if (!out) {
     std::fprintf(stderr, "teamhealth report: %s\n", out.error().message().c_str());
-    // What-if overrides that do not parse are usage errors.
-    return out.error().message().starts_with("--set") ? 2 : 1;
+    // What-if overrides that do not parse and unknown teams are usage errors.
+    return out.error().message().starts_with("--set") || out.error().not_found() ? 2 : 1;
   }
   std::fwrite(out->data(), 1, out->size(), stdout);
   return 0;
@@ -320,8 +240,9 @@ Command ReportCommand() {
   return {.name = "report",
           .usage = kReportUsage,
           .spec = {.options = {"config", "log", "team", "from", "to", "format"},
-                   .repeated = {"events", "set"},
-                   .required = {"config", "team", "from", "to"}},
+                   .repeated = {"set"},
+                   .lists = {"events"},
+                   .required = {"from", "to"}},
           .run = Report};
 }
 

@@ -186,6 +186,11 @@ void Accumulator::MergeFrom(const Accumulator& other) {
   }
 }
 
+MetricUnit UnitOf(std::string_view name) {
+  return name.ends_with("_seconds") || name.ends_with("_seconds_total") ? MetricUnit::kSeconds
+                                                                        : MetricUnit::kNone;
+}
+
 bool IsSmallTeamSensitive(std::string_view name) {
   return name.starts_with("teamhealth_burnout_") ||
          name == "teamhealth_direct_interruptions_total" ||

@@ -14,6 +14,9 @@ enum class ErrorKind {
   // The filesystem under the state directory is full (ENOSPC): the write did not happen and
   // can succeed once space is freed. Callers pause and retry instead of stopping.
   kNoSpace,
+  // A name the caller gave does not exist (an unknown team): the caller's mistake, a usage
+  // error (exit 2) or HTTP 404, not a failure of the program.
+  kNotFound,
 };
 
 // An error: a message that names the bad input. Expected failures travel as values.
@@ -24,6 +27,7 @@ class Error final {
   const std::string& message() const { return message_; }
   ErrorKind kind() const { return kind_; }
   bool no_space() const { return kind_ == ErrorKind::kNoSpace; }
+  bool not_found() const { return kind_ == ErrorKind::kNotFound; }
 
  private:
   std::string message_;

@@ -21,6 +21,12 @@ struct MetricSpec {
 const MetricSpec* FindSpec(std::string_view name);
 const std::vector<MetricSpec>& AllSpecs();
 
+// The unit of a metric's values, from its name (Prometheus naming: the base unit is the suffix,
+// before `_total`): `..._seconds` and `..._seconds_total` are seconds (a histogram's sum and
+// percentiles too, not its count); everything else is a plain number.
+enum class MetricUnit { kNone, kSeconds };
+MetricUnit UnitOf(std::string_view name);
+
 struct HistogramData {
   std::vector<uint64_t> bucket_counts;  // per bucket (not cumulative), plus one for +Inf
   double sum = 0;
