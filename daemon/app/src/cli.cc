@@ -34,7 +34,10 @@ Commands:
   report --config FILE (--events FILE.jsonl | --log DIR) --team T --from A --to B
                               the metrics of a team over exactly [A, B)
                               (--format table|json|csv, --set NAME=VALUE what-if)
-  import                      append historical exports (not built yet)
+  import --config FILE --source S FILE...
+                              append history files (vendor payloads, generate --out
+                              record lines, canonical JSON lines) to the event log
+                              through the ingest normalisers and dedup
   backfill --config FILE --log DIR --from A --to B --step S [--out FILE]
                               every team-health series at each step, as OpenMetrics
                               for `promtool tsdb create-blocks-from openmetrics`
@@ -221,7 +224,7 @@ int RunCli(int argc, char** argv) {
   if (name == "--version") return PrintVersion(Args{});
   // Parses its own arguments: the generator is a module of its own.
   if (name == "generate") return generate::RunGenerate(argc, argv);
-  for (const char* planned : {"import", "explain"}) {
+  for (const char* planned : {"explain"}) {
     if (name == planned) return NotBuiltYet(planned, argc, argv);
   }
   // Every other subcommand: one explicit list.
@@ -231,6 +234,7 @@ int RunCli(int argc, char** argv) {
       InspectCommand(),
       NormalizeCommand(),
       ReportCommand(),
+      ImportCommand(),
       BackfillCommand(),
       Command{.name = "metrics", .usage = kMetricsUsage, .spec = {}, .run = ListMetrics},
       EraseCommand(),

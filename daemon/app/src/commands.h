@@ -88,6 +88,7 @@ Command CheckConfigCommand();
 Command InspectCommand();
 Command NormalizeCommand();
 Command ReportCommand();
+Command ImportCommand();
 Command BackfillCommand();
 Command EraseCommand();
 Command DemoCommand();
