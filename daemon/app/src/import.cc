@@ -137,7 +137,7 @@ class Progress final {
   const bool enabled_;
   const bool tty_;
   const uint64_t total_bytes_;
-  Clock::time_point last_{};
+  Clock::time_point last_ = Clock::now();  // so an import shorter than a redraw draws none
   bool drawn_ = false;
 };
 
