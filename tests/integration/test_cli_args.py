@@ -30,6 +30,7 @@ BACKFILL = ["backfill", "--config", CONFIG, "--log", STATE]
 INSPECT = ["inspect", "events", "--state-dir", STATE]
 ERASE = ["erase", "--config", CONFIG]
 GENERATE = ["generate", "--out", "/nonexistent/out"]
+IMPORT = ["import", "--config", CONFIG]
 
 # (argument vector, text stderr must contain: the bad argument)
 EXPLAIN = ["explain", "--config", str(SCENARIO / "config.toml"), "--events",
@@ -206,8 +207,19 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
         (["version", "--short"], "--short"),
     ],
     "import": [
-        (["import"], "not built yet"),
-        (["import", "history.jsonl"], "not built yet"),
+        (["import"], "FILE"),
+        (["import", "--config", CONFIG, str(PAYLOAD)], "--source"),
+        (["import", "--source", "pagerduty", str(PAYLOAD)], "--config"),
+        ([*IMPORT, "--source", "nosuchsource", str(PAYLOAD)], "nosuchsource"),
+        ([*IMPORT, "--source", "directory", str(PAYLOAD)], "--source directory"),
+        ([*IMPORT, "--source", "auto", str(PAYLOAD)], str(PAYLOAD)),
+        ([*IMPORT, "--source", "jira", "/nonexistent/jira.jsonl"], "/nonexistent/jira.jsonl"),
+        ([*IMPORT, "--source", "jira", str(REPO / "tests")], "not a regular file"),
+        ([*IMPORT, "--source", "jira", "--input", "csv", str(PAYLOAD)], "--input csv"),
+        ([*IMPORT, "--source", "jira", "--progress=yes", str(PAYLOAD)], "--progress"),
+        ([*IMPORT, "--source", "jira", "--source", "slack", str(PAYLOAD)], "--source"),
+        ([*IMPORT, "--source", "jira", "--bogus", str(PAYLOAD)], "--bogus"),
+        ([*IMPORT, "--source"], "--source"),
     ],
     "explain": [
         (["explain"], "METRIC"),

@@ -36,7 +36,10 @@ Commands:
                               (--format table|json|csv, --set NAME=VALUE what-if)
   teams --log DIR             the teams of the recorded directory, their members and
                               whether small-group suppression applies (--format table|json)
-  import                      append historical exports (not built yet)
+  import --config FILE --source S FILE...
+                              append history files (vendor payloads, generate --out
+                              record lines, canonical JSON lines) to the event log
+                              through the ingest normalisers and dedup
   backfill --config FILE --log DIR --from A --to B --step S [--out FILE]
                               every team-health series at each step, as OpenMetrics
                               for `promtool tsdb create-blocks-from openmetrics`
@@ -96,18 +99,6 @@ std::string FormatDuration(int64_t seconds) {
   if (seconds != 0 && seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
   if (seconds != 0 && seconds % 60 == 0) return std::to_string(seconds / 60) + "m";
   return std::to_string(seconds) + "s";
-}
-
-// Subcommands listed but not built yet: --help says so (exit 0), anything else exits 2.
-int NotBuiltYet(const char* name, int argc, char** argv) {
-  for (int i = 2; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::printf("usage: teamhealth %s\n  Not built yet in this version.\n", name);
-      return 0;
-    }
-  }
-  std::fprintf(stderr, "teamhealth %s: not built yet in this version\n", name);
-  return 2;
 }
 
 }  // namespace
@@ -235,9 +226,6 @@ int RunCli(int argc, char** argv) {
   if (name == "--version") return PrintVersion(Args{});
   // Parses its own arguments: the generator is a module of its own.
   if (name == "generate") return generate::RunGenerate(argc, argv);
-  for (const char* planned : {"import"}) {
-    if (name == planned) return NotBuiltYet(planned, argc, argv);
-  }
   // Every other subcommand: one explicit list.
   const std::vector<Command> commands = {
       ServeCommand(),
@@ -247,6 +235,7 @@ int RunCli(int argc, char** argv) {
       ReportCommand(),
       ExplainCommand(),
       TeamsCommand(),
+      ImportCommand(),
       BackfillCommand(),
       Command{.name = "metrics", .usage = kMetricsUsage, .spec = {}, .run = ListMetrics},
       EraseCommand(),

@@ -94,6 +94,7 @@ Command NormalizeCommand();
 Command ReportCommand();
 Command ExplainCommand();
 Command TeamsCommand();
+Command ImportCommand();
 Command BackfillCommand();
 Command EraseCommand();
 Command DemoCommand();

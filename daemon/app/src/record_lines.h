@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "teamhealth/base/result.h"
+#include "teamhealth/sources/source.h"
 
 namespace teamhealth::app {
 
@@ -17,7 +18,9 @@ struct RecordLine {
   std::string body;
 };
 
-// Parses one line; the error names what is wrong (never quotes the body).
-Result<RecordLine> ParseRecordLine(std::string_view line);
+// Parses one line; the error names what is wrong (never quotes the body). On failure, sets
+// `*reason` (when given) to the quarantine reason of such a line: invalid_json, missing_field
+// (no body) or invalid_field (a key or value of the wrong kind).
+Result<RecordLine> ParseRecordLine(std::string_view line, sources::Reason* reason = nullptr);
 
 }  // namespace teamhealth::app

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "consumer.h"
-#include "teamhealth/base/hash.h"
+#include "teamhealth/ingest/records.h"
 
 namespace teamhealth::ingest {
 namespace {
@@ -366,45 +366,15 @@ void KafkaIngestor::Handle(const rd_kafka_message_t& m, eventlog::IngestBatch& b
                          : std::string_view(),
       .headers = headers_,
   };
-  sources::Source* source = source_of_topic_[topic];
-  result_.Clear();
-  std::string source_name = "unknown";
-  if (source == nullptr) {
-    result_.Reject(sources::Reason::kNoSource, "no normaliser for the topic's source");
-  } else {
-    source_name = std::string(source->name());
-    if (record.value.size() > static_cast<size_t>(config_.max_record_bytes)) {
-      // Never parsed: a huge body is poison for the parser's memory and time, not an event.
-      result_.Reject(sources::Reason::kTooLarge,
-                     "record value of " + std::to_string(record.value.size()) +
-                         " bytes is above kafka.max_record_bytes=" +
-                         std::to_string(config_.max_record_bytes));
-    } else {
-      source->Normalize(record, result_);
-    }
-  }
-  if (result_.rejection) {
-    schema::QuarantineRecord q;
-    q.set_topic(topic);
-    q.set_partition(m.partition);
-    q.set_offset(m.offset);
-    q.set_source(source_name);
-    q.set_reason(std::string(sources::ReasonName(result_.rejection->reason)));
-    q.set_detail(result_.rejection->detail);
-    q.set_content_hash(ContentHash(record.value));
-    q.set_kafka_timestamp_ms(ts);
-    // The reference and the reason, never the body (docs/design.md section 11).
-    logger_->warn("Quarantined record. topic={} partition={} offset={} source={} reason={} "
-                  "detail=\"{}\"",
-                  topic, m.partition, m.offset, source_name, q.reason(), q.detail());
-    batch.quarantined.push_back(std::move(q));
+  if (AddRecord(record, source_of_topic_[topic], config_.max_record_bytes, result_, batch) !=
+      RecordOutcome::kQuarantined) {
     return;
   }
-  if (result_.events.empty()) {
-    batch.ignored_by_source[source_name] += 1;
-    return;
-  }
-  for (auto& e : result_.events) batch.events.push_back(std::move(e));
+  // The reference and the reason, never the body (docs/design.md section 11).
+  const schema::QuarantineRecord& q = batch.quarantined.back();
+  logger_->warn("Quarantined record. topic={} partition={} offset={} source={} reason={} "
+                "detail=\"{}\"",
+                topic, m.partition, m.offset, q.source(), q.reason(), q.detail());
 }
 
 void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBatch& batch) {

@@ -308,6 +308,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
           : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok() && s.IsIOError() && s.ToString().find("lock file") != std::string::npos) {
+    // RocksDB's LOCK: one writer per state directory, usually a running daemon.
+    return Error("the state directory " + options.path +
+                 " is in use by another process (a running teamhealth daemon?): " + s.ToString());
+  }
   if (!s.ok()) return ToError(s, "cannot open store at " + options.path);
   return std::unique_ptr<Store>(std::make_unique<RocksStore>(
       std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync_writes, options.path));
