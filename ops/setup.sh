@@ -15,6 +15,8 @@ packages=(
   libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata libssl-dev
   kcat prometheus prometheus-alertmanager maven openjdk-17-jre-headless python3 python3-pytest
   python3-jsonschema curl
+  # tests/integration/test_retro_page.py renders the HTML retro page (screenshots, PDF).
+  chromium
   clang libclang-rt-14-dev
   # tests/integration/test_privacy.py decompresses the SSTs with the system liblz4 (ctypes,
   # liblz4.so.1) and fails without it; RocksDB pulls it in today, this keeps it explicit.

@@ -109,6 +109,14 @@ Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& qu
                                     bool include_people,
                                     const std::map<std::string, std::string>& people);
 
+// GET /teams/<team>?from=&to= over a live log: the team's HTML retro page (report_html.h) for
+// [from, to), by default the 14 days before `now`. An unknown team is an error of kind
+// ErrorKind::kNotFound (HTTP 404); a bad window or parameter another error (HTTP 400).
+Result<std::string> RetroPageFromQuery(const std::string& team,
+                                       const std::map<std::string, std::string>& query,
+                                       const config::Config& config, eventlog::EventLog& log,
+                                       EpochMillis now);
+
 // GET /api/v1/explain?team=&from=&to=&metric=[&label.NAME=VALUE...][&format=json|table] over a
 // live log: the facts behind a report's number (explain.cc). Per-person metrics and handles only
 // for an admin (`people`: reference -> handle).

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "directory.h"
+#include "report_html.h"
 #include "teams.h"
 #include "teamhealth/base/json_writer.h"
 #include "teamhealth/projections/registry.h"
@@ -107,6 +108,12 @@ Status Daemon::Build(const logging::Loggers& loggers) {
                                                     http::Role role) {
                                                return Api(endpoint, query, role);
                                              },
+                                         .page =
+                                             [this](const std::string& path,
+                                                    const std::map<std::string, std::string>& query,
+                                                    http::Role role) {
+                                               return Page(path, query, role);
+                                             },
                                          .metrics_role = config_.definitions.person_metrics
                                                              ? http::Role::kAdmin
                                                              : http::Role::kViewer},
@@ -199,6 +206,35 @@ http::ApiResponse Daemon::Api(const std::string& endpoint,
                            : format->second == "csv"                         ? "text/csv"
                                                                              : "text/plain";
   return {200, type, *report};
+}
+
+http::ApiResponse Daemon::Page(const std::string& path,
+                               const std::map<std::string, std::string>& query, http::Role) {
+  constexpr const char* kHtml = "text/html; charset=utf-8";
+  const EpochMillis now = NowMillis();
+  if (path == "/") {
+    if (!query.empty()) {
+      return {400, kHtml, RenderErrorPage(400, "unknown query parameter " + query.begin()->first)};
+    }
+    auto teams = ListTeams(*log_, config_, now);
+    if (!teams) return {500, kHtml, RenderErrorPage(500, teams.error().message())};
+    return {200, kHtml, RenderTeamList(*teams, now)};
+  }
+  const std::string team = path.substr(std::string_view("/teams/").size());
+  if (reports_running_.fetch_add(1) >= kMaxConcurrentReports) {
+    reports_running_.fetch_sub(1);
+    http::ApiResponse busy{429, kHtml,
+                           RenderErrorPage(429, "reports are being computed; retry later")};
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
+  }
+  auto page = RetroPageFromQuery(team, query, config_, *log_, now);
+  reports_running_.fetch_sub(1);
+  if (!page) {
+    const int status = page.error().not_found() ? 404 : 400;
+    return {status, kHtml, RenderErrorPage(status, page.error().message())};
+  }
+  return {200, kHtml, *page};
 }
 
 http::ReadyState Daemon::readiness() const {

@@ -47,6 +47,9 @@ class Daemon final {
   Status Reload();
   http::ApiResponse Api(const std::string& endpoint,
                         const std::map<std::string, std::string>& query, http::Role role);
+  // GET / (the teams) and GET /teams/<team> (its retro page): HTML for a viewer.
+  http::ApiResponse Page(const std::string& path,
+                         const std::map<std::string, std::string>& query, http::Role role);
 
   config::Config config_;
   std::string config_path_;

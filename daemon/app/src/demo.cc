@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "directory.h"
 #include "signals.h"
+#include "report_html.h"
 #include "teamhealth/generate/generator.h"
 #include "teamhealth/ingest/ingestor.h"
 #include "teamhealth/ingest/producer.h"
@@ -135,8 +136,10 @@ double Sum(const std::map<projections::Labels, double>* series, const std::strin
   return total;
 }
 
-// Each team's headline numbers, from the live metrics.
-void PrintSummary(const projections::Accumulator& acc, const std::vector<std::string>& teams) {
+// Each team's headline numbers, from the live metrics; returns the busiest team (most pages,
+// the first by name on a tie; empty without teams).
+std::string PrintSummary(const projections::Accumulator& acc,
+                         const std::vector<std::string>& teams) {
   auto counters = [&](const char* name) {
     auto it = acc.counters().find(name);
     return it == acc.counters().end() ? nullptr : &it->second;
@@ -149,7 +152,11 @@ void PrintSummary(const projections::Accumulator& acc, const std::vector<std::st
               "night", "switches", "direct", "done", "at-risk");
   std::printf("%-12s %7s %9s %9s %7s %9s %9s %8s %8s\n", "", "", "", "", "pages", "", "pings",
               "items", "members");
+  std::string busiest;
+  double most = -1;
   for (const auto& team : teams) {
+    const double pages = Sum(counters("teamhealth_oncall_interruptions_total"), team);
+    if (pages > most) busiest = team, most = pages;
     std::printf("%-12s %7.0f %9.0f %9.0f %7.0f %9.0f %9.0f %8.0f %8.0f\n", team.c_str(),
                 Sum(gauges("teamhealth_team_members"), team),
                 Sum(counters("teamhealth_oncall_incidents_total"), team),
@@ -162,6 +169,7 @@ void PrintSummary(const projections::Accumulator& acc, const std::vector<std::st
                 Sum(gauges("teamhealth_burnout_members_at_risk"), team, "signal", "any"));
   }
   std::printf("\n");
+  return busiest;
 }
 
 // Produces the generated records from `first` on in time order, never more than `window`
@@ -330,7 +338,13 @@ int Demo(const Args& args) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       if (!stop.load()) {
-        PrintSummary((*daemon)->projector().Snapshot(NowMillis()), teams);
+        const std::string busiest =
+            PrintSummary((*daemon)->projector().Snapshot(NowMillis()), teams);
+        if (!busiest.empty()) {
+          std::printf("Retro page of the busiest team (last 14 days): http://127.0.0.1:%d/teams/%s\n"
+                      "All teams: http://127.0.0.1:%d/\n",
+                      (*daemon)->http_port(), UrlEncode(busiest).c_str(), (*daemon)->http_port());
+        }
         std::printf(for_seconds > 0 ? "Serving for %llds more; Ctrl-C stops.\n"
                                     : "Serving until Ctrl-C.%.0lld\n",
                     static_cast<long long>(for_seconds));

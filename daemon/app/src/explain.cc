@@ -7,6 +7,7 @@
 #include <set>
 
 #include "commands.h"
+#include "facts.h"
 #include "replay.h"
 #include "teams.h"
 #include "teamhealth/base/json_writer.h"
@@ -31,73 +32,12 @@ constexpr const char* kExplainUsage =
     "  sum) equals the report's number for the same labels. Gauges are computed at `to` from\n"
     "  the projections' state and have no facts.\n";
 
-// The event behind a fact, copied while it is applied.
-struct EventRef {
-  uint64_t sequence = 0;  // 0: read from a file
-  std::string id, type, subject, actor;
-  EpochMillis occurred_at = 0;
-};
-
-struct Fact {
-  EpochMillis at = 0;
-  double value = 0;
-  projections::Labels labels;  // without team
-  EventRef event;
-};
-
 struct ExplainRequest {
   std::string team, metric, format = "table";
   EpochMillis from = 0, to = 0;
   projections::Labels filter;  // sorted by name
   bool admin = true;           // per-person series named by handle
   std::map<std::string, std::string> people;  // reference -> handle, beyond the config's
-};
-
-// Records the increments and observations of one metric for one team inside the window,
-// attributing each to the event being applied.
-class FactRecorder final : public projections::MetricSink {
- public:
-  explicit FactRecorder(const ExplainRequest& r) : r_(r) {}
-
-  void BeginEvent(Sequence seq, const schema::Event& e) {
-    current_.sequence = seq.value();
-    current_.id = e.id();
-    current_.type = e.type();
-    current_.subject = e.subject().kind() + ":" + e.subject().id();
-    current_.actor = e.actor();
-    current_.occurred_at = e.occurred_at_ms();
-  }
-  void Add(std::string_view name, const projections::Labels& labels, double delta,
-           EpochMillis at) override {
-    Record(name, labels, delta, at);
-  }
-  void Observe(std::string_view name, const projections::Labels& labels, double value,
-               EpochMillis at) override {
-    Record(name, labels, value, at);
-  }
-  void Set(std::string_view, const projections::Labels&, double) override {}
-
-  std::vector<Fact>& facts() { return facts_; }
-
- private:
-  void Record(std::string_view name, const projections::Labels& labels, double value,
-              EpochMillis at) {
-    if (name != r_.metric || at < r_.from || at >= r_.to) return;
-    Fact f{.at = at, .value = value, .event = current_};
-    bool team = false;
-    for (const auto& [k, v] : labels) {
-      if (k == "team") {
-        team = v == r_.team;
-      } else {
-        f.labels.emplace_back(k, v);
-      }
-    }
-    if (team) facts_.push_back(std::move(f));
-  }
-
-  const ExplainRequest& r_;
-  EventRef current_;
-  std::vector<Fact> facts_;
 };
 
 bool Matches(const projections::Labels& labels, const projections::Labels& filter) {
@@ -142,7 +82,7 @@ Result<std::vector<Fact>> CollectFacts(const ExplainRequest& r, const ReplaySour
                                        const config::Config& config) {
   const projections::Settings settings = projections::MakeSettings(config);
   projections::Pipeline pipeline(projections::MakeDirectoryView(config.directory), settings);
-  FactRecorder recorder(r);
+  FactRecorder recorder(r.team, r.from, r.to, r.metric);
   std::map<std::string, std::string> handle_of_ref = r.people;
   const bool name_people = settings.person_metrics && r.admin;
   auto check_team = [&]() -> Status {

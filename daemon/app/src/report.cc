@@ -9,8 +9,10 @@
 
 #include "commands.h"
 #include "directory.h"
+#include "facts.h"
 #include "replay.h"
 #include "report_format.h"
+#include "report_html.h"
 #include "teams.h"
 #include "teamhealth/config/config.h"
 #include "teamhealth/eventlog/event_log.h"
@@ -27,7 +29,7 @@ namespace {
 
 constexpr const char* kReportUsage =
     "usage: teamhealth report (--config FILE --events FILE.jsonl... | --log DIR [--config FILE])\n"
-    "         [--team T] --from RFC3339 --to RFC3339 [--format table|json|csv]\n"
+    "         [--team T] --from RFC3339 --to RFC3339 [--format table|json|csv|html]\n"
     "         [--set NAME=VALUE ...]\n"
     "  The metrics of team T over exactly [from, to): counters are the increase inside the\n"
     "  window, histograms give count, sum, p50, p80, p95, gauges are as of `to`. Without\n"
@@ -43,7 +45,8 @@ constexpr const char* kReportUsage =
     "  for their first assignee's team, items and pull requests for their assignee's or\n"
     "  author's.\n"
     "  Formats: table (durations humanised: 7d 22h, 12m 30s), json (raw seconds), csv\n"
-    "  (RFC 4180, one column per label).\n"
+    "  (RFC 4180, one column per label), html (needs --team: one self-contained retro page,\n"
+    "  inline SVG charts, this window against the previous one of the same length).\n"
     "  What-if (--set, repeatable): sleep=HH:MM-HH:MM, working_hours=HH:MM-HH:MM, and every\n"
     "  [metrics] and [privacy] definition (switch_cost_minutes=N, session_gap_minutes=N, ...),\n"
     "  checked against the same ranges as the config.\n";
@@ -55,6 +58,7 @@ struct Options {
   std::string team;  // empty: every team
   EpochMillis from = 0, to = 0;
   ReportFormat format = ReportFormat::kTable;
+  bool html = false;  // the retro page of one team (report_html.h) instead of `format`
   std::vector<std::pair<std::string, std::string>> sets;
   bool include_people = true;  // series with a `person` label (API: admin token only)
 };
@@ -86,8 +90,13 @@ Result<Options> Parse(const Args& args) {
   o.from = *f;
   o.to = *t;
   const std::string format = args.Get("format", "table");
+  if (format == "html") {
+    if (o.team.empty()) return Error("--format html: give --team (the page is about one team)");
+    o.html = true;
+    return o;
+  }
   const auto parsed = ParseReportFormat(format);
-  if (!parsed) return Error("--format " + format + ": expected table, json or csv");
+  if (!parsed) return Error("--format " + format + ": expected table, json, csv or html");
   o.format = *parsed;
   return o;
 }
@@ -175,6 +184,83 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   return FormatReport(view, o.format);
 }
 
+// The zone of the page's day and hour charts: the team's configured zone, else the most common
+// zone of its members at `at` (ties: the first by name), else the directory's default.
+std::pair<std::string, std::string> TeamZone(const projections::DirectoryView& directory,
+                                             const config::DirectoryConfig& config,
+                                             const std::string& team, EpochMillis at) {
+  for (const auto& t : config.teams) {
+    if (t.name == team && t.schedule.timezone) return {*t.schedule.timezone, "the team's zone"};
+  }
+  std::map<std::string, int> zones;
+  const auto members = directory.Members(team, at);
+  for (const auto& m : members) ++zones[directory.EntryAt(m, at).pattern.timezone];
+  std::pair<std::string, int> best{"", 0};
+  for (const auto& [zone, n] : zones) {
+    if (n > best.second) best = {zone, n};
+  }
+  if (best.second > 0) {
+    return {best.first, "the zone of " + std::to_string(best.second) + " of its " +
+                            std::to_string(members.size()) + " members"};
+  }
+  return {config.defaults.timezone.value_or("UTC"), "the directory's default zone"};
+}
+
+// The retro page of o.team: ONE replay from the previous window's start feeds the window's
+// sink, the previous window's sink (its gauges exported as of `from`, when the replay reaches
+// it) and the team's facts; the headline numbers are the report's numbers.
+Result<std::string> BuildRetroPage(const Options& o, const config::Config& config,
+                                   eventlog::EventLog* live_log) {
+  projections::Settings settings = projections::MakeSettings(config);
+  projections::DirectoryView directory = projections::MakeDirectoryView(config.directory);
+  if (auto s = ApplySets(o, settings, directory); !s) return s.error();
+  projections::Pipeline pipeline(std::move(directory), settings);
+  const EpochMillis prev_from = o.from - (o.to - o.from);
+  projections::WindowSink current(o.from, o.to), previous(prev_from, o.from);
+  FactRecorder recorder(o.team, o.from, o.to);
+  FanOutSink sink({&current, &previous, &recorder});
+  auto check_team = [&]() -> Status {
+    std::set<std::string> known = TeamNames(pipeline.directory(), config.directory);
+    known.insert("unmapped");
+    if (known.contains(o.team)) return Status::Ok();
+    std::string list;
+    for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
+    return Error(ErrorKind::kNotFound, "unknown team " + o.team + " (known teams: " + list + ")");
+  };
+  bool previous_gauges = false;
+  auto hook = [&](Sequence seq, const schema::Event& e) {
+    if (!previous_gauges && e.occurred_at_ms() >= o.from) {
+      pipeline.ExportGauges(o.from, previous);
+      previous_gauges = true;
+    }
+    recorder.BeginEvent(seq, e);
+  };
+  std::map<std::string, std::string> no_names;
+  const ReplaySource source{.live_log = live_log, .log_dir = o.log_dir, .event_files = o.events};
+  if (auto s = ReplayUntil(source, config, pipeline, sink, o.to, hook, false, no_names,
+                           check_team);
+      !s) {
+    return s.error();
+  }
+  if (!previous_gauges) pipeline.ExportGauges(o.from, previous);
+  pipeline.ExportGauges(o.to, current);
+  const auto sizes = pipeline.TeamSizes(o.to);
+  const auto size = sizes.find(o.team);
+  RetroPageData data{.team = o.team,
+                     .prev_from = prev_from,
+                     .from = o.from,
+                     .to = o.to,
+                     .members = size == sizes.end() ? 0 : size->second,
+                     .min_group_size = settings.min_group_size,
+                     .current = &current,
+                     .previous = &previous,
+                     .facts = &recorder.facts()};
+  data.small = data.members < settings.min_group_size;
+  std::tie(data.zone, data.zone_reason) =
+      TeamZone(pipeline.directory(), config.directory, o.team, o.to);
+  return RenderRetroPage(data);
+}
+
 }  // namespace
 
 Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& query,
@@ -212,6 +298,38 @@ Result<std::string> ReportFromQuery(const std::map<std::string, std::string>& qu
   return BuildReport(request, config, &log);
 }
 
+Result<std::string> RetroPageFromQuery(const std::string& team,
+                                       const std::map<std::string, std::string>& query,
+                                       const config::Config& config, eventlog::EventLog& log,
+                                       EpochMillis now) {
+  Options o;
+  o.team = team;
+  o.html = true;
+  o.log_dir = "(live)";
+  for (const auto& [key, value] : query) {
+    if (key != "from" && key != "to") {
+      return Error("unknown query parameter " + key + " (expected from, to)");
+    }
+  }
+  auto field = [&](const char* name) {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  };
+  constexpr EpochMillis kFourteenDays = 14LL * 86400 * 1000;
+  std::optional<EpochMillis> to = now, from;
+  if (!field("to").empty()) to = ParseRfc3339(field("to"));
+  if (!to) return Error("query parameter to: expected RFC 3339");
+  from = field("from").empty() ? std::optional<EpochMillis>(*to - kFourteenDays)
+                               : ParseRfc3339(field("from"));
+  if (!from) return Error("query parameter from: expected RFC 3339");
+  if (*from < 0) return Error("query parameter from: before 1970-01-01, where the log starts");
+  if (*to <= *from) return Error("query parameter to: must be after from");
+  if (*to - *from > 366LL * 86400 * 1000) return Error("window longer than 366 days");
+  o.from = *from;
+  o.to = *to;
+  return BuildRetroPage(o, config, &log);
+}
+
 namespace {
 
 int Report(const Args& args) {
@@ -224,7 +342,8 @@ int Report(const Args& args) {
     std::fprintf(stderr, "%s: %s\n", options->config.c_str(), config.error().message().c_str());
     return 1;
   }
-  auto out = BuildReport(ReportRequest{*options}, *config, nullptr);
+  auto out = options->html ? BuildRetroPage(*options, *config, nullptr)
+                           : BuildReport(ReportRequest{*options}, *config, nullptr);
   if (!out) {
     std::fprintf(stderr, "teamhealth report: %s\n", out.error().message().c_str());
     // What-if overrides that do not parse and unknown teams are usage errors.

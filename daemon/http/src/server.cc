@@ -148,15 +148,24 @@ class HttplibServer final : public Server {
       const auto role = Authorize(req, res, Role::kViewer, "application/json");
       if (!role) return;
       std::map<std::string, std::string> query;
-      for (const auto& [k, v] : req.params) {
-        if (!query.emplace(k, v).second) {
-          res.status = 400;
-          res.set_content(JsonError(400, "query parameter " + k + " given more than once").body,
-                          "application/json");
-          return;
-        }
-      }
+      if (!UniqueParams(req, res, query, "application/json")) return;
       const ApiResponse r = handlers_.api(req.matches[1], query, *role);
+      res.status = r.status;
+      for (const auto& [k, v] : r.headers) res.set_header(k, v);
+      res.set_content(r.body, r.content_type);
+    });
+    // The pages: the same viewer role as the API; errors as plain text.
+    server_->Get(R"(/|/teams/[^/]+)", [this](const httplib::Request& req,
+                                             httplib::Response& res) {
+      if (!handlers_.page) {
+        res.status = 404;
+        return;
+      }
+      const auto role = Authorize(req, res, Role::kViewer, "text/plain");
+      if (!role) return;
+      std::map<std::string, std::string> query;
+      if (!UniqueParams(req, res, query, "text/plain")) return;
+      const ApiResponse r = handlers_.page(req.path, query, *role);
       res.status = r.status;
       for (const auto& [k, v] : r.headers) res.set_header(k, v);
       res.set_content(r.body, r.content_type);
@@ -191,6 +200,23 @@ class HttplibServer final : public Server {
   int port() const override { return port_; }
 
  private:
+  // The query parameters of `req` into `query`; false (answered 400) if one is repeated.
+  static bool UniqueParams(const httplib::Request& req, httplib::Response& res,
+                           std::map<std::string, std::string>& query,
+                           const std::string& content_type) {
+    for (const auto& [k, v] : req.params) {
+      if (!query.emplace(k, v).second) {
+        const std::string message = "query parameter " + k + " given more than once";
+        res.status = 400;
+        res.set_content(content_type == "application/json" ? JsonError(400, message).body
+                                                           : message + "\n",
+                        content_type);
+        return false;
+      }
+    }
+    return true;
+  }
+
   // The caller's role if it may read a resource that needs `needed`; if not, answers 401 or 403.
   std::optional<Role> Authorize(const httplib::Request& req, httplib::Response& res, Role needed,
                                 const std::string& content_type) const {

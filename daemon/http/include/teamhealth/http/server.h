@@ -46,6 +46,12 @@ struct Handlers {
   std::function<ApiResponse(const std::string& endpoint,
                             const std::map<std::string, std::string>& query, Role role)>
       api;
+  // GET / and GET /teams/<team>: HTML pages for a person in a browser. The path (decoded),
+  // the query parameters (each at most once) and the caller's role (at least kViewer). Unset:
+  // those paths answer 404.
+  std::function<ApiResponse(const std::string& path,
+                            const std::map<std::string, std::string>& query, Role role)>
+      page;
   // Who may read /metrics: kAdmin when it carries per-person series.
   Role metrics_role = Role::kViewer;
 };
@@ -65,7 +71,7 @@ struct ListenerOptions {
 // readable tokens, the TLS certificate and key load, match and have not expired.
 Status CheckListener(const ListenerOptions& options);
 
-// One HTTP(S) listener for /metrics, /healthz, /readyz and /api/v1/, serving on its own threads
+// One HTTP(S) listener for /metrics, /healthz, /readyz, /api/v1/ and the pages (/, /teams/), serving on its own threads
 // until destroyed. Owns its threads; Handlers must stay valid until it is destroyed.
 class Server {
  public:
