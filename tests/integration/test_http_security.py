@@ -33,6 +33,8 @@ timezone = "Europe/London"
 identities = ["pagerduty:PALICE"]
 """
 REPORT = "/api/v1/report?team=payments&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z"
+# A daemon without a directory knows only the team "unmapped" (payments would be a 404).
+UNMAPPED = "/api/v1/report?team=unmapped&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z"
 VIEWER = "viewer-" + "v" * 24
 ADMIN = "admin-" + "a" * 24
 
@@ -230,19 +232,19 @@ def test_request_limits_and_query_api_errors(broker, daemons, tmp_path):
                                  max_request_headers=20))
     d = start(daemons, cfg)
     c = Client(d.port)
-    assert c.status(REPORT, VIEWER) == 200
+    assert c.status(UNMAPPED, VIEWER) == 200
     # Headers: 19 + Host + Authorization... over 20 is refused with 431.
     many = {f"X-Filler-{i}": "x" for i in range(30)}
-    assert c.request(REPORT, VIEWER, headers=many)[0] == 431
-    assert c.request(REPORT, VIEWER, headers={f"X-Filler-{i}": "x" for i in range(10)})[0] == 200
+    assert c.request(UNMAPPED, VIEWER, headers=many)[0] == 431
+    assert c.request(UNMAPPED, VIEWER, headers={f"X-Filler-{i}": "x" for i in range(10)})[0] == 200
     # A body over max_request_bytes: 413, read no further (a GET's body is never read). A small
     # one reaches routing, which has no POST route: 404.
-    assert c.request(REPORT, VIEWER, method="POST", body=b"x" * 4096,
+    assert c.request(UNMAPPED, VIEWER, method="POST", body=b"x" * 4096,
                      headers={"Content-Type": "text/plain"})[0] == 413
-    assert c.request(REPORT, VIEWER, method="POST", body=b"x" * 100,
+    assert c.request(UNMAPPED, VIEWER, method="POST", body=b"x" * 100,
                      headers={"Content-Type": "text/plain"})[0] == 404
     # A request line longer than cpp-httplib's 8 KiB limit: 414.
-    assert c.status(REPORT + "&x=" + "y" * 10000, VIEWER) == 414
+    assert c.status(UNMAPPED + "&x=" + "y" * 10000, VIEWER) == 414
 
     def error(query: str) -> tuple[int, str]:
         status, _, body = c.request("/api/v1/report?" + query, VIEWER)
@@ -259,7 +261,8 @@ def test_request_limits_and_query_api_errors(broker, daemons, tmp_path):
         (f"team=payments&{window}&format=xml", 400, "format"),
         (window, 400, "team is required"),
         # The widest window the API accepts is served, not a crash.
-        ("team=payments&from=1970-01-01T00:00:00Z&to=9999-12-31T23:59:59Z", 200, "payments"),
+        ("team=unmapped&from=1970-01-01T00:00:00Z&to=9999-12-31T23:59:59Z", 200, "unmapped"),
+        (f"team=nobody&{window}", 404, "unknown team nobody (known teams: unmapped)"),
     ]:
         got, text = error(query)
         assert got == status and words in text, (query, got, text)
@@ -308,7 +311,7 @@ def test_tokens_never_reach_the_log(broker, daemons, tmp_path):
                     http_section(viewer_token_file=viewer))
     d = start(daemons, cfg)
     c = Client(d.port)
-    assert c.status(REPORT, VIEWER) == 200
-    assert c.status(REPORT, "not-the-token-but-long-enough") == 401
+    assert c.status(UNMAPPED, VIEWER) == 200
+    assert c.status(UNMAPPED, "not-the-token-but-long-enough") == 401
     assert d.terminate() == 0
     assert VIEWER not in d.log() and "not-the-token" not in d.log()
