@@ -63,6 +63,7 @@ var nonTeamMetrics = map[string]bool{
 	"teamhealth_kafka_up":                            true,
 	"teamhealth_ingest_last_batch_timestamp_seconds": true,
 	"teamhealth_topic_missing":                       true,
+	"teamhealth_ingest_disk_full":                    true,
 }
 
 // Catalogue is the set of metrics expressions may use.

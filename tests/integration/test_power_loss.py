@@ -204,9 +204,12 @@ def test_power_loss(broker, daemons, tmp_path):
     print(f"power-loss summary: seed={seed} cuts={len(cuts)} (before the log was complete: "
           f"{mid}) events={TOTAL} lost=0 duplicated=0 bytes dropped={dropped}")
     assert len(cuts) == CUTS
-    # The cuts must have hit a daemon that had work left, and must have dropped something.
+    # The cuts must have hit a daemon that had work left, with the shim journaling it. They
+    # need not drop bytes: with sync_writes every batch is fsync'd and RocksDB's info log no
+    # longer lives in the state directory, so a cut often finds nothing unsynced (the positive
+    # control below shows a cut that does drop what was not synced).
     assert mid >= 3, f"only {mid} cuts happened before the log was complete"
-    assert dropped > 0, "no cut dropped any byte: is the shim loaded?"
+    assert all(c[4].records > 0 for c in cuts), "a cut found an empty journal: no shim?"
 
 
 def test_power_loss_drops_unsynced_writes(broker, daemons, tmp_path):
