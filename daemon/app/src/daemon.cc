@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "directory.h"
+#include "state.h"
 #include "report_html.h"
 #include "teams.h"
 #include "teamhealth/base/json_writer.h"
@@ -32,34 +33,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(config::Config config, std::string
 Daemon::~Daemon() = default;
 
 Status Daemon::Build(const logging::Loggers& loggers) {
-  // The identities column is keyed (docs/design.md section 6): no key, no start.
-  if (config_.storage.identity_key_file.empty()) {
-    return Error(
-        "storage.identity_key_file is not set: the daemon keys the hashes of people's "
-        "identities with a secret kept outside the state directory. Create one with `head -c 32 "
-        "/dev/urandom > /etc/teamhealth/identity.key; chmod 600 /etc/teamhealth/identity.key` "
-        "and name it in [storage]");
-  }
-  auto key =
-      eventlog::IdentityKey::FromFile(config_.storage.identity_key_file, config_.storage.dir);
-  if (!key) return key.error();
-  auto store = storage::Store::Open(
-      {config_.storage.dir, false, config_.storage.sync_writes, loggers.Get("storage")});
-  if (!store) return Error("cannot open the state directory: " + store.error().message());
-  store_ = std::move(*store);
-  auto log = eventlog::EventLog::Open(*store_, {.identity_key = std::move(*key)});
-  if (!log) return Error("cannot open the event log: " + log.error().message());
-  log_ = std::move(*log);
-  logger_->info("Opened the event log. dir={} last_sequence={}", config_.storage.dir,
-                log_->LastSequence().value());
-  if (const uint64_t keyed = log_->identities_keyed_at_open(); keyed > 0) {
-    logger_->info("Keyed the identities column with storage.identity_key_file (once). "
-                  "identities={}",
-                  keyed);
-  }
-  if (auto s = RecordDirectory(*log_, config_.directory, logger_); !s) {
-    return Error("cannot record the directory: " + s.error().message());
-  }
+  // The same opening as `import` (state.h): identity key, lock, keying once, the directory.
+  auto opened = OpenWritableLog(config_, loggers);
+  if (!opened) return opened.error();
+  store_ = std::move(opened->store);
+  log_ = std::move(opened->log);
 
   const projections::Settings settings = projections::MakeSettings(config_);
   projector_ = std::make_unique<projector::Projector>(

@@ -21,9 +21,7 @@ struct WritableLog {
 // required (storage.identity_key_file, outside the state directory), the store takes the
 // directory's lock (an error names the directory while a daemon holds it), writes are fsync'd
 // per storage.sync_writes, and a log written before keying is keyed in place. Then records
-// the config's directory (RecordDirectory). Used by `import`.
-// TODO(import): Daemon::Build opens the log the same way; move it onto this function (daemon.cc
-// was being changed by another branch when this was written).
+// the config's directory (RecordDirectory). Used by `serve` (Daemon::Build) and `import`.
 Result<WritableLog> OpenWritableLog(const config::Config& config, const logging::Loggers& loggers);
 
 }  // namespace teamhealth::app
