@@ -293,3 +293,27 @@ def scan_log(state: Path) -> dict:
     return {"ids": ids, "events": expected_seq - 1, "dense": dense,
             "origin_twice": origin_twice, "by_topic": dict(by_topic),
             "partitions": {k: tuple(v) for k, v in partitions.items()}}
+
+
+_ID = re.compile(rb'^[^\t]*\t\{"id":"([^"]+)"')
+
+
+def generate_messages(work: Path, events: int, seed: int) -> tuple[Path, set[str]]:
+    """`events` canonical events from ops/bench/ingest_bench.py's generator as kcat key<TAB>value
+    lines in work/messages.tsv (its report in work/generate.json), and their distinct ids."""
+    sys.path.insert(0, str(REPO / "ops" / "bench"))
+    import ingest_bench  # noqa: E402  (the canonical event generator)
+    messages = work / "messages.tsv"
+    with open(work / "generate.json", "w") as out:
+        saved, sys.stdout = sys.stdout, out
+        try:
+            ingest_bench.generate(str(messages), events, seed=seed)
+        finally:
+            sys.stdout = saved
+    ids = set()
+    with open(messages, "rb") as f:
+        for line in f:
+            ids.add(_ID.match(line).group(1).decode())
+    if len(ids) != events:
+        raise RuntimeError(f"the generator gave {len(ids)} distinct ids for {events}")
+    return messages, ids

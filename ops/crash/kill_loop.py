@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -36,13 +35,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (BIN, KCAT, REPO, Broker, Daemon, Deadline, inspect_json,  # noqa: E402
-                     records_accounted, say, scan_log, total, wait_for, write_config)
-
-sys.path.insert(0, str(REPO / "ops" / "bench"))
-import ingest_bench  # noqa: E402  (the canonical event generator)
+                     generate_messages, records_accounted, say, scan_log, total,
+                     wait_for, write_config)
 
 TOPIC = "crash"
-_ID = re.compile(rb'^[^\t]*\t\{"id":"([^"]+)"')
 
 
 def main() -> int:
@@ -68,19 +64,7 @@ def main() -> int:
     try:
         broker.start()
         say("kill-loop", f"broker {broker.bootstrap}")
-        messages = work / "messages.tsv"
-        with open(work / "generate.json", "w") as out:
-            saved, sys.stdout = sys.stdout, out
-            try:
-                ingest_bench.generate(str(messages), args.events, seed=seed)
-            finally:
-                sys.stdout = saved
-        ids = set()
-        with open(messages, "rb") as f:
-            for line in f:
-                ids.add(_ID.match(line).group(1).decode())
-        if len(ids) != args.events:
-            raise RuntimeError(f"the generator gave {len(ids)} distinct ids for {args.events}")
+        messages, ids = generate_messages(work, args.events, seed)
 
         state = work / "state"
         cfg = write_config(work / "teamhealth.toml", state, broker.bootstrap,

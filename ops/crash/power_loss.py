@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -37,16 +36,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (BIN, KCAT, REPO, Broker, Daemon, Deadline, inspect_json,  # noqa: E402
-                     records_accounted, say, scan_log, total, wait_for, write_config)
+                     generate_messages, records_accounted, say, scan_log, total,
+                     wait_for, write_config)
 from power_loss_fs import power_cut, shim_environment  # noqa: E402
-
-sys.path.insert(0, str(REPO / "ops" / "bench"))
-import ingest_bench  # noqa: E402  (the canonical event generator)
 
 TOPIC = "crash"
 SHIM = Path(os.environ.get("TEAMHEALTH_POWERLOSS_SHIM",
                            str(REPO / "build" / "tests" / "faults" / "power_loss_shim.so")))
-_ID = re.compile(rb'^[^\t]*\t\{"id":"([^"]+)"')
 
 
 def check_prefix(state: Path, ids: set[str]) -> tuple[int, list[str]]:
@@ -102,19 +98,7 @@ def main() -> int:
     try:
         broker.start()
         say("power-loss", f"broker {broker.bootstrap}")
-        messages = work / "messages.tsv"
-        with open(work / "generate.json", "w") as out:
-            saved, sys.stdout = sys.stdout, out
-            try:
-                ingest_bench.generate(str(messages), args.events, seed=seed)
-            finally:
-                sys.stdout = saved
-        ids = set()
-        with open(messages, "rb") as f:
-            for line in f:
-                ids.add(_ID.match(line).group(1).decode())
-        if len(ids) != args.events:
-            raise RuntimeError(f"the generator gave {len(ids)} distinct ids for {args.events}")
+        messages, ids = generate_messages(work, args.events, seed)
 
         state = work / "state"
         journal = work / "powerloss.journal"
