@@ -54,6 +54,8 @@ Status Daemon::Build(const logging::Loggers& loggers) {
     projector_->SetPeopleNames(std::move(*people));
     logger_->warn("privacy.person_metrics is on: per-person series are exported");
   }
+  // Metric facts are built once ingest has caught up: a backlog arrives out of event-time order.
+  projector_->EnableFacts({}, [this] { return ingestor_ != nullptr && ingestor_->Ready(); });
   if (auto s = projector_->Start(); !s) {
     return Error("cannot start the projections: " + s.error().message());
   }

@@ -2,9 +2,11 @@
 // number of a report — every counter increment or histogram observation of a metric for a team
 // in [from, to) — each with the event that caused it. The facts come from the same replay as
 // the report (replay.h), so their total is the report's number.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "commands.h"
 #include "facts.h"
@@ -93,13 +95,34 @@ Result<std::vector<Fact>> CollectFacts(const ExplainRequest& r, const ReplaySour
     for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
     return Error(ErrorKind::kNotFound, "unknown team " + r.team + " (known teams: " + list + ")");
   };
-  if (auto s = ReplayUntil(
+  const FactWindow window{
+      .from = r.from,
+      .teams = [&] { return std::set<std::string>{r.team}; },
+      .on_fact = [&](const std::string&, const projector::StoredFact& f) {
+        recorder.BeginStored(f.sequence, f.caused_at);
+      }};
+  std::string how;
+  if (auto s = ReadWindow(
           source, config, pipeline, recorder, r.to,
           [&](Sequence seq, const schema::Event& e) { recorder.BeginEvent(seq, e); }, name_people,
-          handle_of_ref, check_team);
+          handle_of_ref, check_team, true, window, how);
       !s) {
     return s.error();
   }
+  // Stored facts carry their event's sequence: read those events once each.
+  std::map<uint64_t, EventRef> events;
+  if (auto s = ForEachLogged(source, config, recorder.Undescribed(),
+                             [&](Sequence seq, const schema::Event& e) {
+                               events.emplace(seq.value(), EventRef::Of(seq, e));
+                             });
+      !s) {
+    return s.error();
+  }
+  recorder.Describe(events);
+  std::stable_sort(recorder.facts().begin(), recorder.facts().end(),
+                   [](const Fact& a, const Fact& b) {
+                     return std::tie(a.at, a.event.sequence) < std::tie(b.at, b.event.sequence);
+                   });
   // Privacy as in the report: a small team's sensitive metrics are not shown at all.
   if (projections::IsSmallTeamSensitive(r.metric)) {
     const auto sizes = pipeline.TeamSizes(r.to);

@@ -2,13 +2,37 @@
 
 namespace teamhealth::app {
 
+EventRef EventRef::Of(Sequence seq, const schema::Event& e) {
+  return EventRef{.sequence = seq.value(),
+                  .id = e.id(),
+                  .type = e.type(),
+                  .subject = e.subject().kind() + ":" + e.subject().id(),
+                  .actor = e.actor(),
+                  .occurred_at = e.occurred_at_ms()};
+}
+
 void FactRecorder::BeginEvent(Sequence seq, const schema::Event& e) {
-  current_.sequence = seq.value();
-  current_.id = e.id();
-  current_.type = e.type();
-  current_.subject = e.subject().kind() + ":" + e.subject().id();
-  current_.actor = e.actor();
-  current_.occurred_at = e.occurred_at_ms();
+  current_ = EventRef::Of(seq, e);
+}
+
+void FactRecorder::BeginStored(uint64_t seq, EpochMillis caused_at) {
+  current_ = EventRef{.sequence = seq, .occurred_at = caused_at};
+}
+
+std::set<uint64_t> FactRecorder::Undescribed() const {
+  std::set<uint64_t> out;
+  for (const auto& f : facts_) {
+    if (f.event.id.empty() && f.event.sequence != 0) out.insert(f.event.sequence);
+  }
+  return out;
+}
+
+void FactRecorder::Describe(const std::map<uint64_t, EventRef>& events) {
+  for (auto& f : facts_) {
+    if (!f.event.id.empty()) continue;
+    const auto it = events.find(f.event.sequence);
+    if (it != events.end()) f.event = it->second;
+  }
 }
 
 void FactRecorder::Record(std::string_view name, const projections::Labels& labels, double value,

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,8 @@ struct EventRef {
   uint64_t sequence = 0;  // 0: read from a file
   std::string id, type, subject, actor;
   EpochMillis occurred_at = 0;
+
+  static EventRef Of(Sequence seq, const schema::Event& e);
 };
 
 // One counter increment or histogram observation of one team's metric, with its instant and
@@ -38,6 +42,12 @@ class FactRecorder final : public projections::MetricSink {
       : team_(std::move(team)), metric_(std::move(metric)), from_(from), to_(to) {}
 
   void BeginEvent(Sequence seq, const schema::Event& e);
+  // The next increment is a stored fact (replay.h ReadWindow): only its event's sequence and
+  // time are known until Describe() fills in the rest.
+  void BeginStored(uint64_t seq, EpochMillis caused_at);
+  // Sequences of the stored facts' events, and filling them in once read.
+  std::set<uint64_t> Undescribed() const;
+  void Describe(const std::map<uint64_t, EventRef>& events);
   void Add(std::string_view name, const projections::Labels& labels, double delta,
            EpochMillis at) override {
     Record(name, labels, delta, at);

@@ -45,21 +45,88 @@ Result<std::vector<schema::Event>> ReadEventFiles(const std::vector<std::string>
   return out;
 }
 
+namespace {
+
+// The log a replay reads: the daemon's, or one opened read-only from a state directory (and
+// the handles of its people when `want_names`).
+struct OpenedLog {
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<eventlog::EventLog> own;
+  eventlog::EventLog* log = nullptr;
+};
+
+Result<OpenedLog> OpenLog(const ReplaySource& source, const config::Config& config,
+                          bool want_names, std::map<std::string, std::string>& handle_of_ref) {
+  OpenedLog out;
+  out.log = source.live_log;
+  if (out.log != nullptr) return out;
+  auto opened = storage::Store::Open({source.log_dir, true, false});
+  if (!opened) return opened.error();
+  out.store = std::move(*opened);
+  eventlog::OpenOptions open{.read_only = true};
+  if (want_names) {  // naming people reads the keyed identities column
+    auto key = eventlog::LoadIdentityKey(config.storage.identity_key_file, source.log_dir);
+    if (!key) return key.error();
+    open.identity_key = std::move(*key);
+  }
+  auto l = eventlog::EventLog::Open(*out.store, std::move(open));
+  if (!l) return l.error();
+  out.own = std::move(*l);
+  out.log = out.own.get();
+  if (want_names) {
+    auto more = out.log->NamesOf(DirectoryPeople(config.directory));
+    if (more) handle_of_ref.insert(more->begin(), more->end());
+  }
+  return out;
+}
+
+void ConfigNames(const config::Config& config, bool want_names,
+                 std::map<std::string, std::string>& handle_of_ref) {
+  if (!want_names) return;
+  for (const auto& person : config.directory.people) {
+    for (const auto& id : person.identities) handle_of_ref.emplace(id, person.handle);
+  }
+}
+
+}  // namespace
+
+Status ForEachLogged(const ReplaySource& source, const config::Config& config,
+                    const std::set<uint64_t>& sequences, const EventHook& fn) {
+  if (sequences.empty() || !source.event_files.empty()) return Status::Ok();
+  std::map<std::string, std::string> no_names;
+  auto opened = OpenLog(source, config, false, no_names);
+  if (!opened) return opened.error();
+  for (const uint64_t seq : sequences) {
+    auto e = opened->log->Read(Sequence(seq));
+    if (!e) return e.error();
+    if (*e) fn(Sequence(seq), **e);
+  }
+  return Status::Ok();
+}
+
 Status ReplayUntil(const ReplaySource& source, const config::Config& config,
                    projections::Pipeline& pipeline, projections::MetricSink& sink, EpochMillis to,
                    const EventHook& hook, bool want_names,
                    std::map<std::string, std::string>& handle_of_ref,
                    const std::function<Status()>& after_directory) {
-  if (want_names) {
-    for (const auto& person : config.directory.people) {
-      for (const auto& id : person.identities) handle_of_ref.emplace(id, person.handle);
-    }
-  }
+  std::string how;
+  return ReadWindow(source, config, pipeline, sink, to, hook, want_names, handle_of_ref,
+                    after_directory, false, {}, how);
+}
+
+Status ReadWindow(const ReplaySource& source, const config::Config& config,
+                  projections::Pipeline& pipeline, projections::MetricSink& sink, EpochMillis to,
+                  const EventHook& hook, bool want_names,
+                  std::map<std::string, std::string>& handle_of_ref,
+                  const std::function<Status()>& after_directory, bool allow_facts,
+                  const FactWindow& window, std::string& how) {
+  ConfigNames(config, want_names, handle_of_ref);
   auto apply = [&](Sequence seq, const schema::Event& e) {
     if (hook) hook(seq, e);
     pipeline.Apply(e, sink);
   };
   if (!source.event_files.empty()) {
+    how = "replay (event files)";
     auto events = ReadEventFiles(source.event_files);
     if (!events) return events.error();
     for (const auto& e : projections::DirectoryEvents(config.directory)) pipeline.Preload(e);
@@ -76,34 +143,33 @@ Status ReplayUntil(const ReplaySource& source, const config::Config& config,
     }
     return Status::Ok();
   }
-  std::unique_ptr<storage::Store> store;
-  std::unique_ptr<eventlog::EventLog> own_log;
-  eventlog::EventLog* log = source.live_log;
-  if (log == nullptr) {
-    auto opened = storage::Store::Open({source.log_dir, true, false});
-    if (!opened) return opened.error();
-    store = std::move(*opened);
-    eventlog::OpenOptions open{.read_only = true};
-    if (want_names) {  // naming people reads the keyed identities column
-      auto key = eventlog::LoadIdentityKey(config.storage.identity_key_file, source.log_dir);
-      if (!key) return key.error();
-      open.identity_key = std::move(*key);
-    }
-    auto l = eventlog::EventLog::Open(*store, std::move(open));
-    if (!l) return l.error();
-    own_log = std::move(*l);
-    log = own_log.get();
-    if (want_names) {
-      auto more = log->NamesOf(DirectoryPeople(config.directory));
-      if (more) handle_of_ref.insert(more->begin(), more->end());
-    }
-  }
-  if (auto d = projector::PreloadDirectory(*log, pipeline); !d) return d.error();
+  auto opened = OpenLog(source, config, want_names, handle_of_ref);
+  if (!opened) return opened.error();
+  eventlog::EventLog& log = *opened->log;
+  if (auto d = projector::PreloadDirectory(log, pipeline); !d) return d.error();
   if (after_directory) {
     if (auto s = after_directory(); !s) return s;
   }
+  std::string why_not = "what-if definitions";
+  if (allow_facts) {
+    auto reader = projector::FactReader::Open(log.store(), log, pipeline, why_not);
+    if (!reader) return reader.error();
+    if (*reader) {
+      how = "facts";
+      const std::set<std::string> teams = window.teams ? window.teams() : std::set<std::string>{};
+      for (const auto& team : teams) {
+        auto s = (*reader)->Feed(team, window.from, to, to, sink,
+                                 [&](const projector::StoredFact& f) {
+                                   if (window.on_fact) window.on_fact(team, f);
+                                 });
+        if (!s) return s;
+      }
+      return (*reader)->StateAt(pipeline, to, sink, hook);
+    }
+  }
+  how = "replay (" + why_not + ")";
   // In event-time order through the time index: memory stays O(people + open items).
-  return log->ForEachByTime(to, [&](Sequence seq, const schema::Event& e) {
+  return log.ForEachByTime(to, [&](Sequence seq, const schema::Event& e) {
     apply(seq, e);
     return true;
   });

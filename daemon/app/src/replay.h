@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/projections/metrics.h"
 #include "teamhealth/projections/pipeline.h"
+#include "teamhealth/projector/fact_index.h"
 #include "event.pb.h"
 
 namespace teamhealth::app {
@@ -40,6 +42,35 @@ Status ReplayUntil(const ReplaySource& source, const config::Config& config,
                    const EventHook& hook, bool want_names,
                    std::map<std::string, std::string>& handle_of_ref,
                    const std::function<Status()>& after_directory = nullptr);
+
+// How a window is read when the metric facts may answer (docs/design.md section 8).
+struct FactWindow {
+  EpochMillis from = 0;  // the earliest instant a sink keeps
+  // The teams whose facts are read; asked once the directory history is in the pipeline.
+  std::function<std::set<std::string>()> teams;
+  // Each stored fact read, with its team (explain and the retro page record them).
+  std::function<void(const std::string& team, const projector::StoredFact&)> on_fact;
+};
+
+// What report, explain and the retro page read. From a log whose metric facts were built with
+// the pipeline's definitions and directory: the facts of `window.teams` with instants in
+// [window.from, to) caused before `to` go to `sink` (as increments, team label restored), then
+// the pipeline is brought to its state as of `to` (a snapshot and at most a day's events; the
+// events after the facts' position go through `sink` and `hook` as in a replay). The same
+// numbers as ReplayUntil, at the cost of the window's facts instead of the log's length.
+// Otherwise (event files, what-if with `allow_facts` false, facts not built or built with
+// other definitions) it is ReplayUntil. `how` gets "facts" or "replay (<reason>)".
+Status ReadWindow(const ReplaySource& source, const config::Config& config,
+                  projections::Pipeline& pipeline, projections::MetricSink& sink, EpochMillis to,
+                  const EventHook& hook, bool want_names,
+                  std::map<std::string, std::string>& handle_of_ref,
+                  const std::function<Status()>& after_directory, bool allow_facts,
+                  const FactWindow& window, std::string& how);
+
+// Calls `fn` for each of `sequences` in the source's log (nothing for event files): the events
+// behind stored facts.
+Status ForEachLogged(const ReplaySource& source, const config::Config& config,
+                     const std::set<uint64_t>& sequences, const EventHook& fn);
 
 // Canonical JSON lines from several files, deduplicated by id; the first bad line is an error
 // naming the file and line.

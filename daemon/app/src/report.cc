@@ -30,7 +30,7 @@ namespace {
 constexpr const char* kReportUsage =
     "usage: teamhealth report (--config FILE --events FILE.jsonl... | --log DIR [--config FILE])\n"
     "         [--team T] --from RFC3339 --to RFC3339 [--format table|json|csv|html]\n"
-    "         [--set NAME=VALUE ...]\n"
+    "         [--set NAME=VALUE ...] [--verbose]\n"
     "  The metrics of team T over exactly [from, to): counters are the increase inside the\n"
     "  window, histograms give count, sum, p50, p80, p95, gauges are as of `to`. Without\n"
     "  --team: every team of the directory (and `unmapped`), one after the other (JSON: an\n"
@@ -49,7 +49,11 @@ constexpr const char* kReportUsage =
     "  inline SVG charts, this window against the previous one of the same length).\n"
     "  What-if (--set, repeatable): sleep=HH:MM-HH:MM, working_hours=HH:MM-HH:MM, and every\n"
     "  [metrics] and [privacy] definition (switch_cost_minutes=N, session_gap_minutes=N, ...),\n"
-    "  checked against the same ranges as the config.\n";
+    "  checked against the same ranges as the config.\n"
+    "  A log's report reads the metric facts the daemon (or `import`) built with the same\n"
+    "  definitions: its cost grows with the window, not the log. Event files, what-if and a log\n"
+    "  whose facts were built with other definitions are replayed from the start instead.\n"
+    "  --verbose says on stderr which of the two it did, and why.\n";
 
 struct Options {
   std::string config;  // empty: --log without a config (the log's directory, default definitions)
@@ -130,6 +134,7 @@ namespace {
 struct ReportRequest {
   Options options;
   std::map<std::string, std::string> people;  // reference -> handle, beyond the config's
+  std::string* how = nullptr;  // receives how the window was read (replay.h ReadWindow)
 };
 
 // The report of `request` over the live log, the log directory or event files: a private
@@ -155,11 +160,18 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
     return Error(ErrorKind::kNotFound, "unknown team " + o.team + " (known teams: " + list + ")");
   };
   const ReplaySource source{.live_log = live_log, .log_dir = o.log_dir, .event_files = o.events};
-  if (auto s = ReplayUntil(source, config, pipeline, sink, o.to, nullptr, settings.person_metrics,
-                           handle_of_ref, check_team);
+  const FactWindow window{.from = o.from,
+                          .teams = [&] {
+                            return o.team.empty() ? known : std::set<std::string>{o.team};
+                          },
+                          .on_fact = nullptr};
+  std::string how;
+  if (auto s = ReadWindow(source, config, pipeline, sink, o.to, nullptr, settings.person_metrics,
+                          handle_of_ref, check_team, o.sets.empty(), window, how);
       !s) {
     return s.error();
   }
+  if (request.how != nullptr) *request.how = how;
   pipeline.ExportGauges(o.to, sink);
   if (settings.person_metrics) sink.NamePeople(pipeline.KeyNames(handle_of_ref));
   ReportView view{.from = o.from,
@@ -210,11 +222,11 @@ std::pair<std::string, std::string> TeamZone(const projections::DirectoryView& d
 // sink, the previous window's sink (its gauges exported as of `from`, when the replay reaches
 // it) and the team's facts; the headline numbers are the report's numbers.
 Result<std::string> BuildRetroPage(const Options& o, const config::Config& config,
-                                   eventlog::EventLog* live_log) {
+                                   eventlog::EventLog* live_log, std::string* how_read) {
   projections::Settings settings = projections::MakeSettings(config);
   projections::DirectoryView directory = projections::MakeDirectoryView(config.directory);
   if (auto s = ApplySets(o, settings, directory); !s) return s.error();
-  projections::Pipeline pipeline(std::move(directory), settings);
+  projections::Pipeline pipeline(directory, settings);
   const EpochMillis prev_from = o.from - (o.to - o.from);
   projections::WindowSink current(o.from, o.to), previous(prev_from, o.from);
   FactRecorder recorder(o.team, o.from, o.to);
@@ -227,9 +239,11 @@ Result<std::string> BuildRetroPage(const Options& o, const config::Config& confi
     for (const auto& t : known) list += (list.empty() ? "" : ", ") + t;
     return Error(ErrorKind::kNotFound, "unknown team " + o.team + " (known teams: " + list + ")");
   };
+  std::string how;
   bool previous_gauges = false;
   auto hook = [&](Sequence seq, const schema::Event& e) {
-    if (!previous_gauges && e.occurred_at_ms() >= o.from) {
+    // A replay passes `from` on its way: the previous window's gauges are as of then.
+    if (how != "facts" && !previous_gauges && e.occurred_at_ms() >= o.from) {
       pipeline.ExportGauges(o.from, previous);
       previous_gauges = true;
     }
@@ -237,11 +251,29 @@ Result<std::string> BuildRetroPage(const Options& o, const config::Config& confi
   };
   std::map<std::string, std::string> no_names;
   const ReplaySource source{.live_log = live_log, .log_dir = o.log_dir, .event_files = o.events};
-  if (auto s = ReplayUntil(source, config, pipeline, sink, o.to, hook, false, no_names,
-                           check_team);
+  const FactWindow window{.from = prev_from,
+                          .teams = [&] { return std::set<std::string>{o.team}; },
+                          .on_fact = nullptr};
+  if (auto s = ReadWindow(source, config, pipeline, sink, o.to, hook, false, no_names,
+                          check_team, o.sets.empty(), window, how);
       !s) {
     return s.error();
   }
+  if (how == "facts") {
+    // The previous window's gauges: a second pipeline as of `from` (a snapshot and a day).
+    projections::Pipeline at_from(std::move(directory), settings);
+    projections::WindowSink none(o.from, o.from);  // keeps nothing but gauges
+    std::string again;
+    const FactWindow no_facts{.from = o.from, .teams = nullptr, .on_fact = nullptr};
+    if (auto s = ReadWindow(source, config, at_from, none, o.from, nullptr, false, no_names,
+                            nullptr, true, no_facts, again);
+        !s) {
+      return s.error();
+    }
+    at_from.ExportGauges(o.from, previous);
+    previous_gauges = true;
+  }
+  if (how_read != nullptr) *how_read = how;
   if (!previous_gauges) pipeline.ExportGauges(o.from, previous);
   pipeline.ExportGauges(o.to, current);
   const auto sizes = pipeline.TeamSizes(o.to);
@@ -327,7 +359,7 @@ Result<std::string> RetroPageFromQuery(const std::string& team,
   if (*to - *from > 366LL * 86400 * 1000) return Error("window longer than 366 days");
   o.from = *from;
   o.to = *to;
-  return BuildRetroPage(o, config, &log);
+  return BuildRetroPage(o, config, &log, nullptr);
 }
 
 namespace {
@@ -342,8 +374,12 @@ int Report(const Args& args) {
     std::fprintf(stderr, "%s: %s\n", options->config.c_str(), config.error().message().c_str());
     return 1;
   }
-  auto out = options->html ? BuildRetroPage(*options, *config, nullptr)
-                           : BuildReport(ReportRequest{*options}, *config, nullptr);
+  std::string how;
+  auto out = options->html ? BuildRetroPage(*options, *config, nullptr, &how)
+                           : BuildReport(ReportRequest{*options, {}, &how}, *config, nullptr);
+  if (args.Has("verbose") && !how.empty()) {
+    std::fprintf(stderr, "teamhealth report: read from %s\n", how.c_str());
+  }
   if (!out) {
     std::fprintf(stderr, "teamhealth report: %s\n", out.error().message().c_str());
     // What-if overrides that do not parse and unknown teams are usage errors.
@@ -361,6 +397,7 @@ Command ReportCommand() {
           .spec = {.options = {"config", "log", "team", "from", "to", "format"},
                    .repeated = {"set"},
                    .lists = {"events"},
+                   .flags = {"verbose"},
                    .required = {"from", "to"}},
           .run = Report};
 }

@@ -1,5 +1,7 @@
 #include "teamhealth/eventlog/event_log.h"
 
+#include <limits>
+
 #include <unordered_set>
 
 #include "person_fields.h"
@@ -230,10 +232,17 @@ Status EventLog::ForEach(Sequence from,
 
 Status EventLog::ForEachByTime(EpochMillis before,
                                const std::function<bool(Sequence, const schema::Event&)>& fn) {
+  return ForEachByTime(std::numeric_limits<EpochMillis>::min(), Sequence(0), before, fn);
+}
+
+Status EventLog::ForEachByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
+                               const std::function<bool(Sequence, const schema::Event&)>& fn) {
   auto it = store_.NewIterator(Column::kIndexes);
-  const std::string start(1, keys::kTimeIndex);
   const std::string end = keys::TimeIndexKey(before, Sequence(0));
-  for (it->Seek(start); it->Valid() && it->key() < end; it->Next()) {
+  it->Seek(after_time == std::numeric_limits<EpochMillis>::min()
+               ? std::string(1, keys::kTimeIndex)
+               : keys::TimeIndexKey(after_time, Sequence(after_seq.value() + 1)));
+  for (; it->Valid() && it->key() < end; it->Next()) {
     const auto seq = keys::ReadU64(it->key().substr(9));
     if (!seq) return Error("corrupt time index");
     auto e = Read(Sequence(*seq));

@@ -28,6 +28,13 @@ Projector::Projector(storage::Store& store, eventlog::EventLog& log,
       make_pipeline_(std::move(make_pipeline)),
       logger_(std::move(logger)) {}
 
+Projector::~Projector() = default;
+
+void Projector::EnableFacts(FactBuilder::Options options, std::function<bool()> gate) {
+  facts_ = std::make_unique<FactBuilder>(store_, log_, make_pipeline_, logger_, options);
+  facts_gate_ = std::move(gate);
+}
+
 Status PreloadDirectory(eventlog::EventLog& log, projections::Pipeline& pipeline) {
   return log.ForEachOfSubjectKind("person", [&](Sequence, const schema::Event& e) {
     pipeline.Preload(e);
@@ -126,6 +133,9 @@ Status Projector::Start() {
   }
   applied_.store(applied, std::memory_order_release);
   checkpointed_ = applied;
+  if (facts_) {
+    if (auto s = facts_->Start(); !s) return s;
+  }
   if (applied > 0) {
     logger_->info("Resuming projections. applied={}", applied);
     if (!rebuilt_.empty()) return Checkpoint();
@@ -258,7 +268,13 @@ Status Projector::Run(const std::atomic<bool>& stop) {
     }
     if (*n == 0) {
       caught_up_.store(true, std::memory_order_release);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      uint64_t built = 0;
+      if (facts_ && (!facts_gate_ || facts_gate_())) {
+        auto f = facts_->Step(50000);
+        if (!f) return Error("metric facts: " + f.error().message());
+        built = *f;
+      }
+      if (built == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
   if (applied_.load() == checkpointed_ && !checkpoint_full()) return Status::Ok();

@@ -117,10 +117,16 @@ class EventLog final {
   // order), through the time index, until it returns false.
   Status ForEachByTime(EpochMillis before,
                        const std::function<bool(Sequence, const schema::Event&)>& fn);
+  // The same from a position: events after (`after_time`, `after_seq`) in (occurred_at,
+  // sequence) order, i.e. occurred_at > after_time, or == after_time with a greater sequence.
+  Status ForEachByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
+                       const std::function<bool(Sequence, const schema::Event&)>& fn);
   // Calls `fn` for each event whose subject is of `kind` (e.g. "person": the directory's
   // history), through the subject index, until it returns false.
   Status ForEachOfSubjectKind(std::string_view kind,
                               const std::function<bool(Sequence, const schema::Event&)>& fn);
+  // The store under the log (readers of what is stored beside it, e.g. the metric facts).
+  storage::Store& store() const { return store_; }
   Status ForEachQuarantined(
       const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn);
   Result<std::map<TopicPartition, KafkaOffset>> Offsets();

@@ -16,6 +16,7 @@
 #include "teamhealth/logging/logging.h"
 #include "teamhealth/projections/accumulator.h"
 #include "teamhealth/projections/pipeline.h"
+#include "teamhealth/projector/fact_index.h"
 #include "teamhealth/storage/store.h"
 
 namespace teamhealth::projector {
@@ -57,6 +58,12 @@ class Projector final {
 
   Projector(storage::Store& store, eventlog::EventLog& log, PipelineFactory make_pipeline,
             logging::Logger logger);
+  ~Projector();
+
+  // Also builds the metric facts (fact_index.h) in Run(), whenever the projections are caught
+  // up and `gate` (if set) allows it: the daemon holds them back while ingest catches up with a
+  // backlog, whose events arrive far out of event-time order. Call before Start().
+  void EnableFacts(FactBuilder::Options options, std::function<bool()> gate);
 
   // Preloads the directory history, loads the checkpoint and rebuilds what must be rebuilt.
   Status Start();
@@ -108,6 +115,8 @@ class Projector final {
   logging::Logger logger_;
   std::unique_ptr<projections::Pipeline> pipeline_;
   std::vector<projections::Accumulator> accumulators_;  // one per projection
+  std::unique_ptr<FactBuilder> facts_;                  // used by the runner thread only
+  std::function<bool()> facts_gate_;
   std::map<std::string, std::string> handle_of_ref_;
   std::vector<std::string> rebuilt_;
   std::atomic<uint64_t> applied_{0};

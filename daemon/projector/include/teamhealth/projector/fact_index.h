@@ -1,0 +1,133 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "teamhealth/base/result.h"
+#include "teamhealth/base/time.h"
+#include "teamhealth/base/types.h"
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/logging/logging.h"
+#include "teamhealth/projections/metrics.h"
+#include "teamhealth/projections/pipeline.h"
+#include "teamhealth/storage/store.h"
+
+// Metric facts (docs/design.md section 8): every counter increment and histogram observation
+// the projections make, with its team, metric, labels, instant, value, and the sequence and
+// time of the event that caused it, stored by (team, hour of the instant) so that a report
+// reads only its team's facts inside its window.
+//
+// Facts are built by replaying the log in event-time order (the order of every report), not in
+// arrival order, so a report read from facts gives exactly the numbers of a replay. The builder
+// trails the newest event by `lag` (10 minutes by default) so that events arriving a little out
+// of order are simply applied in order; an event older than what the builder already applied
+// rolls it back to the latest daily snapshot at or before that event's time (the facts caused
+// since are deleted in the same write) and it re-applies from there. Snapshots of the
+// projections' state are written at every UTC midnight the replay crosses (the last 14 days'
+// kept, older ones one per week), in the same write as the facts before them; they also give a
+// report its gauges as of any instant: the latest snapshot before it plus at most a day's
+// events (a week's for old instants).
+//
+// Layout, in the projections column under "facts/":
+//   facts/state                          the builder's checkpoint (below)
+//   facts/F/<team>\0<hour><chunk>        the facts of one team, hour and chunk
+//   facts/c/<chunk>                      a chunk: the day its causes start, the keys it wrote
+//   facts/s/<midnight>                   a snapshot of every projection's state
+// A chunk is what one write adds (never across a midnight); its number grows, so a reader
+// ignores chunks written after the checkpoint it read.
+namespace teamhealth::projector {
+
+// One stored observation.
+struct StoredFact {
+  std::string metric;
+  projections::Labels labels;  // without team
+  EpochMillis at = 0;
+  double value = 0;
+  uint64_t sequence = 0;       // the event that caused it
+  EpochMillis caused_at = 0;   // that event's time
+};
+
+// What the facts were built with: every projection's tag and the person resolution. Facts
+// answer a report only when its pipeline has the same.
+std::string FactsTag(const projections::Pipeline& pipeline);
+
+class FactBuilder final {
+ public:
+  struct Options {
+    EpochMillis lag_ms = 10 * 60 * 1000;
+    uint64_t chunk_facts = 200000;  // a write at most this many facts (memory bound)
+  };
+  using PipelineFactory = std::function<std::unique_ptr<projections::Pipeline>()>;
+
+  // Borrows the store and the log, which must outlive it.
+  FactBuilder(storage::Store& store, eventlog::EventLog& log, PipelineFactory make_pipeline,
+              logging::Logger logger, Options options);
+  ~FactBuilder();
+
+  // Loads the checkpoint, or wipes the facts and starts again when none matches the pipeline's
+  // definitions and person resolution.
+  Status Start();
+  // Folds in the events appended since the last step (rolling back if one is older than what
+  // was applied) and applies up to `max_events` in event-time order up to the horizon (newest
+  // event time - lag). Returns how many were applied.
+  Result<uint64_t> Step(uint64_t max_events);
+  // Steps until nothing is left to apply.
+  Status CatchUp();
+
+  // Facts written so far and rollbacks since start (for logs and tests).
+  uint64_t rollbacks() const { return rollbacks_; }
+  EpochMillis position() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t rollbacks_ = 0;
+};
+
+// Reads facts for reports and explain.
+class FactReader final {
+ public:
+  // The reader, or the reason facts cannot answer for `pipeline` (whose directory history is
+  // preloaded): none built yet, built with other definitions or another person resolution,
+  // or an event appended since the last step is older than what the builder applied.
+  static Result<std::unique_ptr<FactReader>> Open(storage::Store& store, eventlog::EventLog& log,
+                                                  const projections::Pipeline& pipeline,
+                                                  std::string& why_not);
+
+  // Every stored fact of `team` with its instant in [from, to) caused by an event before
+  // `caused_before` (what a replay up to that instant would have counted), in key order.
+  Status ForEachFact(const std::string& team, EpochMillis from, EpochMillis to,
+                     EpochMillis caused_before, const std::function<void(const StoredFact&)>& fn);
+
+  // The same facts as increments and observations into `sink`, their team label put back (what
+  // a replay up to `caused_before` would have sent it for `team`); `on_fact` sees each first.
+  Status Feed(const std::string& team, EpochMillis from, EpochMillis to, EpochMillis caused_before,
+              projections::MetricSink& sink,
+              const std::function<void(const StoredFact&)>& on_fact = nullptr);
+
+  // Brings `pipeline` (fresh, directory preloaded, same definitions) to its state after every
+  // event before `to`. The events it applies that have no facts yet (after the builder's
+  // position) send their increments to `tail` and are passed to `hook` first; the others only
+  // rebuild state.
+  Status StateAt(projections::Pipeline& pipeline, EpochMillis to, projections::MetricSink& tail,
+                 const std::function<void(Sequence, const schema::Event&)>& hook);
+
+  // Instant up to which events are folded into facts.
+  EpochMillis position() const { return pos_time_; }
+
+  FactReader(storage::Store& store, eventlog::EventLog& log) : store_(store), log_(log) {}
+
+ private:
+  storage::Store& store_;
+  eventlog::EventLog& log_;
+  EpochMillis pos_time_ = 0;
+  uint64_t pos_seq_ = 0;
+  uint64_t next_chunk_ = 0;
+  std::vector<std::string> state_;  // projections' saved state at the position
+};
+
+}  // namespace teamhealth::projector

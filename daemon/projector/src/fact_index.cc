@@ -1,0 +1,650 @@
+#include "teamhealth/projector/fact_index.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+
+#include "teamhealth/eventlog/keys.h"
+#include "teamhealth/projections/accumulator.h"
+#include "teamhealth/projections/bytes.h"
+#include "teamhealth/projector/projector.h"
+
+namespace teamhealth::projector {
+namespace {
+
+constexpr std::string_view kStateKey = "facts/state";
+constexpr std::string_view kFactPrefix = "facts/F/";
+constexpr std::string_view kChunkPrefix = "facts/c/";
+constexpr std::string_view kSnapshotPrefix = "facts/s/";
+constexpr std::string_view kFormat = "facts/1";
+constexpr EpochMillis kHour = 3600 * 1000;
+constexpr EpochMillis kDay = 24 * kHour;
+constexpr EpochMillis kNoTime = std::numeric_limits<EpochMillis>::min();
+constexpr int kDailySnapshotsKept = 14;
+
+void AppendU64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+uint64_t ReadU64(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+// Times sort as unsigned big-endian numbers with the sign bit flipped.
+void AppendTime(std::string& out, EpochMillis t) {
+  AppendU64(out, static_cast<uint64_t>(t) ^ (uint64_t{1} << 63));
+}
+EpochMillis ReadTime(std::string_view s) {
+  return static_cast<EpochMillis>(ReadU64(s) ^ (uint64_t{1} << 63));
+}
+EpochMillis FloorTo(EpochMillis t, EpochMillis unit) {
+  EpochMillis q = t / unit;
+  if (t % unit != 0 && t < 0) --q;
+  return q * unit;
+}
+
+std::string FactKey(std::string_view team, EpochMillis hour, uint64_t chunk) {
+  std::string k(kFactPrefix);
+  k.append(team);
+  k.push_back('\0');
+  AppendTime(k, hour);
+  AppendU64(k, chunk);
+  return k;
+}
+std::string ChunkKey(uint64_t chunk) {
+  std::string k(kChunkPrefix);
+  AppendU64(k, chunk);
+  return k;
+}
+std::string SnapshotKey(EpochMillis t) {
+  std::string k(kSnapshotPrefix);
+  AppendTime(k, t);
+  return k;
+}
+// The first key after every key starting with `prefix`.
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
+const std::vector<std::string>& MetricNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& s : projections::AllSpecs()) n.emplace_back(s.name);
+    return n;
+  }();
+  return names;
+}
+uint64_t MetricIndex(std::string_view name) {
+  static const std::unordered_map<std::string_view, uint64_t> index = [] {
+    std::unordered_map<std::string_view, uint64_t> m;
+    const auto& names = MetricNames();
+    for (size_t i = 0; i < names.size(); ++i) m.emplace(names[i], i);
+    return m;
+  }();
+  const auto it = index.find(name);
+  return it == index.end() ? std::numeric_limits<uint64_t>::max() : it->second;
+}
+
+std::string SaveStates(const projections::Pipeline& pipeline) {
+  std::string bytes;
+  projections::ByteWriter w(bytes);
+  w.U64(pipeline.size());
+  for (size_t i = 0; i < pipeline.size(); ++i) w.Str(pipeline.SaveProjection(i));
+  return bytes;
+}
+bool ReadStates(projections::ByteReader& r, std::vector<std::string>& states) {
+  states.clear();
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) states.push_back(r.Str());
+  return r.ok();
+}
+bool LoadStates(projections::Pipeline& pipeline, const std::vector<std::string>& states) {
+  if (states.size() != pipeline.size()) return false;
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (!pipeline.LoadProjection(i, states[i])) return false;
+  }
+  return true;
+}
+
+// The builder's checkpoint.
+struct State {
+  std::string tag;
+  uint64_t seen_seq = 0;         // every event up to it was looked at
+  EpochMillis newest = kNoTime;  // newest event time seen (the horizon trails it)
+  EpochMillis pos_time = kNoTime;
+  uint64_t pos_seq = 0;          // last applied, in (time, sequence) order
+  EpochMillis next_midnight = kNoTime;  // crossing it writes a snapshot
+  uint64_t next_chunk = 1;
+  std::vector<std::string> states;
+
+  std::string Save() const {
+    std::string bytes;
+    projections::ByteWriter w(bytes);
+    w.Str(kFormat);
+    w.Str(tag);
+    w.U64(seen_seq);
+    w.I64(newest);
+    w.I64(pos_time);
+    w.U64(pos_seq);
+    w.I64(next_midnight);
+    w.U64(next_chunk);
+    w.U64(states.size());
+    for (const auto& s : states) w.Str(s);
+    return bytes;
+  }
+  bool Load(std::string_view bytes) {
+    projections::ByteReader r(bytes);
+    if (r.Str() != kFormat) return false;
+    tag = r.Str();
+    seen_seq = r.U64();
+    newest = r.I64();
+    pos_time = r.I64();
+    pos_seq = r.U64();
+    next_midnight = r.I64();
+    next_chunk = r.U64();
+    return ReadStates(r, states) && r.done();
+  }
+};
+
+// Appends one fact to a blob of facts (all of one team and hour).
+void EncodeFact(std::string& blob, EpochMillis hour, uint64_t metric,
+                const projections::Labels& labels, double value, EpochMillis at, uint64_t seq,
+                EpochMillis caused_at) {
+  projections::ByteWriter w(blob);
+  w.U64(metric);
+  size_t n = 0;
+  for (const auto& [k, v] : labels) n += k != "team";
+  w.U64(n);
+  for (const auto& [k, v] : labels) {
+    if (k == "team") continue;
+    w.Str(k);
+    w.Str(v);
+  }
+  w.I64(at - hour);
+  w.F64(value);
+  w.U64(seq);
+  w.I64(caused_at - at);
+}
+
+// Collects the facts of the events being applied, by team and hour, until they are written.
+class FactSink final : public projections::MetricSink {
+ public:
+  void Begin(uint64_t seq, EpochMillis at) {
+    seq_ = seq;
+    caused_at_ = at;
+  }
+  void Add(std::string_view name, const projections::Labels& labels, double delta,
+           EpochMillis at) override {
+    Record(name, labels, delta, at);
+  }
+  void Observe(std::string_view name, const projections::Labels& labels, double value,
+               EpochMillis at) override {
+    Record(name, labels, value, at);
+  }
+  void Set(std::string_view, const projections::Labels&, double) override {}
+
+  uint64_t count() const { return count_; }
+  // (team, hour) -> encoded facts.
+  std::map<std::pair<std::string, EpochMillis>, std::string>& blobs() { return blobs_; }
+  void Clear() {
+    blobs_.clear();
+    count_ = 0;
+  }
+
+ private:
+  void Record(std::string_view name, const projections::Labels& labels, double value,
+              EpochMillis at) {
+    const uint64_t metric = MetricIndex(name);
+    if (metric == std::numeric_limits<uint64_t>::max()) return;  // not a section 7 metric
+    std::string team;
+    for (const auto& [k, v] : labels) {
+      if (k == "team") team = v;
+    }
+    const EpochMillis hour = FloorTo(at, kHour);
+    EncodeFact(blobs_[{team, hour}], hour, metric, labels, value, at, seq_, caused_at_);
+    ++count_;
+  }
+
+  uint64_t seq_ = 0;
+  EpochMillis caused_at_ = 0;
+  uint64_t count_ = 0;
+  std::map<std::pair<std::string, EpochMillis>, std::string> blobs_;
+};
+
+class NullSink final : public projections::MetricSink {
+ public:
+  void Add(std::string_view, const projections::Labels&, double, EpochMillis) override {}
+  void Observe(std::string_view, const projections::Labels&, double, EpochMillis) override {}
+  void Set(std::string_view, const projections::Labels&, double) override {}
+};
+
+// The newest event time of the log, from the last key of its time index.
+Result<EpochMillis> NewestEventTime(storage::Store& store) {
+  auto it = store.NewIterator(storage::Column::kIndexes);
+  it->Seek(PrefixEnd(std::string(1, eventlog::keys::kTimeIndex)));
+  if (it->Valid()) {
+    it->Prev();
+  } else {
+    it->SeekToLast();
+  }
+  if (!it->status()) return it->status().error();
+  if (!it->Valid() || it->key().empty() || it->key()[0] != eventlog::keys::kTimeIndex) {
+    return kNoTime;
+  }
+  return ReadTime(it->key().substr(1, 8));
+}
+
+// The (time, sequence) of the oldest event appended after `seen` (up to `last`), and the
+// newest event time among them.
+struct NewEvents {
+  EpochMillis oldest_time = std::numeric_limits<EpochMillis>::max();
+  uint64_t oldest_seq = 0;
+  EpochMillis newest = kNoTime;
+};
+Result<NewEvents> ScanNew(eventlog::EventLog& log, uint64_t seen, uint64_t last) {
+  NewEvents out;
+  if (last <= seen) return out;
+  auto s = log.ForEach(Sequence(seen + 1), [&](Sequence seq, const schema::Event& e) {
+    if (seq.value() > last) return false;
+    const EpochMillis t = e.occurred_at_ms();
+    if (t < out.oldest_time || (t == out.oldest_time && seq.value() < out.oldest_seq)) {
+      out.oldest_time = t;
+      out.oldest_seq = seq.value();
+    }
+    out.newest = std::max(out.newest, t);
+    return seq.value() < last;
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+bool Before(EpochMillis t1, uint64_t s1, EpochMillis t2, uint64_t s2) {
+  return t1 < t2 || (t1 == t2 && s1 < s2);
+}
+
+}  // namespace
+
+std::string FactsTag(const projections::Pipeline& pipeline) {
+  std::string tag;
+  for (size_t i = 0; i < pipeline.size(); ++i) tag += pipeline.Tag(i) + "|";
+  const std::string resolution = pipeline.resolver().Save();
+  tag += std::to_string(XXH3_64bits(resolution.data(), resolution.size()));
+  return tag;
+}
+
+struct FactBuilder::Impl {
+  storage::Store& store;
+  eventlog::EventLog& log;
+  PipelineFactory make_pipeline;
+  logging::Logger logger;
+  Options options;
+  std::unique_ptr<projections::Pipeline> pipeline;
+  State state;
+  FactSink sink;
+  EpochMillis chunk_start = kNoTime;  // the midnight the open chunk's causes start at
+
+  Impl(storage::Store& s, eventlog::EventLog& l, PipelineFactory f, logging::Logger lg,
+       Options o)
+      : store(s), log(l), make_pipeline(std::move(f)), logger(std::move(lg)), options(o) {}
+
+  Status FreshPipeline() {
+    pipeline = make_pipeline();
+    return PreloadDirectory(log, *pipeline);
+  }
+
+  // Deletes every key of the column under `prefix` from `from` on, into `wb`.
+  Status DeleteFrom(std::string_view from, std::string_view prefix, storage::WriteBatch& wb) {
+    auto it = store.NewIterator(storage::Column::kProjections);
+    for (it->Seek(from); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      wb.Delete(storage::Column::kProjections, it->key());
+    }
+    return it->status();
+  }
+
+  // Writes the open chunk's facts, `extra` and the checkpoint in one write.
+  Status Flush(storage::WriteBatch& wb) {
+    if (sink.count() > 0) {
+      const uint64_t chunk = state.next_chunk++;
+      std::string record;
+      projections::ByteWriter w(record);
+      w.I64(chunk_start);
+      w.U64(sink.blobs().size());
+      for (auto& [where, blob] : sink.blobs()) {
+        const std::string key = FactKey(where.first, where.second, chunk);
+        wb.Put(storage::Column::kProjections, key, blob);
+        w.Str(key);
+      }
+      wb.Put(storage::Column::kProjections, ChunkKey(chunk), record);
+      sink.Clear();
+    }
+    state.states.clear();
+    for (size_t i = 0; i < pipeline->size(); ++i) {
+      state.states.push_back(pipeline->SaveProjection(i));
+    }
+    wb.Put(storage::Column::kProjections, kStateKey, state.Save());
+    return store.Write(wb);
+  }
+
+  // Forgets every fact and snapshot; the builder starts from the beginning of the log.
+  Status Wipe(const std::string& reason) {
+    logger->info("Building metric facts from the start of the log. reason=\"{}\"", reason);
+    if (auto s = FreshPipeline(); !s) return s;
+    storage::WriteBatch wb;
+    if (auto s = DeleteFrom("facts/", "facts/", wb); !s) return s;
+    const uint64_t next_chunk = state.next_chunk;
+    state = State{};
+    state.tag = FactsTag(*pipeline);
+    state.next_chunk = next_chunk;
+    sink.Clear();
+    chunk_start = kNoTime;
+    return Flush(wb);
+  }
+
+  // Undoes everything caused at or after the latest snapshot at or before `t`.
+  Status Rollback(EpochMillis t) {
+    EpochMillis snapshot_time = kNoTime;
+    std::vector<std::string> states;
+    {
+      auto it = store.NewIterator(storage::Column::kProjections);
+      it->Seek(SnapshotKey(t + 1));
+      if (it->Valid()) {
+        it->Prev();
+      } else {
+        it->SeekToLast();
+        while (it->Valid() && it->key() >= PrefixEnd(kSnapshotPrefix)) it->Prev();
+      }
+      if (!it->status()) return it->status();
+      if (it->Valid() && it->key().starts_with(kSnapshotPrefix)) {
+        snapshot_time = ReadTime(it->key().substr(kSnapshotPrefix.size()));
+        projections::ByteReader r(it->value());
+        if (!ReadStates(r, states)) return Error("corrupt metric facts snapshot");
+      }
+    }
+    if (snapshot_time == kNoTime) return Wipe("an event older than every snapshot arrived");
+    logger->debug("Rolling metric facts back to a snapshot. snapshot={} event={}",
+                  FormatRfc3339(snapshot_time), FormatRfc3339(t));
+    storage::WriteBatch wb;
+    // Chunks are numbered in the order of their causes: delete from the newest backwards.
+    {
+      auto it = store.NewIterator(storage::Column::kProjections);
+      it->Seek(PrefixEnd(kChunkPrefix));
+      if (it->Valid()) it->Prev(); else it->SeekToLast();
+      for (; it->Valid() && it->key().starts_with(kChunkPrefix); it->Prev()) {
+        projections::ByteReader r(it->value());
+        const EpochMillis start = r.I64();
+        if (start < snapshot_time) break;
+        for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+          wb.Delete(storage::Column::kProjections, r.Str());
+        }
+        if (!r.ok()) return Error("corrupt metric facts chunk");
+        wb.Delete(storage::Column::kProjections, it->key());
+      }
+      if (!it->status()) return it->status();
+    }
+    if (auto s = DeleteFrom(SnapshotKey(snapshot_time + 1), kSnapshotPrefix, wb); !s) return s;
+    if (auto s = FreshPipeline(); !s) return s;
+    if (!LoadStates(*pipeline, states)) return Error("corrupt metric facts snapshot");
+    sink.Clear();
+    state.pos_time = snapshot_time;
+    state.pos_seq = 0;
+    state.next_midnight = snapshot_time + kDay;
+    chunk_start = snapshot_time;
+    return Flush(wb);
+  }
+
+  // Crossing midnight `m`: the facts before it, then the snapshot at it, in one write.
+  Status Midnight(EpochMillis m) {
+    storage::WriteBatch wb;
+    wb.Put(storage::Column::kProjections, SnapshotKey(m), SaveStates(*pipeline));
+    const EpochMillis old = m - kDailySnapshotsKept * kDay;
+    if (FloorTo(old, kDay) / kDay % 7 != 0) wb.Delete(storage::Column::kProjections, SnapshotKey(old));
+    if (auto s = Flush(wb); !s) return s;
+    chunk_start = m;
+    state.next_midnight = m + kDay;
+    return Status::Ok();
+  }
+};
+
+FactBuilder::FactBuilder(storage::Store& store, eventlog::EventLog& log,
+                         PipelineFactory make_pipeline, logging::Logger logger, Options options)
+    : impl_(std::make_unique<Impl>(store, log, std::move(make_pipeline), std::move(logger),
+                                   options)) {}
+
+FactBuilder::~FactBuilder() = default;
+
+EpochMillis FactBuilder::position() const { return impl_->state.pos_time; }
+
+Status FactBuilder::Start() {
+  Impl& m = *impl_;
+  if (auto s = m.FreshPipeline(); !s) return s;
+  auto stored = m.store.Get(storage::Column::kProjections, kStateKey);
+  if (!stored) return stored.error();
+  if (!*stored) return m.Wipe("no metric facts yet");
+  State loaded;
+  if (!loaded.Load(**stored)) return m.Wipe("metric facts of another format");
+  if (loaded.tag != FactsTag(*m.pipeline)) {
+    m.state.next_chunk = loaded.next_chunk;
+    return m.Wipe("definitions or person resolution changed");
+  }
+  if (!LoadStates(*m.pipeline, loaded.states)) {
+    m.state.next_chunk = loaded.next_chunk;
+    return m.Wipe("unreadable projection state in the metric facts checkpoint");
+  }
+  m.state = std::move(loaded);
+  m.chunk_start = FloorTo(std::max<EpochMillis>(m.state.pos_time, 0), kDay);
+  return Status::Ok();
+}
+
+Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
+  Impl& m = *impl_;
+  State& st = m.state;
+  const uint64_t last = m.log.LastSequence().value();
+  bool dirty = false;
+  if (last > st.seen_seq) {
+    if (st.pos_time != kNoTime) {  // nothing applied yet: nothing can be late
+      auto fresh = ScanNew(m.log, st.seen_seq, last);
+      if (!fresh) return fresh.error();
+      if (fresh->oldest_seq != 0 &&
+          Before(fresh->oldest_time, fresh->oldest_seq, st.pos_time, st.pos_seq)) {
+        ++rollbacks_;
+        if (auto s = m.Rollback(fresh->oldest_time); !s) return s.error();
+      }
+    }
+    st.seen_seq = last;
+    dirty = true;
+  }
+  auto newest = NewestEventTime(m.store);
+  if (!newest) return newest.error();
+  st.newest = *newest;
+  if (st.newest == kNoTime) return uint64_t{0};
+  const EpochMillis horizon = st.newest - m.options.lag_ms;
+  uint64_t n = 0;
+  bool rebuild = false;
+  Status inner = Status::Ok();
+  auto s = m.log.ForEachByTime(st.pos_time, Sequence(st.pos_seq), horizon,
+                               [&](Sequence seq, const schema::Event& e) {
+                                 // Appended during this step: the next step looks at it first.
+                                 if (seq.value() > st.seen_seq) return false;
+                                 const EpochMillis t = e.occurred_at_ms();
+                                 if (t >= st.next_midnight) {
+                                   inner = m.Midnight(FloorTo(t, kDay));
+                                   if (!inner) return false;
+                                 }
+                                 m.sink.Begin(seq.value(), t);
+                                 m.pipeline->Apply(e, m.sink);
+                                 st.pos_time = t;
+                                 st.pos_seq = seq.value();
+                                 ++n;
+                                 if (m.pipeline->resolution_changed()) {
+                                   rebuild = true;
+                                   return false;
+                                 }
+                                 if (m.sink.count() >= m.options.chunk_facts) {
+                                   storage::WriteBatch wb;
+                                   inner = m.Flush(wb);
+                                   if (!inner) return false;
+                                 }
+                                 return n < max_events;
+                               });
+  if (!s) return s.error();
+  if (!inner) return inner.error();
+  if (rebuild) {
+    if (auto w = m.Wipe("a directory change re-resolves a person reference"); !w) return w.error();
+    return n;
+  }
+  if (n > 0 || dirty) {
+    storage::WriteBatch wb;
+    if (auto f = m.Flush(wb); !f) return f.error();
+  }
+  return n;
+}
+
+Status FactBuilder::CatchUp() {
+  for (;;) {
+    auto n = Step(1000000);
+    if (!n) return n.error();
+    if (*n == 0) return Status::Ok();
+  }
+}
+
+Result<std::unique_ptr<FactReader>> FactReader::Open(storage::Store& store,
+                                                     eventlog::EventLog& log,
+                                                     const projections::Pipeline& pipeline,
+                                                     std::string& why_not) {
+  auto stored = store.Get(storage::Column::kProjections, kStateKey);
+  if (!stored) return stored.error();
+  State state;
+  if (!*stored || !state.Load(**stored)) {
+    why_not = "no metric facts built yet";
+    return std::unique_ptr<FactReader>();
+  }
+  if (state.tag != FactsTag(pipeline)) {
+    why_not = "the metric facts were built with other definitions or another directory";
+    return std::unique_ptr<FactReader>();
+  }
+  const uint64_t last = log.LastSequence().value();
+  if (last > state.seen_seq && state.pos_time != kNoTime) {
+    auto fresh = ScanNew(log, state.seen_seq, last);
+    if (!fresh) return fresh.error();
+    if (fresh->oldest_seq != 0 &&
+        Before(fresh->oldest_time, fresh->oldest_seq, state.pos_time, state.pos_seq)) {
+      why_not = "events older than the metric facts arrived since they were last built";
+      return std::unique_ptr<FactReader>();
+    }
+  }
+  auto reader = std::make_unique<FactReader>(store, log);
+  reader->pos_time_ = state.pos_time;
+  reader->pos_seq_ = state.pos_seq;
+  reader->next_chunk_ = state.next_chunk;
+  reader->state_ = std::move(state.states);
+  return reader;
+}
+
+Status FactReader::ForEachFact(const std::string& team, EpochMillis from, EpochMillis to,
+                               EpochMillis caused_before,
+                               const std::function<void(const StoredFact&)>& fn) {
+  const auto& names = MetricNames();
+  auto it = store_.NewIterator(storage::Column::kProjections);
+  const std::string end = FactKey(team, to == std::numeric_limits<EpochMillis>::max()
+                                            ? to
+                                            : FloorTo(to - 1, kHour) + 1,
+                                  0);
+  StoredFact f;
+  for (it->Seek(FactKey(team, FloorTo(from, kHour), 0)); it->Valid() && it->key() < end;
+       it->Next()) {
+    const std::string_view key = it->key();
+    const EpochMillis hour = ReadTime(key.substr(key.size() - 16, 8));
+    if (ReadU64(key.substr(key.size() - 8)) >= next_chunk_) continue;  // written after Open
+    projections::ByteReader r(it->value());
+    while (r.ok() && !r.done()) {
+      const uint64_t metric = r.U64();
+      f.labels.clear();
+      for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+        std::string k = r.Str();
+        f.labels.emplace_back(std::move(k), r.Str());
+      }
+      f.at = hour + r.I64();
+      f.value = r.F64();
+      f.sequence = r.U64();
+      f.caused_at = f.at + r.I64();
+      if (!r.ok() || metric >= names.size()) return Error("corrupt metric facts");
+      if (f.at < from || f.at >= to || f.caused_at >= caused_before) continue;
+      f.metric = names[metric];
+      fn(f);
+    }
+  }
+  return it->status();
+}
+
+Status FactReader::Feed(const std::string& team, EpochMillis from, EpochMillis to,
+                        EpochMillis caused_before, projections::MetricSink& sink,
+                        const std::function<void(const StoredFact&)>& on_fact) {
+  projections::Labels labels;
+  return ForEachFact(team, from, to, caused_before, [&](const StoredFact& f) {
+    if (on_fact) on_fact(f);
+    // The stored labels without team, sorted by name: put team back in its place.
+    labels.clear();
+    bool placed = false;
+    for (const auto& l : f.labels) {
+      if (!placed && l.first > "team") {
+        labels.emplace_back("team", team);
+        placed = true;
+      }
+      labels.push_back(l);
+    }
+    if (!placed) labels.emplace_back("team", team);
+    const auto* spec = projections::FindSpec(f.metric);
+    if (spec != nullptr && spec->type == projections::MetricType::kHistogram) {
+      sink.Observe(f.metric, labels, f.value, f.at);
+    } else {
+      sink.Add(f.metric, labels, f.value, f.at);
+    }
+  });
+}
+
+Status FactReader::StateAt(projections::Pipeline& pipeline, EpochMillis to,
+                           projections::MetricSink& tail,
+                           const std::function<void(Sequence, const schema::Event&)>& hook) {
+  if (to > pos_time_) {
+    if (!LoadStates(pipeline, state_)) return Error("corrupt metric facts checkpoint");
+    return log_.ForEachByTime(pos_time_, Sequence(pos_seq_), to,
+                              [&](Sequence seq, const schema::Event& e) {
+                                if (hook) hook(seq, e);
+                                pipeline.Apply(e, tail);
+                                return true;
+                              });
+  }
+  // Before the position: the latest snapshot at or before `to`, then the events since.
+  EpochMillis from = kNoTime;
+  {
+    auto it = store_.NewIterator(storage::Column::kProjections);
+    it->Seek(SnapshotKey(to + 1));
+    if (it->Valid()) {
+      it->Prev();
+    } else {
+      it->SeekToLast();
+      while (it->Valid() && it->key() >= PrefixEnd(kSnapshotPrefix)) it->Prev();
+    }
+    if (!it->status()) return it->status();
+    if (it->Valid() && it->key().starts_with(kSnapshotPrefix)) {
+      from = ReadTime(it->key().substr(kSnapshotPrefix.size()));
+      std::vector<std::string> states;
+      projections::ByteReader r(it->value());
+      if (!ReadStates(r, states) || !LoadStates(pipeline, states)) {
+        return Error("corrupt metric facts snapshot");
+      }
+    }
+  }
+  NullSink counted;  // these events' increments are facts already
+  auto apply = [&](Sequence, const schema::Event& e) {
+    pipeline.Apply(e, counted);
+    return true;
+  };
+  if (from == kNoTime) return log_.ForEachByTime(to, apply);
+  return log_.ForEachByTime(from, Sequence(0), to, apply);
+}
+
+}  // namespace teamhealth::projector
