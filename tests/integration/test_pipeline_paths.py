@@ -174,6 +174,15 @@ def test_report_from_the_log_equals_report_from_files_and_live(broker, daemons, 
                        and ("team", "unmapped") in l)
         assert unmapped(before) > 0 and unmapped(m) < unmapped(before), \
             (unmapped(before), unmapped(m))
+    # The daemon builds the metric facts once ingest has caught up (after a rebuild, again):
+    # from then on, a log's report reads them. Both reads must give the lines' numbers.
+    def reads_facts():
+        r = run_teamhealth("report", "--config", str(full_cfg), "--log", str(tmp_path / "state"),
+                           "--team", teams(full)[0], "--from", EVERYTHING[0], "--to",
+                           EVERYTHING[1], "--format", "json", "--verbose", timeout=300)
+        assert r.returncode == 0, r.stderr
+        return "read from facts" in r.stderr
+    wait_until(reads_facts, 120, "the daemon's metric facts", on_timeout=d.log_tail)
     checked = 0
     for team in teams(full):
         whole = report(full_cfg, team, EVERYTHING, "--log", str(tmp_path / "state"))

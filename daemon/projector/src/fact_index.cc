@@ -243,6 +243,7 @@ struct NewEvents {
   EpochMillis oldest_time = std::numeric_limits<EpochMillis>::max();
   uint64_t oldest_seq = 0;
   EpochMillis newest = kNoTime;
+  bool directory = false;  // a directory.* event among them
 };
 Result<NewEvents> ScanNew(eventlog::EventLog& log, uint64_t seen, uint64_t last) {
   NewEvents out;
@@ -255,6 +256,7 @@ Result<NewEvents> ScanNew(eventlog::EventLog& log, uint64_t seen, uint64_t last)
       out.oldest_seq = seq.value();
     }
     out.newest = std::max(out.newest, t);
+    out.directory = out.directory || e.subject().kind() == "person";
     return seq.value() < last;
   });
   if (!s) return s.error();
@@ -444,14 +446,30 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   const uint64_t last = m.log.LastSequence().value();
   bool dirty = false;
   if (last > st.seen_seq) {
-    if (st.pos_time != kNoTime) {  // nothing applied yet: nothing can be late
-      auto fresh = ScanNew(m.log, st.seen_seq, last);
-      if (!fresh) return fresh.error();
-      if (fresh->oldest_seq != 0 &&
-          Before(fresh->oldest_time, fresh->oldest_seq, st.pos_time, st.pos_seq)) {
-        ++rollbacks_;
-        if (auto s = m.Rollback(fresh->oldest_time); !s) return s.error();
+    // Nothing applied yet: nothing can be late, and the scan would read the whole log.
+    NewEvents fresh{.directory = true};
+    if (st.pos_time != kNoTime) {
+      auto scanned = ScanNew(m.log, st.seen_seq, last);
+      if (!scanned) return scanned.error();
+      fresh = *scanned;
+    }
+    if (fresh.directory) {
+      // A report preloads the whole directory history: if it now resolves a reference
+      // differently, the facts must be rebuilt with it.
+      auto preloaded = m.make_pipeline();
+      if (auto s = PreloadDirectory(m.log, *preloaded); !s) return s.error();
+      if (FactsTag(*preloaded) != st.tag) {
+        if (auto s = m.Wipe("the directory now resolves a person reference differently"); !s) {
+          return s.error();
+        }
+        st.seen_seq = last;
+        return uint64_t{0};
       }
+    }
+    if (fresh.oldest_seq != 0 &&
+        Before(fresh.oldest_time, fresh.oldest_seq, st.pos_time, st.pos_seq)) {
+      ++rollbacks_;
+      if (auto s = m.Rollback(fresh.oldest_time); !s) return s.error();
     }
     st.seen_seq = last;
     dirty = true;
