@@ -417,6 +417,7 @@ int Import(const Args& args) {
   }
   if (status) status = importer.Flush();
   progress.Clear();
+  const double import_seconds = SecondsSince(importer.start());
   if (status) {
     // The metric facts for the config's definitions, so that reports over the imported history
     // read facts rather than replaying (the daemon would build them at its next start).
@@ -437,7 +438,7 @@ int Import(const Args& args) {
     }
   }
   if (!status) std::fprintf(stderr, "teamhealth import: %s\n", status.error().message().c_str());
-  PrintSummary(files.size(), importer.totals(), SecondsSince(importer.start()));
+  PrintSummary(files.size(), importer.totals(), import_seconds);
   return !status || importer.totals().quarantined > 0 ? 1 : 0;
 }
 

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "teamhealth/base/json_writer.h"
 #include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/projector/fact_index.h"
 #include "teamhealth/sources/event_json.h"
 #include "teamhealth/storage/store.h"
 
@@ -11,14 +12,15 @@ namespace teamhealth::app {
 namespace {
 
 constexpr const char* kInspectUsage =
-    "usage: teamhealth inspect events|quarantine|offsets|counters --state-dir DIR\n"
+    "usage: teamhealth inspect events|quarantine|offsets|counters|facts --state-dir DIR\n"
     "         [--from SEQ] [--limit N] [--with-origin]\n"
     "  Prints the log's contents as JSON lines (read-only; the daemon may be running).\n"
     "  events: every event from sequence SEQ on (default 1), at most N of them (default 0:\n"
     "  all); --with-origin wraps each in {\"seq\",\"origin\",\"event\"}. quarantine: the\n"
     "  quarantined records by reference. offsets: the next offset of every partition.\n"
-    "  counters: the cumulative counts by source. --from, --limit and --with-origin are for\n"
-    "  events only.\n";
+    "  counters: the cumulative counts by source. facts: the metric facts' size (keys and\n"
+    "  bytes of facts, chunks, snapshots) and how far they are built. --from, --limit and\n"
+    "  --with-origin are for events only.\n";
 
 struct EventsOptions {
   uint64_t from = 1;
@@ -138,11 +140,39 @@ int CounterLines(const eventlog::EventLog& log) {
   return 0;
 }
 
+int Facts(storage::Store& store, uint64_t last_sequence) {
+  auto stats = projector::FactStats(store);
+  if (!stats) {
+    std::fprintf(stderr, "inspect facts: %s\n", stats.error().message().c_str());
+    return 1;
+  }
+  std::string line;
+  JsonWriter w(line);
+  w.BeginObject()
+      .Key("facts").Int(static_cast<int64_t>(stats->facts))
+      .Key("fact_blobs").Int(static_cast<int64_t>(stats->fact_blobs))
+      .Key("fact_bytes").Int(static_cast<int64_t>(stats->fact_bytes))
+      .Key("chunks").Int(static_cast<int64_t>(stats->chunks))
+      .Key("chunk_bytes").Int(static_cast<int64_t>(stats->chunk_bytes))
+      .Key("snapshots").Int(static_cast<int64_t>(stats->snapshots))
+      .Key("snapshot_bytes").Int(static_cast<int64_t>(stats->snapshot_bytes))
+      .Key("checkpoint_bytes").Int(static_cast<int64_t>(stats->checkpoint_bytes))
+      .Key("seen_sequence").Int(static_cast<int64_t>(stats->seen_sequence))
+      .Key("last_sequence").Int(static_cast<int64_t>(last_sequence))
+      .Key("position").String(stats->position == 0 ? "" : FormatRfc3339(stats->position))
+      .EndObject();
+  line.push_back('\n');
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  return 0;
+}
+
 int Inspect(const Args& args) {
   const std::string& what = args.positional[0];
-  if (what != "events" && what != "quarantine" && what != "offsets" && what != "counters") {
+  if (what != "events" && what != "quarantine" && what != "offsets" && what != "counters" &&
+      what != "facts") {
     return UsageError(
-        args, "unknown WHAT \"" + what + "\": expected events, quarantine, offsets or counters");
+        args, "unknown WHAT \"" + what +
+                              "\": expected events, quarantine, offsets, counters or facts");
   }
   EventsOptions events;
   if (what == "events") {
@@ -171,6 +201,7 @@ int Inspect(const Args& args) {
   if (what == "events") return Events(**log, events);
   if (what == "quarantine") return Quarantine(**log);
   if (what == "offsets") return Offsets(**log);
+  if (what == "facts") return Facts(**store, (*log)->LastSequence().value());
   return CounterLines(**log);
 }
 
@@ -182,7 +213,7 @@ Command InspectCommand() {
           .spec = {.options = {"state-dir", "from", "limit"},
                    .flags = {"with-origin"},
                    .required = {"state-dir"},
-                   .positional = "WHAT (events, quarantine, offsets or counters)",
+                   .positional = "WHAT (events, quarantine, offsets, counters or facts)",
                    .min_positional = 1,
                    .max_positional = 1},
           .run = Inspect};

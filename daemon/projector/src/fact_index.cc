@@ -277,6 +277,47 @@ std::string FactsTag(const projections::Pipeline& pipeline) {
   return tag;
 }
 
+Result<FactIndexStats> FactStats(storage::Store& store) {
+  FactIndexStats out;
+  auto it = store.NewIterator(storage::Column::kProjections);
+  for (it->Seek("facts/"); it->Valid() && it->key().starts_with("facts/"); it->Next()) {
+    const std::string_view key = it->key();
+    const uint64_t bytes = key.size() + it->value().size();
+    if (key.starts_with(kFactPrefix)) {
+      ++out.fact_blobs;
+      out.fact_bytes += bytes;
+      projections::ByteReader r(it->value());
+      while (r.ok() && !r.done()) {
+        r.U64();
+        for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+          r.Str();
+          r.Str();
+        }
+        r.I64();
+        r.F64();
+        r.U64();
+        r.I64();
+        out.facts += r.ok();
+      }
+    } else if (key.starts_with(kChunkPrefix)) {
+      ++out.chunks;
+      out.chunk_bytes += bytes;
+    } else if (key.starts_with(kSnapshotPrefix)) {
+      ++out.snapshots;
+      out.snapshot_bytes += bytes;
+    } else if (key == kStateKey) {
+      out.checkpoint_bytes = bytes;
+      State state;
+      if (state.Load(it->value())) {
+        out.seen_sequence = state.seen_seq;
+        out.position = state.pos_time == kNoTime ? 0 : state.pos_time;
+      }
+    }
+  }
+  if (!it->status()) return it->status().error();
+  return out;
+}
+
 struct FactBuilder::Impl {
   storage::Store& store;
   eventlog::EventLog& log;

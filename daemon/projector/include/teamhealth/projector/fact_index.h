@@ -55,6 +55,18 @@ struct StoredFact {
 // answer a report only when its pipeline has the same.
 std::string FactsTag(const projections::Pipeline& pipeline);
 
+// What the fact index holds (`teamhealth inspect facts`): keys and bytes (key + value) of each
+// part, the number of facts, and the builder's checkpoint.
+struct FactIndexStats {
+  uint64_t fact_blobs = 0, fact_bytes = 0, facts = 0;
+  uint64_t chunks = 0, chunk_bytes = 0;
+  uint64_t snapshots = 0, snapshot_bytes = 0;
+  uint64_t checkpoint_bytes = 0;
+  uint64_t seen_sequence = 0;    // every event up to it was looked at
+  EpochMillis position = 0;      // events before it are facts (0: none yet)
+};
+Result<FactIndexStats> FactStats(storage::Store& store);
+
 class FactBuilder final {
  public:
   struct Options {
