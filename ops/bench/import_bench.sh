@@ -5,7 +5,7 @@
 #
 #   ops/bench/import_bench.sh [--teams T] [--people P] [--days D] [--seed N] [--keep]
 #
-#   --teams T    teams of the generated organisation (default 8; generate allows 1-8)
+#   --teams T    teams of the generated organisation (default 8; generate allows 1-64)
 #   --people P   people (default 400)
 #   --days D     days of history (default 365)
 #   --seed N     generator seed (default 1)

@@ -83,6 +83,11 @@ for _ in $(seq 1 600); do
   curl -sf "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
   sleep 0.1
 done
+# Wait until its live projections have caught up with the log (they compete for the CPU).
+for _ in $(seq 1 3000); do
+  curl -s "http://127.0.0.1:$port/metrics" | grep -q '^teamhealth_projection_lag_events 0$' && break
+  sleep 0.2
+done
 echo
 printf '%-8s %10s %10s\n' window "API s" "(2nd)"
 for w in "${windows[@]}"; do

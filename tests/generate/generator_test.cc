@@ -94,8 +94,11 @@ TEST(GenerateTest, RecordsAreInTimeOrderWithinTheWindow) {
 
 TEST(GenerateTest, RejectsBadOptions) {
   Options options;
-  options.teams = 9;
+  options.teams = 65;
   EXPECT_FALSE(Validate(options).ok());
+  options.teams = 64;
+  options.people = 128;
+  EXPECT_TRUE(Validate(options).ok());
   options = Options{};
   options.people = 3;  // fewer than two per team
   EXPECT_FALSE(Validate(options).ok());

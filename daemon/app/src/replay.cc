@@ -168,9 +168,12 @@ Status ReadWindow(const ReplaySource& source, const config::Config& config,
     }
   }
   how = "replay (" + why_not + ")";
+  const uint64_t total = log.LastSequence().value();
+  uint64_t applied = 0;
   // In event-time order through the time index: memory stays O(people + open items).
   return log.ForEachByTime(to, [&](Sequence seq, const schema::Event& e) {
     apply(seq, e);
+    if (++applied % 100000 == 0 && window.progress) window.progress(applied, total);
     return true;
   });
 }

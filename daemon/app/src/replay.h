@@ -50,6 +50,8 @@ struct FactWindow {
   std::function<std::set<std::string>()> teams;
   // Each stored fact read, with its team (explain and the retro page record them).
   std::function<void(const std::string& team, const projector::StoredFact&)> on_fact;
+  // A replay of a log calls it every 100,000 events: events applied, events in the log.
+  std::function<void(uint64_t applied, uint64_t total)> progress;
 };
 
 // What report, explain and the retro page read. From a log whose metric facts were built with

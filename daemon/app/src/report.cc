@@ -1,6 +1,8 @@
 // `teamhealth report`: the section 7 metrics of one team (or every team) over exactly
 // [from, to), computed from the log or from canonical JSON lines with the same projections as
 // the live metrics. How the numbers are written is report_format.h's business.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -131,10 +133,17 @@ Status ApplySets(const Options& o, projections::Settings& s, projections::Direct
 
 namespace {
 
+// Progress of a long replay, redrawn on one line of stderr.
+void ReplayProgress(uint64_t applied, uint64_t total) {
+  std::fprintf(stderr, "\rreplaying the log: %llu of %llu events",
+               static_cast<unsigned long long>(applied), static_cast<unsigned long long>(total));
+}
+
 struct ReportRequest {
   Options options;
   std::map<std::string, std::string> people;  // reference -> handle, beyond the config's
   std::string* how = nullptr;  // receives how the window was read (replay.h ReadWindow)
+  bool progress = false;       // a long replay draws its progress on stderr
 };
 
 // The report of `request` over the live log, the log directory or event files: a private
@@ -164,7 +173,8 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
                           .teams = [&] {
                             return o.team.empty() ? known : std::set<std::string>{o.team};
                           },
-                          .on_fact = nullptr};
+                          .on_fact = nullptr,
+                          .progress = request.progress ? ReplayProgress : nullptr};
   std::string how;
   if (auto s = ReadWindow(source, config, pipeline, sink, o.to, nullptr, settings.person_metrics,
                           handle_of_ref, check_team, o.sets.empty(), window, how);
@@ -172,6 +182,7 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
     return s.error();
   }
   if (request.how != nullptr) *request.how = how;
+  if (request.progress && how.starts_with("replay")) std::fputs("\r\033[K", stderr);
   pipeline.ExportGauges(o.to, sink);
   if (settings.person_metrics) sink.NamePeople(pipeline.KeyNames(handle_of_ref));
   ReportView view{.from = o.from,
@@ -376,7 +387,9 @@ int Report(const Args& args) {
   }
   std::string how;
   auto out = options->html ? BuildRetroPage(*options, *config, nullptr, &how)
-                           : BuildReport(ReportRequest{*options, {}, &how}, *config, nullptr);
+                           : BuildReport(ReportRequest{*options, {}, &how,
+                                                       isatty(STDERR_FILENO) == 1},
+                                         *config, nullptr);
   if (args.Has("verbose") && !how.empty()) {
     std::fprintf(stderr, "teamhealth report: read from %s\n", how.c_str());
   }

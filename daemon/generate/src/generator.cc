@@ -29,7 +29,8 @@ directory as DIR/directory.toml. The same options give byte-identical files.
 
 Options:
   --seed N        seed of every random choice (default 1)
-  --teams T       number of teams, 1-8 (default 4); team 1 is the overloaded one
+  --teams T       number of teams, 1-64 (default 4; beyond 8 the names repeat
+                  with a number: payments2); team 1 is the overloaded one
   --people P      total people, at least 2 per team (default 24)
   --days D        days of history, 1-3650 (default 28)
   --end TIME      end of the history, RFC 3339 (default 2026-03-02T00:00:00Z)
@@ -64,7 +65,7 @@ bool ParseNumber(std::string_view text, T& out) {
 }  // namespace
 
 Status Validate(const Options& options) {
-  if (options.teams < 1 || options.teams > 8) return Error("--teams must be 1-8");
+  if (options.teams < 1 || options.teams > 64) return Error("--teams must be 1-64");
   if (options.people < 2 * options.teams || options.people > 10000) {
     return Error("--people must be at least 2 per team, at most 10000");
   }
@@ -151,7 +152,7 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     if (name == "--seed") {
       if (!ParseNumber(*value, c.options.seed)) expected = "a whole number";
     } else if (name == "--teams") {
-      if (!ParseNumber(*value, c.options.teams)) expected = "a whole number from 1 to 8";
+      if (!ParseNumber(*value, c.options.teams)) expected = "a whole number from 1 to 64";
     } else if (name == "--people") {
       if (!ParseNumber(*value, c.options.people)) expected = "a whole number, 2 per team or more";
     } else if (name == "--days") {

@@ -75,10 +75,14 @@ Org BuildOrg(const Options& options) {
   Org org;
   for (int t = 0; t < options.teams; ++t) {
     Team team;
-    const TeamSpec& spec = kTeams[t];
+    // Beyond the eight names, the names again with a number: payments2, PAY2.
+    const TeamSpec& spec = kTeams[t % kTeams.size()];
     const ZoneSpec& zone = kZones[t % kZones.size()];
-    team.name = std::string(spec.name);
-    team.jira_key = std::string(spec.jira_key);
+    const std::string round = t < static_cast<int>(kTeams.size())
+                                  ? ""
+                                  : std::to_string(t / kTeams.size() + 1);
+    team.name = std::string(spec.name) + round;
+    team.jira_key = std::string(spec.jira_key) + round;
     team.zone = std::string(zone.zone);
     team.utc_offset_min = zone.utc_offset_min;
     team.repo = "acme/" + team.name + "-service";

@@ -15,8 +15,9 @@ namespace teamhealth::generate {
 struct Options {
   // Seeds every random choice. Same options -> byte-identical output.
   uint64_t seed = 1;
-  // Number of teams, 1..8. Team 0 is the overloaded one (crosses every burnout threshold of
-  // docs/design.md section 7); the others are healthy. Time zones cycle through Europe/London,
+  // Number of teams, 1..64 (beyond 8 the names repeat with a number: payments2). Team 0 is
+  // the overloaded one (crosses every burnout threshold of docs/design.md section 7); the
+  // others are healthy. Time zones cycle through Europe/London,
   // America/New_York, Asia/Tokyo and UTC.
   int teams = 4;
   // Total people, split round-robin over the teams; at least 2 per team (a rotation and a
