@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <unordered_map>
 
@@ -328,6 +329,8 @@ struct FactBuilder::Impl {
   State state;
   FactSink sink;
   EpochMillis chunk_start = kNoTime;  // the midnight the open chunk's causes start at
+  bool pending = false;                // applied or looked at since the last checkpoint
+  std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
 
   Impl(storage::Store& s, eventlog::EventLog& l, PipelineFactory f, logging::Logger lg,
        Options o)
@@ -368,7 +371,10 @@ struct FactBuilder::Impl {
       state.states.push_back(pipeline->SaveProjection(i));
     }
     wb.Put(storage::Column::kProjections, kStateKey, state.Save());
-    return store.Write(wb);
+    if (auto s = store.Write(wb); !s) return s;
+    pending = false;
+    last_flush = std::chrono::steady_clock::now();
+    return Status::Ok();
   }
 
   // Forgets every fact and snapshot; the builder starts from the beginning of the log.
@@ -554,18 +560,28 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
     if (auto w = m.Wipe("a directory change re-resolves a person reference"); !w) return w.error();
     return n;
   }
-  if (n > 0 || dirty) {
-    storage::WriteBatch wb;
-    if (auto f = m.Flush(wb); !f) return f.error();
+  // The projections' state is written with every checkpoint: at most every few seconds (a
+  // full chunk and every midnight write at once). What is not written yet is applied again
+  // after a restart.
+  m.pending = m.pending || n > 0 || dirty;
+  if (m.pending && std::chrono::steady_clock::now() - m.last_flush > std::chrono::seconds(5)) {
+    if (auto f = Checkpoint(); !f) return f.error();
   }
   return n;
+}
+
+Status FactBuilder::Checkpoint() {
+  Impl& m = *impl_;
+  if (!m.pending) return Status::Ok();
+  storage::WriteBatch wb;
+  return m.Flush(wb);
 }
 
 Status FactBuilder::CatchUp() {
   for (;;) {
     auto n = Step(1000000);
     if (!n) return n.error();
-    if (*n == 0) return Status::Ok();
+    if (*n == 0) return Checkpoint();
   }
 }
 

@@ -87,8 +87,10 @@ class FactBuilder final {
   // was applied) and applies up to `max_events` in event-time order up to the horizon (newest
   // event time - lag). Returns how many were applied.
   Result<uint64_t> Step(uint64_t max_events);
-  // Steps until nothing is left to apply.
+  // Steps until nothing is left to apply, then checkpoints.
   Status CatchUp();
+  // Writes what was applied since the last checkpoint (Step() does at most every 5 s).
+  Status Checkpoint();
 
   // Facts written so far and rollbacks since start (for logs and tests).
   uint64_t rollbacks() const { return rollbacks_; }
