@@ -74,7 +74,13 @@ using ProjectionFactory = std::function<std::unique_ptr<projections::Projection>
 // pipeline preloads the directory again) gives byte-identical state and metrics to one pass;
 void ExpectResumingAnywhereMatchesOnePass(const ProjectionFactory& make, const std::string& dir,
                                           EpochMillis now);
-// and replaying the same events from scratch twice gives identical state.
+// and replaying the same events from scratch twice gives identical state. The replay holds no
+// duplicate ids, on purpose: the event log drops an id it already holds, in the same batch or
+// any later one (EventLog::Append; tests/eventlog/event_log_test.cc
+// DuplicatesAcrossAndWithinBatchesAreDroppedAndCounted and ReopenKeepsSequencesCountersOffsetsAndDedup,
+// and live, across batches and a restart, tests/integration/test_projections_live.py), so no
+// projection ever sees one; deduplicating is not the projections' job, and a projection fed a
+// duplicate would count it twice.
 void ExpectReplayIsDeterministic(const ProjectionFactory& make, const std::string& dir,
                                  EpochMillis now);
 
