@@ -258,9 +258,9 @@ def test_scenario_as_vendor_payloads_gives_the_hand_worked_metrics(broker, daemo
     cfg = d.config
     text = d.http_get("/metrics")[1]
     m = d.metrics()
-    for s in ingested:
-        assert m.get("teamhealth_events_duplicate_total", source=s) == duplicates[s], s
-        assert m.get("teamhealth_events_ingested_total", source=s) == ingested[s], s
+    assert {s: m.get("teamhealth_events_duplicate_total", source=s) for s in duplicates} == \
+        duplicates
+    assert {s: m.get("teamhealth_events_ingested_total", source=s) for s in ingested} == ingested
     expected = expected_series()
     for (name, labels), want in expected.items():
         if ("team", "unmapped") in labels:  # with the fixtures' pages: checked below
