@@ -70,6 +70,12 @@ LEARNED = {
         "from_category": "in_progress"},
     ("jira", "variant-server-transition-with-comment", "work_item.status_changed"): {
         "from_category": "in_progress"},
+    # Status 10050 ("In QA") is shown, as `indeterminate`, ONLY by the comment payload
+    # variant-learned-from-comment-1-comment_created (no issue payload shows it); the next
+    # Jira payload, variant-learned-from-comment-2-transition, moves the issue out of it. So
+    # this from_category can only have been learned from a comment event.
+    ("jira", "variant-learned-from-comment-2-transition", "work_item.status_changed"): {
+        "from_category": "in_progress"},
     # Linear state a19a64b3-... ("Todo", type unstarted) was shown by Issue-create; the
     # update's updatedFrom has only the old stateId.
     ("linear", "variant-issue-update-state", "work_item.status_changed"): {
@@ -152,6 +158,22 @@ def test_every_payload_has_a_golden():
             if not (GOLDEN / rel).with_suffix(".jsonl").exists():
                 missing.append(str(p))
     assert not missing, f"payloads without a golden: {missing}"
+
+
+def test_comment_only_status_is_shown_by_no_other_payload():
+    """The LEARNED entry of variant-learned-from-comment-2-transition checks learning from
+    comment payloads end to end only while no other Jira payload shows its from-status."""
+    showing = []
+    for p in load_payloads("jira"):
+        try:
+            body = json.loads(p.path.read_bytes())
+        except ValueError:
+            continue
+        status = (((body.get("issue") or {}).get("fields") or {}).get("status") or {}) \
+            if isinstance(body, dict) else {}
+        if status.get("id") == "10050":
+            showing.append((p.rel, body.get("webhookEvent")))
+    assert showing == [("variant-learned-from-comment-1-comment_created", "comment_created")]
 
 
 # --------------------------------------------------------------------------------------------

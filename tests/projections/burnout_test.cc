@@ -30,9 +30,10 @@ Applied ApplyScenario(const Settings& settings = Settings{}) {
   return a;
 }
 
+// A missing series fails the test (it is not zero): see testing::GaugeValue.
 double AtRiskGauge(const Accumulator& acc, const std::string& team, const std::string& signal) {
-  const auto& series = acc.gauges().at("teamhealth_burnout_members_at_risk");
-  return series.at(MakeLabels({{"signal", signal}, {"team", team}}));
+  return testing::GaugeValue(acc, "teamhealth_burnout_members_at_risk",
+                             MakeLabels({{"signal", signal}, {"team", team}}));
 }
 
 TEST(BurnoutTest, GoldenScenario) {

@@ -51,11 +51,9 @@ schema::Event Shift(const std::string& person, EpochMillis start, EpochMillis en
 
 DirectoryView EmptyDirectory() { return DirectoryView({}, {}, WorkPattern{}); }
 
+// A missing series fails the test (it is not zero): see testing::CounterValue.
 double Counter(const Accumulator& acc, const std::string& name, const Labels& labels) {
-  auto it = acc.counters().find(name);
-  if (it == acc.counters().end()) return 0;
-  auto s = it->second.find(labels);
-  return s == it->second.end() ? 0 : s->second;
+  return testing::CounterValue(acc, name, labels);
 }
 
 Accumulator RunEvents(ContextSwitching& p, const std::vector<schema::Event>& events) {
@@ -125,18 +123,23 @@ TEST(ContextSwitchingTest, LoadRejectsCorruptState) {
   EXPECT_EQ(q.Save(), good);
 }
 
+// p's two activities are 45 min apart: a switch with the default gap, none with a 30 min gap.
+// q's are 20 min apart, a switch with either, so the shorter gap's count is 1, not 0: a
+// zero could not tell "no switch" from a switch counted under another metric name.
 TEST(ContextSwitchingTest, SessionGapComesFromSettings) {
   const EpochMillis t = At("2026-03-02T09:00:00.000Z");
-  const std::vector<schema::Event> events = {Activity("p", "1", t),
-                                             Activity("p", "2", t + 45 * kMinute)};
+  const std::vector<schema::Event> events = {
+      Activity("p", "1", t), Activity("q", "3", t + kMinute),
+      Activity("q", "4", t + 21 * kMinute), Activity("p", "2", t + 45 * kMinute)};
   const Labels unmapped = MakeLabels({{"team", "unmapped"}});
   ContextSwitching by_default{Settings{}};
   EXPECT_EQ(Counter(RunEvents(by_default, events), "teamhealth_context_switches_total", unmapped),
-            1);
+            2);  // p and q
   Settings short_gap;
   short_gap.session_gap_ms = 30 * kMinute;
   ContextSwitching shorter{short_gap};
-  EXPECT_EQ(Counter(RunEvents(shorter, events), "teamhealth_context_switches_total", unmapped), 0);
+  EXPECT_EQ(Counter(RunEvents(shorter, events), "teamhealth_context_switches_total", unmapped),
+            1);  // q only
 }
 
 // An activity that arrives late is compared with the latest one and does not replace it.

@@ -2,13 +2,41 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "scenario.h"
+#include "teamhealth/base/time.h"
+#include "teamhealth/projections/event_access.h"
 
 namespace teamhealth::projections {
 namespace {
 
 const std::string kDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/oncall_load/";
 constexpr EpochMillis kNow = 1775001600000;  // 2026-04-01T00:00:00Z
+constexpr EpochMillis kMinute = 60'000;
+
+// A PagerDuty incident event on incident `id` listing `assignees`.
+schema::Event Incident(const std::string& type, EpochMillis at, const std::string& id,
+                       const std::vector<std::string>& assignees) {
+  static int n = 0;
+  schema::Event e;
+  e.set_id("pagerduty:u" + std::to_string(++n));
+  e.set_source("pagerduty");
+  e.set_type(type);
+  e.set_occurred_at_ms(at);
+  e.mutable_subject()->set_kind("incident");
+  e.mutable_subject()->set_id(id);
+  auto* a = e.add_attrs();
+  a->set_name("assignees");
+  for (const auto& p : assignees) a->mutable_value()->mutable_list_value()->add_values(p);
+  if (type == "incident.triggered") {
+    a = e.add_attrs();
+    a->set_name("urgency");
+    a->mutable_value()->set_string_value("high");
+  }
+  return e;
+}
 
 TEST(OncallLoadTest, GoldenScenario) {
   auto directory = testing::LoadDirectory(kDir + "config.toml");
@@ -27,6 +55,45 @@ TEST(OncallLoadTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
 TEST(OncallLoadTest, ReplayingTheScenarioTwiceGivesIdenticalState) {
   testing::ExpectReplayIsDeterministic([] { return std::make_unique<OncallLoad>(Settings{}); },
                                        kDir, kNow);
+}
+
+// A page is a person NEWLY listed among an incident's assignees: someone already listed is not
+// paged again by an escalation, a re-trigger (PagerDuty v2 sends incident.trigger again for
+// the same incident) or a reassignment that keeps them; someone removed and listed again is.
+// PA and PB are not in the directory: team "unmapped", UTC, work Mon-Fri 08:00-18:00. All on
+// Mon 2026-03-02 (business hours), 5 minutes apart, so the 60 s merge never applies:
+//   10:00 triggered  Q1 [PA]      PA newly listed: interruption 1
+//   10:05 escalated  Q1 [PA, PB]  PA already listed: no page; PB newly listed: interruption 2
+//   10:10 triggered  Q1 [PA, PB]  re-trigger: both already listed: no page
+//   10:15 reassigned Q1 [PB]      PB already listed: no page (PA is no longer listed)
+//   10:20 reassigned Q1 [PA]      PA newly listed again: interruption 3
+// interruptions{period="business",team="unmapped"} = 1 + 1 + 1 = 3. If listed people were
+// paged again, the 10:05 PA, 10:10 PA and PB, and 10:15 PB pages (each 300 s after that
+// person's previous page) would add 4: 7.
+TEST(OncallLoadTest, APersonAlreadyListedOnAnIncidentIsNotPagedAgain) {
+  const EpochMillis t = ParseRfc3339("2026-03-02T10:00:00.000Z").value();
+  const std::vector<schema::Event> events = {
+      Incident("incident.triggered", t, "Q1", {"pagerduty:PA"}),
+      Incident("incident.escalated", t + 5 * kMinute, "Q1", {"pagerduty:PA", "pagerduty:PB"}),
+      Incident("incident.triggered", t + 10 * kMinute, "Q1", {"pagerduty:PA", "pagerduty:PB"}),
+      Incident("incident.reassigned", t + 15 * kMinute, "Q1", {"pagerduty:PB"}),
+      Incident("incident.reassigned", t + 20 * kMinute, "Q1", {"pagerduty:PA"}),
+  };
+  DirectoryView directory({}, {}, WorkPattern{});
+  OncallLoad projection{Settings{}};
+  const auto acc = testing::Run(projection, directory, events, kNow);
+  const Labels unmapped = MakeLabels({{"team", "unmapped"}});
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_oncall_interruptions_total",
+                                  MakeLabels({{"period", "business"}, {"team", "unmapped"}})),
+            3);
+  // The re-trigger is not a second incident.
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_oncall_incidents_total",
+                                  MakeLabels({{"team", "unmapped"}, {"urgency", "high"}})),
+            1);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_oncall_escalations_total", unmapped), 1);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_oncall_reassignments_total", unmapped), 2);
+  EXPECT_EQ(acc.counters().at("teamhealth_oncall_interruptions_total").size(), 1u)
+      << "interruptions in another period or team";
 }
 
 TEST(OncallLoadTest, LoadRejectsCorruptState) {

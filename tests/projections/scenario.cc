@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -134,7 +135,74 @@ std::string NormaliseKey(const std::string& text) {
   return Key(text.substr(0, brace), labels);
 }
 
+// The series name{labels} of `families` (the accumulator's counters, gauges or histograms,
+// called `kind`), or nullptr after failing the test with what is there instead.
+template <typename V>
+const V* FindSeries(const std::map<std::string, std::map<projections::Labels, V>>& families,
+                    const std::string& name, const projections::Labels& labels,
+                    const char* kind) {
+  const auto it = families.find(name);
+  if (it == families.end()) {
+    std::string names;
+    for (const auto& [n, series] : families) names += " " + n;
+    ADD_FAILURE() << "missing series " << Key(name, labels) << ": the accumulator has no " << kind
+                  << " named " << name << " at all (its " << kind << "s:"
+                  << (names.empty() ? " none" : names) << ")";
+    return nullptr;
+  }
+  const auto s = it->second.find(labels);
+  if (s == it->second.end()) {
+    std::string have;
+    for (const auto& [l, v] : it->second) have += " " + Key(name, l);
+    ADD_FAILURE() << "missing series " << Key(name, labels) << " (" << name << " has:"
+                  << (have.empty() ? " no series" : have) << ")";
+    return nullptr;
+  }
+  return &s->second;
+}
+
 }  // namespace
+
+double CounterValue(const projections::Accumulator& acc, const std::string& name,
+                    const projections::Labels& labels) {
+  const double* v = FindSeries(acc.counters(), name, labels, "counter");
+  return v != nullptr ? *v : std::numeric_limits<double>::quiet_NaN();
+}
+
+double GaugeValue(const projections::Accumulator& acc, const std::string& name,
+                  const projections::Labels& labels) {
+  const double* v = FindSeries(acc.gauges(), name, labels, "gauge");
+  return v != nullptr ? *v : std::numeric_limits<double>::quiet_NaN();
+}
+
+const projections::HistogramData* HistogramSeries(const projections::Accumulator& acc,
+                                                  const std::string& name,
+                                                  const projections::Labels& labels) {
+  return FindSeries(acc.histograms(), name, labels, "histogram");
+}
+
+void ExpectNoSeries(const projections::Accumulator& acc, const std::string& name,
+                    const projections::Labels& labels) {
+  EXPECT_NE(projections::FindSpec(name), nullptr)
+      << name << " is not a catalogue metric: absence of " << Key(name, labels)
+      << " would prove nothing";
+  auto present = [&](const auto& families) {
+    const auto it = families.find(name);
+    return it != families.end() && it->second.contains(labels);
+  };
+  if (present(acc.counters())) {
+    ADD_FAILURE() << "unexpected counter series " << Key(name, labels) << " = "
+                  << acc.counters().at(name).at(labels);
+  }
+  if (present(acc.gauges())) {
+    ADD_FAILURE() << "unexpected gauge series " << Key(name, labels) << " = "
+                  << acc.gauges().at(name).at(labels);
+  }
+  if (present(acc.histograms())) {
+    ADD_FAILURE() << "unexpected histogram series " << Key(name, labels) << " (count "
+                  << acc.histograms().at(name).at(labels).count << ")";
+  }
+}
 
 void ExpectMetrics(const projections::Accumulator& acc, const std::string& expected_path) {
   std::map<std::string, double> actual;

@@ -45,6 +45,28 @@ projections::Accumulator Run(projections::Projection& projection,
 // series at all is an error.
 void ExpectMetrics(const projections::Accumulator& acc, const std::string& expected_path);
 
+// One series of an accumulator. A missing series is an error, not zero: a metric misnamed in
+// the producer or in the test must fail, never read as "nothing counted". So when `name` is
+// not in the accumulator at all, or has no series with exactly `labels`, these fail the test
+// (saying what the accumulator has instead) and return NaN / nullptr, which fails any
+// comparison as well.
+double CounterValue(const projections::Accumulator& acc, const std::string& name,
+                    const projections::Labels& labels);
+double GaugeValue(const projections::Accumulator& acc, const std::string& name,
+                  const projections::Labels& labels);
+const projections::HistogramData* HistogramSeries(const projections::Accumulator& acc,
+                                                  const std::string& name,
+                                                  const projections::Labels& labels);
+
+// For a test that means "nothing was ever counted (observed, set) for these labels": `name`
+// must be a catalogue metric (projections::FindSpec, so a misspelt name in the test fails), and
+// the accumulator must hold no series name{labels} of any kind (one present with value 0 fails
+// too: it was written). Absence alone cannot tell a correct producer from one that writes
+// under another name, so a test that asserts absence must also read a present series of the
+// same `name` with CounterValue/GaugeValue/HistogramSeries (a positive control).
+void ExpectNoSeries(const projections::Accumulator& acc, const std::string& name,
+                    const projections::Labels& labels);
+
 using ProjectionFactory = std::function<std::unique_ptr<projections::Projection>()>;
 
 // Properties every projection must have, over the scenario in `dir`:
@@ -52,7 +74,13 @@ using ProjectionFactory = std::function<std::unique_ptr<projections::Projection>
 // pipeline preloads the directory again) gives byte-identical state and metrics to one pass;
 void ExpectResumingAnywhereMatchesOnePass(const ProjectionFactory& make, const std::string& dir,
                                           EpochMillis now);
-// and replaying the same events from scratch twice gives identical state.
+// and replaying the same events from scratch twice gives identical state. The replay holds no
+// duplicate ids, on purpose: the event log drops an id it already holds, in the same batch or
+// any later one (EventLog::Append; tests/eventlog/event_log_test.cc
+// DuplicatesAcrossAndWithinBatchesAreDroppedAndCounted and ReopenKeepsSequencesCountersOffsetsAndDedup,
+// and live, across batches and a restart, tests/integration/test_projections_live.py), so no
+// projection ever sees one; deduplicating is not the projections' job, and a projection fed a
+// duplicate would count it twice.
 void ExpectReplayIsDeterministic(const ProjectionFactory& make, const std::string& dir,
                                  EpochMillis now);
 
