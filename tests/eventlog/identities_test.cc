@@ -79,6 +79,7 @@ class RecordingStore final : public storage::Store {
   std::unique_ptr<storage::Iterator> NewIterator(Column column) override {
     return inner_.NewIterator(column);
   }
+  std::unique_ptr<storage::ReadView> NewReadView() override { return inner_.NewReadView(); }
   Status FlushAndCompact() override {
     ++compactions;
     if (fail_compaction) return Error("injected: the process died before the compaction");

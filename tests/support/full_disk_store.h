@@ -44,6 +44,7 @@ class FullDiskStore final : public storage::Store {
   std::unique_ptr<storage::Iterator> NewIterator(storage::Column column) override {
     return inner_.NewIterator(column);
   }
+  std::unique_ptr<storage::ReadView> NewReadView() override { return inner_.NewReadView(); }
   Status FlushAndCompact() override { return inner_.FlushAndCompact(); }
 
  private:

@@ -589,7 +589,8 @@ Result<std::unique_ptr<FactReader>> FactReader::Open(storage::Store& store,
                                                      eventlog::EventLog& log,
                                                      const projections::Pipeline& pipeline,
                                                      std::string& why_not) {
-  auto stored = store.Get(storage::Column::kProjections, kStateKey);
+  auto view = store.NewReadView();
+  auto stored = view->Get(storage::Column::kProjections, kStateKey);
   if (!stored) return stored.error();
   State state;
   if (!*stored || !state.Load(**stored)) {
@@ -610,10 +611,9 @@ Result<std::unique_ptr<FactReader>> FactReader::Open(storage::Store& store,
       return std::unique_ptr<FactReader>();
     }
   }
-  auto reader = std::make_unique<FactReader>(store, log);
+  auto reader = std::make_unique<FactReader>(std::move(view), log);
   reader->pos_time_ = state.pos_time;
   reader->pos_seq_ = state.pos_seq;
-  reader->next_chunk_ = state.next_chunk;
   reader->state_ = std::move(state.states);
   return reader;
 }
@@ -622,7 +622,7 @@ Status FactReader::ForEachFact(const std::string& team, EpochMillis from, EpochM
                                EpochMillis caused_before,
                                const std::function<void(const StoredFact&)>& fn) {
   const auto& names = MetricNames();
-  auto it = store_.NewIterator(storage::Column::kProjections);
+  auto it = view_->NewIterator(storage::Column::kProjections);
   const std::string end = FactKey(team, to == std::numeric_limits<EpochMillis>::max()
                                             ? to
                                             : FloorTo(to - 1, kHour) + 1,
@@ -632,7 +632,6 @@ Status FactReader::ForEachFact(const std::string& team, EpochMillis from, EpochM
        it->Next()) {
     const std::string_view key = it->key();
     const EpochMillis hour = ReadTime(key.substr(key.size() - 16, 8));
-    if (ReadU64(key.substr(key.size() - 8)) >= next_chunk_) continue;  // written after Open
     projections::ByteReader r(it->value());
     while (r.ok() && !r.done()) {
       const uint64_t metric = r.U64();
@@ -695,7 +694,7 @@ Status FactReader::StateAt(projections::Pipeline& pipeline, EpochMillis to,
   // Before the position: the latest snapshot at or before `to`, then the events since.
   EpochMillis from = kNoTime;
   {
-    auto it = store_.NewIterator(storage::Column::kProjections);
+    auto it = view_->NewIterator(storage::Column::kProjections);
     it->Seek(SnapshotKey(to + 1));
     if (it->Valid()) {
       it->Prev();

@@ -140,6 +140,34 @@ class RocksIterator final : public Iterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// Reads at one RocksDB snapshot, released with the view.
+class RocksReadView final : public ReadView {
+ public:
+  RocksReadView(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*>* handles)
+      : db_(db), handles_(handles), snapshot_(db->GetSnapshot()) {
+    options_.snapshot = snapshot_;
+  }
+  ~RocksReadView() override { db_->ReleaseSnapshot(snapshot_); }
+
+  Result<std::optional<std::string>> Get(Column column, std::string_view key) override {
+    std::string value;
+    const auto s = db_->Get(options_, (*handles_)[static_cast<int>(column)], ToSlice(key), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return ToError(s, "get");
+    return std::optional<std::string>(std::move(value));
+  }
+  std::unique_ptr<Iterator> NewIterator(Column column) override {
+    return std::make_unique<RocksIterator>(std::unique_ptr<rocksdb::Iterator>(
+        db_->NewIterator(options_, (*handles_)[static_cast<int>(column)])));
+  }
+
+ private:
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*>* handles_;
+  const rocksdb::Snapshot* snapshot_;
+  rocksdb::ReadOptions options_;
+};
+
 class RocksStore final : public Store {
  public:
   RocksStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
@@ -188,6 +216,10 @@ class RocksStore final : public Store {
   std::unique_ptr<Iterator> NewIterator(Column column) override {
     return std::make_unique<RocksIterator>(std::unique_ptr<rocksdb::Iterator>(
         db_->NewIterator(rocksdb::ReadOptions(), Handle(column))));
+  }
+
+  std::unique_ptr<ReadView> NewReadView() override {
+    return std::make_unique<RocksReadView>(db_.get(), &handles_);
   }
 
   Status FlushAndCompact() override {

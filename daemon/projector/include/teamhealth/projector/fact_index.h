@@ -37,8 +37,8 @@
 //   facts/F/<team>\0<hour><chunk>        the facts of one team, hour and chunk
 //   facts/c/<chunk>                      a chunk: the day its causes start, the keys it wrote
 //   facts/s/<midnight>                   a snapshot of every projection's state
-// A chunk is what one write adds (never across a midnight); its number grows, so a reader
-// ignores chunks written after the checkpoint it read.
+// A chunk is what one write adds (never across a midnight); its number grows with its causes'
+// time. A reader reads through one consistent view (storage::ReadView).
 namespace teamhealth::projector {
 
 // One stored observation.
@@ -133,14 +133,16 @@ class FactReader final {
   // Instant up to which events are folded into facts.
   EpochMillis position() const { return pos_time_; }
 
-  FactReader(storage::Store& store, eventlog::EventLog& log) : store_(store), log_(log) {}
+  FactReader(std::unique_ptr<storage::ReadView> view, eventlog::EventLog& log)
+      : view_(std::move(view)), log_(log) {}
 
  private:
-  storage::Store& store_;
+  // Every read of the facts, snapshots and checkpoint goes through one consistent view, so a
+  // builder writing (or rolling back) meanwhile is not seen half-way.
+  std::unique_ptr<storage::ReadView> view_;
   eventlog::EventLog& log_;
   EpochMillis pos_time_ = 0;
   uint64_t pos_seq_ = 0;
-  uint64_t next_chunk_ = 0;
   std::vector<std::string> state_;  // projections' saved state at the position
 };
 

@@ -72,6 +72,16 @@ class Iterator {
   virtual Status status() const = 0;
 };
 
+// A consistent view of the whole store as of its creation (a RocksDB snapshot): reads through
+// it see no write made after it, so several reads agree with each other while a writer goes
+// on. Borrows the Store, which must outlive it.
+class ReadView {
+ public:
+  virtual ~ReadView() = default;
+  virtual Result<std::optional<std::string>> Get(Column column, std::string_view key) = 0;
+  virtual std::unique_ptr<Iterator> NewIterator(Column column) = 0;
+};
+
 // The RocksDB database: the only code that sees RocksDB. Thread-safe for concurrent reads and
 // writes (RocksDB's guarantees); one process may open a path for writing at a time.
 class Store {
@@ -90,6 +100,7 @@ class Store {
   virtual Result<std::vector<std::optional<std::string>>> MultiGet(
       Column column, std::span<const std::string> keys) = 0;
   virtual std::unique_ptr<Iterator> NewIterator(Column column) = 0;
+  virtual std::unique_ptr<ReadView> NewReadView() = 0;
   // Flushes memtables to SST files and compacts every column completely: used after an
   // erase so that deleted identities physically disappear.
   virtual Status FlushAndCompact() = 0;
