@@ -159,6 +159,14 @@ struct Gateway::Impl {
     }
     if (r.too_large) {
       outcome = Outcome::kTooLarge;
+      // cpp-httplib caps form-encoded bodies at 8 KiB whatever the limit (a compile-time
+      // constant of the library): say so, since the fix is at the vendor.
+      const auto type = FindHeader(r.headers, "Content-Type");
+      if (type && StartsWithNoCase(*type, "application/x-www-form-urlencoded")) {
+        LogRefusal(s, outcome, "form-encoded body over 8 KiB");
+        return Text(413, "form-encoded bodies are limited to 8 KiB: configure the webhook to "
+                         "send application/json");
+      }
       LogRefusal(s, outcome, "body over gateway.max_body_bytes");
       return Text(413, "body larger than gateway.max_body_bytes");
     }
