@@ -204,9 +204,7 @@ struct Gateway::Impl {
         break;
     }
     outcome = Outcome::kKafkaUnavailable;
-    logger->warn("Kafka did not acknowledge a webhook; answered 503 so the vendor retries. "
-                 "source={} topic={} reason=\"{}\"",
-                 s.name, s.topic, d.reason);
+    LogRefusal(s, outcome, "Kafka did not acknowledge (503, the vendor retries): " + d.reason);
     HookResponse res = Text(503, "Kafka did not acknowledge the body; retry later");
     res.headers.emplace_back("Retry-After", "10");
     return res;
