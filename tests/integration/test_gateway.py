@@ -411,3 +411,33 @@ def test_broker_outage_is_503_and_the_retry_lands_once(tmp_path):
         factory.cleanup()
         subprocess.run(["bash", str(BROKER_SH), "stop", str(bdir)], capture_output=True,
                        timeout=120)
+
+
+# --------------------------------------------------------------------------------------------
+# Config errors: exit 2 naming the key, before anything starts
+
+
+@pytest.mark.parametrize("extra,named", [
+    ('[gateway.sources.github]\ntopic = "t"\nsecret_file = "{missing}"\n',
+     "gateway.sources.github.secret_file"),
+    ('[gateway.sources.github]\ntopic = "t"\nsecret_file = "{short}"\n',
+     "gateway.sources.github.secret_file"),
+    ('[gateway.sources.gitlab]\ntopic = "t"\nsecret_file = "{good}"\n', "gateway.sources.gitlab"),
+    ('[gateway]\nmax_body_bytes = 5\n[gateway.sources.github]\ntopic = "t"\n'
+     'secret_file = "{good}"\n', "gateway.max_body_bytes"),
+    ('[gateway.sources.github]\ntopic = "t"\nsecret_file = "{good}"\n[[gateway.schedules]]\n'
+     'vendor = "pagerduty"\ntoken_file = "{good}"\nschedule_ids = ["P1"]\n', "gateway.schedules"),
+    ('[storage]\ndir = "x"\n', "[gateway]"),
+])
+def test_config_errors_exit_2_naming_the_key(tmp_path, extra, named):
+    good, short = tmp_path / "good.secret", tmp_path / "short.secret"
+    good.write_text(secrets.token_hex(16) + "\n")
+    short.write_text("tiny\n")
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text('[kafka]\nbrokers = "127.0.0.1:9"\n' + extra.format(
+        missing=tmp_path / "missing.secret", short=short, good=good))
+    r = subprocess.run([str(TEAMHEALTH_BIN), "gateway", "--config", str(cfg)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert named in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""

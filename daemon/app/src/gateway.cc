@@ -42,6 +42,15 @@ http::ListenerOptions GatewayListenerOptions(const config::GatewayConfig& g) {
 
 Status CheckGatewayConfig(const config::Config& config) {
   if (!config.gateway.present) return Status::Ok();
+  if (!config.gateway.schedules.empty()) {
+    // Parsed (and checked) already, so that configs can be written; polling is not built.
+    return Error("gateway.schedules: the on-call schedule poller is not built yet (remove "
+                 "[[gateway.schedules]]; shifts can come from a canonical producer meanwhile)");
+  }
+  if (config.gateway.sources.empty()) {
+    return Error("gateway.sources: no source configured ([gateway.sources.github] with topic "
+                 "and secret_file)");
+  }
   if (auto s = http::CheckListener(GatewayListenerOptions(config.gateway)); !s) return s;
   if (auto s = gateway::CheckSecrets(config.gateway); !s) return s;
   if (config.kafka.brokers == "embedded") {

@@ -147,7 +147,7 @@ struct Gateway::Impl {
     const auto it = sources.find(r.source);
     if (it == sources.end()) {
       outcome = Outcome::kUnknownSource;
-      return Text(404, "no webhook source named here; configured: " + Names());
+      return Text(404, "no webhook source here");
     }
     Source& s = *it->second;
     source_label = s.name;
@@ -187,6 +187,11 @@ struct Gateway::Impl {
         return {.status = 200, .body = body, .content_type = "application/json"};
       }
     }
+    return Produce(s, r, outcome);
+  }
+
+  // The verified body onto Kafka, answered by its delivery report.
+  HookResponse Produce(Source& s, const HookRequest& r, Outcome& outcome) {
     // One key per source: one partition, so the daemon reads a vendor's bodies in the order
     // they arrived (its normalisers learn status categories in that order).
     const ingest::Delivery d = producer.ProduceAndWait(s.topic, s.name,
@@ -210,11 +215,6 @@ struct Gateway::Impl {
     return res;
   }
 
-  std::string Names() const {
-    std::string out;
-    for (const auto& n : order) out += (out.empty() ? "" : ", ") + n;
-    return out;
-  }
 };
 
 Gateway::Gateway(std::vector<SourceSetup> sources, ingest::RecordProducer& producer,
