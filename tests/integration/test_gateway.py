@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+from test_http_security import make_cert
 from conftest import (BROKER_SH, TEAMHEALTH_BIN, Broker, DaemonFactory, Metrics, inspect,
                       parse_metrics, unique_topic, wait_until)
 from test_vendor_fixtures import SOURCES, GOLDEN_RECORD_TIME, load_payloads, produce_one, \
@@ -138,9 +140,10 @@ class GatewayProc:
 
 
 def start_gateway(workdir: Path, bootstrap: str, topics: dict[str, str],
-                  secrets_by_source: dict[str, str], timeout_ms: int = 10000) -> GatewayProc:
+                  secrets_by_source: dict[str, str], timeout_ms: int = 10000,
+                  gateway_keys: tuple[str, ...] = ()) -> GatewayProc:
     lines = ["[kafka]", f'brokers = "{bootstrap}"', "[gateway]", 'listen = "127.0.0.1:0"',
-             f"delivery_timeout_ms = {timeout_ms}"]
+             f"delivery_timeout_ms = {timeout_ms}", *gateway_keys]
     for source, topic in topics.items():
         secret_file = workdir / f"{source}.secret"
         secret_file.write_text(secrets_by_source[source] + "\n")
@@ -340,6 +343,32 @@ def test_bad_signatures_are_401_and_produce_nothing(broker, tmp_path):
         for k in keys.values():
             assert k not in log
         assert "Refused a webhook" in log
+    finally:
+        assert gw.stop() == 0
+
+
+def test_https_listener(broker, tmp_path):
+    """Vendors post over the internet: the gateway serves HTTPS with [gateway] tls_cert/tls_key
+    (the http module's listener), the same answers."""
+    cert, key = make_cert(tmp_path, "gw")
+    topic = unique_topic("gwtls-github")
+    secret = secrets.token_hex(16)
+    gw = start_gateway(tmp_path, broker.bootstrap, {"github": topic}, {"github": secret},
+                       gateway_keys=(f'tls_cert = "{cert}"', f'tls_key = "{key}"'))
+    try:
+        assert "Serving HTTPS." in gw.log()
+        body = b'{"action":"opened"}'
+        req = urllib.request.Request(f"https://127.0.0.1:{gw.port}/hooks/github", data=body,
+                                     method="POST")
+        for name, value in [("Content-Type", "application/json"),
+                            *sign("github", secret, body)]:
+            req.add_header(name, value)
+        context = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(req, timeout=30, context=context) as r:
+            assert r.status == 200
+        assert end_total(broker, topic) == 1
+        with pytest.raises((urllib.error.URLError, ConnectionError)):  # no plain HTTP
+            urllib.request.urlopen(f"http://127.0.0.1:{gw.port}/healthz", timeout=10)
     finally:
         assert gw.stop() == 0
 
