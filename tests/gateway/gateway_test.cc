@@ -45,8 +45,9 @@ TEST(VerifyTest, GithubPublishedTestVector) {
   EXPECT_TRUE(Verify(Vendor::kGithub, "It's a Secret to Everybody", h, "Hello, World!", kNow).ok());
   EXPECT_EQ(Signed(Vendor::kGithub, "Hello, World!", kNow, "It's a Secret to Everybody"), h);
   // Header names are case-insensitive (HTTP/2 sends them in lower case); hex may be upper case.
-  const Headers upper = {{"x-hub-signature-256",
-                          "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17"}};
+  const Headers upper = {
+      {"x-hub-signature-256",
+       "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17"}};
   EXPECT_TRUE(
       Verify(Vendor::kGithub, "It's a Secret to Everybody", upper, "Hello, World!", kNow).ok());
 }
@@ -66,7 +67,8 @@ TEST_P(EveryVendorTest, ValidTamperedWrongSecretMissingHeader) {
     body.replace(at, end - at, "\"webhookTimestamp\": " + std::to_string(kNow - 2000));
   }
   const Headers h = Signed(vendor, body);
-  EXPECT_TRUE(Verify(vendor, kSecret, h, body, kNow).ok()) << Verify(vendor, kSecret, h, body, kNow).detail;
+  EXPECT_TRUE(Verify(vendor, kSecret, h, body, kNow).ok())
+      << Verify(vendor, kSecret, h, body, kNow).detail;
 
   std::string tampered = body;
   tampered[tampered.size() / 2] ^= 0x01;
@@ -99,7 +101,8 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(std::pair{Vendor::kGithub, std::string("github/issues-opened.json")},
                     std::pair{Vendor::kJira, std::string("jira/jira-issue_created.json")},
                     std::pair{Vendor::kSlack, std::string("slack/message-channel.json")},
-                    std::pair{Vendor::kPagerduty, std::string("pagerduty/v3/incident.triggered.json")},
+                    std::pair{Vendor::kPagerduty,
+                              std::string("pagerduty/v3/incident.triggered.json")},
                     std::pair{Vendor::kLinear, std::string("linear/Issue-create.json")},
                     std::pair{Vendor::kOpsgenie, std::string("opsgenie/Create.json")}),
     [](const auto& info) { return std::string(VendorName(info.param.first)); });
@@ -143,9 +146,8 @@ TEST(VerifyTest, LinearWebhookTimestampWithinSixtySeconds) {
   }
   for (const int64_t skew : {-60001, 61000, -3600000}) {
     const std::string body = body_at(kNow + skew);
-    EXPECT_EQ(
-        Verify(Vendor::kLinear, kSecret, Signed(Vendor::kLinear, body), body, kNow).verdict,
-        Verdict::kStale)
+    EXPECT_EQ(Verify(Vendor::kLinear, kSecret, Signed(Vendor::kLinear, body), body, kNow).verdict,
+              Verdict::kStale)
         << skew;
   }
   // Signed, but no timestamp to check: refused.
@@ -159,13 +161,14 @@ TEST(VerifyTest, PagerdutyAcceptsAnyOfSeveralV1Signatures) {
   const std::string old_sig = Signed(Vendor::kPagerduty, body, kNow, kOther)[0].second;
   const std::string new_sig = Signed(Vendor::kPagerduty, body, kNow, kSecret)[0].second;
   // During rotation PagerDuty signs with both secrets: either order, with or without spaces.
-  for (const std::string& header : {old_sig + "," + new_sig, new_sig + ", " + old_sig,
-                                    "v2=abc," + new_sig}) {
+  for (const std::string& header :
+       {old_sig + "," + new_sig, new_sig + ", " + old_sig, "v2=abc," + new_sig}) {
     EXPECT_TRUE(
         Verify(Vendor::kPagerduty, kSecret, {{"X-PagerDuty-Signature", header}}, body, kNow).ok())
         << header;
   }
-  const std::string third = Signed(Vendor::kPagerduty, body, kNow, "another-secret-000000")[0].second;
+  const std::string third =
+      Signed(Vendor::kPagerduty, body, kNow, "another-secret-000000")[0].second;
   EXPECT_EQ(Verify(Vendor::kPagerduty, kSecret, {{"X-PagerDuty-Signature", old_sig + "," + third}},
                    body, kNow)
                 .verdict,
@@ -248,12 +251,11 @@ class GatewayTest : public testing::Test {
  protected:
   GatewayTest()
       : loggers_("error"),
-        gateway_(
-            {{Vendor::kGithub, "webhooks.github", std::string(kSecret)},
-             {Vendor::kSlack, "webhooks.slack", std::string(kSecret)},
-             {Vendor::kLinear, "webhooks.linear", std::string(kSecret)},
-             {Vendor::kOpsgenie, "webhooks.opsgenie", std::string(kSecret)}},
-            producer_, observer_, loggers_.Get("gateway"), [] { return kNow; }) {}
+        gateway_({{Vendor::kGithub, "webhooks.github", std::string(kSecret)},
+                  {Vendor::kSlack, "webhooks.slack", std::string(kSecret)},
+                  {Vendor::kLinear, "webhooks.linear", std::string(kSecret)},
+                  {Vendor::kOpsgenie, "webhooks.opsgenie", std::string(kSecret)}},
+                 producer_, observer_, loggers_.Get("gateway"), [] { return kNow; }) {}
 
   HookResponse Post(const std::string& source, const Headers& headers, std::string_view body) {
     return gateway_.Handle({.method = "POST", .source = source, .headers = headers, .body = body});
@@ -304,9 +306,8 @@ TEST_F(GatewayTest, BadSignatureIs401AndNothingIsProduced) {
 TEST_F(GatewayTest, StaleSlackAndLinearAre401Stale) {
   const std::string body = ReadFixture("slack/message-channel.json");
   EXPECT_EQ(Post("slack", Signed(Vendor::kSlack, body, kNow - 600 * 1000), body).status, 401);
-  const std::string linear =
-      R"({"action":"create","type":"Issue","webhookTimestamp":)" + std::to_string(kNow - 120000) +
-      "}";
+  const std::string linear = R"({"action":"create","type":"Issue","webhookTimestamp":)" +
+                             std::to_string(kNow - 120000) + "}";
   EXPECT_EQ(Post("linear", Signed(Vendor::kLinear, linear), linear).status, 401);
   EXPECT_TRUE(producer_.records.empty());
   EXPECT_EQ(observer_.counts["slack/stale"], 1);
@@ -320,8 +321,7 @@ TEST_F(GatewayTest, SlackUrlVerificationIsAnsweredAfterTheSignatureAndNotProduce
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_NE(r.body.find("\"challenge\":\""), std::string::npos) << r.body;
-  EXPECT_NE(r.body.find("valid_challenge_token"), std::string::npos)
-      << r.body;
+  EXPECT_NE(r.body.find("valid_challenge_token"), std::string::npos) << r.body;
   EXPECT_TRUE(producer_.records.empty());
   EXPECT_EQ(observer_.counts["slack/challenge"], 1);
 }
@@ -373,9 +373,8 @@ TEST(RecordHeadersTest, OnlyTheVendorsOwnHeadersTravel) {
                       {"X-PagerDuty-Webhook-Subscription-Id", "PXYZ"},
                       {"X-Teamhealth-Token", "secret"},
                       {"content-type", "application/json"}};
-  EXPECT_EQ(RecordHeaders(Vendor::kJira, in),
-            (Headers{{"X-Atlassian-Webhook-Identifier", "abc"},
-                     {"content-type", "application/json"}}));
+  EXPECT_EQ(RecordHeaders(Vendor::kJira, in), (Headers{{"X-Atlassian-Webhook-Identifier", "abc"},
+                                                       {"content-type", "application/json"}}));
   EXPECT_EQ(RecordHeaders(Vendor::kLinear, in),
             (Headers{{"Linear-Delivery", "d1"}, {"content-type", "application/json"}}));
   EXPECT_EQ(RecordHeaders(Vendor::kPagerduty, in),

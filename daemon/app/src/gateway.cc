@@ -1,4 +1,6 @@
 // `teamhealth gateway --config FILE`: the webhook gateway (docs/design.md section 12).
+#include "teamhealth/gateway/gateway.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -7,7 +9,6 @@
 #include "commands.h"
 #include "signals.h"
 #include "teamhealth/config/config.h"
-#include "teamhealth/gateway/gateway.h"
 #include "teamhealth/http/gateway_metrics.h"
 #include "teamhealth/http/server.h"
 #include "teamhealth/ingest/producer.h"
@@ -44,18 +45,21 @@ Status CheckGatewayConfig(const config::Config& config) {
   if (!config.gateway.present) return Status::Ok();
   if (!config.gateway.schedules.empty()) {
     // Parsed (and checked) already, so that configs can be written; polling is not built.
-    return Error("gateway.schedules: the on-call schedule poller is not built yet (remove "
-                 "[[gateway.schedules]]; shifts can come from a canonical producer meanwhile)");
+    return Error(
+        "gateway.schedules: the on-call schedule poller is not built yet (remove "
+        "[[gateway.schedules]]; shifts can come from a canonical producer meanwhile)");
   }
   if (config.gateway.sources.empty()) {
-    return Error("gateway.sources: no source configured ([gateway.sources.github] with topic "
-                 "and secret_file)");
+    return Error(
+        "gateway.sources: no source configured ([gateway.sources.github] with topic "
+        "and secret_file)");
   }
   if (auto s = http::CheckListener(GatewayListenerOptions(config.gateway)); !s) return s;
   if (auto s = gateway::CheckSecrets(config.gateway); !s) return s;
   if (config.kafka.brokers == "embedded") {
-    return Error("kafka.brokers: the gateway needs a real Kafka (\"embedded\" lives inside one "
-                 "process)");
+    return Error(
+        "kafka.brokers: the gateway needs a real Kafka (\"embedded\" lives inside one "
+        "process)");
   }
   return Status::Ok();
 }
@@ -135,8 +139,9 @@ int Gateway(const Args& args) {
     SignalWatcher watcher(stop, reload, log);
     while (!stop.load()) {
       if (reload.exchange(false)) {
-        log->warn("SIGHUP: the gateway reads its config at start only; restart it to apply "
-                  "changes");
+        log->warn(
+            "SIGHUP: the gateway reads its config at start only; restart it to apply "
+            "changes");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -8,7 +8,7 @@ namespace teamhealth::config {
 namespace {
 
 bool IsWebhookSource(std::string_view s) {
-  static const std::set<std::string_view> kSources = {"github", "slack", "pagerduty",
+  static const std::set<std::string_view> kSources = {"github", "slack",  "pagerduty",
                                                       "jira",   "linear", "opsgenie"};
   return kSources.contains(s);
 }
@@ -33,8 +33,9 @@ Status ParseGatewaySources(const toml::node& node, GatewayConfig& g) {
     const std::string name(key.str());
     const std::string path = "gateway.sources." + name;
     if (!IsWebhookSource(name)) {
-      return Error(path + ": unknown source (expected github, slack, pagerduty, jira, linear or "
-                          "opsgenie)");
+      return Error(path +
+                   ": unknown source (expected github, slack, pagerduty, jira, linear or "
+                   "opsgenie)");
     }
     const auto* t = value.as_table();
     if (!t) return Error(path + ": must be a table with topic and secret_file" + Where(value));
@@ -78,8 +79,7 @@ Status ParseSchedules(const toml::node& node, GatewayConfig& g) {
     if (auto s = ReadString(*t, path, "token_file", c.token_file); !s) return s;
     if (c.token_file.empty()) return Error(path + ".token_file: missing (the API token's file)");
     if (auto s = ReadStringArray(*t, path, "schedule_ids", c.schedule_ids); !s) return s;
-    if (auto s = ReadStringArray(*t, path, "escalation_policy_ids", c.escalation_policy_ids);
-        !s) {
+    if (auto s = ReadStringArray(*t, path, "escalation_policy_ids", c.escalation_policy_ids); !s) {
       return s;
     }
     if (c.vendor == "opsgenie" && !c.escalation_policy_ids.empty()) {
@@ -113,10 +113,10 @@ Status ParseGateway(const toml::table& t, GatewayConfig& g) {
       !s) {
     return s;
   }
-  for (auto [key, field] : {std::pair{"listen", &g.listen}, std::pair{"tls_cert", &g.tls_cert},
-                            std::pair{"tls_key", &g.tls_key},
-                            std::pair{"viewer_token_file", &g.viewer_token_file},
-                            std::pair{"shifts_topic", &g.shifts_topic}}) {
+  for (auto [key, field] :
+       {std::pair{"listen", &g.listen}, std::pair{"tls_cert", &g.tls_cert},
+        std::pair{"tls_key", &g.tls_key}, std::pair{"viewer_token_file", &g.viewer_token_file},
+        std::pair{"shifts_topic", &g.shifts_topic}}) {
     if (auto s = ReadNonEmpty(t, "gateway", key, *field); !s) return s;
   }
   if (auto listen = ParseHostPort(g.listen, "gateway.listen"); !listen) return listen.error();
@@ -138,8 +138,9 @@ Status ParseGateway(const toml::table& t, GatewayConfig& g) {
     if (auto s = ParseSchedules(*node, g); !s) return s;
   }
   if (g.sources.empty() && g.schedules.empty()) {
-    return Error("gateway.sources: no source configured ([gateway.sources.github] with topic "
-                 "and secret_file), and no [[gateway.schedules]]");
+    return Error(
+        "gateway.sources: no source configured ([gateway.sources.github] with topic "
+        "and secret_file), and no [[gateway.schedules]]");
   }
   return Status::Ok();
 }

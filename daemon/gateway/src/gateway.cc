@@ -4,8 +4,8 @@
 
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <mutex>
 
@@ -82,10 +82,10 @@ std::string_view OutcomeName(Outcome outcome) {
 }
 
 const std::vector<Outcome>& AllOutcomes() {
-  static const std::vector<Outcome> all = {
-      Outcome::kAccepted,      Outcome::kChallenge,        Outcome::kBadSignature,
-      Outcome::kStale,         Outcome::kTooLarge,         Outcome::kUnknownSource,
-      Outcome::kMethodNotAllowed, Outcome::kKafkaUnavailable};
+  static const std::vector<Outcome> all = {Outcome::kAccepted,         Outcome::kChallenge,
+                                           Outcome::kBadSignature,     Outcome::kStale,
+                                           Outcome::kTooLarge,         Outcome::kUnknownSource,
+                                           Outcome::kMethodNotAllowed, Outcome::kKafkaUnavailable};
   return all;
 }
 
@@ -124,8 +124,7 @@ struct Gateway::Impl {
   logging::Logger logger;
   std::function<int64_t()> now_ms;
 
-  Impl(ingest::RecordProducer& p, GatewayObserver& o, logging::Logger l,
-       std::function<int64_t()> n)
+  Impl(ingest::RecordProducer& p, GatewayObserver& o, logging::Logger l, std::function<int64_t()> n)
       : producer(p), observer(o), logger(std::move(l)), now_ms(std::move(n)) {}
 
   ~Impl() {
@@ -164,16 +163,17 @@ struct Gateway::Impl {
       const auto type = FindHeader(r.headers, "Content-Type");
       if (type && StartsWithNoCase(*type, "application/x-www-form-urlencoded")) {
         LogRefusal(s, outcome, "form-encoded body over 8 KiB");
-        return Text(413, "form-encoded bodies are limited to 8 KiB: configure the webhook to "
-                         "send application/json");
+        return Text(413,
+                    "form-encoded bodies are limited to 8 KiB: configure the webhook to "
+                    "send application/json");
       }
       LogRefusal(s, outcome, "body over gateway.max_body_bytes");
       return Text(413, "body larger than gateway.max_body_bytes");
     }
     const Verification v = Verify(s.vendor, s.secret, r.headers, r.body, now_ms());
     if (!v.ok()) {
-      outcome = v.verdict == Verification::Verdict::kStale ? Outcome::kStale
-                                                            : Outcome::kBadSignature;
+      outcome =
+          v.verdict == Verification::Verdict::kStale ? Outcome::kStale : Outcome::kBadSignature;
       LogRefusal(s, outcome, v.detail);
       return Text(401, v.verdict == Verification::Verdict::kStale ? "stale timestamp"
                                                                   : "bad or missing signature");
@@ -194,9 +194,8 @@ struct Gateway::Impl {
   HookResponse Produce(Source& s, const HookRequest& r, Outcome& outcome) {
     // One key per source: one partition, so the daemon reads a vendor's bodies in the order
     // they arrived (its normalisers learn status categories in that order).
-    const ingest::Delivery d = producer.ProduceAndWait(s.topic, s.name,
-                                                       RecordHeaders(s.vendor, r.headers),
-                                                       std::string(r.body));
+    const ingest::Delivery d = producer.ProduceAndWait(
+        s.topic, s.name, RecordHeaders(s.vendor, r.headers), std::string(r.body));
     switch (d.outcome) {
       case ingest::Delivery::Outcome::kAcknowledged:
         outcome = Outcome::kAccepted;
@@ -205,8 +204,7 @@ struct Gateway::Impl {
         outcome = Outcome::kTooLarge;
         LogRefusal(s, outcome, "Kafka refused the record as too large: " + d.reason);
         return Text(413, "body larger than Kafka accepts");
-      case ingest::Delivery::Outcome::kUnavailable:
-        break;
+      case ingest::Delivery::Outcome::kUnavailable: break;
     }
     outcome = Outcome::kKafkaUnavailable;
     LogRefusal(s, outcome, "Kafka did not acknowledge (503, the vendor retries): " + d.reason);
@@ -214,12 +212,10 @@ struct Gateway::Impl {
     res.headers.emplace_back("Retry-After", "10");
     return res;
   }
-
 };
 
 Gateway::Gateway(std::vector<SourceSetup> sources, ingest::RecordProducer& producer,
-                 GatewayObserver& observer, logging::Logger logger,
-                 std::function<int64_t()> now_ms)
+                 GatewayObserver& observer, logging::Logger logger, std::function<int64_t()> now_ms)
     : impl_(std::make_unique<Impl>(producer, observer, std::move(logger),
                                    now_ms ? std::move(now_ms) : SystemNowMillis)) {
   for (auto& setup : sources) {
@@ -244,8 +240,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::GatewayConfig& co
   for (const auto& c : config.sources) {
     const auto vendor = VendorFromName(c.name);
     if (!vendor) return Error("gateway.sources." + c.name + ": unknown source");
-    auto secret = secrets::ReadToken(
-        c.secret_file, "gateway.sources." + c.name + ".secret_file " + c.secret_file);
+    auto secret = secrets::ReadToken(c.secret_file,
+                                     "gateway.sources." + c.name + ".secret_file " + c.secret_file);
     if (!secret) {
       for (auto& s : sources) secrets::Wipe(s.secret);
       return secret.error();
@@ -253,7 +249,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const config::GatewayConfig& co
     sources.push_back({*vendor, c.topic, std::move(*secret)});
   }
   return std::make_unique<Gateway>(std::move(sources), producer, observer, std::move(logger),
-                                    nullptr);
+                                   nullptr);
 }
 
 HookResponse Gateway::Handle(const HookRequest& request) {
@@ -271,8 +267,8 @@ std::vector<std::string> Gateway::SourceNames() const { return impl_->order; }
 
 Status CheckSecrets(const config::GatewayConfig& config) {
   for (const auto& c : config.sources) {
-    auto secret = secrets::ReadToken(
-        c.secret_file, "gateway.sources." + c.name + ".secret_file " + c.secret_file);
+    auto secret = secrets::ReadToken(c.secret_file,
+                                     "gateway.sources." + c.name + ".secret_file " + c.secret_file);
     if (!secret) return secret.error();
     secrets::Wipe(*secret);
   }

@@ -159,8 +159,7 @@ std::string_view VendorName(Vendor vendor) {
 
 std::optional<std::string_view> FindHeader(const Headers& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {
@@ -175,8 +174,7 @@ Verification Verify(Vendor vendor, std::string_view secret, const Headers& heade
   switch (vendor) {
     case Vendor::kGithub:
       return CheckPrefixed(headers, "X-Hub-Signature-256", "sha256=", secret, body);
-    case Vendor::kJira:
-      return CheckPrefixed(headers, "X-Hub-Signature", "sha256=", secret, body);
+    case Vendor::kJira: return CheckPrefixed(headers, "X-Hub-Signature", "sha256=", secret, body);
     case Vendor::kSlack: return CheckSlack(secret, headers, body, now_ms);
     case Vendor::kPagerduty: return CheckPagerduty(secret, headers, body);
     case Vendor::kLinear: return CheckLinear(secret, headers, body, now_ms);

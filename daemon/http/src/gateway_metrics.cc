@@ -34,17 +34,21 @@ auto& Build(Builder builder, std::string_view name, prometheus::Registry& regist
 const std::vector<projections::MetricSpec>& GatewayMetricSpecs() {
   // From a loopback round trip (~1 ms) to the longest delivery timeout.
   static const std::vector<projections::MetricSpec> specs = {
-      {"teamhealth_gateway_requests_total", MetricType::kCounter,
+      {"teamhealth_gateway_requests_total",
+       MetricType::kCounter,
        "Webhook requests to /hooks/<source>, by source and outcome (accepted, challenge, "
        "bad_signature, stale, too_large, unknown_source, method_not_allowed, "
        "kafka_unavailable).",
        {}},
-      {"teamhealth_gateway_request_duration_seconds", MetricType::kHistogram,
+      {"teamhealth_gateway_request_duration_seconds",
+       MetricType::kHistogram,
        "Time from a webhook request's arrival to its answer (with Kafka's acknowledgement), by "
        "source.",
        {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}},
-      {"teamhealth_gateway_build_info", MetricType::kGauge,
-       "Always 1; the version label names the gateway's build.", {}},
+      {"teamhealth_gateway_build_info",
+       MetricType::kGauge,
+       "Always 1; the version label names the gateway's build.",
+       {}},
   };
   return specs;
 }
@@ -75,8 +79,8 @@ GatewayMetrics::GatewayMetrics(std::string_view version, const std::vector<std::
       impl_->counters[{source, outcome}] = &impl_->requests.Add(
           {{"source", source}, {"outcome", std::string(gateway::OutcomeName(outcome))}});
     }
-    impl_->histograms[source] =
-        &impl_->duration.Add({{"source", source}}, prometheus::Histogram::BucketBoundaries(buckets));
+    impl_->histograms[source] = &impl_->duration.Add(
+        {{"source", source}}, prometheus::Histogram::BucketBoundaries(buckets));
   }
   impl_->counters[{"unknown", gateway::Outcome::kUnknownSource}] = &impl_->requests.Add(
       {{"source", "unknown"},
@@ -87,8 +91,7 @@ GatewayMetrics::GatewayMetrics(std::string_view version, const std::vector<std::
 
 GatewayMetrics::~GatewayMetrics() = default;
 
-void GatewayMetrics::OnRequest(std::string_view source, gateway::Outcome outcome,
-                               double seconds) {
+void GatewayMetrics::OnRequest(std::string_view source, gateway::Outcome outcome, double seconds) {
   prometheus::Counter* counter = nullptr;
   prometheus::Histogram* histogram = nullptr;
   {

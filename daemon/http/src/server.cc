@@ -229,9 +229,10 @@ class HttplibServer final : public Server {
     res.set_content(r.body, r.content_type);
   }
 
-  // Every method under raw_prefix goes to handlers_.raw. A body over max_request_bytes is refused
-  // by cpp-httplib before routing (413, no body read); the error handler lets the raw handler
-  // choose (and count) that answer too.
+  // Every method under raw_prefix goes to handlers_.raw. A body over max_request_bytes (or a
+  // form-encoded one over cpp-httplib's own 8 KiB) is refused by cpp-httplib before routing
+  // (413, the body not kept); the error handler lets the raw handler choose (and count) that
+  // answer too.
   void RouteRaw() {
     const std::string pattern = handlers_.raw_prefix + "(.*)";
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {

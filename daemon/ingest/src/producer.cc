@@ -87,8 +87,8 @@ class KafkaProducer final : public RecordProducer {
     }
     const rd_kafka_resp_err_t err = done.get();
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return {Delivery::Outcome::kAcknowledged, ""};
-    const bool too_large = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-                           err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
+    const bool too_large =
+        err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
     return {too_large ? Delivery::Outcome::kTooLarge : Delivery::Outcome::kUnavailable,
             rd_kafka_err2str(err)};
   }

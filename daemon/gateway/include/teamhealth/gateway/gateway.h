@@ -49,7 +49,7 @@ struct HookResponse {
   int status = 200;
   std::string body;  // text/plain, except a Slack challenge
   std::string content_type = "text/plain";
-  Headers headers;   // Allow, Retry-After
+  Headers headers;  // Allow, Retry-After
 };
 
 // A configured source with its secret loaded.
