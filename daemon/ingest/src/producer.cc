@@ -65,7 +65,9 @@ class KafkaProducer final : public RecordProducer {
   Status Produce(const std::string& topic, const std::string& key,
                  const std::vector<std::pair<std::string, std::string>>& headers,
                  const std::string& value) override {
-    return Enqueue(topic, key, headers, value, nullptr);
+    const rd_kafka_resp_err_t err = Enqueue(topic, key, headers, value, nullptr);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
+    return Error("produce to " + topic + ": " + rd_kafka_err2str(err));
   }
 
   Delivery ProduceAndWait(const std::string& topic, const std::string& key,
@@ -75,9 +77,10 @@ class KafkaProducer final : public RecordProducer {
     auto pending = std::make_shared<Pending>();
     auto done = pending->done.get_future();
     auto* opaque = new std::shared_ptr<Pending>(pending);
-    if (auto s = Enqueue(topic, key, headers, value, opaque); !s) {
-      delete opaque;
-      return {Delivery::Outcome::kUnavailable, s.error().message()};
+    if (const auto err = Enqueue(topic, key, headers, value, opaque);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      delete opaque;  // not queued: no report will come
+      return ToDelivery(err);
     }
     // librdkafka reports every record by message.timeout.ms (its timeout scan runs about once a
     // second): the margin only guards against a report that never comes.
@@ -85,12 +88,7 @@ class KafkaProducer final : public RecordProducer {
     if (done.wait_for(wait) != std::future_status::ready) {
       return {Delivery::Outcome::kUnavailable, "no delivery report in time"};
     }
-    const rd_kafka_resp_err_t err = done.get();
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return {Delivery::Outcome::kAcknowledged, ""};
-    const bool too_large =
-        err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
-    return {too_large ? Delivery::Outcome::kTooLarge : Delivery::Outcome::kUnavailable,
-            rd_kafka_err2str(err)};
+    return ToDelivery(done.get());
   }
 
   Status CheckReachable(int timeout_ms) override {
@@ -112,32 +110,42 @@ class KafkaProducer final : public RecordProducer {
   }
 
  private:
-  Status Enqueue(const std::string& topic, const std::string& key,
-                 const std::vector<std::pair<std::string, std::string>>& headers,
-                 const std::string& value, void* opaque) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
+  static Delivery ToDelivery(rd_kafka_resp_err_t err) {
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return {Delivery::Outcome::kAcknowledged, ""};
+    // Locally (larger than message.max.bytes) or by the broker (its max.message.bytes).
+    const bool too_large =
+        err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
+    return {too_large ? Delivery::Outcome::kTooLarge : Delivery::Outcome::kUnavailable,
+            rd_kafka_err2str(err)};
+  }
+
+  // Queues one record, retrying briefly while the local queue is full; `opaque` is the waiter
+  // of its delivery report, or null.
+  rd_kafka_resp_err_t Enqueue(const std::string& topic, const std::string& key,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              const std::string& value, void* opaque) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__QUEUE_FULL;
+    for (int attempt = 0; attempt < 100 && err == RD_KAFKA_RESP_ERR__QUEUE_FULL; ++attempt) {
       rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
       for (const auto& [name, v] : headers) {
         rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
                             static_cast<ssize_t>(v.size()));
       }
-      const rd_kafka_resp_err_t err = rd_kafka_producev(
+      err = rd_kafka_producev(
           rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
           RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(hdrs),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
       rd_kafka_headers_destroy(hdrs);  // not taken over on failure
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        return Error("produce to " + topic + ": " + rd_kafka_err2str(err));
-      }
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
       if (poller_.joinable()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the poller drains it
       } else {
         rd_kafka_poll(rk_, 50);  // let deliveries drain the local queue
       }
     }
-    return Error("produce to " + topic + ": local queue stays full");
+    return err;  // the local queue stayed full
   }
 
   rd_kafka_t* rk_;
