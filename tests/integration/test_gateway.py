@@ -337,6 +337,11 @@ def test_bad_signatures_are_401_and_produce_nothing(broker, tmp_path):
         # declared at zero from the first scrape
         assert m.get("teamhealth_gateway_requests_total", source="jira",
                      outcome="kafka_unavailable") == 0
+        # Prometheus's own linter has nothing to say about the exposition.
+        exposition = gw.request("GET", "/metrics")[1]
+        r = subprocess.run(["promtool", "check", "metrics"], input=exposition,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
         assert gw.request("GET", "/healthz")[0] == 200
         assert gw.request("GET", "/readyz")[0] == 200
         log = gw.log()
