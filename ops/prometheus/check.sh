@@ -44,6 +44,8 @@ routes=(
   "teamhealth-operators|alertname=TeamhealthIngestStalled severity=critical"
   "teamhealth-operators|alertname=TeamhealthQuarantineRate severity=warning"
   "teamhealth-operators|alertname=TeamhealthProjectionLag severity=warning projection=flow"
+  "teamhealth-operators|alertname=TeamhealthGatewayKafkaUnavailable severity=critical source=github"
+  "teamhealth-operators|alertname=TeamhealthGatewayRejectingSignatures severity=warning source=jira"
 )
 for route in "${routes[@]}"; do
   receiver=${route%%|*}

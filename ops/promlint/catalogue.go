@@ -47,8 +47,8 @@ type Metric struct {
 	TeamLabelled bool
 }
 
-// nonTeamMetrics are the daemon's own metrics and the privacy counter (docs/design.md 7.7,
-// 7.11, section 11): the only catalogue metrics without a `team` label. Every team-health
+// nonTeamMetrics are the daemon's and the gateway's own metrics and the privacy counter
+// (docs/design.md 7.7, 7.11, section 11): the only catalogue metrics without a `team` label. Every team-health
 // series carries one (7.1). A catalogue line with a third column overrides this list.
 var nonTeamMetrics = map[string]bool{
 	"teamhealth_events_ingested_total":               true,
@@ -64,6 +64,9 @@ var nonTeamMetrics = map[string]bool{
 	"teamhealth_ingest_last_batch_timestamp_seconds": true,
 	"teamhealth_topic_missing":                       true,
 	"teamhealth_ingest_disk_full":                    true,
+	"teamhealth_gateway_requests_total":              true,
+	"teamhealth_gateway_request_duration_seconds":    true,
+	"teamhealth_gateway_build_info":                  true,
 }
 
 // Catalogue is the set of metrics expressions may use.

@@ -213,3 +213,104 @@ TEST(DirectoryConfigTest, BadDirectoryEntriesNameTheKey) {
 
 }  // namespace
 }  // namespace teamhealth::config
+
+namespace teamhealth::config {
+namespace {
+
+constexpr const char* kGateway = R"(
+[gateway]
+listen = "0.0.0.0:9811"
+tls_cert = "/etc/teamhealth/gw.crt"
+tls_key = "/etc/teamhealth/gw.key"
+viewer_token_file = "/etc/teamhealth/viewer.token"
+max_body_bytes = 2097152
+delivery_timeout_ms = 5000
+shifts_topic = "canon"
+[gateway.sources.github]
+topic = "webhooks.github"
+secret_file = "/etc/teamhealth/github.secret"
+[gateway.sources.slack]
+topic = "webhooks.slack"
+secret_file = "/etc/teamhealth/slack.secret"
+[[gateway.schedules]]
+vendor = "pagerduty"
+token_file = "/etc/teamhealth/pagerduty.token"
+schedule_ids = ["PSCHED1"]
+escalation_policy_ids = ["PEP1"]
+poll_interval_seconds = 60
+window_days = 7
+)";
+
+TEST(GatewayConfigTest, ParsesEveryKey) {
+  auto c = ParseConfig(kGateway, "test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  const GatewayConfig& g = c->gateway;
+  EXPECT_TRUE(g.present);
+  EXPECT_EQ(g.listen, "0.0.0.0:9811");
+  EXPECT_EQ(g.tls_cert, "/etc/teamhealth/gw.crt");
+  EXPECT_EQ(g.viewer_token_file, "/etc/teamhealth/viewer.token");
+  EXPECT_EQ(g.max_body_bytes, 2097152);
+  EXPECT_EQ(g.delivery_timeout_ms, 5000);
+  EXPECT_EQ(g.shifts_topic, "canon");
+  ASSERT_EQ(g.sources.size(), 2u);
+  EXPECT_EQ(g.sources[0].name, "github");
+  EXPECT_EQ(g.sources[0].topic, "webhooks.github");
+  EXPECT_EQ(g.sources[1].secret_file, "/etc/teamhealth/slack.secret");
+  ASSERT_EQ(g.schedules.size(), 1u);
+  EXPECT_EQ(g.schedules[0].api_url, "https://api.pagerduty.com");
+  EXPECT_EQ(g.schedules[0].schedule_ids, std::vector<std::string>{"PSCHED1"});
+  EXPECT_EQ(g.schedules[0].poll_interval_seconds, 60);
+}
+
+TEST(GatewayConfigTest, DefaultsAndAbsence) {
+  auto none = ParseConfig("", "test.toml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->gateway.present);
+  auto c = ParseConfig(
+      "[gateway.sources.jira]\ntopic = \"j\"\nsecret_file = \"/s\"\n", "test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(c->gateway.present);
+  EXPECT_EQ(c->gateway.listen, "127.0.0.1:9811");
+  EXPECT_EQ(c->gateway.max_body_bytes, 1024 * 1024);
+  EXPECT_EQ(c->gateway.delivery_timeout_ms, 10000);
+  EXPECT_EQ(c->gateway.shifts_topic, "teamhealth.canonical");
+}
+
+TEST(GatewayConfigTest, ErrorsNameTheKey) {
+  const std::string src = "[gateway.sources.github]\ntopic = \"t\"\nsecret_file = \"/s\"\n";
+  ExpectError("[gateway]\nlisten = \"127.0.0.1:9811\"\n", "gateway.sources: no source");
+  ExpectError("[gateway]\nport = 1\n" + src, "gateway.port: unknown key");
+  ExpectError("[gateway]\nlisten = \"nowhere\"\n" + src, "gateway.listen");
+  ExpectError("[gateway]\nlisten = \"127.0.0.1:70000\"\n" + src, "gateway.listen");
+  ExpectError("[gateway]\nmax_body_bytes = 10\n" + src, "gateway.max_body_bytes");
+  ExpectError("[gateway]\nmax_body_bytes = 1073741824\n" + src, "gateway.max_body_bytes");
+  ExpectError("[gateway]\ndelivery_timeout_ms = 0\n" + src, "gateway.delivery_timeout_ms");
+  ExpectError("[gateway]\ntls_cert = \"/c\"\n" + src, "gateway.tls_cert: set gateway.tls_key");
+  ExpectError("[gateway.sources.gitlab]\ntopic = \"t\"\nsecret_file = \"/s\"\n",
+              "gateway.sources.gitlab: unknown source");
+  ExpectError("[gateway.sources.canonical]\ntopic = \"t\"\nsecret_file = \"/s\"\n",
+              "gateway.sources.canonical: unknown source");
+  ExpectError("[gateway.sources.github]\ntopic = \"\"\nsecret_file = \"/s\"\n",
+              "gateway.sources.github.topic");
+  ExpectError("[gateway.sources.github]\nsecret_file = \"/s\"\n", "gateway.sources.github.topic");
+  ExpectError("[gateway.sources.github]\ntopic = \"t\"\n", "gateway.sources.github.secret_file");
+  ExpectError("[gateway.sources.github]\ntopic = \"t\"\nsecret_file = \"/s\"\nsecret = \"x\"\n",
+              "gateway.sources.github.secret: unknown key");
+  ExpectError("[gateway]\nsources = 3\n", "gateway.sources");
+  ExpectError("[[gateway.schedules]]\nvendor = \"victorops\"\n", "gateway.schedules[0].vendor");
+  ExpectError("[[gateway.schedules]]\nvendor = \"pagerduty\"\ntoken_file = \"/t\"\n",
+              "gateway.schedules[0].schedule_ids");
+  ExpectError("[[gateway.schedules]]\nvendor = \"pagerduty\"\nschedule_ids = [\"P\"]\n",
+              "gateway.schedules[0].token_file");
+  ExpectError(
+      "[[gateway.schedules]]\nvendor = \"pagerduty\"\ntoken_file = \"/t\"\nschedule_ids = "
+      "[\"P\"]\npoll_interval_seconds = 1\n",
+      "gateway.schedules[0].poll_interval_seconds");
+  ExpectError(
+      "[[gateway.schedules]]\nvendor = \"pagerduty\"\napi_url = \"ftp://x\"\ntoken_file = "
+      "\"/t\"\nschedule_ids = [\"P\"]\n",
+      "gateway.schedules[0].api_url");
+}
+
+}  // namespace
+}  // namespace teamhealth::config

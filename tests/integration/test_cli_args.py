@@ -143,6 +143,16 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
         (["teams", "--log", STATE, "stray"], "stray"),
         (["teams", "--state-dir", STATE], "--state-dir"),
     ],
+    "gateway": [
+        (["gateway"], "--config"),
+        (["gateway", "--config"], "--config"),
+        (["gateway", "--config="], "--config"),
+        (["gateway", "--config", CONFIG, "--listen", "127.0.0.1:1"], "--listen"),
+        (["gateway", "--config", CONFIG, "stray"], "stray"),
+        (["gateway", "--config", CONFIG, "--config", CONFIG], "--config"),
+        # a config that cannot be read is a usage error of the gateway too, naming the file
+        (["gateway", "--config", CONFIG], CONFIG),
+    ],
     "metrics": [
         (["metrics", "stray"], "stray"),
         (["metrics", "--all"], "--all"),
@@ -260,7 +270,7 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, named):
 
 
 SUBCOMMANDS = ["serve", "check-config", "inspect", "normalize", "report", "teams", "backfill",
-               "metrics",
+               "metrics", "gateway",
                "erase", "generate", "demo", "version", "import", "explain"]
 
 

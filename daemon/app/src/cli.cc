@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "teamhealth/base/time.h"
 #include "teamhealth/generate/generator.h"
+#include "teamhealth/http/gateway_metrics.h"
 #include "teamhealth/http/metrics.h"
 #include "teamhealth/projections/accumulator.h"
 
@@ -50,6 +51,8 @@ Commands:
   erase --config FILE HANDLE  forget a person: their events become anonymous
   generate --out DIR          a synthetic organisation's vendor payloads and directory
                               (--seed N, --teams T, --people P, --days D, --end TIME)
+  gateway --config FILE       receive vendor webhooks on /hooks/<source>, check their
+                              signatures and produce them to Kafka (acknowledged)
   demo [--for DURATION]       the whole product on an embedded broker with a generated
                               organisation; serves /metrics until interrupted
   version                     print the version
@@ -61,7 +64,8 @@ stderr and exits with status 2.
 constexpr const char* kMetricsUsage =
     "usage: teamhealth metrics\n"
     "  Lists every metric family the daemon exports, one `NAME TYPE` per line: the team-health\n"
-    "  metrics of docs/design.md section 7, then the daemon's own. Takes no arguments.\n";
+    "  metrics of docs/design.md section 7, then the daemon's own, then the gateway's. Takes no\n"
+    "  arguments.\n";
 
 constexpr const char* kVersionUsage = "usage: teamhealth version\n  Prints the version.\n";
 
@@ -78,6 +82,7 @@ int ListMetrics(const Args&) {
   };
   print(projections::AllSpecs());
   print(http::SelfMetricSpecs());
+  print(http::GatewayMetricSpecs());
   return 0;
 }
 
@@ -240,6 +245,7 @@ int RunCli(int argc, char** argv) {
       Command{.name = "metrics", .usage = kMetricsUsage, .spec = {}, .run = ListMetrics},
       EraseCommand(),
       DemoCommand(),
+      GatewayCommand(),
       Command{.name = "version", .usage = kVersionUsage, .spec = {}, .run = PrintVersion},
   };
   for (const Command& command : commands) {

@@ -98,6 +98,12 @@ Command ImportCommand();
 Command BackfillCommand();
 Command EraseCommand();
 Command DemoCommand();
+Command GatewayCommand();
+
+// The [gateway] section's listener, and what `gateway` would refuse at start (listener files,
+// secret files, an embedded broker), checked without binding: for `check-config` too.
+http::ListenerOptions GatewayListenerOptions(const config::GatewayConfig& gateway);
+Status CheckGatewayConfig(const config::Config& config);
 
 // GET /api/v1/report?team=&from=&to=[&format=json|csv|table] over a live log. Refuses unknown
 // parameters and windows outside [1970, 10000) (errors name the parameter); an unknown team is

@@ -47,13 +47,23 @@ int CheckConfig(const Args& args) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), s.error().message().c_str());
     return 1;
   }
+  if (auto s = CheckGatewayConfig(*config); !s) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), s.error().message().c_str());
+    return 1;
+  }
   if (config->kafka.brokers != "embedded") {
     if (auto s = ingest::CheckKafkaConfig(config->kafka); !s) {
       std::fprintf(stderr, "%s: kafka.properties: %s\n", path.c_str(), s.error().message().c_str());
       return 1;
     }
   }
-  std::printf("%s: ok (%zu topics)\n", path.c_str(), config->kafka.topics.size());
+  if (config->gateway.present) {
+    std::printf("%s: ok (%zu topics, gateway: %zu sources, %zu schedules)\n", path.c_str(),
+                config->kafka.topics.size(), config->gateway.sources.size(),
+                config->gateway.schedules.size());
+  } else {
+    std::printf("%s: ok (%zu topics)\n", path.c_str(), config->kafka.topics.size());
+  }
   return 0;
 }
 

@@ -134,7 +134,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
   Config c;
   if (auto s = OnlyKeys(
           root, "",
-          {"storage", "kafka", "http", "logging", "directory", "sources", "metrics", "privacy"});
+          {"storage", "kafka", "http", "gateway", "logging", "directory", "sources", "metrics",
+           "privacy"});
       !s) {
     return s.error();
   }
@@ -191,6 +192,9 @@ Result<Config> ParseConfig(std::string_view text, std::string_view origin) {
         !s) {
       return s.error();
     }
+  }
+  if (const auto* t = SubTable(root, "gateway", st)) {
+    if (auto s = ParseGateway(*t, c.gateway); !s) return s.error();
   }
   if (const auto* t = SubTable(root, "logging", st)) {
     if (auto s = OnlyKeys(*t, "logging", {"level"}); !s) return s.error();

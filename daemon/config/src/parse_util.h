@@ -28,6 +28,7 @@ const toml::table* SubTable(const toml::table& root, std::string_view key, Statu
 
 Status ParseDirectory(const toml::table& t, DirectoryConfig& directory);
 Status ParseSources(const toml::table& t, SourcesConfig& sources);
+Status ParseGateway(const toml::table& t, GatewayConfig& gateway);
 Status ParseDefinitions(const toml::table& t, std::string_view section,
                         projections::Settings& settings);
 Status ReadDouble(const toml::table& t, std::string_view path, std::string_view key, double& out,

@@ -5,6 +5,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -26,7 +29,8 @@ class Tokens {
     for (auto [file, key, slot] : {std::tuple{&o.viewer_token_file, "viewer", &t.viewer_},
                                    std::tuple{&o.admin_token_file, "admin", &t.admin_}}) {
       if (file->empty()) continue;
-      auto token = secrets::ReadToken(*file, std::string("http.") + key + "_token_file " + *file);
+      auto token =
+          secrets::ReadToken(*file, o.section + "." + key + "_token_file " + *file);
       if (!token) return token.error();
       *slot = std::move(*token);
     }
@@ -79,8 +83,9 @@ Status CheckReadable(const std::string& path, const std::string& what) {
 
 // Loads the certificate chain and key the way the TLS listener will, so that a bad file is an
 // error naming it rather than a listener that fails every handshake.
-Status CheckTls(const std::string& cert, const std::string& key) {
-  const std::string cert_what = "http.tls_cert " + cert, key_what = "http.tls_key " + key;
+Status CheckTls(const std::string& section, const std::string& cert, const std::string& key) {
+  const std::string cert_what = section + ".tls_cert " + cert,
+                    key_what = section + ".tls_key " + key;
   if (auto s = CheckReadable(cert, cert_what); !s) return s;
   if (auto s = CheckReadable(key, key_what); !s) return s;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
@@ -109,8 +114,9 @@ Status CheckTls(const std::string& cert, const std::string& key) {
 class HttplibServer final : public Server {
  public:
   HttplibServer(std::unique_ptr<httplib::Server> server, Tokens tokens, Handlers handlers,
-                size_t max_headers, logging::Logger logger)
-      : server_(std::move(server)),
+                size_t max_headers, std::string section, logging::Logger logger)
+      : section_(std::move(section)),
+        server_(std::move(server)),
         tokens_(std::move(tokens)),
         handlers_(std::move(handlers)),
         logger_(std::move(logger)) {
@@ -170,11 +176,16 @@ class HttplibServer final : public Server {
       for (const auto& [k, v] : r.headers) res.set_header(k, v);
       res.set_content(r.body, r.content_type);
     });
+    if (handlers_.raw) RouteRaw();
     // cpp-httplib's default also sets SO_REUSEPORT, which lets two processes bind one port
     // and share its connections: only SO_REUSEADDR (restart while old connections linger).
+    // TCP_NODELAY (inherited by accepted sockets): cpp-httplib writes a response's headers and
+    // body separately, and with Nagle the body waited for the client's delayed ACK, ~40 ms on
+    // every answer.
     server_->set_socket_options([](socket_t sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+      ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const void*>(&yes), sizeof yes);
     });
   }
 
@@ -190,7 +201,7 @@ class HttplibServer final : public Server {
       port_ = server_->bind_to_port(at.host, at.port) ? at.port : -1;
     }
     if (port_ < 0) {
-      return Error("http.listen: cannot bind " + at.host + ":" + std::to_string(at.port) +
+      return Error(section_ + ".listen: cannot bind " + at.host + ":" + std::to_string(at.port) +
                    " (address in use, or not an address of this host)");
     }
     thread_ = std::thread([this] { server_->listen_after_bind(); });
@@ -200,6 +211,54 @@ class HttplibServer final : public Server {
   int port() const override { return port_; }
 
  private:
+  static RawRequest Raw(const httplib::Request& req) {
+    RawRequest raw{.method = req.method, .path = req.path, .headers = {}, .body = req.body};
+    for (const auto& [k, v] : req.headers) {
+      // cpp-httplib adds these itself; they did not come from the client.
+      if (k == "REMOTE_ADDR" || k == "REMOTE_PORT" || k == "LOCAL_ADDR" || k == "LOCAL_PORT") {
+        continue;
+      }
+      raw.headers.emplace_back(k, v);
+    }
+    return raw;
+  }
+
+  static void Answer(const ApiResponse& r, httplib::Response& res) {
+    res.status = r.status;
+    for (const auto& [k, v] : r.headers) res.set_header(k, v);
+    res.set_content(r.body, r.content_type);
+  }
+
+  // Every method under raw_prefix goes to handlers_.raw. A body over max_request_bytes (or a
+  // form-encoded one over cpp-httplib's own 8 KiB) is refused by cpp-httplib before routing
+  // (413, the body not kept); the error handler lets the raw handler choose (and count) that
+  // answer too.
+  void RouteRaw() {
+    const std::string pattern = handlers_.raw_prefix + "(.*)";
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+      Answer(handlers_.raw(Raw(req)), res);
+    };
+    server_->Post(pattern, handler);
+    server_->Get(pattern, handler);
+    server_->Put(pattern, handler);
+    server_->Patch(pattern, handler);
+    server_->Delete(pattern, handler);
+    server_->Options(pattern, handler);
+    server_->set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) {
+      // cpp-httplib's own 413 has no body; every answer of ours has one.
+      if (res.status != 413 || !res.body.empty() ||
+          req.path.compare(0, handlers_.raw_prefix.size(), handlers_.raw_prefix) != 0) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      RawRequest raw = Raw(req);
+      raw.body = {};
+      raw.too_large = true;
+      Answer(handlers_.raw(raw), res);
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+  }
+
   // The query parameters of `req` into `query`; false (answered 400) if one is repeated.
   static bool UniqueParams(const httplib::Request& req, httplib::Response& res,
                            std::map<std::string, std::string>& query,
@@ -225,8 +284,10 @@ class HttplibServer final : public Server {
     std::string message;
     if (!tokens_.configured()) {
       res.status = 403;
-      message = "this listener is not on loopback: set http.viewer_token_file or "
-                "http.admin_token_file to serve it";
+      message = section_ == "http" ? "this listener is not on loopback: set http.viewer_token_file "
+                                     "or http.admin_token_file to serve it"
+                                   : "this listener is not on loopback: set " + section_ +
+                                         ".viewer_token_file to serve it";
     } else if (role == Role::kNone) {
       res.status = 401;
       res.set_header("WWW-Authenticate", "Bearer realm=\"teamhealth\"");
@@ -240,6 +301,7 @@ class HttplibServer final : public Server {
     return std::nullopt;
   }
 
+  const std::string section_;
   std::unique_ptr<httplib::Server> server_;
   Tokens tokens_;
   Handlers handlers_;
@@ -257,7 +319,8 @@ ApiResponse JsonError(int status, const std::string& message) {
 }
 
 ListenerOptions ListenerOptions::From(const config::HttpConfig& http) {
-  return {.listen = http.listen,
+  return {.section = "http",
+          .listen = http.listen,
           .tls_cert = http.tls_cert,
           .tls_key = http.tls_key,
           .viewer_token_file = http.viewer_token_file,
@@ -267,27 +330,33 @@ ListenerOptions ListenerOptions::From(const config::HttpConfig& http) {
 }
 
 Status CheckListener(const ListenerOptions& options) {
-  auto at = ParseHostPort(options.listen, "http.listen");
+  auto at = ParseHostPort(options.listen, options.section + ".listen");
   if (!at) return at.error();
   auto tokens = Tokens::Load(options, at->IsLoopback());
   if (!tokens) return tokens.error();
-  if (!options.tls_cert.empty()) return CheckTls(options.tls_cert, options.tls_key);
+  if (!options.tls_cert.empty()) {
+    return CheckTls(options.section, options.tls_cert, options.tls_key);
+  }
   return Status::Ok();
 }
 
 Result<std::unique_ptr<Server>> Server::Start(const ListenerOptions& options, Handlers handlers,
                                               logging::Logger logger) {
-  auto at = ParseHostPort(options.listen, "http.listen");
+  auto at = ParseHostPort(options.listen, options.section + ".listen");
   if (!at) return at.error();
   auto tokens = Tokens::Load(options, at->IsLoopback());
   if (!tokens) return tokens.error();
   const bool tls = !options.tls_cert.empty();
   std::unique_ptr<httplib::Server> server;
   if (tls) {
-    if (auto s = CheckTls(options.tls_cert, options.tls_key); !s) return s.error();
+    if (auto s = CheckTls(options.section, options.tls_cert, options.tls_key); !s) {
+      return s.error();
+    }
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
                                                     options.tls_key.c_str());
-    if (!ssl->is_valid()) return Error("http.tls_cert: the TLS listener cannot load its files");
+    if (!ssl->is_valid()) {
+      return Error(options.section + ".tls_cert: the TLS listener cannot load its files");
+    }
     server = std::move(ssl);
   } else {
     server = std::make_unique<httplib::Server>();
@@ -296,13 +365,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ListenerOptions& options, Ha
   const bool configured = tokens->configured(), open = tokens->open();
   auto listener = std::make_unique<HttplibServer>(std::move(server), std::move(*tokens),
                                                   std::move(handlers),
-                                                  options.max_request_headers, logger);
+                                                  options.max_request_headers, options.section,
+                                                  logger);
   if (auto s = listener->Bind(*at); !s) return s.error();
   logger->info("Serving {}. address={}:{} tokens={}", tls ? "HTTPS" : "HTTP", at->host,
                listener->port(), configured ? "required" : open ? "none (loopback)" : "none");
   if (!configured && !open) {
     logger->warn("Not on loopback and no token file set: /metrics and /api/v1/ answer 403. "
-                 "address={}", options.listen);
+                 "address={} section={}", options.listen, options.section);
   } else if (!tls && !at->IsLoopback()) {
     logger->warn("Not on loopback and without TLS: bearer tokens cross the network in clear. "
                  "address={}", options.listen);

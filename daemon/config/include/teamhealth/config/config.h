@@ -58,6 +58,40 @@ struct HttpConfig {
   int max_request_headers = 64;
 };
 
+// One webhook source of the gateway, `[gateway.sources.<name>]` (docs/design.md section 12).
+struct GatewaySourceConfig {
+  std::string name;         // github slack pagerduty jira linear opsgenie
+  std::string topic;        // Kafka topic the verified bodies are produced to
+  std::string secret_file;  // signing secret; Opsgenie: the shared header token
+};
+
+// One on-call schedule the gateway polls, `[[gateway.schedules]]`.
+struct GatewayScheduleConfig {
+  std::string vendor;      // pagerduty | opsgenie
+  std::string api_url;     // base URL: https://api.pagerduty.com, https://api.opsgenie.com
+  std::string token_file;  // API token (read-only is enough)
+  std::vector<std::string> schedule_ids;
+  std::vector<std::string> escalation_policy_ids;  // PagerDuty only
+  int poll_interval_seconds = 300;  // 10..86400
+  int window_days = 14;             // how far ahead (and back, 1 day) each poll looks, 1..90
+};
+
+// `teamhealth gateway`: the webhook listener (and schedule poller) in front of Kafka. The Kafka
+// brokers and properties come from [kafka].
+struct GatewayConfig {
+  bool present = false;  // the config has a [gateway] table
+  std::string listen = "127.0.0.1:9811";  // host:port; port 0 picks a free port
+  std::string tls_cert, tls_key;          // PEM; both or neither
+  std::string viewer_token_file;          // bearer token for /metrics off loopback
+  int max_body_bytes = 1024 * 1024;       // larger bodies answer 413 (1 KiB..32 MiB)
+  // Longest wait for Kafka's acknowledgement of one body (librdkafka message.timeout.ms); 503
+  // after it (1000..300000 ms).
+  int delivery_timeout_ms = 10000;
+  std::vector<GatewaySourceConfig> sources;
+  std::string shifts_topic = "teamhealth.canonical";  // where the poller's oncall.shift go
+  std::vector<GatewayScheduleConfig> schedules;
+};
+
 struct LoggingConfig {
   std::string level = "info";  // trace debug info warn error
 };
@@ -103,6 +137,7 @@ struct Config {
   StorageConfig storage;
   KafkaConfig kafka;
   HttpConfig http;
+  GatewayConfig gateway;
   LoggingConfig logging;
   DirectoryConfig directory;
   SourcesConfig sources;

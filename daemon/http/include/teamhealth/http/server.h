@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,18 @@ struct ReadyState {
   std::string reason;
 };
 
+// A request under Handlers::raw_prefix as it arrived, any method: for endpoints that must see the
+// exact bytes of the body (webhook signatures) and choose every answer themselves.
+struct RawRequest {
+  std::string method;
+  std::string path;  // decoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names as sent
+  std::string_view body;
+  // The body was longer than ListenerOptions::max_request_bytes and was not read (`body` is
+  // empty): the handler only chooses the answer (a 413 of its own words, counted).
+  bool too_large = false;
+};
+
 struct Handlers {
   std::function<std::string()> metrics;  // body of /metrics
   std::function<ReadyState()> ready;     // /readyz
@@ -54,11 +67,16 @@ struct Handlers {
       page;
   // Who may read /metrics: kAdmin when it carries per-person series.
   Role metrics_role = Role::kViewer;
+  // Every method on paths starting with `raw_prefix` (e.g. "/hooks/"), without bearer tokens:
+  // the handler authenticates the request itself. Unset: no such paths.
+  std::string raw_prefix;
+  std::function<ApiResponse(const RawRequest&)> raw;
 };
 
 // The [http] section as the listener uses it.
 struct ListenerOptions {
-  std::string listen;  // host:port
+  std::string section = "http";  // the config section errors name ("gateway.listen: ...")
+  std::string listen;            // host:port
   std::string tls_cert, tls_key;
   std::string viewer_token_file, admin_token_file;
   size_t max_request_bytes = 64 * 1024;
