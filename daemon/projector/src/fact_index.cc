@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <tuple>
 #include <unordered_map>
 
 #include "teamhealth/eventlog/keys.h"
@@ -102,6 +103,28 @@ bool ReadStates(projections::ByteReader& r, std::vector<std::string>& states) {
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) states.push_back(r.Str());
   return r.ok();
 }
+// The latest snapshot at or before `t` through `it` (an iterator over the projections
+// column): its midnight and the projections' states; nullopt when there is none.
+Result<std::optional<std::pair<EpochMillis, std::vector<std::string>>>> LatestSnapshot(
+    storage::Iterator& it, EpochMillis t) {
+  it.Seek(SnapshotKey(t + 1));
+  if (it.Valid()) {
+    it.Prev();
+  } else {
+    it.SeekToLast();
+    while (it.Valid() && it.key() >= PrefixEnd(kSnapshotPrefix)) it.Prev();
+  }
+  if (!it.status()) return it.status().error();
+  if (!it.Valid() || !it.key().starts_with(kSnapshotPrefix)) {
+    return std::optional<std::pair<EpochMillis, std::vector<std::string>>>();
+  }
+  std::pair<EpochMillis, std::vector<std::string>> out;
+  out.first = ReadTime(it.key().substr(kSnapshotPrefix.size()));
+  projections::ByteReader r(it.value());
+  if (!ReadStates(r, out.second)) return Error("corrupt metric facts snapshot");
+  return std::optional(std::move(out));
+}
+
 bool LoadStates(projections::Pipeline& pipeline, const std::vector<std::string>& states) {
   if (states.size() != pipeline.size()) return false;
   for (size_t i = 0; i < states.size(); ++i) {
@@ -398,19 +421,9 @@ struct FactBuilder::Impl {
     std::vector<std::string> states;
     {
       auto it = store.NewIterator(storage::Column::kProjections);
-      it->Seek(SnapshotKey(t + 1));
-      if (it->Valid()) {
-        it->Prev();
-      } else {
-        it->SeekToLast();
-        while (it->Valid() && it->key() >= PrefixEnd(kSnapshotPrefix)) it->Prev();
-      }
-      if (!it->status()) return it->status();
-      if (it->Valid() && it->key().starts_with(kSnapshotPrefix)) {
-        snapshot_time = ReadTime(it->key().substr(kSnapshotPrefix.size()));
-        projections::ByteReader r(it->value());
-        if (!ReadStates(r, states)) return Error("corrupt metric facts snapshot");
-      }
+      auto snapshot = LatestSnapshot(*it, t);
+      if (!snapshot) return snapshot.error();
+      if (*snapshot) std::tie(snapshot_time, states) = std::move(**snapshot);
     }
     if (snapshot_time == kNoTime) return Wipe("an event older than every snapshot arrived");
     logger->debug("Rolling metric facts back to a snapshot. snapshot={} event={}",
@@ -695,21 +708,11 @@ Status FactReader::StateAt(projections::Pipeline& pipeline, EpochMillis to,
   EpochMillis from = kNoTime;
   {
     auto it = view_->NewIterator(storage::Column::kProjections);
-    it->Seek(SnapshotKey(to + 1));
-    if (it->Valid()) {
-      it->Prev();
-    } else {
-      it->SeekToLast();
-      while (it->Valid() && it->key() >= PrefixEnd(kSnapshotPrefix)) it->Prev();
-    }
-    if (!it->status()) return it->status();
-    if (it->Valid() && it->key().starts_with(kSnapshotPrefix)) {
-      from = ReadTime(it->key().substr(kSnapshotPrefix.size()));
-      std::vector<std::string> states;
-      projections::ByteReader r(it->value());
-      if (!ReadStates(r, states) || !LoadStates(pipeline, states)) {
-        return Error("corrupt metric facts snapshot");
-      }
+    auto snapshot = LatestSnapshot(*it, to);
+    if (!snapshot) return snapshot.error();
+    if (*snapshot) {
+      from = (*snapshot)->first;
+      if (!LoadStates(pipeline, (*snapshot)->second)) return Error("corrupt metric facts snapshot");
     }
   }
   NullSink counted;  // these events' increments are facts already
