@@ -169,6 +169,25 @@ TEST_F(EventLogTest, QuarantineRecordsAreKeptByReferenceAndCounted) {
   EXPECT_EQ(log_->LastSequence(), Sequence(0));  // quarantine does not consume sequences
 }
 
+TEST_F(EventLogTest, TheSameBadRecordIsQuarantinedOnceAcrossBatchesAndReopens) {
+  IngestBatch b;
+  b.quarantined = {MakeQuarantine(3, "invalid_json"), MakeQuarantine(3, "invalid_json")};
+  auto r = log_->Append(b);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->quarantine_stored, (std::vector<bool>{true, false}));  // twice in one batch
+  Reopen();
+  IngestBatch again;
+  schema::QuarantineRecord changed = MakeQuarantine(3, "invalid_json");
+  changed.set_content_hash("abd");  // the same place with another body: a new record
+  again.quarantined = {MakeQuarantine(3, "invalid_json"), changed, MakeQuarantine(4, "empty")};
+  r = log_->Append(again);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->quarantine_stored, (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(log_->QuarantineCount(), 3u);
+  EXPECT_EQ(log_->counters().quarantined.at({"canonical", "invalid_json"}), 2u);
+  EXPECT_EQ(log_->counters().duplicate.at("canonical"), 2u);
+}
+
 TEST_F(EventLogTest, ReopenKeepsSequencesCountersOffsetsAndDedup) {
   IngestBatch b;
   b.events = {MakeEvent("a"), MakeEvent("b"), MakeEvent("a")};

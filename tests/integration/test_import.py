@@ -154,6 +154,21 @@ def test_a_bad_line_is_reported_with_file_and_line_and_the_rest_imported(org, tm
                                                     if n not in (3, 5)]
     assert {(o["topic"], o["partition"]) for o in origins} == {(f"import:{bad}", -1)}
 
+    # Again: the bad lines are reported as already quarantined, stored once, and exit 0.
+    r, again = run_import(cfg, "--source", "pagerduty", str(bad))
+    assert r.returncode == 0, r.stderr
+    assert f"{bad}:3: invalid_json: record line: " in r.stderr, r.stderr
+    assert r.stderr.count("(already quarantined)") == 2, r.stderr
+    assert again == {**summary, "appended": 0, "duplicates": len(lines), "quarantined": 0}, \
+        r.stderr
+    assert len(inspect(tmp_path / "state", "quarantine")) == 2
+    # A changed bad line at the same place is a new record: quarantined.
+    lines[2] = "still not json {"
+    bad.write_text("\n".join(lines) + "\n")
+    r, third = run_import(cfg, "--source", "pagerduty", str(bad))
+    assert r.returncode == 1 and third["quarantined"] == 1, r.stderr
+    assert len(inspect(tmp_path / "state", "quarantine")) == 3
+
 
 def test_canonical_lines_and_a_raw_payload_file(tmp_path):
     cfg = config(tmp_path)

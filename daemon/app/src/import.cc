@@ -168,7 +168,7 @@ class Importer final {
   Status AddBadLine(const InputFile& file, const sources::RawRecord& record,
                     const sources::Rejection& rejection, const std::string& where);
   Status Counted(const std::string& where);
-  void Report(const std::string& where, const schema::QuarantineRecord& q);
+  void Report(const std::string& where, const schema::QuarantineRecord& q, bool stored);
 
   eventlog::EventLog& log_;
   const int64_t max_record_bytes_;
@@ -179,6 +179,7 @@ class Importer final {
   Totals totals_;
   Clock::time_point start_ = Clock::now();
   std::string last_where_;  // the last record batched, for a failed write's message
+  std::vector<std::string> bad_where_;  // where each of batch_.quarantined was read
 };
 
 // The input kind of a file whose first non-empty line is `line` (see kImportUsage).
@@ -288,7 +289,7 @@ Status Importer::Add(const InputFile& file, const sources::RawRecord& record,
                      const std::string& where) {
   if (ingest::AddRecord(record, file.source, max_record_bytes_, scratch_, batch_) ==
       ingest::RecordOutcome::kQuarantined) {
-    Report(where, batch_.quarantined.back());
+    bad_where_.push_back(where);
   }
   return Counted(where);
 }
@@ -296,7 +297,7 @@ Status Importer::Add(const InputFile& file, const sources::RawRecord& record,
 Status Importer::AddBadLine(const InputFile& file, const sources::RawRecord& record,
                             const sources::Rejection& rejection, const std::string& where) {
   ingest::AddQuarantined(record, file.source->name(), rejection, batch_);
-  Report(where, batch_.quarantined.back());
+  bad_where_.push_back(where);
   return Counted(where);
 }
 
@@ -307,10 +308,12 @@ Status Importer::Counted(const std::string& where) {
   return ++batch_records_ >= kBatchRecords ? Flush() : Status::Ok();
 }
 
-void Importer::Report(const std::string& where, const schema::QuarantineRecord& q) {
+void Importer::Report(const std::string& where, const schema::QuarantineRecord& q,
+                      bool stored) {
   progress_.Clear();
   // The reason and the detail, never the body (details never quote payload text).
-  std::fprintf(stderr, "%s: %s: %s\n", where.c_str(), q.reason().c_str(), q.detail().c_str());
+  std::fprintf(stderr, "%s: %s: %s%s\n", where.c_str(), q.reason().c_str(), q.detail().c_str(),
+               stored ? "" : " (already quarantined)");
 }
 
 Status Importer::Flush() {
@@ -321,6 +324,11 @@ Status Importer::Flush() {
                  "; nothing of the records up to " + last_where_ +
                  " since the last write was appended (import again to add them)");
   }
+  // Bad records are reported once the log says whether they are new (a re-import's are not).
+  for (size_t i = 0; i < bad_where_.size(); ++i) {
+    Report(bad_where_[i], batch_.quarantined[i], outcome->quarantine_stored[i]);
+  }
+  bad_where_.clear();
   totals_.appended += Sum(outcome->delta.ingested);
   totals_.duplicates += Sum(outcome->delta.duplicate);
   totals_.ignored += Sum(outcome->delta.ignored);

@@ -27,6 +27,19 @@ std::string U64Value(uint64_t v) {
 
 void Add(std::map<std::string, uint64_t>& m, const std::string& k, uint64_t n) { m[k] += n; }
 
+// A quarantined record's dedup key: where it came from and what it held.
+std::string QuarantineDedupKey(const schema::QuarantineRecord& q) {
+  std::string key = "quarantine:";
+  key += q.topic();
+  key += '\0';
+  key += std::to_string(q.partition());
+  key += '\0';
+  key += std::to_string(q.offset());
+  key += '\0';
+  key += q.content_hash();
+  return key;
+}
+
 }  // namespace
 
 Status Decode(std::string_view bytes, schema::Event& out) {
@@ -119,10 +132,32 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
     Add(delta.ingested, e.source(), 1);
   }
 
+  // A quarantined record is kept once per origin and content: importing a file again (whose
+  // origin has no Kafka offsets to commit) or replaying a topic from an earlier offset does not
+  // quarantine the same bad record twice. The key cannot collide with an event id, whose prefix
+  // is a source name.
+  std::vector<std::string> qkeys;
+  qkeys.reserve(batch.quarantined.size());
+  for (const auto& q : batch.quarantined) qkeys.push_back(QuarantineDedupKey(q));
+  auto qfound = store_.MultiGet(Column::kDedup, qkeys);
+  if (!qfound) {
+    identities_.Rollback();
+    return qfound.error();
+  }
   uint64_t qseq = last_quarantine_;
-  for (const auto& q : batch.quarantined) {
+  std::unordered_set<std::string_view> qseen;
+  for (size_t i = 0; i < batch.quarantined.size(); ++i) {
+    const auto& q = batch.quarantined[i];
+    const bool fresh = !(*qfound)[i] && qseen.insert(qkeys[i]).second;
+    outcome.quarantine_stored.push_back(fresh);
+    if (!fresh) {
+      Add(delta.duplicate, q.source(), 1);
+      continue;
+    }
     ++qseq;
-    wb.Put(Column::kQuarantine, keys::SequenceKey(Sequence(qseq)), q.SerializeAsString());
+    const std::string seq_key = keys::SequenceKey(Sequence(qseq));
+    wb.Put(Column::kQuarantine, seq_key, q.SerializeAsString());
+    wb.Put(Column::kDedup, qkeys[i], seq_key);
     delta.quarantined[{q.source(), q.reason()}] += 1;
   }
   for (const auto& [source, n] : batch.ignored_by_source) Add(delta.ignored, source, n);

@@ -70,6 +70,9 @@ struct AppendOutcome {
   Sequence first;  // first sequence assigned, or none when nothing was appended
   Sequence last;   // last sequence of the log after the append
   Counters delta;  // what this batch added
+  // One entry per batch.quarantined record: false when the same record (origin coordinates
+  // and content hash) was quarantined before, so it is counted as a duplicate, not again.
+  std::vector<bool> quarantine_stored;
 };
 
 // The append-only canonical event log over a Store. The Store must outlive it.
