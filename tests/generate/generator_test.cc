@@ -145,6 +145,41 @@ TEST(GenerateTest, EveryPayloadNormalisesWithoutRejection) {
   }
 }
 
+// Consecutive periods generated with different seeds go into one log (ops/bench/
+// scale_bench.sh): no event id of one is an id of the other, except the weekly shift that
+// spans both periods (the same shift, so the same id), and their work items do not share keys.
+TEST(GenerateTest, DifferentSeedsOfConsecutivePeriodsHaveDisjointIds) {
+  auto registry = sources::MakeSourceRegistry();
+  Options first;
+  first.days = 10;
+  first.end += 3 * 86'400'000LL;  // a Thursday: the week's shift spans both periods
+  Options second = first;
+  second.seed = 2;
+  second.end = first.end + 10 * 86'400'000LL;
+  std::map<std::string, std::string> seen;  // id -> type, of the first period
+  std::set<std::string> subjects;
+  for (const Record& r : MustGenerate(first).records) {
+    for (const auto& e : Normalize(*registry, r).events) {
+      seen[e.id()] = e.type();
+      if (e.subject().kind() == "work_item") subjects.insert(e.subject().id());
+    }
+  }
+  int shared_shifts = 0, jira = 0;
+  for (const Record& r : MustGenerate(second).records) {
+    for (const auto& e : Normalize(*registry, r).events) {
+      jira += e.source() == "jira";
+      if (e.subject().kind() == "work_item" && e.source() == "jira") {
+        EXPECT_FALSE(subjects.contains(e.subject().id())) << e.subject().id();
+      }
+      if (!seen.contains(e.id())) continue;
+      EXPECT_EQ(e.type(), "oncall.shift") << "id " << e.id() << " in both periods";
+      ++shared_shifts;
+    }
+  }
+  EXPECT_GT(jira, 100);
+  EXPECT_GT(shared_shifts, 0);  // the week across the boundary: the same shift twice
+}
+
 // The golden events of DESIGN section 4 on the first payload of each kind of the default
 // organisation (Options{}: seed 1, fixed end, so these never change unless the generator
 // does): each normalised event is compared whole, every field, with its golden JSON, and the

@@ -26,7 +26,9 @@ constexpr int kNobody = -1;      // actor: none (system)
 // counters and `rng`. Not thread-safe.
 class Payloads final {
  public:
-  Payloads(const Org& org, Rng& rng) : org_(org), rng_(rng) {}
+  // Serial ids start at `serial_base` + 100000.
+  Payloads(const Org& org, Rng& rng, int64_t serial_base)
+      : org_(org), rng_(rng), next_id_(100000 + serial_base) {}
 
   Record JiraCreated(const Ticket& t, EpochMillis at, int actor);
   Record JiraUpdated(const Ticket& t, EpochMillis at, int actor, std::string_view type_name,
@@ -63,7 +65,7 @@ class Payloads final {
 
   const Org& org_;
   Rng& rng_;
-  int64_t next_id_ = 100000;  // changelog, comment, review ids
+  int64_t next_id_;  // changelog, comment, review ids
   int64_t slack_seq_ = 0;     // makes message ts unique within a second
 };
 

@@ -56,7 +56,8 @@ Simulation::Simulation(const Options& options, const Org& org)
     : options_(options),
       org_(org),
       rng_(options.seed),
-      payloads_(org, rng_),
+      serial_base_(static_cast<int64_t>((options.seed - 1) % 1000) * 1'000'000),
+      payloads_(org, rng_, serial_base_),
       start_(options.end - options.days * kDayMs),
       end_(options.end),
       week0_(start_ - ((start_ - kFirstMonday) % kWeekMs + kWeekMs) % kWeekMs),
@@ -64,8 +65,8 @@ Simulation::Simulation(const Options& options, const Org& org)
       done_(org.teams.size()),
       open_prs_(org.teams.size()),
       gh_issues_(org.teams.size()),
-      next_key_(org.teams.size(), 1),
-      next_number_(org.teams.size(), 1) {}
+      next_key_(org.teams.size(), static_cast<int>(1 + serial_base_)),
+      next_number_(org.teams.size(), static_cast<int>(1 + serial_base_)) {}
 
 std::vector<Record> Simulation::Run() {
   Shifts();
@@ -307,7 +308,7 @@ void Simulation::CreateTicket(int person, EpochMillis at) {
   const int team = org_.people[person].team;
   Ticket t;
   t.team = team;
-  t.id = std::to_string(10000 + tickets_.size());
+  t.id = std::to_string(10000 + serial_base_ + static_cast<int64_t>(tickets_.size()));
   t.key = org_.teams[team].jira_key + "-" + std::to_string(next_key_[team]++);
   t.summary = std::string(kSummaries[static_cast<size_t>(rng_.Uniform(kSummaries.size()))]);
   t.type = std::string(kItemTypes[static_cast<size_t>(rng_.Uniform(kItemTypes.size()))]);
@@ -351,7 +352,7 @@ bool Simulation::OpenPr(int person, EpochMillis at) {
     Ticket& t = tickets_[i];
     if (t.assignee != person || t.status != kInProgress || t.pr >= 0) continue;
     PullRequest pr;
-    pr.id = 700000000 + static_cast<int64_t>(prs_.size());
+    pr.id = 700000000 + serial_base_ + static_cast<int64_t>(prs_.size());
     pr.number = next_number_[team]++;
     pr.team = team;
     pr.author = person;
