@@ -10,7 +10,7 @@
 #   --people P       people (default 10000, generate's maximum)
 #   --chunk-days D   days generated at a time (default 30; memory of `generate` grows with it:
 #                    about 5.5 GB for 30 days of 10,000 people)
-#   --chunks K       chunks (default 28: 840 days, about 40 M events at the defaults)
+#   --chunks K       chunks (default 31: 930 days, about 41 M events at the defaults)
 #   --end TIME       end of the history (default 2026-11-30T00:00:00Z)
 #   --work DIR       where the state and the chunks go (default a new dir under TMPDIR); an
 #                    existing DIR with a finished build is only measured again
@@ -33,7 +33,7 @@ bin=${TEAMHEALTH_BIN:-$repo/build-rel/teamhealth}
 teams=16
 people=10000
 chunk_days=30
-chunks=28
+chunks=31
 end=2026-11-30T00:00:00Z
 work=
 
