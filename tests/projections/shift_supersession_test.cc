@@ -52,13 +52,14 @@ TEST(ShiftSupersessionTest, OncallLoadBooksAtTheNewShiftsStart) {
   const EpochMillis tue_13 = At("2026-03-03T13:00:00Z");
   EXPECT_EQ(booked_in(tue_13, tue_13 + 1).at(name).at(search), 14400);
   EXPECT_EQ(booked_in(tue_13, tue_13 + 1).at(name).count(payments), 0u);
-  // Everything of payments is booked at Mon 09:00, Tue 09:00 and Mar 09 00:00.
+  // Everything of payments is booked at Mon 09:00, Tue 09:00 and Mar 09 00:00 (carol's level 1
+  // and alice's level 2).
   const auto all = booked_in(At("2026-03-02T09:00:00Z"), At("2026-03-02T09:00:00Z") + 1);
   EXPECT_EQ(all.at(name).at(payments), 43200);
   const auto rest = booked_in(At("2026-03-02T09:00:00Z") + 1, At("2026-03-03T09:00:00Z"));
   EXPECT_EQ(rest.count(name), 0u) << "something booked at the Monday override";
   const auto week = booked_in(At("2026-03-09T00:00:00Z"), At("2026-03-09T00:00:00Z") + 1);
-  EXPECT_EQ(week.at(name).at(payments), 691200);
+  EXPECT_EQ(week.at(name).at(payments), 691200 + 172800);
   const auto after = booked_in(At("2026-03-09T00:00:00Z") + 1, kNow);
   EXPECT_EQ(after.count(name), 0u) << "something booked at the shortening";
 }
@@ -114,7 +115,7 @@ TEST(ShiftSupersessionTest, BurnoutShareUsesThePictureAfterSupersession) {
   };
   constexpr double kHourShare = 1.0 / 24 / 28;
   EXPECT_DOUBLE_EQ(share("slack:UCAROL"), 6.0 / 28);            // 8 days, the last 2 to bob
-  EXPECT_DOUBLE_EQ(share("slack:UALICE"), 16 * kHourShare);     // 4 pieces of 4 h
+  EXPECT_DOUBLE_EQ(share("slack:UALICE"), (16 + 48) * kHourShare);  // 4 x 4 h + level 2
   EXPECT_DOUBLE_EQ(share("slack:UBOB"), (2 * 24 + 4) * kHourShare);
   EXPECT_DOUBLE_EQ(share("slack:UDAVE"), 2 * kHourShare);
   EXPECT_DOUBLE_EQ(share("slack:USAM"), 2 * kHourShare);

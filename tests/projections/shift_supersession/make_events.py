@@ -66,6 +66,9 @@ dm("2026-03-03T16:00:00", "BOB")     # T2
 
 # 3. A shortened shift: carol's eight days (slot PAYWEEK level 1), the last two handed to bob.
 shift("2026-03-08T12:00:00", "CAROL", "PAYWEEK", "2026-03-09T00:00:00", "2026-03-17T00:00:00")
+# alice is the secondary for two days: level 2 is a slot of its own, it supersedes nothing.
+shift("2026-03-08T14:00:00", "ALICE", "PAYWEEK", "2026-03-09T00:00:00", "2026-03-11T00:00:00",
+      level=2)
 shift("2026-03-12T12:00:00", "BOB", "PAYWEEK", "2026-03-15T00:00:00", "2026-03-17T00:00:00")
 dm("2026-03-16T10:00:00", "CAROL")   # W1
 
