@@ -56,8 +56,12 @@ TEST(ShiftSupersessionTest, OncallLoadBooksAtTheNewShiftsStart) {
   // and alice's level 2).
   const auto all = booked_in(At("2026-03-02T09:00:00Z"), At("2026-03-02T09:00:00Z") + 1);
   EXPECT_EQ(all.at(name).at(payments), 43200);
+  // Between Mon 09:00 and Tue 09:00 only dave's level-2 hour, at its start: nothing at the
+  // Monday override (bob, 13:00) or at alice's re-reported morning (09:00).
   const auto rest = booked_in(At("2026-03-02T09:00:00Z") + 1, At("2026-03-03T09:00:00Z"));
-  EXPECT_EQ(rest.count(name), 0u) << "something booked at the Monday override";
+  EXPECT_EQ(rest.at(name).at(payments), 3600);
+  const EpochMillis mon_14 = At("2026-03-02T14:00:00Z");
+  EXPECT_EQ(booked_in(mon_14, mon_14 + 1).at(name).at(payments), 3600);
   const auto week = booked_in(At("2026-03-09T00:00:00Z"), At("2026-03-09T00:00:00Z") + 1);
   EXPECT_EQ(week.at(name).at(payments), 691200 + 172800);
   const auto after = booked_in(At("2026-03-09T00:00:00Z") + 1, kNow);
@@ -117,7 +121,7 @@ TEST(ShiftSupersessionTest, BurnoutShareUsesThePictureAfterSupersession) {
   EXPECT_DOUBLE_EQ(share("slack:UCAROL"), 6.0 / 28);            // 8 days, the last 2 to bob
   EXPECT_DOUBLE_EQ(share("slack:UALICE"), (16 + 48) * kHourShare);  // 4 x 4 h + level 2
   EXPECT_DOUBLE_EQ(share("slack:UBOB"), (2 * 24 + 4) * kHourShare);
-  EXPECT_DOUBLE_EQ(share("slack:UDAVE"), 2 * kHourShare);
+  EXPECT_DOUBLE_EQ(share("slack:UDAVE"), 3 * kHourShare);  // 1 h level 2 + 2 h level 1
   EXPECT_DOUBLE_EQ(share("slack:USAM"), 2 * kHourShare);
   // 25 days later the window (03-17, 04-14] holds nothing of carol's 03-09..03-15.
   EXPECT_DOUBLE_EQ(projection.SignalsOf("slack:UCAROL", kNow + 25 * kDay, directory)

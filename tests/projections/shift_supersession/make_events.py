@@ -50,6 +50,10 @@ shift("2026-03-01T12:00:00", "ALICE", "PAYSCHED", "2026-03-02T09:00:00", "2026-0
 shift("2026-03-01T18:00:00", "BOB", "PAYSCHED", "2026-03-02T13:00:00", "2026-03-02T17:00:00")
 # The poller reports alice's remaining morning again (a new id): nothing changes.
 shift("2026-03-01T20:00:00", "ALICE", "PAYSCHED", "2026-03-02T09:00:00", "2026-03-02T13:00:00")
+# dave is the secondary for an hour (level 2: a slot of its own), so at M3 someone besides bob
+# is on call and only bob being on call himself keeps M3 from being a bypass.
+shift("2026-03-01T21:00:00", "DAVE", "PAYSCHED", "2026-03-02T14:00:00", "2026-03-02T15:00:00",
+      level=2)
 dm("2026-03-02T10:00:00", "CAROL")   # M5
 dm("2026-03-02T13:30:00", "ALICE")   # M1
 dm("2026-03-02T14:00:00", "ALICE")   # M2
