@@ -89,6 +89,13 @@ TEST(ShiftBookTest, AShiftReplacesTheMiddleOfAnEarlierOne) {
   EXPECT_EQ(Of(book, "A"), Hours({{9, 13}, {17, 21}}));
   EXPECT_EQ(Of(book, "B"), Hours({{13, 17}}));
   EXPECT_EQ(book.Save(), before);
+  // A part of A's own piece again, at its start or its end: split, then merged back whole.
+  book.Apply(Make(kS1, "A", 17, 19));
+  EXPECT_EQ(Of(book, "A"), Hours({{9, 13}, {17, 21}}));
+  EXPECT_EQ(book.Save(), before);
+  book.Apply(Make(kS1, "A", 19, 21));
+  EXPECT_EQ(Of(book, "A"), Hours({{9, 13}, {17, 21}}));
+  EXPECT_EQ(book.Save(), before);
 }
 
 TEST(ShiftBookTest, AShiftCoveringAnEarlierOneReplacesAllOfIt) {
