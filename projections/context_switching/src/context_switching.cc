@@ -162,8 +162,8 @@ bool ContextSwitching::IsBypass(const std::string& sender, const std::string& pe
   if (shifts_.OnCall(person, at)) return false;
   // Walk the people with shifts (a few per team) rather than the team's members (the whole
   // directory would be scanned): only those on call at `at` need a directory lookup.
-  for (const auto& [holder, _] : shifts_.holders()) {
-    if (holder == person || !shifts_.OnCall(holder, at)) continue;
+  for (const auto& [holder, intervals] : shifts_.holders()) {
+    if (holder == person || !ShiftBook::Covers(intervals, at)) continue;
     if (ShareTeam(directory.EntryAt(holder, at).teams, teams)) return true;
   }
   return false;

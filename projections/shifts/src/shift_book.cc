@@ -113,7 +113,11 @@ void ShiftBook::RebuildIndex() {
 }
 
 bool ShiftBook::OnCall(std::string_view person, EpochMillis at) const {
-  for (const auto& [start, end] : IntervalsOf(person)) {
+  return Covers(IntervalsOf(person), at);
+}
+
+bool ShiftBook::Covers(const ShiftIntervals& intervals, EpochMillis at) {
+  for (const auto& [start, end] : intervals) {
     if (start > at) break;  // ordered by start
     if (at < end) return true;
   }

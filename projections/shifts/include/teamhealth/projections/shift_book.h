@@ -54,6 +54,8 @@ class ShiftBook final {
 
   // Whether `person` is on call at `at` (inside a piece's [start, end)).
   bool OnCall(std::string_view person, EpochMillis at) const;
+  // Whether `at` is inside one of `intervals` (for a walk over holders()).
+  static bool Covers(const ShiftIntervals& intervals, EpochMillis at);
   // The person's pieces in every slot (and shifts without a slot); empty for nobody.
   const ShiftIntervals& IntervalsOf(std::string_view person) const;
   // Everyone holding a piece, with their intervals (ordered by person).
