@@ -41,7 +41,11 @@ schema::Event ShiftEvent(const std::string& subject_id, const schema::Value& lev
   e.set_type("oncall.shift");
   e.mutable_subject()->set_kind("schedule");
   e.mutable_subject()->set_id(subject_id);
-  auto add = [&](const char* name) { auto* a = e.add_attrs(); a->set_name(name); return a; };
+  auto add = [&](const char* name) {
+    auto* a = e.add_attrs();
+    a->set_name(name);
+    return a;
+  };
   add("end")->mutable_value()->set_int_value(H(21));
   *add("level")->mutable_value() = level;
   add("person")->mutable_value()->set_string_value("pagerduty:PA");
@@ -131,7 +135,7 @@ TEST(ShiftBookTest, AShiftAcrossTwoShiftsKeepsTheirOuterParts) {
 TEST(ShiftBookTest, AnotherLevelOrScheduleIsNotTouched) {
   ShiftBook book;
   book.Apply(Make(kS1, "A", 9, 21));
-  book.Apply(Make(kS2, "B", 13, 17));                          // level 2 of the same schedule
+  book.Apply(Make(kS2, "B", 13, 17));                             // level 2 of the same schedule
   book.Apply(Make(std::string("T") + '\x1f' + "1", "C", 9, 21));  // level 1 of another schedule
   EXPECT_EQ(Of(book, "A"), Hours({{9, 21}}));
   EXPECT_EQ(Of(book, "B"), Hours({{13, 17}}));
