@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -178,6 +179,48 @@ TEST(GenerateTest, DifferentSeedsOfConsecutivePeriodsHaveDisjointIds) {
   }
   EXPECT_GT(jira, 100);
   EXPECT_GT(shared_shifts, 0);  // the week across the boundary: the same shift twice
+}
+
+// Shifts of one slot (schedule subject id, level) never overlap: a later one would supersede
+// the earlier (docs/design.md section 7.2, "Changed shifts"), and the demo's and the tests'
+// numbers assume every generated shift counts whole.
+TEST(GenerateTest, ShiftsNeverOverlapWithinASlot) {
+  auto registry = sources::MakeSourceRegistry();
+  for (const uint64_t seed : {1ULL, 7ULL, 2026ULL}) {
+    Options options;
+    options.seed = seed;
+    options.teams = seed == 7 ? 2 : 8;
+    options.people = seed == 7 ? 9 : 80;
+    options.days = 60;
+    std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+    std::map<std::string, std::map<EpochMillis, EpochMillis>> slots;  // slot -> start -> end
+    size_t shifts = 0;
+    for (const Record& r : MustGenerate(options).records) {
+      const auto result = Normalize(*registry, r);
+      if (result.events.empty() || result.events[0].type() != "oncall.shift") continue;
+      const schema::Event& e = result.events[0];
+      std::string level;
+      EpochMillis start = 0, end = 0;
+      for (const auto& a : e.attrs()) {
+        if (a.name() == "level") level = std::to_string(a.value().int_value());
+        if (a.name() == "start") start = ParseRfc3339(a.value().string_value()).value();
+        if (a.name() == "end") end = ParseRfc3339(a.value().string_value()).value();
+      }
+      ASSERT_FALSE(e.subject().id().empty()) << r.body;
+      ASSERT_FALSE(level.empty()) << r.body;
+      ASSERT_LT(start, end) << r.body;
+      EXPECT_TRUE(slots[e.subject().id() + "/" + level].emplace(start, end).second) << r.body;
+      ++shifts;
+    }
+    ASSERT_GT(shifts, 0u);
+    for (const auto& [slot, intervals] : slots) {
+      EpochMillis reach = std::numeric_limits<EpochMillis>::min();
+      for (const auto& [start, end] : intervals) {
+        EXPECT_GE(start, reach) << "overlapping shifts in slot " << slot << " seed=" << seed;
+        reach = end;
+      }
+    }
+  }
 }
 
 // The golden events of DESIGN section 4 on the first payload of each kind of the default

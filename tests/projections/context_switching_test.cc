@@ -29,6 +29,8 @@ schema::Event Activity(const std::string& actor, const std::string& subject_id, 
   return e;
 }
 
+// A shift on the person's own schedule, so that shifts of different people never supersede
+// each other here (tests/projections/shift_supersession_test.cc is about that).
 schema::Event Shift(const std::string& person, EpochMillis start, EpochMillis end) {
   schema::Event e;
   e.set_id("canonical:shift:" + person + ":" + std::to_string(start));
@@ -36,7 +38,7 @@ schema::Event Shift(const std::string& person, EpochMillis start, EpochMillis en
   e.set_type("oncall.shift");
   e.set_occurred_at_ms(start);
   e.mutable_subject()->set_kind("schedule");
-  e.mutable_subject()->set_id("S");
+  e.mutable_subject()->set_id("S-" + person);
   auto* a = e.add_attrs();
   a->set_name("end");
   a->mutable_value()->set_int_value(end);

@@ -96,6 +96,40 @@ TEST(OncallLoadTest, APersonAlreadyListedOnAnIncidentIsNotPagedAgain) {
       << "interruptions in another period or team";
 }
 
+// The slots' bookings (ShiftLedger) are state: they go 29 days after the shift ended, at the
+// prune every 10,000 events, so memory follows the recent shifts, not the history.
+TEST(OncallLoadTest, ShiftBookingsArePruned) {
+  const EpochMillis t = ParseRfc3339("2026-03-02T00:00:00.000Z").value();
+  schema::Event shift;
+  shift.set_id("canonical:shift");
+  shift.set_source("canonical");
+  shift.set_type("oncall.shift");
+  shift.set_occurred_at_ms(t);
+  shift.mutable_subject()->set_kind("schedule");
+  shift.mutable_subject()->set_id("PRUNED-SCHEDULE");
+  auto attr = [&](const char* name) {
+    auto* a = shift.add_attrs();
+    a->set_name(name);
+    return a->mutable_value();
+  };
+  attr("person")->set_string_value("pagerduty:PA");
+  attr("start")->set_int_value(t);
+  attr("end")->set_int_value(t + 7 * 86'400'000LL);
+  OncallLoad p{Settings{}};
+  auto pipeline = testing::BorrowingPipeline(p, DirectoryView({}, {}, WorkPattern{}));
+  Accumulator acc;
+  pipeline->Apply(shift, acc);
+  ASSERT_NE(p.Save().find("PRUNED-SCHEDULE"), std::string::npos);
+  // 10,000 events 40 days later (33 days after the shift's end): the prune runs once.
+  for (int i = 0; i < 10'000; ++i) {
+    pipeline->Apply(Incident("incident.acknowledged", t + 40 * 86'400'000LL + i, "Q", {}), acc);
+  }
+  EXPECT_EQ(p.Save().find("PRUNED-SCHEDULE"), std::string::npos);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_oncall_shift_seconds_total",
+                                  MakeLabels({{"team", "unmapped"}})),
+            7 * 86400);
+}
+
 TEST(OncallLoadTest, LoadRejectsCorruptState) {
   OncallLoad p{Settings{}};
   EXPECT_FALSE(p.Load("\xff\xff"));

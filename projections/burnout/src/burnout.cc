@@ -21,6 +21,7 @@ constexpr EpochMillis kKeepShiftMs = (kLongWindowDays + 1) * kDayMs;
 // the assignee (the same horizon as resolved incidents in oncall_load).
 constexpr EpochMillis kKeepClosedItemMs = 30 * kDayMs;
 constexpr uint64_t kPruneEvery = 10'000;
+constexpr uint64_t kStateFormat = 5;  // 5: the state begins with it; shifts as a ShiftBook
 
 bool IsOpenCategory(const std::string& c) { return c == "todo" || c == "in_progress"; }
 
@@ -44,7 +45,7 @@ void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, Metr
   if (!type.starts_with("directory.")) {
     if (IsOwnActivity(e)) ApplyActivity(e, directory);
     if (type.starts_with("incident.")) ApplyPages(e, directory);
-    if (type == "oncall.shift") ApplyShift(e);
+    if (auto shift = ShiftOf(e)) shifts_.Apply(*shift);  // supersedes within its slot
     if (type.starts_with("work_item.")) ApplyWorkItem(e);
   }
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
@@ -77,16 +78,6 @@ void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory)
     v.insert(std::upper_bound(v.begin(), v.end(), at), at);
     Trim(p);
   }
-}
-
-void Burnout::ApplyShift(const schema::Event& e) {
-  const std::string person = StringAttr(e, "person");
-  const auto start = TimeAttr(e, "start");
-  const auto end = TimeAttr(e, "end");
-  if (person.empty() || !start || !end || *end <= *start) return;
-  Person& p = people_[person];
-  p.shifts.emplace(*start, *end);
-  Trim(p);
 }
 
 // Current status category and assignee per item, from created / status_changed / assigned /
@@ -154,24 +145,20 @@ void Burnout::Trim(Person& p) const {
     const EpochMillis cut = v.back() - kKeepSleepMs;
     v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), cut));
   }
-  if (!p.shifts.empty()) {
-    const EpochMillis cut = p.shifts.rbegin()->first - kKeepShiftMs;
-    std::erase_if(p.shifts, [cut](const auto& s) { return s.second <= cut; });
-  }
 }
 
-// Every kPruneEvery events, by the event time: forget people with nothing left in any window
-// and closed items nobody touched for a month.
+// Every kPruneEvery events, by the event time: forget shifts that ended 29 days ago, people
+// with nothing left in any window and closed items nobody touched for a month.
 void Burnout::Prune(EpochMillis now) {
   pages_.Prune(now);
+  shifts_.Prune(now - kKeepShiftMs);
   const int64_t oldest_day = now / kDayMs - keep_days_ - 1;  // a day of slack for time zones
   for (auto it = people_.begin(); it != people_.end();) {
     Person& p = it->second;
     p.days.erase(p.days.begin(), p.days.lower_bound(oldest_day));
     auto& v = p.sleep_interruptions;
     v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), now - kKeepSleepMs));
-    std::erase_if(p.shifts, [&](const auto& s) { return s.second <= now - kKeepShiftMs; });
-    const bool empty = p.days.empty() && v.empty() && p.shifts.empty();
+    const bool empty = p.days.empty() && v.empty();
     it = empty && WipOf(it->first) == 0 ? people_.erase(it) : std::next(it);
   }
   std::erase_if(items_, [&](const auto& kv) {
@@ -184,6 +171,7 @@ BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
   BurnoutSignals s;
   const std::string person(name);
   s.wip = WipOf(person);
+  s.oncall_share_28d = OncallShare(person, now);
   auto found = people_.find(person);
   if (found == people_.end()) return s;
   const Person& p = found->second;
@@ -220,11 +208,16 @@ BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
     --d;
   }
 
-  // Union of the shifts (sorted by start) clipped to (now - 28 d, now].
+  return s;
+}
+
+// Union of the person's shifts after supersession (ShiftBook; sorted by start, overlapping
+// across levels and schedules) clipped to (now - 28 d, now], as a share of 28 days.
+double Burnout::OncallShare(const std::string& person, EpochMillis now) const {
   const EpochMillis lo = now - kLongWindowDays * kDayMs;
   EpochMillis covered = 0;
   EpochMillis reach = lo;  // covered up to here
-  for (const auto& [start, end] : p.shifts) {
+  for (const auto& [start, end] : shifts_.IntervalsOf(person)) {
     const EpochMillis a = std::max(start, reach);
     const EpochMillis b = std::min(end, now);
     if (b > a) {
@@ -232,8 +225,7 @@ BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
       reach = b;
     }
   }
-  s.oncall_share_28d = static_cast<double>(covered) / static_cast<double>(kLongWindowDays * kDayMs);
-  return s;
+  return static_cast<double>(covered) / static_cast<double>(kLongWindowDays * kDayMs);
 }
 
 std::array<bool, 7> Burnout::AtRisk(const BurnoutSignals& s) const {
@@ -300,6 +292,7 @@ void Burnout::RebuildDerived() {
 std::string Burnout::Save() const {
   std::string out;
   ByteWriter w(out);
+  w.U64(kStateFormat);
   w.U64(applied_);
   w.Str(pages_.Save());
   w.U64(people_.size());
@@ -314,12 +307,8 @@ std::string Burnout::Save() const {
     }
     w.U64(p.sleep_interruptions.size());
     for (EpochMillis t : p.sleep_interruptions) w.I64(t);
-    w.U64(p.shifts.size());
-    for (const auto& [start, end] : p.shifts) {
-      w.I64(start);
-      w.I64(end);
-    }
   }
+  w.Str(shifts_.Save());
   w.U64(items_.size());
   for (const auto& [key, item] : items_) {
     w.Str(key);
@@ -332,6 +321,7 @@ std::string Burnout::Save() const {
 
 bool Burnout::Load(std::string_view bytes) {
   ByteReader r(bytes);
+  if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
   PageTracker pages(settings_.page_merge_ms);
   if (!r.ok() || !pages.Load(r.Str()) || !r.ok()) return false;
@@ -351,11 +341,9 @@ bool Burnout::Load(std::string_view bytes) {
     if (!std::is_sorted(p.sleep_interruptions.begin(), p.sleep_interruptions.end())) {
       return false;
     }
-    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
-      const EpochMillis start = r.I64();
-      p.shifts.emplace(start, r.I64());
-    }
   }
+  ShiftBook shifts;
+  if (!r.ok() || !shifts.Load(r.Str()) || !r.ok()) return false;
   decltype(items_) items;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     Item& item = items[r.Str()];
@@ -367,6 +355,7 @@ bool Burnout::Load(std::string_view bytes) {
   applied_ = applied;
   pages_ = std::move(pages);
   people_ = std::move(people);
+  shifts_ = std::move(shifts);
   items_ = std::move(items);
   RebuildDerived();
   return true;

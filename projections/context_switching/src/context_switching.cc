@@ -9,7 +9,7 @@
 namespace teamhealth::projections {
 namespace {
 
-constexpr uint64_t kStateFormat = 1;
+constexpr uint64_t kStateFormat = 2;  // 2: shifts as a ShiftBook
 constexpr int64_t kDayMs = 86'400'000;
 // Local days remembered per person. The current day is always kept; older ones only serve
 // activities that arrive late (or an import interleaved with live events), so a handful of
@@ -37,15 +37,6 @@ std::string SubjectKey(const schema::Event& e) {
   return key;
 }
 
-// Whether `at` falls in one of the half-open intervals [start, end).
-bool Covers(const std::set<std::pair<EpochMillis, EpochMillis>>& shifts, EpochMillis at) {
-  for (const auto& [start, end] : shifts) {
-    if (start > at) break;  // ordered by start
-    if (at < end) return true;
-  }
-  return false;
-}
-
 bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   for (const auto& t : a) {
     if (std::find(b.begin(), b.end(), t) != b.end()) return true;
@@ -61,8 +52,10 @@ void ContextSwitching::Apply(const schema::Event& e, const DirectoryView& direct
     ApplyActivity(e, directory, sink);
   } else if (e.type() == "chat.message") {
     ApplyMessage(e, directory, sink);
-  } else if (e.type() == "oncall.shift") {
-    ApplyShift(e);
+  } else if (auto shift = ShiftOf(e)) {
+    // Supersedes what it covers of its slot's earlier shifts; a shift re-reported with the
+    // same interval changes nothing.
+    shifts_.Apply(*shift);
   }
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
@@ -159,21 +152,6 @@ void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView&
   }
 }
 
-void ContextSwitching::ApplyShift(const schema::Event& e) {
-  const std::string person = StringAttr(e, "person");
-  const auto start = TimeAttr(e, "start");
-  const auto end = TimeAttr(e, "end");
-  // A shift without a person or with an empty interval puts nobody on call.
-  if (person.empty() || !start || !end || *end <= *start) return;
-  // A schedule poller re-reports the same shift: the set keeps one copy.
-  shifts_[person].emplace(*start, *end);
-}
-
-bool ContextSwitching::OnCall(const std::string& person, EpochMillis at) const {
-  auto it = shifts_.find(person);
-  return it != shifts_.end() && Covers(it->second, at);
-}
-
 bool ContextSwitching::IsBypass(const std::string& sender, const std::string& person,
                                 EpochMillis at, const DirectoryView& directory) const {
   // EntryAt(..).teams is empty for people outside the directory: they have no teammates, and
@@ -181,11 +159,11 @@ bool ContextSwitching::IsBypass(const std::string& sender, const std::string& pe
   const auto& teams = directory.EntryAt(person, at).teams;
   if (teams.empty()) return false;
   if (ShareTeam(directory.EntryAt(sender, at).teams, teams)) return false;
-  if (OnCall(person, at)) return false;
+  if (shifts_.OnCall(person, at)) return false;
   // Walk the people with shifts (a few per team) rather than the team's members (the whole
   // directory would be scanned): only those on call at `at` need a directory lookup.
-  for (const auto& [holder, shifts] : shifts_) {
-    if (holder == person || !Covers(shifts, at)) continue;
+  for (const auto& [holder, intervals] : shifts_.holders()) {
+    if (holder == person || !ShiftBook::Covers(intervals, at)) continue;
     if (ShareTeam(directory.EntryAt(holder, at).teams, teams)) return true;
   }
   return false;
@@ -196,13 +174,7 @@ void ContextSwitching::Prune(EpochMillis now) {
   for (auto it = people_.begin(); it != people_.end();) {
     it = now - it->second.last_at > forget ? people_.erase(it) : std::next(it);
   }
-  for (auto it = shifts_.begin(); it != shifts_.end();) {
-    Shifts& shifts = it->second;
-    for (auto s = shifts.begin(); s != shifts.end();) {
-      s = now - s->second > kKeepShiftMs ? shifts.erase(s) : std::next(s);
-    }
-    it = shifts.empty() ? shifts_.erase(it) : std::next(it);
-  }
+  shifts_.Prune(now - kKeepShiftMs);
 }
 
 void ContextSwitching::ExportGauges(EpochMillis, const DirectoryView&, MetricSink&) const {}
@@ -226,15 +198,7 @@ std::string ContextSwitching::Save() const {
       for (const auto& s : d.subjects) w.Str(s);
     }
   }
-  w.U64(shifts_.size());
-  for (const auto& [holder, shifts] : shifts_) {
-    w.Str(holder);
-    w.U64(shifts.size());
-    for (const auto& [start, end] : shifts) {
-      w.I64(start);
-      w.I64(end);
-    }
-  }
+  w.Str(shifts_.Save());
   return out;
 }
 
@@ -244,7 +208,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
   if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
   std::map<std::string, Person> people;
-  std::map<std::string, Shifts> shifts;
+  ShiftBook shifts;
   bool valid = true;
   for (uint64_t n = r.U64(); valid && r.ok() && n > 0; --n) {
     auto [it, fresh] = people.try_emplace(r.Str());
@@ -263,16 +227,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
               day->second.subjects.size() == subjects;
     }
   }
-  for (uint64_t n = r.U64(); valid && r.ok() && n > 0; --n) {
-    auto [it, fresh] = shifts.try_emplace(r.Str());
-    valid = fresh && !it->first.empty();
-    for (uint64_t m = r.U64(); valid && r.ok() && m > 0; --m) {
-      const EpochMillis start = r.I64();
-      const EpochMillis end = r.I64();
-      valid = end > start && it->second.emplace(start, end).second;
-    }
-    valid = valid && !it->second.empty();
-  }
+  valid = valid && r.ok() && shifts.Load(r.Str());
   if (!valid || !r.ok() || !r.done()) return false;
   applied_ = applied;
   people_ = std::move(people);

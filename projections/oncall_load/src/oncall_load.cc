@@ -7,6 +7,10 @@ namespace teamhealth::projections {
 namespace {
 
 constexpr EpochMillis kKeepResolvedMs = 30LL * 86'400'000;  // reopen window kept in state
+// A slot's bookings are kept this long after they end, so a schedule change up to 29 days late
+// (the longest window any projection keeps shifts for) does not book the same time twice.
+constexpr EpochMillis kKeepBookedMs = 29LL * 86'400'000;
+constexpr uint64_t kStateFormat = 2;  // 2: the shift ledger
 
 // The local night an instant belongs to: the day the sleep window started.
 int64_t NightOf(const WorkPattern& p, EpochMillis at) {
@@ -23,17 +27,23 @@ void OncallLoad::Apply(const schema::Event& e, const DirectoryView& directory, M
     for (const auto& page : pages_.Apply(e)) {
       if (page.starts_interruption) Interruption(page.person, e.occurred_at_ms(), directory, sink);
     }
-  } else if (e.type() == "oncall.shift") {
-    const auto start = TimeAttr(e, "start");
-    const auto end = TimeAttr(e, "end");
-    const std::string person = StringAttr(e, "person");
-    if (start && end && *end > *start && !person.empty()) {
-      sink.Add("teamhealth_oncall_shift_seconds_total",
-               MakeLabels({{"team", directory.TeamAt(person, *start)}}),
-               static_cast<double>(*end - *start) / 1000.0, *start);
-    }
+  } else if (auto shift = ShiftOf(e)) {
+    ApplyShift(*shift, directory, sink);
   }
   if (++applied_ % 10000 == 0) Prune(e.occurred_at_ms());
+}
+
+// Shift time, booked at the shift's start for the person's team then. A shift that supersedes
+// part of its slot (ShiftLedger) books only what the slot has not booked for that team yet;
+// nothing booked is ever taken back (the counter is monotonic).
+void OncallLoad::ApplyShift(const Shift& shift, const DirectoryView& directory,
+                            MetricSink& sink) {
+  const std::string team = directory.TeamAt(shift.person, shift.start);
+  const EpochMillis fresh = ledger_.Book(shift, team);
+  if (fresh > 0) {
+    sink.Add("teamhealth_oncall_shift_seconds_total", MakeLabels({{"team", team}}),
+             static_cast<double>(fresh) / 1000.0, shift.start);
+  }
 }
 
 void OncallLoad::ApplyIncident(const schema::Event& e, const DirectoryView& directory,
@@ -119,6 +129,7 @@ void OncallLoad::Interruption(const std::string& person, EpochMillis at,
 
 void OncallLoad::Prune(EpochMillis now) {
   pages_.Prune(now);
+  ledger_.Prune(now - kKeepBookedMs);
   for (auto it = incidents_.begin(); it != incidents_.end();) {
     if (!it->second.open && now - it->second.last_at > kKeepResolvedMs) {
       it = incidents_.erase(it);
@@ -142,6 +153,7 @@ void OncallLoad::ExportGauges(EpochMillis, const DirectoryView& directory, Metri
 std::string OncallLoad::Save() const {
   std::string out;
   ByteWriter w(out);
+  w.U64(kStateFormat);
   w.U64(applied_);
   w.U64(incidents_.size());
   for (const auto& [key, inc] : incidents_) {
@@ -157,11 +169,13 @@ std::string OncallLoad::Save() const {
     w.I64(night);
   }
   w.Str(pages_.Save());
+  w.Str(ledger_.Save());
   return out;
 }
 
 bool OncallLoad::Load(std::string_view bytes) {
   ByteReader r(bytes);
+  if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
   std::map<std::string, Incident> incidents;
   std::map<std::string, int64_t> last_night;
@@ -180,11 +194,16 @@ bool OncallLoad::Load(std::string_view bytes) {
     last_night[person] = r.I64();
   }
   PageTracker pages(settings_.page_merge_ms);
-  if (!r.ok() || !pages.Load(r.Str()) || !r.ok() || !r.done()) return false;
+  ShiftLedger ledger;
+  if (!r.ok() || !pages.Load(r.Str()) || !r.ok() || !ledger.Load(r.Str()) || !r.ok() ||
+      !r.done()) {
+    return false;
+  }
   applied_ = applied;
   incidents_ = std::move(incidents);
   last_night_ = std::move(last_night);
   pages_ = std::move(pages);
+  ledger_ = std::move(ledger);
   return true;
 }
 

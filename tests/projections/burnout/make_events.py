@@ -57,7 +57,9 @@ def page(who, incident, at):
 
 
 def shift(who, start, end, level=1):
-    ev("canonical", "oncall.shift", start, {"kind": "schedule", "id": "SCHED"},
+    # Each person on their own schedule: shifts of one slot (schedule, level) supersede each
+    # other (docs/design.md section 7.2), and oli's and ola's shares are independent here.
+    ev("canonical", "oncall.shift", start, {"kind": "schedule", "id": "SCHED-" + who[7:]},
        {"person": who, "level": level, "start": start + ".000Z", "end": end + ".000Z"})
 
 

@@ -11,6 +11,7 @@
 
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/shift_book.h"
 
 namespace teamhealth::projections {
 
@@ -64,7 +65,10 @@ inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
 //   Directive (2003/88/EC, art. 5 and 16) requires 24 h of uninterrupted rest every 7 days,
 //   averaged over at most 14: 12 days in a row leaves a fortnight only its two ends to rest.
 // - oncall_share_28d > 0.25 (strictly): share of the last 28 days inside the person's
-//   oncall.shift intervals of any level (union, so overlapping shifts count once). The SRE
+//   oncall.shift intervals of any level (union, so overlapping shifts count once), after
+//   supersession: a shift replaces, over its own [start, end), the earlier shifts of its slot
+//   (schedule subject id and level; ShiftBook), so time handed over to someone else leaves the
+//   person's share. Shifts without a subject id are never superseded. The SRE
 //   book ("Being On-Call") caps on-call at 25 % of an engineer's time: one week in four,
 //   primary and secondary together, is the maximum, so exactly 7 of 28 days is not at risk and
 //   only more is.
@@ -85,9 +89,10 @@ inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
 // one. A team lead who knows better sets them in [metrics].
 //
 // State is bounded, never per event: per person the aggregates of the last ~35 local days
-// (own activities, those in off hours or sleep, non-working day), the sleep interruptions of
-// the last 8 days, the on-call shifts that end within the last 29 days; the open (and recently
-// closed) work items with their status category and assignee; the page tracker. Memory is
+// (own activities, those in off hours or sleep, non-working day) and the sleep interruptions
+// of the last 8 days; the on-call picture (ShiftBook) of shifts that end within the last 29
+// days; the open (and recently closed) work items with their status category and assignee; the
+// page tracker. Memory is
 // O(people + open items). People are person keys: the Pipeline resolved every reference
 // before this projection sees it. Not thread-safe.
 class Burnout final : public Projection {
@@ -97,8 +102,9 @@ class Burnout final : public Projection {
   std::string_view name() const override { return "burnout"; }
   // 1 was the placeholder that counted nothing; 3: people are person keys (no alias state)
   // and the `any` signal; 4: own activity (IsOwnActivity) and always_on_28d as days with
-  // off-hours activity (no WIP days in the state).
-  uint32_t version() const override { return 4; }
+  // off-hours activity (no WIP days in the state); 5: shifts supersede earlier shifts of their
+  // slot (a ShiftBook in the state, which now starts with a format number).
+  uint32_t version() const override { return 5; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -119,9 +125,8 @@ class Burnout final : public Projection {
     bool non_working = false;  // not a working day in the person's pattern
   };
   struct Person {
-    std::map<int64_t, Day> days;                           // local day -> aggregates
-    std::vector<EpochMillis> sleep_interruptions;          // sorted
-    std::set<std::pair<EpochMillis, EpochMillis>> shifts;  // [start, end)
+    std::map<int64_t, Day> days;                   // local day -> aggregates
+    std::vector<EpochMillis> sleep_interruptions;  // sorted
   };
   struct Item {
     std::string category;  // todo, in_progress, done, or "" while unknown
@@ -130,9 +135,9 @@ class Burnout final : public Projection {
   };
 
   int64_t WipOf(const std::string& person) const;
+  double OncallShare(const std::string& person, EpochMillis now) const;
   void ApplyActivity(const schema::Event& e, const DirectoryView& directory);
   void ApplyPages(const schema::Event& e, const DirectoryView& directory);
-  void ApplyShift(const schema::Event& e);
   void ApplyWorkItem(const schema::Event& e);
   void MoveWip(const std::string& person, int64_t delta);
   Day* DayOf(Person& p, int64_t day);
@@ -144,6 +149,7 @@ class Burnout final : public Projection {
   int64_t keep_days_;  // local days of aggregates kept per person
   PageTracker pages_;
   std::map<std::string, Person, std::less<>> people_;
+  ShiftBook shifts_;                    // the on-call picture, every person
   std::map<std::string, Item> items_;  // "<source>:<subject kind>:<subject id>"
   // Derived (rebuilt by Load): in-progress items per assignee.
   std::map<std::string, int64_t, std::less<>> wip_of_;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/shift_book.h"
 
 namespace teamhealth::projections {
 
@@ -33,22 +34,27 @@ namespace teamhealth::projections {
 //   none of p's teams (DirectoryView::TeamsAt of both; a sender without a team never does)
 //   and another person who is a member of one of p's teams is on call. On call = inside the
 //   half-open interval [start, end) of an oncall.shift of that person, of any level, as known
-//   when the message is applied (a shift that arrives later does not revise past messages).
-//   A person without a team has no teammates, so is never bypassed.
+//   when the message is applied (a shift that arrives later does not revise past messages),
+//   after supersession: a shift replaces, over its own [start, end), the earlier shifts of
+//   its slot (schedule subject id and level; ShiftBook), so after an override the person who
+//   took it over is on call there and the one it was taken from is not. Shifts without a
+//   subject id are never superseded. A person without a team has no teammates, so is never
+//   bypassed.
 // - Focus lost = (switches + business-period direct interruptions) x switch_cost_minutes x 60,
 //   booked at the instant of each: an ESTIMATE, not a measurement (see ApplyActivity).
 //
 // State, O(people + shifts): per person the latest activity and the subjects touched on the
-// few local days they were most recently active; per on-call person their recent shift
-// intervals. Both are pruned by event time. Not thread-safe.
+// few local days they were most recently active; the on-call picture (ShiftBook) of shifts
+// that ended less than 7 days ago. Both are pruned by event time. Not thread-safe.
 class ContextSwitching final : public Projection {
  public:
   explicit ContextSwitching(const Settings& settings) : settings_(settings) {}
 
   std::string_view name() const override { return "context_switching"; }
   // 2: the first real definitions (version 1 was a placeholder that counted nothing, so a
-  // checkpoint written by it must not be resumed).
-  uint32_t version() const override { return 2; }
+  // checkpoint written by it must not be resumed). 3: shifts supersede earlier shifts of their
+  // slot (the state holds a ShiftBook).
+  uint32_t version() const override { return 3; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   // No gauges: every metric of this projection is a counter.
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
@@ -68,20 +74,15 @@ class ContextSwitching final : public Projection {
     uint64_t uses = 0;         // activities seen, a clock for Day::last_use
     std::map<int64_t, Day> days;
   };
-  // Shift intervals [start, end) of one person.
-  using Shifts = std::set<std::pair<EpochMillis, EpochMillis>>;
-
   void ApplyActivity(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
   void ApplyMessage(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
-  void ApplyShift(const schema::Event& e);
-  bool OnCall(const std::string& person, EpochMillis at) const;
   bool IsBypass(const std::string& sender, const std::string& person, EpochMillis at,
                 const DirectoryView& directory) const;
   void Prune(EpochMillis now);
 
   Settings settings_;
   std::map<std::string, Person> people_;
-  std::map<std::string, Shifts> shifts_;
+  ShiftBook shifts_;
   uint64_t applied_ = 0;
 };
 

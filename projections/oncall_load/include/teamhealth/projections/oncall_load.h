@@ -7,20 +7,32 @@
 
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/shift_book.h"
 
 namespace teamhealth::projections {
 
 // On-call load (docs/design.md section 7): interruptions by period, sleep-disrupted nights, incidents,
 // time to ack and resolve, unacknowledged incidents, escalations, reassignments, shift time
-// and open incidents. State: open (and recently resolved) incidents and one pager record per
-// person, so memory is O(people + open items).
+// and open incidents.
+//
+// Shift time (teamhealth_oncall_shift_seconds_total{team}) is booked at each shift's start for
+// the person's team at that instant. A shift of a slot (schedule subject id and level, see
+// ShiftBook) supersedes the part of the slot's earlier shifts it covers; it books only the
+// seconds of its [start, end) the slot has not booked for that same team before (ShiftLedger):
+// an override within the team books nothing more, a handover to another team books the new
+// team's seconds, and a shortened shift leaves the earlier booking, because a counter never
+// goes down. Shifts without a subject id book their whole length, as they always did.
+//
+// State: open (and recently resolved) incidents, one pager record per person and the slots'
+// bookings of the last 29 days, so memory is O(people + open items + slots).
 class OncallLoad final : public Projection {
  public:
   explicit OncallLoad(const Settings& settings)
       : settings_(settings), pages_(settings.page_merge_ms) {}
 
   std::string_view name() const override { return "oncall_load"; }
-  uint32_t version() const override { return 1; }
+  // 2: shifts supersede earlier shifts of their slot (a shift ledger in the state).
+  uint32_t version() const override { return 2; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -38,12 +50,14 @@ class OncallLoad final : public Projection {
   };
 
   void ApplyIncident(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyShift(const Shift& shift, const DirectoryView& directory, MetricSink& sink);
   void Interruption(const std::string& person, EpochMillis at, const DirectoryView& directory,
                     MetricSink& sink);
   void Prune(EpochMillis now);
 
   Settings settings_;
   PageTracker pages_;
+  ShiftLedger ledger_;
   std::map<std::string, Incident> incidents_;
   // Per person: the local night already counted as sleep-disrupted.
   std::map<std::string, int64_t> last_night_;
