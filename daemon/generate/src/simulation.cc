@@ -56,7 +56,7 @@ Simulation::Simulation(const Options& options, const Org& org)
     : options_(options),
       org_(org),
       rng_(options.seed),
-      serial_base_(static_cast<int64_t>((options.seed - 1) % 1000) * 1'000'000),
+      serial_base_(static_cast<int64_t>((options.seed - 1) % 1000) * 1'000'000'000),
       payloads_(org, rng_, serial_base_),
       start_(options.end - options.days * kDayMs),
       end_(options.end),
@@ -65,8 +65,9 @@ Simulation::Simulation(const Options& options, const Org& org)
       done_(org.teams.size()),
       open_prs_(org.teams.size()),
       gh_issues_(org.teams.size()),
-      next_key_(org.teams.size(), static_cast<int>(1 + serial_base_)),
-      next_number_(org.teams.size(), static_cast<int>(1 + serial_base_)) {}
+      // Per team, a thousandth of the organisation's range (an int).
+      next_key_(org.teams.size(), static_cast<int>(1 + serial_base_ / 1000)),
+      next_number_(org.teams.size(), static_cast<int>(1 + serial_base_ / 1000)) {}
 
 std::vector<Record> Simulation::Run() {
   Shifts();

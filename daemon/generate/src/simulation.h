@@ -66,8 +66,9 @@ class Simulation final {
   const Org& org_;
   Rng rng_;
   // Where this seed's serial ids start (tickets, keys, PR and issue numbers, webhook ids):
-  // seeds 1-1000 get disjoint ranges, so histories generated with different seeds can go into
-  // one log (ops/bench/scale_bench.sh); seed 1 starts where it always did.
+  // seeds 1-1000 get disjoint ranges (a billion ids each; per team a million keys and
+  // numbers), so histories generated with different seeds can go into one log
+  // (ops/bench/scale_bench.sh); seed 1 starts where it always did.
   const int64_t serial_base_;
   Payloads payloads_;
   EpochMillis start_, end_, week0_;
