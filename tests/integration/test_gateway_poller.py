@@ -31,7 +31,6 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-
 from conftest import (REPO, TEAMHEALTH_BIN, DaemonFactory, inspect, unique_topic, wait_until)
 from test_gateway import GatewayProc, end_total, stored_offsets
 from test_vendor_fixtures import vendor_config
