@@ -14,6 +14,13 @@ namespace teamhealth::gateway {
 namespace {
 
 constexpr EpochMillis kDayMs = 86400000;
+// Times an event can carry (RFC 3339 with a four-digit year, not before the epoch): a shift
+// outside them is a vendor's placeholder, not a shift.
+constexpr EpochMillis kMaxTime = 253402300799999;  // 9999-12-31T23:59:59.999Z
+
+bool Plausible(EpochMillis start, EpochMillis end) {
+  return start >= 0 && end <= kMaxTime && start < end;
+}
 
 using Found = simdjson::simdjson_result<simdjson::dom::element>;
 
@@ -123,7 +130,7 @@ Result<PagerDutyPage> ParsePagerDutyOncalls(std::string_view body, const Window&
     if (!end) return end.error();
     shift.start = start->value_or(window.since);
     shift.end = end->value_or(window.until);
-    if (shift.end <= shift.start) continue;  // empty: nothing on call
+    if (!Plausible(shift.start, shift.end)) continue;  // empty: nothing on call
     page.shifts.push_back(std::move(shift));
   }
   return page;
@@ -174,7 +181,7 @@ Result<std::vector<Shift>> ParseOpsgenieTimeline(std::string_view body,
       auto end = Time(period, "endDate", where);
       if (!end) return end.error();
       if (!*start || !*end) return Error(where + ": startDate and endDate are required");
-      if (**end <= **start) continue;
+      if (!Plausible(**start, **end)) continue;
       shifts.push_back({.vendor = "opsgenie",
                         .slot = slot,
                         .title = title,
