@@ -131,69 +131,83 @@ struct SchedulePoller::Impl {
     }
   }
 
-  // Every shift of schedule `s` over `window`, or the failure.
+  // Appends every on-call of PagerDuty schedule entry `s` over `window` to `out`; false (with
+  // `outcome`) on a failure.
+  bool PagerDutyShifts(const ScheduleSetup& s, const Window& window, PollOutcome& outcome,
+                       std::vector<Shift>& out) {
+    const std::string base = TrimSlash(s.config.api_url);
+    const Headers headers = {{"Authorization", "Token token=" + s.token},
+                             {"Accept", "application/vnd.pagerduty+json;version=2"}};
+    // Schedules and escalation policies are asked for separately: PagerDuty ANDs its filters,
+    // and the config lists what to follow, any of them.
+    for (const auto* ids : {&s.config.schedule_ids, &s.config.escalation_policy_ids}) {
+      if (ids->empty()) continue;
+      const char* param =
+          ids == &s.config.schedule_ids ? "schedule_ids%5B%5D=" : "escalation_policy_ids%5B%5D=";
+      std::string query;
+      for (const auto& id : *ids) query += std::string(param) + Encode(id) + "&";
+      query += "since=" + Encode(FormatRfc3339(window.since)) +
+               "&until=" + Encode(FormatRfc3339(window.until)) + "&time_zone=UTC" +
+               "&limit=" + std::to_string(kPageLimit);
+      int64_t offset = 0;
+      for (int page = 0;; ++page) {
+        if (page == kMaxPages) {
+          log->warn("PagerDuty keeps saying more; stopped paging. pages={}", page);
+          break;
+        }
+        const std::string url = base + "/oncalls?" + query + "&offset=" + std::to_string(offset);
+        auto body = Fetch(s, url, headers, outcome);
+        if (!body) return false;
+        auto parsed = ParsePagerDutyOncalls(*body, window);
+        if (!parsed) {
+          outcome = PollOutcome::kBadResponse;
+          log->warn("Schedule answer not understood. vendor=pagerduty error=\"{}\"",
+                    parsed.error().message());
+          return false;
+        }
+        for (auto& shift : parsed->shifts) out.push_back(std::move(shift));
+        if (!parsed->more) break;
+        // The next page starts after this one (the server's offset and limit when given).
+        const int64_t limit = parsed->limit > 0 ? parsed->limit : kPageLimit;
+        offset = std::max(offset, parsed->offset) + limit;
+      }
+    }
+    return true;
+  }
+
+  // Appends the final timeline of every schedule of Opsgenie entry `s` over `window` to `out`;
+  // false (with `outcome`) on a failure.
+  bool OpsgenieShifts(const ScheduleSetup& s, const Window& window, PollOutcome& outcome,
+                      std::vector<Shift>& out) {
+    const std::string base = TrimSlash(s.config.api_url);
+    const Headers headers = {{"Authorization", "GenieKey " + s.token}};
+    const int64_t days = (window.until - window.since) / 86400000;
+    for (const auto& id : s.config.schedule_ids) {
+      const std::string url = base + "/v2/schedules/" + Encode(id) +
+                              "/timeline?identifierType=id&date=" +
+                              Encode(FormatRfc3339(window.since)) +
+                              "&interval=" + std::to_string(days) + "&intervalUnit=days";
+      auto body = Fetch(s, url, headers, outcome);
+      if (!body) return false;
+      auto parsed = ParseOpsgenieTimeline(*body, id);
+      if (!parsed) {
+        outcome = PollOutcome::kBadResponse;
+        log->warn("Schedule answer not understood. vendor=opsgenie error=\"{}\"",
+                  parsed.error().message());
+        return false;
+      }
+      for (auto& shift : *parsed) out.push_back(std::move(shift));
+    }
+    return true;
+  }
+
+  // Every shift of schedule `s` over `window`, or nothing (with `outcome`) on a failure.
   std::optional<std::vector<Shift>> Shifts(const ScheduleSetup& s, const Window& window,
                                            PollOutcome& outcome) {
     std::vector<Shift> all;
-    const std::string base = TrimSlash(s.config.api_url);
-    if (s.config.vendor == "pagerduty") {
-      const Headers headers = {{"Authorization", "Token token=" + s.token},
-                               {"Accept", "application/vnd.pagerduty+json;version=2"}};
-      // Schedules and escalation policies are asked for separately: PagerDuty ANDs its filters,
-      // and the config lists what to follow, any of them.
-      for (const auto* ids : {&s.config.schedule_ids, &s.config.escalation_policy_ids}) {
-        if (ids->empty()) continue;
-        const char* param =
-            ids == &s.config.schedule_ids ? "schedule_ids%5B%5D=" : "escalation_policy_ids%5B%5D=";
-        std::string query;
-        for (const auto& id : *ids) query += std::string(param) + Encode(id) + "&";
-        query += "since=" + Encode(FormatRfc3339(window.since)) +
-                 "&until=" + Encode(FormatRfc3339(window.until)) + "&time_zone=UTC" +
-                 "&limit=" + std::to_string(kPageLimit);
-        int64_t offset = 0;
-        for (int page = 0;; ++page) {
-          if (page == kMaxPages) {
-            log->warn("PagerDuty keeps saying more; stopped paging. pages={}", page);
-            break;
-          }
-          const std::string url =
-              base + "/oncalls?" + query + "&offset=" + std::to_string(offset);
-          auto body = Fetch(s, url, headers, outcome);
-          if (!body) return std::nullopt;
-          auto parsed = ParsePagerDutyOncalls(*body, window);
-          if (!parsed) {
-            outcome = PollOutcome::kBadResponse;
-            log->warn("Schedule answer not understood. vendor=pagerduty error=\"{}\"",
-                      parsed.error().message());
-            return std::nullopt;
-          }
-          for (auto& shift : parsed->shifts) all.push_back(std::move(shift));
-          if (!parsed->more) break;
-          // The next page starts after this one (the server's offset and limit when given).
-          const int64_t limit = parsed->limit > 0 ? parsed->limit : kPageLimit;
-          offset = std::max(offset, parsed->offset) + limit;
-        }
-      }
-    } else {
-      const Headers headers = {{"Authorization", "GenieKey " + s.token}};
-      const int64_t days = (window.until - window.since) / 86400000;
-      for (const auto& id : s.config.schedule_ids) {
-        const std::string url = base + "/v2/schedules/" + Encode(id) +
-                                "/timeline?identifierType=id&date=" +
-                                Encode(FormatRfc3339(window.since)) +
-                                "&interval=" + std::to_string(days) + "&intervalUnit=days";
-        auto body = Fetch(s, url, headers, outcome);
-        if (!body) return std::nullopt;
-        auto parsed = ParseOpsgenieTimeline(*body, id);
-        if (!parsed) {
-          outcome = PollOutcome::kBadResponse;
-          log->warn("Schedule answer not understood. vendor=opsgenie error=\"{}\"",
-                    parsed.error().message());
-          return std::nullopt;
-        }
-        for (auto& shift : *parsed) all.push_back(std::move(shift));
-      }
-    }
+    const bool ok = s.config.vendor == "pagerduty" ? PagerDutyShifts(s, window, outcome, all)
+                                                   : OpsgenieShifts(s, window, outcome, all);
+    if (!ok) return std::nullopt;
     return all;
   }
 
