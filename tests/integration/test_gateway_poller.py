@@ -14,6 +14,9 @@ the real broker:
 * the daemon reading the topic as a `canonical` source stores every record as one oncall.shift
   event, nothing quarantined;
 * the token is sent as PagerDuty wants it and never logged.
+
+A 401 is a client_error, not retried. An Opsgenie timeline served the same way becomes the
+rotation's shifts (GenieKey, a stint split at "now" merged, a team period left out).
 """
 
 from __future__ import annotations
@@ -310,3 +313,86 @@ def test_a_bad_token_is_a_client_error_not_retried(broker, tmp_path):
         server.shutdown()
         server.server_close()
     assert token not in gw.log()
+
+
+def test_opsgenie_timeline_becomes_shifts(broker, tmp_path):
+    """Opsgenie: GET /v2/schedules/{id}/timeline with GenieKey; each rotation's user periods
+    (a stint split at "now" merged back) become shifts of that rotation's slot."""
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    nine = today + timedelta(hours=9)
+    day = timedelta(days=1)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    periods = [  # (start, end, type, recipient type, name)
+        (nine - day, now, "historical", "user", "ana@example.com"),
+        (now, nine + day, "default", "user", "ana@example.com"),
+        (nine + day, nine + 2 * day, "override", "user", "bo@example.com"),
+        (nine + 2 * day, nine + 3 * day, "default", "team", "ops_team"),
+    ]
+    doc = {"data": {"_parent": {"id": "S1", "name": "Payments", "enabled": True},
+                    "startDate": iso(today - day), "endDate": iso(today + 7 * day),
+                    "finalTimeline": {"rotations": [{
+                        "id": "R1", "name": "Primary", "order": 1.0,
+                        "periods": [{"startDate": iso(s), "endDate": iso(e), "type": t,
+                                     "recipient": {"id": n, "type": rt, "name": n}}
+                                    for s, e, t, rt, n in periods]}]}},
+           "took": 0.1, "requestId": "r1"}
+    seen: list[tuple[str, dict, dict]] = []
+
+    class Timeline(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            parsed = urllib.parse.urlparse(self.path)
+            seen.append((parsed.path, urllib.parse.parse_qs(parsed.query),
+                         dict(self.headers.items())))
+            body = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Timeline)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = "og-" + secrets.token_hex(10)
+    topic = unique_topic("poller-opsgenie")
+    token_file = tmp_path / "opsgenie.token"
+    token_file.write_text(token + "\n")
+    cfg = tmp_path / "gateway.toml"
+    cfg.write_text("\n".join([
+        "[kafka]", f'brokers = "{broker.bootstrap}"',
+        "[gateway]", 'listen = "127.0.0.1:0"', f'shifts_topic = "{topic}"',
+        "[[gateway.schedules]]", 'vendor = "opsgenie"',
+        f'api_url = "http://127.0.0.1:{server.server_address[1]}"',
+        f'token_file = "{token_file}"', 'schedule_ids = ["S1"]', "window_days = 7"]) + "\n")
+    err = tmp_path / "gateway.stderr"
+    with open(err, "wb") as e:
+        proc = subprocess.Popen([str(TEAMHEALTH_BIN), "gateway", "--config", str(cfg)],
+                                stdout=subprocess.DEVNULL, stderr=e, stdin=subprocess.DEVNULL)
+    gw = GatewayProc(proc, err)
+    try:
+        gw.wait_port()
+        wait_until(lambda: on_topic(broker, topic) >= 2, 60, "the Opsgenie shifts",
+                   on_timeout=gw.log_tail)
+        wait_until(lambda: gw.metrics().get("teamhealth_gateway_schedule_polls_total",
+                                            vendor="opsgenie", outcome="ok") >= 1,
+                   30, "the poll counted", on_timeout=gw.log_tail)
+        assert end_total(broker, topic) == 2
+        path, query, headers = seen[0]
+        assert path == "/v2/schedules/S1/timeline"
+        assert query == {"identifierType": ["id"], "date": [ms_iso(today - day)],
+                         "interval": ["8"], "intervalUnit": ["days"]}
+        assert headers["Authorization"] == f"GenieKey {token}"
+    finally:
+        assert gw.stop() == 0
+        server.shutdown()
+        server.server_close()
+    assert token not in gw.log()
+    events = sorted(topic_events(broker, topic), key=lambda e: e["attrs"]["start"])
+    assert [(e["attrs"]["person"], e["attrs"]["start"], e["attrs"]["end"]) for e in events] == [
+        ("opsgenie:ana@example.com", ms_iso(nine - day), ms_iso(nine + day)),
+        ("opsgenie:bo@example.com", ms_iso(nine + day), ms_iso(nine + 2 * day))]
+    for e in events:
+        assert e["subject"] == {"kind": "schedule", "id": "opsgenie:S1:R1", "title": "Payments"}
+        assert e["attrs"]["level"] == 1
