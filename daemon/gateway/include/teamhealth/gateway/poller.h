@@ -74,6 +74,8 @@ struct ScheduleSetup {
 // oncall.shift to `shifts_topic` (keyed by the slot, acks=all), waiting for Kafka's
 // acknowledgement. 429 and 5xx are retried per RetryDelayMs. Borrows the producer and observer
 // (they must outlive it); owns the HTTP getter and its thread. Never logs a token.
+// Thread-safety: Start and Stop from the owner's thread; PollOnce only while the thread is not
+// running (tests). Stop interrupts a wait at once, a request in flight after its timeout.
 class SchedulePoller {
  public:
   // Milliseconds since the epoch.
