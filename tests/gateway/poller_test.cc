@@ -184,6 +184,9 @@ TEST(ShiftsTest, WindowIsTheSameAllDayAndMovesAtUtcMidnight) {
   EXPECT_EQ(next.since, w.since + kDay);
   EXPECT_EQ(next.until, w.until + kDay);
   EXPECT_EQ(PollWindow(kNow, 1).until, kMar2 + kDay);
+  // window_days may be 90; PagerDuty takes 90 days at most, yesterday included.
+  const Window longest = PollWindow(kNow, 90);
+  EXPECT_EQ(longest.until - longest.since, 90 * kDay);
 }
 
 TEST(ShiftsTest, DedupIdIsStableAndChangesWithAnyFieldOfTheShift) {

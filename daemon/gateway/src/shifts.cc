@@ -59,7 +59,10 @@ std::optional<EpochMillis> ParseHttpDate(std::string_view text) {
 
 Window PollWindow(EpochMillis now, int window_days) {
   const EpochMillis today = now - ((now % kDayMs) + kDayMs) % kDayMs;
-  return {.since = today - kDayMs, .until = today + static_cast<EpochMillis>(window_days) * kDayMs};
+  const EpochMillis since = today - kDayMs;
+  // PagerDuty refuses a range over 3 months: 90 days at most, from yesterday.
+  const EpochMillis until = today + static_cast<EpochMillis>(std::min(window_days, 89)) * kDayMs;
+  return {.since = since, .until = until};
 }
 
 std::string ShiftEventId(const Shift& s) {

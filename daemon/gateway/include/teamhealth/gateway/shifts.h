@@ -40,7 +40,8 @@ struct Window {
   EpochMillis until = 0;
 };
 
-// From the start of yesterday (UTC) to the start of the day `window_days` after today. Aligned
+// From the start of yesterday (UTC) to the start of the day `window_days` after today (at most
+// 90 days in all: PagerDuty refuses a longer range, "cannot exceed 3 months"). Aligned
 // on UTC days so that every poll of one day asks the same question: a vendor that clips shifts
 // to the range (the docs promise only that overlapping on-calls are included) then answers with
 // the same start and end all day, and the dedup id stays the same.
