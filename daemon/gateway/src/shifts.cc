@@ -45,7 +45,7 @@ Result<std::optional<EpochMillis>> Time(simdjson::dom::element obj, std::string_
   return std::optional<EpochMillis>(*ms);
 }
 
-// Seconds since the epoch of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), RFC 9110's
+// Milliseconds since the epoch of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), RFC 9110's
 // preferred HTTP date; nothing for anything else.
 std::optional<EpochMillis> ParseHttpDate(std::string_view text) {
   const std::string s(text);
