@@ -13,6 +13,8 @@ packages=(
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev protobuf-compiler libprotobuf-dev
   libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata libssl-dev
+  # the gateway's schedule poller calls the PagerDuty and Opsgenie APIs (daemon/gateway/README.md)
+  libcurl4-openssl-dev
   kcat prometheus prometheus-alertmanager maven openjdk-17-jre-headless python3 python3-pytest
   python3-jsonschema curl
   # tests/integration/test_retro_page.py renders the HTML retro page (screenshots, PDF).

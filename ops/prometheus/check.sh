@@ -46,6 +46,7 @@ routes=(
   "teamhealth-operators|alertname=TeamhealthProjectionLag severity=warning projection=flow"
   "teamhealth-operators|alertname=TeamhealthGatewayKafkaUnavailable severity=critical source=github"
   "teamhealth-operators|alertname=TeamhealthGatewayRejectingSignatures severity=warning source=jira"
+  "teamhealth-operators|alertname=TeamhealthSchedulePollFailing severity=warning vendor=pagerduty"
 )
 for route in "${routes[@]}"; do
   receiver=${route%%|*}

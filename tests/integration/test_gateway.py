@@ -460,7 +460,10 @@ def test_broker_outage_is_503_and_the_retry_lands_once(tmp_path):
     ('[gateway]\nmax_body_bytes = 5\n[gateway.sources.github]\ntopic = "t"\n'
      'secret_file = "{good}"\n', "gateway.max_body_bytes"),
     ('[gateway.sources.github]\ntopic = "t"\nsecret_file = "{good}"\n[[gateway.schedules]]\n'
-     'vendor = "pagerduty"\ntoken_file = "{good}"\nschedule_ids = ["P1"]\n', "gateway.schedules"),
+     'vendor = "pagerduty"\ntoken_file = "{short}"\nschedule_ids = ["P1"]\n',
+     "gateway.schedules[0].token_file"),
+    ('[[gateway.schedules]]\nvendor = "opsgenie"\ntoken_file = "{good}"\n'
+     'escalation_policy_ids = ["P1"]\n', "gateway.schedules[0].escalation_policy_ids"),
     ('[storage]\ndir = "x"\n', "[gateway]"),
 ])
 def test_config_errors_exit_2_naming_the_key(tmp_path, extra, named):

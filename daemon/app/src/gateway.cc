@@ -1,5 +1,6 @@
 // `teamhealth gateway --config FILE`: the webhook gateway (docs/design.md section 12).
 #include "teamhealth/gateway/gateway.h"
+#include "teamhealth/gateway/poller.h"
 
 #include <atomic>
 #include <chrono>
@@ -22,8 +23,10 @@ constexpr const char* kGatewayUsage =
     "  Receives vendor webhooks on POST /hooks/<source> (github, slack, pagerduty, jira, linear,\n"
     "  opsgenie), checks each vendor's signature over the raw body, and produces the verbatim\n"
     "  body with the vendor's headers to the source's Kafka topic ([gateway] and [kafka] of\n"
-    "  FILE); answers 200 only once Kafka acknowledged it, 503 otherwise. Serves /metrics,\n"
-    "  /healthz and /readyz on the same listener, until SIGTERM or SIGINT.\n"
+    "  FILE); answers 200 only once Kafka acknowledged it, 503 otherwise. Polls the on-call\n"
+    "  schedules of [[gateway.schedules]] (PagerDuty, Opsgenie) and produces each shift as a\n"
+    "  canonical oncall.shift to gateway.shifts_topic. Serves /metrics, /healthz and /readyz\n"
+    "  on the same listener, until SIGTERM or SIGINT.\n"
     "  Exit status 2: a bad argument or config; 1: a failure at start (port in use, Kafka).\n";
 
 constexpr const char* kHookPrefix = "/hooks/";
@@ -43,19 +46,14 @@ http::ListenerOptions GatewayListenerOptions(const config::GatewayConfig& g) {
 
 Status CheckGatewayConfig(const config::Config& config) {
   if (!config.gateway.present) return Status::Ok();
-  if (!config.gateway.schedules.empty()) {
-    // Parsed (and checked) already, so that configs can be written; polling is not built.
-    return Error(
-        "gateway.schedules: the on-call schedule poller is not built yet (remove "
-        "[[gateway.schedules]]; shifts can come from a canonical producer meanwhile)");
-  }
-  if (config.gateway.sources.empty()) {
+  if (config.gateway.sources.empty() && config.gateway.schedules.empty()) {
     return Error(
         "gateway.sources: no source configured ([gateway.sources.github] with topic "
-        "and secret_file)");
+        "and secret_file), and no [[gateway.schedules]]");
   }
   if (auto s = http::CheckListener(GatewayListenerOptions(config.gateway)); !s) return s;
   if (auto s = gateway::CheckSecrets(config.gateway); !s) return s;
+  if (auto s = gateway::CheckScheduleTokens(config.gateway); !s) return s;
   if (config.kafka.brokers == "embedded") {
     return Error(
         "kafka.brokers: the gateway needs a real Kafka (\"embedded\" lives inside one "
@@ -96,12 +94,19 @@ int Gateway(const Args& args) {
     log->error("Cannot start. error=\"{}\"", producer.error().message());
     return 1;
   }
-  std::vector<std::string> names;
+  std::vector<std::string> names, vendors;
   for (const auto& s : config.gateway.sources) names.push_back(s.name);
-  http::GatewayMetrics metrics(TEAMHEALTH_VERSION, names);
+  for (const auto& s : config.gateway.schedules) vendors.push_back(s.vendor);
+  http::GatewayMetrics metrics(TEAMHEALTH_VERSION, names, vendors);
   auto gateway = gateway::Gateway::Create(config.gateway, **producer, metrics, log);
   if (!gateway) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), gateway.error().message().c_str());
+    return 2;
+  }
+  auto poller =
+      gateway::SchedulePoller::Create(config.gateway, **producer, metrics, loggers.Get("poller"));
+  if (!poller) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), poller.error().message().c_str());
     return 2;
   }
   http::Handlers handlers;
@@ -132,8 +137,11 @@ int Gateway(const Args& args) {
   for (const auto& s : config.gateway.sources) {
     topics += (topics.empty() ? "" : ",") + s.name + "->" + s.topic;
   }
-  log->info("Gateway started. sources={} brokers={} delivery_timeout_ms={}", topics,
+  log->info("Gateway started. sources={} schedules={} shifts_topic={} brokers={} "
+            "delivery_timeout_ms={}",
+            topics, config.gateway.schedules.size(), config.gateway.shifts_topic,
             config.kafka.brokers, config.gateway.delivery_timeout_ms);
+  (*poller)->Start();
   std::atomic<bool> stop{false}, reload{false};
   {
     SignalWatcher watcher(stop, reload, log);
@@ -146,7 +154,8 @@ int Gateway(const Args& args) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
-  server->reset();  // no request in flight once the listener is gone
+  (*poller)->Stop();  // a poll in flight ends at its next wait, or after its request
+  server->reset();    // no request in flight once the listener is gone
   log->info("Gateway stopped.");
   return 0;
 }
