@@ -12,7 +12,9 @@ the real broker:
 * an override (a fourth person takes the second half of the first shift) adds exactly the two
   shifts that changed, same subject and level;
 * the daemon reading the topic as a `canonical` source stores every record as one oncall.shift
-  event, nothing quarantined;
+  event, nothing quarantined, and its on-call numbers move: on-call hours per team (the
+  override handing time to another team) and, for a DM to someone off call while a teammate
+  is on call, the bypass;
 * the token is sent as PagerDuty wants it and never logged.
 
 A 401 is a client_error, not retried. An Opsgenie timeline served the same way becomes the
@@ -39,6 +41,31 @@ from test_gateway import GatewayProc, end_total, stored_offsets
 from test_vendor_fixtures import vendor_config
 
 FIXTURE = REPO / "tests/fixtures/payloads/pagerduty/rest-api/GET-oncalls.json"
+# The people behind the shifts, for the daemon (groups of one are shown: min_group_size = 1).
+DIRECTORY = """
+[privacy]
+min_group_size = 1
+[[directory.teams]]
+name = "payments"
+[[directory.teams]]
+name = "search"
+[[directory.people]]
+handle = "alice"
+team = "payments"
+identities = ["pagerduty:PT23IWX"]
+[[directory.people]]
+handle = "bob"
+team = "payments"
+identities = ["pagerduty:PU2", "slack:UBOB00001"]
+[[directory.people]]
+handle = "carol"
+team = "search"
+identities = ["pagerduty:PU9"]
+[[directory.people]]
+handle = "dave"
+team = "search"
+identities = ["pagerduty:PU3"]
+"""
 SCHEDULE = "PI7DH85"  # the fixture's schedule, escalation level 2
 
 
@@ -251,10 +278,10 @@ def test_poller_produces_each_shift_once_backs_off_on_429_and_follows_an_overrid
             seen = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00"))
             assert abs((seen - datetime.now(timezone.utc)).total_seconds()) < 300
 
-        # The daemon stores them as canonical events, each once.
+        # The daemon stores them as canonical events, each once, and its on-call numbers move.
         state = tmp_path / "state"
         cfg = vendor_config(tmp_path / "daemon.toml", state, broker.bootstrap,
-                            {"canonical": topic})
+                            {"canonical": topic}, extra=DIRECTORY)
         d = factory.start(cfg)
         d.wait_port()
         end = end_total(broker, topic)
@@ -264,8 +291,28 @@ def test_poller_produces_each_shift_once_backs_off_on_429_and_follows_an_overrid
         assert sorted(e["id"] for e in stored) == sorted(e["id"] for e in events)
         assert all(e["type"] == "oncall.shift" for e in stored)
         counters = inspect(state, "counters")[0]
-        assert counters["ingested"] == {"canonical": 5}, counters
+        assert counters["ingested"]["canonical"] == 5, counters
         assert not counters["quarantined"] and not counters["duplicate"], counters
+        # On-call hours, booked at each shift's start for the person's team (design 7.2): alice
+        # (PT23IWX) and bob (PU2) of payments 24 h each = 172800 s; dave (PU3) of search 24 h.
+        # The override hands 12 h of alice's shift to carol (PU9) of search: payments keeps its
+        # booking (a counter never goes down), search books the 12 h it did not have:
+        # 86400 + 43200 = 129600 s. alice's shortened shift books nothing new.
+        shift_s = "teamhealth_oncall_shift_seconds_total"
+        wait_until(lambda: d.metrics().get(shift_s, team="search") == 129600, 60,
+                   "the shifts applied", on_timeout=d.log_tail)
+        assert d.metrics().get(shift_s, team="payments") == 172800
+        # The bypass: an outsider DMs bob at 10:00 today, while alice (payments) is on call
+        # and bob is not: one bypass for payments.
+        dm = {"id": "canonical:dm-bob-1", "source": "canonical", "type": "chat.message",
+              "occurred_at": ms_iso(nine + timedelta(hours=1)), "actor": "slack:UOUTSIDER1",
+              "subject": {"kind": "channel", "id": "DBOB1"},
+              "attrs": {"channel_type": "im", "recipients": ["slack:UBOB00001"],
+                        "mentions": [], "thread": False, "bot": False, "edited": False}}
+        broker.produce(topic, 0, [json.dumps(dm)], tmp_path / "produce")
+        wait_until(lambda: d.metrics().get("teamhealth_oncall_bypass_total",
+                                           team="payments") == 1, 60, "the bypass counted",
+                   on_timeout=d.log_tail)
         assert d.terminate() == 0
     finally:
         if gw.proc.poll() is None:
