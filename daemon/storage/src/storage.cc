@@ -177,6 +177,15 @@ class RocksStore final : public Store {
   }
 
   ~RocksStore() override {
+    if (resume_before_write_.load(std::memory_order_acquire) && !db_->Resume().ok()) {
+      // A write failed for lack of space (on a full disk, SIGTERM while ingest is paused) and
+      // the database cannot resume. Closing it would close the WAL file whose append failed,
+      // which RocksDB's assertions (compiled into Debian's librocksdb) abort on. Every write
+      // that succeeded is in the WAL already, so the database is left open as the process
+      // ends: the next open recovers from the WAL, as after a crash, with nothing lost.
+      (void)db_.release();
+      return;
+    }
     for (auto* h : handles_) {
       (void)db_->DestroyColumnFamilyHandle(h);
     }
