@@ -108,6 +108,19 @@ class FactIndexTest : public ::testing::Test {
     if (!*reader) return std::nullopt;
     projections::WindowSink sink(from, to);
     for (const auto& team : Teams()) EXPECT_TRUE((*reader)->Feed(team, from, to, to, sink).ok());
+    // As replay.h's ReadWindow: the gauges recorded at a midnight, else the state as of `to`.
+    bool recorded = true;
+    for (const auto& team : Teams()) {
+      auto g = (*reader)->Gauges(team, to, sink);
+      EXPECT_TRUE(g.ok());
+      recorded = recorded && g.ok() && *g;
+    }
+    // Recorded at every midnight the builder passed, and only there.
+    EXPECT_EQ(recorded, to % kDay == 0 && to <= (*reader)->position()) << FormatRfc3339(to);
+    if (recorded) {
+      ++recorded_gauges_;
+      return sink;
+    }
     EXPECT_TRUE((*reader)->StateAt(*pipeline, to, sink, nullptr).ok());
     pipeline->ExportGauges(to, sink);
     return sink;
@@ -145,12 +158,15 @@ class FactIndexTest : public ::testing::Test {
         {org_.end - 2 * kDay, org_.end - 30 * 60 * 1000},       // across the builder's lag
         {org_.start - 3 * kDay, org_.start + 2 * kDay},         // before the first event
     };
+    const int recorded_before = recorded_gauges_;
     for (const auto& [from, to] : windows) {
       auto got = FromFacts(from, to, settings);
       ASSERT_TRUE(got.has_value()) << what;
       ExpectSame(Replayed(from, to, settings), *got,
                  what + " [" + FormatRfc3339(from) + ", " + FormatRfc3339(to) + ")");
     }
+    // Some windows end at a midnight the builder passed (the history ends at one).
+    EXPECT_GE(recorded_gauges_ - recorded_before, 1) << what;
   }
 
   testing::TempDir dir_;
@@ -158,6 +174,7 @@ class FactIndexTest : public ::testing::Test {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<eventlog::EventLog> log_;
   Org org_;
+  int recorded_gauges_ = 0;  // windows whose gauges came from the recorded midnights
 };
 
 TEST_F(FactIndexTest, InOrderHistoryGivesTheReplaysNumbers) {

@@ -32,7 +32,8 @@ namespace teamhealth::app {
 namespace {
 
 constexpr const char* kImportUsage =
-    R"(usage: teamhealth import --config FILE --source S [--input KIND] [--progress] FILE...
+    R"(usage: teamhealth import --config FILE --source S [--input KIND] [--progress] [--no-facts]
+                        FILE...
   Appends history files to the event log of the config's state directory through the same
   normalisers, pseudonymisation and dedup as Kafka ingest: importing a file again appends
   nothing (its events count as duplicates). Stop the daemon first: the state directory is
@@ -50,6 +51,9 @@ constexpr const char* kImportUsage =
                            records; any other complete JSON object: lines; else payload
   --progress    draw the progress line (records, bytes, rate) also when stderr is not a
                 terminal (on a terminal it is drawn by default)
+  --no-facts    append only: do not build the metric facts afterwards (importing a history
+                in several runs, only the last needs to build them; `serve` builds them at
+                start too)
   A bad record is reported on stderr as FILE:LINE: REASON: DETAIL (FILE: REASON: DETAIL for
   a whole-file payload), quarantined by reference, and the rest goes on. Last, a summary on
   stderr: records, appended, duplicates, quarantined, ignored, seconds and events/s (events
@@ -426,7 +430,7 @@ int Import(const Args& args) {
   if (status) status = importer.Flush();
   progress.Clear();
   const double import_seconds = SecondsSince(importer.start());
-  if (status) {
+  if (status && !args.Has("no-facts")) {
     // The metric facts for the config's definitions, so that reports over the imported history
     // read facts rather than replaying (the daemon would build them at its next start).
     const auto facts_start = Clock::now();
@@ -456,7 +460,7 @@ Command ImportCommand() {
   return {.name = "import",
           .usage = kImportUsage,
           .spec = {.options = {"config", "source", "input"},
-                   .flags = {"progress"},
+                   .flags = {"progress", "no-facts"},
                    .required = {"config", "source"},
                    .positional = "FILE",
                    .min_positional = 1,

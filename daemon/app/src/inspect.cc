@@ -19,7 +19,7 @@ constexpr const char* kInspectUsage =
     "  all); --with-origin wraps each in {\"seq\",\"origin\",\"event\"}. quarantine: the\n"
     "  quarantined records by reference. offsets: the next offset of every partition.\n"
     "  counters: the cumulative counts by source. facts: the metric facts' size (keys and\n"
-    "  bytes of facts, chunks, snapshots) and how far they are built. --from, --limit and\n"
+    "  bytes of facts, gauges, chunks, snapshots) and how far they are built. --from, --limit and\n"
     "  --with-origin are for events only.\n";
 
 struct EventsOptions {
@@ -152,6 +152,9 @@ int Facts(storage::Store& store, uint64_t last_sequence) {
       .Key("facts").Int(static_cast<int64_t>(stats->facts))
       .Key("fact_blobs").Int(static_cast<int64_t>(stats->fact_blobs))
       .Key("fact_bytes").Int(static_cast<int64_t>(stats->fact_bytes))
+      .Key("gauge_days").Int(static_cast<int64_t>(stats->gauge_days))
+      .Key("gauge_blobs").Int(static_cast<int64_t>(stats->gauge_blobs))
+      .Key("gauge_bytes").Int(static_cast<int64_t>(stats->gauge_bytes))
       .Key("chunks").Int(static_cast<int64_t>(stats->chunks))
       .Key("chunk_bytes").Int(static_cast<int64_t>(stats->chunk_bytes))
       .Key("snapshots").Int(static_cast<int64_t>(stats->snapshots))

@@ -52,14 +52,18 @@ struct FactWindow {
   std::function<void(const std::string& team, const projector::StoredFact&)> on_fact;
   // A replay of a log calls it every 100,000 events: events applied, events in the log.
   std::function<void(uint64_t applied, uint64_t total)> progress;
+  // Receives the gauges as of `to` (of `teams` at least); nullptr: not wanted.
+  projections::MetricSink* gauges = nullptr;
 };
 
 // What report, explain and the retro page read. From a log whose metric facts were built with
 // the pipeline's definitions and directory: the facts of `window.teams` with instants in
-// [window.from, to) caused before `to` go to `sink` (as increments, team label restored), then
-// the pipeline is brought to its state as of `to` (a snapshot and at most a day's events; the
-// events after the facts' position go through `sink` and `hook` as in a replay). The same
-// numbers as ReplayUntil, at the cost of the window's facts instead of the log's length.
+// [window.from, to) caused before `to` go to `sink` (as increments, team label restored). Then
+// the gauges as of `to` go to window.gauges: recorded ones when `to` is a midnight the facts
+// have passed; otherwise the pipeline is brought to its state as of `to` (a snapshot and the
+// events since; the events after the facts' position go through `sink` and `hook` as in a
+// replay). The same numbers as ReplayUntil, at the cost of the window's facts instead of the
+// log's length.
 // Otherwise (event files, what-if with `allow_facts` false, facts not built or built with
 // other definitions) it is ReplayUntil. `how` gets "facts" or "replay (<reason>)".
 Status ReadWindow(const ReplaySource& source, const config::Config& config,

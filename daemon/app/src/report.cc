@@ -174,7 +174,8 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
                             return o.team.empty() ? known : std::set<std::string>{o.team};
                           },
                           .on_fact = nullptr,
-                          .progress = request.progress ? ReplayProgress : nullptr};
+                          .progress = request.progress ? ReplayProgress : nullptr,
+                          .gauges = &sink};
   std::string how;
   if (auto s = ReadWindow(source, config, pipeline, sink, o.to, nullptr, settings.person_metrics,
                           handle_of_ref, check_team, o.sets.empty(), window, how);
@@ -183,7 +184,6 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   }
   if (request.how != nullptr) *request.how = how;
   if (request.progress && how.starts_with("replay")) std::fputs("\r\033[K", stderr);
-  pipeline.ExportGauges(o.to, sink);
   if (settings.person_metrics) sink.NamePeople(pipeline.KeyNames(handle_of_ref));
   ReportView view{.from = o.from,
                   .to = o.to,
@@ -264,7 +264,9 @@ Result<std::string> BuildRetroPage(const Options& o, const config::Config& confi
   const ReplaySource source{.live_log = live_log, .log_dir = o.log_dir, .event_files = o.events};
   const FactWindow window{.from = prev_from,
                           .teams = [&] { return std::set<std::string>{o.team}; },
-                          .on_fact = nullptr};
+                          .on_fact = nullptr,
+                          .progress = nullptr,
+                          .gauges = &current};
   if (auto s = ReadWindow(source, config, pipeline, sink, o.to, hook, false, no_names,
                           check_team, o.sets.empty(), window, how);
       !s) {
@@ -275,18 +277,20 @@ Result<std::string> BuildRetroPage(const Options& o, const config::Config& confi
     projections::Pipeline at_from(std::move(directory), settings);
     projections::WindowSink none(o.from, o.from);  // keeps nothing but gauges
     std::string again;
-    const FactWindow no_facts{.from = o.from, .teams = nullptr, .on_fact = nullptr};
+    const FactWindow gauges_only{.from = o.from,
+                                 .teams = [&] { return std::set<std::string>{o.team}; },
+                                 .on_fact = nullptr,
+                                 .progress = nullptr,
+                                 .gauges = &previous};
     if (auto s = ReadWindow(source, config, at_from, none, o.from, nullptr, false, no_names,
-                            nullptr, true, no_facts, again);
+                            nullptr, true, gauges_only, again);
         !s) {
       return s.error();
     }
-    at_from.ExportGauges(o.from, previous);
     previous_gauges = true;
   }
   if (how_read != nullptr) *how_read = how;
   if (!previous_gauges) pipeline.ExportGauges(o.from, previous);
-  pipeline.ExportGauges(o.to, current);
   const auto sizes = pipeline.TeamSizes(o.to);
   const auto size = sizes.find(o.team);
   RetroPageData data{.team = o.team,
@@ -358,8 +362,11 @@ Result<std::string> RetroPageFromQuery(const std::string& team,
     auto it = query.find(name);
     return it == query.end() ? std::string() : it->second;
   };
-  constexpr EpochMillis kFourteenDays = 14LL * 86400 * 1000;
-  std::optional<EpochMillis> to = now, from;
+  // Default: the 14 whole UTC days before today. Whole days read the gauges the metric facts
+  // recorded at midnight, and a retro looks back at finished days.
+  constexpr EpochMillis kDay = 86400LL * 1000;
+  constexpr EpochMillis kFourteenDays = 14 * kDay;
+  std::optional<EpochMillis> to = now - (now % kDay + kDay) % kDay, from;
   if (!field("to").empty()) to = ParseRfc3339(field("to"));
   if (!to) return Error("query parameter to: expected RFC 3339");
   from = field("from").empty() ? std::optional<EpochMillis>(*to - kFourteenDays)

@@ -478,8 +478,8 @@ std::string RenderRetroPage(const RetroPageData& d) {
 
 std::string RenderTeamList(const std::vector<TeamInfo>& teams, EpochMillis at) {
   std::string b = "<h1>Teams</h1><p class=\"sub\">As of " + HtmlEscape(FormatRfc3339(at)) +
-                  ". Each page covers the last 14 days; add <code>?from=&amp;to=</code> (RFC "
-                  "3339) for another window.</p><table><thead><tr><th>Team</th><th>Members</th>"
+                  ". Each page covers the 14 whole days (UTC) before today; add "
+                  "<code>?from=&amp;to=</code> (RFC 3339) for another window.</p><table><thead><tr><th>Team</th><th>Members</th>"
                   "</tr></thead><tbody>";
   for (const auto& t : teams) {
     b += "<tr><td><a href=\"/teams/" + HtmlEscape(UrlEncode(t.name)) + "\">" +

@@ -17,10 +17,13 @@ namespace teamhealth::projector {
 namespace {
 
 constexpr std::string_view kStateKey = "facts/state";
+constexpr std::string_view kStatesKey = "facts/p";
 constexpr std::string_view kFactPrefix = "facts/F/";
+constexpr std::string_view kGaugePrefix = "facts/G/";
+constexpr std::string_view kGaugeDayPrefix = "facts/m/";
 constexpr std::string_view kChunkPrefix = "facts/c/";
 constexpr std::string_view kSnapshotPrefix = "facts/s/";
-constexpr std::string_view kFormat = "facts/1";
+constexpr std::string_view kFormat = "facts/2";
 constexpr EpochMillis kHour = 3600 * 1000;
 constexpr EpochMillis kDay = 24 * kHour;
 constexpr EpochMillis kNoTime = std::numeric_limits<EpochMillis>::min();
@@ -63,6 +66,18 @@ std::string ChunkKey(uint64_t chunk) {
 std::string SnapshotKey(EpochMillis t) {
   std::string k(kSnapshotPrefix);
   AppendTime(k, t);
+  return k;
+}
+std::string GaugeKey(std::string_view team, EpochMillis midnight) {
+  std::string k(kGaugePrefix);
+  k.append(team);
+  k.push_back('\0');
+  AppendTime(k, midnight);
+  return k;
+}
+std::string GaugeDayKey(EpochMillis midnight) {
+  std::string k(kGaugeDayPrefix);
+  AppendTime(k, midnight);
   return k;
 }
 // The first key after every key starting with `prefix`.
@@ -140,9 +155,12 @@ struct State {
   EpochMillis newest = kNoTime;  // newest event time seen (the horizon trails it)
   EpochMillis pos_time = kNoTime;
   uint64_t pos_seq = 0;          // last applied, in (time, sequence) order
-  EpochMillis next_midnight = kNoTime;  // crossing it writes a snapshot
+  EpochMillis next_midnight = kNoTime;  // crossing it records gauges (and maybe a snapshot)
   uint64_t next_chunk = 1;
-  std::vector<std::string> states;
+  // Where the projections' state at the position is: the snapshot of this midnight, or
+  // (kNoTime) its own key, kStatesKey. Kept apart from this small record so that a reader
+  // opening the facts does not read the whole organisation's state.
+  EpochMillis states_snapshot = kNoTime;
 
   std::string Save() const {
     std::string bytes;
@@ -155,8 +173,7 @@ struct State {
     w.U64(pos_seq);
     w.I64(next_midnight);
     w.U64(next_chunk);
-    w.U64(states.size());
-    for (const auto& s : states) w.Str(s);
+    w.I64(states_snapshot);
     return bytes;
   }
   bool Load(std::string_view bytes) {
@@ -169,16 +186,27 @@ struct State {
     pos_seq = r.U64();
     next_midnight = r.I64();
     next_chunk = r.U64();
-    return ReadStates(r, states) && r.done();
+    states_snapshot = r.I64();
+    return r.done();
   }
 };
 
-// Appends one fact to a blob of facts (all of one team and hour).
-void EncodeFact(std::string& blob, EpochMillis hour, uint64_t metric,
-                const projections::Labels& labels, double value, EpochMillis at, uint64_t seq,
-                EpochMillis caused_at) {
-  projections::ByteWriter w(blob);
-  w.U64(metric);
+// The projections' state a checkpoint names, through `get` (a store's or a read view's Get).
+template <typename Get>
+Result<std::vector<std::string>> CheckpointStates(const State& state, Get&& get) {
+  const std::string key =
+      state.states_snapshot == kNoTime ? std::string(kStatesKey) : SnapshotKey(state.states_snapshot);
+  auto stored = get(key);
+  if (!stored) return stored.error();
+  std::vector<std::string> states;
+  if (!*stored) return Error("metric facts checkpoint without its projection state");
+  projections::ByteReader r(**stored);
+  if (!ReadStates(r, states)) return Error("corrupt metric facts checkpoint");
+  return states;
+}
+
+// Team labels are the key of facts and gauges: stored labels leave them out.
+void EncodeLabels(projections::ByteWriter& w, const projections::Labels& labels) {
   size_t n = 0;
   for (const auto& [k, v] : labels) n += k != "team";
   w.U64(n);
@@ -187,6 +215,43 @@ void EncodeFact(std::string& blob, EpochMillis hour, uint64_t metric,
     w.Str(k);
     w.Str(v);
   }
+}
+bool DecodeLabels(projections::ByteReader& r, projections::Labels& labels) {
+  labels.clear();
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    std::string k = r.Str();
+    labels.emplace_back(std::move(k), r.Str());
+  }
+  return r.ok();
+}
+// Stored labels (sorted by name, without team) with team put back in its place.
+void WithTeam(const projections::Labels& stored, const std::string& team,
+              projections::Labels& out) {
+  out.clear();
+  bool placed = false;
+  for (const auto& l : stored) {
+    if (!placed && l.first > "team") {
+      out.emplace_back("team", team);
+      placed = true;
+    }
+    out.push_back(l);
+  }
+  if (!placed) out.emplace_back("team", team);
+}
+std::string TeamOf(const projections::Labels& labels) {
+  for (const auto& [k, v] : labels) {
+    if (k == "team") return v;
+  }
+  return {};
+}
+
+// Appends one fact to a blob of facts (all of one team and hour).
+void EncodeFact(std::string& blob, EpochMillis hour, uint64_t metric,
+                const projections::Labels& labels, double value, EpochMillis at, uint64_t seq,
+                EpochMillis caused_at) {
+  projections::ByteWriter w(blob);
+  w.U64(metric);
+  EncodeLabels(w, labels);
   w.I64(at - hour);
   w.F64(value);
   w.U64(seq);
@@ -213,8 +278,13 @@ class FactSink final : public projections::MetricSink {
   uint64_t count() const { return count_; }
   // (team, hour) -> encoded facts.
   std::map<std::pair<std::string, EpochMillis>, std::string>& blobs() { return blobs_; }
+  // Other keys the open chunk writes (gauges recorded at midnights).
+  void Put(std::string key, std::string value) { extra_[std::move(key)] = std::move(value); }
+  std::map<std::string, std::string>& extra() { return extra_; }
+  bool empty() const { return count_ == 0 && extra_.empty(); }
   void Clear() {
     blobs_.clear();
+    extra_.clear();
     count_ = 0;
   }
 
@@ -223,10 +293,7 @@ class FactSink final : public projections::MetricSink {
               EpochMillis at) {
     const uint64_t metric = MetricIndex(name);
     if (metric == std::numeric_limits<uint64_t>::max()) return;  // not a section 7 metric
-    std::string team;
-    for (const auto& [k, v] : labels) {
-      if (k == "team") team = v;
-    }
+    const std::string team = TeamOf(labels);
     const EpochMillis hour = FloorTo(at, kHour);
     EncodeFact(blobs_[{team, hour}], hour, metric, labels, value, at, seq_, caused_at_);
     ++count_;
@@ -236,6 +303,27 @@ class FactSink final : public projections::MetricSink {
   EpochMillis caused_at_ = 0;
   uint64_t count_ = 0;
   std::map<std::pair<std::string, EpochMillis>, std::string> blobs_;
+  std::map<std::string, std::string> extra_;
+};
+
+// Gauge values by team, as one blob per team: (metric, labels without team, value)...
+class GaugeSink final : public projections::MetricSink {
+ public:
+  void Add(std::string_view, const projections::Labels&, double, EpochMillis) override {}
+  void Observe(std::string_view, const projections::Labels&, double, EpochMillis) override {}
+  void Set(std::string_view name, const projections::Labels& labels, double value) override {
+    const uint64_t metric = MetricIndex(name);
+    const std::string team = TeamOf(labels);
+    if (metric == std::numeric_limits<uint64_t>::max() || team.empty()) return;
+    projections::ByteWriter w(blobs_[team]);
+    w.U64(metric);
+    EncodeLabels(w, labels);
+    w.F64(value);
+  }
+  std::map<std::string, std::string>& blobs() { return blobs_; }
+
+ private:
+  std::map<std::string, std::string> blobs_;
 };
 
 class NullSink final : public projections::MetricSink {
@@ -323,14 +411,21 @@ Result<FactIndexStats> FactStats(storage::Store& store) {
         r.I64();
         out.facts += r.ok();
       }
+    } else if (key.starts_with(kGaugePrefix)) {
+      ++out.gauge_blobs;
+      out.gauge_bytes += bytes;
+    } else if (key.starts_with(kGaugeDayPrefix)) {
+      ++out.gauge_days;
     } else if (key.starts_with(kChunkPrefix)) {
       ++out.chunks;
       out.chunk_bytes += bytes;
     } else if (key.starts_with(kSnapshotPrefix)) {
       ++out.snapshots;
       out.snapshot_bytes += bytes;
+    } else if (key == kStatesKey) {
+      out.checkpoint_bytes += bytes;
     } else if (key == kStateKey) {
-      out.checkpoint_bytes = bytes;
+      out.checkpoint_bytes += bytes;
       State state;
       if (state.Load(it->value())) {
         out.seen_sequence = state.seen_seq;
@@ -354,6 +449,9 @@ struct FactBuilder::Impl {
   EpochMillis chunk_start = kNoTime;  // the midnight the open chunk's causes start at
   bool pending = false;                // applied or looked at since the last checkpoint
   std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
+  // Time between checkpoints: 5 s, or 30 times what saving the state last took (a large
+  // organisation's state is tens of MB: saving it every 5 s would be most of the work).
+  std::chrono::steady_clock::duration checkpoint_every = std::chrono::seconds(5);
 
   Impl(storage::Store& s, eventlog::EventLog& l, PipelineFactory f, logging::Logger lg,
        Options o)
@@ -373,30 +471,39 @@ struct FactBuilder::Impl {
     return it->status();
   }
 
-  // Writes the open chunk's facts, `extra` and the checkpoint in one write.
-  Status Flush(storage::WriteBatch& wb) {
-    if (sink.count() > 0) {
+  // Writes the open chunk's facts and gauges, `wb` and the checkpoint in one write. The
+  // projections' state is the snapshot of `snapshot` when they are at it (that snapshot is in
+  // `wb` or stored), else saved under its own key.
+  Status Flush(storage::WriteBatch& wb, EpochMillis snapshot = kNoTime) {
+    const auto started = std::chrono::steady_clock::now();
+    if (!sink.empty()) {
       const uint64_t chunk = state.next_chunk++;
       std::string record;
       projections::ByteWriter w(record);
       w.I64(chunk_start);
-      w.U64(sink.blobs().size());
+      w.U64(sink.blobs().size() + sink.extra().size());
       for (auto& [where, blob] : sink.blobs()) {
         const std::string key = FactKey(where.first, where.second, chunk);
         wb.Put(storage::Column::kProjections, key, blob);
         w.Str(key);
       }
+      for (auto& [key, value] : sink.extra()) {
+        wb.Put(storage::Column::kProjections, key, value);
+        w.Str(key);
+      }
       wb.Put(storage::Column::kProjections, ChunkKey(chunk), record);
       sink.Clear();
     }
-    state.states.clear();
-    for (size_t i = 0; i < pipeline->size(); ++i) {
-      state.states.push_back(pipeline->SaveProjection(i));
-    }
+    state.states_snapshot = snapshot;
+    if (snapshot == kNoTime) wb.Put(storage::Column::kProjections, kStatesKey, SaveStates(*pipeline));
     wb.Put(storage::Column::kProjections, kStateKey, state.Save());
     if (auto s = store.Write(wb); !s) return s;
     pending = false;
     last_flush = std::chrono::steady_clock::now();
+    if (snapshot == kNoTime) {
+      checkpoint_every = std::max<std::chrono::steady_clock::duration>(
+          std::chrono::seconds(5), 30 * (last_flush - started));
+    }
     return Status::Ok();
   }
 
@@ -454,18 +561,31 @@ struct FactBuilder::Impl {
     state.pos_seq = 0;
     state.next_midnight = snapshot_time + kDay;
     chunk_start = snapshot_time;
-    return Flush(wb);
+    return Flush(wb, snapshot_time);
   }
 
-  // Crossing midnight `m`: the facts before it, then the snapshot at it, in one write.
-  Status Midnight(EpochMillis m) {
-    storage::WriteBatch wb;
-    wb.Put(storage::Column::kProjections, SnapshotKey(m), SaveStates(*pipeline));
-    const EpochMillis old = m - kDailySnapshotsKept * kDay;
-    if (FloorTo(old, kDay) / kDay % 7 != 0) wb.Delete(storage::Column::kProjections, SnapshotKey(old));
-    if (auto s = Flush(wb); !s) return s;
-    chunk_start = m;
-    state.next_midnight = m + kDay;
+  // Crossing every midnight up to the one at or before `t` (the next event's time): each
+  // one's gauges, team by team, go into the open chunk (a report ending at a midnight reads
+  // them instead of rebuilding the state). Some midnights also get a snapshot: those of the
+  // last kDailySnapshotsKept days before the newest event and one a week (Thursdays, day 0 of
+  // the epoch) before; a snapshot ends the chunk, in one write with the facts before it.
+  Status Midnights(EpochMillis t) {
+    const EpochMillis last = FloorTo(t, kDay);
+    EpochMillis m = state.next_midnight == kNoTime ? last : state.next_midnight;
+    for (; m <= last; m += kDay) {
+      GaugeSink gauges;
+      pipeline->ExportGauges(m, gauges);
+      for (auto& [team, blob] : gauges.blobs()) sink.Put(GaugeKey(team, m), std::move(blob));
+      sink.Put(GaugeDayKey(m), "");  // the gauges of every team at m are recorded
+      state.next_midnight = m + kDay;
+      if (m / kDay % 7 != 0 && state.newest - m > kDailySnapshotsKept * kDay) continue;
+      storage::WriteBatch wb;
+      wb.Put(storage::Column::kProjections, SnapshotKey(m), SaveStates(*pipeline));
+      const EpochMillis old = m - kDailySnapshotsKept * kDay;
+      if (FloorTo(old, kDay) / kDay % 7 != 0) wb.Delete(storage::Column::kProjections, SnapshotKey(old));
+      if (auto s = Flush(wb, m); !s) return s;
+      chunk_start = m;
+    }
     return Status::Ok();
   }
 };
@@ -491,7 +611,9 @@ Status FactBuilder::Start() {
     m.state.next_chunk = loaded.next_chunk;
     return m.Wipe("definitions or person resolution changed");
   }
-  if (!LoadStates(*m.pipeline, loaded.states)) {
+  auto states = CheckpointStates(
+      loaded, [&](const std::string& key) { return m.store.Get(storage::Column::kProjections, key); });
+  if (!states || !LoadStates(*m.pipeline, *states)) {
     m.state.next_chunk = loaded.next_chunk;
     return m.Wipe("unreadable projection state in the metric facts checkpoint");
   }
@@ -548,7 +670,7 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
                                  if (seq.value() > st.seen_seq) return false;
                                  const EpochMillis t = e.occurred_at_ms();
                                  if (t >= st.next_midnight) {
-                                   inner = m.Midnight(FloorTo(t, kDay));
+                                   inner = m.Midnights(t);
                                    if (!inner) return false;
                                  }
                                  m.sink.Begin(seq.value(), t);
@@ -577,7 +699,7 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   // full chunk and every midnight write at once). What is not written yet is applied again
   // after a restart.
   m.pending = m.pending || n > 0 || dirty;
-  if (m.pending && std::chrono::steady_clock::now() - m.last_flush > std::chrono::seconds(5)) {
+  if (m.pending && std::chrono::steady_clock::now() - m.last_flush > m.checkpoint_every) {
     if (auto f = Checkpoint(); !f) return f.error();
   }
   return n;
@@ -627,7 +749,7 @@ Result<std::unique_ptr<FactReader>> FactReader::Open(storage::Store& store,
   auto reader = std::make_unique<FactReader>(std::move(view), log);
   reader->pos_time_ = state.pos_time;
   reader->pos_seq_ = state.pos_seq;
-  reader->state_ = std::move(state.states);
+  reader->states_snapshot_ = state.states_snapshot;
   return reader;
 }
 
@@ -648,11 +770,7 @@ Status FactReader::ForEachFact(const std::string& team, EpochMillis from, EpochM
     projections::ByteReader r(it->value());
     while (r.ok() && !r.done()) {
       const uint64_t metric = r.U64();
-      f.labels.clear();
-      for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
-        std::string k = r.Str();
-        f.labels.emplace_back(std::move(k), r.Str());
-      }
+      DecodeLabels(r, f.labels);
       f.at = hour + r.I64();
       f.value = r.F64();
       f.sequence = r.U64();
@@ -672,17 +790,7 @@ Status FactReader::Feed(const std::string& team, EpochMillis from, EpochMillis t
   projections::Labels labels;
   return ForEachFact(team, from, to, caused_before, [&](const StoredFact& f) {
     if (on_fact) on_fact(f);
-    // The stored labels without team, sorted by name: put team back in its place.
-    labels.clear();
-    bool placed = false;
-    for (const auto& l : f.labels) {
-      if (!placed && l.first > "team") {
-        labels.emplace_back("team", team);
-        placed = true;
-      }
-      labels.push_back(l);
-    }
-    if (!placed) labels.emplace_back("team", team);
+    WithTeam(f.labels, team, labels);
     const auto* spec = projections::FindSpec(f.metric);
     if (spec != nullptr && spec->type == projections::MetricType::kHistogram) {
       sink.Observe(f.metric, labels, f.value, f.at);
@@ -692,11 +800,40 @@ Status FactReader::Feed(const std::string& team, EpochMillis from, EpochMillis t
   });
 }
 
+Result<bool> FactReader::Gauges(const std::string& team, EpochMillis at,
+                                projections::MetricSink& sink) {
+  if (at > pos_time_) return false;
+  auto recorded = view_->Get(storage::Column::kProjections, GaugeDayKey(at));
+  if (!recorded) return recorded.error();
+  if (!*recorded) return false;
+  auto blob = view_->Get(storage::Column::kProjections, GaugeKey(team, at));
+  if (!blob) return blob.error();
+  if (!*blob) return true;  // no gauge of this team at `at`
+  const auto& names = MetricNames();
+  projections::ByteReader r(**blob);
+  projections::Labels stored, labels;
+  while (r.ok() && !r.done()) {
+    const uint64_t metric = r.U64();
+    DecodeLabels(r, stored);
+    const double value = r.F64();
+    if (!r.ok() || metric >= names.size()) return Error("corrupt metric facts gauges");
+    WithTeam(stored, team, labels);
+    sink.Set(names[metric], labels, value);
+  }
+  return true;
+}
+
 Status FactReader::StateAt(projections::Pipeline& pipeline, EpochMillis to,
                            projections::MetricSink& tail,
                            const std::function<void(Sequence, const schema::Event&)>& hook) {
   if (to > pos_time_) {
-    if (!LoadStates(pipeline, state_)) return Error("corrupt metric facts checkpoint");
+    State at_position;
+    at_position.states_snapshot = states_snapshot_;
+    auto states = CheckpointStates(at_position, [&](const std::string& key) {
+      return view_->Get(storage::Column::kProjections, key);
+    });
+    if (!states) return states.error();
+    if (!LoadStates(pipeline, *states)) return Error("corrupt metric facts checkpoint");
     return log_.ForEachByTime(pos_time_, Sequence(pos_seq_), to,
                               [&](Sequence seq, const schema::Event& e) {
                                 if (hook) hook(seq, e);

@@ -171,8 +171,11 @@ class RocksReadView final : public ReadView {
 class RocksStore final : public Store {
  public:
   RocksStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             bool sync, std::string path)
-      : db_(std::move(db)), handles_(std::move(handles)), path_(std::move(path)) {
+             bool sync, bool read_only, std::string path)
+      : db_(std::move(db)),
+        handles_(std::move(handles)),
+        read_only_(read_only),
+        path_(std::move(path)) {
     write_options_.sync = sync;
   }
 
@@ -185,6 +188,14 @@ class RocksStore final : public Store {
       // ends: the next open recovers from the WAL, as after a crash, with nothing lost.
       (void)db_.release();
       return;
+    }
+    if (!read_only_) {
+      // Memtables to tables: a store opened next (a read-only `report --log` above all) then
+      // reads tables instead of replaying up to max_total_wal_size of WAL into memtables,
+      // which took seconds per report on a large log. Best effort: the WAL has it all anyway.
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      (void)db_->Flush(fo, handles_);
     }
     for (auto* h : handles_) {
       (void)db_->DestroyColumnFamilyHandle(h);
@@ -252,6 +263,7 @@ class RocksStore final : public Store {
  private:
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  bool read_only_ = false;
   std::string path_;
   rocksdb::WriteOptions write_options_;
   // Set by a write that failed for lack of space, cleared by the next that succeeds: that one
@@ -356,7 +368,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   if (!s.ok()) return ToError(s, "cannot open store at " + options.path);
   return std::unique_ptr<Store>(std::make_unique<RocksStore>(
-      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync_writes, options.path));
+      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync_writes, options.read_only,
+      options.path));
 }
 
 }  // namespace teamhealth::storage

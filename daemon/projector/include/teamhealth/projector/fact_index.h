@@ -25,19 +25,27 @@
 // arrival order, so a report read from facts gives exactly the numbers of a replay. The builder
 // trails the newest event by `lag` (10 minutes by default) so that events arriving a little out
 // of order are simply applied in order; an event older than what the builder already applied
-// rolls it back to the latest daily snapshot at or before that event's time (the facts caused
-// since are deleted in the same write) and it re-applies from there. Snapshots of the
-// projections' state are written at every UTC midnight the replay crosses (the last 14 days'
-// kept, older ones one per week), in the same write as the facts before them; they also give a
-// report its gauges as of any instant: the latest snapshot before it plus at most a day's
-// events (a week's for old instants).
+// rolls it back to the latest snapshot at or before that event's time (the facts caused since
+// are deleted in the same write) and it re-applies from there.
+//
+// At every UTC midnight the replay crosses, the gauges of every team as of that midnight are
+// recorded: a report ending at a midnight reads its team's gauges there, and never the
+// organisation's state. Snapshots of the projections' state are written at the midnights of
+// the last 14 days before the newest event and at one midnight a week before that, in the
+// same write as the facts before them; they give the gauges as of any other instant (the
+// latest snapshot before it plus the events since: at most a day's for recent instants, a
+// week's for old ones) and are where a rollback restarts.
 //
 // Layout, in the projections column under "facts/":
-//   facts/state                          the builder's checkpoint (below)
+//   facts/state                          the builder's checkpoint (below): position, tag...
+//   facts/p                              the projections' state at the checkpoint, unless it
+//                                        is a snapshot's
 //   facts/F/<team>\0<hour><chunk>        the facts of one team, hour and chunk
+//   facts/G/<team>\0<midnight>           the gauges of one team as of a midnight
+//   facts/m/<midnight>                   the gauges of every team at that midnight are recorded
 //   facts/c/<chunk>                      a chunk: the day its causes start, the keys it wrote
 //   facts/s/<midnight>                   a snapshot of every projection's state
-// A chunk is what one write adds (never across a midnight); its number grows with its causes'
+// A chunk is what one write adds (never across a snapshot); its number grows with its causes'
 // time. A reader reads through one consistent view (storage::ReadView).
 namespace teamhealth::projector {
 
@@ -59,6 +67,7 @@ std::string FactsTag(const projections::Pipeline& pipeline);
 // part, the number of facts, and the builder's checkpoint.
 struct FactIndexStats {
   uint64_t fact_blobs = 0, fact_bytes = 0, facts = 0;
+  uint64_t gauge_blobs = 0, gauge_bytes = 0, gauge_days = 0;
   uint64_t chunks = 0, chunk_bytes = 0;
   uint64_t snapshots = 0, snapshot_bytes = 0;
   uint64_t checkpoint_bytes = 0;
@@ -71,7 +80,10 @@ class FactBuilder final {
  public:
   struct Options {
     EpochMillis lag_ms = 10 * 60 * 1000;
-    uint64_t chunk_facts = 200000;  // a write at most this many facts (memory bound)
+    // A write at most this many facts (a memory bound: about 21 bytes each). A chunk cut
+    // between snapshots saves the projections' state too, so it is large: a week of a
+    // 10,000-person organisation's facts fits.
+    uint64_t chunk_facts = 4000000;
   };
   using PipelineFactory = std::function<std::unique_ptr<projections::Pipeline>()>;
 
@@ -123,6 +135,10 @@ class FactReader final {
               projections::MetricSink& sink,
               const std::function<void(const StoredFact&)>& on_fact = nullptr);
 
+  // The gauges of `team` as of `at` into `sink` (Set, team label put back), when `at` is a
+  // midnight the builder recorded them at; false otherwise (then StateAt gives them).
+  Result<bool> Gauges(const std::string& team, EpochMillis at, projections::MetricSink& sink);
+
   // Brings `pipeline` (fresh, directory preloaded, same definitions) to its state after every
   // event before `to`. The events it applies that have no facts yet (after the builder's
   // position) send their increments to `tail` and are passed to `hook` first; the others only
@@ -143,7 +159,7 @@ class FactReader final {
   eventlog::EventLog& log_;
   EpochMillis pos_time_ = 0;
   uint64_t pos_seq_ = 0;
-  std::vector<std::string> state_;  // projections' saved state at the position
+  EpochMillis states_snapshot_ = 0;  // where the state at the position is (State in the .cc)
 };
 
 }  // namespace teamhealth::projector
