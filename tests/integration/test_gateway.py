@@ -152,10 +152,16 @@ def start_gateway(workdir: Path, bootstrap: str, topics: dict[str, str],
                   f'secret_file = "{secret_file}"']
     cfg = workdir / "gateway.toml"
     cfg.write_text("\n".join(lines) + "\n")
+    return run_gateway(cfg)
+
+
+def run_gateway(cfg: Path) -> GatewayProc:
+    """`teamhealth gateway` with the config file `cfg` (checked first), once it listens; its
+    stderr goes to gateway.stderr beside the config."""
     r = subprocess.run([str(TEAMHEALTH_BIN), "check-config", str(cfg)], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    err = workdir / "gateway.stderr"
+    err = cfg.parent / "gateway.stderr"
     with open(err, "wb") as e:
         proc = subprocess.Popen([str(TEAMHEALTH_BIN), "gateway", "--config", str(cfg)],
                                 stdout=subprocess.DEVNULL, stderr=e, stdin=subprocess.DEVNULL)

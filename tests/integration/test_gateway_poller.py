@@ -28,7 +28,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -36,8 +35,8 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from conftest import (REPO, TEAMHEALTH_BIN, DaemonFactory, inspect, unique_topic, wait_until)
-from test_gateway import GatewayProc, end_total, stored_offsets
+from conftest import REPO, DaemonFactory, inspect, unique_topic, wait_until
+from test_gateway import GatewayProc, end_total, run_gateway, stored_offsets
 from test_vendor_fixtures import vendor_config
 
 FIXTURE = REPO / "tests/fixtures/payloads/pagerduty/rest-api/GET-oncalls.json"
@@ -163,16 +162,7 @@ def start_poller_gateway(work: Path, bootstrap: str, api_url: str, token: str,
         f'token_file = "{token_file}"', f'schedule_ids = ["{SCHEDULE}"]',
         "poll_interval_seconds = 10", "window_days = 7",
         "[logging]", 'level = "info"']) + "\n")
-    r = subprocess.run([str(TEAMHEALTH_BIN), "check-config", str(cfg)], capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    err = work / "gateway.stderr"
-    with open(err, "wb") as e:
-        proc = subprocess.Popen([str(TEAMHEALTH_BIN), "gateway", "--config", str(cfg)],
-                                stdout=subprocess.DEVNULL, stderr=e, stdin=subprocess.DEVNULL)
-    g = GatewayProc(proc, err)
-    g.wait_port()
-    return g
+    return run_gateway(cfg)
 
 
 def on_topic(broker, topic: str) -> int:
@@ -414,13 +404,8 @@ def test_opsgenie_timeline_becomes_shifts(broker, tmp_path):
         "[[gateway.schedules]]", 'vendor = "opsgenie"',
         f'api_url = "http://127.0.0.1:{server.server_address[1]}"',
         f'token_file = "{token_file}"', 'schedule_ids = ["S1"]', "window_days = 7"]) + "\n")
-    err = tmp_path / "gateway.stderr"
-    with open(err, "wb") as e:
-        proc = subprocess.Popen([str(TEAMHEALTH_BIN), "gateway", "--config", str(cfg)],
-                                stdout=subprocess.DEVNULL, stderr=e, stdin=subprocess.DEVNULL)
-    gw = GatewayProc(proc, err)
+    gw = run_gateway(cfg)
     try:
-        gw.wait_port()
         wait_until(lambda: on_topic(broker, topic) >= 2, 60, "the Opsgenie shifts",
                    on_timeout=gw.log_tail)
         wait_until(lambda: gw.metrics().get("teamhealth_gateway_schedule_polls_total",

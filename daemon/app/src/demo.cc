@@ -15,6 +15,7 @@
 #include "directory.h"
 #include "signals.h"
 #include "report_html.h"
+#include "teamhealth/base/url.h"
 #include "teamhealth/generate/generator.h"
 #include "teamhealth/ingest/ingestor.h"
 #include "teamhealth/ingest/producer.h"
@@ -343,7 +344,7 @@ int Demo(const Args& args) {
         if (!busiest.empty()) {
           std::printf("Retro page of the busiest team (last 14 days): http://127.0.0.1:%d/teams/%s\n"
                       "All teams: http://127.0.0.1:%d/\n",
-                      (*daemon)->http_port(), UrlEncode(busiest).c_str(), (*daemon)->http_port());
+                      (*daemon)->http_port(), PercentEncode(busiest).c_str(), (*daemon)->http_port());
         }
         std::printf(for_seconds > 0 ? "Serving for %llds more; Ctrl-C stops.\n"
                                     : "Serving until Ctrl-C.%.0lld\n",

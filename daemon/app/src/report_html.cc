@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "report_format.h"
+#include "teamhealth/base/url.h"
 #include "teamhealth/projections/accumulator.h"
 #include "teamhealth/projections/directory_view.h"
 
@@ -431,21 +432,6 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
-std::string UrlEncode(std::string_view text) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string RenderRetroPage(const RetroPageData& d) {
   const DayAxis axis = Days(d);
   const std::string team = HtmlEscape(d.team);
@@ -482,7 +468,7 @@ std::string RenderTeamList(const std::vector<TeamInfo>& teams, EpochMillis at) {
                   "<code>?from=&amp;to=</code> (RFC 3339) for another window.</p><table><thead><tr><th>Team</th><th>Members</th>"
                   "</tr></thead><tbody>";
   for (const auto& t : teams) {
-    b += "<tr><td><a href=\"/teams/" + HtmlEscape(UrlEncode(t.name)) + "\">" +
+    b += "<tr><td><a href=\"/teams/" + HtmlEscape(PercentEncode(t.name)) + "\">" +
          HtmlEscape(t.name) + "</a></td><td class=\"n\">" + std::to_string(t.members) +
          "</td></tr>";
   }

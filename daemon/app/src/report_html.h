@@ -42,7 +42,4 @@ std::string RenderErrorPage(int status, std::string_view message);
 // `text` with &, <, >, " and ' replaced by entities: safe in element text and quoted attributes.
 std::string HtmlEscape(std::string_view text);
 
-// `text` percent-encoded for a URL path segment or query value (unreserved characters kept).
-std::string UrlEncode(std::string_view text);
-
 }  // namespace teamhealth::app

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "teamhealth/base/url.h"
 #include "teamhealth/secrets/secrets.h"
 
 namespace teamhealth::gateway {
@@ -16,22 +17,6 @@ namespace {
 constexpr int kPageLimit = 100;       // PagerDuty's largest page
 constexpr int kMaxPages = 100;        // 10,000 on-calls per poll: a runaway `more` stops here
 constexpr int kHttpTimeoutMs = 30000;
-
-// Percent-encodes a query value (RFC 3986 unreserved characters pass).
-std::string Encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string TrimSlash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -145,9 +130,9 @@ struct SchedulePoller::Impl {
       const char* param =
           ids == &s.config.schedule_ids ? "schedule_ids%5B%5D=" : "escalation_policy_ids%5B%5D=";
       std::string query;
-      for (const auto& id : *ids) query += std::string(param) + Encode(id) + "&";
-      query += "since=" + Encode(FormatRfc3339(window.since)) +
-               "&until=" + Encode(FormatRfc3339(window.until)) + "&time_zone=UTC" +
+      for (const auto& id : *ids) query += std::string(param) + PercentEncode(id) + "&";
+      query += "since=" + PercentEncode(FormatRfc3339(window.since)) +
+               "&until=" + PercentEncode(FormatRfc3339(window.until)) + "&time_zone=UTC" +
                "&limit=" + std::to_string(kPageLimit);
       int64_t offset = 0;
       for (int page = 0;; ++page) {
@@ -183,9 +168,9 @@ struct SchedulePoller::Impl {
     const Headers headers = {{"Authorization", "GenieKey " + s.token}};
     const int64_t days = (window.until - window.since) / 86400000;
     for (const auto& id : s.config.schedule_ids) {
-      const std::string url = base + "/v2/schedules/" + Encode(id) +
+      const std::string url = base + "/v2/schedules/" + PercentEncode(id) +
                               "/timeline?identifierType=id&date=" +
-                              Encode(FormatRfc3339(window.since)) +
+                              PercentEncode(FormatRfc3339(window.since)) +
                               "&interval=" + std::to_string(days) + "&intervalUnit=days";
       auto body = Fetch(s, url, headers, outcome);
       if (!body) return false;
