@@ -133,5 +133,8 @@ print(f"facts                 {f['facts']} ({f['facts'] / events:.2f} per event)
 print(f"fact index            {f['fact_bytes'] / 1e6:.1f} MB facts + {f['chunk_bytes'] / 1e6:.1f} MB "
       f"chunk lists = {(f['fact_bytes'] + f['chunk_bytes']) / events:.1f} bytes/event "
       f"(uncompressed key+value)")
-print(f"snapshots             {f['snapshots']}, {f['snapshot_bytes'] / 1e6:.1f} MB")
+print(f"gauges                {f['gauge_days']} midnights, {f['gauge_blobs']} team-days, "
+      f"{f['gauge_bytes'] / 1e6:.1f} MB")
+print(f"snapshots             {f['snapshots']}, {f['snapshot_bytes'] / 1e6:.1f} MB; checkpoint "
+      f"{f['checkpoint_bytes'] / 1e6:.1f} MB")
 PY

@@ -45,10 +45,8 @@ void Pipeline::ExportGauges(EpochMillis now, MetricSink& sink) const {
 }
 
 std::map<std::string, int> Pipeline::TeamSizes(EpochMillis now) const {
-  std::map<std::string, int> sizes;
-  for (const auto& team : directory_.Teams()) {
-    sizes[team] = static_cast<int>(directory_.Members(team, now).size());
-  }
+  std::map<std::string, int> sizes = directory_.MemberCounts(now);
+  for (const auto& team : directory_.Teams()) sizes.emplace(team, 0);  // every team, even empty
   return sizes;
 }
 

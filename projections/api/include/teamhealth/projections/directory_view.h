@@ -66,6 +66,9 @@ class DirectoryView final {
 
   // Members of `team` at `at`.
   std::vector<std::string> Members(std::string_view team, EpochMillis at) const;
+  // The number of members of every team at `at` (teams without members left out): one pass
+  // over the people, where Members for each team is one pass per team.
+  std::map<std::string, int> MemberCounts(EpochMillis at) const;
   std::vector<std::string> Teams() const;  // every team ever seen in the directory
 
   std::string Save() const;
