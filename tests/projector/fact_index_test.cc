@@ -108,6 +108,13 @@ class FactIndexTest : public ::testing::Test {
     if (!*reader) return std::nullopt;
     projections::WindowSink sink(from, to);
     for (const auto& team : Teams()) EXPECT_TRUE((*reader)->Feed(team, from, to, to, sink).ok());
+    // Summed by series first: the same totals to the bit, the same observations in order.
+    projections::WindowSink totals(from, to);
+    for (const auto& team : Teams()) {
+      EXPECT_TRUE((*reader)->FeedTotals(team, from, to, to, totals).ok());
+    }
+    EXPECT_EQ(totals.counters(), sink.counters());
+    EXPECT_EQ(totals.observations(), sink.observations());
     // As replay.h's ReadWindow: the gauges recorded at a midnight, else the state as of `to`.
     bool recorded = true;
     for (const auto& team : Teams()) {

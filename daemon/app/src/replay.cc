@@ -159,10 +159,12 @@ Status ReadWindow(const ReplaySource& source, const config::Config& config,
       how = "facts";
       const std::set<std::string> teams = window.teams ? window.teams() : std::set<std::string>{};
       for (const auto& team : teams) {
-        auto s = (*reader)->Feed(team, window.from, to, to, sink,
-                                 [&](const projector::StoredFact& f) {
-                                   if (window.on_fact) window.on_fact(team, f);
-                                 });
+        auto s = window.totals_only && !window.on_fact
+                     ? (*reader)->FeedTotals(team, window.from, to, to, sink)
+                     : (*reader)->Feed(team, window.from, to, to, sink,
+                                       [&](const projector::StoredFact& f) {
+                                         if (window.on_fact) window.on_fact(team, f);
+                                       });
         if (!s) return s;
       }
       if (to <= (*reader)->position()) {

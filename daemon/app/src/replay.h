@@ -54,6 +54,9 @@ struct FactWindow {
   std::function<void(uint64_t applied, uint64_t total)> progress;
   // Receives the gauges as of `to` (of `teams` at least); nullptr: not wanted.
   projections::MetricSink* gauges = nullptr;
+  // The sink keeps only the window's totals (a report's WindowSink): facts may reach it summed
+  // by series, at any instant inside the window (FactReader::FeedTotals).
+  bool totals_only = false;
 };
 
 // What report, explain and the retro page read. From a log whose metric facts were built with

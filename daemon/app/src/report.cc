@@ -175,7 +175,8 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
                           },
                           .on_fact = nullptr,
                           .progress = request.progress ? ReplayProgress : nullptr,
-                          .gauges = &sink};
+                          .gauges = &sink,
+                          .totals_only = true};
   std::string how;
   if (auto s = ReadWindow(source, config, pipeline, sink, o.to, nullptr, settings.person_metrics,
                           handle_of_ref, check_team, o.sets.empty(), window, how);

@@ -134,6 +134,13 @@ class FactReader final {
   Status Feed(const std::string& team, EpochMillis from, EpochMillis to, EpochMillis caused_before,
               projections::MetricSink& sink,
               const std::function<void(const StoredFact&)>& on_fact = nullptr);
+  // The same facts summed by series first: one Add per counter series (its increments summed
+  // in the order Feed sends them, so a sink summing them gets the same bits) and each histogram
+  // series' observations in a row, all at the series' first instant. For sinks that keep only
+  // the window's totals (WindowSink): a year of a large team is millions of facts, and a sink
+  // looks each one's series up by name and labels.
+  Status FeedTotals(const std::string& team, EpochMillis from, EpochMillis to,
+                    EpochMillis caused_before, projections::MetricSink& sink);
 
   // The gauges of `team` as of `at` into `sink` (Set, team label put back), when `at` is a
   // midnight the builder recorded them at; false otherwise (then StateAt gives them).

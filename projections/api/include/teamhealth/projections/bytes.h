@@ -58,13 +58,16 @@ class ByteReader final {
     pos_ += 8;
     return v;
   }
-  std::string Str() {
+  std::string Str() { return std::string(View()); }
+  // A string without copying it: valid as long as the bytes read.
+  std::string_view View() {
     const uint64_t n = U64();
-    if (!ok_ || n > in_.size() - pos_) return Fail(), std::string();
-    std::string s(in_.substr(pos_, n));
+    if (!ok_ || n > in_.size() - pos_) return Fail(), std::string_view();
+    const std::string_view s = in_.substr(pos_, n);
     pos_ += n;
     return s;
   }
+  size_t pos() const { return pos_; }  // bytes read so far
   bool ok() const { return ok_; }
   bool done() const { return pos_ == in_.size(); }
 
