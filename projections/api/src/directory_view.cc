@@ -164,15 +164,23 @@ void DirectoryView::OverrideHours(std::optional<std::pair<int, int>> sleep,
   }
 }
 
-const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {
-  auto it = people_.find(pseudonym);
-  if (it == people_.end() || it->second.empty()) return stranger_;
-  const auto& history = it->second;
+namespace {
+
+// The entry of a non-empty `history` in force at `at`.
+const PersonEntry& EntryIn(const std::vector<PersonEntry>& history, EpochMillis at) {
   auto pos = std::upper_bound(history.begin(), history.end(), at,
                               [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
   // Before the first entry the person was already who the first entry says (the directory
   // is recorded when the daemon starts, usually after the history it describes).
   return pos == history.begin() ? history.front() : *(pos - 1);
+}
+
+}  // namespace
+
+const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {
+  auto it = people_.find(pseudonym);
+  if (it == people_.end() || it->second.empty()) return stranger_;
+  return EntryIn(it->second, at);
 }
 
 std::string DirectoryView::TeamAt(std::string_view pseudonym, EpochMillis at) const {
@@ -216,7 +224,7 @@ std::vector<std::string> DirectoryView::Members(std::string_view team, EpochMill
   std::vector<std::string> out;
   for (const auto& [pseudonym, history] : people_) {
     if (history.empty()) continue;
-    const auto& teams = EntryAt(pseudonym, at).teams;
+    const auto& teams = EntryIn(history, at).teams;  // no second lookup of the person
     if (std::find(teams.begin(), teams.end(), team) != teams.end()) out.push_back(pseudonym);
   }
   return out;
