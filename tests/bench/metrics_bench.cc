@@ -4,6 +4,7 @@
 // times what a scrape does: the projections' metrics as of now (gauges computed, privacy
 // applied) and the Prometheus text of every family. Prints series, bytes and milliseconds.
 //   build/tests/bench/metrics_bench [--people 2000] [--teams 16] [--days 28] [--scrapes 20]
+//                                   [--dump FILE]   (the last scrape's text, e.g. for promtool)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -69,9 +70,11 @@ int main(int argc, char** argv) {
   options.people = 2000;
   options.days = 28;
   int scrapes = 20;
+  const char* dump = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
     const int v = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--people") == 0) options.people = v;
+    if (std::strcmp(argv[i], "--dump") == 0) dump = argv[i + 1];
+    else if (std::strcmp(argv[i], "--people") == 0) options.people = v;
     else if (std::strcmp(argv[i], "--teams") == 0) options.teams = v;
     else if (std::strcmp(argv[i], "--days") == 0) options.days = v;
     else if (std::strcmp(argv[i], "--scrapes") == 0) scrapes = std::max(v, 1);
@@ -114,12 +117,21 @@ int main(int argc, char** argv) {
 
   std::vector<double> ms;
   size_t bytes = 0, samples = 0;
+  std::string text;
   for (int i = 0; i < scrapes; ++i) {
     const auto t = Clock::now();
-    const std::string text = metrics.Serialize();
+    text = metrics.Serialize();
     ms.push_back(MsSince(t));
     bytes = text.size();
     samples = Samples(text);
+  }
+  if (dump != nullptr) {
+    FILE* f = std::fopen(dump, "wb");
+    if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
+        std::fclose(f) != 0) {
+      std::fprintf(stderr, "cannot write %s\n", dump);
+      return 1;
+    }
   }
   std::sort(ms.begin(), ms.end());
   std::printf("people %d, teams %d, days %d, events %zu (person_metrics on)\n", options.people,

@@ -1,17 +1,16 @@
 #include "teamhealth/http/metrics.h"
 
+#include "teamhealth/http/exposition.h"
 #include "teamhealth/sources/source.h"
 
-#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
 #include <cstdlib>
-#include <limits>
 #include <map>
 #include <mutex>
 
@@ -34,82 +33,29 @@ auto& Build(Builder builder, std::string_view name, prometheus::Registry& regist
   return builder.Name(std::string(spec.name)).Help(std::string(spec.help)).Register(registry);
 }
 
-// Converts the projections' accumulator into Prometheus families at scrape time, so the
-// team-health metrics need no handles: their label sets come from the data.
-class ProjectionCollectable final : public prometheus::Collectable {
+// The team-health metrics, written at scrape time straight from the projections' accumulator
+// (ExpositionWriter), so they need no handles: their label sets come from the data.
+class ProjectionExport {
  public:
-  ProjectionCollectable(std::function<projections::Accumulator()> snapshot,
-                        std::function<uint64_t()> lag, std::vector<std::string> names)
+  ProjectionExport(std::function<projections::Accumulator()> snapshot,
+                   std::function<uint64_t()> lag, std::vector<std::string> names)
       : snapshot_(std::move(snapshot)), lag_(std::move(lag)), names_(std::move(names)) {}
 
-  std::vector<prometheus::MetricFamily> Collect() const override {
+  void AppendTo(std::string& out) const {
     const projections::Accumulator acc = snapshot_();
-    std::vector<prometheus::MetricFamily> out;
-    for (const auto& spec : projections::AllSpecs()) {
-      prometheus::MetricFamily family;
-      family.name = std::string(spec.name);
-      family.help = std::string(spec.help);
-      switch (spec.type) {
-        case projections::MetricType::kCounter:
-          family.type = prometheus::MetricType::Counter;
-          if (auto it = acc.counters().find(family.name); it != acc.counters().end()) {
-            for (const auto& [labels, v] : it->second) {
-              auto& m = family.metric.emplace_back(Metric(labels));
-              m.counter.value = v;
-            }
-          }
-          break;
-        case projections::MetricType::kGauge:
-          family.type = prometheus::MetricType::Gauge;
-          if (auto it = acc.gauges().find(family.name); it != acc.gauges().end()) {
-            for (const auto& [labels, v] : it->second) {
-              auto& m = family.metric.emplace_back(Metric(labels));
-              m.gauge.value = v;
-            }
-          }
-          break;
-        case projections::MetricType::kHistogram:
-          family.type = prometheus::MetricType::Histogram;
-          if (auto it = acc.histograms().find(family.name); it != acc.histograms().end()) {
-            for (const auto& [labels, h] : it->second) {
-              auto& m = family.metric.emplace_back(Metric(labels));
-              m.histogram.sample_count = h.count;
-              m.histogram.sample_sum = h.sum;
-              uint64_t cumulative = 0;
-              for (size_t i = 0; i < h.bucket_counts.size(); ++i) {
-                cumulative += h.bucket_counts[i];
-                prometheus::ClientMetric::Bucket b;
-                b.cumulative_count = cumulative;
-                b.upper_bound = i < spec.buckets.size() ? spec.buckets[i]
-                                                        : std::numeric_limits<double>::infinity();
-                m.histogram.bucket.push_back(b);
-              }
-            }
-          }
-          break;
-      }
-      out.push_back(std::move(family));
-    }
-    prometheus::MetricFamily lag;
-    lag.name = "teamhealth_projection_lag_events";
-    lag.help = std::string(Self(lag.name).help);
-    lag.type = prometheus::MetricType::Gauge;
+    ExpositionWriter writer(out);
+    writer.Families(acc);
+    constexpr std::string_view kLag = "teamhealth_projection_lag_events";
+    writer.Header(kLag, Self(kLag).help, MetricType::kGauge);
     const double behind = static_cast<double>(lag_());
+    projections::Labels labels = {{"projection", ""}};
     for (const auto& name : names_) {
-      auto& m = lag.metric.emplace_back(Metric({{"projection", name}}));
-      m.gauge.value = behind;
+      labels[0].second = name;
+      writer.Sample(kLag, labels, behind);
     }
-    out.push_back(std::move(lag));
-    return out;
   }
 
  private:
-  static prometheus::ClientMetric Metric(const projections::Labels& labels) {
-    prometheus::ClientMetric m;
-    for (const auto& [k, v] : labels) m.label.push_back({k, v});
-    return m;
-  }
-
   std::function<projections::Accumulator()> snapshot_;
   std::function<uint64_t()> lag_;
   std::vector<std::string> names_;
@@ -179,7 +125,9 @@ struct DaemonMetrics::Impl {
   prometheus::Gauge& disk_full = disk_full_family.Add({});
   prometheus::Gauge& last_batch = last_batch_family.Add({});
   prometheus::Gauge& last_sequence = last_sequence_family.Add({});
-  std::shared_ptr<ProjectionCollectable> projections;
+  std::unique_ptr<ProjectionExport> projections;
+  // The last scrape's size: the next one reserves it (plus some) once.
+  mutable std::atomic<size_t> size_hint{0};
 
   // Handles by label value: label sets are bounded (sources, reasons, topics), and lookups
   // happen once per batch, not per event.
@@ -274,18 +222,19 @@ void DaemonMetrics::OnLag(std::string_view topic, int64_t lag) {
 void DaemonMetrics::AttachProjections(std::function<projections::Accumulator()> snapshot,
                                       std::function<uint64_t()> lag,
                                       std::vector<std::string> names) {
-  impl_->projections = std::make_shared<ProjectionCollectable>(std::move(snapshot), std::move(lag),
-                                                               std::move(names));
+  impl_->projections =
+      std::make_unique<ProjectionExport>(std::move(snapshot), std::move(lag), std::move(names));
 }
 
 std::string DaemonMetrics::Serialize() const {
-  auto families = impl_->registry->Collect();
-  if (impl_->projections) {
-    auto more = impl_->projections->Collect();
-    families.insert(families.end(), std::make_move_iterator(more.begin()),
-                    std::make_move_iterator(more.end()));
-  }
-  return prometheus::TextSerializer().Serialize(families);
+  std::string out;
+  const size_t hint = impl_->size_hint.load(std::memory_order_relaxed);
+  out.reserve(hint + hint / 8);
+  // The daemon's own metrics are a few dozen series: prometheus-cpp's serializer is cheap there.
+  out += prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  if (impl_->projections) impl_->projections->AppendTo(out);
+  impl_->size_hint.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace teamhealth::http

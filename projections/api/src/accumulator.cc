@@ -164,12 +164,25 @@ void Accumulator::Set(std::string_view name, const Labels& labels, double value)
 }
 
 void Accumulator::MergeFrom(const Accumulator& other) {
+  // A family this accumulator does not have yet (the usual case: each projection has its own
+  // families) is copied whole, a tree copy without comparisons of label sets; adding 0.0 keeps
+  // what adding to zero gave (-0 becomes 0).
   for (const auto& [name, series] : other.counters_) {
     auto& mine = counters_[name];
+    if (mine.empty()) {
+      mine = series;
+      for (auto& [_, v] : mine) v += 0.0;
+      continue;
+    }
     for (const auto& [labels, v] : series) mine[labels] += v;
   }
   for (const auto& [name, series] : other.histograms_) {
     auto& mine = histograms_[name];
+    if (mine.empty()) {
+      mine = series;
+      for (auto& [_, h] : mine) h.sum += 0.0;
+      continue;
+    }
     for (const auto& [labels, h] : series) {
       auto& m = mine[labels];
       if (m.bucket_counts.empty()) m.bucket_counts.assign(h.bucket_counts.size(), 0);

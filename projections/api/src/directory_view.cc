@@ -165,21 +165,22 @@ void DirectoryView::OverrideHours(std::optional<std::pair<int, int>> sleep,
 }
 
 namespace {
-// The entry of `history` (not empty) in force at `at`, as EntryAt finds it: the last entry since
-// `at` or before, else the first one.
-const PersonEntry& InForce(const std::vector<PersonEntry>& history, EpochMillis at) {
+
+// The entry of a non-empty `history` in force at `at`.
+const PersonEntry& EntryIn(const std::vector<PersonEntry>& history, EpochMillis at) {
   auto pos = std::upper_bound(history.begin(), history.end(), at,
                               [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
+  // Before the first entry the person was already who the first entry says (the directory
+  // is recorded when the daemon starts, usually after the history it describes).
   return pos == history.begin() ? history.front() : *(pos - 1);
 }
+
 }  // namespace
 
 const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {
   auto it = people_.find(pseudonym);
   if (it == people_.end() || it->second.empty()) return stranger_;
-  // Before the first entry the person was already who the first entry says (the directory
-  // is recorded when the daemon starts, usually after the history it describes).
-  return InForce(it->second, at);
+  return EntryIn(it->second, at);
 }
 
 std::string DirectoryView::TeamAt(std::string_view pseudonym, EpochMillis at) const {
@@ -223,7 +224,7 @@ std::vector<std::string> DirectoryView::Members(std::string_view team, EpochMill
   std::vector<std::string> out;
   for (const auto& [pseudonym, history] : people_) {
     if (history.empty()) continue;
-    const auto& teams = InForce(history, at).teams;
+    const auto& teams = EntryIn(history, at).teams;  // no second lookup of the person
     if (std::find(teams.begin(), teams.end(), team) != teams.end()) out.push_back(pseudonym);
   }
   return out;
@@ -233,7 +234,7 @@ std::map<std::string, int> DirectoryView::MemberCounts(EpochMillis at) const {
   std::map<std::string, int> out;
   for (const auto& [pseudonym, history] : people_) {
     if (history.empty()) continue;
-    for (const auto& team : InForce(history, at).teams) ++out[team];
+    for (const auto& team : EntryIn(history, at).teams) ++out[team];
   }
   return out;
 }

@@ -186,14 +186,16 @@ BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
     auto it = p.days.find(d);
     return it == p.days.end() ? nullptr : &it->second;
   };
-  for (int64_t d = today - kLongWindowDays + 1; d <= today; ++d) {
-    const Day* day = day_at(d);
-    if (day != nullptr && d > today - kAfterHoursWindowDays) {
-      s.activities_14d += static_cast<int>(day->activities);
-      s.after_hours_14d += static_cast<int>(day->after_hours);
+  // The recorded days of the 28-day window, walked once (not looked up day by day).
+  for (auto it = p.days.lower_bound(today - kLongWindowDays + 1);
+       it != p.days.end() && it->first <= today; ++it) {
+    const auto& [d, day] = *it;
+    if (d > today - kAfterHoursWindowDays) {
+      s.activities_14d += static_cast<int>(day.activities);
+      s.after_hours_14d += static_cast<int>(day.after_hours);
     }
-    if (day != nullptr && day->activities > 0 && day->non_working) ++s.weekend_days_28d;
-    if (day != nullptr && day->after_hours > 0) ++s.after_hours_days_28d;
+    if (day.activities > 0 && day.non_working) ++s.weekend_days_28d;
+    if (day.after_hours > 0) ++s.after_hours_days_28d;
   }
 
   // Today does not break a streak before it is over: with no activity yet today, the streak

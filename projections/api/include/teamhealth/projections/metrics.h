@@ -38,17 +38,21 @@ template <typename Families>
 void NamePersonSeries(Families& families, const std::map<std::string, std::string>& names) {
   for (auto& [name, series] : families) {
     if (!name.starts_with("teamhealth_person_")) continue;
+    // Each series' node moves into the renamed map: no label or value is copied.
     std::remove_reference_t<decltype(series)> renamed;
-    for (auto& [labels, value] : series) {
-      Labels l = labels;
+    while (!series.empty()) {
+      auto node = series.extract(series.begin());
       bool known = false;
-      for (auto& [k, v] : l) {
+      for (auto& [k, v] : node.key()) {
         if (k != "person") continue;
         auto it = names.find(v);
         known = it != names.end();
         if (known) v = it->second;
       }
-      if (known) renamed[l] = value;
+      if (!known) continue;
+      // Two pseudonyms of one handle: the later series (in label order) wins, as it always has.
+      auto placed = renamed.insert(std::move(node));
+      if (!placed.inserted) placed.position->second = std::move(placed.node.mapped());
     }
     series = std::move(renamed);
   }
