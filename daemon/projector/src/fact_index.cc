@@ -28,6 +28,7 @@ constexpr EpochMillis kHour = 3600 * 1000;
 constexpr EpochMillis kDay = 24 * kHour;
 constexpr EpochMillis kNoTime = std::numeric_limits<EpochMillis>::min();
 constexpr int kDailySnapshotsKept = 14;
+constexpr EpochMillis kGapMidnights = 62;
 
 void AppendU64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
@@ -569,9 +570,14 @@ struct FactBuilder::Impl {
   // them instead of rebuilding the state). Some midnights also get a snapshot: those of the
   // last kDailySnapshotsKept days before the newest event and one a week (Thursdays, day 0 of
   // the epoch) before; a snapshot ends the chunk, in one write with the facts before it.
+  // Across a long gap between events (an event stamped in 1970, say) only the last
+  // kGapMidnights midnights are recorded: a report ending earlier in the gap gets its gauges
+  // from the snapshot before the gap, which no event has changed since.
   Status Midnights(EpochMillis t) {
     const EpochMillis last = FloorTo(t, kDay);
-    EpochMillis m = state.next_midnight == kNoTime ? last : state.next_midnight;
+    EpochMillis m = state.next_midnight == kNoTime
+                        ? last
+                        : std::max(state.next_midnight, last - (kGapMidnights - 1) * kDay);
     for (; m <= last; m += kDay) {
       GaugeSink gauges;
       pipeline->ExportGauges(m, gauges);
