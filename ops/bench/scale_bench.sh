@@ -26,7 +26,8 @@
 # facts build time, the state dir's size per event, then report_bench.sh's report and API
 # timings (without the replay comparison, which would take most of an hour per report).
 #
-# Environment: TEAMHEALTH_BIN (default <repo>/build-rel/teamhealth), TMPDIR.
+# Environment: TEAMHEALTH_BIN (default <repo>/build-rel/teamhealth), TMPDIR, SCALE_API_NOW (set:
+# report_bench.sh --api-now).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -143,4 +144,4 @@ print(f"wall clock            {t1 - t0:.0f} s (generation overlapped with import
 PY
 echo "state dir: $(du -sb "$work/state" | cut -f1) bytes" >&2
 
-TEAMHEALTH_BIN=$bin "$here/report_bench.sh" --work "$work" --no-replay
+TEAMHEALTH_BIN=$bin "$here/report_bench.sh" --work "$work" --no-replay ${SCALE_API_NOW:+--api-now}
