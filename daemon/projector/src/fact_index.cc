@@ -759,35 +759,85 @@ Result<std::unique_ptr<FactReader>> FactReader::Open(storage::Store& store,
   return reader;
 }
 
-Status FactReader::ForEachFact(const std::string& team, EpochMillis from, EpochMillis to,
-                               EpochMillis caused_before,
-                               const std::function<void(const StoredFact&)>& fn) {
-  const auto& names = MetricNames();
-  auto it = view_->NewIterator(storage::Column::kProjections);
+namespace {
+
+// One stored fact as read, its labels still encoded (valid while its blob is).
+struct RawFact {
+  uint64_t metric = 0;          // index into MetricNames()
+  std::string_view key;         // metric and labels as stored: a series' identity
+  std::string_view labels;      // the encoded labels (a suffix of key)
+  EpochMillis at = 0, caused_at = 0;
+  double value = 0;
+  uint64_t sequence = 0;
+};
+
+// Every fact of `team` with its instant in [from, to), caused before `caused_before`, in key
+// order: the one read of the fact index that Feed, FeedTotals and explain share.
+Status ScanFacts(storage::ReadView& view, const std::string& team, EpochMillis from, EpochMillis to,
+                 EpochMillis caused_before, const std::function<void(const RawFact&)>& fn) {
+  const size_t metrics = MetricNames().size();
+  auto it = view.NewIterator(storage::Column::kProjections);
   const std::string end = FactKey(team, to == std::numeric_limits<EpochMillis>::max()
                                             ? to
                                             : FloorTo(to - 1, kHour) + 1,
                                   0);
-  StoredFact f;
+  RawFact f;
   for (it->Seek(FactKey(team, FloorTo(from, kHour), 0)); it->Valid() && it->key() < end;
        it->Next()) {
     const std::string_view key = it->key();
     const EpochMillis hour = ReadTime(key.substr(key.size() - 16, 8));
-    projections::ByteReader r(it->value());
+    const std::string_view blob = it->value();
+    projections::ByteReader r(blob);
     while (r.ok() && !r.done()) {
-      const uint64_t metric = r.U64();
-      DecodeLabels(r, f.labels);
+      const size_t start = r.pos();
+      f.metric = r.U64();
+      const size_t labels_start = r.pos();
+      for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+        r.View();
+        r.View();
+      }
+      f.key = blob.substr(start, r.pos() - start);
+      f.labels = blob.substr(labels_start, r.pos() - labels_start);
       f.at = hour + r.I64();
       f.value = r.F64();
       f.sequence = r.U64();
       f.caused_at = f.at + r.I64();
-      if (!r.ok() || metric >= names.size()) return Error("corrupt metric facts");
+      if (!r.ok() || f.metric >= metrics) return Error("corrupt metric facts");
       if (f.at < from || f.at >= to || f.caused_at >= caused_before) continue;
-      f.metric = names[metric];
       fn(f);
     }
   }
   return it->status();
+}
+
+bool IsHistogram(uint64_t metric) {
+  static const std::vector<bool> histogram = [] {
+    std::vector<bool> h;
+    for (const auto& name : MetricNames()) {
+      const auto* spec = projections::FindSpec(name);
+      h.push_back(spec != nullptr && spec->type == projections::MetricType::kHistogram);
+    }
+    return h;
+  }();
+  return histogram[metric];
+}
+
+}  // namespace
+
+Status FactReader::ForEachFact(const std::string& team, EpochMillis from, EpochMillis to,
+                               EpochMillis caused_before,
+                               const std::function<void(const StoredFact&)>& fn) {
+  StoredFact f;
+  return ScanFacts(*view_, team, from, to, caused_before, [&](const RawFact& raw) {
+    projections::ByteReader r(raw.labels);
+    DecodeLabels(r, f.labels);
+    f.metric = MetricNames()[raw.metric];
+    f.at = raw.at;
+    f.value = raw.value;
+    f.sequence = raw.sequence;
+    f.caused_at = raw.caused_at;
+    fn(f);
+  });
 }
 
 Status FactReader::Feed(const std::string& team, EpochMillis from, EpochMillis to,
@@ -797,8 +847,7 @@ Status FactReader::Feed(const std::string& team, EpochMillis from, EpochMillis t
   return ForEachFact(team, from, to, caused_before, [&](const StoredFact& f) {
     if (on_fact) on_fact(f);
     WithTeam(f.labels, team, labels);
-    const auto* spec = projections::FindSpec(f.metric);
-    if (spec != nullptr && spec->type == projections::MetricType::kHistogram) {
+    if (IsHistogram(MetricIndex(f.metric))) {
       sink.Observe(f.metric, labels, f.value, f.at);
     } else {
       sink.Add(f.metric, labels, f.value, f.at);
@@ -813,15 +862,6 @@ Status FactReader::Feed(const std::string& team, EpochMillis from, EpochMillis t
 // to the bit.
 Status FactReader::FeedTotals(const std::string& team, EpochMillis from, EpochMillis to,
                               EpochMillis caused_before, projections::MetricSink& sink) {
-  const auto& names = MetricNames();
-  static const std::vector<bool> histogram = [] {
-    std::vector<bool> h;
-    for (const auto& name : MetricNames()) {
-      const auto* spec = projections::FindSpec(name);
-      h.push_back(spec != nullptr && spec->type == projections::MetricType::kHistogram);
-    }
-    return h;
-  }();
   struct Series {
     EpochMillis first_at = 0;
     double sum = 0;
@@ -831,52 +871,28 @@ Status FactReader::FeedTotals(const std::string& team, EpochMillis from, EpochMi
   std::unordered_map<std::string, Series> series;
   std::vector<std::pair<std::string_view, const Series*>> order;  // in first-read order
   std::string key;
-  auto it = view_->NewIterator(storage::Column::kProjections);
-  const std::string end = FactKey(team, to == std::numeric_limits<EpochMillis>::max()
-                                            ? to
-                                            : FloorTo(to - 1, kHour) + 1,
-                                  0);
-  for (it->Seek(FactKey(team, FloorTo(from, kHour), 0)); it->Valid() && it->key() < end;
-       it->Next()) {
-    const std::string_view k = it->key();
-    const EpochMillis hour = ReadTime(k.substr(k.size() - 16, 8));
-    const std::string_view blob = it->value();
-    projections::ByteReader r(blob);
-    while (r.ok() && !r.done()) {
-      const size_t start = r.pos();
-      const uint64_t metric = r.U64();
-      for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
-        r.View();
-        r.View();
-      }
-      const size_t labels_end = r.pos();
-      const EpochMillis at = hour + r.I64();
-      const double value = r.F64();
-      r.U64();  // sequence
-      const EpochMillis caused_at = at + r.I64();
-      if (!r.ok() || metric >= names.size()) return Error("corrupt metric facts");
-      if (at < from || at >= to || caused_at >= caused_before) continue;
-      key.assign(blob.substr(start, labels_end - start));
-      auto found = series.find(key);
-      if (found == series.end()) {
-        found = series.emplace(key, Series{.first_at = at}).first;
-        order.emplace_back(found->first, &found->second);  // nodes stay put on rehash
-      }
-      if (histogram[metric]) {
-        found->second.values.push_back(value);
-      } else {
-        found->second.sum += value;
-      }
+  auto status = ScanFacts(*view_, team, from, to, caused_before, [&](const RawFact& f) {
+    key.assign(f.key);
+    auto found = series.find(key);
+    if (found == series.end()) {
+      found = series.emplace(key, Series{.first_at = f.at}).first;
+      order.emplace_back(found->first, &found->second);  // nodes stay put on rehash
     }
-  }
-  if (!it->status()) return it->status();
+    if (IsHistogram(f.metric)) {
+      found->second.values.push_back(f.value);
+    } else {
+      found->second.sum += f.value;
+    }
+  });
+  if (!status) return status;
+  const auto& names = MetricNames();
   projections::Labels stored, labels;
   for (const auto& [k, s] : order) {
     projections::ByteReader r(k);
     const uint64_t metric = r.U64();
     DecodeLabels(r, stored);
     WithTeam(stored, team, labels);
-    if (!histogram[metric]) {
+    if (!IsHistogram(metric)) {
       sink.Add(names[metric], labels, s->sum, s->first_at);
       continue;
     }
