@@ -227,6 +227,7 @@ std::vector<std::string> DirectoryView::Members(std::string_view team, EpochMill
     const auto& teams = EntryIn(history, at).teams;  // no second lookup of the person
     if (std::find(teams.begin(), teams.end(), team) != teams.end()) out.push_back(pseudonym);
   }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -256,7 +257,12 @@ std::string DirectoryView::Save() const {
   std::string out;
   ByteWriter w(out);
   w.U64(people_.size());
-  for (const auto& [pseudonym, history] : people_) {
+  std::vector<const decltype(people_)::value_type*> sorted;
+  sorted.reserve(people_.size());
+  for (const auto& person : people_) sorted.push_back(&person);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (const auto* person : sorted) {
+    const auto& [pseudonym, history] = *person;
     w.Str(pseudonym);
     w.U64(history.size());
     for (const auto& e : history) {

@@ -250,6 +250,7 @@ void Burnout::ExportGauges(EpochMillis now, const DirectoryView& directory,
   // People in several teams are evaluated once and counted in each.
   std::map<std::string, std::array<bool, 7>> risk_of;
   for (const auto& team : directory.Teams()) {
+    if (!sink.WantsTeam(team)) continue;
     const auto members = directory.Members(team, now);
     std::array<int, 7> at_risk{};
     int any = 0;  // distinct members at risk on at least one signal

@@ -44,6 +44,36 @@ void Pipeline::ExportGauges(EpochMillis now, MetricSink& sink) const {
   for (const auto& p : projections_) p->ExportGauges(now, directory_, sink);
 }
 
+namespace {
+
+// Passes on the gauges of some teams only.
+class TeamGauges final : public MetricSink {
+ public:
+  TeamGauges(MetricSink& out, const std::set<std::string>& teams) : out_(out), teams_(teams) {}
+  void Add(std::string_view, const Labels&, double, EpochMillis) override {}
+  void Observe(std::string_view, const Labels&, double, EpochMillis) override {}
+  void Set(std::string_view name, const Labels& labels, double value) override {
+    for (const auto& [k, v] : labels) {
+      if (k == "team" && WantsTeam(v)) out_.Set(name, labels, value);
+    }
+  }
+  bool WantsTeam(std::string_view team) const override {
+    return teams_.contains(std::string(team)) && out_.WantsTeam(team);
+  }
+
+ private:
+  MetricSink& out_;
+  const std::set<std::string>& teams_;
+};
+
+}  // namespace
+
+void Pipeline::ExportGauges(EpochMillis now, MetricSink& sink,
+                            const std::set<std::string>& teams) const {
+  TeamGauges scoped(sink, teams);
+  ExportGauges(now, scoped);
+}
+
 std::map<std::string, int> Pipeline::TeamSizes(EpochMillis now) const {
   std::map<std::string, int> sizes = directory_.MemberCounts(now);
   for (const auto& team : directory_.Teams()) sizes.emplace(team, 0);  // every team, even empty

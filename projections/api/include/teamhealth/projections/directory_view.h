@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "event.pb.h"
@@ -78,7 +79,12 @@ class DirectoryView final {
   std::map<std::string, std::string> services_;
   std::map<std::string, std::string> projects_;
   PersonEntry stranger_;
-  std::map<std::string, std::vector<PersonEntry>, std::less<>> people_;
+  // Hashed: EntryAt runs several times for most events of a replay. Members and Save sort.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<PersonEntry>, NameHash, std::equal_to<>> people_;
   std::optional<std::pair<int, int>> sleep_override_;
   std::optional<std::pair<int, int>> working_override_;
 };

@@ -29,6 +29,9 @@ class MetricSink {
                        EpochMillis at) = 0;
   // A gauge's value (only from Projection::ExportGauges).
   virtual void Set(std::string_view name, const Labels& labels, double value) = 0;
+  // Whether the sink keeps `team`'s gauges: an export may skip computing the others (a
+  // report of one team need not evaluate every person of a large organisation).
+  virtual bool WantsTeam(std::string_view /*team*/) const { return true; }
 };
 
 // Replaces the person label of per-person series (teamhealth_person_*) through `names`

@@ -53,6 +53,8 @@ class Pipeline final {
   void Apply(const schema::Event& e, std::span<MetricSink* const> sinks);
   // Every projection's gauges as of `now`.
   void ExportGauges(EpochMillis now, MetricSink& sink) const;
+  // Only the gauges of `teams` (those labelled with one of them), computed for them only.
+  void ExportGauges(EpochMillis now, MetricSink& sink, const std::set<std::string>& teams) const;
 
   // True once an applied (not preloaded) directory event changed how a reference resolves:
   // what was counted before no longer matches a replay, so the caller rebuilds from the
