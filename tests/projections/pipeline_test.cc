@@ -68,6 +68,36 @@ schema::Event Message(const std::string& id, const std::string& actor) {
 
 DirectoryView Empty() { return DirectoryView({}, {}, WorkPattern{}); }
 
+TEST(PipelineTest, GaugesOfSomeTeamsAreTheirsInTheFullExport) {
+  Settings settings;
+  settings.person_metrics = true;  // per-person gauges carry a team label too
+  Pipeline pipeline(Empty(), settings);
+  auto payments = Upsert("d1", "p:1", {"slack:U1"});
+  auto search = Upsert("d2", "p:2", {"slack:U2"});
+  search.mutable_attrs(1)->mutable_value()->mutable_list_value()->set_values(0, "search");
+  pipeline.Preload(payments);
+  pipeline.Preload(search);
+  Accumulator all, some;
+  pipeline.ExportGauges(10'000, all);
+  pipeline.ExportGauges(10'000, some, {"search"});
+
+  std::map<std::string, std::map<Labels, double>> expected;
+  for (const auto& [name, series] : all.gauges()) {
+    for (const auto& [labels, value] : series) {
+      for (const auto& [k, v] : labels) {
+        if (k == "team" && v == "search") expected[name][labels] = value;
+      }
+    }
+  }
+  EXPECT_EQ(some.gauges(), expected);
+  // Each projection's gauges of search, and nothing of payments (which the full export has).
+  EXPECT_TRUE(expected.contains("teamhealth_team_members"));
+  EXPECT_TRUE(expected.contains("teamhealth_person_burnout_at_risk"));
+  EXPECT_TRUE(expected.contains("teamhealth_wip_items"));
+  EXPECT_TRUE(expected.contains("teamhealth_oncall_open_incidents"));
+  EXPECT_EQ(all.gauges().at("teamhealth_team_members").size(), 2u);
+}
+
 TEST(PipelineTest, EveryPersonReferenceBecomesThePersonKey) {
   Recorder r;
   auto pipeline = testing::BorrowingPipeline(r, Empty());

@@ -178,7 +178,10 @@ Status ReadWindow(const ReplaySource& source, const config::Config& config,
         if (recorded) return Status::Ok();
       }
       if (auto s = (*reader)->StateAt(pipeline, to, sink, hook); !s) return s;
-      if (window.gauges != nullptr) pipeline.ExportGauges(to, *window.gauges, teams);
+      if (window.gauges != nullptr && teams.empty()) pipeline.ExportGauges(to, *window.gauges);
+      if (window.gauges != nullptr && !teams.empty()) {
+        pipeline.ExportGauges(to, *window.gauges, teams);  // only theirs: cheaper
+      }
       return Status::Ok();
     }
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 
 #include "teamhealth/projections/bytes.h"
@@ -14,10 +15,18 @@ namespace {
 
 constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
-const date::time_zone* Zone(std::string_view name) {
+// A zone and the last offset period looked up in it: consecutive events mostly fall in the
+// same period, which then costs no search of the zone's transitions.
+struct CachedZone {
+  const date::time_zone* zone = nullptr;
+  EpochMillis begin = 0, end = 0;  // [begin, end) has offset_ms; empty at first
+  int64_t offset_ms = 0;
+};
+
+CachedZone& Zone(std::string_view name) {
   // The tz database is immutable once loaded; zones are looked up once per name.
   // Transparent lookup: no string is built on the hot path.
-  thread_local std::map<std::string, const date::time_zone*, std::less<>> cache;
+  thread_local std::map<std::string, CachedZone, std::less<>> cache;
   auto it = cache.find(name);
   if (it != cache.end()) return it->second;
   const date::time_zone* zone = nullptr;
@@ -26,8 +35,23 @@ const date::time_zone* Zone(std::string_view name) {
   } catch (const std::exception&) {
     zone = date::locate_zone("UTC");
   }
-  cache.emplace(std::string(name), zone);
-  return zone;
+  return cache.emplace(std::string(name), CachedZone{.zone = zone}).first->second;
+}
+
+// The UTC offset of `zone` at `at`.
+int64_t OffsetMs(CachedZone& zone, EpochMillis at) {
+  using namespace std::chrono;
+  if (at >= zone.begin && at < zone.end) return zone.offset_ms;
+  const auto info = zone.zone->get_info(sys_time<milliseconds>{milliseconds{at}});
+  auto ms = [](auto t) {
+    return duration_cast<milliseconds>(t.time_since_epoch()).count();
+  };
+  zone.begin = info.begin == sys_seconds::min() ? std::numeric_limits<EpochMillis>::min()
+                                                : ms(info.begin);
+  zone.end = info.end == sys_seconds::max() ? std::numeric_limits<EpochMillis>::max()
+                                            : ms(info.end);
+  zone.offset_ms = duration_cast<milliseconds>(info.offset).count();
+  return zone.offset_ms;
 }
 
 bool InRange(int minute, int start, int end) {
@@ -77,11 +101,7 @@ bool ParseHourRange(std::string_view t, int& start, int& end) {
 }
 
 LocalTime ToLocal(std::string_view timezone, EpochMillis at) {
-  using namespace std::chrono;
-  const auto zone = Zone(timezone);
-  const sys_time<milliseconds> t{milliseconds{at}};
-  const auto info = zone->get_info(t);
-  const int64_t local_ms = at + duration_cast<milliseconds>(info.offset).count();
+  const int64_t local_ms = at + OffsetMs(Zone(timezone), at);
   int64_t day = local_ms / 86'400'000;
   int64_t rem = local_ms % 86'400'000;
   if (rem < 0) {
