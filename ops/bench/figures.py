@@ -28,7 +28,7 @@ def grab(text, pattern, *names):
 
 def normalize(text):
     out = {}
-    for m in re.finditer(r"^(\S+)\s+payloads=(\d+) avg_bytes=(\d+)\s.*?MB_per_s=" + NUMBER +
+    for m in re.finditer(r"^(\S+)\s+payloads=(\d+)\s+avg_bytes=(\d+)\s.*?MB_per_s=" + NUMBER +
                          r"\s.*?records_per_s=" + NUMBER + r"\s.*?events_per_s=" + NUMBER,
                          text, re.M):
         out[m.group(1)] = {"avg_bytes": int(m.group(3)), "mb_per_s": float(m.group(4)),
