@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,16 +105,26 @@ class EventBuilder final {
   EventBuilder& AttrOpt(std::string_view name, const std::optional<std::string>& value);
   // A person attribute from a native id (null when empty).
   EventBuilder& AttrPerson(std::string_view name, std::string_view native_id);
-  EventBuilder& AttrPersons(std::string_view name, const std::vector<std::string>& native_ids);
+  EventBuilder& AttrPersons(std::string_view name, std::span<const std::string> native_ids);
+  EventBuilder& AttrPersons(std::string_view name, std::span<const std::string_view> native_ids);
 
   const std::string& source() const { return source_; }
   // Sets the origin from the record and returns the event.
   schema::Event Build(const RawRecord& record);
 
  private:
+  // Appends an attribute named `name` and returns its value to set.
+  schema::Value* AddAttr(std::string_view name);
+  // Appends `<source>:<native_id>` to `list`; nothing for an empty id.
+  void AddPerson(std::string_view native_id, schema::StringList& list) const;
+
   std::string source_;
   schema::Event event_;
 };
+
+// Sorts attributes by name, equal names kept in order, by swapping the field's pointers: no
+// attribute is moved or copied, and no buffer is allocated for the few a vendor event has.
+void SortAttrsByName(google::protobuf::RepeatedPtrField<schema::Attr>& attrs);
 
 // Builds `events` into `out`, suffixing the ids `#1`, `#2`, ... when there are several
 // (docs/design.md section 4); no events at all means the record is ignored.
