@@ -49,7 +49,7 @@ bool ValidJson(od::value v, int depth = 0) {
       for (auto field : obj) {
         std::string_view key;
         od::value fv;
-        if (field.unescaped_key().get(key) || field.value().get(fv) || !ValidJson(fv, depth + 1)) {
+        if (ReadKey(field, key) || field.value().get(fv) || !ValidJson(fv, depth + 1)) {
           return false;
         }
       }
@@ -84,7 +84,7 @@ Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_fiel
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return Outcome::kBadJson;
+    if (ReadKey(field, key) || field.value().get(fv)) return Outcome::kBadJson;
     std::string* target = nullptr;
     if (key == "kind")
       target = subject.mutable_kind();
@@ -179,7 +179,7 @@ Outcome ReadAttrs(od::value v, schema::Event& event, std::string& bad_field) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return Outcome::kBadJson;
+    if (ReadKey(field, key) || field.value().get(fv)) return Outcome::kBadJson;
     auto* attr = event.add_attrs();
     attr->set_name(key.data(), key.size());
     if (const Outcome r = ReadAttrValue(fv, *attr->mutable_value()); r != Outcome::kOk) {
@@ -255,7 +255,7 @@ void CanonicalSource::Read(Object body, const RawRecord&, NormalizeResult& out) 
   for (auto field : body) {
     std::string_view key;
     od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
+    if (ReadKey(field, key) || field.value().get(v)) {
       return out.Reject(Reason::kInvalidJson, "malformed member");
     }
     // A repeated member would make the event depend on which parser reads it.

@@ -67,6 +67,21 @@ class JsonSource : public Source {
   simdjson::dom::parser validator_;  // step 7 only
 };
 
+// The name of an object member, as unescaped_key() reads it, but read in place when it holds
+// no escape (nearly always): no copy into the parser's string buffer. Either way the view is
+// valid until the next record. For the loop variable of an object and for a field.
+bool KeyInPlace(simdjson::ondemand::raw_json_string raw, std::string_view& key);
+inline simdjson::error_code ReadKey(simdjson::simdjson_result<simdjson::ondemand::field>& field,
+                                    std::string_view& key) {
+  simdjson::ondemand::raw_json_string raw;
+  if (field.key().get(raw) == simdjson::SUCCESS && KeyInPlace(raw, key)) return simdjson::SUCCESS;
+  return field.unescaped_key().get(key);
+}
+inline simdjson::error_code ReadKey(simdjson::ondemand::field& field, std::string_view& key) {
+  if (KeyInPlace(field.key(), key)) return simdjson::SUCCESS;
+  return field.unescaped_key().get(key);
+}
+
 // `<source>:<native id>`; empty when `native` is empty (a null person).
 std::string PersonRef(std::string_view source, std::string_view native);
 

@@ -111,7 +111,7 @@ bool ReadUser(od::value v, std::string_view& login, std::string_view* raw = null
   std::string_view name, type;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (ReadKey(field, key)) return false;
     if (key == "login") {
       if (field.value().get_string().get(name)) return false;
     } else if (key == "type") {
@@ -143,7 +143,7 @@ std::optional<Failure> ReadItem(od::value v, Item& item, std::string_view name) 
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) {
+    if (ReadKey(field, key) || field.value().get(fv)) {
       return Failure{Reason::kInvalidJson, std::string(name)};
     }
     bool ok = true;
@@ -193,7 +193,7 @@ bool ReadMember(od::value v, std::string_view member, std::string_view& out) {
   if (v.get_object().get(obj)) return false;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (ReadKey(field, key)) return false;
     if (key == member) return ReadNullableString(field.value(), out);
   }
   return true;
@@ -204,7 +204,7 @@ bool ReadChangeKeys(od::value v, Payload& p) {
   if (v.get_object().get(obj)) return false;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (ReadKey(field, key)) return false;
     p.change_keys.push_back(key);
   }
   return true;
@@ -270,7 +270,7 @@ std::optional<Failure> GithubSource::Parse(od::object obj) {
   for (auto field : obj) {
     std::string_view key;
     od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
+    if (ReadKey(field, key) || field.value().get(v)) {
       return Failure{Reason::kInvalidJson, "top-level field"};
     }
     std::optional<Failure> failure;

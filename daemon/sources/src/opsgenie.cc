@@ -227,7 +227,7 @@ bool ReadResponders(od::value v, std::vector<std::string>& out) {
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+      if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
       if (key == "type" && !ReadString(field.value(), type)) return false;
       if (key == "name" && !ReadString(field.value(), name)) return false;
       if (key == "username" && !ReadString(field.value(), username)) return false;
@@ -264,7 +264,7 @@ bool ReadAlert(od::value v, Alert& alert, Failure& fail) {
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       fail = {Reason::kInvalidJson, "bad key in alert"};
       return false;
     }
@@ -309,7 +309,7 @@ bool ReadNotify(od::value v, Payload& p) {
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
     if (key == "name" && !ReadString(field.value(), p.notify_name)) return false;
     if (key == "id" && !ReadString(field.value(), p.notify_id)) return false;
     if (key == "entity" && !ReadString(field.value(), entity)) return false;
@@ -461,7 +461,7 @@ class OpsgenieSource final : public JsonSource {
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      if (std::move(field_result).get(field) || ReadKey(field, key)) {
         fail = {Reason::kInvalidJson, "bad key"};
         return false;
       }

@@ -73,7 +73,7 @@ bool ReadMember(od::value v, std::string_view name, Read&& read) {
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
     if (key == name && !read(field.value())) return false;
   }
   return true;
@@ -97,7 +97,7 @@ bool ReadRef(od::value v, Ref& out) {
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
     std::string* target = key == "id"        ? &out.id
                           : key == "type"    ? &out.type
                           : key == "summary" ? &out.summary
@@ -180,7 +180,7 @@ bool ReadIncident(od::value v, std::string_view where, Incident& inc, Failure& f
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       fail = {Reason::kInvalidJson, "bad key in " + std::string(where)};
       return false;
     }
@@ -344,7 +344,7 @@ std::optional<Failure> ReadV3Event(od::value v, V3Event& e) {
   for (auto field_result : event) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       return Failure{Reason::kInvalidJson, "bad key in event"};
     }
     od::value value = field.value();
@@ -414,7 +414,7 @@ bool ReadFirstLogEntry(od::value v, Ref& agent, std::string& created_at) {
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+      if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
       if (key == "agent" && !ReadRef(field.value(), agent)) return false;
       if (key == "created_at" && !ReadString(field.value(), created_at)) return false;
     }
@@ -443,7 +443,7 @@ std::optional<Failure> ReadLegacyMessage(od::value v, LegacyMessage& m) {
   for (auto field_result : msg) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       return Failure{Reason::kInvalidJson, "bad key in messages[]"};
     }
     od::value value = field.value();
@@ -517,7 +517,7 @@ class PagerDutySource final : public JsonSource {
     for (auto field_result : body) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      if (std::move(field_result).get(field) || ReadKey(field, key)) {
         return out.Reject(Reason::kInvalidJson, "bad key");
       }
       if (key != "event" && key != "messages") continue;

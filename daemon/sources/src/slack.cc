@@ -118,7 +118,7 @@ bool WalkBlocks(od::value v, int depth, std::vector<std::string_view>& out) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return false;
+    if (ReadKey(field, key) || field.value().get(fv)) return false;
     if (key == "type") {
       if (fv.get_string().get(type)) type = {};
     } else if (key == "user_id") {
@@ -178,7 +178,7 @@ std::optional<Failure> ReadNested(od::value v, Message& m) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) {
+    if (ReadKey(field, key) || field.value().get(fv)) {
       return Failure{Reason::kInvalidJson, "event.message"};
     }
     bool handled = false;
@@ -197,7 +197,7 @@ bool ReadItem(od::value v, Event& e) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return false;
+    if (ReadKey(field, key) || field.value().get(fv)) return false;
     if (key == "channel" && !ReadString(fv, e.item_channel)) return false;
     if (key == "ts" && !ReadString(fv, e.item_ts)) return false;
   }
@@ -211,7 +211,7 @@ std::optional<Failure> ReadEvent(od::value v, Event& e) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) {
+    if (ReadKey(field, key) || field.value().get(fv)) {
       return Failure{Reason::kInvalidJson, "event"};
     }
     bool handled = false;
@@ -258,7 +258,7 @@ bool ReadAuthorizations(od::value v, std::vector<std::string_view>& out) {
     for (auto field : obj) {
       std::string_view key;
       od::value fv;
-      if (field.unescaped_key().get(key) || field.value().get(fv)) return false;
+      if (ReadKey(field, key) || field.value().get(fv)) return false;
       if (key == "user_id" && !ReadString(fv, user_id)) return false;
       if (key == "is_bot" && IsPresent(fv) && fv.get_bool().get(is_bot)) return false;
     }
@@ -282,7 +282,7 @@ std::optional<Failure> ReadEnvelope(od::object obj, Envelope& env) {
   for (auto field : obj) {
     std::string_view key;
     od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
+    if (ReadKey(field, key) || field.value().get(v)) {
       return Failure{Reason::kInvalidJson, "top-level field"};
     }
     bool ok = true;
