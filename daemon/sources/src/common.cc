@@ -285,8 +285,8 @@ void StatusCategories::Learn(std::string_view key, std::string_view category) {
 std::optional<std::string> StatusCategories::Lookup(std::string_view id_key,
                                                     std::string_view name_key) const {
   std::lock_guard lock(mu_);
-  if (auto it = overrides_.find(std::string(id_key)); it != overrides_.end()) return it->second;
-  if (auto it = overrides_.find(std::string(name_key)); it != overrides_.end()) {
+  if (auto it = overrides_.find(id_key); it != overrides_.end()) return it->second;
+  if (auto it = overrides_.find(name_key); it != overrides_.end()) {
     return it->second;
   }
   if (auto it = learned_.find(id_key); it != learned_.end()) return it->second;

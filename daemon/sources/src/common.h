@@ -150,15 +150,15 @@ void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, Normali
 // its display name (`jira:In Review`). Thread-safe: one map may serve several sources.
 class StatusCategories final {
  public:
-  explicit StatusCategories(std::map<std::string, std::string> overrides = {})
-      : overrides_(std::move(overrides)) {}
+  explicit StatusCategories(const std::map<std::string, std::string>& overrides = {})
+      : overrides_(overrides.begin(), overrides.end()) {}
   void Learn(std::string_view key, std::string_view category);
   // The override for the id, then for the name, then what was learned.
   std::optional<std::string> Lookup(std::string_view id_key, std::string_view name_key) const;
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, std::string> overrides_;
+  std::map<std::string, std::string, std::less<>> overrides_;  // found by view: no copy of the key
   std::map<std::string, std::string, std::less<>> learned_;
 };
 

@@ -389,9 +389,11 @@ void GithubSource::Map(const RawRecord& record, NormalizeResult& out) {
   if (p_.action.empty()) return out.Reject(Reason::kMissingField, "field action");
   if (p_.repo.empty()) return out.Reject(Reason::kMissingField, "field repository.full_name");
   const Item& parent = on_issue ? p_.issue : p_.pr;
-  const std::string parent_field = on_issue ? "field issue" : "field pull_request";
-  if (!parent.present) return out.Reject(Reason::kMissingField, parent_field);
-  if (!parent.has_number) return out.Reject(Reason::kMissingField, parent_field + ".number");
+  const std::string_view parent_field = on_issue ? "field issue" : "field pull_request";
+  if (!parent.present) return out.Reject(Reason::kMissingField, std::string(parent_field));
+  if (!parent.has_number) {
+    return out.Reject(Reason::kMissingField, std::string(parent_field) + ".number");
+  }
   if (event_ == "issues") return Issues(record, out);
   if (event_ == "pull_request") return PullRequest(record, out);
   if (event_ == "pull_request_review") return Review(record, out);
