@@ -119,9 +119,8 @@ double ThreadCpuSeconds() {
 // Normalises `payloads` round after round until `target_mb` megabytes went through; prints
 // rates per CPU-second of this thread (the per-core figure, robust to a busy machine) and per
 // wall second.
-void Measure(const std::string& name, const char* size_class,
-             teamhealth::sources::Source& source, const std::vector<const Prepared*>& payloads,
-             double target_mb) {
+void Measure(const std::string& name, const char* size_class, teamhealth::sources::Source& source,
+             const std::vector<const Prepared*>& payloads, double target_mb) {
   if (payloads.empty()) return;
   size_t corpus_bytes = 0;
   for (const Prepared* p : payloads) corpus_bytes += p->body.size();

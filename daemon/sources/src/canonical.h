@@ -3,8 +3,8 @@
 #include <simdjson.h>
 
 #include <optional>
-#include <string>
 #include <set>
+#include <string>
 #include <string_view>
 
 #include "common.h"

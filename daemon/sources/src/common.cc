@@ -123,10 +123,9 @@ EpochMillis EpochAnyUnitToMillis(int64_t v) {
 void SortAttrsByName(google::protobuf::RepeatedPtrField<schema::Attr>& attrs) {
   constexpr int kInsertionSortMax = 32;
   if (attrs.size() > kInsertionSortMax) {
-    std::stable_sort(attrs.pointer_begin(), attrs.pointer_end(),
-                     [](const schema::Attr* a, const schema::Attr* b) {
-                       return a->name() < b->name();
-                     });
+    std::stable_sort(
+        attrs.pointer_begin(), attrs.pointer_end(),
+        [](const schema::Attr* a, const schema::Attr* b) { return a->name() < b->name(); });
     return;
   }
   for (int i = 1; i < attrs.size(); ++i) {
