@@ -41,31 +41,22 @@ struct Failure {
   std::string detail;
 };
 
-// Reads a string or null (null -> empty); false for any other type.
-bool ReadString(od::value v, std::string& out) {
-  od::json_type t;
-  if (v.type().get(t)) return false;
-  if (t == od::json_type::null) {
-    out.clear();
-    return true;
-  }
-  std::string_view s;
-  if (v.get_string().get(s)) return false;
-  out.assign(s);
-  return true;
-}
-
-// The same into a view of the parser's buffer (valid until the next record).
+// Reads a string or null (null -> empty); false for any other type. The view is valid until
+// the next record.
 bool ReadString(od::value v, std::string_view& out) {
-  std::string_view s;
   od::json_type t;
   if (v.type().get(t)) return false;
   if (t == od::json_type::null) {
     out = {};
     return true;
   }
-  if (v.get_string().get(s)) return false;
-  out = s;
+  return v.get_string().get(out) == simdjson::SUCCESS;
+}
+
+bool ReadString(od::value v, std::string& out) {
+  std::string_view s;
+  if (!ReadString(v, s)) return false;
+  out.assign(s);
   return true;
 }
 

@@ -31,16 +31,21 @@ struct Failure {
   std::string detail;
 };
 
-// Reads a string or null (null -> empty); false for any other type.
-bool ReadString(od::value v, std::string& out) {
+// Reads a string or null (null -> empty); false for any other type. The view is valid until
+// the next record.
+bool ReadString(od::value v, std::string_view& out) {
   od::json_type t;
   if (v.type().get(t)) return false;
   if (t == od::json_type::null) {
-    out.clear();
+    out = {};
     return true;
   }
+  return v.get_string().get(out) == simdjson::SUCCESS;
+}
+
+bool ReadString(od::value v, std::string& out) {
   std::string_view s;
-  if (v.get_string().get(s)) return false;
+  if (!ReadString(v, s)) return false;
   out.assign(s);
   return true;
 }
@@ -80,11 +85,12 @@ bool ReadMember(od::value v, std::string_view name, Read&& read) {
 }
 
 // A PagerDuty reference object (`{id, type, summary, ...}`) or null.
+// Views into the parser's buffer: valid for this record.
 struct Ref {
-  std::string id;
-  std::string type;
-  std::string summary;
-  std::string name;  // V1 objects and V2 priorities may carry `name` instead of `summary`
+  std::string_view id;
+  std::string_view type;
+  std::string_view summary;
+  std::string_view name;  // V1 objects and V2 priorities may carry `name` instead of `summary`
   bool present = false;
 };
 
@@ -98,11 +104,11 @@ bool ReadRef(od::value v, Ref& out) {
     od::field field;
     std::string_view key;
     if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
-    std::string* target = key == "id"        ? &out.id
-                          : key == "type"    ? &out.type
-                          : key == "summary" ? &out.summary
-                          : key == "name"    ? &out.name
-                                             : nullptr;
+    std::string_view* target = key == "id"        ? &out.id
+                               : key == "type"    ? &out.type
+                               : key == "summary" ? &out.summary
+                               : key == "name"    ? &out.name
+                                                  : nullptr;
     if (target && !ReadString(field.value(), *target)) return false;
   }
   return true;
@@ -163,7 +169,7 @@ bool ReadUserList(od::value v, std::string_view inner, std::vector<std::string>&
     } else if (!ReadMember(element, inner, [&](od::value x) { return ReadRef(x, ref); })) {
       return false;
     }
-    if (IsUser(ref)) out.push_back(ref.id);
+    if (IsUser(ref)) out.emplace_back(ref.id);
   }
   return true;
 }
