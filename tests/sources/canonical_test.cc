@@ -137,6 +137,24 @@ TEST_F(CanonicalTest, RepeatedTopLevelMembersAreRejected) {
                Reason::kInvalidField, "id (repeated)");
 }
 
+// Member names are read in place unless they hold an escape: both spellings mean one member.
+TEST_F(CanonicalTest, EscapedMemberNamesReadAsTheirText) {
+  std::string escaped(kValid);
+  for (const auto& [plain, spelled] : {std::pair{R"("type":)", R"("typ\u0065":)"},
+                                       std::pair{R"("urgency":)", R"("urg\u0065ncy":)"},
+                                       std::pair{R"("kind":)", R"("\u006bind":)"}}) {
+    escaped.replace(escaped.find(plain), std::string_view(plain).size(), spelled);
+  }
+  const auto plain = Run(kValid);
+  const auto out = Run(escaped);
+  ASSERT_FALSE(out.rejection.has_value()) << out.rejection->detail;
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].SerializeAsString(), plain.events[0].SerializeAsString());
+  // An escaped spelling of a member already present is a repeat.
+  ExpectReject(std::string(kValid).insert(1, R"("\u0069d":"canonical:e2",)"), Reason::kInvalidField,
+               "id (repeated)");
+}
+
 TEST_F(CanonicalTest, DirectoryEventsFromATopicAreRejected) {
   // The directory comes only from the config: a producer must not rewrite teams or put raw
   // identities (subject ids, aliases) into the log.

@@ -2,16 +2,20 @@
 
 #include <xxhash.h>
 
-#include <cstdio>
+#include <cstdint>
 
 namespace teamhealth {
 
 std::string ContentHash(std::string_view data) {
   const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
-                static_cast<unsigned long long>(h.low64));
-  return std::string(buf, 32);
+  // Hex by hand: snprintf cost more than the hash itself on short dedup fields.
+  constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    out[15 - i] = kDigits[(h.high64 >> (4 * i)) & 0xf];
+    out[31 - i] = kDigits[(h.low64 >> (4 * i)) & 0xf];
+  }
+  return out;
 }
 
 }  // namespace teamhealth

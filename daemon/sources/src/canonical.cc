@@ -1,7 +1,7 @@
 #include "canonical.h"
 
 #include <algorithm>
-#include <set>
+#include <array>
 
 #include "teamhealth/base/time.h"
 
@@ -49,7 +49,7 @@ bool ValidJson(od::value v, int depth = 0) {
       for (auto field : obj) {
         std::string_view key;
         od::value fv;
-        if (field.unescaped_key().get(key) || field.value().get(fv) || !ValidJson(fv, depth + 1)) {
+        if (ReadKey(field, key) || field.value().get(fv) || !ValidJson(fv, depth + 1)) {
           return false;
         }
       }
@@ -84,7 +84,7 @@ Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_fiel
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return Outcome::kBadJson;
+    if (ReadKey(field, key) || field.value().get(fv)) return Outcome::kBadJson;
     std::string* target = nullptr;
     if (key == "kind")
       target = subject.mutable_kind();
@@ -127,7 +127,7 @@ Outcome ReadAttrValue(od::value v, schema::Value& out) {
     case od::json_type::string: {
       std::string_view s;
       if (v.get_string().get(s)) return Outcome::kBadJson;
-      out.set_string_value(std::string(s));
+      out.mutable_string_value()->assign(s);
       return Outcome::kOk;
     }
     case od::json_type::number: {
@@ -155,7 +155,7 @@ Outcome ReadAttrValue(od::value v, schema::Value& out) {
         std::string_view s;
         if (et == od::json_type::string) {
           if (ev.get_string().get(s)) return Outcome::kBadJson;
-          list->add_values(std::string(s));
+          list->add_values(s.data(), s.size());
         } else {
           // Lists hold person references and names; keep scanning to tell bad JSON apart.
           if (!ValidJson(ev)) return Outcome::kBadJson;
@@ -179,9 +179,9 @@ Outcome ReadAttrs(od::value v, schema::Event& event, std::string& bad_field) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return Outcome::kBadJson;
+    if (ReadKey(field, key) || field.value().get(fv)) return Outcome::kBadJson;
     auto* attr = event.add_attrs();
-    attr->set_name(std::string(key));
+    attr->set_name(key.data(), key.size());
     if (const Outcome r = ReadAttrValue(fv, *attr->mutable_value()); r != Outcome::kOk) {
       bad_field = "attrs." + std::string(key);
       return r;
@@ -189,8 +189,7 @@ Outcome ReadAttrs(od::value v, schema::Event& event, std::string& bad_field) {
   }
   // Sorted by name: deterministic bytes whatever order the producer used.
   auto* attrs = event.mutable_attrs();
-  std::sort(attrs->begin(), attrs->end(),
-            [](const schema::Attr& a, const schema::Attr& b) { return a.name() < b.name(); });
+  SortAttrsByName(*attrs);
   for (int i = 1; i < attrs->size(); ++i) {
     if ((*attrs)[i].name() == (*attrs)[i - 1].name()) {
       bad_field = "attrs." + (*attrs)[i].name() + " (repeated)";
@@ -208,44 +207,64 @@ Outcome ReadSchemaVersion(od::value v) {
   return version == 1 ? Outcome::kOk : Outcome::kWrongType;
 }
 
+// The members of a canonical event, in the bit order of CanonicalSource::seen_known_.
+enum Member : int { kId, kSource, kType, kOccurredAt, kActor, kSubject, kAttrs, kSchemaVersion };
+constexpr std::array<std::string_view, 8> kMembers = {
+    "id", "source", "type", "occurred_at", "actor", "subject", "attrs", "schema_version"};
+
+// The member `key` names, or -1 for one we do not know.
+int MemberOf(std::string_view key) {
+  for (size_t i = 0; i < kMembers.size(); ++i) {
+    if (kMembers[i] == key) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Reads member `member` (-1: one we do not know) into `event`; `bad` names the field at fault.
+Outcome ReadMember(int member, od::value v, schema::Event& event, std::string& occurred_at,
+                   std::string& bad) {
+  switch (member) {
+    case kId: return ReadString(v, *event.mutable_id(), false);
+    case kSource: return ReadString(v, *event.mutable_source(), false);
+    case kType: return ReadString(v, *event.mutable_type(), false);
+    case kOccurredAt: return ReadString(v, occurred_at, false);
+    case kActor: return ReadString(v, *event.mutable_actor(), true);
+    case kSubject: return ReadSubject(v, *event.mutable_subject(), bad);
+    case kAttrs: return ReadAttrs(v, event, bad);
+    case kSchemaVersion: return ReadSchemaVersion(v);
+  }
+  return ValidJson(v) ? Outcome::kOk : Outcome::kBadJson;  // unknown: tolerated if it is JSON
+}
+
 }  // namespace
+
+bool CanonicalSource::FirstSighting(std::string_view key, int member) {
+  if (member < 0) return seen_other_.insert(key).second;
+  const uint32_t bit = 1u << member;
+  if (seen_known_ & bit) return false;
+  seen_known_ |= bit;
+  return true;
+}
 
 void CanonicalSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
   event_.Clear();
   occurred_at_.clear();
-  seen_.clear();
+  seen_known_ = 0;
+  seen_other_.clear();
   std::string bad;
   for (auto field : body) {
     std::string_view key;
     od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
+    if (ReadKey(field, key) || field.value().get(v)) {
       return out.Reject(Reason::kInvalidJson, "malformed member");
     }
     // A repeated member would make the event depend on which parser reads it.
-    if (!seen_.insert(key).second) {
+    const int member = MemberOf(key);
+    if (!FirstSighting(key, member)) {
       return out.Reject(Reason::kInvalidField, "field " + std::string(key) + " (repeated)");
     }
-    Outcome r = Outcome::kOk;
     bad = key;
-    if (key == "id") {
-      r = ReadString(v, *event_.mutable_id(), false);
-    } else if (key == "source") {
-      r = ReadString(v, *event_.mutable_source(), false);
-    } else if (key == "type") {
-      r = ReadString(v, *event_.mutable_type(), false);
-    } else if (key == "occurred_at") {
-      r = ReadString(v, occurred_at_, false);
-    } else if (key == "actor") {
-      r = ReadString(v, *event_.mutable_actor(), true);
-    } else if (key == "subject") {
-      r = ReadSubject(v, *event_.mutable_subject(), bad);
-    } else if (key == "attrs") {
-      r = ReadAttrs(v, event_, bad);
-    } else if (key == "schema_version") {
-      r = ReadSchemaVersion(v);
-    } else if (!ValidJson(v)) {  // unknown member: tolerated if it is JSON
-      r = Outcome::kBadJson;
-    }
+    const Outcome r = ReadMember(member, v, event_, occurred_at_, bad);
     if (r == Outcome::kBadJson)
       return out.Reject(Reason::kInvalidJson, "malformed value of " + bad);
     if (r == Outcome::kWrongType) return out.Reject(Reason::kInvalidField, "field " + bad);
@@ -260,8 +279,10 @@ std::optional<Rejection> CanonicalSource::Check() const {
   if (e.id().empty()) return reject(Reason::kMissingField, "field id");
   if (e.source().empty()) return reject(Reason::kMissingField, "field source");
   if (e.type().empty()) return reject(Reason::kMissingField, "field type");
-  if (!seen_.contains("occurred_at")) return reject(Reason::kMissingField, "field occurred_at");
-  if (!seen_.contains("subject")) return reject(Reason::kMissingField, "field subject");
+  if (!(seen_known_ & (1u << kOccurredAt))) {
+    return reject(Reason::kMissingField, "field occurred_at");
+  }
+  if (!(seen_known_ & (1u << kSubject))) return reject(Reason::kMissingField, "field subject");
   if (!IsKnownSourceName(e.source())) {
     return reject(Reason::kInvalidField, "field source: unknown source");
   }

@@ -26,12 +26,17 @@ class CanonicalSource final : public JsonSource {
   void Map(const RawRecord& record, NormalizeResult& out) override;
   // The checks of a complete event that need no JSON: required fields, known names.
   std::optional<Rejection> Check() const;
+  // False when `key` (member index `member`, -1 if unknown) was already in this body.
+  bool FirstSighting(std::string_view key, int member);
 
   bool accept_directory_events_;
   // Per record.
   schema::Event event_;
   std::string occurred_at_;
-  std::set<std::string_view> seen_;  // member names, views into the body
+  // Member names seen: the known ones as bits (no allocation per record), others in a set
+  // (views into the body).
+  uint32_t seen_known_ = 0;
+  std::set<std::string_view> seen_other_;
 };
 
 }  // namespace teamhealth::sources

@@ -42,20 +42,45 @@ void JsonSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
   }
 }
 
-std::string PersonRef(std::string_view source, std::string_view native) {
-  if (native.empty()) return {};
-  std::string out;
-  out.reserve(source.size() + 1 + native.size());
+namespace {
+
+// Appends `<source>:<native>` to an empty `out` (one allocation at most).
+void AssignRef(std::string_view source, std::string_view native, std::string& out,
+               size_t extra = 0) {
+  out.reserve(source.size() + 1 + native.size() + extra);
   out.append(source).push_back(':');
   out.append(native);
+}
+
+}  // namespace
+
+bool KeyInPlace(simdjson::ondemand::raw_json_string raw, std::string_view& key) {
+  // Stage 1 has validated the document: the closing quote is there.
+  const char* begin = raw.raw();
+  const char* end = begin;
+  for (; *end != '"'; ++end) {
+    if (*end == '\\') return false;
+  }
+  key = std::string_view(begin, static_cast<size_t>(end - begin));
+  return true;
+}
+
+std::string PersonRef(std::string_view source, std::string_view native) {
+  std::string out;
+  if (!native.empty()) AssignRef(source, native, out);
   return out;
 }
 
 std::string StableHash(std::initializer_list<std::string_view> fields) {
-  std::string joined;
+  constexpr size_t kMaxLengthDigits = 20;
+  size_t size = 0;
+  for (auto f : fields) size += kMaxLengthDigits + 1 + f.size();
+  std::string joined;  // one allocation: "<length>:<field>" for each field
+  joined.reserve(size);
   for (auto f : fields) {
-    joined += std::to_string(f.size());
-    joined.push_back(':');
+    char digits[kMaxLengthDigits];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, f.size());
+    joined.append(digits, end).push_back(':');
     joined.append(f);
   }
   return ContentHash(joined);
@@ -95,18 +120,33 @@ EpochMillis EpochAnyUnitToMillis(int64_t v) {
   return v * 1000;                                         // s
 }
 
+void SortAttrsByName(google::protobuf::RepeatedPtrField<schema::Attr>& attrs) {
+  constexpr int kInsertionSortMax = 32;
+  if (attrs.size() > kInsertionSortMax) {
+    std::stable_sort(
+        attrs.pointer_begin(), attrs.pointer_end(),
+        [](const schema::Attr* a, const schema::Attr* b) { return a->name() < b->name(); });
+    return;
+  }
+  for (int i = 1; i < attrs.size(); ++i) {
+    for (int j = i; j > 0 && attrs.Get(j).name() < attrs.Get(j - 1).name(); --j) {
+      attrs.SwapElements(j, j - 1);
+    }
+  }
+}
+
 EventBuilder::EventBuilder(std::string_view source, std::string_view dedup_id,
                            std::string_view type)
     : source_(source) {
-  event_.set_source(std::string(source));
-  event_.set_id(PersonRef(source, dedup_id));
-  event_.set_type(std::string(type));
+  event_.mutable_source()->assign(source);
+  AssignRef(source, dedup_id, *event_.mutable_id(), /*extra: room for a suffix, "#12"*/ 4);
+  event_.mutable_type()->assign(type);
 }
 
 EventBuilder& EventBuilder::Suffix(int n) {
-  auto* id = event_.mutable_id();
-  id->push_back('#');
-  id->append(std::to_string(n));
+  char digits[16];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  event_.mutable_id()->append("#").append(digits, end);
   return *this;
 }
 
@@ -121,64 +161,62 @@ EventBuilder& EventBuilder::Actor(std::string_view native_id) {
 }
 
 EventBuilder& EventBuilder::Subject(std::string_view kind, std::string_view id) {
-  event_.mutable_subject()->set_kind(std::string(kind));
-  event_.mutable_subject()->set_id(std::string(id));
+  schema::Subject* subject = event_.mutable_subject();
+  subject->mutable_kind()->assign(kind);
+  subject->mutable_id()->assign(id);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectKey(std::string_view key) {
-  event_.mutable_subject()->set_key(std::string(key));
+  event_.mutable_subject()->mutable_key()->assign(key);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectProject(std::string_view project) {
-  event_.mutable_subject()->set_project(std::string(project));
+  event_.mutable_subject()->mutable_project()->assign(project);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectService(std::string_view service) {
-  event_.mutable_subject()->set_service(std::string(service));
+  event_.mutable_subject()->mutable_service()->assign(service);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectTitle(std::string_view title) {
-  event_.mutable_subject()->set_title(std::string(title));
+  event_.mutable_subject()->mutable_title()->assign(title);
   return *this;
 }
 
+schema::Value* EventBuilder::AddAttr(std::string_view name) {
+  schema::Attr* a = event_.add_attrs();
+  a->mutable_name()->assign(name);
+  return a->mutable_value();
+}
+
 EventBuilder& EventBuilder::Attr(std::string_view name, std::string_view value) {
-  auto* a = event_.add_attrs();
-  a->set_name(std::string(name));
-  a->mutable_value()->set_string_value(std::string(value));
+  AddAttr(name)->mutable_string_value()->assign(value);
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrInt(std::string_view name, int64_t value) {
-  auto* a = event_.add_attrs();
-  a->set_name(std::string(name));
-  a->mutable_value()->set_int_value(value);
+  AddAttr(name)->set_int_value(value);
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrBool(std::string_view name, bool value) {
-  auto* a = event_.add_attrs();
-  a->set_name(std::string(name));
-  a->mutable_value()->set_bool_value(value);
+  AddAttr(name)->set_bool_value(value);
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrNull(std::string_view name) {
-  auto* a = event_.add_attrs();
-  a->set_name(std::string(name));
-  a->mutable_value()->set_null_value(true);
+  AddAttr(name)->set_null_value(true);
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrList(std::string_view name,
                                      const std::vector<std::string>& values) {
-  auto* a = event_.add_attrs();
-  a->set_name(std::string(name));
-  auto* list = a->mutable_value()->mutable_list_value();
+  auto* list = AddAttr(name)->mutable_list_value();
+  list->mutable_values()->Reserve(static_cast<int>(values.size()));
   for (const auto& v : values) list->add_values(v);
   return *this;
 }
@@ -189,26 +227,33 @@ EventBuilder& EventBuilder::AttrOpt(std::string_view name,
 }
 
 EventBuilder& EventBuilder::AttrPerson(std::string_view name, std::string_view native_id) {
-  return native_id.empty() ? AttrNull(name) : Attr(name, PersonRef(source_, native_id));
+  if (native_id.empty()) return AttrNull(name);
+  AssignRef(source_, native_id, *AddAttr(name)->mutable_string_value());
+  return *this;
 }
 
 EventBuilder& EventBuilder::AttrPersons(std::string_view name,
-                                        const std::vector<std::string>& native_ids) {
-  std::vector<std::string> refs;
-  refs.reserve(native_ids.size());
-  for (const auto& n : native_ids) {
-    if (!n.empty()) refs.push_back(PersonRef(source_, n));
-  }
-  return AttrList(name, refs);
+                                        std::span<const std::string> native_ids) {
+  auto* list = AddAttr(name)->mutable_list_value();
+  for (const auto& n : native_ids) AddPerson(n, *list);
+  return *this;
+}
+
+EventBuilder& EventBuilder::AttrPersons(std::string_view name,
+                                        std::span<const std::string_view> native_ids) {
+  auto* list = AddAttr(name)->mutable_list_value();
+  for (const auto n : native_ids) AddPerson(n, *list);
+  return *this;
+}
+
+void EventBuilder::AddPerson(std::string_view native_id, schema::StringList& list) const {
+  if (!native_id.empty()) AssignRef(source_, native_id, *list.add_values());
 }
 
 schema::Event EventBuilder::Build(const RawRecord& record) {
-  auto* attrs = event_.mutable_attrs();
-  std::stable_sort(attrs->begin(), attrs->end(), [](const schema::Attr& a, const schema::Attr& b) {
-    return a.name() < b.name();
-  });
+  SortAttrsByName(*event_.mutable_attrs());
   auto* origin = event_.mutable_origin();
-  origin->set_topic(std::string(record.topic));
+  origin->mutable_topic()->assign(record.topic);
   origin->set_partition(record.partition);
   origin->set_offset(record.offset);
   return std::move(event_);
@@ -239,8 +284,8 @@ void StatusCategories::Learn(std::string_view key, std::string_view category) {
 std::optional<std::string> StatusCategories::Lookup(std::string_view id_key,
                                                     std::string_view name_key) const {
   std::lock_guard lock(mu_);
-  if (auto it = overrides_.find(std::string(id_key)); it != overrides_.end()) return it->second;
-  if (auto it = overrides_.find(std::string(name_key)); it != overrides_.end()) {
+  if (auto it = overrides_.find(id_key); it != overrides_.end()) return it->second;
+  if (auto it = overrides_.find(name_key); it != overrides_.end()) {
     return it->second;
   }
   if (auto it = learned_.find(id_key); it != learned_.end()) return it->second;

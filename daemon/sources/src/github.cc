@@ -111,7 +111,7 @@ bool ReadUser(od::value v, std::string_view& login, std::string_view* raw = null
   std::string_view name, type;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (ReadKey(field, key)) return false;
     if (key == "login") {
       if (field.value().get_string().get(name)) return false;
     } else if (key == "type") {
@@ -143,7 +143,7 @@ std::optional<Failure> ReadItem(od::value v, Item& item, std::string_view name) 
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) {
+    if (ReadKey(field, key) || field.value().get(fv)) {
       return Failure{Reason::kInvalidJson, std::string(name)};
     }
     bool ok = true;
@@ -193,7 +193,7 @@ bool ReadMember(od::value v, std::string_view member, std::string_view& out) {
   if (v.get_object().get(obj)) return false;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (ReadKey(field, key)) return false;
     if (key == member) return ReadNullableString(field.value(), out);
   }
   return true;
@@ -204,7 +204,7 @@ bool ReadChangeKeys(od::value v, Payload& p) {
   if (v.get_object().get(obj)) return false;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (ReadKey(field, key)) return false;
     p.change_keys.push_back(key);
   }
   return true;
@@ -270,7 +270,7 @@ std::optional<Failure> GithubSource::Parse(od::object obj) {
   for (auto field : obj) {
     std::string_view key;
     od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
+    if (ReadKey(field, key) || field.value().get(v)) {
       return Failure{Reason::kInvalidJson, "top-level field"};
     }
     std::optional<Failure> failure;
@@ -389,9 +389,11 @@ void GithubSource::Map(const RawRecord& record, NormalizeResult& out) {
   if (p_.action.empty()) return out.Reject(Reason::kMissingField, "field action");
   if (p_.repo.empty()) return out.Reject(Reason::kMissingField, "field repository.full_name");
   const Item& parent = on_issue ? p_.issue : p_.pr;
-  const std::string parent_field = on_issue ? "field issue" : "field pull_request";
-  if (!parent.present) return out.Reject(Reason::kMissingField, parent_field);
-  if (!parent.has_number) return out.Reject(Reason::kMissingField, parent_field + ".number");
+  const std::string_view parent_field = on_issue ? "field issue" : "field pull_request";
+  if (!parent.present) return out.Reject(Reason::kMissingField, std::string(parent_field));
+  if (!parent.has_number) {
+    return out.Reject(Reason::kMissingField, std::string(parent_field) + ".number");
+  }
   if (event_ == "issues") return Issues(record, out);
   if (event_ == "pull_request") return PullRequest(record, out);
   if (event_ == "pull_request_review") return Review(record, out);

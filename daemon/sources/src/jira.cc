@@ -295,7 +295,7 @@ void JiraSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
   Reset();
   for (auto field : body) {
     std::string_view k;
-    if (field.unescaped_key().get(k)) return out.Reject(Reason::kInvalidJson, "bad key");
+    if (ReadKey(field, k)) return out.Reject(Reason::kInvalidJson, "bad key");
     od::value v;
     if (field.value().get(v)) return out.Reject(Reason::kInvalidJson, "bad value");
     bool ok = true;

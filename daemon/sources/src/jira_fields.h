@@ -5,20 +5,14 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
-namespace teamhealth::sources::jira {
+#include "common.h"  // EqualsIgnoreCase
 
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+namespace teamhealth::sources::jira {
 
 // One changelog item. Values are views into the parser's string buffer (valid for this
 // record only); fromString/toString are read only for fields whose names we emit.

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "common.h"
+
 namespace teamhealth::sources::jira {
 
 namespace od = simdjson::ondemand;
@@ -54,7 +56,7 @@ bool ForEachMember(od::value v, F&& f) {
   if (v.get_object().get(obj)) return true;
   for (auto field : obj) {
     std::string_view k;
-    if (field.unescaped_key().get(k)) return false;
+    if (ReadKey(field, k)) return false;
     od::value fv;
     if (field.value().get(fv)) return false;
     if (!f(k, fv)) return false;

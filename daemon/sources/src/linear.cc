@@ -215,7 +215,7 @@ bool LinearSource::ReadState(od::value v) {
   if (v.get_object().get(state)) return true;  // null or another type: no state
   for (auto sf : state) {
     std::string_view sk;
-    if (sf.unescaped_key().get(sk)) return false;
+    if (ReadKey(sf, sk)) return false;
     od::value sv;
     if (sf.value().get(sv)) return false;
     if (sk == "name") data_.state_name = OptString(sv).value_or("");
@@ -231,7 +231,7 @@ bool LinearSource::ReadIssueRef(od::value v) {
   if (v.get_object().get(issue)) return true;
   for (auto f : issue) {
     std::string_view ik;
-    if (f.unescaped_key().get(ik)) return false;
+    if (ReadKey(f, ik)) return false;
     od::value iv;
     if (f.value().get(iv)) return false;
     if (ik == "id" && data_.issue_id.empty()) data_.issue_id = OptString(iv).value_or("");
@@ -249,7 +249,7 @@ bool LinearSource::ReadData(od::value v) {
   data_.present = true;
   for (auto field : obj) {
     std::string_view k;
-    if (field.unescaped_key().get(k)) return false;
+    if (ReadKey(field, k)) return false;
     od::value fv;
     if (field.value().get(fv)) return false;
     std::string_view* text = k == "id"           ? &data_.id
@@ -289,7 +289,7 @@ bool LinearSource::ReadUpdatedFrom(od::value v) {
   from_.present = true;
   for (auto field : obj) {
     std::string_view k;
-    if (field.unescaped_key().get(k)) return false;
+    if (ReadKey(field, k)) return false;
     od::value fv;
     if (field.value().get(fv)) return false;
     if (k == "stateId") {
@@ -360,7 +360,7 @@ bool LinearSource::ReadActor(od::value v) {
   env_.actor_present = true;
   for (auto af : actor) {
     std::string_view ak;
-    if (af.unescaped_key().get(ak)) return false;
+    if (ReadKey(af, ak)) return false;
     od::value av;
     if (af.value().get(av)) return false;
     if (ak == "id") env_.actor_id = OptString(av).value_or("");
@@ -373,7 +373,7 @@ void LinearSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
   Reset();
   for (auto field : body) {
     std::string_view k;
-    if (field.unescaped_key().get(k)) return out.Reject(Reason::kInvalidJson, "bad key");
+    if (ReadKey(field, k)) return out.Reject(Reason::kInvalidJson, "bad key");
     od::value v;
     if (field.value().get(v)) return out.Reject(Reason::kInvalidJson, "bad value");
     if (k == "action") {

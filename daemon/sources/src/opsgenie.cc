@@ -10,10 +10,12 @@
 // double cannot hold, so numbers are read as integers and converted by digit count.
 //
 // `alert.note` (AddNote) and `alert.description` are never read.
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,16 +41,21 @@ struct Failure {
   std::string detail;
 };
 
-// Reads a string or null (null -> empty); false for any other type.
-bool ReadString(od::value v, std::string& out) {
+// Reads a string or null (null -> empty); false for any other type. The view is valid until
+// the next record.
+bool ReadString(od::value v, std::string_view& out) {
   od::json_type t;
   if (v.type().get(t)) return false;
   if (t == od::json_type::null) {
-    out.clear();
+    out = {};
     return true;
   }
+  return v.get_string().get(out) == simdjson::SUCCESS;
+}
+
+bool ReadString(od::value v, std::string& out) {
   std::string_view s;
-  if (v.get_string().get(s)) return false;
+  if (!ReadString(v, s)) return false;
   out.assign(s);
   return true;
 }
@@ -61,6 +68,12 @@ struct EpochField {
   bool valid = false;
   int64_t value = 0;
   std::string text;  // decimal text of `value`, for dedup ids
+
+  void Clear() {  // keeps the capacity of `text` across records
+    present = valid = false;
+    value = 0;
+    text.clear();
+  }
 };
 
 bool ParseDigits(std::string_view s, int64_t& out) {
@@ -70,7 +83,7 @@ bool ParseDigits(std::string_view s, int64_t& out) {
 }
 
 void ReadEpoch(od::value v, EpochField& out) {
-  out = EpochField{};
+  out.Clear();
   od::json_type t;
   if (v.type().get(t) || t == od::json_type::null) return;
   out.present = true;
@@ -95,7 +108,9 @@ void ReadEpoch(od::value v, EpochField& out) {
   }
   out.valid = true;
   out.value = n;
-  out.text = std::to_string(n);
+  char digits[20];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.text.assign(digits, end);
 }
 
 // A usable instant: a valid epoch at or after kMinPlausibleEpoch.
@@ -114,6 +129,18 @@ struct Alert {
   EpochField updated_at;
   std::vector<std::string> responder_users;  // responders[] of type user
   std::vector<std::string> recipient_users;  // recipients[] that are usernames
+
+  // Empties every member, keeping the strings' capacity: a record allocates only where a
+  // value outgrows the last one.
+  void Clear() {
+    present = false;
+    for (std::string* s : {&id, &tiny_id, &message, &username, &owner, &status}) s->clear();
+    priority.reset();
+    created_at.Clear();
+    updated_at.Clear();
+    responder_users.clear();
+    recipient_users.clear();
+  }
 };
 
 struct Payload {
@@ -130,6 +157,18 @@ struct Payload {
   EpochField escalation_time;
   std::string repeat_count;
   std::optional<Failure> field_failure;  // the first field of the wrong type, if any
+
+  // Empties every member as Alert::Clear() does.
+  void Clear() {
+    for (std::string* s : {&action, &integration_id, &integration_name, &escalation_id,
+                           &notify_name, &notify_id, &repeat_count}) {
+      s->clear();
+    }
+    alert.Clear();
+    has_alert = notify_is_user = false;
+    escalation_time.Clear();
+    field_failure.reset();
+  }
 };
 
 // Opsgenie usernames are the users' e-mail logins. Actions by Opsgenie itself or by an
@@ -175,17 +214,17 @@ bool ReadResponders(od::value v, std::vector<std::string>& out) {
   for (auto element_result : arr) {
     od::object obj;
     if (element_result.get_object().get(obj)) return false;
-    std::string type, name, username;
+    std::string_view type, name, username;
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+      if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
       if (key == "type" && !ReadString(field.value(), type)) return false;
       if (key == "name" && !ReadString(field.value(), name)) return false;
       if (key == "username" && !ReadString(field.value(), username)) return false;
     }
-    const std::string& who = !username.empty() ? username : name;
-    if (type == "user" && IsUsername(who)) out.push_back(who);
+    const std::string_view who = !username.empty() ? username : name;
+    if (type == "user" && IsUsername(who)) out.emplace_back(who);
   }
   return true;
 }
@@ -199,9 +238,9 @@ bool ReadRecipients(od::value v, std::vector<std::string>& out) {
   if (v.get_array().get(arr)) return false;
   for (auto element_result : arr) {
     od::value element;
-    std::string name;
+    std::string_view name;
     if (std::move(element_result).get(element) || !ReadString(element, name)) return false;
-    if (IsUsername(name)) out.push_back(std::move(name));
+    if (IsUsername(name)) out.emplace_back(name);
   }
   return true;
 }
@@ -216,7 +255,7 @@ bool ReadAlert(od::value v, Alert& alert, Failure& fail) {
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       fail = {Reason::kInvalidJson, "bad key in alert"};
       return false;
     }
@@ -257,11 +296,11 @@ bool ReadNotify(od::value v, Payload& p) {
   if (t == od::json_type::null) return true;
   od::object obj;
   if (v.get_object().get(obj)) return false;
-  std::string entity;
+  std::string_view entity;
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
     if (key == "name" && !ReadString(field.value(), p.notify_name)) return false;
     if (key == "id" && !ReadString(field.value(), p.notify_id)) return false;
     if (key == "entity" && !ReadString(field.value(), entity)) return false;
@@ -291,7 +330,7 @@ class OpsgenieSource final : public JsonSource {
 
  private:
   void Read(Object body, const RawRecord&, NormalizeResult& out) override {
-    p_ = Payload{};
+    p_.Clear();
     Failure fail;
     if (!ReadPayload(body, p_, fail)) return out.Reject(fail.reason, std::move(fail.detail));
   }
@@ -336,17 +375,19 @@ class OpsgenieSource final : public JsonSource {
   // usable leaves `when` null. False (with `out` rejected) for a time that is not a number.
   bool ActionTime(std::string_view type, const EpochField*& when, NormalizeResult& out) const {
     const Alert& a = p_.alert;
-    std::vector<std::pair<const EpochField*, std::string_view>> order;
+    using Candidate = std::pair<const EpochField*, std::string_view>;
+    const Candidate created{&a.created_at, "alert.createdAt"};
+    const Candidate updated{&a.updated_at, "alert.updatedAt"};
+    const Candidate escalation{&p_.escalation_time, "escalationTime"};
+    std::array<Candidate, 3> order{updated, created};
+    size_t count = 2;
     if (type == "incident.triggered") {
-      order = {{&a.created_at, "alert.createdAt"}, {&a.updated_at, "alert.updatedAt"}};
+      order = {created, updated};
     } else if (type == "incident.escalated") {
-      order = {{&p_.escalation_time, "escalationTime"},
-               {&a.updated_at, "alert.updatedAt"},
-               {&a.created_at, "alert.createdAt"}};
-    } else {
-      order = {{&a.updated_at, "alert.updatedAt"}, {&a.created_at, "alert.createdAt"}};
+      order = {escalation, updated, created};
+      count = 3;
     }
-    for (const auto& [field, field_name] : order) {
+    for (const auto& [field, field_name] : std::span(order.data(), count)) {
       // A value that is there but not a number is a broken payload, not a missing time.
       if (field->present && !field->valid) {
         out.Reject(Reason::kBadTimestamp, "field " + std::string(field_name));
@@ -361,7 +402,7 @@ class OpsgenieSource final : public JsonSource {
   // escalation step from the next, since its time is usually not an instant. The record's own
   // timestamp is never hashed: a replay must map to the same id.
   std::string DedupId(std::string_view type, const EpochField* when) const {
-    const std::string time_text = when ? when->text : "";
+    const std::string_view time_text = when ? std::string_view(when->text) : "";
     const Payload& p = p_;
     if (type == "incident.escalated") {
       return StableHash({p.action, p.alert.id, p.escalation_id, p.notify_id, p.escalation_time.text,
@@ -411,7 +452,7 @@ class OpsgenieSource final : public JsonSource {
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      if (std::move(field_result).get(field) || ReadKey(field, key)) {
         fail = {Reason::kInvalidJson, "bad key"};
         return false;
       }

@@ -31,16 +31,21 @@ struct Failure {
   std::string detail;
 };
 
-// Reads a string or null (null -> empty); false for any other type.
-bool ReadString(od::value v, std::string& out) {
+// Reads a string or null (null -> empty); false for any other type. The view is valid until
+// the next record.
+bool ReadString(od::value v, std::string_view& out) {
   od::json_type t;
   if (v.type().get(t)) return false;
   if (t == od::json_type::null) {
-    out.clear();
+    out = {};
     return true;
   }
+  return v.get_string().get(out) == simdjson::SUCCESS;
+}
+
+bool ReadString(od::value v, std::string& out) {
   std::string_view s;
-  if (v.get_string().get(s)) return false;
+  if (!ReadString(v, s)) return false;
   out.assign(s);
   return true;
 }
@@ -73,18 +78,19 @@ bool ReadMember(od::value v, std::string_view name, Read&& read) {
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
     if (key == name && !read(field.value())) return false;
   }
   return true;
 }
 
 // A PagerDuty reference object (`{id, type, summary, ...}`) or null.
+// Views into the parser's buffer: valid for this record.
 struct Ref {
-  std::string id;
-  std::string type;
-  std::string summary;
-  std::string name;  // V1 objects and V2 priorities may carry `name` instead of `summary`
+  std::string_view id;
+  std::string_view type;
+  std::string_view summary;
+  std::string_view name;  // V1 objects and V2 priorities may carry `name` instead of `summary`
   bool present = false;
 };
 
@@ -97,12 +103,12 @@ bool ReadRef(od::value v, Ref& out) {
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
-    std::string* target = key == "id"        ? &out.id
-                          : key == "type"    ? &out.type
-                          : key == "summary" ? &out.summary
-                          : key == "name"    ? &out.name
-                                             : nullptr;
+    if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
+    std::string_view* target = key == "id"        ? &out.id
+                               : key == "type"    ? &out.type
+                               : key == "summary" ? &out.summary
+                               : key == "name"    ? &out.name
+                                                  : nullptr;
     if (target && !ReadString(field.value(), *target)) return false;
   }
   return true;
@@ -163,7 +169,7 @@ bool ReadUserList(od::value v, std::string_view inner, std::vector<std::string>&
     } else if (!ReadMember(element, inner, [&](od::value x) { return ReadRef(x, ref); })) {
       return false;
     }
-    if (IsUser(ref)) out.push_back(ref.id);
+    if (IsUser(ref)) out.emplace_back(ref.id);
   }
   return true;
 }
@@ -180,7 +186,7 @@ bool ReadIncident(od::value v, std::string_view where, Incident& inc, Failure& f
   for (auto field_result : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       fail = {Reason::kInvalidJson, "bad key in " + std::string(where)};
       return false;
     }
@@ -344,7 +350,7 @@ std::optional<Failure> ReadV3Event(od::value v, V3Event& e) {
   for (auto field_result : event) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       return Failure{Reason::kInvalidJson, "bad key in event"};
     }
     od::value value = field.value();
@@ -414,7 +420,7 @@ bool ReadFirstLogEntry(od::value v, Ref& agent, std::string& created_at) {
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return false;
+      if (std::move(field_result).get(field) || ReadKey(field, key)) return false;
       if (key == "agent" && !ReadRef(field.value(), agent)) return false;
       if (key == "created_at" && !ReadString(field.value(), created_at)) return false;
     }
@@ -443,7 +449,7 @@ std::optional<Failure> ReadLegacyMessage(od::value v, LegacyMessage& m) {
   for (auto field_result : msg) {
     od::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+    if (std::move(field_result).get(field) || ReadKey(field, key)) {
       return Failure{Reason::kInvalidJson, "bad key in messages[]"};
     }
     od::value value = field.value();
@@ -517,7 +523,7 @@ class PagerDutySource final : public JsonSource {
     for (auto field_result : body) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      if (std::move(field_result).get(field) || ReadKey(field, key)) {
         return out.Reject(Reason::kInvalidJson, "bad key");
       }
       if (key != "event" && key != "messages") continue;

@@ -10,13 +10,7 @@ namespace teamhealth::sources {
 
 std::optional<std::string_view> RawRecord::Header(std::string_view name) const {
   for (const auto& h : headers) {
-    if (h.name.size() == name.size() &&
-        std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return h.value;
-    }
+    if (EqualsIgnoreCase(h.name, name)) return h.value;
   }
   return std::nullopt;
 }

@@ -118,7 +118,7 @@ bool WalkBlocks(od::value v, int depth, std::vector<std::string_view>& out) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return false;
+    if (ReadKey(field, key) || field.value().get(fv)) return false;
     if (key == "type") {
       if (fv.get_string().get(type)) type = {};
     } else if (key == "user_id") {
@@ -178,7 +178,7 @@ std::optional<Failure> ReadNested(od::value v, Message& m) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) {
+    if (ReadKey(field, key) || field.value().get(fv)) {
       return Failure{Reason::kInvalidJson, "event.message"};
     }
     bool handled = false;
@@ -197,7 +197,7 @@ bool ReadItem(od::value v, Event& e) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) return false;
+    if (ReadKey(field, key) || field.value().get(fv)) return false;
     if (key == "channel" && !ReadString(fv, e.item_channel)) return false;
     if (key == "ts" && !ReadString(fv, e.item_ts)) return false;
   }
@@ -211,7 +211,7 @@ std::optional<Failure> ReadEvent(od::value v, Event& e) {
   for (auto field : obj) {
     std::string_view key;
     od::value fv;
-    if (field.unescaped_key().get(key) || field.value().get(fv)) {
+    if (ReadKey(field, key) || field.value().get(fv)) {
       return Failure{Reason::kInvalidJson, "event"};
     }
     bool handled = false;
@@ -258,7 +258,7 @@ bool ReadAuthorizations(od::value v, std::vector<std::string_view>& out) {
     for (auto field : obj) {
       std::string_view key;
       od::value fv;
-      if (field.unescaped_key().get(key) || field.value().get(fv)) return false;
+      if (ReadKey(field, key) || field.value().get(fv)) return false;
       if (key == "user_id" && !ReadString(fv, user_id)) return false;
       if (key == "is_bot" && IsPresent(fv) && fv.get_bool().get(is_bot)) return false;
     }
@@ -282,7 +282,7 @@ std::optional<Failure> ReadEnvelope(od::object obj, Envelope& env) {
   for (auto field : obj) {
     std::string_view key;
     od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
+    if (ReadKey(field, key) || field.value().get(v)) {
       return Failure{Reason::kInvalidJson, "top-level field"};
     }
     bool ok = true;
@@ -315,11 +315,11 @@ std::optional<std::string> ChannelType(std::string_view t) {
   return std::nullopt;
 }
 
-void AppendUnique(std::vector<std::string>& out, std::string_view id) {
-  for (const auto& existing : out) {
+void AppendUnique(std::vector<std::string_view>& out, std::string_view id) {
+  for (const auto existing : out) {
     if (existing == id) return;
   }
-  out.emplace_back(id);
+  out.push_back(id);
 }
 
 class SlackSource final : public JsonSource {
@@ -332,11 +332,14 @@ class SlackSource final : public JsonSource {
   // The event's time: event_ts, else ts, else the envelope's event_time, else the record's.
   bool Time(const RawRecord& record, EpochMillis& at, NormalizeResult& out) const;
   void ChatMessage(const RawRecord& record, NormalizeResult& out);
-  std::vector<std::string> Recipients(const Message& m,
-                                      const std::optional<std::string>& channel_type) const;
+  // Fill mentions_ and recipients_ (views into the body) for ChatMessage.
+  void Mentions(const Message& m);
+  void Recipients(const Message& m, const std::optional<std::string>& channel_type);
   void Other(const RawRecord& record, NormalizeResult& out);
 
   Envelope env_;
+  // Per record, kept for their capacity.
+  std::vector<std::string_view> mentions_, recipients_;
 };
 
 bool SlackSource::Time(const RawRecord& record, EpochMillis& at, NormalizeResult& out) const {
@@ -382,24 +385,21 @@ void SlackSource::Map(const RawRecord& record, NormalizeResult& out) {
 }
 
 // Who a message mentions, from its text and from its rich-text blocks, each once.
-std::vector<std::string> Mentions(const Message& m) {
-  std::vector<std::string> mentions;
-  for (auto id : m.text_mentions) AppendUnique(mentions, id);
-  for (auto id : m.block_mentions) AppendUnique(mentions, id);
-  return mentions;
+void SlackSource::Mentions(const Message& m) {
+  mentions_.clear();
+  for (auto id : m.text_mentions) AppendUnique(mentions_, id);
+  for (auto id : m.block_mentions) AppendUnique(mentions_, id);
 }
 
 // For channels everybody in them may read the message: recipients names only the people a DM
 // or group DM is addressed to, as far as the envelope shows them.
-std::vector<std::string> SlackSource::Recipients(
-    const Message& m, const std::optional<std::string>& channel_type) const {
-  std::vector<std::string> recipients;
+void SlackSource::Recipients(const Message& m, const std::optional<std::string>& channel_type) {
+  recipients_.clear();
   if (channel_type == "im" || channel_type == "mpim") {
     for (auto id : env_.visible_to) {
-      if (id != m.user) AppendUnique(recipients, id);
+      if (id != m.user) AppendUnique(recipients_, id);
     }
   }
-  return recipients;
 }
 
 void SlackSource::ChatMessage(const RawRecord& record, NormalizeResult& out) {
@@ -449,7 +449,9 @@ void SlackSource::ChatMessage(const RawRecord& record, NormalizeResult& out) {
   EventBuilder b(kSource, dedup, "chat.message");
   b.At(at).Actor(m.user).Subject("channel", e.channel);
   b.AttrOpt("channel_type", channel_type).AttrBool("thread", thread);
-  b.AttrPersons("mentions", Mentions(m)).AttrPersons("recipients", Recipients(m, channel_type));
+  Mentions(m);
+  Recipients(m, channel_type);
+  b.AttrPersons("mentions", mentions_).AttrPersons("recipients", recipients_);
   b.AttrBool("bot", bot).AttrBool("edited", edited);
   out.events.push_back(b.Build(record));
 }
