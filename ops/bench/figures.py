@@ -27,12 +27,16 @@ def grab(text, pattern, *names):
 
 
 def normalize(text):
+    """Per source and payload size (all, small, large): figures per CPU-second of the thread."""
     out = {}
-    for m in re.finditer(r"^(\S+)\s+payloads=(\d+)\s+avg_bytes=(\d+)\s.*?MB_per_s=" + NUMBER +
-                         r"\s.*?records_per_s=" + NUMBER + r"\s.*?events_per_s=" + NUMBER,
+    for m in re.finditer(r"^(\S+)\s+(all|small|large)\s+payloads=(\d+)\s+avg_bytes=(\d+)\s.*?"
+                         r"cpu_MB_per_s=" + NUMBER + r"\s+cpu_events_per_s=" + NUMBER +
+                         r"\s+cpu_records_per_s=" + NUMBER + r"\s+wall_MB_per_s=" + NUMBER,
                          text, re.M):
-        out[m.group(1)] = {"avg_bytes": int(m.group(3)), "mb_per_s": float(m.group(4)),
-                           "records_per_s": float(m.group(5)), "events_per_s": float(m.group(6))}
+        out[f"{m.group(1)}_{m.group(2)}"] = {
+            "avg_bytes": int(m.group(4)), "cpu_mb_per_s": float(m.group(5)),
+            "cpu_events_per_s": float(m.group(6)), "cpu_records_per_s": float(m.group(7)),
+            "wall_mb_per_s": float(m.group(8))}
     return out
 
 
