@@ -206,6 +206,23 @@ TEST_F(FactIndexTest, InOrderHistoryGivesTheReplaysNumbers) {
   EXPECT_LT(builder->position(), org_.events.back().occurred_at_ms());
   EXPECT_GT(builder->position(), org_.events.back().occurred_at_ms() - 2 * kHour);
   ExpectAllWindows("in order");
+
+  // What inspect facts prints: the state at the position, per projection, is what a pipeline
+  // brought to the position saves.
+  auto stats = FactStats(*store_);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->position, builder->position());
+  auto pipeline = Factory({})();
+  ASSERT_TRUE(PreloadDirectory(*log_, *pipeline).ok());
+  std::string why;
+  auto reader = FactReader::Open(*store_, *log_, *pipeline, why);
+  ASSERT_TRUE(reader.ok() && *reader);
+  projections::WindowSink none(0, 0);
+  ASSERT_TRUE((*reader)->StateAt(*pipeline, builder->position() + 1, none, nullptr).ok());
+  ASSERT_EQ(stats->state_bytes.size(), pipeline->size());
+  for (size_t i = 0; i < pipeline->size(); ++i) {
+    EXPECT_EQ(stats->state_bytes[i], pipeline->projection(i).Save().size()) << i;
+  }
 }
 
 TEST_F(FactIndexTest, LateEventsRollBackAndStillGiveTheReplaysNumbers) {

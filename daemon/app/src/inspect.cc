@@ -160,6 +160,9 @@ int Facts(storage::Store& store, uint64_t last_sequence) {
       .Key("snapshots").Int(static_cast<int64_t>(stats->snapshots))
       .Key("snapshot_bytes").Int(static_cast<int64_t>(stats->snapshot_bytes))
       .Key("checkpoint_bytes").Int(static_cast<int64_t>(stats->checkpoint_bytes))
+      .Key("state_bytes").BeginArray();
+  for (const uint64_t bytes : stats->state_bytes) w.Int(static_cast<int64_t>(bytes));
+  w.EndArray()
       .Key("seen_sequence").Int(static_cast<int64_t>(stats->seen_sequence))
       .Key("last_sequence").Int(static_cast<int64_t>(last_sequence))
       .Key("position").String(stats->position == 0 ? "" : FormatRfc3339(stats->position))

@@ -392,6 +392,8 @@ std::string FactsTag(const projections::Pipeline& pipeline) {
 
 Result<FactIndexStats> FactStats(storage::Store& store) {
   FactIndexStats out;
+  State state;
+  bool checkpointed = false;
   auto it = store.NewIterator(storage::Column::kProjections);
   for (it->Seek("facts/"); it->Valid() && it->key().starts_with("facts/"); it->Next()) {
     const std::string_view key = it->key();
@@ -427,14 +429,19 @@ Result<FactIndexStats> FactStats(storage::Store& store) {
       out.checkpoint_bytes += bytes;
     } else if (key == kStateKey) {
       out.checkpoint_bytes += bytes;
-      State state;
-      if (state.Load(it->value())) {
+      checkpointed = state.Load(it->value());
+      if (checkpointed) {
         out.seen_sequence = state.seen_seq;
         out.position = state.pos_time == kNoTime ? 0 : state.pos_time;
       }
     }
   }
   if (!it->status()) return it->status().error();
+  if (!checkpointed) return out;
+  auto states = CheckpointStates(
+      state, [&](const std::string& key) { return store.Get(storage::Column::kProjections, key); });
+  if (!states) return states.error();
+  for (const auto& bytes : *states) out.state_bytes.push_back(bytes.size());
   return out;
 }
 

@@ -71,6 +71,9 @@ struct FactIndexStats {
   uint64_t chunks = 0, chunk_bytes = 0;
   uint64_t snapshots = 0, snapshot_bytes = 0;
   uint64_t checkpoint_bytes = 0;
+  // The projections' state at the position, bytes per projection (in the pipeline's order):
+  // what a report ending after the position loads.
+  std::vector<uint64_t> state_bytes;
   uint64_t seen_sequence = 0;    // every event up to it was looked at
   EpochMillis position = 0;      // events before it are facts (0: none yet)
 };
