@@ -122,6 +122,8 @@ std::vector<std::string> SectionsNeedingRestart(const config::Config& a, const c
   if (a.kafka.brokers != b.kafka.brokers || a.kafka.client_id != b.kafka.client_id ||
       topics(a.kafka) != topics(b.kafka) || a.kafka.batch_max_messages != b.kafka.batch_max_messages ||
       a.kafka.batch_max_ms != b.kafka.batch_max_ms ||
+      a.kafka.write_max_bytes != b.kafka.write_max_bytes ||
+      a.kafka.write_max_records != b.kafka.write_max_records ||
       a.kafka.max_record_bytes != b.kafka.max_record_bytes ||
       a.kafka.properties != b.kafka.properties) {
     out.push_back("kafka");
