@@ -23,9 +23,9 @@ namespace {
 
 // A Store over a real one whose writes wait at a gate while it is closed, so that a test can
 // hold the writer thread inside a write while it queues more batches. Thread-safe.
-class GatedStore final : public storage::Store {
+class GatedStore final : public testing::ForwardingStore {
  public:
-  explicit GatedStore(storage::Store& inner) : inner_(inner) {}
+  explicit GatedStore(storage::Store& inner) : ForwardingStore(inner) {}
 
   void Close() {
     std::lock_guard lock(mu_);
@@ -53,21 +53,8 @@ class GatedStore final : public storage::Store {
     }
     return inner_.Write(batch);
   }
-  Result<std::optional<std::string>> Get(storage::Column column, std::string_view key) override {
-    return inner_.Get(column, key);
-  }
-  Result<std::vector<std::optional<std::string>>> MultiGet(
-      storage::Column column, std::span<const std::string> keys) override {
-    return inner_.MultiGet(column, keys);
-  }
-  std::unique_ptr<storage::Iterator> NewIterator(storage::Column column) override {
-    return inner_.NewIterator(column);
-  }
-  std::unique_ptr<storage::ReadView> NewReadView() override { return inner_.NewReadView(); }
-  Status FlushAndCompact() override { return inner_.FlushAndCompact(); }
 
  private:
-  storage::Store& inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = true;

@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <thread>
 
@@ -295,6 +297,7 @@ Status Daemon::Run(std::atomic<bool>& stop, std::atomic<bool>& reload) {
   Status projector_status;
   std::atomic<bool> stop_projector{false};
   std::thread projector_thread([&] {
+    pthread_setname_np(pthread_self(), "projector");  // per-thread CPU in top/perf
     projector_status = projector_->Run(stop_projector);
     if (!projector_status) stop.store(true);  // no silent half-daemon
   });

@@ -105,7 +105,7 @@ void LogWriter::Fail(Error error) {
 void LogWriter::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
-    work_.wait_for(lock, kIdleTick, [&] { return stopping_ || !queue_.empty(); });
+    work_.wait_for(lock, kIdleTick, [&] { return stopping_ || (!queue_.empty() && !failure_); });
     if (queue_.empty() || failure_) {
       if (stopping_) return;
       if (failure_ || failed_since_write_ || !between_writes_) continue;
