@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "full_disk_store.h"
+#include "log_events.h"
 #include "teamhealth/ingest/ingestor.h"
 #include "teamhealth/storage/store.h"
 #include "temp_dir.h"
@@ -72,21 +73,10 @@ class CountingObserver final : public IngestObserver {
   std::atomic<uint64_t> duplicates{0};
 };
 
-schema::Event MakeEvent(const std::string& id) {
-  schema::Event e;
-  e.set_id("canonical:" + id);
-  e.set_source("canonical");
-  e.set_type("incident.triggered");
-  e.set_occurred_at_ms(1000);
-  e.mutable_subject()->set_kind("incident");
-  e.mutable_subject()->set_id("Q-" + id);
-  return e;
-}
-
 // One consumed batch: an event per id, as records offset.. of partition 0.
 eventlog::IngestBatch Batch(const std::vector<std::string>& ids, int64_t next_offset) {
   eventlog::IngestBatch b;
-  for (const auto& id : ids) b.events.push_back(MakeEvent(id));
+  for (const auto& id : ids) b.events.push_back(testing::IncidentEvent(id));
   b.next_offsets[TopicPartition{"t", PartitionId(0)}] = KafkaOffset(next_offset);
   return b;
 }
@@ -108,16 +98,7 @@ class LogWriterTest : public ::testing::Test {
     return std::make_unique<LogWriter>(*log_, observer_, limits, std::function<Status()>());
   }
 
-  std::vector<std::string> Ids() {
-    std::vector<std::string> ids;
-    EXPECT_TRUE(log_->ForEach(Sequence(1),
-                              [&](Sequence, const schema::Event& e) {
-                                ids.push_back(e.id());
-                                return true;
-                              })
-                    .ok());
-    return ids;
-  }
+  std::vector<std::string> Ids() { return testing::LogIds(*log_); }
 
   KafkaOffset StoredOffset() {
     auto offsets = log_->Offsets();
