@@ -45,11 +45,7 @@ LogWriter::~LogWriter() { Stop(); }
 
 bool LogWriter::Push(eventlog::IngestBatch batch, size_t records, size_t bytes) {
   const size_t cost = bytes + kQueuedOverhead;
-  // Destroyed on this thread when the function returns, outside the lock: freeing thousands of
-  // events is work the writer thread, the pipeline's slower stage, need not do.
-  std::vector<eventlog::IngestBatch> spent;
   std::unique_lock lock(mu_);
-  spent.swap(spent_);
   space_.wait(lock, [&] {
     return failure_ || queue_.empty() || queued_bytes_ + cost <= limits_.queue_max_bytes;
   });
@@ -159,14 +155,13 @@ Status LogWriter::Write(std::vector<Queued>& taken) {
   for (size_t i = 1; i < taken.size(); ++i) Merge(taken[i].batch, batch);
   auto outcome = log_.Append(batch);
   if (!outcome) return outcome.error();
-  observer_.OnBatch(*outcome);
   {
     std::lock_guard lock(mu_);
     ++writes_;
     failed_since_write_ = false;
     for (const auto& [tp, offset] : batch.next_offsets) committed_[tp] = offset;
-    for (auto& q : taken) spent_.push_back(std::move(q.batch));
   }
+  observer_.OnBatch(*outcome);
   return between_writes_ ? between_writes_() : Status::Ok();
 }
 

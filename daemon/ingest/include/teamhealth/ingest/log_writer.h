@@ -105,7 +105,6 @@ class LogWriter {
   bool failed_since_write_ = false;  // no write succeeded since the last failure
   std::optional<Error> failure_;
   std::map<TopicPartition, KafkaOffset> committed_;
-  std::vector<eventlog::IngestBatch> spent_;  // written; freed by the next Push
   std::thread thread_;
 };
 
