@@ -430,6 +430,13 @@ def daemon(binary, config, logfile, n, broker_pid, timeout_s=3600):
     t_start = time.monotonic()
     proc = subprocess.Popen([binary, "serve", "--config", config], stdin=subprocess.DEVNULL,
                             stdout=errlog, stderr=errlog)
+    # INGEST_BENCH_PERF=<file>: profile the daemon (perf record -g) until the last event; the
+    # profiler's own cost disturbs that run's figures.
+    perf = None
+    if os.environ.get("INGEST_BENCH_PERF"):
+        perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o",
+                                 os.environ["INGEST_BENCH_PERF"], "-p", str(proc.pid)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     port = None
     t_http = t_first = t_done = None
     samples = []  # (t, seq, daemon_cpu, broker_cpu)
@@ -463,6 +470,9 @@ def daemon(binary, config, logfile, n, broker_pid, timeout_s=3600):
                         break
             time.sleep(max(0.0, 0.1 - (time.monotonic() - now)))
         wall = t_done - t_start
+        if perf is not None:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
         daemon_cpu = proc_cpu(proc.pid)
         broker_cpu1 = proc_cpu(broker_pid)
         sys1 = system_busy()

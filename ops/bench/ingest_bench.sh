@@ -13,7 +13,8 @@
 #   --kcat-runs N           timed kcat runs, the best one counts (default 2)
 #   --keep                  keep the temp dir (broker data, messages, daemon state and log)
 #
-# Environment: TEAMHEALTH_BIN (default <repo>/build/teamhealth; build a Release binary for
+# Environment: INGEST_BENCH_PERF=<file> profiles the daemon with `perf record -g` into <file>
+# (that run's figures are disturbed by it); TEAMHEALTH_BIN (default <repo>/build/teamhealth; build a Release binary for
 # figures that mean something), KAFKA_HEAP (passed to ops/kafka/broker.sh), TMPDIR (where the
 # temp dir goes; it needs ~4 GB free for 1M messages).
 #

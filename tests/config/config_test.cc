@@ -80,6 +80,8 @@ TEST(ConfigTest, BadValuesAreErrorsThatNameTheKey) {
               "kafka.topics[0].source: unknown source \"jria\"");
   ExpectError("[kafka]\nbatch_max_messages = 0\n", "kafka.batch_max_messages");
   ExpectError("[kafka]\nbatch_max_ms = \"fast\"\n", "kafka.batch_max_ms: must be an integer");
+  ExpectError("[kafka]\nwrite_max_bytes = 1024\n", "kafka.write_max_bytes");
+  ExpectError("[kafka]\nwrite_max_records = 0\n", "kafka.write_max_records");
   ExpectError("[http]\nlisten = \"9810\"\n", "http.listen");
   // The port range, checked by check-config rather than found at start.
   ExpectError("[http]\nlisten = \"127.0.0.1:99999\"\n", "from 0 to 65535");

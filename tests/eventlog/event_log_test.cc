@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "log_events.h"
 #include "teamhealth/storage/store.h"
 #include "temp_dir.h"
 
@@ -9,14 +10,7 @@ namespace teamhealth::eventlog {
 namespace {
 
 schema::Event MakeEvent(const std::string& id, int64_t at_ms = 1000) {
-  schema::Event e;
-  e.set_id("canonical:" + id);
-  e.set_source("canonical");
-  e.set_type("incident.triggered");
-  e.set_occurred_at_ms(at_ms);
-  e.mutable_subject()->set_kind("incident");
-  e.mutable_subject()->set_id("Q-" + id);
-  return e;
+  return testing::IncidentEvent(id, at_ms);
 }
 
 schema::QuarantineRecord MakeQuarantine(int64_t offset, const std::string& reason) {
@@ -50,16 +44,7 @@ class EventLogTest : public ::testing::Test {
     log_ = std::move(*log);
   }
 
-  std::vector<std::string> Ids() {
-    std::vector<std::string> ids;
-    EXPECT_TRUE(log_->ForEach(Sequence(1),
-                              [&](Sequence, const schema::Event& e) {
-                                ids.push_back(e.id());
-                                return true;
-                              })
-                    .ok());
-    return ids;
-  }
+  std::vector<std::string> Ids() { return testing::LogIds(*log_); }
 
   testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;

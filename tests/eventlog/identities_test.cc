@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "log_events.h"
 #include "teamhealth/base/hash.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/eventlog/identities.h"
@@ -42,13 +43,7 @@ DirectoryPerson Alice() {
 
 schema::Event Event(const std::string& id, const std::string& actor,
                     const std::vector<std::string>& assignees = {}) {
-  schema::Event e;
-  e.set_id("canonical:" + id);
-  e.set_source("canonical");
-  e.set_type("incident.triggered");
-  e.set_occurred_at_ms(1000);
-  e.mutable_subject()->set_kind("incident");
-  e.mutable_subject()->set_id("Q-" + id);
+  schema::Event e = testing::IncidentEvent(id);
   e.set_actor(actor);
   if (!assignees.empty()) {
     auto* a = e.add_attrs();

@@ -1,14 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
 
-#include "teamhealth/storage/store.h"
+#include "forwarding_store.h"
 
 namespace teamhealth::testing {
 
@@ -16,9 +10,9 @@ namespace teamhealth::testing {
 // Write returns an ErrorKind::kNoSpace error (what storage returns for RocksDB's NoSpace) and
 // writes nothing; reads always go through. Borrows `inner`, which must outlive it.
 // Thread-safe as far as `inner` is; `full` may be flipped from any thread.
-class FullDiskStore final : public storage::Store {
+class FullDiskStore final : public ForwardingStore {
  public:
-  explicit FullDiskStore(storage::Store& inner) : inner_(inner) {}
+  explicit FullDiskStore(storage::Store& inner) : ForwardingStore(inner) {}
 
   std::atomic<bool> full{false};
   std::atomic<int> failed_writes{0};     // writes refused while full
@@ -34,21 +28,6 @@ class FullDiskStore final : public storage::Store {
     if (s) ++succeeded_writes;
     return s;
   }
-  Result<std::optional<std::string>> Get(storage::Column column, std::string_view key) override {
-    return inner_.Get(column, key);
-  }
-  Result<std::vector<std::optional<std::string>>> MultiGet(
-      storage::Column column, std::span<const std::string> keys) override {
-    return inner_.MultiGet(column, keys);
-  }
-  std::unique_ptr<storage::Iterator> NewIterator(storage::Column column) override {
-    return inner_.NewIterator(column);
-  }
-  std::unique_ptr<storage::ReadView> NewReadView() override { return inner_.NewReadView(); }
-  Status FlushAndCompact() override { return inner_.FlushAndCompact(); }
-
- private:
-  storage::Store& inner_;
 };
 
 }  // namespace teamhealth::testing

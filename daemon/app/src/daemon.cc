@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <thread>
 
@@ -122,6 +124,8 @@ std::vector<std::string> SectionsNeedingRestart(const config::Config& a, const c
   if (a.kafka.brokers != b.kafka.brokers || a.kafka.client_id != b.kafka.client_id ||
       topics(a.kafka) != topics(b.kafka) || a.kafka.batch_max_messages != b.kafka.batch_max_messages ||
       a.kafka.batch_max_ms != b.kafka.batch_max_ms ||
+      a.kafka.write_max_bytes != b.kafka.write_max_bytes ||
+      a.kafka.write_max_records != b.kafka.write_max_records ||
       a.kafka.max_record_bytes != b.kafka.max_record_bytes ||
       a.kafka.properties != b.kafka.properties) {
     out.push_back("kafka");
@@ -293,6 +297,7 @@ Status Daemon::Run(std::atomic<bool>& stop, std::atomic<bool>& reload) {
   Status projector_status;
   std::atomic<bool> stop_projector{false};
   std::thread projector_thread([&] {
+    pthread_setname_np(pthread_self(), "projector");  // per-thread CPU in top/perf
     projector_status = projector_->Run(stop_projector);
     if (!projector_status) stop.store(true);  // no silent half-daemon
   });

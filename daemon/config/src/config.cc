@@ -31,7 +31,7 @@ Status ParseKafka(const toml::table& t, KafkaConfig& k) {
   if (auto s = OnlyKeys(
           t, "kafka",
           {"brokers", "client_id", "topics", "batch_max_messages", "batch_max_ms",
-           "max_record_bytes", "properties"});
+           "write_max_bytes", "write_max_records", "max_record_bytes", "properties"});
       !s) {
     return s;
   }
@@ -42,6 +42,12 @@ Status ParseKafka(const toml::table& t, KafkaConfig& k) {
     return s;
   }
   if (auto s = ReadInt(t, "kafka", "batch_max_ms", k.batch_max_ms, 1, 60000); !s) return s;
+  if (auto s = ReadInt(t, "kafka", "write_max_bytes", k.write_max_bytes, 64 << 10, 1 << 30); !s) {
+    return s;
+  }
+  if (auto s = ReadInt(t, "kafka", "write_max_records", k.write_max_records, 1, 1000000); !s) {
+    return s;
+  }
   if (auto s = ReadInt(t, "kafka", "max_record_bytes", k.max_record_bytes, 1024, 256 << 20); !s) {
     return s;
   }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "consumer.h"
+#include "teamhealth/ingest/log_writer.h"
 #include "teamhealth/ingest/records.h"
 
 namespace teamhealth::ingest {
@@ -27,7 +28,7 @@ constexpr auto kStallAfter = std::chrono::seconds(10);
 constexpr auto kErrorFresh = std::chrono::seconds(5);
 
 struct PartitionState {
-  KafkaOffset next;        // next offset to consume (what the log stores)
+  KafkaOffset next;        // next offset to consume as far as the log stores it
   bool caught_up = false;  // reached the end of the partition at least once
   // The end offset when the consumer last reached it: beyond `next` when the partition ends
   // with records that are not delivered (transaction markers).
@@ -49,6 +50,7 @@ struct DiskFull {
   Clock::time_point since, retry_at, last_warned;
   Clock::duration backoff{};
   int retries = 0;
+  uint64_t writes_at_failure = 0;  // LogWriter::writes() then: one more means resumed
 };
 
 int64_t Seconds(Clock::duration d) {
@@ -72,6 +74,8 @@ class KafkaIngestor final : public Ingestor {
 
   Status Run(const std::atomic<bool>& stop,
              const std::function<Status()>& between_batches) override;
+  // The consuming thread's loop, while the writer thread runs.
+  Status Consume(const std::atomic<bool>& stop);
   Readiness State() const override {
     std::lock_guard lock(state_mu_);
     return state_;
@@ -84,7 +88,16 @@ class KafkaIngestor final : public Ingestor {
   // Where each assigned partition resumes: the next offset, or the beginning when nothing
   // was ever stored for it.
   std::map<TopicPartition, KafkaOffset> Positions() const;
-  Status ProcessBatch(std::vector<MessagePtr>& messages);
+  // Normalises `messages` into batches of at most the write limits and queues them for the
+  // writer thread.
+  void ProcessBatch(std::vector<MessagePtr>& messages);
+  // Takes the offsets the writer made durable and acts on its failure: a full disk pauses
+  // ingest, anything else stops it.
+  Status SyncWithWriter();
+  // Waits until everything queued is written, then syncs: the log then stores every offset
+  // consumed, so the partitions can be assigned again at Positions(). Not ready to assign when
+  // it returns with disk_.waiting set.
+  Status DrainWriter();
   // A write failed for lack of space: stop reading and wait before reading the batch again.
   Status PauseForSpace(const Error& error);
   // The wait is over: read again from the offsets the log stores.
@@ -106,6 +119,7 @@ class KafkaIngestor final : public Ingestor {
   logging::Logger logger_;
   std::unique_ptr<Consumer> consumer_;
   const IngestTimings timings_;
+  std::unique_ptr<LogWriter> writer_;  // while Run runs
   std::map<std::string, sources::Source*> source_of_topic_;
   std::map<TopicPartition, PartitionState> partitions_;
   std::set<TopicPartition> reset_pending_;
@@ -168,8 +182,9 @@ Status KafkaIngestor::AssignNewTopics(int metadata_timeout_ms) {
     it = unassigned_.erase(it);
   }
   if (added.empty()) return Status::Ok();
-  // Replaces the whole assignment between batches: partitions already assigned resume exactly
-  // where the log stands.
+  // Replaces the whole assignment: partitions already assigned resume exactly where the log
+  // stands once the writer has written what was consumed.
+  if (auto s = DrainWriter(); !s || disk_.waiting) return s;
   const auto positions = Positions();
   if (auto s = consumer_->Assign(positions); !s) return s;
   for (const auto& tp : added) {
@@ -187,6 +202,26 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
   auto stored = log_.Offsets();
   if (!stored) return stored.error();
   stored_ = std::move(*stored);
+  const WriteLimits limits{
+      .max_bytes = static_cast<size_t>(config_.write_max_bytes),
+      .max_records = static_cast<size_t>(config_.write_max_records),
+      .queue_max_bytes = 2 * static_cast<size_t>(config_.write_max_bytes),
+  };
+  writer_ = std::make_unique<LogWriter>(log_, observer_, limits, between_batches);
+  Status status = Consume(stop);
+  // What was consumed is written before returning (a SIGTERM loses nothing it need not).
+  writer_->Stop();
+  for (const auto& [tp, offset] : writer_->TakeCommitted()) partitions_[tp].next = offset;
+  if (auto failure = writer_->Failure(); status && failure && !failure->no_space()) {
+    // A full disk is no failure here: what was not written is read again at the next start.
+    logger_->error("Cannot append to the event log. error=\"{}\"", failure->message());
+    status = *failure;
+  }
+  ReportLagAndReadiness();
+  return status;
+}
+
+Status KafkaIngestor::Consume(const std::atomic<bool>& stop) {
   for (const auto& t : config_.topics) unassigned_.insert(t.name);
   if (auto s = AssignNewTopics(5000); !s) return s;
   std::vector<MessagePtr> messages;
@@ -204,12 +239,10 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
       if (Clock::now() >= disk_.retry_at) {
         if (auto s = RetryAfterSpace(); !s) return s;
       }
-    } else if (auto s = ProcessBatch(messages); !s) {
-      return s;
+    } else {
+      ProcessBatch(messages);
     }
-    if (between_batches && !disk_.full) {
-      if (auto s = between_batches(); !s) return s;
-    }
+    if (auto s = SyncWithWriter(); !s) return s;
     if (!reset_pending_.empty() && !disk_.waiting) {
       if (auto s = ResetOutOfRange(); !s) return s;
     }
@@ -223,7 +256,6 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
       last_report = now;
     }
   }
-  ReportLagAndReadiness();
   return Status::Ok();
 }
 
@@ -232,6 +264,7 @@ Status KafkaIngestor::Run(const std::atomic<bool>& stop,
 // resume at the first retained one. Above the end (the partition was truncated, e.g. after an
 // unclean leader election or a broker restore): resume at the end, which re-reads nothing.
 Status KafkaIngestor::ResetOutOfRange() {
+  if (auto s = DrainWriter(); !s || disk_.waiting) return s;
   std::map<TopicPartition, KafkaOffset> positions = Positions();
   for (const auto& tp : reset_pending_) {
     auto low = consumer_->LowWatermark(tp, 5000);
@@ -263,22 +296,45 @@ void KafkaIngestor::ResetProgress() {
   for (auto& [tp, st] : partitions_) st.progress_at = now;
 }
 
-Status KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {
+void KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {
   eventlog::IngestBatch batch;
-  for (const auto& m : messages) Handle(*m, batch);
-  if (batch.events.empty() && batch.quarantined.empty() && batch.next_offsets.empty()) {
-    return Status::Ok();
+  size_t records = 0, bytes = 0;
+  auto push = [&] {
+    if (batch.events.empty() && batch.quarantined.empty() && batch.next_offsets.empty() &&
+        batch.ignored_by_source.empty()) {
+      return;
+    }
+    // Refused only after a failed write: SyncWithWriter pauses, and the records are read again.
+    (void)writer_->Push(std::move(batch), records, bytes);
+    batch = {};
+    records = bytes = 0;
+  };
+  for (const auto& m : messages) {
+    Handle(*m, batch);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    ++records;
+    bytes += m->len;
+    if (bytes >= static_cast<size_t>(config_.write_max_bytes) ||
+        records >= static_cast<size_t>(config_.write_max_records)) {
+      push();
+    }
   }
-  auto outcome = log_.Append(batch);
-  if (!outcome) {
-    if (outcome.error().no_space()) return PauseForSpace(outcome.error());
+  push();
+}
+
+Status KafkaIngestor::SyncWithWriter() {
+  // The failure first: once it is set the writer writes nothing more until Resume, so the
+  // offsets taken after it are all the log stores.
+  const std::optional<Error> failure = writer_->Failure();
+  for (const auto& [tp, offset] : writer_->TakeCommitted()) partitions_[tp].next = offset;
+  if (failure) {
+    if (disk_.waiting) return Status::Ok();  // paused on it already
+    if (failure->no_space()) return PauseForSpace(*failure);
     logger_->error("Cannot append to the event log; stopping ingest. error=\"{}\"",
-                   outcome.error().message());
-    return outcome.error();
+                   failure->message());
+    return *failure;
   }
-  for (const auto& [tp, offset] : batch.next_offsets) partitions_[tp].next = offset;
-  observer_.OnBatch(*outcome);
-  if (disk_.full) {
+  if (disk_.full && writer_->writes() > disk_.writes_at_failure) {
     logger_->info("The event log can be written again; ingest resumed. paused_for_s={} "
                   "retries={}",
                   Seconds(Clock::now() - disk_.since), disk_.retries);
@@ -289,12 +345,18 @@ Status KafkaIngestor::ProcessBatch(std::vector<MessagePtr>& messages) {
   return Status::Ok();
 }
 
+Status KafkaIngestor::DrainWriter() {
+  writer_->Drain();
+  return SyncWithWriter();
+}
+
 // Exactly once across the pause, by the same argument as a restart: the failed Append wrote
-// nothing (events, dedup keys, offsets and counters travel in one atomic write), and
-// `partitions_` advances only after a successful one, so it still holds the offsets the log
-// stores. Dropping the assignment discards the failed batch and whatever was fetched after it;
-// RetryAfterSpace assigns every partition at those stored offsets again, so the records of the
-// failed batch are read again, once, and nothing after them is skipped.
+// nothing (events, dedup keys, offsets and counters travel in one atomic write), the writer
+// dropped what was queued behind it and refuses more, and `partitions_` advances only with
+// the offsets of successful writes, so it holds the offsets the log stores. Dropping the
+// assignment discards whatever was fetched after the failed batch; RetryAfterSpace assigns
+// every partition at those stored offsets again, so the records of the failed and dropped
+// batches are read again, once, and nothing after them is skipped.
 Status KafkaIngestor::PauseForSpace(const Error& error) {
   const auto now = Clock::now();
   if (!disk_.full) {
@@ -320,6 +382,7 @@ Status KafkaIngestor::PauseForSpace(const Error& error) {
   }
   disk_.error = error.message();
   disk_.waiting = true;
+  disk_.writes_at_failure = writer_->writes();
   reset_pending_.clear();  // found again, if still true, when the batch is read again
   disk_.retry_at = now + disk_.backoff;
   if (auto s = consumer_->Unassign(); !s) return s;
@@ -330,6 +393,7 @@ Status KafkaIngestor::PauseForSpace(const Error& error) {
 Status KafkaIngestor::RetryAfterSpace() {
   disk_.waiting = false;
   ResetProgress();
+  writer_->Resume();
   // The store resumes RocksDB from its read-only state before the next write; the next batch
   // read from the stored offsets is that write.
   return consumer_->Assign(Positions());
@@ -390,7 +454,8 @@ void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBat
       st.end_seen = m.offset;  // the EOF event carries the end offset
       st.progress_at = Clock::now();
       // Everything below the end was delivered or is not a record (transaction markers,
-      // aborted records): store the end so the stored offset matches the partition.
+      // aborted records): store the end so the stored offset matches the partition. (With
+      // batches still queued `st.next` may be behind them; the end is beyond those too.)
       auto it = batch.next_offsets.find(tp);
       const int64_t next = it != batch.next_offsets.end() ? it->second.value() : st.next.value();
       if (m.offset > next) batch.next_offsets[tp] = KafkaOffset(m.offset);
@@ -482,7 +547,8 @@ void KafkaIngestor::ReportLagAndReadiness() {
     behind += st.caught_up ? 0 : 1;
   }
   for (const auto& [topic, lag] : lag_by_topic) observer_.OnLag(topic, lag);
-  if (all_caught_up && !caught_up_once_) {
+  // Ready once what was read up to the end is in the log, not merely queued.
+  if (all_caught_up && !caught_up_once_ && writer_ && writer_->Idle()) {
     logger_->info("Caught up with every assigned partition; ready. partitions={}",
                   partitions_.size());
     caught_up_once_ = true;

@@ -24,8 +24,14 @@ struct KafkaConfig {
   std::string brokers = "embedded";
   std::string client_id = "teamhealth";
   std::vector<TopicConfig> topics;
-  int batch_max_messages = 5000;  // records per durable batch
+  int batch_max_messages = 5000;  // records per consumed batch
   int batch_max_ms = 100;         // longest wait to fill a batch, milliseconds
+  // One durable write (one atomic RocksDB batch, one fsync, on the writer thread) merges the
+  // consumed batches waiting for it while they cover at most this many bytes of record values
+  // (64 KiB..1 GiB) and this many records (1..1000000); a consumed batch above either is
+  // split. Up to twice `write_max_bytes` more wait in memory (backpressure).
+  int write_max_bytes = 8 << 20;
+  int write_max_records = 50000;
   // Largest record value ingested, bytes (1 KiB..256 MiB); a larger one is quarantined
   // (too_large) unparsed. The consumer's fetch limits are sized from it.
   int max_record_bytes = 10 * 1024 * 1024;

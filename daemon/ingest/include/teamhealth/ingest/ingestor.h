@@ -15,7 +15,8 @@
 
 namespace teamhealth::ingest {
 
-// Receives ingest progress; the metrics module implements it. Called on the ingest thread.
+// Receives ingest progress; the metrics module implements it. OnBatch is called on the log's
+// writer thread, the others on the consuming thread (the one that runs Ingestor::Run).
 class IngestObserver {
  public:
   virtual ~IngestObserver() = default;
@@ -52,9 +53,11 @@ struct Readiness {
 };
 
 // Consumes the configured topics into the event log with exactly-once semantics: every
-// partition is assigned manually at the next offset stored in the log; each batch's events,
+// partition is assigned manually at the next offset stored in the log; each write's events,
 // quarantine records and next offsets are appended in one atomic write; nothing is ever
-// committed to or read from Kafka's group offsets.
+// committed to or read from Kafka's group offsets. Two threads: the one calling Run()
+// consumes and normalises, a LogWriter thread (log_writer.h) writes, with a bounded queue
+// between them.
 //
 // Borrows the log, registry and observer, which must outlive it. Run() is called from one
 // thread; Ready() from any.
@@ -68,15 +71,16 @@ class Ingestor {
                                                   IngestObserver& observer, logging::Logger logger,
                                                   IngestTimings timings = {});
 
-  // Consumes until `stop` is set, then finishes the batch in flight and returns. Returns an
+  // Consumes until `stop` is set, then writes what it consumed (the queue, a few MB) and
+  // returns. Returns an
   // error only for failures that make further ingest unsafe (the log cannot be written).
   // A full disk is not one of them: ingest pauses (not ready, the reason says "disk full"),
   // rereads the batch that failed from its stored offsets and retries with a backoff
   // (IngestTimings) until a write succeeds, so nothing is lost or appended twice; `stop` is
   // honoured while paused.
-  // `between_batches`, if set, runs on the ingest thread between two batches: the place for
-  // other writers of the log (directory reloads), since the log has a single writer. It does
-  // not run while ingest is paused on a full disk.
+  // `between_batches`, if set, runs on the log's writer thread between two writes, and every
+  // ~100 ms when idle: the place for other writers of the log (directory reloads), since the
+  // log has a single writer. It does not run while ingest is paused on a full disk.
   virtual Status Run(const std::atomic<bool>& stop,
                      const std::function<Status()>& between_batches = {}) = 0;
 
