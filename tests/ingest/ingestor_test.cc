@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -383,6 +384,39 @@ std::vector<std::string> Records(int from, int to) {
 // A full disk pauses ingest instead of stopping it: the write is retried with a backoff, the
 // log does not move, readiness says why, and once writes succeed again everything is ingested
 // exactly once.
+// Readiness follows what the log stores, not an idle writer: records arriving every few
+// milliseconds keep the writer busy at every check, and the daemon must still become ready
+// once it has stored what it read up to the end it first reached.
+TEST_F(IngestorTest, BecomesReadyWhileRecordsKeepArriving) {
+  // Every write takes 30 ms, as an fsync on a slow disk does: the writer is busy whenever
+  // records arrive.
+  OpenLogOnFullDiskStore();
+  disk_->write_delay_ms = 30;
+  Produce(config_.brokers, "canon", Records(0, 200));
+  std::atomic<bool> stop{false};
+  std::atomic<int> produced{200};
+  std::thread stream([&] {
+    auto producer = RecordProducer::Create(config_.brokers);
+    ASSERT_TRUE(producer.ok());
+    for (int i = 200; !stop && i < 200000; ++i) {
+      ASSERT_TRUE((*producer)->Produce("canon", "k" + std::to_string(i), {}, Record(i)).ok());
+      produced = i + 1;
+      if (i % 20 == 0) {
+        ASSERT_TRUE((*producer)->Flush(30000).ok());
+      }
+    }
+    (void)(*producer)->Flush(30000);
+  });
+  RunningIngestor ingestor(MakeIngestor());
+  const bool ready = PollUntil([&] { return ingestor->Ready(); }, std::chrono::seconds(30));
+  const int produced_when_ready = produced;
+  stop = true;
+  stream.join();
+  ASSERT_TRUE(ready) << "not ready while records kept arriving";
+  EXPECT_LT(produced_when_ready, 200000);    // the stream was still running
+  EXPECT_GE(log_->LastSequence().value(), 200u);  // what was there at the start is stored
+}
+
 TEST_F(IngestorTest, PausesOnAFullDiskAndResumesWithoutLossOrDuplicates) {
   OpenLogOnFullDiskStore();
   timings_.disk_retry_first = std::chrono::milliseconds(20);

@@ -787,6 +787,12 @@ def scan_state(state: Path, lz4: Lz4, leaks: list[str]) -> StateScan:
         scan.ssts.append(c)
         blob = b"\n".join(c.blocks) + b"\n" + b"\n".join(k + b"\n" + v for k, _, v in c.entries)
         find_leaks(blob, f"decompressed {f.name} ({c.column_family})", leaks)
+    # Projection states of 1 MiB and more go to blob files (daemon/storage), each record
+    # LZ4-compressed on its own: the raw scan above cannot see inside them.
+    blobs = sorted(f.name for f in state.glob("*.blob"))
+    if blobs:
+        pytest.fail(f"{blobs}: blob files cannot be decoded by this scan; teach it their format "
+                    "or keep the test's states under storage's min_blob_size")
     return scan
 
 

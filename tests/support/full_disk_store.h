@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "forwarding_store.h"
 
@@ -17,8 +19,12 @@ class FullDiskStore final : public ForwardingStore {
   std::atomic<bool> full{false};
   std::atomic<int> failed_writes{0};     // writes refused while full
   std::atomic<int> succeeded_writes{0};  // writes that reached `inner`
+  std::atomic<int> write_delay_ms{0};    // each write first waits this long (a slow fsync)
 
   Status Write(storage::WriteBatch& batch) override {
+    if (const int ms = write_delay_ms.load(); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
     if (full.load()) {
       ++failed_writes;
       return Error(ErrorKind::kNoSpace,

@@ -33,6 +33,10 @@ struct PartitionState {
   // The end offset when the consumer last reached it: beyond `next` when the partition ends
   // with records that are not delivered (transaction markers).
   int64_t end_seen = -1;
+  // The offset the log must store for the partition to count as caught up: the end it first
+  // reached (read, perhaps still queued for the writer). Readiness waits for the stored offset
+  // to pass it, not for an idle writer, which a steady stream of records never leaves.
+  int64_t ready_at = -1;
   int64_t startup_high = -1;  // high watermark queried at assignment, until fetches report one
   bool stored = false;        // the log held an offset for it at assignment
   Clock::time_point progress_at;  // last record or end of partition (or assignment)
@@ -284,7 +288,12 @@ Status KafkaIngestor::ResetOutOfRange() {
           tp.topic, tp.partition.value(), stored, *low);
     }
     positions[tp] = KafkaOffset(resume);
-    partitions_[tp].next = KafkaOffset(resume);
+    auto& st = partitions_[tp];
+    st.next = KafkaOffset(resume);
+    // Its end is found again: one seen before may lie beyond a truncated partition.
+    st.caught_up = false;
+    st.end_seen = -1;
+    st.ready_at = -1;
   }
   reset_pending_.clear();
   ResetProgress();
@@ -452,6 +461,7 @@ void KafkaIngestor::HandleError(const rd_kafka_message_t& m, eventlog::IngestBat
       auto& st = partitions_[tp];
       st.caught_up = true;
       st.end_seen = m.offset;  // the EOF event carries the end offset
+      if (st.ready_at < 0) st.ready_at = m.offset;
       st.progress_at = Clock::now();
       // Everything below the end was delivered or is not a record (transaction markers,
       // aborted records): store the end so the stored offset matches the partition. (With
@@ -532,6 +542,7 @@ void KafkaIngestor::ReportLagAndReadiness() {
     if (hi >= 0) {
       lag = std::max<int64_t>(0, hi - std::max(st.next.value(), st.end_seen));
       if (lag == 0 && st.next.value() > 0) st.caught_up = true;
+      if (st.caught_up && st.ready_at < 0) st.ready_at = std::max(st.next.value(), st.end_seen);
     }
     lag_by_topic[tp.topic] += lag;
     const std::string name = tp.topic + "/" + std::to_string(tp.partition.value());
@@ -543,12 +554,13 @@ void KafkaIngestor::ReportLagAndReadiness() {
       stalled.push_back(name + " (no record for " + std::to_string(Seconds(now - st.progress_at)) +
                         " s with " + std::to_string(lag) + " to read)");
     }
-    all_caught_up = all_caught_up && st.caught_up;
-    behind += st.caught_up ? 0 : 1;
+    const bool stored = st.caught_up && st.next.value() >= st.ready_at;
+    all_caught_up = all_caught_up && stored;
+    behind += stored ? 0 : 1;
   }
   for (const auto& [topic, lag] : lag_by_topic) observer_.OnLag(topic, lag);
   // Ready once what was read up to the end is in the log, not merely queued.
-  if (all_caught_up && !caught_up_once_ && writer_ && writer_->Idle()) {
+  if (all_caught_up && !caught_up_once_) {
     logger_->info("Caught up with every assigned partition; ready. partitions={}",
                   partitions_.size());
     caught_up_once_ = true;

@@ -70,8 +70,11 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column,
     // Projection states and the metric facts' snapshots are values of tens to hundreds of MB
     // at 10,000 people. In blob files (RocksDB's BlobDB), out of the tables' data blocks, a
     // small key stored next to one (a day's gauges) is read without decompressing the state.
+    // Only those: the facts' own blobs (KBs, kept for ever) stay in the tables, so that a
+    // blob file holds states that are replaced and snapshots that are deleted, and its space
+    // comes back (a superseded state beside live facts would pin the file).
     cf.enable_blob_files = true;
-    cf.min_blob_size = 64 << 10;
+    cf.min_blob_size = 1 << 20;
     cf.blob_compression_type = rocksdb::kLZ4Compression;
     cf.enable_blob_garbage_collection = true;  // compactions drop the blobs of replaced states
   }
