@@ -72,10 +72,11 @@ class FactIndexTest : public ::testing::Test {
           projections::MakeDirectoryView(org_.config.directory), settings);
     };
   }
-  std::unique_ptr<FactBuilder> Builder(projections::Settings settings = {}) {
-    auto b = std::make_unique<FactBuilder>(*store_, *log_, Factory(settings),
-                                           loggers_.Get("facts"),
-                                           FactBuilder::Options{.lag_ms = kHour, .chunk_facts = 700});
+  std::unique_ptr<FactBuilder> Builder(projections::Settings settings = {},
+                                       std::function<EpochMillis()> clock = nullptr) {
+    auto b = std::make_unique<FactBuilder>(
+        *store_, *log_, Factory(settings), loggers_.Get("facts"),
+        FactBuilder::Options{.lag_ms = kHour, .chunk_facts = 700, .clock = std::move(clock)});
     EXPECT_TRUE(b->Start().ok());
     return b;
   }
@@ -256,6 +257,61 @@ TEST_F(FactIndexTest, LateEventsRollBackAndStillGiveTheReplaysNumbers) {
   EXPECT_EQ(builder->position(), position);
   ASSERT_TRUE(builder->CatchUp().ok());
   ExpectAllWindows("after restart");
+}
+
+TEST_F(FactIndexTest, WithAClockAQuietNightStillCrossesItsMidnight) {
+  org_ = MakeOrg(14, 12);
+  Append(projections::DirectoryEvents(org_.config.directory));
+  Append(org_.events);
+  const EpochMillis last = org_.events.back().occurred_at_ms();
+  // The clock: 2 days and 30 minutes after the last midnight before the last event. Without
+  // it the builder stops an hour (its lag) before the last event; with it, it crosses both
+  // midnights after that event (the horizon is the clock less the lag: 1 day 23 h 30 m after
+  // that midnight, so not the third) and stands at the second.
+  const EpochMillis day0 = last - last % kDay;
+  EpochMillis now = day0 + 2 * kDay + 30 * 60 * 1000;
+  {
+    auto without = Builder();
+    ASSERT_TRUE(without->CatchUp().ok());
+    EXPECT_LT(without->position(), last);
+  }
+  auto builder = Builder({}, [&] { return now; });
+  ASSERT_TRUE(builder->CatchUp().ok());
+  EXPECT_EQ(builder->position(), day0 + kDay);
+  now += kHour;  // the horizon passes the second midnight
+  ASSERT_TRUE(builder->CatchUp().ok());
+  EXPECT_EQ(builder->position(), day0 + 2 * kDay);
+  // Windows ending at those midnights read recorded gauges (FromFacts checks it) and give the
+  // replay's numbers.
+  const int recorded = recorded_gauges_;
+  for (const EpochMillis to : {day0 + kDay, day0 + 2 * kDay}) {
+    auto got = FromFacts(to - 7 * kDay, to);
+    ASSERT_TRUE(got.has_value());
+    ExpectSame(Replayed(to - 7 * kDay, to), *got, "quiet night to " + FormatRfc3339(to));
+  }
+  EXPECT_EQ(recorded_gauges_ - recorded, 2);
+
+  // An event stamped before the crossed midnights arrives: facts step aside until the builder
+  // has rolled back and applied it, then give the replay's numbers with it.
+  schema::Event late = org_.events.back();
+  late.set_id(late.id() + "-late");
+  late.set_occurred_at_ms(day0 + kDay + 5 * kHour);
+  Append({late});
+  EXPECT_FALSE(FromFacts(day0, day0 + 2 * kDay).has_value());
+  const uint64_t rollbacks = builder->rollbacks();
+  ASSERT_TRUE(builder->CatchUp().ok());
+  EXPECT_EQ(builder->rollbacks(), rollbacks + 1);
+  EXPECT_EQ(builder->position(), day0 + 2 * kDay);
+  for (const EpochMillis to : {day0 + kDay, day0 + 2 * kDay}) {
+    auto got = FromFacts(to - 7 * kDay, to);
+    ASSERT_TRUE(got.has_value());
+    ExpectSame(Replayed(to - 7 * kDay, to), *got, "after the late event to " + FormatRfc3339(to));
+  }
+  // A restart keeps the position the clock gave.
+  builder.reset();
+  builder = Builder({}, [&] { return now; });
+  EXPECT_EQ(builder->position(), day0 + 2 * kDay);
+  ExpectAllWindows("quiet night");
 }
 
 TEST_F(FactIndexTest, FactsAnswerOnlyForTheirDefinitions) {

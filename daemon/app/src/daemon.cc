@@ -57,7 +57,9 @@ Status Daemon::Build(const logging::Loggers& loggers) {
     logger_->warn("privacy.person_metrics is on: per-person series are exported");
   }
   // Metric facts are built once ingest has caught up: a backlog arrives out of event-time order.
-  projector_->EnableFacts({}, [this] { return ingestor_ != nullptr && ingestor_->Ready(); });
+  // The clock lets a quiet night cross its midnight: the retro page's default window ends there.
+  projector_->EnableFacts({.clock = NowMillis},
+                          [this] { return ingestor_ != nullptr && ingestor_->Ready(); });
   if (auto s = projector_->Start(); !s) {
     return Error("cannot start the projections: " + s.error().message());
   }

@@ -460,6 +460,9 @@ struct FactBuilder::Impl {
   // Time between checkpoints: 5 s, or 30 times what saving the state last took (a large
   // organisation's state is tens of MB: saving it every 5 s would be most of the work).
   std::chrono::steady_clock::duration checkpoint_every = std::chrono::seconds(5);
+  // The later of the newest event time and the clock: daily snapshots are kept for the 14
+  // midnights before it.
+  EpochMillis recent = kNoTime;
 
   Impl(storage::Store& s, eventlog::EventLog& l, PipelineFactory f, logging::Logger lg,
        Options o)
@@ -591,7 +594,7 @@ struct FactBuilder::Impl {
       for (auto& [team, blob] : gauges.blobs()) sink.Put(GaugeKey(team, m), std::move(blob));
       sink.Put(GaugeDayKey(m), "");  // the gauges of every team at m are recorded
       state.next_midnight = m + kDay;
-      if (m / kDay % 7 != 0 && state.newest - m > kDailySnapshotsKept * kDay) continue;
+      if (m / kDay % 7 != 0 && recent - m > kDailySnapshotsKept * kDay) continue;
       storage::WriteBatch wb;
       wb.Put(storage::Column::kProjections, SnapshotKey(m), SaveStates(*pipeline));
       const EpochMillis old = m - kDailySnapshotsKept * kDay;
@@ -673,7 +676,9 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   if (!newest) return newest.error();
   st.newest = *newest;
   if (st.newest == kNoTime) return uint64_t{0};
-  const EpochMillis horizon = st.newest - m.options.lag_ms;
+  const EpochMillis now = m.options.clock ? m.options.clock() : kNoTime;
+  m.recent = std::max(st.newest, now);
+  const EpochMillis horizon = m.recent - m.options.lag_ms;
   uint64_t n = 0;
   bool rebuild = false;
   Status inner = Status::Ok();
@@ -707,6 +712,17 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   if (rebuild) {
     if (auto w = m.Wipe("a directory change re-resolves a person reference"); !w) return w.error();
     return n;
+  }
+  // Every event before the horizon is applied and no event after the next midnight is: with a
+  // clock, cross the midnights up to the horizon now (their gauges are final unless a late
+  // event arrives, which rolls back), and put the position there, so that an event older than
+  // them counts as late.
+  if (m.options.clock && n < max_events && st.next_midnight != kNoTime &&
+      st.next_midnight <= horizon) {
+    if (auto c = m.Midnights(horizon); !c) return c.error();
+    st.pos_time = st.next_midnight - kDay;
+    st.pos_seq = 0;
+    dirty = true;
   }
   // The projections' state is written with every checkpoint: at most every few seconds (a
   // full chunk and every midnight write at once). What is not written yet is applied again

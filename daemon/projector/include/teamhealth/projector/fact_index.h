@@ -87,6 +87,13 @@ class FactBuilder final {
     // between snapshots saves the projections' state too, so it is large: a week of a
     // 10,000-person organisation's facts fits.
     uint64_t chunk_facts = 4000000;
+    // The wall clock, when the builder serves a live log (the daemon; not `import`): the
+    // horizon is then the later of the newest event time and this clock, less the lag, and
+    // once every event before the horizon is applied the builder crosses the midnights up to
+    // it with no event after them, so a quiet night still records that midnight's gauges
+    // (the retro page's default window ends there). An event that then arrives older than
+    // such a midnight rolls back, as any late event does.
+    std::function<EpochMillis()> clock;
   };
   using PipelineFactory = std::function<std::unique_ptr<projections::Pipeline>()>;
 
@@ -100,7 +107,7 @@ class FactBuilder final {
   Status Start();
   // Folds in the events appended since the last step (rolling back if one is older than what
   // was applied) and applies up to `max_events` in event-time order up to the horizon (newest
-  // event time - lag). Returns how many were applied.
+  // event time - lag, or the clock's time - lag if later). Returns how many were applied.
   Result<uint64_t> Step(uint64_t max_events);
   // Steps until nothing is left to apply, then checkpoints.
   Status CatchUp();
