@@ -143,7 +143,9 @@ Status EventLog::LoadIndexCheckpoint() {
 }
 
 void EventLog::StageIndexCheckpoint(storage::WriteBatch& wb) const {
-  if (checkpoint_to_store_) wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(*checkpoint_to_store_));
+  if (checkpoint_to_store_) {
+    wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(*checkpoint_to_store_));
+  }
 }
 
 Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
