@@ -57,6 +57,7 @@ var nonTeamMetrics = map[string]bool{
 	"teamhealth_events_ignored_total":                            true,
 	"teamhealth_consumer_lag_messages":                           true,
 	"teamhealth_log_last_sequence":                               true,
+	"teamhealth_log_indexed_sequence":                            true,
 	"teamhealth_projection_lag_events":                           true,
 	"teamhealth_build_info":                                      true,
 	"teamhealth_privacy_suppressed_series":                       true,

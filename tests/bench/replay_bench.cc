@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count();
   std::printf("setup: appended %llu events in %.1f s (untimed for the replay figure)\n",
               static_cast<unsigned long long>(n), setup_s);
+  // The indexes as `serve` keeps them: built behind the log (its `indexer` thread).
+  if (!log->IndexAll().ok()) return 1;
   if (!store->FlushAndCompact().ok()) return 1;
 
   logging::Loggers loggers("warn");

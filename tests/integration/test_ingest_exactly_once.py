@@ -118,6 +118,9 @@ def test_ingest_exactly_once(broker, daemons, tmp_path):
     lag_key = ("teamhealth_consumer_lag_messages", frozenset({("topic", topic)}))
     wait_until(lambda: d.metrics().samples.get(lag_key) == 0, 30, "consumer lag 0",
                on_timeout=d.log_tail)
+    # The time and subject indexes follow the log on a thread of their own (design section 3).
+    wait_until(lambda: d.metrics().get("teamhealth_log_indexed_sequence") == n_events, 30,
+               "the indexes caught up with the log", on_timeout=d.log_tail)
     d.wait_ready(timeout=30)
     assert d.http_get("/readyz")[0] == 200
     assert d.http_get("/healthz")[0] == 200

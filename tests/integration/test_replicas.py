@@ -47,7 +47,8 @@ SELF = {"teamhealth_events_ingested_total", "teamhealth_events_duplicate_total",
         "teamhealth_events_quarantined_total", "teamhealth_events_ignored_total",
         "teamhealth_consumer_lag_messages", "teamhealth_ingest_last_batch_timestamp_seconds",
         "teamhealth_build_info", "teamhealth_kafka_up", "teamhealth_topic_missing",
-        "teamhealth_log_last_sequence", "teamhealth_projection_lag_events"}
+        "teamhealth_log_last_sequence", "teamhealth_log_indexed_sequence",
+        "teamhealth_projection_lag_events"}
 INGEST = ("teamhealth_events_ingested_total", "teamhealth_events_duplicate_total",
           "teamhealth_events_quarantined_total", "teamhealth_events_ignored_total",
           "teamhealth_log_last_sequence")

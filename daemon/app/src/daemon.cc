@@ -11,6 +11,7 @@
 #include "report_html.h"
 #include "teams.h"
 #include "teamhealth/base/json_writer.h"
+#include "teamhealth/eventlog/indexer.h"
 #include "teamhealth/projections/registry.h"
 
 namespace teamhealth::app {
@@ -67,6 +68,7 @@ Status Daemon::Build(const logging::Loggers& loggers) {
 
   metrics_ = std::make_unique<http::DaemonMetrics>(TEAMHEALTH_VERSION);
   metrics_->Seed(log_->counters(), log_->LastSequence());
+  metrics_->SetIndexedSequence(log_->IndexedSequence());
   {
     std::vector<std::string> sources, topics;
     for (const auto& t : config_.kafka.topics) {
@@ -296,6 +298,16 @@ Status Daemon::Run(std::atomic<bool>& stop, std::atomic<bool>& reload) {
     reload_retry_at = Clock::now() + std::chrono::seconds(10);
     return Status::Ok();
   };
+  // The time and subject indexes follow the log on a thread of their own (off the ingest hot
+  // path, docs/design.md section 10); readers merge in what they have not indexed yet.
+  eventlog::Indexer indexer(*log_, [this](Sequence s) { metrics_->SetIndexedSequence(s); });
+  Status indexer_status;
+  std::atomic<bool> stop_indexer{false};
+  std::thread indexer_thread([&] {
+    pthread_setname_np(pthread_self(), "indexer");  // per-thread CPU in top/perf
+    indexer_status = indexer.Run(stop_indexer);
+    if (!indexer_status) stop.store(true);  // no silent half-daemon
+  });
   Status projector_status;
   std::atomic<bool> stop_projector{false};
   std::thread projector_thread([&] {
@@ -306,7 +318,11 @@ Status Daemon::Run(std::atomic<bool>& stop, std::atomic<bool>& reload) {
   const Status status = ingestor_->Run(stop, between_batches);
   stop_projector.store(true);
   projector_thread.join();
+  stop_indexer.store(true);
+  indexer.Wake();
+  indexer_thread.join();
   if (!projector_status) return Error("projections failed: " + projector_status.error().message());
+  if (!indexer_status) return Error("indexing failed: " + indexer_status.error().message());
   if (!status) return Error("ingest failed: " + status.error().message());
   logger_->info("Stopped cleanly. last_sequence={}", log_->LastSequence().value());
   return Status::Ok();

@@ -3,10 +3,12 @@
 // same records consumed from Kafka become (docs/design.md section 8, "Import").
 
 #include <simdjson.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "commands.h"
@@ -24,6 +27,7 @@
 #include "record_lines.h"
 #include "state.h"
 #include "teamhealth/config/config.h"
+#include "teamhealth/eventlog/indexer.h"
 #include "teamhealth/ingest/records.h"
 #include "teamhealth/logging/logging.h"
 #include "teamhealth/sources/source.h"
@@ -424,10 +428,29 @@ int Import(const Args& args) {
   Progress progress(args.Has("progress") || isatty(STDERR_FILENO) == 1, total_bytes);
   Importer importer(*opened->log, config->kafka.max_record_bytes, progress);
   Status status = Status::Ok();
-  for (const auto& file : files) {
-    if (status = importer.Import(file, *kind); !status) break;
+  {
+    // The time and subject indexes follow on a thread of their own, as in `serve`; what they
+    // have not reached when the files are appended is indexed before the facts read it.
+    eventlog::Indexer indexer(*opened->log);
+    Status indexer_status;
+    std::atomic<bool> stop_indexer{false};
+    std::thread indexer_thread([&] {
+      pthread_setname_np(pthread_self(), "indexer");
+      indexer_status = indexer.Run(stop_indexer);
+    });
+    for (const auto& file : files) {
+      if (status = importer.Import(file, *kind); !status) break;
+    }
+    if (status) status = importer.Flush();
+    stop_indexer.store(true);
+    indexer.Wake();
+    indexer_thread.join();
+    if (status) status = indexer_status;
+    if (status) {
+      auto indexed = opened->log->IndexAll();
+      if (!indexed) status = indexed.error();
+    }
   }
-  if (status) status = importer.Flush();
   progress.Clear();
   const double import_seconds = SecondsSince(importer.start());
   if (status && !args.Has("no-facts")) {

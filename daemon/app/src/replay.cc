@@ -188,7 +188,8 @@ Status ReadWindow(const ReplaySource& source, const config::Config& config,
   how = "replay (" + why_not + ")";
   const uint64_t total = log.LastSequence().value();
   uint64_t applied = 0;
-  // In event-time order through the time index: memory stays O(people + open items).
+  // In event-time order through the time index: memory stays O(people + open items), plus the
+  // keys of the events the indexer has not reached yet (EventLog merges them in).
   auto s = log.ForEachByTime(to, [&](Sequence seq, const schema::Event& e) {
     apply(seq, e);
     if (++applied % 100000 == 0 && window.progress) window.progress(applied, total);

@@ -20,8 +20,9 @@ struct WritableLog {
 // Opens the state directory of `config` for writing as `serve` does: the identity key is
 // required (storage.identity_key_file, outside the state directory), the store takes the
 // directory's lock (an error names the directory while a daemon holds it), writes are fsync'd
-// per storage.sync_writes, and a log written before keying is keyed in place. Then records
-// the config's directory (RecordDirectory). Used by `serve` (Daemon::Build) and `import`.
+// per storage.sync_writes, and a log written before keying is keyed in place. The time and
+// subject indexes catch up with the log (EventLog::IndexAll). Then records the config's
+// directory (RecordDirectory). Used by `serve` (Daemon::Build) and `import`.
 Result<WritableLog> OpenWritableLog(const config::Config& config, const logging::Loggers& loggers);
 
 }  // namespace teamhealth::app

@@ -157,7 +157,10 @@ Result<int> EventLog::SyncDirectory(const std::vector<DirectoryPerson>& people, 
     return 0;
   }
   Counters next = MergeCounters(delta, wb);
+  const bool appends_events = seq != last_seq_.load(std::memory_order_relaxed);
+  if (appends_events) StageIndexCheckpoint(wb);
   if (auto s = WriteWithIdentities(wb); !s) return s.error();
+  if (appends_events) IndexCheckpointStored();
   counters_ = std::move(next);
   last_seq_.store(seq, std::memory_order_release);
   return changed;
@@ -218,7 +221,9 @@ Result<bool> EventLog::Erase(std::string_view handle, const std::vector<std::str
   Counters delta;
   delta.ingested["directory"] = 1;
   Counters next = MergeCounters(delta, wb);
+  StageIndexCheckpoint(wb);
   if (auto s = WriteWithIdentities(wb); !s) return s.error();
+  IndexCheckpointStored();
   identities_.ClearCache();  // other identities may have pointed at the pseudonym
   counters_ = std::move(next);
   last_seq_.store(seq, std::memory_order_release);

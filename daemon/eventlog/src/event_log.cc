@@ -1,7 +1,5 @@
 #include "teamhealth/eventlog/event_log.h"
 
-#include <limits>
-
 #include <unordered_set>
 
 #include "person_fields.h"
@@ -91,7 +89,8 @@ Status EventLog::Load() {
       counters_.quarantined[{rest.substr(0, nul), rest.substr(nul + 1)}] = v;
     }
   }
-  return m->status();
+  if (auto s = m->status(); !s) return s;
+  return LoadIndexCheckpoint();
 }
 
 Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
@@ -169,9 +168,12 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
   // Counters travel in the same batch, so they always match the log.
   Counters next = MergeCounters(delta, wb);
 
+  const bool appends_events = outcome.first.value() != 0;
+  if (appends_events) StageIndexCheckpoint(wb);
   if (wb.Count() > 0) {
     if (auto s = WriteWithIdentities(wb); !s) return s.error();
   }
+  if (appends_events) IndexCheckpointStored();
   counters_ = std::move(next);
   last_quarantine_ = qseq;
   last_seq_.store(seq, std::memory_order_release);
@@ -218,10 +220,8 @@ void EventLog::PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
   const std::string seq_key = keys::SequenceKey(s);
   wb.Put(Column::kLog, seq_key, scratch);
   wb.Put(Column::kDedup, e.id(), seq_key);
-  wb.Put(Column::kIndexes, keys::TimeIndexKey(e.occurred_at_ms(), s), {});
-  if (!e.subject().id().empty()) {
-    wb.Put(Column::kIndexes, keys::SubjectIndexKey(e.subject().kind(), e.subject().id(), s), {});
-  }
+  // No index keys: the indexer writes them behind the log (indexes.cc). Inserting them here
+  // at random places of the memtables cost the writer thread about a third of its CPU.
 }
 
 Status EventLog::Pseudonymize(schema::Event& e, storage::WriteBatch& wb) {
@@ -261,46 +261,6 @@ Status EventLog::ForEach(Sequence from,
   for (it->Seek(keys::SequenceKey(from)); it->Valid(); it->Next()) {
     if (auto s = Decode(it->value(), e); !s) return s;
     if (!fn(Sequence(keys::ReadU64(it->key()).value_or(0)), e)) break;
-  }
-  return it->status();
-}
-
-Status EventLog::ForEachByTime(EpochMillis before,
-                               const std::function<bool(Sequence, const schema::Event&)>& fn) {
-  return ForEachByTime(std::numeric_limits<EpochMillis>::min(), Sequence(0), before, fn);
-}
-
-Status EventLog::ForEachByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
-                               const std::function<bool(Sequence, const schema::Event&)>& fn) {
-  auto it = store_.NewIterator(Column::kIndexes);
-  const std::string end = keys::TimeIndexKey(before, Sequence(0));
-  it->Seek(after_time == std::numeric_limits<EpochMillis>::min()
-               ? std::string(1, keys::kTimeIndex)
-               : keys::TimeIndexKey(after_time, Sequence(after_seq.value() + 1)));
-  for (; it->Valid() && it->key() < end; it->Next()) {
-    const auto seq = keys::ReadU64(it->key().substr(9));
-    if (!seq) return Error("corrupt time index");
-    auto e = Read(Sequence(*seq));
-    if (!e) return e.error();
-    if (!*e) return Error("time index points at a missing event");
-    if (!fn(Sequence(*seq), **e)) break;
-  }
-  return it->status();
-}
-
-Status EventLog::ForEachOfSubjectKind(
-    std::string_view kind, const std::function<bool(Sequence, const schema::Event&)>& fn) {
-  auto it = store_.NewIterator(Column::kIndexes);
-  std::string prefix(1, keys::kSubjectIndex);
-  prefix.append(kind);
-  prefix.push_back('\0');
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const auto seq = keys::ReadU64(it->key().substr(it->key().size() - 8));
-    if (!seq) return Error("corrupt subject index");
-    auto e = Read(Sequence(*seq));
-    if (!e) return e.error();
-    if (!*e) return Error("subject index points at a missing event");
-    if (!fn(Sequence(*seq), **e)) break;
   }
   return it->status();
 }

@@ -77,6 +77,9 @@ const std::vector<projections::MetricSpec>& SelfMetricSpecs() {
        "Records behind the high watermark, summed over the topic's partitions.", {}},
       {"teamhealth_log_last_sequence", MetricType::kGauge,
        "Sequence number of the last event in the log.", {}},
+      {"teamhealth_log_indexed_sequence", MetricType::kGauge,
+       "Last sequence covered by the log's time and subject indexes (built behind the log).",
+       {}},
       {"teamhealth_build_info", MetricType::kGauge,
        "Always 1; the version label names the build.", {}},
       {"teamhealth_projection_lag_events", MetricType::kGauge,
@@ -111,6 +114,8 @@ struct DaemonMetrics::Impl {
       Build(prometheus::BuildGauge(), "teamhealth_consumer_lag_messages", *registry);
   prometheus::Family<prometheus::Gauge>& last_sequence_family =
       Build(prometheus::BuildGauge(), "teamhealth_log_last_sequence", *registry);
+  prometheus::Family<prometheus::Gauge>& indexed_sequence_family =
+      Build(prometheus::BuildGauge(), "teamhealth_log_indexed_sequence", *registry);
   prometheus::Family<prometheus::Gauge>& build_info =
       Build(prometheus::BuildGauge(), "teamhealth_build_info", *registry);
   prometheus::Family<prometheus::Gauge>& kafka_up_family =
@@ -125,6 +130,7 @@ struct DaemonMetrics::Impl {
   prometheus::Gauge& disk_full = disk_full_family.Add({});
   prometheus::Gauge& last_batch = last_batch_family.Add({});
   prometheus::Gauge& last_sequence = last_sequence_family.Add({});
+  prometheus::Gauge& indexed_sequence = indexed_sequence_family.Add({});
   std::unique_ptr<ProjectionExport> projections;
   // The last scrape's size: the next one reserves it (plus some) once.
   mutable std::atomic<size_t> size_hint{0};
@@ -199,6 +205,10 @@ void DaemonMetrics::OnBatch(const eventlog::AppendOutcome& outcome) {
   impl_->AddAll(outcome.delta);
   impl_->last_sequence.Set(double(outcome.last.value()));
   impl_->last_batch.SetToCurrentTime();
+}
+
+void DaemonMetrics::SetIndexedSequence(Sequence indexed) {
+  impl_->indexed_sequence.Set(double(indexed.value()));
 }
 
 void DaemonMetrics::OnKafkaUp(bool up) { impl_->kafka_up.Set(up ? 1 : 0); }

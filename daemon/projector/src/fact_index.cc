@@ -334,20 +334,11 @@ class NullSink final : public projections::MetricSink {
   void Set(std::string_view, const projections::Labels&, double) override {}
 };
 
-// The newest event time of the log, from the last key of its time index.
-Result<EpochMillis> NewestEventTime(storage::Store& store) {
-  auto it = store.NewIterator(storage::Column::kIndexes);
-  it->Seek(PrefixEnd(std::string(1, eventlog::keys::kTimeIndex)));
-  if (it->Valid()) {
-    it->Prev();
-  } else {
-    it->SeekToLast();
-  }
-  if (!it->status()) return it->status().error();
-  if (!it->Valid() || it->key().empty() || it->key()[0] != eventlog::keys::kTimeIndex) {
-    return kNoTime;
-  }
-  return ReadTime(it->key().substr(1, 8));
+// The newest event time of the log (its time index and the events not indexed yet).
+Result<EpochMillis> NewestEventTime(eventlog::EventLog& log) {
+  // kNoTime for an empty log, as EventLog::NewestEventTime says.
+  static_assert(kNoTime == std::numeric_limits<EpochMillis>::min());
+  return log.NewestEventTime();
 }
 
 // The (time, sequence) of the oldest event appended after `seen` (up to `last`), and the
@@ -672,7 +663,7 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
     st.seen_seq = last;
     dirty = true;
   }
-  auto newest = NewestEventTime(m.store);
+  auto newest = NewestEventTime(m.log);
   if (!newest) return newest.error();
   st.newest = *newest;
   if (st.newest == kNoTime) return uint64_t{0};

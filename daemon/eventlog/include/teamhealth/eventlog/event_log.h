@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,15 +77,23 @@ struct AppendOutcome {
 };
 
 // The append-only canonical event log over a Store. The Store must outlive it.
-// Thread-safety: Append() and the counters are for one writer thread; LastSequence() and the
-// read methods may be called from any thread concurrently with Append().
+// Thread-safety: Append(), SyncDirectory(), Erase() and the counters are for one writer thread;
+// IndexThrough() may run on another thread at the same time (calls to it are serialised);
+// LastSequence(), IndexedSequence() and the read methods may be called from any thread
+// concurrently with both.
+//
+// The time and subject indexes are built behind the log, not by Append (docs/design.md
+// sections 3 and 10): IndexThrough() indexes the events after the checkpoint `indexes/through`
+// (meta column) and moves the checkpoint in the same write. Readers merge the indexed part with
+// the events after the checkpoint, so they see every event whatever the indexer's lag.
 class EventLog final {
  public:
   static Result<std::unique_ptr<EventLog>> Open(storage::Store& store, OpenOptions options = {});
 
   // Drops events whose id is already in the log (or earlier in the batch), assigns dense
-  // sequences to the rest and writes events, dedup keys, indexes, quarantine records,
-  // offsets and counters atomically. On error nothing is written.
+  // sequences to the rest and writes events, dedup keys, quarantine records, identities,
+  // offsets and counters atomically: only what exactly-once needs (no index keys; see
+  // IndexThrough). On error nothing is written.
   Result<AppendOutcome> Append(IngestBatch& batch);
 
   // Records the directory as of `now`: appends a `directory.person_upserted` event for every
@@ -109,6 +118,21 @@ class EventLog final {
   uint64_t identities_keyed_at_open() const { return identities_keyed_at_open_; }
 
   Sequence LastSequence() const { return Sequence(last_seq_.load(std::memory_order_acquire)); }
+
+  // Indexes (time and subject) up to `max_events` events after the checkpoint, in sequence
+  // order, and moves the checkpoint past them, all in ONE write: a crash leaves the indexes
+  // exactly at their checkpoint. Events are immutable, so indexing again is harmless. Returns
+  // how many events were indexed (0: caught up with LastSequence()).
+  Result<uint64_t> IndexThrough(uint64_t max_events);
+  // IndexThrough() until caught up with LastSequence() as of the call.
+  Result<uint64_t> IndexAll(uint64_t batch_events = 50000);
+  // The last sequence covered by the indexes (their checkpoint).
+  Sequence IndexedSequence() const {
+    return Sequence(indexed_through_.load(std::memory_order_acquire));
+  }
+  // The newest occurred_at of the log (the time index's last key or a newer event not indexed
+  // yet); std::numeric_limits<EpochMillis>::min() for an empty log.
+  Result<EpochMillis> NewestEventTime();
   uint64_t QuarantineCount() const { return last_quarantine_; }
   const Counters& counters() const { return counters_; }
 
@@ -117,7 +141,8 @@ class EventLog final {
   // Calls `fn` for each event with sequence >= from, in order, until it returns false.
   Status ForEach(Sequence from, const std::function<bool(Sequence, const schema::Event&)>& fn);
   // Calls `fn` for each event with occurred_at < `before`, in event-time order (ties in log
-  // order), through the time index, until it returns false.
+  // order), through the time index merged with the events not indexed yet, until it returns
+  // false. Reads one snapshot of the store: events appended during the call are not seen.
   Status ForEachByTime(EpochMillis before,
                        const std::function<bool(Sequence, const schema::Event&)>& fn);
   // The same from a position: events after (`after_time`, `after_seq`) in (occurred_at,
@@ -125,7 +150,8 @@ class EventLog final {
   Status ForEachByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
                        const std::function<bool(Sequence, const schema::Event&)>& fn);
   // Calls `fn` for each event whose subject is of `kind` (e.g. "person": the directory's
-  // history), through the subject index, until it returns false.
+  // history), in the subject index's order (subject id, then sequence), through the subject
+  // index merged with the events not indexed yet, until it returns false.
   Status ForEachOfSubjectKind(std::string_view kind,
                               const std::function<bool(Sequence, const schema::Event&)>& fn);
   // The store under the log (readers of what is stored beside it, e.g. the metric facts).
@@ -142,8 +168,14 @@ class EventLog final {
   Status KeyIdentitiesInPlace(const IdentityKey& key, const std::string& check);
   // Replaces the actor and person attributes of `e` by pseudonyms.
   Status Pseudonymize(schema::Event& e, storage::WriteBatch& wb);
-  // Assigns the next sequence to `e` and writes it with its dedup key and indexes.
+  // Assigns the next sequence to `e` and writes it with its dedup key (no index keys).
   void PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb, std::string& scratch);
+  // Reads the index checkpoint at open (indexes.cc); see checkpoint_to_store_.
+  Status LoadIndexCheckpoint();
+  // Adds the index checkpoint to a write that appends events, while it is not stored yet, and
+  // notes it stored once that write succeeded (writer thread).
+  void StageIndexCheckpoint(storage::WriteBatch& wb) const;
+  void IndexCheckpointStored() { checkpoint_to_store_.reset(); }
   Status WriteWithIdentities(storage::WriteBatch& wb);
   // The counters after `delta`, with their new values written into `wb`.
   Counters MergeCounters(const Counters& delta, storage::WriteBatch& wb) const;
@@ -151,6 +183,14 @@ class EventLog final {
   storage::Store& store_;
   Identities identities_;
   std::atomic<uint64_t> last_seq_{0};
+  // The indexes' checkpoint: every event up to it has its index keys.
+  std::atomic<uint64_t> indexed_through_{0};
+  // A checkpoint that the store does not hold yet (writer thread only): 0 for a new log, and
+  // for a log written before the indexes moved off the hot path (every event indexed in its
+  // own write, no checkpoint key) its last sequence at open. It travels with the next write
+  // of events, so a log with events always has its checkpoint key and Open never writes.
+  std::optional<uint64_t> checkpoint_to_store_;
+  std::mutex index_mu_;  // one IndexThrough at a time
   uint64_t last_quarantine_ = 0;
   Counters counters_;
   uint64_t identities_keyed_at_open_ = 0;

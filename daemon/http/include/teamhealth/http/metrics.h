@@ -36,6 +36,8 @@ class DaemonMetrics final : public ingest::IngestObserver {
   void OnKafkaUp(bool up) override;
   void OnDiskFull(bool full) override;
   void OnTopicMissing(std::string_view topic, bool missing) override;
+  // The log's index checkpoint (EventLog::IndexedSequence), from the indexer's thread.
+  void SetIndexedSequence(Sequence indexed);
 
   // Exports the team-health metrics: at every scrape `snapshot()` gives the projections'
   // metrics as of now (privacy already applied) and `lag()` how many events they trail the

@@ -1,0 +1,268 @@
+// The time and subject indexes, built behind the log (docs/design.md sections 3 and 10).
+//
+// Append writes only what exactly-once needs. IndexThrough() reads the events after the
+// checkpoint (meta `indexes/through`) in sequence order and writes their index keys and the
+// new checkpoint in one write, so the indexes are always exactly "every event up to the
+// checkpoint": never ahead of the log, never with a gap. Readers take one snapshot, read the
+// checkpoint and the index through it, and merge in the events after the checkpoint (the
+// tail), sorted in memory by the key the index would give them: the result is the same
+// whatever the indexer's lag.
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/eventlog/keys.h"
+
+namespace teamhealth::eventlog {
+namespace {
+
+using storage::Column;
+using EventFn = std::function<bool(Sequence, const schema::Event&)>;
+
+// A checkpoint that covers every event of a snapshot.
+constexpr uint64_t kEverything = std::numeric_limits<uint64_t>::max();
+
+std::string U64Value(uint64_t v) {
+  std::string s;
+  keys::AppendU64(s, v);
+  return s;
+}
+
+// Both index keys end with the sequence.
+std::optional<uint64_t> SequenceOfIndexKey(std::string_view key) {
+  if (key.size() < 9) return std::nullopt;
+  return keys::ReadU64(key.substr(key.size() - 8));
+}
+
+// The checkpoint as `view` holds it. Absent, no event has been written since the indexes left
+// the hot path (the first write of events stores the checkpoint, see checkpoint_to_store_):
+// the log is empty, or all its events were indexed in their own writes. Either way the index
+// covers every event of the view.
+Result<uint64_t> CheckpointIn(storage::ReadView& view) {
+  auto v = view.Get(Column::kMeta, keys::kIndexedThroughKey);
+  if (!v) return v.error();
+  if (!*v) return kEverything;
+  auto n = keys::ReadU64(**v);
+  if (!n) return Error("corrupt index checkpoint");
+  return *n;
+}
+
+// Calls `fn` for each event of `view` after `checkpoint`, in sequence order.
+Status ForEachAfter(storage::ReadView& view, uint64_t checkpoint,
+                    const std::function<void(Sequence, const schema::Event&)>& fn) {
+  if (checkpoint == kEverything) return Status::Ok();
+  auto it = view.NewIterator(Column::kLog);
+  schema::Event e;
+  for (it->Seek(keys::SequenceKey(Sequence(checkpoint + 1))); it->Valid(); it->Next()) {
+    if (auto s = Decode(it->value(), e); !s) return s;
+    fn(Sequence(keys::ReadU64(it->key()).value_or(0)), e);
+  }
+  return it->status();
+}
+
+// The index keys the events after `checkpoint` would have (`key_of`: none to leave an event
+// out), sorted: the part of an index not written yet.
+Result<std::vector<std::string>> TailKeys(
+    storage::ReadView& view, uint64_t checkpoint,
+    const std::function<std::optional<std::string>(Sequence, const schema::Event&)>& key_of) {
+  std::vector<std::string> out;
+  auto s = ForEachAfter(view, checkpoint, [&](Sequence seq, const schema::Event& e) {
+    if (auto k = key_of(seq, e)) out.push_back(std::move(*k));
+  });
+  if (!s) return s.error();
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Calls `fn` for every event whose index key is in [start, end of range) in key order: the
+// index keys the checkpoint covers merged with `tail` (sorted, all in range). An index key of
+// a later sequence is skipped: its event is in the tail (such a key is only there if a build
+// without the checkpoint, i.e. an older one, indexed on its hot path after this one ran).
+Status MergedScan(storage::ReadView& view, uint64_t checkpoint, const std::string& start,
+                  const std::function<bool(std::string_view)>& in_range,
+                  const std::vector<std::string>& tail, const EventFn& fn) {
+  auto it = view.NewIterator(Column::kIndexes);
+  it->Seek(start);
+  size_t t = 0;
+  schema::Event e;
+  while (true) {
+    std::optional<uint64_t> indexed;
+    for (; it->Valid() && in_range(it->key()); it->Next()) {
+      indexed = SequenceOfIndexKey(it->key());
+      if (!indexed) return Error("corrupt index key");
+      if (*indexed <= checkpoint) break;
+      indexed.reset();
+    }
+    const bool from_tail =
+        t < tail.size() && (!indexed || std::string_view(tail[t]) < it->key());
+    if (!indexed && !from_tail) break;
+    const uint64_t seq = from_tail ? *SequenceOfIndexKey(tail[t]) : *indexed;
+    auto v = view.Get(Column::kLog, keys::SequenceKey(Sequence(seq)));
+    if (!v) return v.error();
+    if (!*v) return Error("index points at a missing event " + std::to_string(seq));
+    if (auto s = Decode(**v, e); !s) return s;
+    if (from_tail) {
+      ++t;
+    } else {
+      it->Next();
+    }
+    if (!fn(Sequence(seq), e)) return Status::Ok();
+  }
+  return it->status();
+}
+
+}  // namespace
+
+Status EventLog::LoadIndexCheckpoint() {
+  const uint64_t last = last_seq_.load(std::memory_order_relaxed);
+  auto v = store_.Get(Column::kMeta, keys::kIndexedThroughKey);
+  if (!v) return v.error();
+  if (!*v) {
+    // No checkpoint: a new log (0), or a log written before the indexes left the hot path,
+    // whose every event was indexed in the write that appended it (its last sequence). The
+    // next write of events stores it; until then readers treat a missing key the same way.
+    indexed_through_.store(last, std::memory_order_release);
+    checkpoint_to_store_ = last;
+    return Status::Ok();
+  }
+  auto through = keys::ReadU64(**v);
+  if (!through) return Error("corrupt index checkpoint");
+  if (*through > last) {
+    // Never written so (the checkpoint moves in a write after its events'), but the next
+    // appended events must not count as indexed: store the log's end with them.
+    indexed_through_.store(last, std::memory_order_release);
+    checkpoint_to_store_ = last;
+    return Status::Ok();
+  }
+  indexed_through_.store(*through, std::memory_order_release);
+  return Status::Ok();
+}
+
+void EventLog::StageIndexCheckpoint(storage::WriteBatch& wb) const {
+  if (checkpoint_to_store_) {
+    wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(*checkpoint_to_store_));
+  }
+}
+
+Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
+  std::lock_guard lock(index_mu_);
+  const uint64_t from = indexed_through_.load(std::memory_order_acquire) + 1;
+  const uint64_t last = last_seq_.load(std::memory_order_acquire);
+  if (from > last || max_events == 0) return uint64_t{0};
+  const uint64_t through = std::min(last, from - 1 + max_events);
+
+  storage::WriteBatch wb;
+  auto it = store_.NewIterator(Column::kLog);
+  schema::Event e;
+  uint64_t expected = from;
+  for (it->Seek(keys::SequenceKey(Sequence(from))); it->Valid() && expected <= through;
+       it->Next()) {
+    const auto seq = keys::ReadU64(it->key());
+    if (!seq || *seq != expected) break;
+    if (auto s = Decode(it->value(), e); !s) return s.error();
+    wb.Put(Column::kIndexes, keys::TimeIndexKey(e.occurred_at_ms(), Sequence(expected)), {});
+    if (!e.subject().id().empty()) {
+      wb.Put(Column::kIndexes,
+             keys::SubjectIndexKey(e.subject().kind(), e.subject().id(), Sequence(expected)), {});
+    }
+    ++expected;
+  }
+  if (auto s = it->status(); !s) return s.error();
+  if (expected <= through) {
+    return Error("cannot index the log: event " + std::to_string(expected) + " is missing");
+  }
+  wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(through));
+  if (auto s = store_.Write(wb); !s) return s.error();
+  indexed_through_.store(through, std::memory_order_release);
+  return through - from + 1;
+}
+
+Result<uint64_t> EventLog::IndexAll(uint64_t batch_events) {
+  const uint64_t target = last_seq_.load(std::memory_order_acquire);
+  uint64_t total = 0;
+  while (indexed_through_.load(std::memory_order_acquire) < target) {
+    auto n = IndexThrough(batch_events);
+    if (!n) return n.error();
+    if (*n == 0) break;
+    total += *n;
+  }
+  return total;
+}
+
+Status EventLog::ForEachByTime(EpochMillis before, const EventFn& fn) {
+  return ForEachByTime(std::numeric_limits<EpochMillis>::min(), Sequence(0), before, fn);
+}
+
+Status EventLog::ForEachByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
+                               const EventFn& fn) {
+  auto view = store_.NewReadView();
+  auto checkpoint = CheckpointIn(*view);
+  if (!checkpoint) return checkpoint.error();
+  const std::string start = after_time == std::numeric_limits<EpochMillis>::min()
+                                ? std::string(1, keys::kTimeIndex)
+                                : keys::TimeIndexKey(after_time, Sequence(after_seq.value() + 1));
+  const std::string end = keys::TimeIndexKey(before, Sequence(0));
+  auto in_range = [&](std::string_view key) { return key >= start && key < end; };
+  auto tail = TailKeys(*view, *checkpoint,
+                       [&](Sequence seq, const schema::Event& e) -> std::optional<std::string> {
+                         std::string key = keys::TimeIndexKey(e.occurred_at_ms(), seq);
+                         if (!in_range(key)) return std::nullopt;
+                         return key;
+                       });
+  if (!tail) return tail.error();
+  return MergedScan(*view, *checkpoint, start, in_range, *tail, fn);
+}
+
+Status EventLog::ForEachOfSubjectKind(std::string_view kind, const EventFn& fn) {
+  auto view = store_.NewReadView();
+  auto checkpoint = CheckpointIn(*view);
+  if (!checkpoint) return checkpoint.error();
+  std::string prefix(1, keys::kSubjectIndex);
+  prefix.append(kind);
+  prefix.push_back('\0');
+  auto tail = TailKeys(*view, *checkpoint,
+                       [&](Sequence seq, const schema::Event& e) -> std::optional<std::string> {
+                         if (e.subject().kind() != kind || e.subject().id().empty()) {
+                           return std::nullopt;
+                         }
+                         return keys::SubjectIndexKey(kind, e.subject().id(), seq);
+                       });
+  if (!tail) return tail.error();
+  return MergedScan(
+      *view, *checkpoint, prefix,
+      [&](std::string_view key) { return key.starts_with(prefix); }, *tail, fn);
+}
+
+Result<EpochMillis> EventLog::NewestEventTime() {
+  auto view = store_.NewReadView();
+  auto checkpoint = CheckpointIn(*view);
+  if (!checkpoint) return checkpoint.error();
+  EpochMillis newest = std::numeric_limits<EpochMillis>::min();
+  // The time index's last key that the checkpoint covers.
+  auto it = view->NewIterator(Column::kIndexes);
+  it->Seek(std::string(1, keys::kTimeIndex + 1));
+  if (it->Valid()) {
+    it->Prev();
+  } else {
+    it->SeekToLast();
+  }
+  for (; it->Valid() && it->key().starts_with(keys::kTimeIndex); it->Prev()) {
+    const auto seq = SequenceOfIndexKey(it->key());
+    if (!seq) return Error("corrupt time index");
+    if (*seq > *checkpoint) continue;
+    newest = keys::TimeOfTimeIndexKey(it->key()).value_or(newest);
+    break;
+  }
+  if (auto s = it->status(); !s) return s.error();
+  auto s = ForEachAfter(*view, *checkpoint, [&](Sequence, const schema::Event& e) {
+    newest = std::max<EpochMillis>(newest, e.occurred_at_ms());
+  });
+  if (!s) return s.error();
+  return newest;
+}
+
+}  // namespace teamhealth::eventlog

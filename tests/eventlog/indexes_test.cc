@@ -1,0 +1,428 @@
+// The time and subject indexes built behind the log (docs/design.md sections 3 and 10): the hot
+// path writes none, IndexThrough writes them with their checkpoint in one write, and readers
+// give the same answers whatever the indexer's lag.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "forwarding_store.h"
+#include "log_events.h"
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/eventlog/indexer.h"
+#include "teamhealth/eventlog/keys.h"
+#include "teamhealth/storage/store.h"
+#include "temp_dir.h"
+
+namespace teamhealth::eventlog {
+namespace {
+
+using storage::Column;
+constexpr EpochMillis kNoTime = std::numeric_limits<EpochMillis>::min();
+
+// Records the size of every write and can fail them.
+class CountingStore final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status Write(storage::WriteBatch& batch) override {
+    writes.push_back(batch.Count());
+    if (fail_writes) return Error("injected: the process died before this write");
+    return inner_.Write(batch);
+  }
+  std::vector<int> writes;
+  bool fail_writes = false;
+};
+
+std::map<std::string, std::string> ColumnContents(storage::Store& store, Column column) {
+  std::map<std::string, std::string> out;
+  auto it = store.NewIterator(column);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace(it->key(), it->value());
+  EXPECT_TRUE(it->status().ok());
+  return out;
+}
+
+std::optional<uint64_t> StoredCheckpoint(storage::Store& store) {
+  auto v = store.Get(Column::kMeta, keys::kIndexedThroughKey);
+  EXPECT_TRUE(v.ok());
+  if (!v.ok() || !*v) return std::nullopt;
+  return keys::ReadU64(**v);
+}
+
+// The index keys events 1..`through` of `log` must have, as the old hot path wrote them.
+std::set<std::string> ExpectedIndexKeys(EventLog& log, uint64_t through) {
+  std::set<std::string> out;
+  EXPECT_TRUE(log.ForEach(Sequence(1), [&](Sequence seq, const schema::Event& e) {
+                   if (seq.value() > through) return false;
+                   out.insert(keys::TimeIndexKey(e.occurred_at_ms(), seq));
+                   if (!e.subject().id().empty()) {
+                     out.insert(keys::SubjectIndexKey(e.subject().kind(), e.subject().id(), seq));
+                   }
+                   return true;
+                 }).ok());
+  return out;
+}
+
+std::set<std::string> IndexKeys(storage::Store& store) {
+  std::set<std::string> out;
+  for (const auto& [k, _] : ColumnContents(store, Column::kIndexes)) out.insert(k);
+  return out;
+}
+
+// A mix of subjects (people, incidents, none), times with ties and before 1970.
+std::vector<schema::Event> RandomEvents(std::mt19937_64& rng, const std::string& prefix, int n) {
+  std::vector<schema::Event> out;
+  for (int i = 0; i < n; ++i) {
+    schema::Event e = testing::IncidentEvent(prefix + std::to_string(i),
+                                             static_cast<int64_t>(rng() % 40) * 1000 - 5000);
+    switch (rng() % 4) {
+      case 0:
+        e.mutable_subject()->set_kind("person");
+        e.mutable_subject()->set_id("p:" + std::to_string(rng() % 5));
+        break;
+      case 1:
+        e.mutable_subject()->set_kind("incident");
+        e.mutable_subject()->set_id("Q-" + std::to_string(rng() % 7));
+        break;
+      case 2:
+        e.clear_subject();
+        break;
+      default:
+        e.mutable_subject()->set_kind("person");
+        e.mutable_subject()->clear_id();  // not indexed
+        break;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+using Visit = std::vector<std::pair<uint64_t, std::string>>;  // (sequence, event id)
+
+class IndexesTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen(bool read_only = false) {
+    log_.reset();
+    store_.reset();
+    auto store = storage::Store::Open({dir_.path(), read_only, true});
+    ASSERT_TRUE(store.ok()) << store.error().message();
+    store_ = std::move(*store);
+    auto log = EventLog::Open(*store_, {.read_only = read_only});
+    ASSERT_TRUE(log.ok()) << log.error().message();
+    log_ = std::move(*log);
+  }
+
+  void Append(std::vector<schema::Event> events) {
+    IngestBatch b;
+    b.events = std::move(events);
+    auto r = log_->Append(b);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+  }
+
+  // Every event in log order: what the readers must agree with.
+  struct Row {
+    uint64_t seq;
+    schema::Event e;
+  };
+  std::vector<Row> All() {
+    std::vector<Row> rows;
+    EXPECT_TRUE(log_->ForEach(Sequence(1), [&](Sequence s, const schema::Event& e) {
+                       rows.push_back({s.value(), e});
+                       return true;
+                     }).ok());
+    return rows;
+  }
+
+  Visit ByTime(EpochMillis after_time, uint64_t after_seq, EpochMillis before, size_t limit) {
+    Visit v;
+    auto fn = [&](Sequence s, const schema::Event& e) {
+      v.emplace_back(s.value(), e.id());
+      return v.size() < limit;
+    };
+    const Status st = after_time == kNoTime
+                          ? log_->ForEachByTime(before, fn)
+                          : log_->ForEachByTime(after_time, Sequence(after_seq), before, fn);
+    EXPECT_TRUE(st.ok()) << st.error().message();
+    return v;
+  }
+
+  Visit BySubject(const std::string& kind, size_t limit) {
+    Visit v;
+    const Status st = log_->ForEachOfSubjectKind(kind, [&](Sequence s, const schema::Event& e) {
+      v.emplace_back(s.value(), e.id());
+      return v.size() < limit;
+    });
+    EXPECT_TRUE(st.ok()) << st.error().message();
+    return v;
+  }
+
+  // The readers against a brute-force sort of ForEach, over several windows and positions.
+  void ExpectReadersExact(const std::string& when) {
+    SCOPED_TRACE(when + " (indexed through " + std::to_string(log_->IndexedSequence().value()) +
+                 " of " + std::to_string(log_->LastSequence().value()) + ")");
+    const std::vector<Row> rows = All();
+    std::vector<std::tuple<EpochMillis, uint64_t, std::string>> by_time;
+    EpochMillis newest = kNoTime;
+    for (const auto& r : rows) {
+      by_time.emplace_back(r.e.occurred_at_ms(), r.seq, r.e.id());
+      newest = std::max<EpochMillis>(newest, r.e.occurred_at_ms());
+    }
+    std::sort(by_time.begin(), by_time.end());
+    const size_t all = std::numeric_limits<size_t>::max();
+    const std::vector<std::tuple<EpochMillis, uint64_t, EpochMillis>> windows = {
+        {kNoTime, 0, std::numeric_limits<EpochMillis>::max()},
+        {kNoTime, 0, 0},
+        {kNoTime, 0, 12000},
+        {-3000, 0, 20000},
+        {-3000, 5, 20000},
+        {7000, 40, 30000},
+        {7000, 1000, 35000}};
+    for (const auto& [after_time, after_seq, before] : windows) {
+      Visit expected;
+      for (const auto& [t, seq, id] : by_time) {
+        const bool after = after_time == kNoTime || t > after_time ||
+                           (t == after_time && seq > after_seq);
+        if (after && t < before) expected.emplace_back(seq, id);
+      }
+      EXPECT_EQ(ByTime(after_time, after_seq, before, all), expected)
+          << "after " << after_time << "/" << after_seq << " before " << before;
+      for (size_t limit : {size_t{1}, size_t{7}}) {  // stopping early
+        Visit prefix(expected.begin(), expected.begin() + std::min(limit, expected.size()));
+        EXPECT_EQ(ByTime(after_time, after_seq, before, limit), prefix);
+      }
+    }
+    for (const std::string kind : {"person", "incident", "nothing"}) {
+      std::vector<std::tuple<std::string, uint64_t, std::string>> subjects;
+      for (const auto& r : rows) {
+        if (r.e.subject().kind() == kind && !r.e.subject().id().empty()) {
+          subjects.emplace_back(r.e.subject().id(), r.seq, r.e.id());
+        }
+      }
+      std::sort(subjects.begin(), subjects.end());
+      Visit expected;
+      for (const auto& [_, seq, id] : subjects) expected.emplace_back(seq, id);
+      EXPECT_EQ(BySubject(kind, all), expected) << kind;
+      Visit prefix(expected.begin(), expected.begin() + std::min<size_t>(3, expected.size()));
+      EXPECT_EQ(BySubject(kind, 3), prefix) << kind;
+    }
+    auto got = log_->NewestEventTime();
+    ASSERT_TRUE(got.ok()) << got.error().message();
+    EXPECT_EQ(*got, newest);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<EventLog> log_;
+};
+
+TEST_F(IndexesTest, AppendWritesNoIndexKeysButTheFirstWriteStoresTheCheckpoint) {
+  EXPECT_FALSE(StoredCheckpoint(*store_));  // Open writes nothing
+  Append({testing::IncidentEvent("a", 3000), testing::IncidentEvent("b", 1000)});
+  Append({testing::IncidentEvent("c", 2000)});
+  EXPECT_TRUE(IndexKeys(*store_).empty());
+  EXPECT_EQ(StoredCheckpoint(*store_), 0u);
+  EXPECT_EQ(log_->IndexedSequence(), Sequence(0));
+  EXPECT_EQ(log_->LastSequence(), Sequence(3));
+  ExpectReadersExact("nothing indexed");
+}
+
+TEST_F(IndexesTest, IndexThroughWritesTheKeysAndTheCheckpointInOneWrite) {
+  Append({testing::IncidentEvent("a", 3000), testing::IncidentEvent("b", 1000),
+          testing::IncidentEvent("c", 2000)});
+  CountingStore counting(*store_);
+  auto log = EventLog::Open(counting);
+  ASSERT_TRUE(log.ok());
+  EXPECT_TRUE(counting.writes.empty());
+  auto n = (*log)->IndexThrough(2);
+  ASSERT_TRUE(n.ok()) << n.error().message();
+  EXPECT_EQ(*n, 2u);
+  // Two events, each a time and a subject key, and the checkpoint.
+  ASSERT_EQ(counting.writes, (std::vector<int>{5}));
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(**log, 2));
+  EXPECT_EQ(StoredCheckpoint(*store_), 2u);
+  EXPECT_EQ((*log)->IndexedSequence(), Sequence(2));
+  n = (*log)->IndexThrough(100);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1u);
+  n = (*log)->IndexThrough(100);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);  // caught up: no write
+  EXPECT_EQ(counting.writes, (std::vector<int>{5, 3}));
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(**log, 3));
+  EXPECT_EQ(StoredCheckpoint(*store_), 3u);
+}
+
+TEST_F(IndexesTest, AFailedIndexWriteLeavesTheIndexesAtTheirCheckpoint) {
+  Append({testing::IncidentEvent("a"), testing::IncidentEvent("b"), testing::IncidentEvent("c")});
+  ASSERT_TRUE(log_->IndexThrough(1).ok());
+  CountingStore failing(*store_);
+  auto log = EventLog::Open(failing);
+  ASSERT_TRUE(log.ok());
+  failing.fail_writes = true;
+  EXPECT_FALSE((*log)->IndexThrough(10).ok());
+  EXPECT_EQ((*log)->IndexedSequence(), Sequence(1));
+  EXPECT_EQ(StoredCheckpoint(*store_), 1u);
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 1));
+  failing.fail_writes = false;
+  auto n = (*log)->IndexThrough(10);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 3));
+}
+
+TEST_F(IndexesTest, ReadersGiveTheSameWhateverTheIndexersLag) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  Append(RandomEvents(rng, "x", 120));
+  ExpectReadersExact("not built");
+  ASSERT_EQ(*log_->IndexThrough(37), 37u);
+  ExpectReadersExact("partly built");
+  ASSERT_EQ(*log_->IndexThrough(1), 1u);
+  ExpectReadersExact("partly built, one more");
+  ASSERT_TRUE(log_->IndexAll(50).ok());
+  EXPECT_EQ(log_->IndexedSequence(), log_->LastSequence());
+  ExpectReadersExact("fully built");
+  Append(RandomEvents(rng, "y", 60));
+  ExpectReadersExact("built, then more appended");
+  // A reader that cannot write (`report` beside a running daemon) merges the same tail.
+  Reopen(/*read_only=*/true);
+  EXPECT_EQ(log_->IndexedSequence(), Sequence(120));
+  ExpectReadersExact("read-only");
+}
+
+TEST_F(IndexesTest, AnEmptyLogHasNoNewestTimeAndNothingToIndex) {
+  auto newest = log_->NewestEventTime();
+  ASSERT_TRUE(newest.ok());
+  EXPECT_EQ(*newest, kNoTime);
+  EXPECT_EQ(*log_->IndexThrough(10), 0u);
+  EXPECT_EQ(log_->IndexedSequence(), Sequence(0));
+  ExpectReadersExact("empty");
+}
+
+TEST_F(IndexesTest, ACrashBetweenIndexWritesContinuesWithoutGapsOrDuplicates) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  Append(RandomEvents(rng, "x", 100));
+  ASSERT_EQ(*log_->IndexThrough(30), 30u);
+  Reopen();  // the process died after the first index write
+  EXPECT_EQ(log_->IndexedSequence(), Sequence(30));
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 30));
+  ExpectReadersExact("after the crash");
+  Append(RandomEvents(rng, "y", 10));
+  ASSERT_EQ(*log_->IndexThrough(45), 45u);
+  Reopen();
+  EXPECT_EQ(log_->IndexedSequence(), Sequence(75));
+  ASSERT_EQ(*log_->IndexAll(), 35u);
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 110));
+  ExpectReadersExact("caught up");
+}
+
+TEST_F(IndexesTest, ALogWrittenWithIndexesInlineOpensIndexedThroughItsLastSequence) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  // What an older build left: index keys beside every event, no checkpoint key.
+  Append(RandomEvents(rng, "old", 50));
+  {
+    storage::WriteBatch wb;
+    for (const auto& k : ExpectedIndexKeys(*log_, 50)) wb.Put(Column::kIndexes, k, {});
+    wb.Delete(Column::kMeta, keys::kIndexedThroughKey);
+    ASSERT_TRUE(store_->Write(wb).ok());
+  }
+  Reopen();
+  EXPECT_EQ(log_->IndexedSequence(), Sequence(50));
+  EXPECT_FALSE(StoredCheckpoint(*store_));  // opening writes nothing
+  EXPECT_EQ(*log_->IndexThrough(100), 0u);
+  ExpectReadersExact("old log");
+  // The first write of events stores the checkpoint with them.
+  Append(RandomEvents(rng, "new", 20));
+  EXPECT_EQ(StoredCheckpoint(*store_), 50u);
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 50));
+  ExpectReadersExact("old log, new tail");
+  Reopen();
+  EXPECT_EQ(log_->IndexedSequence(), Sequence(50));
+  ASSERT_EQ(*log_->IndexAll(), 20u);
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 70));
+  ExpectReadersExact("old log, indexed on");
+}
+
+TEST_F(IndexesTest, IndexKeysAheadOfTheCheckpointAreNotReadTwice) {
+  // An older build opened the log after this one and indexed its appends inline.
+  Append({testing::IncidentEvent("a", 1000), testing::IncidentEvent("b", 500)});
+  ASSERT_TRUE(log_->IndexThrough(1).ok());
+  {
+    storage::WriteBatch wb;
+    for (const auto& k : ExpectedIndexKeys(*log_, 2)) wb.Put(Column::kIndexes, k, {});
+    ASSERT_TRUE(store_->Write(wb).ok());
+  }
+  ExpectReadersExact("keys ahead");
+  EXPECT_EQ(ByTime(kNoTime, 0, 5000, 100),
+            (Visit{{2, "canonical:b"}, {1, "canonical:a"}}));
+}
+
+TEST_F(IndexesTest, DirectoryAndEraseEventsAreIndexedBehindTheLogToo) {
+  auto key = IdentityKey::FromBytes("indexes-test-key-0123456789abcdef", "test key").value();
+  Reopen();
+  auto log = EventLog::Open(*store_, {.identity_key = key});
+  ASSERT_TRUE(log.ok());
+  log_ = std::move(*log);
+  DirectoryPerson alice{.handle = "alice", .identities = {"slack:U1"}, .teams = {"core"}};
+  ASSERT_TRUE(log_->SyncDirectory({alice}, 5000).ok());
+  EXPECT_EQ(StoredCheckpoint(*store_), 0u);
+  ExpectReadersExact("directory, not indexed");
+  ASSERT_EQ(BySubject("person", 10).size(), 1u);
+  ASSERT_TRUE(log_->Erase("alice", alice.identities, 6000).ok());
+  EXPECT_TRUE(IndexKeys(*store_).empty());
+  ExpectReadersExact("erased, not indexed");
+  ASSERT_TRUE(log_->IndexAll().ok());
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 2));
+  ExpectReadersExact("indexed");
+}
+
+TEST_F(IndexesTest, TheIndexerFollowsTheLogUntilStopped) {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t seen = 0;
+  Indexer indexer(*log_, Indexer::Options{.batch_events = 7}, [&](Sequence s) {
+    std::lock_guard lock(mu);
+    seen = s.value();
+    cv.notify_all();
+  });
+  std::atomic<bool> stop{false};
+  Status status;
+  std::thread t([&] { status = indexer.Run(stop); });
+  std::mt19937_64 rng(7);
+  Append(RandomEvents(rng, "a", 30));
+  indexer.Wake();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return seen == 30; }));
+  }
+  Append(RandomEvents(rng, "b", 5));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return seen == 35; }));
+  }
+  stop.store(true);
+  indexer.Wake();
+  t.join();
+  EXPECT_TRUE(status.ok());
+  EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 35));
+  EXPECT_EQ(StoredCheckpoint(*store_), 35u);
+}
+
+}  // namespace
+}  // namespace teamhealth::eventlog
