@@ -153,7 +153,8 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   const uint64_t from = indexed_through_.load(std::memory_order_acquire) + 1;
   const uint64_t last = last_seq_.load(std::memory_order_acquire);
   if (from > last || max_events == 0) return uint64_t{0};
-  const uint64_t through = std::min(last, from - 1 + max_events);
+  // (No overflow for any max_events: the distance to the end is compared, not summed.)
+  const uint64_t through = max_events >= last - (from - 1) ? last : from - 1 + max_events;
 
   storage::WriteBatch wb;
   auto it = store_.NewIterator(Column::kLog);

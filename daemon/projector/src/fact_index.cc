@@ -672,11 +672,15 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   const EpochMillis horizon = m.recent - m.options.lag_ms;
   uint64_t n = 0;
   bool rebuild = false;
+  bool stopped_early = false;  // at an event appended during the step, not at the horizon
   Status inner = Status::Ok();
   auto s = m.log.ForEachByTime(st.pos_time, Sequence(st.pos_seq), horizon,
                                [&](Sequence seq, const schema::Event& e) {
                                  // Appended during this step: the next step looks at it first.
-                                 if (seq.value() > st.seen_seq) return false;
+                                 if (seq.value() > st.seen_seq) {
+                                   stopped_early = true;
+                                   return false;
+                                 }
                                  const EpochMillis t = e.occurred_at_ms();
                                  if (t >= st.next_midnight) {
                                    inner = m.Midnights(t);
@@ -708,7 +712,7 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   // clock, cross the midnights up to the horizon now (their gauges are final unless a late
   // event arrives, which rolls back), and put the position there, so that an event older than
   // them counts as late.
-  if (m.options.clock && n < max_events && st.next_midnight != kNoTime &&
+  if (m.options.clock && n < max_events && !stopped_early && st.next_midnight != kNoTime &&
       st.next_midnight <= horizon) {
     if (auto c = m.Midnights(horizon); !c) return c.error();
     st.pos_time = st.next_midnight - kDay;
