@@ -114,16 +114,30 @@ void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView&
   const EpochMillis at = e.occurred_at_ms();
   const std::string& sender = e.actor();
 
-  // Ordered by person so that increments come out in a deterministic order.
-  std::map<std::string, Kind> targets;
-  const std::string channel_type = StringAttr(e, "channel_type");
-  if (channel_type == "im" || channel_type == "mpim") {
-    for (auto& p : ListAttr(e, "recipients")) targets.emplace(std::move(p), Kind::kDm);
+  // Ordered by person so that increments come out in a deterministic order; a DM recipient
+  // who is also mentioned counts once, as dm (kDm sorts first and unique keeps it). Pointers
+  // into the event: no copy of the lists per message.
+  std::vector<std::pair<const std::string*, Kind>> targets;
+  auto add = [&](std::string_view list, Kind kind) {
+    if (const auto* v = Attr(e, list); v && v->has_list_value()) {
+      for (const auto& p : v->list_value().values()) targets.emplace_back(&p, kind);
+    }
+  };
+  const auto* channel_type = Attr(e, "channel_type");
+  if (channel_type != nullptr && channel_type->has_string_value() &&
+      (channel_type->string_value() == "im" || channel_type->string_value() == "mpim")) {
+    add("recipients", Kind::kDm);
   }
-  // emplace keeps an existing dm: a DM that also mentions its recipient counts once.
-  for (auto& p : ListAttr(e, "mentions")) targets.emplace(std::move(p), Kind::kMention);
+  add("mentions", Kind::kMention);
+  std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
+    return *a.first != *b.first ? *a.first < *b.first : a.second < b.second;
+  });
+  targets.erase(std::unique(targets.begin(), targets.end(),
+                            [](const auto& a, const auto& b) { return *a.first == *b.first; }),
+                targets.end());
 
-  for (const auto& [person, kind] : targets) {
+  for (const auto& [person_ref, kind] : targets) {
+    const std::string& person = *person_ref;
     if (person.empty() || person == sender) continue;
     const std::string team = directory.TeamAt(person, at);
     const Period period = directory.PeriodAt(person, at);
@@ -185,7 +199,13 @@ std::string ContextSwitching::Save() const {
   w.U64(kStateFormat);
   w.U64(applied_);
   w.U64(people_.size());
-  for (const auto& [name, p] : people_) {
+  std::vector<const std::pair<const std::string, Person>*> sorted;
+  sorted.reserve(people_.size());
+  for (const auto& entry : people_) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : sorted) {
+    const auto& [name, p] = *entry;
     w.Str(name);
     w.I64(p.last_at);
     w.Str(p.last_subject);
@@ -207,7 +227,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
   ByteReader r(bytes);
   if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
-  std::map<std::string, Person> people;
+  std::unordered_map<std::string, Person> people;
   ShiftBook shifts;
   bool valid = true;
   for (uint64_t n = r.U64(); valid && r.ok() && n > 0; --n) {

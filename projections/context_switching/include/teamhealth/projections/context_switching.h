@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "teamhealth/projections/projection.h"
@@ -81,7 +82,8 @@ class ContextSwitching final : public Projection {
   void Prune(EpochMillis now);
 
   Settings settings_;
-  std::map<std::string, Person> people_;
+  // Hashed: looked up at every activity (Save writes them in name order).
+  std::unordered_map<std::string, Person> people_;
   ShiftBook shifts_;
   uint64_t applied_ = 0;
 };
