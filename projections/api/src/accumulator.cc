@@ -143,14 +143,14 @@ const MetricSpec* FindSpec(std::string_view name) {
 }
 
 void Accumulator::Add(std::string_view name, const Labels& labels, double delta, EpochMillis) {
-  counters_[std::string(name)][labels] += delta;
+  counters_[name_.assign(name)][labels] += delta;
 }
 
 void Accumulator::Observe(std::string_view name, const Labels& labels, double value, EpochMillis) {
   const MetricSpec* spec = FindSpec(name);
   const std::vector<double> none;
   const auto& bounds = spec ? spec->buckets : none;
-  auto& h = histograms_[std::string(name)][labels];
+  auto& h = histograms_[name_.assign(name)][labels];
   if (h.bucket_counts.empty()) h.bucket_counts.assign(bounds.size() + 1, 0);
   const size_t i =
       static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin());
@@ -160,7 +160,7 @@ void Accumulator::Observe(std::string_view name, const Labels& labels, double va
 }
 
 void Accumulator::Set(std::string_view name, const Labels& labels, double value) {
-  gauges_[std::string(name)][labels] = value;
+  gauges_[name_.assign(name)][labels] = value;
 }
 
 void Accumulator::MergeFrom(const Accumulator& other) {

@@ -71,6 +71,9 @@ class Accumulator final : public MetricSink {
   std::map<std::string, std::map<Labels, double>> counters_;
   std::map<std::string, std::map<Labels, double>> gauges_;
   std::map<std::string, std::map<Labels, HistogramData>> histograms_;
+  // The metric name of the current Add/Observe/Set: the maps are looked up with it, so a name
+  // is copied (allocated) only when its family is new, not at every increment.
+  std::string name_;
 };
 
 }  // namespace teamhealth::projections
