@@ -354,6 +354,29 @@ TEST_F(IndexesTest, ReadersCrossSeveralRunsOfFetchedEvents) {
   ExpectReadersExact("fully built, several runs");
 }
 
+TEST_F(IndexesTest, AReadViewsMultiGetReadsItsSnapshot) {
+  // The readers fetch events with ReadView::MultiGet: it must see the view's store, not the
+  // live one (storage has no test executable of its own).
+  storage::WriteBatch before;
+  before.Put(Column::kMeta, "view-a", "1");
+  before.Put(Column::kMeta, "view-b", "2");
+  ASSERT_TRUE(store_->Write(before).ok());
+  auto view = store_->NewReadView();
+  storage::WriteBatch after;
+  after.Put(Column::kMeta, "view-a", "changed");
+  after.Delete(Column::kMeta, "view-b");
+  after.Put(Column::kMeta, "view-c", "new");
+  ASSERT_TRUE(store_->Write(after).ok());
+  const std::vector<std::string> keys = {"view-c", "view-a", "view-b", "view-a"};
+  auto got = view->MultiGet(Column::kMeta, keys);
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(*got, (std::vector<std::optional<std::string>>{std::nullopt, "1", "2", "1"}));
+  auto live = store_->MultiGet(Column::kMeta, keys);
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(*live,
+            (std::vector<std::optional<std::string>>{"new", "changed", std::nullopt, "changed"}));
+}
+
 TEST_F(IndexesTest, AnEmptyLogHasNoNewestTimeAndNothingToIndex) {
   auto newest = log_->NewestEventTime();
   ASSERT_TRUE(newest.ok());
