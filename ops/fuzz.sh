@@ -16,7 +16,7 @@ fixtures="$repo/tests/fixtures/payloads"
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTEAMHEALTH_FUZZ=ON -DTEAMHEALTH_WERROR=OFF > /dev/null
-targets=(canonical jira github linear slack pagerduty opsgenie schedules)
+targets=(canonical jira github linear slack pagerduty opsgenie schedules index_fields)
 [ -n "$only" ] && targets=("$only")
 ninja -C build-fuzz $(printf 'fuzz_%s ' "${targets[@]}")
 
@@ -28,6 +28,8 @@ for t in "${targets[@]}"; do
   # Seeds: the payloads of this source, each prefixed with the header-selector byte.
   seed_dirs=("$fixtures/$t" "tests/sources/variants/$t")
   [ "$t" = canonical ] && seed_dirs=("tests/fuzz/seeds")
+  # The event log's index-field reader: libFuzzer finds the wire format from an empty corpus.
+  [ "$t" = index_fields ] && seed_dirs=()
   if [ "$t" = schedules ]; then
     # The first byte picks the parser: 0 PagerDuty /oncalls, 1 the Opsgenie timeline.
     { printf '\x00'; cat "$fixtures/pagerduty/rest-api/GET-oncalls.json"; } > "$corpus/seed-pagerduty"

@@ -330,6 +330,53 @@ TEST_F(IndexesTest, AnIndexWriteAfterAReaderTookItsViewIsNotSeenByThatReader) {
   EXPECT_GT(log_->IndexedSequence().value(), 60u);
 }
 
+TEST_F(IndexesTest, ReadersCrossSeveralRunsOfFetchedEvents) {
+  // The readers fetch events in runs of 32, 64, ... 1,024 (one MultiGet each): 3,300 events are
+  // seven runs, with the unindexed tail merged into several of them.
+  const uint64_t seed = std::random_device{}();
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  Append(RandomEvents(rng, "x", 2500));
+  ASSERT_EQ(*log_->IndexThrough(1700), 1700u);
+  Append(RandomEvents(rng, "y", 800));
+  ExpectReadersExact("partly built, several runs");
+  const auto all = std::numeric_limits<size_t>::max();
+  const Visit everything = ByTime(kNoTime, 0, std::numeric_limits<EpochMillis>::max(), all);
+  ASSERT_EQ(everything.size(), 3300u);
+  // Stopping at, before and after the end of a run stops at once.
+  for (size_t limit : {31, 32, 33, 96, 97, 2016, 2017, 3299}) {
+    EXPECT_EQ(ByTime(kNoTime, 0, std::numeric_limits<EpochMillis>::max(), limit),
+              Visit(everything.begin(), everything.begin() + limit))
+        << limit;
+  }
+  ASSERT_TRUE(log_->IndexAll().ok());
+  ExpectReadersExact("fully built, several runs");
+}
+
+TEST_F(IndexesTest, AReadViewsMultiGetReadsItsSnapshot) {
+  // The readers fetch events with ReadView::MultiGet: it must see the view's store, not the
+  // live one (storage has no test executable of its own).
+  storage::WriteBatch before;
+  before.Put(Column::kMeta, "view-a", "1");
+  before.Put(Column::kMeta, "view-b", "2");
+  ASSERT_TRUE(store_->Write(before).ok());
+  auto view = store_->NewReadView();
+  storage::WriteBatch after;
+  after.Put(Column::kMeta, "view-a", "changed");
+  after.Delete(Column::kMeta, "view-b");
+  after.Put(Column::kMeta, "view-c", "new");
+  ASSERT_TRUE(store_->Write(after).ok());
+  const std::vector<std::string> keys = {"view-c", "view-a", "view-b", "view-a"};
+  auto got = view->MultiGet(Column::kMeta, keys);
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(*got, (std::vector<std::optional<std::string>>{std::nullopt, "1", "2", "1"}));
+  auto live = store_->MultiGet(Column::kMeta, keys);
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(*live,
+            (std::vector<std::optional<std::string>>{"new", "changed", std::nullopt, "changed"}));
+}
+
 TEST_F(IndexesTest, AnEmptyLogHasNoNewestTimeAndNothingToIndex) {
   auto newest = log_->NewestEventTime();
   ASSERT_TRUE(newest.ok());

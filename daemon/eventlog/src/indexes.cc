@@ -6,15 +6,18 @@
 // checkpoint": never ahead of the log, never with a gap. Readers take one snapshot, read the
 // checkpoint and the index through it, and merge in the events after the checkpoint (the
 // tail), sorted in memory by the key the index would give them: the result is the same
-// whatever the indexer's lag.
+// whatever the indexer's lag. Neither the indexer nor the tail parses events: the index fields
+// are read from the records' bytes (ReadIndexFields).
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/eventlog/index_fields.h"
 #include "teamhealth/eventlog/keys.h"
 
 namespace teamhealth::eventlog {
@@ -25,6 +28,12 @@ using EventFn = std::function<bool(Sequence, const schema::Event&)>;
 
 // A checkpoint that covers every event of a snapshot.
 constexpr uint64_t kEverything = std::numeric_limits<uint64_t>::max();
+
+// Readers fetch the events of the index in runs, one MultiGet each. The first run is short, so
+// a reader that stops after a few events (a facts step, a limit) reads few more than it needs;
+// each run doubles up to the longest.
+constexpr size_t kFirstRun = 32;
+constexpr size_t kLongestRun = 1024;
 
 std::string U64Value(uint64_t v) {
   std::string s;
@@ -51,15 +60,16 @@ Result<uint64_t> CheckpointIn(storage::ReadView& view) {
   return *n;
 }
 
-// Calls `fn` for each event of `view` after `checkpoint`, in sequence order.
+// Calls `fn` with the index fields of each event of `view` after `checkpoint`, in sequence
+// order (the fields view the record, valid during the call).
 Status ForEachAfter(storage::ReadView& view, uint64_t checkpoint,
-                    const std::function<void(Sequence, const schema::Event&)>& fn) {
+                    const std::function<void(Sequence, const IndexFields&)>& fn) {
   if (checkpoint == kEverything) return Status::Ok();
   auto it = view.NewIterator(Column::kLog);
-  schema::Event e;
+  IndexFields f;
   for (it->Seek(keys::SequenceKey(Sequence(checkpoint + 1))); it->Valid(); it->Next()) {
-    if (auto s = Decode(it->value(), e); !s) return s;
-    fn(Sequence(keys::ReadU64(it->key()).value_or(0)), e);
+    if (auto s = ReadIndexFields(it->value(), f); !s) return s;
+    fn(Sequence(keys::ReadU64(it->key()).value_or(0)), f);
   }
   return it->status();
 }
@@ -68,10 +78,10 @@ Status ForEachAfter(storage::ReadView& view, uint64_t checkpoint,
 // out), sorted: the part of an index not written yet.
 Result<std::vector<std::string>> TailKeys(
     storage::ReadView& view, uint64_t checkpoint,
-    const std::function<std::optional<std::string>(Sequence, const schema::Event&)>& key_of) {
+    const std::function<std::optional<std::string>(Sequence, const IndexFields&)>& key_of) {
   std::vector<std::string> out;
-  auto s = ForEachAfter(view, checkpoint, [&](Sequence seq, const schema::Event& e) {
-    if (auto k = key_of(seq, e)) out.push_back(std::move(*k));
+  auto s = ForEachAfter(view, checkpoint, [&](Sequence seq, const IndexFields& f) {
+    if (auto k = key_of(seq, f)) out.push_back(std::move(*k));
   });
   if (!s) return s.error();
   std::sort(out.begin(), out.end());
@@ -82,38 +92,73 @@ Result<std::vector<std::string>> TailKeys(
 // index keys the checkpoint covers merged with `tail` (sorted, all in range). An index key of
 // a later sequence is skipped: its event is in the tail (such a key is only there if a build
 // without the checkpoint, i.e. an older one, indexed on its hot path after this one ran).
-Status MergedScan(storage::ReadView& view, uint64_t checkpoint, const std::string& start,
-                  const std::function<bool(std::string_view)>& in_range,
-                  const std::vector<std::string>& tail, const EventFn& fn) {
-  auto it = view.NewIterator(Column::kIndexes);
-  it->Seek(start);
-  size_t t = 0;
-  schema::Event e;
-  while (true) {
-    std::optional<uint64_t> indexed;
-    for (; it->Valid() && in_range(it->key()); it->Next()) {
-      indexed = SequenceOfIndexKey(it->key());
-      if (!indexed) return Error("corrupt index key");
-      if (*indexed <= checkpoint) break;
-      indexed.reset();
-    }
-    const bool from_tail =
-        t < tail.size() && (!indexed || std::string_view(tail[t]) < it->key());
-    if (!indexed && !from_tail) break;
-    const uint64_t seq = from_tail ? *SequenceOfIndexKey(tail[t]) : *indexed;
-    auto v = view.Get(Column::kLog, keys::SequenceKey(Sequence(seq)));
-    if (!v) return v.error();
-    if (!*v) return Error("index points at a missing event " + std::to_string(seq));
-    if (auto s = Decode(**v, e); !s) return s;
-    if (from_tail) {
-      ++t;
-    } else {
-      it->Next();
-    }
-    if (!fn(Sequence(seq), e)) return Status::Ok();
+// The events are fetched in runs (NextRun), one MultiGet per run through `view`.
+class MergedScan {
+ public:
+  MergedScan(storage::ReadView& view, uint64_t checkpoint, const std::string& start,
+             std::function<bool(std::string_view)> in_range, const std::vector<std::string>& tail)
+      : view_(view),
+        checkpoint_(checkpoint),
+        in_range_(std::move(in_range)),
+        tail_(tail),
+        it_(view.NewIterator(Column::kIndexes)) {
+    it_->Seek(start);
   }
-  return it->status();
-}
+
+  Status Run(const EventFn& fn) {
+    std::vector<uint64_t> seqs;
+    std::vector<std::string> log_keys;
+    schema::Event e;
+    for (size_t run = kFirstRun;; run = std::min(2 * run, kLongestRun)) {
+      if (auto s = NextRun(run, seqs); !s) return s;
+      if (seqs.empty()) break;
+      log_keys.clear();
+      for (const uint64_t seq : seqs) log_keys.push_back(keys::SequenceKey(Sequence(seq)));
+      auto records = view_.MultiGet(Column::kLog, log_keys);
+      if (!records) return records.error();
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        const auto& record = (*records)[i];
+        if (!record) return Error("index points at a missing event " + std::to_string(seqs[i]));
+        if (auto s = Decode(*record, e); !s) return s;
+        if (!fn(Sequence(seqs[i]), e)) return Status::Ok();
+      }
+    }
+    return it_->status();
+  }
+
+ private:
+  // The sequences of the next (up to) `max` events in key order; none at the end.
+  Status NextRun(size_t max, std::vector<uint64_t>& seqs) {
+    seqs.clear();
+    while (seqs.size() < max) {
+      std::optional<uint64_t> indexed;
+      for (; it_->Valid() && in_range_(it_->key()); it_->Next()) {
+        indexed = SequenceOfIndexKey(it_->key());
+        if (!indexed) return Error("corrupt index key");
+        if (*indexed <= checkpoint_) break;
+        indexed.reset();
+      }
+      const bool from_tail =
+          t_ < tail_.size() && (!indexed || std::string_view(tail_[t_]) < it_->key());
+      if (!indexed && !from_tail) break;
+      if (from_tail) {
+        seqs.push_back(*SequenceOfIndexKey(tail_[t_]));
+        ++t_;
+      } else {
+        seqs.push_back(*indexed);
+        it_->Next();
+      }
+    }
+    return Status::Ok();
+  }
+
+  storage::ReadView& view_;
+  const uint64_t checkpoint_;
+  const std::function<bool(std::string_view)> in_range_;
+  const std::vector<std::string>& tail_;
+  std::unique_ptr<storage::Iterator> it_;
+  size_t t_ = 0;  // the next key of tail_
+};
 
 }  // namespace
 
@@ -158,17 +203,19 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
 
   storage::WriteBatch wb;
   auto it = store_.NewIterator(Column::kLog);
-  schema::Event e;
+  IndexFields f;
   uint64_t expected = from;
   for (it->Seek(keys::SequenceKey(Sequence(from))); it->Valid() && expected <= through;
        it->Next()) {
     const auto seq = keys::ReadU64(it->key());
     if (!seq || *seq != expected) break;
-    if (auto s = Decode(it->value(), e); !s) return s.error();
-    wb.Put(Column::kIndexes, keys::TimeIndexKey(e.occurred_at_ms(), Sequence(expected)), {});
-    if (!e.subject().id().empty()) {
+    if (auto s = ReadIndexFields(it->value(), f); !s) {
+      return Error("cannot index event " + std::to_string(expected) + ": " + s.error().message());
+    }
+    wb.Put(Column::kIndexes, keys::TimeIndexKey(f.occurred_at_ms, Sequence(expected)), {});
+    if (!f.subject_id.empty()) {
       wb.Put(Column::kIndexes,
-             keys::SubjectIndexKey(e.subject().kind(), e.subject().id(), Sequence(expected)), {});
+             keys::SubjectIndexKey(f.subject_kind, f.subject_id, Sequence(expected)), {});
     }
     ++expected;
   }
@@ -209,13 +256,13 @@ Status EventLog::ForEachByTime(EpochMillis after_time, Sequence after_seq, Epoch
   const std::string end = keys::TimeIndexKey(before, Sequence(0));
   auto in_range = [&](std::string_view key) { return key >= start && key < end; };
   auto tail = TailKeys(*view, *checkpoint,
-                       [&](Sequence seq, const schema::Event& e) -> std::optional<std::string> {
-                         std::string key = keys::TimeIndexKey(e.occurred_at_ms(), seq);
+                       [&](Sequence seq, const IndexFields& f) -> std::optional<std::string> {
+                         std::string key = keys::TimeIndexKey(f.occurred_at_ms, seq);
                          if (!in_range(key)) return std::nullopt;
                          return key;
                        });
   if (!tail) return tail.error();
-  return MergedScan(*view, *checkpoint, start, in_range, *tail, fn);
+  return MergedScan(*view, *checkpoint, start, in_range, *tail).Run(fn);
 }
 
 Status EventLog::ForEachOfSubjectKind(std::string_view kind, const EventFn& fn) {
@@ -226,16 +273,15 @@ Status EventLog::ForEachOfSubjectKind(std::string_view kind, const EventFn& fn) 
   prefix.append(kind);
   prefix.push_back('\0');
   auto tail = TailKeys(*view, *checkpoint,
-                       [&](Sequence seq, const schema::Event& e) -> std::optional<std::string> {
-                         if (e.subject().kind() != kind || e.subject().id().empty()) {
-                           return std::nullopt;
-                         }
-                         return keys::SubjectIndexKey(kind, e.subject().id(), seq);
+                       [&](Sequence seq, const IndexFields& f) -> std::optional<std::string> {
+                         if (f.subject_kind != kind || f.subject_id.empty()) return std::nullopt;
+                         return keys::SubjectIndexKey(kind, f.subject_id, seq);
                        });
   if (!tail) return tail.error();
   return MergedScan(
-      *view, *checkpoint, prefix,
-      [&](std::string_view key) { return key.starts_with(prefix); }, *tail, fn);
+             *view, *checkpoint, prefix,
+             [&](std::string_view key) { return key.starts_with(prefix); }, *tail)
+      .Run(fn);
 }
 
 Result<EpochMillis> EventLog::NewestEventTime() {
@@ -259,8 +305,8 @@ Result<EpochMillis> EventLog::NewestEventTime() {
     break;
   }
   if (auto s = it->status(); !s) return s.error();
-  auto s = ForEachAfter(*view, *checkpoint, [&](Sequence, const schema::Event& e) {
-    newest = std::max<EpochMillis>(newest, e.occurred_at_ms());
+  auto s = ForEachAfter(*view, *checkpoint, [&](Sequence, const IndexFields& f) {
+    newest = std::max<EpochMillis>(newest, f.occurred_at_ms);
   });
   if (!s) return s.error();
   return newest;

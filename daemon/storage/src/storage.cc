@@ -152,6 +152,28 @@ class RocksIterator final : public Iterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// Store::MultiGet and ReadView::MultiGet: one batched lookup per key, in order.
+Result<std::vector<std::optional<std::string>>> MultiGetAt(rocksdb::DB* db,
+                                                           const rocksdb::ReadOptions& options,
+                                                           rocksdb::ColumnFamilyHandle* column,
+                                                           std::span<const std::string> keys) {
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const auto& k : keys) slices.emplace_back(k);
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db->MultiGet(options, column, keys.size(), slices.data(), values.data(), statuses.data());
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      out[i] = values[i].ToString();
+    } else if (!statuses[i].IsNotFound()) {
+      return ToError(statuses[i], "multiget");
+    }
+  }
+  return out;
+}
+
 // Reads at one RocksDB snapshot, released with the view.
 class RocksReadView final : public ReadView {
  public:
@@ -167,6 +189,10 @@ class RocksReadView final : public ReadView {
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return ToError(s, "get");
     return std::optional<std::string>(std::move(value));
+  }
+  Result<std::vector<std::optional<std::string>>> MultiGet(
+      Column column, std::span<const std::string> keys) override {
+    return MultiGetAt(db_, options_, (*handles_)[static_cast<int>(column)], keys);
   }
   std::unique_ptr<Iterator> NewIterator(Column column) override {
     return std::make_unique<RocksIterator>(std::unique_ptr<rocksdb::Iterator>(
@@ -227,22 +253,7 @@ class RocksStore final : public Store {
 
   Result<std::vector<std::optional<std::string>>> MultiGet(
       Column column, std::span<const std::string> keys) override {
-    std::vector<rocksdb::Slice> slices;
-    slices.reserve(keys.size());
-    for (const auto& k : keys) slices.emplace_back(k);
-    std::vector<rocksdb::PinnableSlice> values(keys.size());
-    std::vector<rocksdb::Status> statuses(keys.size());
-    db_->MultiGet(rocksdb::ReadOptions(), Handle(column), keys.size(), slices.data(), values.data(),
-                  statuses.data());
-    std::vector<std::optional<std::string>> out(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (statuses[i].ok()) {
-        out[i] = values[i].ToString();
-      } else if (!statuses[i].IsNotFound()) {
-        return ToError(statuses[i], "multiget");
-      }
-    }
-    return out;
+    return MultiGetAt(db_.get(), rocksdb::ReadOptions(), Handle(column), keys);
   }
 
   std::unique_ptr<Iterator> NewIterator(Column column) override {

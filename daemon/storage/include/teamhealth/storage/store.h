@@ -79,6 +79,9 @@ class ReadView {
  public:
   virtual ~ReadView() = default;
   virtual Result<std::optional<std::string>> Get(Column column, std::string_view key) = 0;
+  // One lookup per key, in order; batched for speed (Store::MultiGet at the view's snapshot).
+  virtual Result<std::vector<std::optional<std::string>>> MultiGet(
+      Column column, std::span<const std::string> keys) = 0;
   virtual std::unique_ptr<Iterator> NewIterator(Column column) = 0;
 };
 
