@@ -42,5 +42,46 @@ TEST(PrivacyTest, SmallTeamsLoseOnlyTheirSensitiveSeriesAndTheCountSaysHowMany) 
   EXPECT_EQ(acc.gauges().at("teamhealth_privacy_suppressed_series").at({}), 4);
 }
 
+// The accumulator finds a series through an index of pointers into its maps: increments after
+// a series was erased (suppression, naming people, Load, MergeFrom) or after the accumulator
+// was copied or moved must land in the series as the maps hold them now.
+TEST(PrivacyTest, IncrementsAfterSeriesWereErasedCopiedOrLoadedLandWhereTheyShould) {
+  const Labels small = MakeLabels({{"team", "small"}});
+  const Labels big = MakeLabels({{"team", "big"}});
+  Accumulator acc;
+  acc.Add("teamhealth_oncall_bypass_total", small, 1, 0);
+  acc.Add("teamhealth_oncall_bypass_total", big, 2, 0);
+  acc.Observe("teamhealth_oncall_time_to_ack_seconds", small, 30, 0);
+  acc.SuppressSmallTeams({{"big", 5}, {"small", 4}}, 5);  // erases small's bypass series
+  acc.Add("teamhealth_oncall_bypass_total", small, 10, 0);
+  acc.Add("teamhealth_oncall_bypass_total", big, 20, 0);
+  EXPECT_EQ(acc.counters().at("teamhealth_oncall_bypass_total").at(small), 10);
+  EXPECT_EQ(acc.counters().at("teamhealth_oncall_bypass_total").at(big), 22);
+
+  Accumulator copy = acc;  // its own maps: increments to it leave acc alone
+  copy.Add("teamhealth_oncall_bypass_total", big, 100, 0);
+  copy.Observe("teamhealth_oncall_time_to_ack_seconds", small, 60, 0);
+  EXPECT_EQ(acc.counters().at("teamhealth_oncall_bypass_total").at(big), 22);
+  EXPECT_EQ(copy.counters().at("teamhealth_oncall_bypass_total").at(big), 122);
+  EXPECT_EQ(acc.histograms().at("teamhealth_oncall_time_to_ack_seconds").at(small).count, 1u);
+  EXPECT_EQ(copy.histograms().at("teamhealth_oncall_time_to_ack_seconds").at(small).count, 2u);
+
+  Accumulator moved = std::move(copy);
+  moved.Add("teamhealth_oncall_bypass_total", big, 1000, 0);
+  EXPECT_EQ(moved.counters().at("teamhealth_oncall_bypass_total").at(big), 1122);
+
+  Accumulator loaded;
+  loaded.Add("teamhealth_oncall_bypass_total", big, 5, 0);
+  ASSERT_TRUE(loaded.Load(acc.Save()));  // replaces the maps
+  loaded.Add("teamhealth_oncall_bypass_total", big, 1, 0);
+  EXPECT_EQ(loaded.counters().at("teamhealth_oncall_bypass_total").at(big), 23);
+
+  Accumulator merged;
+  merged.Add("teamhealth_oncall_bypass_total", big, 7, 0);
+  merged.MergeFrom(acc);
+  merged.Add("teamhealth_oncall_bypass_total", big, 1, 0);
+  EXPECT_EQ(merged.counters().at("teamhealth_oncall_bypass_total").at(big), 30);
+}
+
 }  // namespace
 }  // namespace teamhealth::projections

@@ -142,15 +142,45 @@ const MetricSpec* FindSpec(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// A series' identity as bytes: every string length-prefixed, so no two series share one.
+void AppendPart(std::string& out, std::string_view part) {
+  const auto n = static_cast<uint32_t>(part.size());
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(part);
+}
+const std::string& SeriesKey(std::string_view name, const Labels& labels, std::string& out) {
+  out.clear();
+  AppendPart(out, name);
+  for (const auto& [k, v] : labels) {
+    AppendPart(out, k);
+    AppendPart(out, v);
+  }
+  return out;
+}
+
+}  // namespace
+
 void Accumulator::Add(std::string_view name, const Labels& labels, double delta, EpochMillis) {
-  counters_[name_.assign(name)][labels] += delta;
+  auto& where = counter_index_.where;
+  auto it = where.find(std::string_view(SeriesKey(name, labels, key_)));
+  if (it == where.end()) {
+    it = where.emplace(key_, &counters_[name_.assign(name)][labels]).first;
+  }
+  *static_cast<double*>(it->second) += delta;
 }
 
 void Accumulator::Observe(std::string_view name, const Labels& labels, double value, EpochMillis) {
   const MetricSpec* spec = FindSpec(name);
   const std::vector<double> none;
   const auto& bounds = spec ? spec->buckets : none;
-  auto& h = histograms_[name_.assign(name)][labels];
+  auto& where = histogram_index_.where;
+  auto it = where.find(std::string_view(SeriesKey(name, labels, key_)));
+  if (it == where.end()) {
+    it = where.emplace(key_, &histograms_[name_.assign(name)][labels]).first;
+  }
+  auto& h = *static_cast<HistogramData*>(it->second);
   if (h.bucket_counts.empty()) h.bucket_counts.assign(bounds.size() + 1, 0);
   const size_t i =
       static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin());
@@ -164,6 +194,7 @@ void Accumulator::Set(std::string_view name, const Labels& labels, double value)
 }
 
 void Accumulator::MergeFrom(const Accumulator& other) {
+  ForgetSeriesIndex();  // families are replaced whole below
   // A family this accumulator does not have yet (the usual case: each projection has its own
   // families) is copied whole, a tree copy without comparisons of label sets; adding 0.0 keeps
   // what adding to zero gave (-0 becomes 0).
@@ -212,6 +243,7 @@ bool IsSmallTeamSensitive(std::string_view name) {
 
 void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_sizes,
                                      int min_group_size) {
+  ForgetSeriesIndex();  // series are erased below
   auto small = [&](const Labels& labels) {
     for (const auto& [k, v] : labels) {
       if (k != "team") continue;
@@ -241,6 +273,7 @@ void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_size
 }
 
 void Accumulator::NamePeople(const std::map<std::string, std::string>& names) {
+  ForgetSeriesIndex();  // series are renamed below
   NamePersonSeries(counters_, names);
   NamePersonSeries(gauges_, names);
   NamePersonSeries(histograms_, names);
@@ -296,6 +329,7 @@ bool Accumulator::Load(std::string_view bytes) {
     }
   }
   if (!r.ok() || !r.done()) return false;
+  ForgetSeriesIndex();
   counters_ = std::move(counters);
   histograms_ = std::move(histograms);
   return true;
