@@ -50,8 +50,10 @@ std::optional<EpochMillis> TimeAttr(const schema::Event& e, std::string_view nam
 
 Labels MakeLabels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
   Labels labels;
+  labels.reserve(pairs.size());
   for (const auto& [k, v] : pairs) labels.emplace_back(std::string(k), std::string(v));
-  std::sort(labels.begin(), labels.end());
+  // Callers mostly write them in order already: sorting is then only a check.
+  if (!std::is_sorted(labels.begin(), labels.end())) std::sort(labels.begin(), labels.end());
   return labels;
 }
 
