@@ -28,8 +28,15 @@ for t in "${targets[@]}"; do
   # Seeds: the payloads of this source, each prefixed with the header-selector byte.
   seed_dirs=("$fixtures/$t" "tests/sources/variants/$t")
   [ "$t" = canonical ] && seed_dirs=("tests/fuzz/seeds")
-  # The event log's index-field reader: libFuzzer finds the wire format from an empty corpus.
-  [ "$t" = index_fields ] && seed_dirs=()
+  if [ "$t" = index_fields ]; then
+    # The event log's index-field reader: stored records, written as protobuf text and encoded
+    # with protoc (the schema's own compiler), so the seeds stay readable.
+    for f in tests/fuzz/seeds/index_fields/*.txtpb; do
+      grep -v '^#' "$f" | protoc --encode=teamhealth.schema.Event -I schemas schemas/event.proto \
+        > "$corpus/seed-$(basename "$f" .txtpb)"
+    done
+    seed_dirs=()
+  fi
   if [ "$t" = schedules ]; then
     # The first byte picks the parser: 0 PagerDuty /oncalls, 1 the Opsgenie timeline.
     { printf '\x00'; cat "$fixtures/pagerduty/rest-api/GET-oncalls.json"; } > "$corpus/seed-pagerduty"

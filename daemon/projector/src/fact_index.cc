@@ -451,9 +451,6 @@ struct FactBuilder::Impl {
   // Time between checkpoints: 5 s, or 30 times what saving the state last took (a large
   // organisation's state is tens of MB: saving it every 5 s would be most of the work).
   std::chrono::steady_clock::duration checkpoint_every = std::chrono::seconds(5);
-  // The later of the newest event time and the clock: daily snapshots are kept for the 14
-  // midnights before it.
-  EpochMillis recent = kNoTime;
 
   Impl(storage::Store& s, eventlog::EventLog& l, PipelineFactory f, logging::Logger lg,
        Options o)
@@ -585,7 +582,19 @@ struct FactBuilder::Impl {
       for (auto& [team, blob] : gauges.blobs()) sink.Put(GaugeKey(team, m), std::move(blob));
       sink.Put(GaugeDayKey(m), "");  // the gauges of every team at m are recorded
       state.next_midnight = m + kDay;
-      if (m / kDay % 7 != 0 && recent - m > kDailySnapshotsKept * kDay) continue;
+      // Midnights after the newest event (crossed by the clock on a quiet night or after an
+      // outage) leave the state as it was: only the last one crossed gets a snapshot, the
+      // position's, rather than a copy of the same state for every day of the gap.
+      const bool after_events = m > state.newest;
+      if (after_events ? m != last
+                       : m / kDay % 7 != 0 && state.newest - m > kDailySnapshotsKept * kDay) {
+        continue;
+      }
+      // The checkpoint written with the snapshot is at this midnight: every event before it is
+      // applied. (Left at the last event, a restart from it would start the open chunk before
+      // the snapshot and would not see an event older than the midnight as late.)
+      state.pos_time = m;
+      state.pos_seq = 0;
       storage::WriteBatch wb;
       wb.Put(storage::Column::kProjections, SnapshotKey(m), SaveStates(*pipeline));
       const EpochMillis old = m - kDailySnapshotsKept * kDay;
@@ -668,8 +677,7 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   st.newest = *newest;
   if (st.newest == kNoTime) return uint64_t{0};
   const EpochMillis now = m.options.clock ? m.options.clock() : kNoTime;
-  m.recent = std::max(st.newest, now);
-  const EpochMillis horizon = m.recent - m.options.lag_ms;
+  const EpochMillis horizon = std::max(st.newest, now) - m.options.lag_ms;
   uint64_t n = 0;
   bool rebuild = false;
   bool stopped_early = false;  // at an event appended during the step, not at the horizon

@@ -88,13 +88,15 @@ class Accumulator final : public MetricSink {
     std::unordered_map<std::string, void*, Hash, std::equal_to<>> where;
     SeriesIndex() = default;
     SeriesIndex(const SeriesIndex&) {}
-    SeriesIndex(SeriesIndex&&) noexcept {}
+    // A moved-from accumulator's maps are gone: its index must not point into them either.
+    SeriesIndex(SeriesIndex&& other) noexcept { other.where.clear(); }
     SeriesIndex& operator=(const SeriesIndex&) {
       where.clear();
       return *this;
     }
-    SeriesIndex& operator=(SeriesIndex&&) noexcept {
+    SeriesIndex& operator=(SeriesIndex&& other) noexcept {
       where.clear();
+      other.where.clear();
       return *this;
     }
   };
