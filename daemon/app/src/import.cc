@@ -433,12 +433,14 @@ int Import(const Args& args) {
     // have not reached when the files are appended is indexed before the facts read it.
     eventlog::Indexer indexer(*opened->log);
     Status indexer_status;
-    std::atomic<bool> stop_indexer{false};
+    std::atomic<bool> stop_indexer{false}, indexer_failed{false};
     std::thread indexer_thread([&] {
       pthread_setname_np(pthread_self(), "indexer");
       indexer_status = indexer.Run(stop_indexer);
+      if (!indexer_status) indexer_failed.store(true);
     });
     for (const auto& file : files) {
+      if (indexer_failed.load()) break;  // its error is the import's (below); no later file
       if (status = importer.Import(file, *kind); !status) break;
     }
     if (status) status = importer.Flush();
