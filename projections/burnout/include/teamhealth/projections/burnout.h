@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -148,7 +149,8 @@ class Burnout final : public Projection {
   Settings settings_;
   int64_t keep_days_;  // local days of aggregates kept per person
   PageTracker pages_;
-  std::map<std::string, Person, std::less<>> people_;
+  // Hashed: looked up at every activity (Save writes them in name order).
+  std::unordered_map<std::string, Person> people_;
   ShiftBook shifts_;                    // the on-call picture, every person
   std::map<std::string, Item> items_;  // "<source>:<subject kind>:<subject id>"
   // Derived (rebuilt by Load): in-progress items per assignee.
