@@ -277,11 +277,7 @@ std::string DirectoryView::Save() const {
   std::string out;
   ByteWriter w(out);
   w.U64(people_.size());
-  std::vector<const decltype(people_)::value_type*> sorted;
-  sorted.reserve(people_.size());
-  for (const auto& person : people_) sorted.push_back(&person);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  for (const auto* person : sorted) {
+  for (const auto* person : SortedByKey(people_)) {
     const auto& [pseudonym, history] = *person;
     w.Str(pseudonym);
     w.U64(history.size());

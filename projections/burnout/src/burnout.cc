@@ -299,12 +299,7 @@ std::string Burnout::Save() const {
   w.U64(applied_);
   w.Str(pages_.Save());
   w.U64(people_.size());
-  std::vector<const std::pair<const std::string, Person>*> sorted;
-  sorted.reserve(people_.size());
-  for (const auto& entry : people_) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* entry : sorted) {
+  for (const auto* entry : SortedByKey(people_)) {
     const auto& [name, p] = *entry;
     w.Str(name);
     w.U64(p.days.size());

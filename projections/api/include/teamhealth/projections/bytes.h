@@ -1,11 +1,25 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace teamhealth::projections {
+
+// The entries of a hashed map in key order: state kept in hash maps for speed is saved in a
+// fixed order, so equal states give equal bytes.
+template <typename Map>
+std::vector<const typename Map::value_type*> SortedByKey(const Map& map) {
+  std::vector<const typename Map::value_type*> sorted;
+  sorted.reserve(map.size());
+  for (const auto& entry : map) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  return sorted;
+}
 
 // Minimal binary encoding for projection state: varints, doubles and length-prefixed strings.
 class ByteWriter final {
