@@ -21,6 +21,8 @@
 namespace teamhealth::eventlog {
 namespace {
 
+using testing::ColumnContents;
+
 using storage::Column;
 
 constexpr const char* kSlack = "slack:U024BE7LH";  // a known person's identity
@@ -89,14 +91,6 @@ class RecordingStore final : public storage::Store {
  private:
   storage::Store& inner_;
 };
-
-std::map<std::string, std::string> ColumnContents(storage::Store& store, Column column) {
-  std::map<std::string, std::string> out;
-  auto it = store.NewIterator(column);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace(it->key(), it->value());
-  EXPECT_TRUE(it->status().ok());
-  return out;
-}
 
 // Every key and value of every column, concatenated.
 std::string Everything(storage::Store& store) {

@@ -24,6 +24,8 @@
 namespace teamhealth::eventlog {
 namespace {
 
+using testing::ColumnContents;
+
 using storage::Column;
 constexpr EpochMillis kNoTime = std::numeric_limits<EpochMillis>::min();
 
@@ -52,14 +54,6 @@ class IndexingOnReadStore final : public testing::ForwardingStore {
   }
   std::function<void()> on_view;
 };
-
-std::map<std::string, std::string> ColumnContents(storage::Store& store, Column column) {
-  std::map<std::string, std::string> out;
-  auto it = store.NewIterator(column);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace(it->key(), it->value());
-  EXPECT_TRUE(it->status().ok());
-  return out;
-}
 
 std::optional<uint64_t> StoredCheckpoint(storage::Store& store) {
   auto v = store.Get(Column::kMeta, keys::kIndexedThroughKey);

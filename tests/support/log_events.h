@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,16 @@ inline schema::Event IncidentEvent(const std::string& id, int64_t at_ms = 1000) 
   e.mutable_subject()->set_kind("incident");
   e.mutable_subject()->set_id("Q-" + id);
   return e;
+}
+
+// Every key and value of one column of `store`, in key order.
+inline std::map<std::string, std::string> ColumnContents(storage::Store& store,
+                                                         storage::Column column) {
+  std::map<std::string, std::string> out;
+  auto it = store.NewIterator(column);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace(it->key(), it->value());
+  EXPECT_TRUE(it->status().ok());
+  return out;
 }
 
 // The id of every event in `log`, in log order.
