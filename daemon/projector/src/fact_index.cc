@@ -26,6 +26,7 @@ constexpr std::string_view kSnapshotPrefix = "facts/s/";
 constexpr std::string_view kFormat = "facts/2";
 constexpr EpochMillis kHour = 3600 * 1000;
 constexpr EpochMillis kDay = 24 * kHour;
+// Also what EventLog::NewestEventTime gives for an empty log.
 constexpr EpochMillis kNoTime = std::numeric_limits<EpochMillis>::min();
 constexpr int kDailySnapshotsKept = 14;
 constexpr EpochMillis kGapMidnights = 62;
@@ -333,13 +334,6 @@ class NullSink final : public projections::MetricSink {
   void Observe(std::string_view, const projections::Labels&, double, EpochMillis) override {}
   void Set(std::string_view, const projections::Labels&, double) override {}
 };
-
-// The newest event time of the log (its time index and the events not indexed yet).
-Result<EpochMillis> NewestEventTime(eventlog::EventLog& log) {
-  // kNoTime for an empty log, as EventLog::NewestEventTime says.
-  static_assert(kNoTime == std::numeric_limits<EpochMillis>::min());
-  return log.NewestEventTime();
-}
 
 // The (time, sequence) of the oldest event appended after `seen` (up to `last`), and the
 // newest event time among them.
@@ -672,7 +666,7 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
     st.seen_seq = last;
     dirty = true;
   }
-  auto newest = NewestEventTime(m.log);
+  auto newest = m.log.NewestEventTime();
   if (!newest) return newest.error();
   st.newest = *newest;
   if (st.newest == kNoTime) return uint64_t{0};
