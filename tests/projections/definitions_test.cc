@@ -83,7 +83,8 @@ TEST(DefinitionsTest, ConfigRejectsWhatReportSetRejects) {
 TEST(DefinitionsTest, TagsCoverExactlyTheDefinitionsAProjectionDependsOn) {
   Settings s;
   EXPECT_EQ(DefinitionTag(s, "context_switching"),
-            "session_gap_minutes=120;switch_cost_minutes=15;person_metrics=false;");
+            "session_gap_minutes=120;switch_cost_minutes=15;person_metrics=false;"
+            "max_sender_teams=20;");
   EXPECT_EQ(DefinitionTag(s, "oncall_load"), "page_merge_seconds=60;person_metrics=false;");
   EXPECT_EQ(DefinitionTag(s, "flow"), "");
   const std::string burnout = DefinitionTag(s, "burnout");

@@ -10,6 +10,7 @@ namespace {
 const std::vector<double> kAckBuckets = {30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400};
 const std::vector<double> kResolveBuckets = {300,   900,   1800,  3600,   7200,
                                              14400, 28800, 86400, 259200, 604800};
+const std::vector<double> kPulseBuckets = {1, 2, 3, 4, 5};
 const std::vector<double> kFlowBuckets = {3600,   14400,  28800,   86400,   172800,
                                           345600, 604800, 1209600, 2592000, 7776000};
 
@@ -88,6 +89,15 @@ const std::vector<MetricSpec>& AllSpecs() {
        MetricType::kCounter,
        "Direct interruptions from outside the team while a teammate was on call.",
        {}},
+      {"teamhealth_direct_interruptions_by_sender_team_total",
+       MetricType::kCounter,
+       "Direct interruptions of the team's members by the sender's team at that instant "
+       "(unmapped: sender not in the directory; other: beyond privacy.max_sender_teams).",
+       {}},
+      {"teamhealth_project_switches_total",
+       MetricType::kCounter,
+       "Context switches whose two subjects belong to different projects.",
+       {}},
       {"teamhealth_focus_lost_seconds_total",
        MetricType::kCounter,
        "Estimate: (switches + business-hours direct interruptions) x switch_cost_minutes.",
@@ -110,6 +120,12 @@ const std::vector<MetricSpec>& AllSpecs() {
        "Pull request ready (or opened) to first review by someone else.", kFlowBuckets},
       {"teamhealth_pr_review_seconds", MetricType::kHistogram,
        "Pull request first review to merge.", kFlowBuckets},
+      {"teamhealth_time_off_worked_days_total",
+       MetricType::kCounter,
+       "Person-days inside time off with any work activity or page.",
+       {}},
+      {"teamhealth_pulse_score", MetricType::kHistogram,
+       "Team pulse responses (score 1 to 5, never linked to a person).", kPulseBuckets},
       {"teamhealth_burnout_members_at_risk",
        MetricType::kGauge,
        "Team members over a burnout signal threshold now.",
@@ -238,7 +254,8 @@ MetricUnit UnitOf(std::string_view name) {
 bool IsSmallTeamSensitive(std::string_view name) {
   return name.starts_with("teamhealth_burnout_") ||
          name == "teamhealth_direct_interruptions_total" ||
-         name == "teamhealth_oncall_bypass_total";
+         name == "teamhealth_direct_interruptions_by_sender_team_total" ||
+         name == "teamhealth_oncall_bypass_total" || name == "teamhealth_pulse_score";
 }
 
 void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_sizes,

@@ -82,6 +82,12 @@ std::vector<Definition> MakeTable() {
        Kind::kInteger, 1, 1000, {},
        [](const Settings& s) { return static_cast<double>(s.min_group_size); },
        [](Settings& s, double v) { s.min_group_size = static_cast<int>(v); }},
+      {"privacy", "max_sender_teams",
+       "teamhealth_direct_interruptions_by_sender_team_total keeps at most this many sender "
+       "teams per team; later ones count as sender_team=\"other\"",
+       Kind::kInteger, 1, 1000, {"context_switching"},
+       [](const Settings& s) { return static_cast<double>(s.max_sender_teams); },
+       [](Settings& s, double v) { s.max_sender_teams = static_cast<int>(v); }},
   };
 }
 

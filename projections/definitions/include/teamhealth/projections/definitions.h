@@ -28,6 +28,7 @@ struct Settings {
   // Privacy.
   bool person_metrics = false;
   int min_group_size = 5;
+  int max_sender_teams = 20;
 };
 
 // One setting that config (`[metrics]`, `[privacy]`) and what-if reports (`report --set`) may
