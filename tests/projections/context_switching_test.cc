@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "scenario.h"
 #include "teamhealth/projections/event_access.h"
 
@@ -10,6 +12,9 @@ namespace teamhealth::projections {
 namespace {
 
 const std::string kDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/context_switching/";
+// Sender teams under a cap of 2 ([privacy] max_sender_teams in its config.toml) and project
+// switches.
+const std::string kSenderDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/sender_teams/";
 constexpr EpochMillis kNow = 1775001600000;  // 2026-04-01T00:00:00Z
 constexpr EpochMillis kMinute = 60'000;
 constexpr EpochMillis kDay = 86'400'000;
@@ -100,14 +105,17 @@ TEST(ContextSwitchingTest, ReplayingTheLogFromScratchGivesIdenticalState) {
       [] { return std::make_unique<ContextSwitching>(Settings{}); }, kDir, kNow);
 }
 
-TEST(ContextSwitchingTest, LoadRejectsCorruptState) {
-  const auto events = testing::LoadEvents(kDir + "events.jsonl");
-  auto directory = testing::LoadDirectory(kDir + "config.toml");
-  ContextSwitching p{Settings{}};
-  testing::Run(p, directory, events, kNow);
-  const std::string good = p.Save();
+// The state after the whole scenario in `dir`, run with `settings`.
+std::string StateAfter(const std::string& dir, const Settings& settings) {
+  auto directory = testing::LoadDirectory(dir + "config.toml");
+  ContextSwitching p{settings};
+  testing::Run(p, directory, testing::LoadEvents(dir + "events.jsonl"), kNow);
+  return p.Save();
+}
 
-  ContextSwitching q{Settings{}};
+void ExpectLoadRejectsCorruptState(const std::string& dir, const Settings& settings) {
+  const std::string good = StateAfter(dir, settings);
+  ContextSwitching q{settings};
   EXPECT_FALSE(q.Load("\xff\xff"));
   EXPECT_FALSE(q.Load(""));
   EXPECT_FALSE(q.Load(good + "x"));  // trailing bytes
@@ -118,11 +126,116 @@ TEST(ContextSwitchingTest, LoadRejectsCorruptState) {
     EXPECT_FALSE(q.Load(good.substr(0, n))) << "prefix of " << n << " bytes";
   }
   // A failed Load leaves the state as it was.
-  const std::string fresh = ContextSwitching{Settings{}}.Save();
+  const std::string fresh = ContextSwitching{settings}.Save();
   EXPECT_EQ(q.Save(), fresh);
   ASSERT_TRUE(q.Load(good));
   EXPECT_FALSE(q.Load(good.substr(0, good.size() / 2)));
   EXPECT_EQ(q.Save(), good);
+}
+
+TEST(ContextSwitchingTest, LoadRejectsCorruptState) {
+  ExpectLoadRejectsCorruptState(kDir, Settings{});
+}
+
+// The same over a state that holds projects and admitted sender teams (its tail).
+TEST(ContextSwitchingTest, LoadRejectsCorruptStateWithSenderTeams) {
+  ExpectLoadRejectsCorruptState(kSenderDir, testing::LoadSettings(kSenderDir + "config.toml"));
+}
+
+// Admitted sender teams are never more than the cap: a state holding two for payments is not
+// one that a projection capped at one could have written.
+TEST(ContextSwitchingTest, LoadRejectsMoreSenderTeamsThanTheCap) {
+  const Settings two = testing::LoadSettings(kSenderDir + "config.toml");
+  ASSERT_EQ(two.max_sender_teams, 2);
+  const std::string state = StateAfter(kSenderDir, two);
+  Settings one = two;
+  one.max_sender_teams = 1;
+  ContextSwitching capped_at_one{one};
+  EXPECT_FALSE(capped_at_one.Load(state));
+  ContextSwitching capped_at_two{two};
+  EXPECT_TRUE(capped_at_two.Load(state));
+}
+
+TEST(ContextSwitchingTest, SenderTeamsGoldenScenario) {
+  const Settings settings = testing::LoadSettings(kSenderDir + "config.toml");
+  ASSERT_EQ(settings.max_sender_teams, 2);
+  auto directory = testing::LoadDirectory(kSenderDir + "config.toml");
+  ContextSwitching projection{settings};
+  const auto events = testing::LoadEvents(kSenderDir + "events.jsonl");
+  const auto acc = testing::Run(projection, directory, events, kNow);
+  testing::ExpectMetrics(acc, kSenderDir + "expected.txt");
+}
+
+// The cap is the setting: with the default (20) the sender teams that were "other" under a
+// cap of 2 are reported by name (see sender_teams/expected.txt).
+TEST(ContextSwitchingTest, SenderTeamCapComesFromSettings) {
+  auto directory = testing::LoadDirectory(kSenderDir + "config.toml");
+  ContextSwitching projection{Settings{}};
+  const auto acc = testing::Run(
+      projection, directory, testing::LoadEvents(kSenderDir + "events.jsonl"), kNow);
+  const std::string name = "teamhealth_direct_interruptions_by_sender_team_total";
+  auto from = [](const char* sender_team) {
+    return MakeLabels({{"sender_team", sender_team}, {"team", "payments"}});
+  };
+  EXPECT_EQ(Counter(acc, name, from("support")), 2);   // M1, M8
+  EXPECT_EQ(Counter(acc, name, from("search")), 1);    // M3
+  EXPECT_EQ(Counter(acc, name, from("sales")), 3);     // M4, M11 x2
+  EXPECT_EQ(Counter(acc, name, from("soc")), 2);       // M9 x2
+  EXPECT_EQ(Counter(acc, name, from("payments")), 1);  // M12
+  EXPECT_EQ(Counter(acc, name, from("unmapped")), 2);  // M2, M10
+  testing::ExpectNoSeries(acc, name, from("other"));
+}
+
+TEST(ContextSwitchingTest, SenderTeamsResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
+  const Settings settings = testing::LoadSettings(kSenderDir + "config.toml");
+  testing::ExpectResumingAnywhereMatchesOnePass(
+      [settings] { return std::make_unique<ContextSwitching>(settings); }, kSenderDir, kNow);
+}
+
+TEST(ContextSwitchingTest, SenderTeamsReplayingTheLogFromScratchGivesIdenticalState) {
+  const Settings settings = testing::LoadSettings(kSenderDir + "config.toml");
+  testing::ExpectReplayIsDeterministic(
+      [settings] { return std::make_unique<ContextSwitching>(settings); }, kSenderDir, kNow);
+}
+
+// The admitted sender teams are state: saved once payments has admitted support and search
+// (after M3), a restarted projection still counts sales (M4) as "other". Without that state
+// the rest of the log alone would admit sales, so this fails if the set is not saved.
+TEST(ContextSwitchingTest, SenderTeamCapIsKeptAcrossSaveAndLoad) {
+  const Settings settings = testing::LoadSettings(kSenderDir + "config.toml");
+  const auto events = testing::LoadEvents(kSenderDir + "events.jsonl");
+  const auto m3 = std::find_if(events.begin(), events.end(),
+                               [](const schema::Event& e) { return e.id() == "slack:m3"; });
+  ASSERT_NE(m3, events.end());
+  const std::vector<schema::Event> first(events.begin(), std::next(m3));
+  const std::vector<schema::Event> rest(std::next(m3), events.end());
+  auto run = [&](ContextSwitching& p, const std::vector<schema::Event>& part) {
+    auto pipeline =
+        testing::BorrowingPipeline(p, testing::LoadDirectory(kSenderDir + "config.toml"));
+    for (const auto& e : events) pipeline->Preload(e);  // the whole directory history
+    Accumulator acc;
+    for (const auto& e : part) pipeline->Apply(e, acc);
+    return acc;
+  };
+  ContextSwitching before{settings};
+  run(before, first);
+  ContextSwitching resumed{settings};
+  ASSERT_TRUE(resumed.Load(before.Save()));
+  const auto after_restart = run(resumed, rest);
+  ContextSwitching without_state{settings};
+  const auto rest_alone = run(without_state, rest);
+
+  const std::string name = "teamhealth_direct_interruptions_by_sender_team_total";
+  auto from = [](const char* sender_team) {
+    return MakeLabels({{"sender_team", sender_team}, {"team", "payments"}});
+  };
+  // After the restart: M4, M9 x2, M11 x2, M12 are other; M8 support.
+  EXPECT_EQ(Counter(after_restart, name, from("other")), 6);
+  EXPECT_EQ(Counter(after_restart, name, from("support")), 1);
+  testing::ExpectNoSeries(after_restart, name, from("sales"));
+  // Alone, the rest admits sales (M4) and support (M8) and has soc and payments as other.
+  EXPECT_EQ(Counter(rest_alone, name, from("sales")), 3);
+  EXPECT_EQ(Counter(rest_alone, name, from("other")), 3);
 }
 
 // p's two activities are 45 min apart: a switch with the default gap, none with a 30 min gap.

@@ -45,6 +45,12 @@ projections::DirectoryView LoadDirectory(const std::string& config_path) {
   return projections::MakeDirectoryView(config->directory);
 }
 
+projections::Settings LoadSettings(const std::string& config_path) {
+  auto config = config::LoadConfigFile(config_path);
+  EXPECT_TRUE(config.ok()) << (config.ok() ? "" : config.error().message());
+  return config.ok() ? config->definitions : projections::Settings{};
+}
+
 namespace {
 
 // Lends a projection owned by a test to a pipeline (which owns its projections).

@@ -20,6 +20,8 @@ namespace teamhealth::testing {
 
 std::vector<schema::Event> LoadEvents(const std::string& path);
 projections::DirectoryView LoadDirectory(const std::string& config_path);
+// The [metrics] and [privacy] definitions of a scenario's config.toml (defaults where absent).
+projections::Settings LoadSettings(const std::string& config_path);
 
 // A pipeline of the one projection `projection` borrows (it must outlive the pipeline), over
 // `directory`. Tests keep their projection object to inspect it.

@@ -9,7 +9,8 @@
 namespace teamhealth::projections {
 namespace {
 
-constexpr uint64_t kStateFormat = 2;  // 2: shifts as a ShiftBook
+// 2: shifts as a ShiftBook. 3: each person's latest project, the admitted sender teams.
+constexpr uint64_t kStateFormat = 3;
 constexpr int64_t kDayMs = 86'400'000;
 // Local days remembered per person. The current day is always kept; older ones only serve
 // activities that arrive late (or an import interleaved with live events), so a handful of
@@ -26,6 +27,11 @@ constexpr uint64_t kPruneEvery = 10'000;
 
 enum class Kind { kDm, kMention };
 
+// Label values that are not team names: a sender outside the directory, and a sender team
+// beyond the cap.
+const std::string kUnmapped = "unmapped";
+const std::string kOther = "other";
+
 // Subjects are the same when source, kind and id all are (a Jira issue 42 is not GitHub
 // issue 42, nor GitHub pull request 42). The separator cannot occur in any of them.
 std::string SubjectKey(const schema::Event& e) {
@@ -35,6 +41,22 @@ std::string SubjectKey(const schema::Event& e) {
   key.append(e.subject().kind()).push_back('\x1f');
   key.append(e.subject().id());
   return key;
+}
+
+// The project of the event's subject, qualified by source (a Jira project PAY and a GitHub
+// repository named PAY are two projects); empty when the subject carries none.
+std::string ProjectKey(const schema::Event& e) {
+  if (e.subject().project().empty()) return {};
+  std::string key;
+  key.reserve(e.source().size() + e.subject().project().size() + 1);
+  key.append(e.source()).push_back('\x1f');
+  key.append(e.subject().project());
+  return key;
+}
+
+// Two projects that are both known and differ; an unknown project differs from nothing.
+bool DifferentProjects(const std::string& a, const std::string& b) {
+  return !a.empty() && !b.empty() && a != b;
 }
 
 bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -70,6 +92,7 @@ void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView
   const EpochMillis at = e.occurred_at_ms();
   const std::string& actor = e.actor();
   std::string subject = SubjectKey(e);
+  std::string project = ProjectKey(e);
   // Most activities count nothing: look the team up only when something is counted.
   std::optional<Labels> team_labels;
   auto team = [&]() -> const Labels& {
@@ -85,11 +108,15 @@ void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView
       sink.Add("teamhealth_context_switches_total", team(), 1, at);
       sink.Add("teamhealth_focus_lost_seconds_total", team(), settings_.switch_cost_minutes * 60,
                at);
+      if (DifferentProjects(person.last_project, project)) {
+        sink.Add("teamhealth_project_switches_total", team(), 1, at);
+      }
     }
   }
   if (fresh || at >= person.last_at) {
     person.last_at = at;
     person.last_subject = subject;
+    person.last_project = std::move(project);
   }
 
   const int64_t local_day = directory.LocalDay(actor, at);
@@ -136,6 +163,7 @@ void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView&
                             [](const auto& a, const auto& b) { return *a.first == *b.first; }),
                 targets.end());
 
+  std::optional<std::string> sender_team;  // looked up at the first interruption, if any
   for (const auto& [person_ref, kind] : targets) {
     const std::string& person = *person_ref;
     if (person.empty() || person == sender) continue;
@@ -145,6 +173,10 @@ void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView&
              MakeLabels({{"kind", kind == Kind::kDm ? "dm" : "mention"},
                          {"period", PeriodName(period)},
                          {"team", team}}),
+             1, at);
+    if (!sender_team) sender_team = directory.TeamAt(sender, at);
+    sink.Add("teamhealth_direct_interruptions_by_sender_team_total",
+             MakeLabels({{"sender_team", SenderTeamLabel(team, *sender_team)}, {"team", team}}),
              1, at);
     if (settings_.person_metrics) {
       // Opt-in per-person series (privacy.person_metrics): who keeps getting pinged directly.
@@ -183,6 +215,16 @@ bool ContextSwitching::IsBypass(const std::string& sender, const std::string& pe
   return false;
 }
 
+const std::string& ContextSwitching::SenderTeamLabel(const std::string& team,
+                                                    const std::string& sender_team) {
+  if (sender_team == kUnmapped) return kUnmapped;  // always by name, outside the cap
+  auto& admitted = sender_teams_[team];
+  if (admitted.contains(sender_team)) return sender_team;
+  if (admitted.size() >= static_cast<size_t>(settings_.max_sender_teams)) return kOther;
+  admitted.insert(sender_team);
+  return sender_team;
+}
+
 void ContextSwitching::Prune(EpochMillis now) {
   const int64_t forget = std::max(kForgetPersonMs, settings_.session_gap_ms);
   for (auto it = people_.begin(); it != people_.end();) {
@@ -204,6 +246,7 @@ std::string ContextSwitching::Save() const {
     w.Str(name);
     w.I64(p.last_at);
     w.Str(p.last_subject);
+    w.Str(p.last_project);
     w.U64(p.uses);
     w.U64(p.days.size());
     for (const auto& [day, d] : p.days) {
@@ -214,6 +257,12 @@ std::string ContextSwitching::Save() const {
     }
   }
   w.Str(shifts_.Save());
+  w.U64(sender_teams_.size());
+  for (const auto& [team, admitted] : sender_teams_) {
+    w.Str(team);
+    w.U64(admitted.size());
+    for (const auto& sender_team : admitted) w.Str(sender_team);
+  }
   return out;
 }
 
@@ -230,6 +279,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
     Person& p = it->second;
     p.last_at = r.I64();
     p.last_subject = r.Str();
+    p.last_project = r.Str();
     p.uses = r.U64();
     const uint64_t days = r.U64();
     valid = fresh && !it->first.empty() && days <= kMaxDaysPerPerson;
@@ -243,10 +293,24 @@ bool ContextSwitching::Load(std::string_view bytes) {
     }
   }
   valid = valid && r.ok() && shifts.Load(r.Str());
+  std::map<std::string, std::set<std::string>> sender_teams;
+  for (uint64_t n = valid ? r.U64() : 0; valid && r.ok() && n > 0; --n) {
+    auto [it, fresh] = sender_teams.try_emplace(r.Str());
+    const uint64_t count = r.U64();
+    // A team is only ever entered with its first admitted sender team, never past the cap.
+    valid = fresh && count > 0 && count <= static_cast<uint64_t>(settings_.max_sender_teams);
+    for (uint64_t m = count; valid && r.ok() && m > 0; --m) {
+      const std::string sender_team = r.Str();
+      // "unmapped" is never admitted; "other" may be, as the name of a directory team.
+      valid = !sender_team.empty() && sender_team != kUnmapped &&
+              it->second.insert(sender_team).second;
+    }
+  }
   if (!valid || !r.ok() || !r.done()) return false;
   applied_ = applied;
   people_ = std::move(people);
   shifts_ = std::move(shifts);
+  sender_teams_ = std::move(sender_teams);
   return true;
 }
 

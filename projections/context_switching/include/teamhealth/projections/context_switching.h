@@ -43,10 +43,35 @@ namespace teamhealth::projections {
 //   bypassed.
 // - Focus lost = (switches + business-period direct interruptions) x switch_cost_minutes x 60,
 //   booked at the instant of each: an ESTIMATE, not a measurement (see ApplyActivity).
+// - Who interrupts us (teamhealth_direct_interruptions_by_sender_team_total{team,sender_team}):
+//   every direct interruption above counts once more, under p's team (TeamAt of p) and the
+//   sender's team at that instant (TeamAt of the sender: the first of several teams;
+//   "unmapped" for a sender outside the directory). A team's own members pinging it count
+//   under their own team's name. Per `team`, at most Settings::max_sender_teams distinct named
+//   sender teams are reported, admitted in the order they are first seen (log order); a
+//   sender team first seen after that is full counts as sender_team="other" for good (an
+//   admitted team stays admitted, so a sender team's series never changes name). "unmapped"
+//   is always reported by name and does not count toward the cap (the config reserves that
+//   name; it does not reserve "other", so a directory team called "other" would share the
+//   overflow's series). Small teams are suppressed by `team` like the other
+//   direct-interruption series (in the accumulator, not here).
+// - A project switch (teamhealth_project_switches_total{team}) is a context switch whose two
+//   subjects belong to different projects, counted at the same instant and team as the
+//   switch. The project of an activity's subject is (source, subject.project) as the
+//   normaliser filled it: Jira the issue's project key (fields.project.key), GitHub the
+//   repository ("owner/name"), Linear the issue's team key, canonical events whatever the
+//   producer wrote. PagerDuty and Opsgenie incidents carry no project (only a service), nor do
+//   Jira events whose payload has a cut-down issue without fields. A switch to or from a
+//   subject without a project is NOT a project switch: we cannot tell. Different sources are
+//   different projects (a Jira issue in PAY and a pull request in a GitHub repository are two
+//   projects, even if a human would call them one). Each activity carries its own project,
+//   and the latest one's is remembered with its subject.
 //
-// State, O(people + shifts): per person the latest activity and the subjects touched on the
-// few local days they were most recently active; the on-call picture (ShiftBook) of shifts
-// that ended less than 7 days ago. Both are pruned by event time. Not thread-safe.
+// State, O(people + shifts + teams x max_sender_teams): per person the latest activity (with
+// its subject's project) and the subjects touched on the few local days they were most
+// recently active; the on-call picture (ShiftBook) of shifts that ended less than 7 days ago
+// (both pruned by event time); per team the sender teams admitted under the cap (never
+// pruned: forgetting them would let the set of names change). Not thread-safe.
 class ContextSwitching final : public Projection {
  public:
   explicit ContextSwitching(const Settings& settings) : settings_(settings) {}
@@ -54,8 +79,9 @@ class ContextSwitching final : public Projection {
   std::string_view name() const override { return "context_switching"; }
   // 2: the first real definitions (version 1 was a placeholder that counted nothing, so a
   // checkpoint written by it must not be resumed). 3: shifts supersede earlier shifts of their
-  // slot (the state holds a ShiftBook).
-  uint32_t version() const override { return 3; }
+  // slot (the state holds a ShiftBook). 4: sender teams and project switches (the state holds
+  // the admitted sender teams and each person's latest project).
+  uint32_t version() const override { return 4; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   // No gauges: every metric of this projection is a counter.
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
@@ -72,6 +98,7 @@ class ContextSwitching final : public Projection {
   struct Person {
     EpochMillis last_at = 0;   // time of the latest activity
     std::string last_subject;  // its subject key
+    std::string last_project;  // its subject's project key; empty when it has none
     uint64_t uses = 0;         // activities seen, a clock for Day::last_use
     std::map<int64_t, Day> days;
   };
@@ -79,12 +106,17 @@ class ContextSwitching final : public Projection {
   void ApplyMessage(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
   bool IsBypass(const std::string& sender, const std::string& person, EpochMillis at,
                 const DirectoryView& directory) const;
+  // The sender_team label for a direct interruption of a member of `team`: the sender's team,
+  // admitted under the cap if there is room, else "other".
+  const std::string& SenderTeamLabel(const std::string& team, const std::string& sender_team);
   void Prune(EpochMillis now);
 
   Settings settings_;
   // Hashed: looked up at every activity (Save writes them in name order).
   std::unordered_map<std::string, Person> people_;
   ShiftBook shifts_;
+  // Per team, the named sender teams admitted under Settings::max_sender_teams.
+  std::map<std::string, std::set<std::string>> sender_teams_;
   uint64_t applied_ = 0;
 };
 
