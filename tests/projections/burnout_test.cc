@@ -212,6 +212,8 @@ TEST(BurnoutTest, StateStaysBounded) {
 
 // ---- Worked time off (tests/projections/time_off/) ------------------------------------------
 
+// The scenario's person.time_off lines go through the canonical source like every scenario
+// event, so these tests need it to accept the type and the subject kind time_off.
 const std::string kTimeOffDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/time_off/";
 
 TEST(BurnoutTimeOffTest, GoldenScenario) {

@@ -14,6 +14,8 @@
 namespace teamhealth::projections {
 namespace {
 
+// The scenario's pulse.response lines go through the canonical source like every scenario
+// event, so these tests need it to accept the type and the subject kind team.
 const std::string kDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/pulse/";
 constexpr EpochMillis kNow = 1775044800000;  // 2026-04-01T12:00:00Z
 constexpr EpochMillis kMar27 = 1774569600000;  // 2026-03-27T00:00:00Z

@@ -103,10 +103,10 @@ using BurnoutRisks = std::array<bool, kBurnoutSignalNames.size()>;
 //
 // Worked time off is also counted (teamhealth_time_off_worked_days_total{team}): once per
 // person and local day, at the first work activity or page at an instant t inside one of the
-// person's current time offs (start <= t < end), for the person's team at t (TeamAt). The
-// counter, like every counter, never goes down and decides when the event is applied: a later
-// cancellation does not uncount a day, and a time off recorded after the work does not count
-// it (the signal above does). The order of events therefore matters to the counter (the
+// person's current time offs (start <= t < end), for the person's team at t (TeamAt: the first
+// of their teams, as for the other per-event counters). The counter, like every counter, never
+// goes down and decides when the event is applied: a later cancellation does not uncount a
+// day, and a time off recorded after the work does not count it (the signal above does). The order of events therefore matters to the counter (the
 // report's event-time replay and the live log order agree when time offs are entered before
 // they are worked through, as an HR export does).
 //

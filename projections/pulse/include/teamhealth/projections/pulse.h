@@ -23,8 +23,8 @@ std::optional<int> PulseScoreOf(const schema::Event& e);
 // no members, so small-team suppression (privacy.min_group_size, applied by the accumulator to
 // this family) withholds it like any team below the minimum size.
 //
-// Stateless apart from its format: no gauges, and nothing about people. Not thread-safe (it
-// has nothing to protect, but the Projection contract says so).
+// Stateless apart from its format number: no gauges, and nothing about people. Not
+// thread-safe, like every Projection.
 class Pulse final : public Projection {
  public:
   explicit Pulse(const Settings& settings);
