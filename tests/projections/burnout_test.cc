@@ -357,5 +357,41 @@ TEST(TimeOffBookTest, LoadRejectsCorruptBytes) {
   EXPECT_TRUE(other.Covers("slack:UA", d));
 }
 
+// The counter decides at the exact instant (start <= t < end); the signal at the quarter hour
+// (header: exact for time offs on quarter-hour bounds). Work at 10:01 before a time off that
+// begins at 10:07 is not counted, yet the signal, which kept only "10:00-10:15 worked", counts
+// it; work at 09:59 is outside for both.
+TEST(BurnoutTimeOffTest, OffQuarterBoundsAreExactForTheCounterAndRoundedForTheSignal) {
+  Burnout p{Settings{}};
+  auto pipeline = testing::BorrowingPipeline(p, testing::LoadDirectory(kDir + "config.toml"));
+  Accumulator acc;
+  const EpochMillis day = At("2026-03-30T00:00:00Z");
+  auto work = [&](const std::string& id, EpochMillis at) {
+    schema::Event e;
+    e.set_id("jira:" + id);
+    e.set_source("jira");
+    e.set_type("work_item.commented");
+    e.set_occurred_at_ms(at);
+    e.set_actor("slack:UA");
+    e.mutable_subject()->set_kind("work_item");
+    e.mutable_subject()->set_id("Q-1");
+    pipeline->Apply(e, acc);
+  };
+  work("a", day + 9 * 3'600'000 + 59 * 60'000);  // 09:59, a quarter hour before: never
+  work("b", day + 10 * 3'600'000 + 60'000);       // 10:01, before 10:07
+  schema::Event off = TimeOffEvent("canonical:q", day, day + 10 * 3'600'000 + 7 * 60'000,
+                                   day + 2 * kDay);
+  pipeline->Apply(off, acc);
+  work("c", day + 10 * 3'600'000 + 2 * 60'000);  // 10:02, still before 10:07
+  testing::ExpectNoSeries(acc, "teamhealth_time_off_worked_days_total",
+                          MakeLabels({{"team", "unmapped"}}));
+  EXPECT_EQ(p.SignalsOf("slack:UA", kNow, pipeline->directory()).time_off_worked_days_28d, 1);
+  work("d", day + kDay);  // Mar 31 00:00, inside
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_time_off_worked_days_total",
+                                  MakeLabels({{"team", "unmapped"}})),
+            1);
+  EXPECT_EQ(p.SignalsOf("slack:UA", kNow, pipeline->directory()).time_off_worked_days_28d, 2);
+}
+
 }  // namespace
 }  // namespace teamhealth::projections
