@@ -3,12 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "scenario.h"
 #include "teamhealth/base/time.h"
 #include "teamhealth/projections/event_access.h"
+#include "teamhealth/projections/time_off_book.h"
 
 namespace teamhealth::projections {
 namespace {
@@ -163,7 +165,7 @@ TEST(BurnoutTest, StateStaysBounded) {
   Accumulator acc;
   const EpochMillis start = At("2025-01-01T10:00:00Z");
   // Somebody active once, with a shift and a closed item, a month before the busy year.
-  for (const char* type : {"work_item.created", "oncall.shift"}) {
+  for (const char* type : {"work_item.created", "oncall.shift", "person.time_off"}) {
     schema::Event e;
     e.set_id(std::string("once:") + type);
     e.set_source("jira");
@@ -200,12 +202,195 @@ TEST(BurnoutTest, StateStaysBounded) {
     if (i == 60 * 50) size_after_60_days = p.Save().size();
   }
   EXPECT_LE(p.Save().size(), size_after_60_days + 16);
-  // The prune every 10,000 events forgot the person and the closed item.
+  // The prune every 10,000 events forgot the person, the closed item and the time off.
   EXPECT_EQ(p.Save().find("slack:UONCE"), std::string::npos);
   EXPECT_EQ(p.Save().find("ONCE-1"), std::string::npos);
   const auto s = p.SignalsOf("slack:UBUSY", start + 399 * kDay, pipeline->directory());
   EXPECT_EQ(s.activities_14d, 14 * 50);
   EXPECT_GE(s.no_rest_streak, 12);  // capped by what is kept, always over the threshold
+}
+
+// ---- Worked time off (tests/projections/time_off/) ------------------------------------------
+
+// The scenario's person.time_off lines go through the canonical source like every scenario
+// event, so these tests need it to accept the type and the subject kind time_off.
+const std::string kTimeOffDir = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/time_off/";
+
+TEST(BurnoutTimeOffTest, GoldenScenario) {
+  auto directory = testing::LoadDirectory(kTimeOffDir + "config.toml");
+  Burnout projection{Settings{}};
+  const auto events = testing::LoadEvents(kTimeOffDir + "events.jsonl");
+  const auto acc = testing::Run(projection, directory, events, kNow);
+  testing::ExpectMetrics(acc, kTimeOffDir + "expected.txt");
+}
+
+// The day counts behind the golden verdicts (expected.txt has the arithmetic).
+TEST(BurnoutTimeOffTest, GoldenScenarioSignalValues) {
+  auto directory = testing::LoadDirectory(kTimeOffDir + "config.toml");
+  Burnout p{Settings{}};
+  testing::Run(p, directory, testing::LoadEvents(kTimeOffDir + "events.jsonl"), kNow);
+  auto days = [&](const char* who, EpochMillis now = kNow) {
+    return p.SignalsOf(who, now, directory).time_off_worked_days_28d;
+  };
+  EXPECT_EQ(days("slack:UTOM"), 3);  // local Mar 28, 29, 30 in Berlin, across the DST change
+  EXPECT_EQ(days("slack:UANN"), 0);  // cancelled
+  EXPECT_EQ(days("slack:UBOB"), 1);  // the extension
+  EXPECT_EQ(days("slack:UCAT"), 1);  // the page, not the chat message
+  EXPECT_EQ(days("slack:UDAN"), 0);
+  EXPECT_EQ(days("slack:UEVE"), 1);  // the newer version, though applied first
+  EXPECT_EQ(days("slack:UFAY"), 0);  // handed to gus
+  EXPECT_EQ(days("slack:UGUS"), 1);
+  EXPECT_EQ(days("slack:UHAL"), 1);  // recorded after the fact: the signal knows
+  // The window trails now: on Apr 21 (local days Mar 25..Apr 21) eve's Mar 21 and hal's
+  // Mar 15 are gone, tom's Mar 28..30 stay; on Mar 28 12:00Z tom's Mar 29 and 30 are future.
+  EXPECT_EQ(days("slack:UEVE", kNow + 20 * kDay), 0);
+  EXPECT_EQ(days("slack:UHAL", kNow + 20 * kDay), 0);
+  EXPECT_EQ(days("slack:UTOM", kNow + 20 * kDay), 3);
+  EXPECT_EQ(days("slack:UTOM", At("2026-03-28T12:00:00Z")), 1);
+}
+
+TEST(BurnoutTimeOffTest, ResumingFromSavedStateAfterAnyEventGivesTheSameMetrics) {
+  testing::ExpectResumingAnywhereMatchesOnePass(
+      [] { return std::make_unique<Burnout>(Settings{}); }, kTimeOffDir, kNow);
+}
+
+TEST(BurnoutTimeOffTest, ReplayingTheScenarioTwiceGivesIdenticalState) {
+  testing::ExpectReplayIsDeterministic([] { return std::make_unique<Burnout>(Settings{}); },
+                                       kTimeOffDir, kNow);
+}
+
+TEST(BurnoutTimeOffTest, LoadRejectsCorruptState) {
+  auto directory = testing::LoadDirectory(kTimeOffDir + "config.toml");
+  Burnout applied{Settings{}};
+  testing::Run(applied, directory, testing::LoadEvents(kTimeOffDir + "events.jsonl"), kNow);
+  const std::string good = applied.Save();
+  Burnout p{Settings{}};
+  ASSERT_TRUE(p.Load(good));
+  EXPECT_EQ(p.Save(), good);
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(p.Load(good.substr(0, n))) << "truncated to " << n;
+  }
+  EXPECT_FALSE(p.Load(good + "x"));
+  EXPECT_EQ(p.Save(), good);
+  EXPECT_EQ(p.SignalsOf("slack:UTOM", kNow, directory).time_off_worked_days_28d, 3);
+}
+
+// A person.time_off version of subject HR-1 for slack:UA.
+schema::Event TimeOffEvent(const std::string& id, EpochMillis at, EpochMillis start,
+                           EpochMillis end, bool cancelled = false) {
+  schema::Event e;
+  e.set_id(id);
+  e.set_source("canonical");
+  e.set_type("person.time_off");
+  e.set_occurred_at_ms(at);
+  e.mutable_subject()->set_kind("time_off");
+  e.mutable_subject()->set_id("HR-1");
+  auto add = [&](const char* name) {
+    auto* a = e.add_attrs();
+    a->set_name(name);
+    return a->mutable_value();
+  };
+  add("cancelled")->set_bool_value(cancelled);
+  add("end")->set_int_value(end);
+  add("person")->set_string_value("slack:UA");
+  add("start")->set_int_value(start);
+  return e;
+}
+
+// The latest occurred_at wins (ties: the greater event id), in every order of application; a
+// winner with end <= start or cancelled removes the time off.
+TEST(TimeOffBookTest, TheLatestVersionWinsWhateverTheOrder) {
+  const EpochMillis d = At("2026-03-10T00:00:00Z");
+  std::vector<schema::Event> versions = {
+      TimeOffEvent("canonical:a", d, d + 1 * kDay, d + 3 * kDay),
+      TimeOffEvent("canonical:c", d + 5, d + 2 * kDay, d + 4 * kDay),  // the winner
+      TimeOffEvent("canonical:b", d + 5, d + 6 * kDay, d + 7 * kDay),  // same instant, id b < c
+      TimeOffEvent("canonical:0", d + 1, d, d + 9 * kDay, true),
+  };
+  std::vector<size_t> order = {0, 1, 2, 3};
+  std::string first;
+  do {
+    TimeOffBook book;
+    for (size_t i : order) {
+      auto v = TimeOffOf(versions[i]);
+      ASSERT_TRUE(v.has_value());
+      book.Apply(v->first, v->second);
+    }
+    EXPECT_EQ(book.Of("slack:UA"),
+              (TimeOffBook::Intervals{{d + 2 * kDay, d + 4 * kDay}}));
+    if (first.empty()) first = book.Save();
+    EXPECT_EQ(book.Save(), first);
+  } while (std::next_permutation(order.begin(), order.end()));
+
+  TimeOffBook book;
+  for (const auto& e : versions) book.Apply(TimeOffOf(e)->first, TimeOffOf(e)->second);
+  EXPECT_TRUE(book.Covers("slack:UA", d + 2 * kDay));
+  EXPECT_FALSE(book.Covers("slack:UA", d + 4 * kDay));  // end excluded
+  EXPECT_FALSE(book.Covers("slack:UB", d + 3 * kDay));
+  // A later version with end <= start means the time off no longer exists; so does cancelled.
+  auto empty = TimeOffOf(TimeOffEvent("canonical:z", d + 9, d + 4 * kDay, d + 4 * kDay));
+  book.Apply(empty->first, empty->second);
+  EXPECT_TRUE(book.Of("slack:UA").empty());
+  auto back = TimeOffOf(TimeOffEvent("canonical:z2", d + 10, d, d + kDay));
+  book.Apply(back->first, back->second);
+  EXPECT_EQ(book.Of("slack:UA"), (TimeOffBook::Intervals{{d, d + kDay}}));
+  auto cancelled = TimeOffOf(TimeOffEvent("canonical:z3", d + 11, d, d + kDay, true));
+  book.Apply(cancelled->first, cancelled->second);
+  EXPECT_FALSE(book.Covers("slack:UA", d));
+  // Pruned once it ended: the subject is forgotten.
+  book.Prune(d + kDay);
+  EXPECT_EQ(book.Save(), TimeOffBook{}.Save());
+}
+
+TEST(TimeOffBookTest, LoadRejectsCorruptBytes) {
+  TimeOffBook book;
+  const EpochMillis d = At("2026-03-10T00:00:00Z");
+  auto v = TimeOffOf(TimeOffEvent("canonical:a", d, d, d + kDay));
+  book.Apply(v->first, v->second);
+  const std::string good = book.Save();
+  TimeOffBook other;
+  ASSERT_TRUE(other.Load(good));
+  EXPECT_EQ(other.Save(), good);
+  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(other.Load(good.substr(0, n))) << n;
+  EXPECT_FALSE(other.Load(good + "x"));
+  EXPECT_EQ(other.Save(), good);
+  EXPECT_TRUE(other.Covers("slack:UA", d));
+}
+
+// The counter decides at the exact instant (start <= t < end); the signal at the quarter hour
+// (header: exact for time offs on quarter-hour bounds). Work at 10:01 before a time off that
+// begins at 10:07 is not counted, yet the signal, which kept only "10:00-10:15 worked", counts
+// it; work at 09:59 is outside for both.
+TEST(BurnoutTimeOffTest, OffQuarterBoundsAreExactForTheCounterAndRoundedForTheSignal) {
+  Burnout p{Settings{}};
+  auto pipeline = testing::BorrowingPipeline(p, testing::LoadDirectory(kDir + "config.toml"));
+  Accumulator acc;
+  const EpochMillis day = At("2026-03-30T00:00:00Z");
+  auto work = [&](const std::string& id, EpochMillis at) {
+    schema::Event e;
+    e.set_id("jira:" + id);
+    e.set_source("jira");
+    e.set_type("work_item.commented");
+    e.set_occurred_at_ms(at);
+    e.set_actor("slack:UA");
+    e.mutable_subject()->set_kind("work_item");
+    e.mutable_subject()->set_id("Q-1");
+    pipeline->Apply(e, acc);
+  };
+  work("a", day + 9 * 3'600'000 + 59 * 60'000);  // 09:59, a quarter hour before: never
+  work("b", day + 10 * 3'600'000 + 60'000);       // 10:01, before 10:07
+  schema::Event off = TimeOffEvent("canonical:q", day, day + 10 * 3'600'000 + 7 * 60'000,
+                                   day + 2 * kDay);
+  pipeline->Apply(off, acc);
+  work("c", day + 10 * 3'600'000 + 2 * 60'000);  // 10:02, still before 10:07
+  testing::ExpectNoSeries(acc, "teamhealth_time_off_worked_days_total",
+                          MakeLabels({{"team", "unmapped"}}));
+  EXPECT_EQ(p.SignalsOf("slack:UA", kNow, pipeline->directory()).time_off_worked_days_28d, 1);
+  work("d", day + kDay);  // Mar 31 00:00, inside
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_time_off_worked_days_total",
+                                  MakeLabels({{"team", "unmapped"}})),
+            1);
+  EXPECT_EQ(p.SignalsOf("slack:UA", kNow, pipeline->directory()).time_off_worked_days_28d, 2);
 }
 
 }  // namespace

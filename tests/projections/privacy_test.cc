@@ -42,6 +42,25 @@ TEST(PrivacyTest, SmallTeamsLoseOnlyTheirSensitiveSeriesAndTheCountSaysHowMany) 
   EXPECT_EQ(acc.gauges().at("teamhealth_privacy_suppressed_series").at({}), 4);
 }
 
+// The team pulse (teamhealth_pulse_score) is held back for a team below min_group_size like
+// the burnout series: how a team of four feels is close to how each of the four feels.
+TEST(PrivacyTest, APulseHistogramOfASmallTeamIsWithheldAndOfALargeOneExported) {
+  Accumulator acc;
+  const Labels big = MakeLabels({{"team", "big"}});
+  const Labels small = MakeLabels({{"team", "small"}});
+  for (double score : {4, 5, 3}) acc.Observe("teamhealth_pulse_score", big, score, 0);
+  for (double score : {1, 2}) acc.Observe("teamhealth_pulse_score", small, score, 0);
+
+  acc.SuppressSmallTeams({{"big", 5}, {"small", 4}}, 5);
+
+  const auto& pulse = acc.histograms().at("teamhealth_pulse_score");
+  ASSERT_EQ(pulse.size(), 1u);
+  EXPECT_EQ(pulse.begin()->first, big);
+  EXPECT_EQ(pulse.begin()->second.count, 3u);
+  EXPECT_EQ(pulse.begin()->second.sum, 12);
+  EXPECT_EQ(acc.gauges().at("teamhealth_privacy_suppressed_series").at({}), 1);
+}
+
 // The accumulator finds a series through an index of pointers into its maps: increments after
 // a series was erased (suppression, naming people, Load, MergeFrom) or after the accumulator
 // was copied or moved must land in the series as the maps hold them now.

@@ -9,6 +9,7 @@
 #include "teamhealth/projections/event_access.h"
 #include "teamhealth/projections/oncall_load.h"
 #include "teamhealth/projections/pipeline.h"
+#include "teamhealth/projections/registry.h"
 #include "temp_dir.h"
 
 namespace teamhealth::projector {
@@ -187,6 +188,61 @@ TEST_F(ProjectorTest, AVersionBumpRebuildsFromTheStartOfTheLog) {
   EXPECT_EQ(p->applied(), events_.size());
   ASSERT_TRUE(p->CatchUp().ok());
   EXPECT_EQ(p->Snapshot(kNow).counters(), Reference().counters());
+}
+
+// A projection added to the build (pulse joined the first four this way) finds no checkpoint
+// of its own on an existing state directory: it alone rebuilds from the start of the log, up
+// to where the others are, and then counts exactly what one pass counts.
+TEST_F(ProjectorTest, AnAddedProjectionRebuildsAloneFromTheStartOfTheLog) {
+  Append(0, events_.size());
+  {
+    // Before: a build with OncallLoad only.
+    auto before = [] {
+      std::vector<std::unique_ptr<projections::Projection>> list;
+      list.push_back(std::make_unique<projections::OncallLoad>(projections::Settings{}));
+      return std::make_unique<projections::Pipeline>(
+          testing::LoadDirectory(kScenario + "config.toml"), projections::Settings{},
+          std::move(list));
+    };
+    Projector p(*store_, *log_, before, loggers_.Get("projector"));
+    ASSERT_TRUE(p.Start().ok());
+    ASSERT_TRUE(p.CatchUp().ok());
+    ASSERT_EQ(p.applied(), events_.size());
+  }
+  auto p = Make();  // OncallLoad and the added Versioned
+  EXPECT_EQ(p->rebuilt(), std::vector<std::string>{"versioned"});
+  EXPECT_EQ(p->applied(), events_.size());
+  ASSERT_TRUE(p->CatchUp().ok());
+  // Versioned counts every event: short of the whole log if it had started where the
+  // checkpoint was.
+  EXPECT_EQ(p->Snapshot(kNow).counters(), Reference().counters());
+}
+
+// The same with the product's list: a state directory checkpointed by the four projections
+// before pulse existed rebuilds only pulse.
+TEST_F(ProjectorTest, PulseAddedToAnExistingStateDirectoryRebuildsAlone) {
+  Append(0, events_.size());
+  auto registry = [](bool with_pulse) {
+    return [with_pulse] {
+      auto list = projections::MakeProjections(projections::Settings{});
+      EXPECT_EQ(list.back()->name(), "pulse");  // added last
+      if (!with_pulse) list.pop_back();
+      return std::make_unique<projections::Pipeline>(
+          testing::LoadDirectory(kScenario + "config.toml"), projections::Settings{},
+          std::move(list));
+    };
+  };
+  {
+    Projector p(*store_, *log_, registry(false), loggers_.Get("projector"));
+    ASSERT_TRUE(p.Start().ok());
+    EXPECT_EQ(p.rebuilt().size(), 4u);
+    ASSERT_TRUE(p.CatchUp().ok());
+  }
+  Projector p(*store_, *log_, registry(true), loggers_.Get("projector"));
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(p.rebuilt(), std::vector<std::string>{"pulse"});
+  EXPECT_EQ(p.applied(), events_.size());
+  ASSERT_TRUE(p.CatchUp().ok());
 }
 
 TEST_F(ProjectorTest, ACorruptCheckpointIsAnError) {

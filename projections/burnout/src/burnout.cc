@@ -2,6 +2,7 @@
 #include "teamhealth/projections/burnout.h"
 
 #include <algorithm>
+#include <set>
 
 #include "teamhealth/projections/bytes.h"
 #include "teamhealth/projections/event_access.h"
@@ -21,7 +22,16 @@ constexpr EpochMillis kKeepShiftMs = (kLongWindowDays + 1) * kDayMs;
 // the assignee (the same horizon as resolved incidents in oncall_load).
 constexpr EpochMillis kKeepClosedItemMs = 30 * kDayMs;
 constexpr uint64_t kPruneEvery = 10'000;
-constexpr uint64_t kStateFormat = 5;  // 5: the state begins with it; shifts as a ShiftBook
+// 5: the state begins with it; shifts as a ShiftBook. 6: time offs, the worked quarter hours
+// and a flags field per day (bit 0 non-working, bit 1 worked time off counted).
+constexpr uint64_t kStateFormat = 6;
+constexpr uint64_t kNonWorking = 1;
+constexpr uint64_t kTimeOffCounted = 2;
+constexpr EpochMillis kQuarterMs = 15 * 60'000;
+constexpr int kQuartersPerDay = 96;
+
+// Days since the epoch of a UTC instant (floor, also before 1970).
+int64_t UtcDay(EpochMillis at) { return at >= 0 ? at / kDayMs : (at - kDayMs + 1) / kDayMs; }
 
 bool IsOpenCategory(const std::string& c) { return c == "todo" || c == "in_progress"; }
 
@@ -40,12 +50,14 @@ int64_t Burnout::WipOf(const std::string& person) const {
   return it == wip_of_.end() ? 0 : it->second;
 }
 
-void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink&) {
+void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) {
   const std::string& type = e.type();
   if (!type.starts_with("directory.")) {
     if (IsOwnActivity(e)) ApplyActivity(e, directory);
-    if (type.starts_with("incident.")) ApplyPages(e, directory);
+    if (IsWorkActivity(e)) ApplyWorkOrPage(e.actor(), e.occurred_at_ms(), directory, sink);
+    if (type.starts_with("incident.")) ApplyPages(e, directory, sink);
     if (auto shift = ShiftOf(e)) shifts_.Apply(*shift);  // supersedes within its slot
+    if (auto time_off = TimeOffOf(e)) time_offs_.Apply(time_off->first, time_off->second);
     if (type.starts_with("work_item.")) ApplyWorkItem(e);
   }
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
@@ -66,9 +78,11 @@ void Burnout::ApplyActivity(const schema::Event& e, const DirectoryView& directo
   if (!((pattern.working_days >> local.weekday) & 1)) d->non_working = true;
 }
 
-void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory) {
+void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory,
+                         MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   for (const auto& page : pages_.Apply(e)) {
+    ApplyWorkOrPage(page.person, at, directory, sink);  // every page, merged ones too
     // The interruption's period is that of its first page (PageTracker merges the rest).
     if (!page.starts_interruption || directory.PeriodAt(page.person, at) != Period::kSleep) {
       continue;
@@ -119,6 +133,26 @@ void Burnout::ApplyWorkItem(const schema::Event& e) {
   if (is && (!was || !same_ref)) MoveWip(after.assignee, +1);
 }
 
+// A work activity of, or a page to, `person` at `at`: marks its quarter hour (for
+// time_off_worked_28d, whatever time offs are known later) and counts the person's local day
+// as worked time off the first time it falls inside a time off known now.
+void Burnout::ApplyWorkOrPage(const std::string& person, EpochMillis at,
+                              const DirectoryView& directory, MetricSink& sink) {
+  Person& p = people_[person];
+  const int64_t utc_day = UtcDay(at);
+  if (p.worked.empty() || utc_day >= p.worked.rbegin()->first - keep_days_) {
+    const auto quarter = static_cast<int>((at - utc_day * kDayMs) / kQuarterMs);
+    p.worked[utc_day][quarter / 64] |= uint64_t{1} << (quarter % 64);
+    Trim(p);
+  }
+  if (!time_offs_.Covers(person, at)) return;
+  Day* d = DayOf(p, directory.LocalDay(person, at));
+  if (d == nullptr || d->time_off_counted) return;
+  d->time_off_counted = true;
+  sink.Add("teamhealth_time_off_worked_days_total",
+           MakeLabels({{"team", directory.TeamAt(person, at)}}), 1, at);
+}
+
 void Burnout::MoveWip(const std::string& person, int64_t delta) {
   int64_t& n = wip_of_[person];
   n += delta;
@@ -140,6 +174,10 @@ void Burnout::Trim(Person& p) const {
     const int64_t oldest = p.days.rbegin()->first - keep_days_;
     p.days.erase(p.days.begin(), p.days.lower_bound(oldest));
   }
+  if (!p.worked.empty()) {
+    const int64_t oldest = p.worked.rbegin()->first - keep_days_;
+    p.worked.erase(p.worked.begin(), p.worked.lower_bound(oldest));
+  }
   auto& v = p.sleep_interruptions;
   if (!v.empty()) {
     const EpochMillis cut = v.back() - kKeepSleepMs;
@@ -147,18 +185,20 @@ void Burnout::Trim(Person& p) const {
   }
 }
 
-// Every kPruneEvery events, by the event time: forget shifts that ended 29 days ago, people
-// with nothing left in any window and closed items nobody touched for a month.
+// Every kPruneEvery events, by the event time: forget shifts and time offs that ended 29 days
+// ago, people with nothing left in any window and closed items nobody touched for a month.
 void Burnout::Prune(EpochMillis now) {
   pages_.Prune(now);
   shifts_.Prune(now - kKeepShiftMs);
+  time_offs_.Prune(now - kKeepShiftMs);
   const int64_t oldest_day = now / kDayMs - keep_days_ - 1;  // a day of slack for time zones
   for (auto it = people_.begin(); it != people_.end();) {
     Person& p = it->second;
     p.days.erase(p.days.begin(), p.days.lower_bound(oldest_day));
+    p.worked.erase(p.worked.begin(), p.worked.lower_bound(oldest_day));
     auto& v = p.sleep_interruptions;
     v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), now - kKeepSleepMs));
-    const bool empty = p.days.empty() && v.empty();
+    const bool empty = p.days.empty() && v.empty() && p.worked.empty();
     it = empty && WipOf(it->first) == 0 ? people_.erase(it) : std::next(it);
   }
   std::erase_if(items_, [&](const auto& kv) {
@@ -197,6 +237,7 @@ BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
     if (day.activities > 0 && day.non_working) ++s.weekend_days_28d;
     if (day.after_hours > 0) ++s.after_hours_days_28d;
   }
+  s.time_off_worked_days_28d = TimeOffWorkedDays(person, p, now, directory);
 
   // Today does not break a streak before it is over: with no activity yet today, the streak
   // is the one that ended yesterday.
@@ -211,6 +252,32 @@ BurnoutSignals Burnout::SignalsOf(std::string_view name, EpochMillis now,
   }
 
   return s;
+}
+
+// Distinct local days of the 28 ending today with a worked quarter hour (at or before `now`)
+// that overlaps one of the person's current time offs.
+int Burnout::TimeOffWorkedDays(const std::string& person, const Person& p, EpochMillis now,
+                               const DirectoryView& directory) const {
+  const int64_t today = directory.LocalDay(person, now);
+  // 29 instant days reach back past the first local day of the window in any zone.
+  const EpochMillis horizon = now - (kLongWindowDays + 1) * kDayMs;
+  std::set<int64_t> days;
+  for (const auto& [start, end] : time_offs_.Of(person)) {
+    const EpochMillis lo = std::max(start, horizon);
+    const EpochMillis hi = std::min(end, now + 1);  // exclusive
+    if (hi <= lo) continue;
+    for (auto it = p.worked.lower_bound(UtcDay(lo));
+         it != p.worked.end() && it->first * kDayMs < hi; ++it) {
+      for (int q = 0; q < kQuartersPerDay; ++q) {
+        if (!((it->second[q / 64] >> (q % 64)) & 1)) continue;
+        const EpochMillis from = it->first * kDayMs + q * kQuarterMs;
+        if (from >= hi || from + kQuarterMs <= lo) continue;
+        const int64_t day = directory.LocalDay(person, std::max(from, start));
+        if (day > today - kLongWindowDays && day <= today) days.insert(day);
+      }
+    }
+  }
+  return static_cast<int>(days.size());
 }
 
 // Union of the person's shifts after supersession (ShiftBook; sorted by start, overlapping
@@ -230,7 +297,7 @@ double Burnout::OncallShare(const std::string& person, EpochMillis now) const {
   return static_cast<double>(covered) / static_cast<double>(kLongWindowDays * kDayMs);
 }
 
-std::array<bool, 7> Burnout::AtRisk(const BurnoutSignals& s) const {
+BurnoutRisks Burnout::AtRisk(const BurnoutSignals& s) const {
   const double after_share =
       s.activities_14d > 0 ? static_cast<double>(s.after_hours_14d) / s.activities_14d : 0;
   return {
@@ -242,17 +309,18 @@ std::array<bool, 7> Burnout::AtRisk(const BurnoutSignals& s) const {
       s.oncall_share_28d > settings_.oncall_share_28d,  // strictly: 25 % is the SRE maximum
       s.wip > settings_.wip_limit,
       s.after_hours_days_28d >= settings_.always_on_days_28d,
+      s.time_off_worked_days_28d >= 1,  // design 7.5: one worked day of time off; no setting
   };
 }
 
 void Burnout::ExportGauges(EpochMillis now, const DirectoryView& directory,
                            MetricSink& sink) const {
   // People in several teams are evaluated once and counted in each.
-  std::map<std::string, std::array<bool, 7>> risk_of;
+  std::map<std::string, BurnoutRisks> risk_of;
   for (const auto& team : directory.Teams()) {
     if (!sink.WantsTeam(team)) continue;
     const auto members = directory.Members(team, now);
-    std::array<int, 7> at_risk{};
+    std::array<int, kBurnoutSignalNames.size()> at_risk{};
     int any = 0;  // distinct members at risk on at least one signal
     for (const auto& m : members) {
       auto [it, fresh] = risk_of.try_emplace(m);
@@ -307,12 +375,19 @@ std::string Burnout::Save() const {
       w.I64(day);
       w.U64(d.activities);
       w.U64(d.after_hours);
-      w.U64(d.non_working ? 1 : 0);
+      w.U64((d.non_working ? kNonWorking : 0) | (d.time_off_counted ? kTimeOffCounted : 0));
     }
     w.U64(p.sleep_interruptions.size());
     for (EpochMillis t : p.sleep_interruptions) w.I64(t);
+    w.U64(p.worked.size());
+    for (const auto& [day, quarters] : p.worked) {
+      w.I64(day);
+      w.U64(quarters[0]);
+      w.U64(quarters[1]);
+    }
   }
   w.Str(shifts_.Save());
+  w.Str(time_offs_.Save());
   w.U64(items_.size());
   for (const auto& [key, item] : items_) {
     w.Str(key);
@@ -337,17 +412,27 @@ bool Burnout::Load(std::string_view bytes) {
       Day& d = p.days[day];
       d.activities = static_cast<uint32_t>(r.U64());
       d.after_hours = static_cast<uint32_t>(r.U64());
-      const uint64_t non_working = r.U64();
-      if (non_working > 1) return false;
-      d.non_working = non_working == 1;
+      const uint64_t flags = r.U64();
+      if (flags > (kNonWorking | kTimeOffCounted)) return false;
+      d.non_working = (flags & kNonWorking) != 0;
+      d.time_off_counted = (flags & kTimeOffCounted) != 0;
     }
     for (uint64_t m = r.U64(); r.ok() && m > 0; --m) p.sleep_interruptions.push_back(r.I64());
     if (!std::is_sorted(p.sleep_interruptions.begin(), p.sleep_interruptions.end())) {
       return false;
     }
+    for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
+      const int64_t day = r.I64();
+      QuarterHours& q = p.worked[day];
+      q[0] = r.U64();
+      q[1] = r.U64();
+      if (q[1] >> (kQuartersPerDay - 64) != 0) return false;  // only 96 quarter hours a day
+    }
   }
   ShiftBook shifts;
   if (!r.ok() || !shifts.Load(r.Str()) || !r.ok()) return false;
+  TimeOffBook time_offs;
+  if (!time_offs.Load(r.Str()) || !r.ok()) return false;
   decltype(items_) items;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     Item& item = items[r.Str()];
@@ -360,6 +445,7 @@ bool Burnout::Load(std::string_view bytes) {
   pages_ = std::move(pages);
   people_ = std::move(people);
   shifts_ = std::move(shifts);
+  time_offs_ = std::move(time_offs);
   items_ = std::move(items);
   RebuildDerived();
   return true;

@@ -4,6 +4,7 @@
 #include "teamhealth/projections/context_switching.h"
 #include "teamhealth/projections/flow.h"
 #include "teamhealth/projections/oncall_load.h"
+#include "teamhealth/projections/pulse.h"
 
 namespace teamhealth::projections {
 
@@ -13,6 +14,9 @@ std::vector<std::unique_ptr<Projection>> MakeProjections(const Settings& setting
   out.push_back(std::make_unique<ContextSwitching>(settings));
   out.push_back(std::make_unique<Flow>(settings));
   out.push_back(std::make_unique<Burnout>(settings));
+  // Added after the first four: on a state directory checkpointed without it, the projector
+  // finds no checkpoint for it and rebuilds it alone from the start of the log.
+  out.push_back(std::make_unique<Pulse>(settings));
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/shift_book.h"
+#include "teamhealth/projections/time_off_book.h"
 
 namespace teamhealth::projections {
 
@@ -29,13 +30,16 @@ struct BurnoutSignals {
   double oncall_share_28d = 0;     // share of the 28 days covered by the person's shifts
   int64_t wip = 0;                 // in-progress work items assigned to the person now
   int after_hours_days_28d = 0;    // local days with own activity in off_hours or sleep
+  int time_off_worked_days_28d = 0;  // local days inside a current time off with work or a page
 };
 
-// The seven burnout signals of docs/design.md section 7.5, in export order (label `signal`).
+// The eight burnout signals of docs/design.md section 7.5, in export order (label `signal`).
 // ExportGauges also exports `signal="any"`: distinct members at risk on at least one.
-inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
-    "sleep_interruptions_7d", "after_hours_share_14d", "weekend_days_28d", "no_rest_streak",
-    "oncall_share_28d",       "wip_over_limit",        "always_on_28d"};
+inline constexpr std::array<std::string_view, 8> kBurnoutSignalNames = {
+    "sleep_interruptions_7d", "after_hours_share_14d", "weekend_days_28d",
+    "no_rest_streak",         "oncall_share_28d",      "wip_over_limit",
+    "always_on_28d",          "time_off_worked_28d"};
+using BurnoutRisks = std::array<bool, kBurnoutSignalNames.size()>;
 
 // Burnout signals (docs/design.md section 7.5): per person, over trailing windows ending at the
 // `now` of ExportGauges, exported as the number of current team members at risk on each
@@ -83,6 +87,28 @@ inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
 //   behind it, "workplace telepressure", predicts poor recovery and burnout (Barber &
 //   Santuzzi 2015, J. Occup. Health Psychol. 20(2)). Having work in progress is not always-on:
 //   every engineer has a ticket open every day.
+// - time_off_worked_28d >= 1 day (fixed, no setting): local days of the last 28 inside one of
+//   the person's CURRENT time offs (person.time_off, after supersession: TimeOffBook) with a
+//   work activity (IsWorkActivity, the person as actor; a chat message is not work here) or a
+//   page to the person (PageTracker, merged pages included). Time off exists to be fully off:
+//   one day of it worked is already the pattern the delivery manager asked about ("features
+//   were delayed so that someone could take real time off"). The signal reads the latest
+//   knowledge: a cancelled time off clears it, a time off recorded after the fact, extended or
+//   moved counts the work already applied inside its new [start, end). To do that without
+//   keeping every activity, each person keeps, per UTC day, the quarter hours with work or a
+//   page (96 bits); a quarter hour counts when it overlaps [start, end), so the signal is exact
+//   for time offs that begin and end on a quarter hour (dates, or hh:mm in any real zone), and
+//   otherwise may count work up to 15 minutes outside. The day is the person's local day of
+//   that quarter hour (zone offsets are whole quarter hours, so it lies in one local day).
+//
+// Worked time off is also counted (teamhealth_time_off_worked_days_total{team}): once per
+// person and local day, at the first work activity or page at an instant t inside one of the
+// person's current time offs (start <= t < end), for the person's team at t (TeamAt: the first
+// of their teams, as for the other per-event counters). The counter, like every counter, never
+// goes down and decides when the event is applied: a later cancellation does not uncount a
+// day, and a time off recorded after the work does not count it (the signal above does). The order of events therefore matters to the counter (the
+// report's event-time replay and the live log order agree when time offs are entered before
+// they are worked through, as an HR export does).
 //
 // These thresholds are defaults chosen from the sources above, not measured norms; the
 // generated organisations of tests/calibration check that they leave healthy teams under the
@@ -93,8 +119,10 @@ inline constexpr std::array<std::string_view, 7> kBurnoutSignalNames = {
 // (own activities, those in off hours or sleep, non-working day) and the sleep interruptions
 // of the last 8 days; the on-call picture (ShiftBook) of shifts that end within the last 29
 // days; the open (and recently closed) work items with their status category and assignee; the
-// page tracker. Memory is
-// O(people + open items). People are person keys: the Pipeline resolved every reference
+// page tracker; the current time offs (TimeOffBook) that end within the last 29 days; per person
+// and kept local day whether worked time off was counted, and the quarter hours with work or a
+// page per UTC day (as far back as local days are kept). Memory is O(people + open items +
+// time offs). People are person keys: the Pipeline resolved every reference
 // before this projection sees it. Not thread-safe.
 class Burnout final : public Projection {
  public:
@@ -104,8 +132,9 @@ class Burnout final : public Projection {
   // 1 was the placeholder that counted nothing; 3: people are person keys (no alias state)
   // and the `any` signal; 4: own activity (IsOwnActivity) and always_on_28d as days with
   // off-hours activity (no WIP days in the state); 5: shifts supersede earlier shifts of their
-  // slot (a ShiftBook in the state, which now starts with a format number).
-  uint32_t version() const override { return 5; }
+  // slot (a ShiftBook in the state, which now starts with a format number); 6: time off
+  // (person.time_off: the counter of worked days and the signal time_off_worked_28d).
+  uint32_t version() const override { return 6; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -116,7 +145,7 @@ class Burnout final : public Projection {
   BurnoutSignals SignalsOf(std::string_view person, EpochMillis now,
                            const DirectoryView& directory) const;
   // Which signals (in kBurnoutSignalNames order) are past their Settings threshold.
-  std::array<bool, 7> AtRisk(const BurnoutSignals& s) const;
+  BurnoutRisks AtRisk(const BurnoutSignals& s) const;
 
  private:
   // Aggregates of one local day of one person.
@@ -124,10 +153,15 @@ class Burnout final : public Projection {
     uint32_t activities = 0;   // own activities
     uint32_t after_hours = 0;  // own activities in off_hours or sleep
     bool non_working = false;  // not a working day in the person's pattern
+    bool time_off_counted = false;  // counted in teamhealth_time_off_worked_days_total
   };
+  // Quarter hours of one UTC day with work activity or a page: bit i of the 96 is
+  // [day + 15 min * i, + 15 min), bits 0-63 in [0], 64-95 in [1].
+  using QuarterHours = std::array<uint64_t, 2>;
   struct Person {
     std::map<int64_t, Day> days;                   // local day -> aggregates
     std::vector<EpochMillis> sleep_interruptions;  // sorted
+    std::map<int64_t, QuarterHours> worked;        // UTC day -> quarter hours worked or paged
   };
   struct Item {
     std::string category;  // todo, in_progress, done, or "" while unknown
@@ -138,7 +172,11 @@ class Burnout final : public Projection {
   int64_t WipOf(const std::string& person) const;
   double OncallShare(const std::string& person, EpochMillis now) const;
   void ApplyActivity(const schema::Event& e, const DirectoryView& directory);
-  void ApplyPages(const schema::Event& e, const DirectoryView& directory);
+  void ApplyPages(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyWorkOrPage(const std::string& person, EpochMillis at, const DirectoryView& directory,
+                       MetricSink& sink);
+  int TimeOffWorkedDays(const std::string& person, const Person& p, EpochMillis now,
+                        const DirectoryView& directory) const;
   void ApplyWorkItem(const schema::Event& e);
   void MoveWip(const std::string& person, int64_t delta);
   Day* DayOf(Person& p, int64_t day);
@@ -152,6 +190,7 @@ class Burnout final : public Projection {
   // Hashed: looked up at every activity (Save writes them in name order).
   std::unordered_map<std::string, Person> people_;
   ShiftBook shifts_;                    // the on-call picture, every person
+  TimeOffBook time_offs_;               // current time offs, every person
   std::map<std::string, Item> items_;  // "<source>:<subject kind>:<subject id>"
   // Derived (rebuilt by Load): in-progress items per assignee.
   std::map<std::string, int64_t, std::less<>> wip_of_;
