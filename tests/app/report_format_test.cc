@@ -51,8 +51,8 @@ struct Fixture {
 TEST(ReportFormatTest, JsonPulseHasCountMeanAndDistribution) {
   Fixture f;
   const std::string json = FormatReport(f.View(), ReportFormat::kJson);
-  EXPECT_NE(json.find(R"("teamhealth_pulse_score":[{"labels":{},"count":5,"sum":18,"mean":3.6000000000000001,)"
-                      R"("p50":4,"p80":4,"p95":5,)"
+  EXPECT_NE(json.find(R"("teamhealth_pulse_score":[{"labels":{},"count":5,"sum":18,)"
+                      R"("mean":3.6000000000000001,"p50":4,"p80":4,"p95":5,)"
                       R"("distribution":{"1":0,"2":1,"3":1,"4":2,"5":1}}])"),
             std::string::npos)
       << json;

@@ -40,7 +40,7 @@ svg{display:block;max-width:100%;height:auto}svg.small{max-width:480px}
 .legend span{display:inline-block;margin-right:14px;font-size:13px}
 .legend i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px}
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:8px 24px}
-.pair>div{min-width:0}h3{font-size:15px;margin:12px 0 6px}
+.pair>div{min-width:0}
 dl{margin:0}dt{font-weight:600;margin-top:6px;overflow-wrap:anywhere}dd{margin:0 0 0 12px}
 @media print{body{padding:0;font-size:11pt}main{max-width:none}h2{margin-top:14px}
 @page{size:A4;margin:14mm}}
@@ -390,8 +390,7 @@ std::string SwitchesAndPings(const RetroPageData& d, const DayAxis& axis) {
   return s + Legend(series) + BarChart("switches", axis.labels, series, false);
 }
 
-// One horizontal bar per row, longest first as given, the value written after each bar. Long
-// labels are cut (the full text is in the bar's title) so the chart keeps its width.
+// One row of a horizontal bar chart.
 struct Bar {
   std::string label;
   double value = 0;
@@ -405,6 +404,8 @@ std::string Shorten(const std::string& text, size_t max) {
   return text.substr(0, end) + "…";
 }
 
+// One horizontal bar per row, in the order given, the value written after each bar. Long
+// labels are cut (the full text is in the bar's title) so the chart keeps its width.
 std::string HorizontalBars(const std::string& id, const std::string& what,
                            const std::vector<Bar>& bars, const std::string& colour) {
   const double row = 24, label_w = 170, value_w = 60, top = 4;
@@ -528,8 +529,8 @@ std::string Pulse(const RetroPageData& d) {
   static constexpr const char* kColours[] = {"#b3261e", "#e3a03b", "#a7aaad", "#7aa6d8",
                                              "#2f7d6d"};
   const double w = 360, h = 34, total = static_cast<double>(scores.size());
-  s += "<svg data-chart=\"pulse\" class=\"small\" width=\"100%\" viewBox=\"0 0 " + Attr(w) + " " + Attr(h) +
-       "\" role=\"img\" aria-label=\"pulse responses by score\">";
+  s += "<svg data-chart=\"pulse\" class=\"small\" width=\"100%\" viewBox=\"0 0 " + Attr(w) + " " +
+       Attr(h) + "\" role=\"img\" aria-label=\"pulse responses by score\">";
   double x = 0;
   std::vector<Series> legend;
   for (int k = 0; k < 5; ++k) {
