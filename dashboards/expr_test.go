@@ -20,11 +20,13 @@ var (
 		"teamhealth_work_items_reopened_total", "teamhealth_reassignments_total",
 		"teamhealth_priority_changes_total", "teamhealth_events_ingested_total",
 		"teamhealth_events_duplicate_total", "teamhealth_events_quarantined_total",
-		"teamhealth_events_ignored_total")
+		"teamhealth_events_ignored_total",
+		"teamhealth_direct_interruptions_by_sender_team_total", "teamhealth_project_switches_total",
+		"teamhealth_time_off_worked_days_total")
 	histograms = set(
 		"teamhealth_oncall_time_to_ack_seconds", "teamhealth_oncall_time_to_resolve_seconds",
 		"teamhealth_cycle_time_seconds", "teamhealth_lead_time_seconds",
-		"teamhealth_pr_pickup_seconds", "teamhealth_pr_review_seconds")
+		"teamhealth_pr_pickup_seconds", "teamhealth_pr_review_seconds", "teamhealth_pulse_score")
 	gauges = set(
 		"teamhealth_oncall_open_incidents", "teamhealth_wip_items",
 		"teamhealth_burnout_members_at_risk", "teamhealth_team_members",

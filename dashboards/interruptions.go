@@ -1,7 +1,11 @@
 package dashboards
 
 import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 )
 
 // interruptions: context switching and direct interruptions (docs/design.md 7.3).
@@ -25,6 +29,7 @@ func interruptions() *dashboard.DashboardBuilder {
 			"short",
 			q(ratio("teamhealth_work_items_touched_total", "teamhealth_active_persondays_total", "7d"), "{{team}}")).
 			Decimals(1)).
+		WithPanel(switchesAcrossProjects().Span(fullWidth)).
 		WithPanel(weeklyBars("Focus lost per week (ESTIMATE)",
 			"ESTIMATE, not a measurement: (context switches + direct pings in business hours) × "+
 				"switch_cost_minutes (default 15), in hours per week, per team. Off-hours pings are "+
@@ -48,6 +53,16 @@ func interruptions() *dashboard.DashboardBuilder {
 				"off hours, sleep. Pings outside business hours cost rest rather than focus.",
 			"short",
 			q(by("period", "teamhealth_direct_interruptions_total", "1w"), "{{period}}"))).
+		WithPanel(bars("Who pings us: direct pings by sender team, time range",
+			"Direct messages and mentions of the selected teams' members in the dashboard's time "+
+				"range, by the sender's team when they wrote, largest first. unmapped: senders not in "+
+				"the directory (list support, sales or SOC people as teams of their own to see them "+
+				"by name); other: sender teams beyond privacy.max_sender_teams. Empty for teams below "+
+				"privacy.min_group_size. Read it with the bypass share next to it: the teams at the "+
+				"top are the ones to show the way to the on-call engineer.",
+			"short",
+			instant("sort_desc("+by("sender_team", bySenderTeam, "$__range")+")", "{{sender_team}}")).
+			Decimals(0)).
 		WithPanel(withLimit(graph("Pings that bypassed the on-call engineer, trailing 7 days",
 			"Share of direct pings, over the 7 days ending at each point, that went to someone not on "+
 				"call, from outside their team, while a teammate was on call: work the rotation should "+
@@ -55,6 +70,29 @@ func interruptions() *dashboard.DashboardBuilder {
 				ruleNote(ruleBypassShare),
 			"percentunit",
 			q(rule(ruleBypassShare), "{{team}}")),
-			bypassShareAlert).
-			Span(fullWidth))
+			bypassShareAlert))
+}
+
+// bySenderTeam counts direct pings by the sender's team (docs/design.md 7.6).
+const bySenderTeam = "teamhealth_direct_interruptions_by_sender_team_total"
+
+// switchesAcrossProjects puts the context switches of each week beside the part of them
+// between two projects (Jira project, GitHub repository, Linear team), the expensive kind.
+// The two are not stacked: project switches are a subset of context switches.
+func switchesAcrossProjects() *timeseries.PanelBuilder {
+	sum := func(counter string) string {
+		return fmt.Sprintf("sum(increase(%s{%s}[1w]))", counter, team)
+	}
+	return graph("Context switches and switches across projects, per week",
+		"All context switches of the selected teams per week, and the ones whose two subjects "+
+			"belong to different projects (Jira project, GitHub repository, Linear team). Switching "+
+			"projects costs more than switching items of one project: a high share means people are "+
+			"spread over several projects at once.",
+		"short",
+		q(sum("teamhealth_context_switches_total"), "context switches"),
+		q(sum("teamhealth_project_switches_total"), "across projects")).
+		Interval("1w").
+		DrawStyle(common.GraphDrawStyleBars).
+		FillOpacity(80).
+		LineWidth(1)
 }

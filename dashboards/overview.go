@@ -58,8 +58,9 @@ func overview() *dashboard.DashboardBuilder {
 		WithPanel(bars("Members at risk, by burnout signal",
 			"How many members are at risk on each signal now: sleep interruptions (7 d), "+
 				"after-hours share (14 d), weekend days (28 d), no-rest streak, on-call share (28 d), "+
-				"work in progress over the limit, always on (28 d). One person can be at risk on "+
-				"several; the share above counts them once. Empty for teams below "+
+				"work in progress over the limit, always on (28 d), worked time off (28 d: a day "+
+				"inside the person's own time off with work activity or a page). One person can be "+
+				"at risk on several; the share above counts them once. Empty for teams below "+
 				"privacy.min_group_size.",
 			"short",
 			instant(fmt.Sprintf(`sum by (signal) (teamhealth_burnout_members_at_risk{%s, signal!="any"})`, team),
@@ -73,5 +74,29 @@ func overview() *dashboard.DashboardBuilder {
 				"day above it). A rising line is a team being worn down."+
 				ruleNote(ruleAtRiskShare),
 			"percentunit",
-			q(rule(ruleAtRiskShare), "at risk")), burnoutShareAlert))
+			q(rule(ruleAtRiskShare), "at risk")), burnoutShareAlert)).
+		// The team's own answer and the holidays it did not get, under the burnout signals.
+		WithPanel(single("Team pulse, mean score over the time range",
+			"The mean of the team's pulse responses (1 = bad week, 5 = great week) in the "+
+				"dashboard's time range: sum of the scores divided by how many answered. Responses "+
+				"name a team, never a person. Empty when nobody answered in the range or when the "+
+				"team is smaller than privacy.min_group_size (its pulse is not exported).",
+			"short",
+			instant(fmt.Sprintf("sum(increase(teamhealth_pulse_score_sum{%s}[$__range])) / "+
+				"(sum(increase(teamhealth_pulse_score_count{%s}[$__range])) > 0)", team, team), "mean score")).
+			Decimals(1).
+			NoValue("no responses (or team below privacy.min_group_size)").
+			Thresholds(steps("red", step{3, "orange"}, step{3.5, "green"})).
+			Span(halfWidth)).
+		WithPanel(single("Days worked during time off, time range",
+			"Person-days inside someone's time off (person.time_off) with work activity or a page, "+
+				"in the dashboard's time range. Any value above 0 is a holiday someone did not get; "+
+				"one such day in 28 marks the person at risk (time_off_worked_28d) and raises "+
+				"TeamhealthWorkedTimeOff.",
+			"short",
+			instant(fmt.Sprintf("sum(increase(teamhealth_time_off_worked_days_total{%s}[$__range]))", team),
+				"person-days")).
+			Decimals(0).
+			Thresholds(steps("green", step{1, "orange"})).
+			Span(halfWidth))
 }

@@ -37,6 +37,7 @@ echo "== alertmanager routes"
 routes=(
   "teamhealth-team-channel|alertname=TeamhealthBurnoutRisk severity=warning team=payments"
   "teamhealth-team-channel|alertname=TeamhealthSleepDisruption severity=warning team=payments"
+  "teamhealth-team-channel|alertname=TeamhealthWorkedTimeOff severity=info team=payments"
   "teamhealth-team-channel|alertname=TeamhealthOncallOverload severity=warning team=payments"
   "teamhealth-team-channel|alertname=TeamhealthOncallBypass severity=info team=payments"
   "teamhealth-team-channel|alertname=TeamhealthSlowAcknowledgement severity=info team=payments"

@@ -226,8 +226,8 @@ func TestRepositoryRulesPass(t *testing.T) {
 	if len(r.Findings) > 0 {
 		t.Errorf("findings:\n%s", strings.Join(r.Findings, "\n"))
 	}
-	if r.Expressions != 19 {
-		t.Errorf("checked %d rules, want 6 recording + 13 alerting", r.Expressions)
+	if r.Expressions != 20 {
+		t.Errorf("checked %d rules, want 6 recording + 14 alerting", r.Expressions)
 	}
 }
 

@@ -234,7 +234,7 @@ def test_report_formats_and_errors(tmp_path):
     # One column per label (test_report_formats.py reads it back with the csv module).
     header = csv.stdout.splitlines()[0].split(",")
     assert header[0] == "metric" and "labels" not in header
-    assert header[-6:] == ["value", "count", "sum", "p50", "p80", "p95"]
+    assert header[-7:] == ["value", "count", "sum", "mean", "p50", "p80", "p95"]
     table = subprocess.run(base, capture_output=True, text=True)
     assert "teamhealth_oncall_incidents_total{urgency=\"high\"} 6" in table.stdout
     bad = subprocess.run(base + ["--set", "sleep=late"], capture_output=True, text=True)

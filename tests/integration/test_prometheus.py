@@ -141,7 +141,9 @@ def panel_exprs(dashboard: dict) -> list[tuple[str, str]]:
 def substitute(expr: str, team: str) -> str:
     """Grafana's variables as a dashboard would expand them for one team."""
     expr = expr.replace("${team}", team).replace("$team", team)
-    for var, value in (("$__rate_interval", "5m"), ("$__interval", "1m"), ("$__range", "1d")):
+    # $__range: a week, so that the "time range" panels (who pings us, the team pulse, worked
+    # time off) see the generated organisation's weekly pulse responses.
+    for var, value in (("$__rate_interval", "5m"), ("$__interval", "1m"), ("$__range", "7d")):
         expr = expr.replace("${" + var[1:] + "}", value).replace(var, value)
     assert "$" not in expr, f"unexpanded variable in {expr}"
     return expr

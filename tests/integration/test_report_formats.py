@@ -37,10 +37,14 @@ def csv_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
     return header, [dict(zip(header, r)) for r in rows[1:]]
 
 
+# The number columns after the label columns (score_1..score_5 follow only with a pulse row).
+NUMBERS = ("metric", "value", "count", "sum", "mean", "p50", "p80", "p95")
+
+
 def find(rows: list[dict[str, str]], metric: str, **labels: str) -> dict[str, str]:
     """The one row of `metric` whose label cells are exactly `labels` (others empty)."""
-    label_columns = [c for c in rows[0] if c not in
-                     ("metric", "value", "count", "sum", "p50", "p80", "p95")] if rows else []
+    label_columns = [c for c in rows[0] if c not in NUMBERS and not c.startswith("score_")] \
+        if rows else []
     hits = [r for r in rows if r["metric"] == metric and
             all(r[c] == labels.get(c, "") for c in label_columns)]
     assert len(hits) == 1, (metric, labels, [r for r in rows if r["metric"] == metric])
@@ -72,8 +76,9 @@ identities = ["pagerduty:PALICE"]
     # metric, every label name used by a payments row in sorted order, then the numbers.
     # payments rows carry `period` (interruptions), `urgency` (incidents), `person`
     # (per-person series); no `team` column in a one-team report.
-    labels = header[1:-6]
-    assert header[0] == "metric" and header[-6:] == ["value", "count", "sum", "p50", "p80", "p95"]
+    labels = header[1:-7]
+    assert header[0] == "metric" and header[-7:] == ["value", "count", "sum", "mean", "p50", "p80",
+                                                     "p95"]
     assert labels == sorted(labels) and {"period", "person", "urgency"} <= set(labels)
     assert "team" not in labels
     # The field is quoted with its quotes doubled on the wire ...
@@ -90,22 +95,22 @@ identities = ["pagerduty:PALICE"]
     # incidents high 6 (Q1 Q5 Q6 Q7 O1 Q8); shift 7 x 86400 = 604800.
     team = "teamhealth_oncall_interruptions_total"
     sleep = find(rows, team, period="sleep")
-    assert [sleep[k] for k in ("value", "count", "sum", "p50", "p80", "p95")] == \
-        ["5", "", "", "", "", ""]
+    assert [sleep[k] for k in ("value", "count", "sum", "mean", "p50", "p80", "p95")] == \
+        ["5", "", "", "", "", "", ""]
     assert find(rows, team, period="business")["value"] == "1"
     assert find(rows, team, period="off_hours")["value"] == "1"
     assert find(rows, "teamhealth_oncall_sleep_disrupted_nights_total")["value"] == "4"
     assert find(rows, "teamhealth_oncall_incidents_total", urgency="high")["value"] == "6"
     assert find(rows, "teamhealth_oncall_shift_seconds_total")["value"] == "604800"
-    # Histograms: no value; ack Q1 360 + O1 300 = 660, nearest-rank p50 = 300 (1st of 2),
-    # p80 = p95 = 360; resolve Q1 2760 + Q5 1800 + O1 1800 + Q8 1800 = 8160, p50 = 1800 (2nd
-    # of 4), p80 = p95 = 2760 (4th of 4).
+    # Histograms: no value; ack Q1 360 + O1 300 = 660, mean 660 / 2 = 330, nearest-rank p50 =
+    # 300 (1st of 2), p80 = p95 = 360; resolve Q1 2760 + Q5 1800 + O1 1800 + Q8 1800 = 8160,
+    # mean 8160 / 4 = 2040, p50 = 1800 (2nd of 4), p80 = p95 = 2760 (4th of 4).
     tta = find(rows, "teamhealth_oncall_time_to_ack_seconds")
-    assert [tta[k] for k in ("value", "count", "sum", "p50", "p80", "p95")] == \
-        ["", "2", "660", "300", "360", "360"]
+    assert [tta[k] for k in ("value", "count", "sum", "mean", "p50", "p80", "p95")] == \
+        ["", "2", "660", "330", "300", "360", "360"]
     ttr = find(rows, "teamhealth_oncall_time_to_resolve_seconds")
-    assert [ttr[k] for k in ("value", "count", "sum", "p50", "p80", "p95")] == \
-        ["", "4", "8160", "1800", "2760", "2760"]
+    assert [ttr[k] for k in ("value", "count", "sum", "mean", "p50", "p80", "p95")] == \
+        ["", "4", "8160", "2040", "1800", "2760", "2760"]
 
 
 # Incidents on service PAY (-> payments), paging bob, whose times to resolve (no ack) are the
@@ -144,30 +149,32 @@ def test_table_humanises_durations_and_json_keeps_seconds(tmp_path):
     events = (durations_file(tmp_path),)
     may = ["--from", "2026-05-01T00:00:00Z", "--to", "2026-06-01T00:00:00Z"]
     # All four: sorted 0, 45, 750, 684000; nearest rank p50 = 2nd = 45 s, p80 = p95 = 4th =
-    # 684000 s; sum 684795 s = 7d 22h 13m 15s, shown as its two largest units.
+    # 684000 s; sum 684795 s = 7d 22h 13m 15s, shown as its two largest units; mean
+    # 684795 / 4 = 171198.75 s, rounded 171199 s = 1d 23h 33m 19s -> "1d 23h".
     table = report("--team", "payments", *may, events=events)
     assert ttr_line(table) == ("teamhealth_oncall_time_to_resolve_seconds{} count=4 sum=7d 22h "
-                               "p50=45s p80=7d 22h p95=7d 22h")
+                               "mean=1d 23h p50=45s p80=7d 22h p95=7d 22h")
     rep = json.loads(report("--team", "payments", "--format", "json", *may, events=events))
     (ttr,) = rep["metrics"]["teamhealth_oncall_time_to_resolve_seconds"]
-    assert (ttr["count"], ttr["sum"], ttr["p50"], ttr["p80"], ttr["p95"]) == (4, 684795, 45,
-                                                                               684000, 684000)
+    assert (ttr["count"], ttr["sum"], ttr["mean"], ttr["p50"], ttr["p80"], ttr["p95"]) == \
+        (4, 684795, 171198.75, 45, 684000, 684000)
+    assert "distribution" not in ttr  # only the pulse has one
     # Z1 alone (resolved when triggered): 0s. Z3 alone: 750 s = 12m 30s.
     z1 = report("--team", "payments", "--from", "2026-05-01T00:00:00Z", "--to",
                 "2026-05-01T00:30:00Z", events=events)
-    assert ttr_line(z1) == "teamhealth_oncall_time_to_resolve_seconds{} count=1 sum=0s p50=0s " \
-                           "p80=0s p95=0s"
+    assert ttr_line(z1) == "teamhealth_oncall_time_to_resolve_seconds{} count=1 sum=0s mean=0s " \
+                           "p50=0s p80=0s p95=0s"
     z3 = report("--team", "payments", "--from", "2026-05-01T02:00:00Z", "--to",
                 "2026-05-01T02:30:00Z", events=events)
     assert ttr_line(z3) == "teamhealth_oncall_time_to_resolve_seconds{} count=1 sum=12m 30s " \
-                           "p50=12m 30s p80=12m 30s p95=12m 30s"
+                           "mean=12m 30s p50=12m 30s p80=12m 30s p95=12m 30s"
     # Counters in seconds too (the shift: 604800 s = 7d); counts are not durations.
     month = report("--team", "payments", *MONTH)
     assert "  teamhealth_oncall_shift_seconds_total{} 7d\n" in month
     assert '  teamhealth_oncall_incidents_total{urgency="high"} 6\n' in month
-    # resolve: 8160 s = 2h 16m, 1800 s = 30m, 2760 s = 46m.
-    assert "teamhealth_oncall_time_to_resolve_seconds{} count=4 sum=2h 16m p50=30m p80=46m " \
-           "p95=46m\n" in month
+    # resolve: 8160 s = 2h 16m, mean 2040 s = 34m, 1800 s = 30m, 2760 s = 46m.
+    assert "teamhealth_oncall_time_to_resolve_seconds{} count=4 sum=2h 16m mean=34m p50=30m " \
+           "p80=46m p95=46m\n" in month
 
 
 def test_every_team_when_team_is_omitted():
@@ -184,7 +191,7 @@ def test_every_team_when_team_is_omitted():
     assert unmapped == [{"labels": {"period": "business"}, "value": 1}]  # dave, Q2
     # CSV: `team` is a label column; table: one section per team.
     header, rows = csv_rows(report("--format", "csv", *MONTH))
-    assert "team" in header[1:-6]
+    assert "team" in header[1:-7]
     assert find(rows, "teamhealth_oncall_incidents_total", team="search",
                 urgency="low")["value"] == "3"
     assert find(rows, "teamhealth_oncall_incidents_total", team="payments",

@@ -196,6 +196,118 @@ def test_renders_in_chromium(tmp_path):
     assert data.startswith(b"%PDF") and len(data) > 1024
 
 
+# --- issue 14: who pings us, project switches, worked time off, the team pulse ---------------
+# A team "core" of 5 (privacy.min_group_size 5: nothing withheld) and a one-person "support"
+# team, listed as a team of its own so that its pings show up by name. Times UTC (the default
+# zone), working hours 08:00-18:00 Mon-Fri.
+ISSUE14_CONFIG = "".join(f"""
+[[directory.teams]]
+name = "{t}"
+""" for t in ("core", "support")) + "".join(f"""
+[[directory.people]]
+handle = "{h}"
+team = "{t}"
+identities = ["slack:U{h.upper()}"]
+""" for h, t in [("ann", "core"), ("ben", "core"), ("cat", "core"), ("dan", "core"),
+                 ("eve", "core"), ("sam", "support")])
+
+
+def issue14_events() -> list[dict]:
+    events = []
+
+    def add(n, type_, at, actor, subject, attrs=None):
+        events.append({"id": f"canonical:i14-{n}", "source": "canonical", "type": type_,
+                       "occurred_at": at, "actor": actor, "subject": subject,
+                       "attrs": attrs or {}})
+
+    def dm(n, at, sender, to):
+        add(n, "chat.message", at, sender, {"kind": "channel", "id": f"D{n}"},
+            {"bot": False, "channel_type": "im", "edited": False, "mentions": [],
+             "recipients": [to], "thread": False})
+    # Who pings us: sam (support) DMs ann three times and ben once on Tue 2026-03-03 in
+    # business hours; slack:UOUTSIDER (not in the directory) DMs cat once: support 4,
+    # unmapped 1.
+    for i, (hour, to) in enumerate([("09", "slack:UANN"), ("10", "slack:UANN"),
+                                    ("11", "slack:UANN"), ("12", "slack:UBEN")]):
+        dm(f"dm{i}", f"2026-03-03T{hour}:00:00.000Z", "slack:USAM", to)
+    dm("dm9", "2026-03-03T13:00:00.000Z", "slack:UOUTSIDER", "slack:UCAT")
+    # Project switches: dan comments on PAY-1 (Jira project PAY) at 09:00, then reviews a pull
+    # request of acme/api at 09:30: one context switch, across projects. eve comments on PAY-1
+    # and PAY-2 (both PAY) 30 minutes apart: one context switch, not across projects.
+    add("w1", "work_item.commented", "2026-03-04T09:00:00.000Z", "slack:UDAN",
+        {"kind": "work_item", "id": "PAY-1", "key": "PAY-1", "project": "PAY"})
+    add("w2", "pull_request.reviewed", "2026-03-04T09:30:00.000Z", "slack:UDAN",
+        {"kind": "pull_request", "id": "900", "key": "#9", "project": "acme/api"},
+        {"state": "commented"})
+    add("w3", "work_item.commented", "2026-03-04T09:00:00.000Z", "slack:UEVE",
+        {"kind": "work_item", "id": "PAY-1", "key": "PAY-1", "project": "PAY"})
+    add("w4", "work_item.commented", "2026-03-04T09:30:00.000Z", "slack:UEVE",
+        {"kind": "work_item", "id": "PAY-2", "key": "PAY-2", "project": "PAY"})
+    # Time off: cat is off [2026-03-10, 2026-03-13) (3 days) and comments on PAY-3 on Mar 11:
+    # one person-day worked during time off; cat is at risk on time_off_worked_28d at the end
+    # of March (Mar 11 is within the 28 days before Apr 1).
+    add("t1", "person.time_off", "2026-03-01T00:00:00.000Z", None,
+        {"kind": "time_off", "id": "HR-1"},
+        {"person": "slack:UCAT", "start": "2026-03-10T00:00:00.000Z",
+         "end": "2026-03-13T00:00:00.000Z"})
+    add("w5", "work_item.commented", "2026-03-11T11:00:00.000Z", "slack:UCAT",
+        {"kind": "work_item", "id": "PAY-3", "key": "PAY-3", "project": "PAY"})
+    # Pulse: three answers for core, 4, 2 and 5: count 3, mean 11 / 3 = 3.67.
+    for i, score in enumerate([4, 2, 5]):
+        add(f"p{i}", "pulse.response", f"2026-03-06T1{i}:00:00.000Z", None,
+            {"kind": "team", "id": "core"}, {"score": score})
+    return events
+
+
+def issue14_page(tmp_path: Path, fmt: str = "html") -> str:
+    cfg = tmp_path / "core.toml"
+    cfg.write_text(ISSUE14_CONFIG)
+    events = tmp_path / "core.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in issue14_events()))
+    r = run_teamhealth("report", "--config", str(cfg), "--events", str(events), "--team", "core",
+                       *MONTH, "--format", fmt, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_who_pings_us_switches_time_off_and_pulse(tmp_path):
+    """Needs the issue-14 projections (sender team, project switches, time off, pulse)."""
+    page = issue14_page(tmp_path)
+    h = headline(page)
+    assert h["switches"][0] == "2"  # dan PAY-1 -> acme/api, eve PAY-1 -> PAY-2
+    assert h["project_switches"][0] == "1"  # dan's only
+    assert h["time_off_worked"][0] == "1"  # cat, Mar 11
+    assert h["pulse_mean"][0] == "3.67"  # (4 + 2 + 5) / 3
+    charts = dict(re.findall(r'<svg data-chart="([a-z]+)"(.*?)</svg>', page, re.S))
+    senders = re.findall(r"<title>([a-z]+): ([0-9]+) direct interruptions</title>",
+                         charts["senders"])
+    assert senders == [("support", "4"), ("unmapped", "1")]
+    assert "<tr><td>time_off_worked_28d</td><td class=\"n\">1 of 5</td></tr>" in page
+    assert "<strong>3.67</strong> mean of 3 responses" in page
+    # The JSON report has the same numbers, and the pulse's distribution.
+    rep = json.loads(issue14_page(tmp_path, "json"))
+    (pulse,) = rep["metrics"]["teamhealth_pulse_score"]
+    assert (pulse["count"], pulse["sum"]) == (3, 11)
+    assert pulse["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
+    by_sender = {s["labels"]["sender_team"]: s["value"] for s in
+                 rep["metrics"]["teamhealth_direct_interruptions_by_sender_team_total"]}
+    assert by_sender == {"support": 4, "unmapped": 1}
+
+
+def test_issue14_page_renders_in_chromium(tmp_path):
+    """Needs the issue-14 projections: the page with every new section filled."""
+    page = tmp_path / "core.html"
+    page.write_text(issue14_page(tmp_path))
+    for width in (1280, 800):
+        png = tmp_path / f"core-{width}.png"
+        chromium(f"--screenshot={png}", f"--window-size={width},3000", page.as_uri())
+        w, h, pixels = read_png(png)
+        white = b"\xff\xff\xff"
+        for y in range(h):
+            row = pixels[y * w:(y + 1) * w]
+            assert all(p == white for p in row[w - 8:]), f"width {width}: row {y} overflows"
+
+
 def test_daemon_serves_pages_behind_tokens(broker, daemons, tmp_path):
     viewer = token_file(tmp_path, "viewer.token", VIEWER)
     cfg = with_http(write_config(tmp_path / "th.toml", state_dir=tmp_path / "state",

@@ -14,13 +14,21 @@
 namespace teamhealth::app {
 namespace {
 
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
 // One series of one team, as every format shows it.
 struct Row {
   projections::Labels labels;  // without `team`
   bool histogram = false;
   double value = 0;  // counters and gauges
   size_t count = 0;  // histograms
-  double sum = 0, p50 = 0, p80 = 0, p95 = 0;
+  double sum = 0, mean = 0, p50 = 0, p80 = 0, p95 = 0;
+  // Score histograms only (IsScoreHistogram): responses per score, in bucket order.
+  std::vector<std::pair<std::string, size_t>> distribution;
 };
 
 // A team's rows, grouped by metric in AllSpecs() order; hidden metrics are absent.
@@ -43,6 +51,37 @@ std::optional<projections::Labels> TeamLabels(const projections::Labels& labels,
   }
   if (!match) return std::nullopt;
   return rest;
+}
+
+// A histogram of whole scores (the team pulse, 1..5), whose readers want how many answered each
+// score rather than percentiles alone: every bucket holds exactly one score.
+bool IsScoreHistogram(std::string_view name) { return name == "teamhealth_pulse_score"; }
+
+// The observations per bucket of `bounds` (upper bounds inclusive, as Prometheus' `le`): for a
+// score histogram the number of responses of each score, what the differences of the
+// cumulative buckets give. Values above the last bound are not a score and are left out.
+std::vector<std::pair<std::string, size_t>> Distribution(const std::vector<double>& values,
+                                                         const std::vector<double>& bounds) {
+  std::vector<std::pair<std::string, size_t>> out;
+  for (double b : bounds) out.emplace_back(Num(b), 0);
+  for (double v : values) {
+    const auto it = std::lower_bound(bounds.begin(), bounds.end(), v);
+    if (it != bounds.end()) ++out[static_cast<size_t>(it - bounds.begin())].second;
+  }
+  return out;
+}
+
+// The row of one histogram series from its observations in the window.
+Row HistogramRow(const projections::MetricSpec& spec, projections::Labels labels,
+                 std::vector<double> values) {
+  Row row{.labels = std::move(labels), .histogram = true, .count = values.size()};
+  for (double x : values) row.sum += x;
+  if (row.count > 0) row.mean = row.sum / static_cast<double>(row.count);
+  row.p50 = projections::Percentile(values, 50);
+  row.p80 = projections::Percentile(values, 80);
+  row.p95 = projections::Percentile(values, 95);
+  if (IsScoreHistogram(spec.name)) row.distribution = Distribution(values, spec.buckets);
+  return row;
 }
 
 bool HasPerson(const projections::Labels& labels) {
@@ -76,27 +115,13 @@ TeamRows CollectRows(const ReportView& view, const ReportTeam& team) {
       auto it = view.observations->find(name);
       if (it != view.observations->end()) {
         for (const auto& [labels, values] : it->second) {
-          auto rest = selected(labels);
-          if (!rest) continue;
-          std::vector<double> v = values;
-          Row row{.labels = *rest, .histogram = true, .count = v.size()};
-          for (double x : v) row.sum += x;
-          row.p50 = projections::Percentile(v, 50);
-          row.p80 = projections::Percentile(v, 80);
-          row.p95 = projections::Percentile(v, 95);
-          rows.push_back(std::move(row));
+          if (auto rest = selected(labels)) rows.push_back(HistogramRow(spec, *rest, values));
         }
       }
     }
     out.metrics.emplace_back(name, std::move(rows));
   }
   return out;
-}
-
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
 }
 
 void WriteJsonTeam(JsonWriter& w, const ReportView& view, const TeamRows& rows) {
@@ -111,7 +136,15 @@ void WriteJsonTeam(JsonWriter& w, const ReportView& view, const TeamRows& rows) 
       w.EndObject();
       if (r.histogram) {
         w.Key("count").Int(static_cast<int64_t>(r.count)).Key("sum").Double(r.sum);
+        w.Key("mean").Double(r.mean);
         w.Key("p50").Double(r.p50).Key("p80").Double(r.p80).Key("p95").Double(r.p95);
+        if (!r.distribution.empty()) {
+          w.Key("distribution").BeginObject();
+          for (const auto& [score, n] : r.distribution) {
+            w.Key(score).Int(static_cast<int64_t>(n));
+          }
+          w.EndObject();
+        }
       } else {
         w.Key("value").Double(r.value);
       }
@@ -140,17 +173,27 @@ std::string Csv(const ReportView& view, const std::vector<TeamRows>& teams) {
     if (view.every_team) l.emplace_back("team", t.team->name);
     return l;
   };
+  // Label columns and, when a score histogram has rows, one `score_<s>` column per score (in
+  // bucket order, not sorted as text).
   std::set<std::string> columns;
+  std::vector<std::string> scores;
   for (const auto& t : teams) {
     for (const auto& [name, series] : t.metrics) {
       for (const Row& r : series) {
         for (const auto& [k, v] : labels_of(t, r)) columns.insert(k);
+        for (const auto& [score, n] : r.distribution) {
+          if (std::find(scores.begin(), scores.end(), score) == scores.end()) {
+            scores.push_back(score);
+          }
+        }
       }
     }
   }
   std::string out = "metric";
   for (const auto& c : columns) out += "," + CsvField(c);
-  out += ",value,count,sum,p50,p80,p95\r\n";
+  out += ",value,count,sum,mean,p50,p80,p95";
+  for (const auto& score : scores) out += ",score_" + CsvField(score);
+  out += "\r\n";
   for (const auto& t : teams) {
     for (const auto& [name, series] : t.metrics) {
       for (const Row& r : series) {
@@ -163,11 +206,18 @@ std::string Csv(const ReportView& view, const std::vector<TeamRows>& teams) {
           }
         }
         if (r.histogram) {
-          out += ",," + std::to_string(r.count) + "," + Num(r.sum) + "," + Num(r.p50) + "," +
-                 Num(r.p80) + "," + Num(r.p95) + "\r\n";
+          out += ",," + std::to_string(r.count) + "," + Num(r.sum) + "," + Num(r.mean) + "," +
+                 Num(r.p50) + "," + Num(r.p80) + "," + Num(r.p95);
         } else {
-          out += "," + Num(r.value) + ",,,,,\r\n";
+          out += "," + Num(r.value) + ",,,,,,";
         }
+        for (const auto& score : scores) {
+          out += ",";
+          for (const auto& [s, n] : r.distribution) {
+            if (s == score) out += std::to_string(n);
+          }
+        }
+        out += "\r\n";
       }
     }
   }
@@ -195,7 +245,15 @@ std::string Table(const ReportView& view, const std::vector<TeamRows>& teams) {
         out += "  " + name + LabelText(r.labels);
         if (r.histogram) {
           out += " count=" + std::to_string(r.count) + " sum=" + show(r.sum) +
-                 " p50=" + show(r.p50) + " p80=" + show(r.p80) + " p95=" + show(r.p95) + "\n";
+                 " mean=" + show(r.mean) + " p50=" + show(r.p50) + " p80=" + show(r.p80) +
+                 " p95=" + show(r.p95) + "\n";
+          if (!r.distribution.empty()) {
+            out += "    distribution:";
+            for (const auto& [score, n] : r.distribution) {
+              out += " " + score + "=" + std::to_string(n);
+            }
+            out += "\n";
+          }
         } else {
           out += " " + show(r.value) + "\n";
         }

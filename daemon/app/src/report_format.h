@@ -47,15 +47,19 @@ struct ReportView {
 
 // Writes `view`:
 //  json  single team: {"team","from","to","metrics":{NAME:[{"labels":{..},"value":N} |
-//        {"labels":{..},"count","sum","p50","p80","p95"}]},"suppressed":[..]}, labels without
-//        `team`; every team: a JSON array of those objects, one per team. Raw numbers
-//        (durations in seconds).
+//        {"labels":{..},"count","sum","mean","p50","p80","p95"[,"distribution"]}]},
+//        "suppressed":[..]}, labels without `team`; every team: a JSON array of those objects,
+//        one per team. Raw numbers (durations in seconds). `mean` is sum/count. Score
+//        histograms (teamhealth_pulse_score) add "distribution":{"1":n1,..,"5":n5}, the
+//        responses of each score in the window.
 //  csv   RFC 4180 (CRLF line ends; fields with a comma, quote, CR or LF quoted, inner quotes
 //        doubled): header `metric`, one column per label name used by any row (sorted; every
-//        team: `team` is one of them), then value,count,sum,p50,p80,p95; a row leaves the
-//        labels it lacks and the numbers its type lacks empty.
+//        team: `team` is one of them), then value,count,sum,mean,p50,p80,p95, then
+//        score_1..score_5 when a score histogram has a row; a row leaves the labels it lacks
+//        and the numbers its type lacks empty.
 //  table a line per series, one section per team; durations (metrics whose unit is seconds:
-//        values, histogram sums and percentiles) humanised: "7d 22h", "12m 30s", "45s", "0s".
+//        values, histogram sums, means and percentiles) humanised: "7d 22h", "12m 30s", "45s",
+//        "0s"; a score histogram's line is followed by "    distribution: 1=n1 .. 5=n5".
 std::string FormatReport(const ReportView& view, ReportFormat format);
 
 // A duration in whole seconds (rounded) as its two largest non-zero units of d, h, m, s:

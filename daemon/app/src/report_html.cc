@@ -20,6 +20,8 @@ namespace teamhealth::app {
 namespace {
 
 constexpr double kChartWidth = 720;
+constexpr const char* kPulse = "teamhealth_pulse_score";
+constexpr const char* kBySender = "teamhealth_direct_interruptions_by_sender_team_total";
 constexpr const char* kWeekdays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
 constexpr const char* kStyle = R"(
@@ -32,11 +34,13 @@ section{break-inside:avoid;page-break-inside:avoid;margin-bottom:8px}
 table{border-collapse:collapse;width:100%;max-width:100%}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #dcdcde;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-svg{display:block;max-width:100%;height:auto}
+svg{display:block;max-width:100%;height:auto}svg.small{max-width:480px}
 .note{color:#50575e;font-size:13px}
 .withheld{background:#f6f7f7;border-left:4px solid #8c8f94;padding:6px 10px}
 .legend span{display:inline-block;margin-right:14px;font-size:13px}
 .legend i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px}
+.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:8px 24px}
+.pair>div{min-width:0}
 dl{margin:0}dt{font-weight:600;margin-top:6px;overflow-wrap:anywhere}dd{margin:0 0 0 12px}
 @media print{body{padding:0;font-size:11pt}main{max-width:none}h2{margin-top:14px}
 @page{size:A4;margin:14mm}}
@@ -80,6 +84,14 @@ std::vector<double> Observations(const projections::WindowSink& sink, const std:
     if (HasTeam(labels, team)) out.insert(out.end(), values.begin(), values.end());
   }
   return out;
+}
+
+// The mean of `values`; nullopt for none.
+std::optional<double> Mean(const std::vector<double>& values) {
+  if (values.empty()) return std::nullopt;
+  double sum = 0;
+  for (double v : values) sum += v;
+  return sum / static_cast<double>(values.size());
 }
 
 std::string Num(double v) {
@@ -146,10 +158,18 @@ std::vector<Headline> Headlines(const RetroPageData& d) {
   counter("unacked", "Incidents resolved without ack", "teamhealth_oncall_unacknowledged_total");
   median("ack_p50", "Time to ack, median", "teamhealth_oncall_time_to_ack_seconds");
   counter("switches", "Context switches", "teamhealth_context_switches_total");
+  counter("project_switches", "… of them across projects", "teamhealth_project_switches_total");
   counter("pings", "Direct interruptions (DMs, mentions)", "teamhealth_direct_interruptions_total");
   counter("focus_lost", "Focus lost (estimate)", "teamhealth_focus_lost_seconds_total");
   counter("completed", "Work items completed", "teamhealth_work_items_completed_total");
   median("cycle_p50", "Cycle time, median", "teamhealth_cycle_time_seconds");
+  counter("time_off_worked", "Days worked during time off (person-days)",
+          "teamhealth_time_off_worked_days_total");
+  Headline pulse{.key = "pulse_mean", .label = "Team pulse, mean score (1 to 5)"};
+  pulse.now = Mean(Observations(c, kPulse, d.team));
+  pulse.prev = Mean(Observations(p, kPulse, d.team));
+  pulse.withheld = d.small && projections::IsSmallTeamSensitive(kPulse);
+  out.push_back(std::move(pulse));
   Headline risk{.key = "at_risk", .label = "Members at risk (any burnout signal, at the end)"};
   risk.now = Sum(c.gauges(), "teamhealth_burnout_members_at_risk", d.team, "signal", "any");
   risk.prev = Sum(p.gauges(), "teamhealth_burnout_members_at_risk", d.team, "signal", "any");
@@ -263,8 +283,8 @@ std::string Withheld(const RetroPageData& d) {
   return "<p class=\"withheld\">Withheld: " + HtmlEscape(d.team) + " has " +
          std::to_string(d.members) + " members, fewer than privacy.min_group_size (" +
          std::to_string(d.min_group_size) +
-         "), so burnout and direct-interruption numbers are not shown (as in reports and "
-         "/metrics).</p>";
+         "), so burnout, direct-interruption and pulse numbers are not shown (as in reports "
+         "and /metrics).</p>";
 }
 
 std::string InterruptionsPerDay(const RetroPageData& d, const DayAxis& axis) {
@@ -350,14 +370,17 @@ std::string Histogram(const RetroPageData& d, const std::string& id, const std::
 }
 
 std::string SwitchesAndPings(const RetroPageData& d, const DayAxis& axis) {
-  std::vector<Series> series = {{"context switches", "#3b6fb6", {}}};
+  const std::vector<std::string> metrics = {"teamhealth_context_switches_total",
+                                            "teamhealth_project_switches_total",
+                                            "teamhealth_direct_interruptions_total"};
+  std::vector<Series> series = {{"context switches", "#3b6fb6", {}},
+                                {"… across projects", "#8fb3e3", {}}};
   if (!d.small) series.push_back({"direct interruptions", "#d05c2c", {}});
   for (auto& x : series) x.values.assign(axis.labels.size(), 0);
   bool any = false;
   for (const auto& f : *d.facts) {
-    const size_t k = f.metric == "teamhealth_context_switches_total"       ? 0
-                     : f.metric == "teamhealth_direct_interruptions_total" ? 1
-                                                                           : 9;
+    const size_t k = static_cast<size_t>(std::find(metrics.begin(), metrics.end(), f.metric) -
+                                         metrics.begin());
     if (k >= series.size()) continue;
     series[k].values[axis.Slot(projections::ToLocal(d.zone, f.at).day)] += f.value;
     any = true;
@@ -365,6 +388,99 @@ std::string SwitchesAndPings(const RetroPageData& d, const DayAxis& axis) {
   std::string s = d.small ? Withheld(d) : "";
   if (!any) return s + NoData("context switches or direct interruptions");
   return s + Legend(series) + BarChart("switches", axis.labels, series, false);
+}
+
+// One row of a horizontal bar chart.
+struct Bar {
+  std::string label;
+  double value = 0;
+};
+
+// `text` cut to at most `max` bytes plus an ellipsis, never inside a UTF-8 sequence.
+std::string Shorten(const std::string& text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end) + "…";
+}
+
+// One horizontal bar per row, in the order given, the value written after each bar. Long
+// labels are cut (the full text is in the bar's title) so the chart keeps its width.
+std::string HorizontalBars(const std::string& id, const std::string& what,
+                           const std::vector<Bar>& bars, const std::string& colour) {
+  const double row = 24, label_w = 170, value_w = 60, top = 4;
+  const double plot_w = kChartWidth - label_w - value_w;
+  const double h = top * 2 + row * static_cast<double>(bars.size());
+  double max = 0;
+  for (const auto& b : bars) max = std::max(max, b.value);
+  if (max <= 0) max = 1;
+  std::string s = "<svg data-chart=\"" + id + "\" width=\"100%\" viewBox=\"0 0 " +
+                  Attr(kChartWidth) + " " + Attr(h) + "\" role=\"img\" aria-label=\"" +
+                  HtmlEscape(what) + "\">";
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const Bar& b = bars[i];
+    const double y = top + row * static_cast<double>(i);
+    const std::string label = Shorten(b.label, 21);
+    const double w = std::max(1.0, plot_w * b.value / max);
+    s += "<text x=\"" + Attr(label_w - 6) + "\" y=\"" + Attr(y + 16) +
+         "\" font-size=\"12\" text-anchor=\"end\">" + HtmlEscape(label) + "</text>";
+    s += "<rect class=\"mark\" x=\"" + Attr(label_w) + "\" y=\"" + Attr(y + 3) +
+         "\" width=\"" + Attr(w) + "\" height=\"" + Attr(row - 6) + "\" fill=\"" + colour +
+         "\"><title>" + HtmlEscape(b.label + ": " + Num(b.value) + " " + what) + "</title></rect>";
+    s += "<text x=\"" + Attr(label_w + w + 6) + "\" y=\"" + Attr(y + 16) +
+         "\" font-size=\"12\">" + Num(b.value) + "</text>";
+  }
+  return s + "</svg>";
+}
+
+// Sender teams by their direct interruptions in the window, largest first; `other` (beyond
+// privacy.max_sender_teams) and `unmapped` (senders outside the directory) last, since they
+// are not teams one can talk to.
+std::vector<Bar> SenderTeams(const RetroPageData& d) {
+  std::vector<Bar> named, rest;
+  std::map<std::string, double> by_sender;
+  auto it = d.current->counters().find(kBySender);
+  if (it != d.current->counters().end()) {
+    for (const auto& [labels, v] : it->second) {
+      if (!HasTeam(labels, d.team)) continue;
+      for (const auto& [k, sender] : labels) {
+        if (k == "sender_team") by_sender[sender] += v;
+      }
+    }
+  }
+  for (const auto& [sender, v] : by_sender) {
+    if (v <= 0) continue;
+    (sender == "other" || sender == "unmapped" ? rest : named).push_back({sender, v});
+  }
+  auto larger = [](const Bar& a, const Bar& b) {
+    return a.value != b.value ? a.value > b.value : a.label < b.label;
+  };
+  std::sort(named.begin(), named.end(), larger);
+  std::sort(rest.begin(), rest.end(), [](const Bar& a, const Bar& b) {
+    return a.label < b.label;  // "other" before "unmapped"
+  });
+  named.insert(named.end(), rest.begin(), rest.end());
+  return named;
+}
+
+std::string WhoPingsUs(const RetroPageData& d) {
+  if (d.small) return Withheld(d);
+  const auto& c = d.current->counters();
+  const double pings = Sum(c, "teamhealth_direct_interruptions_total", d.team);
+  const double bypass = Sum(c, "teamhealth_oncall_bypass_total", d.team);
+  std::string s;
+  if (pings > 0) {
+    s += "<p class=\"bypass\">" + Num(bypass) + " of the window's " + Num(pings) +
+         " direct interruptions (" + Num(100 * bypass / pings) +
+         " %) came from outside the team while a teammate was on call: they bypassed the "
+         "on-call engineer.</p>";
+  }
+  const std::vector<Bar> bars = SenderTeams(d);
+  if (bars.empty()) return s + NoData("direct interruptions by sender team");
+  return s + HorizontalBars("senders", "direct interruptions", bars, "#d05c2c") +
+         "<p class=\"note\">By the sender's team when they wrote. <em>unmapped</em>: senders "
+         "not in the directory (list support, sales or SOC people as teams to see them by "
+         "name); <em>other</em>: teams beyond privacy.max_sender_teams.</p>";
 }
 
 std::string Burnout(const RetroPageData& d) {
@@ -387,7 +503,51 @@ std::string Burnout(const RetroPageData& d) {
     s += "<tr><td>" + HtmlEscape(labels[i]) + "</td><td class=\"n\">" + Num(at_risk.values[i]) +
          " of " + std::to_string(d.members) + "</td></tr>";
   }
-  return s + "</tbody></table>";
+  // The counter behind time_off_worked_28d, over this window rather than the last 28 days.
+  const double worked = Sum(d.current->counters(), "teamhealth_time_off_worked_days_total", d.team);
+  return s + "</tbody></table><p class=\"note\" data-metric=\"time_off_worked\">" + Num(worked) +
+         " person-days worked during time off in this window (work activity or a page inside "
+         "a person's time off).</p>";
+}
+
+// The team pulse: how many answered, the mean score and a bar of the share of each score.
+// Withheld for a small team, where a handful of answers could be told apart.
+std::string Pulse(const RetroPageData& d) {
+  if (d.small && projections::IsSmallTeamSensitive(kPulse)) return Withheld(d);
+  const std::vector<double> scores = Observations(*d.current, kPulse, d.team);
+  if (scores.empty()) return NoData("pulse responses");
+  double count[5] = {};
+  for (double v : scores) {
+    const int score = static_cast<int>(std::lround(v));
+    if (score >= 1 && score <= 5) count[score - 1] += 1;
+  }
+  const auto prev = Mean(Observations(*d.previous, kPulse, d.team));
+  std::string s = "<p class=\"pulse\"><strong>" + Num(*Mean(scores)) + "</strong> mean of " +
+                  std::to_string(scores.size()) + " responses" +
+                  (prev ? " (previous window " + Num(*prev) + ")" : std::string()) + ".</p>";
+  // One bar, a segment per score from 1 (red) to 5 (green), each as wide as its share.
+  static constexpr const char* kColours[] = {"#b3261e", "#e3a03b", "#a7aaad", "#7aa6d8",
+                                             "#2f7d6d"};
+  const double w = 360, h = 34, total = static_cast<double>(scores.size());
+  s += "<svg data-chart=\"pulse\" class=\"small\" width=\"100%\" viewBox=\"0 0 " + Attr(w) + " " +
+       Attr(h) + "\" role=\"img\" aria-label=\"pulse responses by score\">";
+  double x = 0;
+  std::vector<Series> legend;
+  for (int k = 0; k < 5; ++k) {
+    legend.push_back({"score " + std::to_string(k + 1) + ": " + Num(count[k]), kColours[k], {}});
+    if (count[k] <= 0) continue;
+    const double sw = w * count[k] / total;
+    s += "<rect class=\"mark\" x=\"" + Attr(x) + "\" y=\"2\" width=\"" + Attr(sw) +
+         "\" height=\"" + Attr(h - 4) + "\" fill=\"" + kColours[k] + "\"><title>score " +
+         std::to_string(k + 1) + ": " + Num(count[k]) + " responses</title></rect>";
+    if (sw >= 18) {
+      s += "<text x=\"" + Attr(x + sw / 2) + "\" y=\"" + Attr(h / 2 + 5) +
+           "\" font-size=\"13\" text-anchor=\"middle\" fill=\"#fff\">" +
+           std::to_string(k + 1) + "</text>";
+    }
+    x += sw;
+  }
+  return s + "</svg>" + Legend(legend);
 }
 
 std::string Definitions() {
@@ -395,7 +555,10 @@ std::string Definitions() {
       "teamhealth_oncall_interruptions_total", "teamhealth_oncall_sleep_disrupted_nights_total",
       "teamhealth_oncall_incidents_total",     "teamhealth_oncall_unacknowledged_total",
       "teamhealth_oncall_time_to_ack_seconds", "teamhealth_context_switches_total",
-      "teamhealth_direct_interruptions_total", "teamhealth_focus_lost_seconds_total",
+      "teamhealth_direct_interruptions_total", "teamhealth_oncall_bypass_total",
+      kBySender,                               "teamhealth_project_switches_total",
+      "teamhealth_focus_lost_seconds_total",   "teamhealth_time_off_worked_days_total",
+      kPulse,
       "teamhealth_work_items_completed_total", "teamhealth_cycle_time_seconds",
       "teamhealth_burnout_members_at_risk"};
   std::string s = "<dl>";
@@ -453,10 +616,12 @@ std::string RenderRetroPage(const RetroPageData& d) {
        "</section>";
   b += "<section><h2>Context switches and direct interruptions per day</h2>" +
        SwitchesAndPings(d, axis) + "</section>";
+  b += "<section><h2>Who pings us</h2>" + WhoPingsUs(d) + "</section>";
   b += "<section><h2>Cycle time</h2>" +
        Histogram(d, "cycle", "teamhealth_cycle_time_seconds", "finished work items") +
        "</section>";
-  b += "<section><h2>Burnout signals</h2>" + Burnout(d) + "</section>";
+  b += "<section class=\"pair\"><div><h2>Burnout signals</h2>" + Burnout(d) +
+       "</div><div><h2>Team pulse</h2>" + Pulse(d) + "</div></section>";
   b += "<section><h2>Definitions</h2>" + Definitions() +
        "<p class=\"note\">Full definitions: docs/design.md section 7.</p></section>";
   return Page("Team health retro: " + d.team, b);
