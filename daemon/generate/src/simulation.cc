@@ -322,6 +322,7 @@ void Simulation::CreateTicket(int person, EpochMillis at) {
   t.priority = rng_.Between(1, 3);
   const int who = rng_.Uniform(10);
   t.assignee = who < 7 ? person : who < 9 ? Teammate(person) : -1;
+  if (t.project == kSideProject) t.assignee = person;  // only they work on it
   t.reporter = person;
   t.created = at;
   open_[team].push_back(static_cast<int>(tickets_.size()));
@@ -335,11 +336,33 @@ void Simulation::SetStatus(Ticket& t, int to, int actor, EpochMillis at) {
   Emit(payloads_.JiraUpdated(t, at, actor, "issue_generic", {item}));
 }
 
-bool Simulation::StartTicket(int person, EpochMillis at) {
+// Someone on two projects starts the next item in the project they have less in progress in,
+// so that their days alternate between the two (else in the other); everyone else stays in
+// the main project.
+int Simulation::NextToStart(int person) const {
   const int team = org_.people[person].team;
+  std::array<int, 2> wip = {0, 0};
   for (int i : open_[team]) {
+    const Ticket& t = tickets_[i];
+    wip[t.project] += t.assignee == person && (t.status == kInProgress || t.status == kInReview);
+  }
+  const bool two = org_.people[person].two_projects;
+  const int first = two && wip[kSideProject] < wip[kMainProject] ? kSideProject : kMainProject;
+  for (const int project : {first, two ? 1 - first : first}) {
+    for (int i : open_[team]) {
+      const Ticket& t = tickets_[i];
+      if (t.project == project && t.status == kTodo &&
+          (t.assignee == person || t.assignee == -1)) {
+        return i;
+      }
+    }
+  }
+  return -1;
+}
+
+bool Simulation::StartTicket(int person, EpochMillis at) {
+  if (const int i = NextToStart(person); i >= 0) {
     Ticket& t = tickets_[i];
-    if (t.status != kTodo || (t.assignee != person && t.assignee != -1)) continue;
     if (t.assignee == -1) {
       ChangeItem item{"assignee", "", "", org_.people[person].jira, org_.people[person].display};
       item.from_null = true;
@@ -443,7 +466,8 @@ bool Simulation::ChangePriority(int person, EpochMillis at) {
 bool Simulation::Reassign(int person, EpochMillis at) {
   for (int i : open_[org_.people[person].team]) {
     Ticket& t = tickets_[i];
-    if (t.assignee != person || t.pr >= 0) continue;
+    // Side-project items stay with the one who works on that project.
+    if (t.assignee != person || t.pr >= 0 || t.project == kSideProject) continue;
     const int to = Teammate(person);
     ChangeItem item{"assignee", org_.people[person].jira, org_.people[person].display,
                     org_.people[to].jira, org_.people[to].display};
@@ -477,6 +501,8 @@ void Simulation::GitHubIssue(int person, EpochMillis at) {
   Ticket t;
   t.team = team;
   t.id = std::to_string(next_number_[team]++);  // issues and PRs share numbers, as on GitHub
+  t.project = org_.people[person].two_projects && later_rng_.Chance(0.5) ? kSideProject
+                                                                          : kMainProject;
   t.summary = std::string(kSummaries[static_cast<size_t>(rng_.Uniform(kSummaries.size()))]);
   t.reporter = person;
   t.assignee = rng_.Chance(0.5) ? person : -1;

@@ -70,6 +70,7 @@ class Simulation final {
   bool Progress(int person, EpochMillis at);
   void CreateTicket(int person, EpochMillis at);
   bool StartTicket(int person, EpochMillis at);
+  int NextToStart(int person) const;  // index into tickets_, or -1
   bool OpenPr(int person, EpochMillis at);
   bool ReviewPr(int person, EpochMillis at);
   bool MergePr(int person, EpochMillis at, int min_wip);

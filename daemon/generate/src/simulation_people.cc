@@ -101,7 +101,7 @@ void Simulation::Requests() {
   }
 }
 
-// Whom `person` asks at `at`: an engineer at work then (nobody is woken), one time in two on
+// Whom `person` asks at `at`: an engineer at work then (nobody is woken), three times in five on
 // the overloaded team (the one everybody needs), whether or not on call; by DM two times in
 // three, else by a mention in the engineer's team channel.
 void Simulation::Ask(int person, EpochMillis at) {
@@ -112,7 +112,7 @@ void Simulation::Ask(int person, EpochMillis at) {
     if (org_.teams[org_.people[e].team].overloaded) overloaded.push_back(e);
   }
   const std::vector<int>& pool =
-      !overloaded.empty() && later_rng_.Chance(0.5) ? overloaded : at_work;
+      !overloaded.empty() && later_rng_.Chance(0.6) ? overloaded : at_work;
   if (pool.empty()) return;
   const int to = pool[static_cast<size_t>(later_rng_.Uniform(static_cast<int>(pool.size())))];
   if (later_rng_.Chance(0.65)) {
