@@ -371,7 +371,8 @@ Org76 Play(const Options& options) {
 
 bool IsWork(const schema::Event& e) {
   const std::string& kind = e.subject().kind();
-  return !e.actor().empty() && (kind == "work_item" || kind == "pull_request" || kind == "incident");
+  return !e.actor().empty() &&
+         (kind == "work_item" || kind == "pull_request" || kind == "incident");
 }
 
 TEST(GenerateTest, SupportAndSalesAreDirectoryTeamsThatOnlyChat) {

@@ -29,11 +29,12 @@ constexpr const char* kDemoUsage =
     "                       [--seed N] [--teams N] [--people N] [--days N]\n"
     "  Runs the daemon on an embedded broker fed with a generated organisation (N days of\n"
     "  history ending now, default 28; --teams 1-8 engineering teams, default 4, plus support\n"
-    "  and sales; --people engineers, at least 2 per team, default 24), serves /metrics, /healthz and /readyz (--listen, default 127.0.0.1:9810;\n"
-    "  port 0 picks a free one), prints each team's headline numbers, and keeps serving until\n"
-    "  interrupted or until DURATION (1s to 365d, e.g. 60s, 5m) passes. --state-dir keeps the\n"
-    "  log (default: a temporary directory); run again on it, the demo continues that log with\n"
-    "  the history generated since its newest event.\n";
+    "  and sales; --people engineers, at least 2 per team, default 24), serves /metrics,\n"
+    "  /healthz and /readyz (--listen, default 127.0.0.1:9810; port 0 picks a free one),\n"
+    "  prints each team's headline numbers, and keeps serving until interrupted or until\n"
+    "  DURATION (1s to 365d, e.g. 60s, 5m) passes. --state-dir keeps the log (default: a\n"
+    "  temporary directory); run again on it, the demo continues that log with the history\n"
+    "  generated since its newest event.\n";
 
 constexpr const char* kDefaultListen = "127.0.0.1:9810";
 

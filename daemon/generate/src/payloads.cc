@@ -93,7 +93,8 @@ void Payloads::JiraIssue(JsonWriter& w, const Ticket& t, bool full) const {
   w.Key("summary").String(t.summary);
   w.Key("issuetype").BeginObject().Key("name").String(t.type).Key("subtask").Bool(false);
   w.EndObject();
-  w.Key("project").BeginObject().Key("key").String(team.JiraKey(t.project)).Key("name").String(team.name);
+  w.Key("project").BeginObject().Key("key").String(team.JiraKey(t.project));
+  w.Key("name").String(team.name);
   w.Key("projectTypeKey").String("software").EndObject();
   w.Key("status").BeginObject().Key("id").String(st.id).Key("name").String(st.name);
   w.Key("statusCategory").BeginObject().Key("id").Int(st.category_id);
@@ -190,7 +191,8 @@ void Payloads::GitHubUser(JsonWriter& w, int person) const {
 
 void Payloads::GitHubRepo(JsonWriter& w, int team, int project) const {
   const std::string& full = org_.teams[team].Repo(project);
-  w.BeginObject().Key("id").Int(500000 + 100000 * project + team).Key("name").String(full.substr(full.find('/') + 1));
+  w.BeginObject().Key("id").Int(500000 + 100000 * project + team);
+  w.Key("name").String(full.substr(full.find('/') + 1));
   w.Key("full_name").String(full).Key("private").Bool(true);
   w.Key("owner").BeginObject().Key("login").String("acme").Key("type").String("Organization");
   w.EndObject().Key("html_url").String("https://github.com/" + full);

@@ -29,7 +29,6 @@ constexpr std::array<std::string_view, 6> kIncidents = {
 // 1970-01-05 was a Monday: weeks start on Mondays, 00:00 UTC.
 constexpr int64_t kFirstMonday = 4 * kDayMs;
 
-
 std::string StatusId(int status) {
   static constexpr std::array<std::string_view, 4> kIds = {"10000", "3", "10100", "10001"};
   return std::string(kIds[status]);
@@ -132,8 +131,8 @@ void Simulation::Shifts() {
   for (EpochMillis w = week0_; w < end_; w += kWeekMs) {
     for (int t = 0; t < org_.engineering_teams; ++t) {
       for (int level = 1; level <= (HasSecondary(t) ? 2 : 1); ++level) {
-        Emit(payloads_.Shift(org_.teams[t], OnCall(t, level, w), level, w,
-                             w + kWeekMs, std::max(w, start_)));
+        Emit(payloads_.Shift(org_.teams[t], OnCall(t, level, w), level, w, w + kWeekMs,
+                             std::max(w, start_)));
       }
     }
   }
