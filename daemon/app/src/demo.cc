@@ -305,7 +305,7 @@ int Demo(const Args& args) {
 
   std::printf(
       "teamhealth demo: %zu records of a %zu-person organisation (%d engineering teams, support\n"
-      "  and sales; %d days)\n"
+      "                 and sales; %d days)\n"
       "  embedded broker  %s\n  state            %s%s\n"
       "  config           %s (for report and backfill)\n"
       "  metrics          http://127.0.0.1:%d/metrics\n"
