@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -140,7 +141,7 @@ TEST(GenerateTest, EveryPayloadNormalisesWithoutRejection) {
           "work_item.priority_changed", "work_item.commented", "pull_request.opened",
           "pull_request.reviewed", "pull_request.merged", "chat.message", "incident.triggered",
           "incident.acknowledged", "incident.escalated", "incident.reassigned", "incident.resolved",
-          "oncall.shift"}) {
+          "oncall.shift", "person.time_off", "pulse.response"}) {
       EXPECT_GT(types[type], 0) << type << " seed=" << seed;
     }
   }
@@ -303,6 +304,295 @@ TEST(GenerateTest, ChatCarriesRecipientsMentionsAndBots) {
   EXPECT_GT(dms, 0);
   EXPECT_GT(mentions, 0);
   EXPECT_GT(bots, 0);
+}
+
+// ---- docs/design.md section 7.6: who asks, split attention, time off, pulse -----------------
+
+// The default organisation's events, normalised, with who is who from its directory.
+struct Org76 {
+  std::vector<schema::Event> events;       // in time order
+  std::map<std::string, std::string> team_of;  // person reference -> team
+  std::map<std::string, std::string> handle_of;  // person reference -> handle
+  std::map<std::string, int> members;      // team -> members
+  std::vector<std::string> teams;          // directory order
+};
+
+std::string Attr(const schema::Event& e, std::string_view name) {
+  for (const auto& a : e.attrs()) {
+    if (a.name() == name) return a.value().string_value();
+  }
+  return "";
+}
+
+const schema::Value* AttrValue(const schema::Event& e, std::string_view name) {
+  for (const auto& a : e.attrs()) {
+    if (a.name() == name) return &a.value();
+  }
+  return nullptr;
+}
+
+// Reads the generated directory.toml: each person's handle, first team and identities (one
+// line each, as DirectoryToml writes them).
+Org76 Play(const Options& options) {
+  Org76 org;
+  const Output out = MustGenerate(options);
+  std::istringstream toml(out.directory_toml);
+  std::string line, handle, team;
+  const auto quoted = [](const std::string& l) {
+    const auto a = l.find('"');
+    return l.substr(a + 1, l.find('"', a + 1) - a - 1);
+  };
+  bool in_teams = false;
+  while (std::getline(toml, line)) {
+    if (line == "[[directory.teams]]") in_teams = true;
+    if (line == "[[directory.people]]") in_teams = false;
+    if (line.starts_with("name = ") && in_teams) org.teams.push_back(quoted(line));
+    if (line.starts_with("handle = ")) handle = quoted(line);
+    if (line.starts_with("team = ")) team = quoted(line), ++org.members[team];
+    if (line.starts_with("identities = [")) {
+      for (size_t at = line.find('"'); at != std::string::npos; at = line.find('"', at)) {
+        const size_t close = line.find('"', at + 1);
+        const std::string ref = line.substr(at + 1, close - at - 1);
+        org.team_of[ref] = team;
+        org.handle_of[ref] = handle;
+        at = close + 1;
+      }
+    }
+  }
+  auto registry = sources::MakeSourceRegistry();
+  for (const Record& r : out.records) {
+    for (auto& e : Normalize(*registry, r).events) org.events.push_back(std::move(e));
+  }
+  std::stable_sort(org.events.begin(), org.events.end(), [](const auto& a, const auto& b) {
+    return a.occurred_at_ms() < b.occurred_at_ms();
+  });
+  return org;
+}
+
+bool IsWork(const schema::Event& e) {
+  const std::string& kind = e.subject().kind();
+  return !e.actor().empty() &&
+         (kind == "work_item" || kind == "pull_request" || kind == "incident");
+}
+
+TEST(GenerateTest, SupportAndSalesAreDirectoryTeamsThatOnlyChat) {
+  const Org76 org = Play(Options{});
+  EXPECT_EQ(org.teams, (std::vector<std::string>{"payments", "search", "platform", "mobile",
+                                                 "support", "sales"}));
+  EXPECT_EQ(org.members.at("support"), 5);
+  EXPECT_EQ(org.members.at("sales"), 5);
+  for (const auto& [ref, team] : org.team_of) {
+    if (team == "support" || team == "sales") {
+      EXPECT_TRUE(ref.starts_with("slack:")) << ref;  // they only chat
+    }
+  }
+  for (const auto& e : org.events) {
+    const auto it = org.team_of.find(e.actor());
+    if (it == org.team_of.end() || (it->second != "support" && it->second != "sales")) continue;
+    EXPECT_EQ(e.type(), "chat.message") << e.id();
+  }
+}
+
+// They DM and mention engineers in business hours (theirs and the engineer's), the overloaded
+// team most; some of those go to a member who is not on call while a teammate is (bypass).
+TEST(GenerateTest, SupportAndSalesAskEngineersInBusinessHours) {
+  const Org76 org = Play(Options{});
+  // On call: person reference -> [start, end) of their shifts.
+  std::map<std::string, std::vector<std::pair<EpochMillis, EpochMillis>>> shifts;
+  for (const auto& e : org.events) {
+    if (e.type() != "oncall.shift") continue;
+    shifts[Attr(e, "person")].emplace_back(ParseRfc3339(Attr(e, "start")).value(),
+                                           ParseRfc3339(Attr(e, "end")).value());
+  }
+  const auto on_call = [&](const std::string& handle, EpochMillis at) {
+    for (const auto& [ref, intervals] : shifts) {
+      if (org.handle_of.at(ref) != handle) continue;
+      for (const auto& [s, e] : intervals) {
+        if (at >= s && at < e) return true;
+      }
+    }
+    return false;
+  };
+  std::map<std::string, int> asked;  // engineering team -> DMs and mentions from support/sales
+  int dms = 0, mentions = 0, bypass = 0, to_on_call = 0;
+  for (const auto& e : org.events) {
+    if (e.type() != "chat.message") continue;
+    const auto sender = org.team_of.find(e.actor());
+    if (sender == org.team_of.end() || (sender->second != "support" && sender->second != "sales")) {
+      continue;
+    }
+    // Their business hours: New York (UTC-5 in February) for support, London (UTC) for sales.
+    const int offset_h = sender->second == "support" ? -5 : 0;
+    const int64_t local = e.occurred_at_ms() + offset_h * 3'600'000LL;
+    const double hour = static_cast<double>(local % 86'400'000) / 3'600'000;
+    EXPECT_TRUE(hour >= 9 && hour < 17) << e.id();
+    const bool dm = AttrValue(e, "channel_type")->string_value() == "im";
+    const auto& people = AttrValue(e, dm ? "recipients" : "mentions")->list_value();
+    ASSERT_EQ(people.values_size(), 1) << e.id();
+    const std::string& to = people.values(0);
+    const std::string& team = org.team_of.at(to);
+    EXPECT_NE(team, "support");
+    EXPECT_NE(team, "sales");
+    ++asked[team];
+    (dm ? dms : mentions) += 1;
+    const std::string handle = org.handle_of.at(to);
+    if (on_call(handle, e.occurred_at_ms())) {
+      ++to_on_call;
+    } else if (team == "payments") {
+      ++bypass;  // payments always has someone on call (its two people share the rotation)
+    }
+  }
+  std::printf("asked: payments=%d search=%d platform=%d mobile=%d; dms=%d mentions=%d "
+              "bypass=%d to_on_call=%d\n", asked["payments"], asked["search"], asked["platform"],
+              asked["mobile"], dms, mentions, bypass, to_on_call);
+  EXPECT_GT(dms, mentions);
+  EXPECT_GT(mentions, 0);
+  EXPECT_GT(bypass, 0);
+  EXPECT_GT(to_on_call, 0);
+  for (const char* healthy : {"search", "platform", "mobile"}) {
+    EXPECT_GT(asked["payments"], asked[healthy]) << healthy;
+  }
+}
+
+// Some engineers alternate between items of their team's two projects (Jira PAY and PAYOPS,
+// GitHub acme/payments-service and acme/payments-tools) within a day, more on the overloaded
+// team; the others mostly stay in the main project.
+TEST(GenerateTest, TwoProjectEngineersSwitchProjectsWithinADay) {
+  const Org76 org = Play(Options{});
+  // (handle, UTC day) -> side-project flags of its work activities, in time order.
+  std::map<std::pair<std::string, int64_t>, std::vector<bool>> days;
+  std::map<std::string, int> side, all;  // handle -> work activities on the side project, all
+  for (const auto& e : org.events) {
+    if (!IsWork(e) || e.subject().kind() == "incident") continue;
+    const std::string& project = e.subject().project();
+    const bool on_side = project.ends_with("OPS") || project.ends_with("-tools");
+    const std::string handle = org.handle_of.at(e.actor());
+    days[{handle, e.occurred_at_ms() / 86'400'000}].push_back(on_side);
+    side[handle] += on_side;
+    ++all[handle];
+  }
+  // Per team: people who went back and forth between the projects (a switch on 5+ days).
+  std::map<std::string, int> split, single;
+  for (const auto& [handle, n] : all) {
+    int switching_days = 0;
+    for (const auto& [key, flags] : days) {
+      if (key.first != handle) continue;
+      int switches = 0;
+      for (size_t i = 1; i < flags.size(); ++i) switches += flags[i] != flags[i - 1];
+      switching_days += switches > 0;
+    }
+    std::string team;
+    for (const auto& [ref, h] : org.handle_of) {
+      if (h == handle) team = org.team_of.at(ref);
+    }
+    const double share = static_cast<double>(side[handle]) / n;
+    std::printf("%-8s %-8s side %3d/%3d, switching days %d\n", team.c_str(), handle.c_str(),
+                side[handle], n, switching_days);
+    // Reviews and comments on the side project's items, by teammates, are the others' share.
+    if (switching_days >= 5 && share >= 0.15) {
+      ++split[team];
+    } else {
+      EXPECT_LT(share, 0.15) << handle << " of " << team << " mostly stays in one project";
+      ++single[team];
+    }
+  }
+  EXPECT_GE(split["payments"], 3);
+  for (const char* healthy : {"search", "platform", "mobile"}) {
+    EXPECT_GE(split[healthy], 1) << healthy;
+    EXPECT_LT(split[healthy], split["payments"]) << healthy;
+    EXPECT_GE(single[healthy], 4) << healthy;
+  }
+}
+
+// Time off: a week for one member of each team; the latest event of a subject id is what holds.
+// On the overloaded team its taker works through it; the healthy takers do no work and get no
+// page in theirs; one is extended by a second event, one cancelled.
+TEST(GenerateTest, TimeOffIsExtendedCancelledAndWorkedThroughOnce) {
+  const Org76 org = Play(Options{});
+  std::map<std::string, std::vector<const schema::Event*>> by_subject;
+  for (const auto& e : org.events) {
+    if (e.type() != "person.time_off") continue;
+    EXPECT_EQ(e.subject().kind(), "time_off");
+    EXPECT_TRUE(e.actor().empty());
+    by_subject[e.subject().id()].push_back(&e);
+  }
+  int extended = 0, cancelled = 0, worked = 0, rested = 0;
+  for (const auto& [id, versions] : by_subject) {
+    const schema::Event& latest = *versions.back();  // events are in time order
+    const std::string person = Attr(latest, "person");
+    const std::string handle = org.handle_of.at(person), team = org.team_of.at(person);
+    const EpochMillis start = ParseRfc3339(Attr(latest, "start")).value();
+    const EpochMillis end = ParseRfc3339(Attr(latest, "end")).value();
+    if (versions.size() == 2) {
+      const schema::Event& first = *versions.front();
+      EXPECT_LT(first.occurred_at_ms(), latest.occurred_at_ms());
+      EXPECT_EQ(Attr(first, "person"), person);
+      if (AttrValue(latest, "cancelled") != nullptr) {
+        EXPECT_TRUE(AttrValue(latest, "cancelled")->bool_value());
+        ++cancelled;
+        continue;
+      }
+      EXPECT_LT(ParseRfc3339(Attr(first, "end")).value(), end) << id << " is extended";
+      ++extended;
+    } else {
+      ASSERT_EQ(versions.size(), 1u) << id;
+    }
+    EXPECT_LE(end - start, 5 * 86'400'000LL);
+    int work = 0;
+    for (const auto& e : org.events) {
+      if (e.occurred_at_ms() < start || e.occurred_at_ms() >= end) continue;
+      bool involved = IsWork(e) && org.handle_of.at(e.actor()) == handle;
+      if (e.type() == "incident.triggered" || e.type() == "incident.escalated" ||
+          e.type() == "incident.reassigned") {
+        for (const auto& a : AttrValue(e, "assignees")->list_value().values()) {
+          involved = involved || org.handle_of.at(a) == handle;
+        }
+      }
+      work += involved;
+    }
+    if (team == "payments") {
+      EXPECT_GT(work, 10) << handle << " works through their time off";
+      ++worked;
+    } else {
+      EXPECT_EQ(work, 0) << handle << " of " << team << " rests in their time off " << id;
+      ++rested;
+    }
+  }
+  EXPECT_EQ(extended, 1);
+  EXPECT_EQ(cancelled, 1);
+  EXPECT_EQ(worked, 1);
+  EXPECT_EQ(rested, 3);
+}
+
+// One anonymous answer per member of each engineering team each week: no actor, no attribute
+// but the score (1..5); the overloaded team's mean is about 2.5, the others' about 4.
+TEST(GenerateTest, PulseIsAnonymousWeeklyAndLowerOnTheOverloadedTeam) {
+  const Org76 org = Play(Options{});
+  std::map<std::string, std::pair<int, int>> sum_count;  // team -> (sum, answers)
+  for (const auto& e : org.events) {
+    if (e.type() != "pulse.response") continue;
+    EXPECT_TRUE(e.actor().empty());
+    EXPECT_EQ(e.subject().kind(), "team");
+    ASSERT_EQ(e.attrs_size(), 1);
+    ASSERT_EQ(e.attrs(0).name(), "score");
+    const int64_t score = e.attrs(0).value().int_value();
+    EXPECT_GE(score, 1);
+    EXPECT_LE(score, 5);
+    auto& [sum, n] = sum_count[e.subject().id()];
+    sum += static_cast<int>(score);
+    ++n;
+  }
+  ASSERT_EQ(sum_count.size(), 4u);  // support and sales are not asked
+  for (const auto& [team, sc] : sum_count) {
+    const double mean = static_cast<double>(sc.first) / sc.second;
+    std::printf("pulse %-8s mean %.2f over %d answers\n", team.c_str(), mean, sc.second);
+    EXPECT_EQ(sc.second, 4 * org.members.at(team)) << team;  // four Fridays in the window
+    if (team == "payments") {
+      EXPECT_NEAR(mean, 2.5, 0.5);
+    } else {
+      EXPECT_NEAR(mean, 4.0, 0.4) << team;
+    }
+  }
 }
 
 }  // namespace

@@ -82,6 +82,66 @@ def test_normalize_goes_on_after_a_bad_file_and_exits_1(tmp_path):
     assert json.loads(r.stdout)["type"] == "incident.triggered"
 
 
+TIME_OFF = {"id": "canonical:to-1", "source": "canonical", "type": "person.time_off",
+            "occurred_at": "2026-02-20T09:00:00.000Z", "actor": None,
+            "subject": {"kind": "time_off", "id": "hr-4711"},
+            "attrs": {"end": "2026-03-07T00:00:00Z", "person": "slack:U123",
+                      "start": "2026-03-02T00:00:00Z"}}
+PULSE = {"id": "canonical:pulse-1", "source": "canonical", "type": "pulse.response",
+         "occurred_at": "2026-03-06T16:00:00.000Z", "actor": None,
+         "subject": {"kind": "team", "id": "payments"}, "attrs": {"score": 4}}
+
+
+def test_time_off_and_pulse_round_trip_and_match_the_schema(tmp_path):
+    cancelled = {**TIME_OFF, "id": "canonical:to-2",
+                 "attrs": {**TIME_OFF["attrs"], "cancelled": True}}
+    for event in (TIME_OFF, cancelled, PULSE):
+        f = tmp_path / "event.json"
+        f.write_text(json.dumps(event))
+        r = normalize("canonical", f)
+        assert r.returncode == 0, r.stderr
+        printed = json.loads(r.stdout)
+        jsonschema.validate(printed, SCHEMA)
+        assert printed == event  # normalize prints the person reference, as given
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"actor": "slack:U123"}, "actor"),
+    ({"attrs": {"score": 6}}, "attrs.score"),
+    ({"attrs": {"score": 3.5}}, "attrs.score"),
+    ({"attrs": {"score": 4, "respondent": "slack:U123"}}, "attrs.respondent"),
+    ({"subject": {"kind": "channel", "id": "payments"}}, "subject.kind"),
+])
+def test_pulse_linked_to_a_person_is_refused_by_normalize_and_the_schema(tmp_path, change, field):
+    event = {**PULSE, **change}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(event, SCHEMA)
+    f = tmp_path / "event.json"
+    f.write_text(json.dumps(event))
+    r = normalize("canonical", f)
+    assert r.returncode == 1 and r.stdout == ""
+    assert "invalid_field" in r.stderr and f"field {field}" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("attrs,field", [
+    ({"start": "2026-03-02T00:00:00Z", "end": "2026-03-07T00:00:00Z"}, "attrs.person"),
+    ({"person": "slack:U1", "end": "2026-03-07T00:00:00Z"}, "attrs.start"),
+    ({"person": "slack:U1", "start": "2026-03-02T00:00:00Z"}, "attrs.end"),
+    ({"person": "slack:U1", "start": "2026-03-02T00:00:00Z", "end": "2026-03-07T00:00:00Z",
+      "reason": "sick"}, "attrs.reason"),
+])
+def test_time_off_without_person_or_interval_is_refused_by_normalize_and_the_schema(
+        tmp_path, attrs, field):
+    event = {**TIME_OFF, "attrs": attrs}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(event, SCHEMA)
+    f = tmp_path / "event.json"
+    f.write_text(json.dumps(event))
+    r = normalize("canonical", f)
+    assert r.returncode == 1 and r.stdout == ""
+    assert "invalid_field" in r.stderr and f"field {field}" in r.stderr, r.stderr
+
+
 def test_slack_url_verification_prints_nothing():
     r = normalize("slack", FIXTURES / "slack" / "url_verification.json")
     assert r.returncode == 0, r.stderr

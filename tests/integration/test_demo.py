@@ -29,6 +29,9 @@ FAMILIES = [
     "teamhealth_team_members",
 ]
 
+# The generated organisation: four engineering teams, then support and sales (who only chat).
+TEAMS = ("payments", "search", "platform", "mobile", "support", "sales")
+
 
 def get(url: str) -> tuple[int, str]:
     import urllib.error
@@ -69,8 +72,8 @@ def test_demo_shows_every_metric_family_and_stops_by_itself(tmp_path):
         assert signals >= {"sleep_interruptions_7d", "after_hours_share_14d", "weekend_days_28d",
                            "no_rest_streak", "oncall_share_28d", "wip_over_limit",
                            "always_on_28d"}, signals
-        # The summary table names each team.
-        for team in ("payments", "search", "platform", "mobile"):
+        # The summary table names each team: the four engineering teams, support and sales.
+        for team in TEAMS:
             assert re.search(rf"^{team}\s+\d", text, re.M), text
         assert proc.wait(timeout=90) == 0, out.read_text()
     finally:
@@ -78,7 +81,6 @@ def test_demo_shows_every_metric_family_and_stops_by_itself(tmp_path):
             proc.kill()
 
 
-TEAMS = ("payments", "search", "platform", "mobile")
 # A log line at error level or above: "<time> error <logger>: ..." (spdlog, stderr).
 ERROR_LINE = re.compile(r"^\S+ (error|critical) ", re.M)
 

@@ -73,7 +73,7 @@ from conftest import (KCAT, DaemonFactory, identity_key_file, inspect, run_teamh
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "payloads"
 VARIANTS = REPO / "tests" / "sources" / "variants"
-SOURCES = ("jira", "github", "linear", "slack", "pagerduty", "opsgenie")
+SOURCES = ("jira", "github", "linear", "slack", "pagerduty", "opsgenie", "canonical")
 PSEUDONYM = re.compile(r"^p:[0-9a-f]{16}$")
 PERSON_ATTRS = {  # DESIGN section 6 (schemas/person_fields.cc)
     "assignees": lambda t: t.startswith("incident."),
@@ -83,7 +83,7 @@ PERSON_ATTRS = {  # DESIGN section 6 (schemas/person_fields.cc)
     "from": lambda t: t == "work_item.assigned",
     "to": lambda t: t == "work_item.assigned",
     "reviewer": lambda t: t == "pull_request.review_requested",
-    "person": lambda t: t == "oncall.shift",
+    "person": lambda t: t in ("oncall.shift", "person.time_off"),
 }
 
 # --- canary identities: native ids, none a substring of anything legitimate ---------------
@@ -457,9 +457,44 @@ def opsgenie_cases() -> list[Case]:
     return out
 
 
+def canonical_event(type_: str, id_: str, actor, subject: dict, attrs: dict) -> bytes:
+    return dumps({"id": f"canonical:{id_}", "source": "canonical", "type": type_,
+                  "occurred_at": "2026-02-20T09:00:00Z", "actor": actor, "subject": subject,
+                  "attrs": attrs})
+
+
+def canonical_cases() -> list[Case]:
+    """docs/design.md 7.6: a time off names its person (stored as a pseudonym, like an on-call
+    shift's); a pulse response names nobody, and one that tries is refused whole."""
+    week = {"start": "2026-03-02T00:00:00Z", "end": "2026-03-07T00:00:00Z"}
+    time_off = {"kind": "time_off", "id": "hr-4711"}
+    team = {"kind": "team", "id": "payments"}
+    return [
+        # KIM's time off, entered by LEE (the actor is whoever entered it), then cancelled
+        Case("canonical", "time-off", canonical_event(
+            "person.time_off", "to-1", f"pagerduty:{LEE['pagerduty']}", time_off,
+            {"person": f"slack:{KIM['slack']}", **week})),
+        Case("canonical", "time-off-cancelled", canonical_event(
+            "person.time_off", "to-2", None, time_off,
+            {"person": f"slack:{KIM['slack']}", **week, "cancelled": True})),
+        Case("canonical", "time-off-stranger", canonical_event(
+            "person.time_off", "to-3", None, {"kind": "time_off", "id": "hr-4712"},
+            {"person": f"slack:{UNKNOWN['slack'][1]}", **week})),
+        Case("canonical", "pulse", canonical_event("pulse.response", "pulse-1", None, team,
+                                                   {"score": 2})),
+        # refused: a pulse answer with its respondent, a comment, or an actor
+        Case("canonical", "pulse-with-respondent", canonical_event(
+            "pulse.response", "pulse-2", None, team,
+            {"score": 4, "comment": text("pulse-comment"),
+             "respondent": f"slack:{KIM['slack']}"})),
+        Case("canonical", "pulse-with-actor", canonical_event(
+            "pulse.response", "pulse-3", f"slack:{KIM['slack']}", team, {"score": 1})),
+    ]
+
+
 def all_cases() -> list[Case]:
     return (slack_cases() + github_cases() + jira_cases() + linear_cases()
-            + pagerduty_cases() + opsgenie_cases())
+            + pagerduty_cases() + opsgenie_cases() + canonical_cases())
 
 
 # --------------------------------------------------------------------------------------------
@@ -856,7 +891,7 @@ def test_privacy(broker, tmp_path):
             for _, v in person_values(e):
                 if v:
                     refs_seen.add(v)
-    expected_quarantine = {"slack": 1, "github": 1, "jira": 1, "opsgenie": 1}
+    expected_quarantine = {"slack": 1, "github": 1, "jira": 1, "opsgenie": 1, "canonical": 2}
     assert dict(quarantined) == expected_quarantine, quarantined
     missing = [f"{s}:{v}" for s, v in all_identities() if f"{s}:{v}" not in refs_seen]
     assert not missing, f"canary identities never read as a person: {missing}"
@@ -949,6 +984,16 @@ def test_privacy(broker, tmp_path):
     assert len(kim_p) == 1 and len(lee_p) == 1, (kim_p, lee_p)
     (kim,), (lee,) = kim_p, lee_p
     assert {kim, lee} == directory_pseudonyms
+    # a pulse response carries nobody: no actor, nothing but its score; a time off's person is
+    # the pseudonym of the person it names
+    pulses = [e for e in events if e["type"] == "pulse.response"]
+    assert [(e["actor"], e["attrs"]) for e in pulses] == [(None, {"score": 2})], pulses
+    time_offs = {e["id"]: e for e in events if e["type"] == "person.time_off"}
+    assert len(time_offs) == 3, time_offs
+    assert time_offs["canonical:to-1"]["attrs"]["person"] == kim
+    assert time_offs["canonical:to-1"]["actor"] == lee
+    assert time_offs["canonical:to-2"]["attrs"] == {**time_offs["canonical:to-1"]["attrs"],
+                                                    "cancelled": True}
     unknown_p = [p[f"{s}:{v}"] for s, vs in UNKNOWN.items() for v in vs]
     assert len(set(unknown_p)) == len(unknown_p) and not set(unknown_p) & {kim, lee}
     # every other person of the fixtures (not canaries) is a pseudonym too; none is shared

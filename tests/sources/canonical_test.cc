@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "person_fields.h"
 #include "teamhealth/sources/event_json.h"
 #include "teamhealth/sources/source.h"
 
@@ -178,6 +182,125 @@ TEST_F(CanonicalTest, DirectoryEventsFromATopicAreRejected) {
   NormalizeResult out;
   registry->Find("canonical")->Normalize(r, out);
   EXPECT_EQ(out.events.size(), 1u);
+}
+
+// Design section 4: a time off of one person; the actor (whoever entered it) is optional.
+constexpr std::string_view kTimeOff =
+    R"({"id":"canonical:to-1","source":"canonical","type":"person.time_off",)"
+    R"("occurred_at":"2026-02-20T09:00:00.000Z","actor":"slack:UMANAGER",)"
+    R"("subject":{"kind":"time_off","id":"hr-4711"},)"
+    R"("attrs":{"cancelled":false,"end":"2026-03-09T00:00:00Z","person":"slack:U123",)"
+    R"("start":"2026-03-02T00:00:00Z"}})";
+
+// An anonymous pulse answer: a team, a score, nobody.
+constexpr std::string_view kPulse =
+    R"({"id":"canonical:pulse-1","source":"canonical","type":"pulse.response",)"
+    R"("occurred_at":"2026-03-06T16:00:00.000Z","actor":null,)"
+    R"("subject":{"kind":"team","id":"payments"},"attrs":{"score":4}})";
+
+// Canonical JSON -> event -> canonical JSON gives the same bytes, and parses to the same event.
+void ExpectRoundTrip(const NormalizeResult& out, std::string_view json) {
+  ASSERT_FALSE(out.rejection.has_value()) << out.rejection->detail;
+  ASSERT_EQ(out.events.size(), 1u);
+  std::string rendered;
+  AppendEventJson(out.events[0], rendered);
+  EXPECT_EQ(rendered, json);
+}
+
+TEST_F(CanonicalTest, TimeOffRoundTripsWithItsPersonAndInstants) {
+  const auto out = Run(kTimeOff);
+  ExpectRoundTrip(out, kTimeOff);
+  const auto& e = out.events[0];
+  EXPECT_EQ(e.subject().kind(), "time_off");
+  EXPECT_EQ(e.actor(), "slack:UMANAGER");
+  // `person` is a person field: the log pseudonymises it like the actor (schemas/person_fields).
+  std::vector<std::string> people;
+  schema::ForEachPersonRef(e, [&](const std::string& ref) { people.push_back(ref); });
+  EXPECT_EQ(people, (std::vector<std::string>{"slack:UMANAGER", "slack:U123"}));
+  // No actor is fine too, and `cancelled` is optional.
+  const auto plain = Run(
+      R"({"id":"canonical:to-2","source":"canonical","type":"person.time_off",)"
+      R"("occurred_at":"2026-02-20T09:00:00Z","subject":{"kind":"time_off","id":"hr-4711"},)"
+      R"("attrs":{"person":"jira:bob","start":"2026-03-02T00:00:00+01:00",)"
+      R"("end":"2026-03-03T00:00:00+01:00"}})");
+  ASSERT_FALSE(plain.rejection.has_value()) << plain.rejection->detail;
+  EXPECT_TRUE(plain.events[0].actor().empty());
+}
+
+TEST_F(CanonicalTest, TimeOffWithoutAValidPersonOrIntervalIsRejected) {
+  const std::string head =
+      R"({"id":"canonical:to-1","source":"canonical","type":"person.time_off",)"
+      R"("occurred_at":"2026-02-20T09:00:00Z","subject":{"kind":"time_off","id":"hr-4711"},)";
+  const auto with = [&](std::string_view attrs) {
+    return head + "\"attrs\":" + std::string(attrs) + "}";
+  };
+  const std::string interval = R"("start":"2026-03-02T00:00:00Z","end":"2026-03-09T00:00:00Z")";
+  ExpectReject(with("{" + interval + "}"), Reason::kInvalidField, "attrs.person");
+  ExpectReject(with(R"({"person":"","start":"2026-03-02T00:00:00Z","end":"2026-03-09T00:00:00Z"})"),
+               Reason::kInvalidField, "attrs.person");
+  ExpectReject(with(R"({"person":["slack:U1"],)" + interval + "}"),
+               Reason::kInvalidField, "attrs.person");
+  ExpectReject(with(R"({"person":"slack:U1","end":"2026-03-09T00:00:00Z"})"), Reason::kInvalidField,
+               "attrs.start");
+  ExpectReject(with(R"({"person":"slack:U1","start":"2026-03-02T00:00:00Z"})"),
+               Reason::kInvalidField, "attrs.end");
+  ExpectReject(with(R"({"person":"slack:U1","start":"next monday","end":"2026-03-09T00:00:00Z"})"),
+               Reason::kInvalidField, "attrs.start");
+  ExpectReject(with(R"({"person":"slack:U1","start":"2026-03-02T00:00:00Z","end":1772841600000})"),
+               Reason::kInvalidField, "attrs.end");
+  ExpectReject(with(R"({"person":"slack:U1","start":"2026-03-09T00:00:00Z",)"
+                    R"("end":"2026-03-02T00:00:00Z"})"),
+               Reason::kInvalidField, "attrs.end: not after attrs.start");
+  ExpectReject(with(R"({"person":"slack:U1",)" + interval + R"(,"cancelled":"yes"})"),
+               Reason::kInvalidField, "attrs.cancelled");
+  // Closed shape: a reason (sick leave, parental leave) would be health or family data.
+  ExpectReject(with(R"({"person":"slack:U1",)" + interval + R"(,"reason":"sick"})"),
+               Reason::kInvalidField, "attrs.reason");
+  ExpectReject(
+      R"({"id":"canonical:to-1","source":"canonical","type":"person.time_off",)"
+      R"("occurred_at":"2026-02-20T09:00:00Z","subject":{"kind":"team","id":"hr-4711"},)"
+      R"("attrs":{"person":"slack:U1",)" + interval + "}}",
+      Reason::kInvalidField, "subject.kind");
+}
+
+TEST_F(CanonicalTest, PulseResponseRoundTripsWithoutAnyone) {
+  const auto out = Run(kPulse);
+  ExpectRoundTrip(out, kPulse);
+  const auto& e = out.events[0];
+  EXPECT_EQ(e.subject().kind(), "team");
+  EXPECT_EQ(e.subject().id(), "payments");
+  int people = 0;
+  schema::ForEachPersonRef(e, [&](const std::string&) { ++people; });
+  EXPECT_EQ(people, 0);
+  // An absent actor is no actor too.
+  std::string no_actor(kPulse);
+  no_actor.erase(no_actor.find(R"("actor":null,)"), 13);
+  ASSERT_EQ(Run(no_actor).events.size(), 1u);
+}
+
+TEST_F(CanonicalTest, PulseResponseLinkedToAPersonOrOutOfRangeIsRejected) {
+  const auto pulse = [](std::string_view actor, std::string_view kind, std::string_view attrs) {
+    return R"({"id":"canonical:pulse-1","source":"canonical","type":"pulse.response",)"
+           R"("occurred_at":"2026-03-06T16:00:00Z","actor":)" +
+           std::string(actor) + R"(,"subject":{"kind":")" + std::string(kind) +
+           R"(","id":"payments"},"attrs":)" + std::string(attrs) + "}";
+  };
+  ExpectReject(pulse(R"("slack:U1")", "team", R"({"score":4})"), Reason::kInvalidField,
+               "field actor: a pulse response is never linked to a person");
+  ExpectReject(pulse("null", "team", R"({"score":4,"respondent":"slack:U1"})"),
+               Reason::kInvalidField, "attrs.respondent");
+  ExpectReject(pulse("null", "team", R"({"score":4,"comment":"tired"})"), Reason::kInvalidField,
+               "attrs.comment");
+  for (std::string_view score : {"0", "6", "-1", "3.5", R"("4")", "null", "true"}) {
+    ExpectReject(pulse("null", "team", R"({"score":)" + std::string(score) + "}"),
+                 Reason::kInvalidField, "attrs.score");
+  }
+  ExpectReject(pulse("null", "team", "{}"), Reason::kInvalidField, "attrs.score");
+  ExpectReject(pulse("null", "channel", R"({"score":4})"), Reason::kInvalidField, "subject.kind");
+  for (std::string_view score : {"1", "5"}) {
+    EXPECT_EQ(Run(pulse("null", "team", R"({"score":)" + std::string(score) + "}")).events.size(),
+              1u);
+  }
 }
 
 TEST_F(CanonicalTest, HeaderLookupIgnoresCase) {

@@ -28,12 +28,13 @@ constexpr const char* kDemoUsage =
     "usage: teamhealth demo [--for DURATION] [--state-dir DIR] [--listen HOST:PORT]\n"
     "                       [--seed N] [--teams N] [--people N] [--days N]\n"
     "  Runs the daemon on an embedded broker fed with a generated organisation (N days of\n"
-    "  history ending now, default 28; --teams 1-8, default 4; --people at least 2 per team,\n"
-    "  default 24), serves /metrics, /healthz and /readyz (--listen, default 127.0.0.1:9810;\n"
-    "  port 0 picks a free one), prints each team's headline numbers, and keeps serving until\n"
-    "  interrupted or until DURATION (1s to 365d, e.g. 60s, 5m) passes. --state-dir keeps the\n"
-    "  log (default: a temporary directory); run again on it, the demo continues that log with\n"
-    "  the history generated since its newest event.\n";
+    "  history ending now, default 28; --teams 1-8 engineering teams, default 4, plus support\n"
+    "  and sales; --people engineers, at least 2 per team, default 24), serves /metrics,\n"
+    "  /healthz and /readyz (--listen, default 127.0.0.1:9810; port 0 picks a free one),\n"
+    "  prints each team's headline numbers, and keeps serving until interrupted or until\n"
+    "  DURATION (1s to 365d, e.g. 60s, 5m) passes. --state-dir keeps the log (default: a\n"
+    "  temporary directory); run again on it, the demo continues that log with the history\n"
+    "  generated since its newest event.\n";
 
 constexpr const char* kDefaultListen = "127.0.0.1:9810";
 
@@ -303,12 +304,13 @@ int Demo(const Args& args) {
   for (const auto& t : config->directory.teams) teams.push_back(t.name);
 
   std::printf(
-      "teamhealth demo: %zu records of a %d-person organisation (%d teams, %d days)\n"
+      "teamhealth demo: %zu records of a %zu-person organisation (%d engineering teams, support\n"
+      "                 and sales; %d days)\n"
       "  embedded broker  %s\n  state            %s%s\n"
       "  config           %s (for report and backfill)\n"
       "  metrics          http://127.0.0.1:%d/metrics\n"
       "  ready            http://127.0.0.1:%d/readyz\n",
-      org->records.size(), options.people, options.teams, options.days,
+      org->records.size(), config->directory.people.size(), options.teams, options.days,
       config->kafka.brokers.c_str(), state.c_str(), temporary ? " (temporary)" : "",
       config_path.c_str(), (*daemon)->http_port(), (*daemon)->http_port());
   if (continuation.continues) {

@@ -29,9 +29,10 @@ directory as DIR/directory.toml. The same options give byte-identical files.
 
 Options:
   --seed N        seed of every random choice (default 1)
-  --teams T       number of teams, 1-64 (default 4; beyond 8 the names repeat
-                  with a number: payments2); team 1 is the overloaded one
-  --people P      total people, at least 2 per team (default 24)
+  --teams T       number of engineering teams, 1-64 (default 4; beyond 8 the names
+                  repeat with a number: payments2); team 1 is the overloaded one.
+                  Two more teams, support and sales (5 people each), only chat
+  --people P      engineers, at least 2 per engineering team (default 24)
   --days D        days of history, 1-3650 (default 28)
   --end TIME      end of the history, RFC 3339 (default 2026-03-02T00:00:00Z)
   --out DIR       output directory (created if missing)

@@ -93,7 +93,8 @@ void Payloads::JiraIssue(JsonWriter& w, const Ticket& t, bool full) const {
   w.Key("summary").String(t.summary);
   w.Key("issuetype").BeginObject().Key("name").String(t.type).Key("subtask").Bool(false);
   w.EndObject();
-  w.Key("project").BeginObject().Key("key").String(team.jira_key).Key("name").String(team.name);
+  w.Key("project").BeginObject().Key("key").String(team.JiraKey(t.project));
+  w.Key("name").String(team.name);
   w.Key("projectTypeKey").String("software").EndObject();
   w.Key("status").BeginObject().Key("id").String(st.id).Key("name").String(st.name);
   w.Key("statusCategory").BeginObject().Key("id").Int(st.category_id);
@@ -188,9 +189,10 @@ void Payloads::GitHubUser(JsonWriter& w, int person) const {
   w.Key("site_admin").Bool(false).EndObject();
 }
 
-void Payloads::GitHubRepo(JsonWriter& w, int team) const {
-  const std::string& full = org_.teams[team].repo;
-  w.BeginObject().Key("id").Int(500000 + team).Key("name").String(full.substr(full.find('/') + 1));
+void Payloads::GitHubRepo(JsonWriter& w, int team, int project) const {
+  const std::string& full = org_.teams[team].Repo(project);
+  w.BeginObject().Key("id").Int(500000 + 100000 * project + team);
+  w.Key("name").String(full.substr(full.find('/') + 1));
   w.Key("full_name").String(full).Key("private").Bool(true);
   w.Key("owner").BeginObject().Key("login").String("acme").Key("type").String("Organization");
   w.EndObject().Key("html_url").String("https://github.com/" + full);
@@ -200,7 +202,7 @@ void Payloads::GitHubRepo(JsonWriter& w, int team) const {
 Record Payloads::GitHubPr(const PullRequest& pr, EpochMillis at, std::string_view action,
                           int sender) {
   const bool closed = action == "closed";
-  const std::string& repo = org_.teams[pr.team].repo;
+  const std::string& repo = org_.teams[pr.team].Repo(pr.project);
   std::string body;
   JsonWriter w(body);
   w.BeginObject().Key("action").String(action).Key("number").Int(pr.number);
@@ -226,7 +228,7 @@ Record Payloads::GitHubPr(const PullRequest& pr, EpochMillis at, std::string_vie
   closed ? GitHubUser(w, sender) : (void)w.Null();
   w.EndObject();
   w.Key("repository");
-  GitHubRepo(w, pr.team);
+  GitHubRepo(w, pr.team, pr.project);
   w.Key("organization").BeginObject().Key("login").String("acme").EndObject();
   w.Key("sender");
   GitHubUser(w, sender);
@@ -239,7 +241,7 @@ Record Payloads::GitHubPr(const PullRequest& pr, EpochMillis at, std::string_vie
 
 Record Payloads::GitHubReview(const PullRequest& pr, EpochMillis at, int reviewer,
                               std::string_view state) {
-  const std::string& repo = org_.teams[pr.team].repo;
+  const std::string& repo = org_.teams[pr.team].Repo(pr.project);
   std::string body;
   JsonWriter w(body);
   w.BeginObject().Key("action").String("submitted").Key("review").BeginObject();
@@ -257,7 +259,7 @@ Record Payloads::GitHubReview(const PullRequest& pr, EpochMillis at, int reviewe
   w.Key("created_at").String(GitHubTime(pr.created)).Key("updated_at").String(GitHubTime(at));
   w.Key("closed_at").Null().Key("merged_at").Null().Key("draft").Bool(false).EndObject();
   w.Key("repository");
-  GitHubRepo(w, pr.team);
+  GitHubRepo(w, pr.team, pr.project);
   w.Key("sender");
   GitHubUser(w, reviewer);
   w.EndObject();
@@ -287,7 +289,7 @@ Record Payloads::GitHubIssue(const Ticket& t, int number, EpochMillis at, std::s
   closed ? w.String(GitHubTime(at)) : w.Null();
   w.Key("body").Null().EndObject();
   w.Key("repository");
-  GitHubRepo(w, t.team);
+  GitHubRepo(w, t.team, t.project);
   w.Key("sender");
   GitHubUser(w, sender);
   w.EndObject();
@@ -402,6 +404,36 @@ Record Payloads::Shift(const Team& team, int person, int level, EpochMillis star
   w.Key("person").String("pagerduty:" + org_.people[person].pagerduty).Key("level").Int(level);
   w.Key("start").String(FormatRfc3339(start)).Key("end").String(FormatRfc3339(end));
   w.EndObject().EndObject();
+  return Make("canonical", at, std::move(body));
+}
+
+Record Payloads::TimeOff(std::string_view subject_id, int person, EpochMillis start,
+                         EpochMillis end, bool cancelled, EpochMillis at) {
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("id").String("canonical:timeoff-" + std::string(subject_id) + "-" + std::to_string(at));
+  w.Key("source").String("canonical").Key("type").String("person.time_off");
+  w.Key("occurred_at").String(FormatRfc3339(at)).Key("actor").Null();
+  w.Key("subject").BeginObject().Key("kind").String("time_off").Key("id").String(subject_id);
+  w.EndObject().Key("attrs").BeginObject();
+  w.Key("person").String("slack:" + org_.people[person].slack);
+  w.Key("start").String(FormatRfc3339(start)).Key("end").String(FormatRfc3339(end));
+  if (cancelled) w.Key("cancelled").Bool(true);
+  w.EndObject().EndObject();
+  return Make("canonical", at, std::move(body));
+}
+
+Record Payloads::Pulse(const Team& team, int score, EpochMillis at) {
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject();
+  // A random id: a serial or a member's position would let answers be told apart by person.
+  w.Key("id").String("canonical:pulse-" + rng_.Id(20, true));
+  w.Key("source").String("canonical").Key("type").String("pulse.response");
+  w.Key("occurred_at").String(FormatRfc3339(at)).Key("actor").Null();
+  w.Key("subject").BeginObject().Key("kind").String("team").Key("id").String(team.name);
+  w.EndObject().Key("attrs").BeginObject().Key("score").Int(score).EndObject().EndObject();
   return Make("canonical", at, std::move(body));
 }
 

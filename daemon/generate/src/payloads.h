@@ -1,7 +1,8 @@
 #pragma once
 
 // Vendor webhook bodies in the shapes of tests/fixtures/payloads (Jira Cloud, GitHub,
-// Slack Events API, PagerDuty V3) and canonical oncall.shift events. Each builder returns a
+// Slack Events API, PagerDuty V3) and canonical oncall.shift, person.time_off and
+// pulse.response events. Each builder returns a
 // Record with its source, default topic, headers and compact JSON body.
 
 #include <string>
@@ -49,6 +50,13 @@ class Payloads final {
 
   Record Shift(const Team& team, int person, int level, EpochMillis start, EpochMillis end,
                EpochMillis at);
+  // A person's time off [start, end), as an HR or calendar export sends it: `subject_id` is the
+  // export's opaque id (a change or a cancellation repeats it), no actor (the export is a
+  // system), the person by Slack reference.
+  Record TimeOff(std::string_view subject_id, int person, EpochMillis start, EpochMillis end,
+                 bool cancelled, EpochMillis at);
+  // One anonymous pulse answer about `team`: no actor, no person, only the score.
+  Record Pulse(const Team& team, int score, EpochMillis at);
 
   // A Jira-style time with a colon-less offset: 2026-02-03T10:00:00.000+0000.
   static std::string JiraTime(EpochMillis ms);
@@ -59,7 +67,7 @@ class Payloads final {
   void JiraUser(JsonWriter& w, int person) const;
   void JiraIssue(JsonWriter& w, const Ticket& t, bool full) const;
   void GitHubUser(JsonWriter& w, int person) const;
-  void GitHubRepo(JsonWriter& w, int team) const;
+  void GitHubRepo(JsonWriter& w, int team, int project) const;
   void PdUser(JsonWriter& w, int person) const;
   Record Make(std::string_view source, EpochMillis at, std::string body);
 

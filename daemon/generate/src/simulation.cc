@@ -26,12 +26,8 @@ constexpr std::array<std::string_view, 6> kIncidents = {
     "High error rate on API",     "Disk almost full on db-primary", "Queue consumer lag",
     "Checkout latency above SLO", "Certificate expires soon",       "5xx spike at the edge"};
 
-constexpr int64_t kWeekMs = 7 * kDayMs;
 // 1970-01-05 was a Monday: weeks start on Mondays, 00:00 UTC.
 constexpr int64_t kFirstMonday = 4 * kDayMs;
-
-int Weekday(int64_t day) { return static_cast<int>((day + 4) % 7); }  // 0 = Sunday
-bool Weekend(int64_t day) { return Weekday(day) == 0 || Weekday(day) == 6; }
 
 std::string StatusId(int status) {
   static constexpr std::array<std::string_view, 4> kIds = {"10000", "3", "10100", "10001"};
@@ -56,6 +52,7 @@ Simulation::Simulation(const Options& options, const Org& org)
     : options_(options),
       org_(org),
       rng_(options.seed),
+      later_rng_(options.seed ^ 0x1a7e5eed00000000ULL),
       serial_base_(static_cast<int64_t>((options.seed - 1) % 1000) * 1'000'000'000),
       payloads_(org, rng_, serial_base_),
       start_(options.end - options.days * kDayMs),
@@ -70,11 +67,16 @@ Simulation::Simulation(const Options& options, const Org& org)
       next_number_(org.teams.size(), static_cast<int>(1 + serial_base_ / 1000)) {}
 
 std::vector<Record> Simulation::Run() {
+  PlanTimeOff();
   Shifts();
   Incidents();
   Bots();
   std::vector<Slot> slots = WorkSlots();
+  std::erase_if(slots, [this](const Slot& s) { return Away(s.person, s.at); });
   for (const Slot& s : slots) Act(s.person, s.at);
+  // After the engineers' history, so that its draws from rng_ are those they always were.
+  Requests();
+  Pulses();
   std::stable_sort(records_.begin(), records_.end(),
                    [](const Record& a, const Record& b) { return a.at < b.at; });
   return std::move(records_);
@@ -127,10 +129,10 @@ int Simulation::Wip(int person) const {
 
 void Simulation::Shifts() {
   for (EpochMillis w = week0_; w < end_; w += kWeekMs) {
-    for (size_t t = 0; t < org_.teams.size(); ++t) {
-      for (int level = 1; level <= (HasSecondary(static_cast<int>(t)) ? 2 : 1); ++level) {
-        Emit(payloads_.Shift(org_.teams[t], OnCall(static_cast<int>(t), level, w), level, w,
-                             w + kWeekMs, std::max(w, start_)));
+    for (int t = 0; t < org_.engineering_teams; ++t) {
+      for (int level = 1; level <= (HasSecondary(t) ? 2 : 1); ++level) {
+        Emit(payloads_.Shift(org_.teams[t], OnCall(t, level, w), level, w, w + kWeekMs,
+                             std::max(w, start_)));
       }
     }
   }
@@ -139,9 +141,8 @@ void Simulation::Shifts() {
 void Simulation::Incidents() {
   const int64_t first = start_ / kDayMs - 1, last = end_ / kDayMs;
   for (int64_t day = first; day <= last; ++day) {
-    for (size_t t = 0; t < org_.teams.size(); ++t) {
-      const Team& team = org_.teams[t];
-      const int team_index = static_cast<int>(t);
+    for (int team_index = 0; team_index < org_.engineering_teams; ++team_index) {
+      const Team& team = org_.teams[team_index];
       if (team.overloaded) {
         // A page every night, so the person on call has no unbroken night.
         RunIncident(team_index, Local(team.utc_offset_min, day, 1.0 + 3.5 * rng_.Real()), true);
@@ -206,6 +207,7 @@ void Simulation::RunIncident(int team, EpochMillis at, bool night, bool leave_op
     // Handed to someone who knows the system better.
     t += rng_.Between(5, 30) * kMinuteMs;
     int to = Teammate(holder);
+    if (Away(to, t)) to = holder;  // nobody hands an incident to someone on time off
     inc.assignees = {to};
     inc.status = "triggered";
     Emit(payloads_.PagerDuty(inc, t, "incident.reassigned", holder));
@@ -228,7 +230,7 @@ std::vector<Simulation::Slot> Simulation::WorkSlots() {
   std::vector<int> evenings(org_.people.size(), 0);
   for (int64_t day = first; day <= last; ++day) {
     if (Weekday(day) == 1) std::fill(evenings.begin(), evenings.end(), 0);
-    for (size_t p = 0; p < org_.people.size(); ++p) {
+    for (size_t p = 0; p < static_cast<size_t>(org_.engineers); ++p) {
       const Person& person = org_.people[p];
       const Team& team = org_.teams[person.team];
       const bool weekend = Weekend(day);
@@ -268,12 +270,12 @@ void Simulation::Bots() {
   const int64_t first = start_ / kDayMs, last = end_ / kDayMs;
   for (int64_t day = first; day <= last; ++day) {
     if (Weekend(day)) continue;
-    for (size_t t = 0; t < org_.teams.size(); ++t) {
+    for (int t = 0; t < org_.engineering_teams; ++t) {
       const Team& team = org_.teams[t];
       const EpochMillis at = Local(team.utc_offset_min, day, 10.5 + rng_.Real());
       if (at < start_ || at >= end_) continue;
       Emit(payloads_.SlackMessage(team.channel, "channel", kNobody,
-                                  {OnCall(static_cast<int>(t), 1, at)}, {}, at));
+                                  {OnCall(t, 1, at)}, {}, at));
     }
   }
 }
@@ -310,12 +312,16 @@ void Simulation::CreateTicket(int person, EpochMillis at) {
   Ticket t;
   t.team = team;
   t.id = std::to_string(10000 + serial_base_ + static_cast<int64_t>(tickets_.size()));
-  t.key = org_.teams[team].jira_key + "-" + std::to_string(next_key_[team]++);
+  // Someone on two projects files items in both (a second stream: see later_rng_).
+  t.project = org_.people[person].two_projects && later_rng_.Chance(0.5) ? kSideProject
+                                                                          : kMainProject;
+  t.key = org_.teams[team].JiraKey(t.project) + "-" + std::to_string(next_key_[team]++);
   t.summary = std::string(kSummaries[static_cast<size_t>(rng_.Uniform(kSummaries.size()))]);
   t.type = std::string(kItemTypes[static_cast<size_t>(rng_.Uniform(kItemTypes.size()))]);
   t.priority = rng_.Between(1, 3);
   const int who = rng_.Uniform(10);
   t.assignee = who < 7 ? person : who < 9 ? Teammate(person) : -1;
+  if (t.project == kSideProject) t.assignee = person;  // only they work on it
   t.reporter = person;
   t.created = at;
   open_[team].push_back(static_cast<int>(tickets_.size()));
@@ -329,11 +335,33 @@ void Simulation::SetStatus(Ticket& t, int to, int actor, EpochMillis at) {
   Emit(payloads_.JiraUpdated(t, at, actor, "issue_generic", {item}));
 }
 
-bool Simulation::StartTicket(int person, EpochMillis at) {
+// Someone on two projects starts the next item in the project they have less in progress in,
+// so that their days alternate between the two (else in the other); everyone else stays in
+// the main project.
+int Simulation::NextToStart(int person) const {
   const int team = org_.people[person].team;
+  std::array<int, 2> wip = {0, 0};
   for (int i : open_[team]) {
+    const Ticket& t = tickets_[i];
+    wip[t.project] += t.assignee == person && (t.status == kInProgress || t.status == kInReview);
+  }
+  const bool two = org_.people[person].two_projects;
+  const int first = two && wip[kSideProject] < wip[kMainProject] ? kSideProject : kMainProject;
+  for (const int project : {first, two ? 1 - first : first}) {
+    for (int i : open_[team]) {
+      const Ticket& t = tickets_[i];
+      if (t.project == project && t.status == kTodo &&
+          (t.assignee == person || t.assignee == -1)) {
+        return i;
+      }
+    }
+  }
+  return -1;
+}
+
+bool Simulation::StartTicket(int person, EpochMillis at) {
+  if (const int i = NextToStart(person); i >= 0) {
     Ticket& t = tickets_[i];
-    if (t.status != kTodo || (t.assignee != person && t.assignee != -1)) continue;
     if (t.assignee == -1) {
       ChangeItem item{"assignee", "", "", org_.people[person].jira, org_.people[person].display};
       item.from_null = true;
@@ -356,6 +384,7 @@ bool Simulation::OpenPr(int person, EpochMillis at) {
     pr.id = 700000000 + serial_base_ + static_cast<int64_t>(prs_.size());
     pr.number = next_number_[team]++;
     pr.team = team;
+    pr.project = t.project;
     pr.author = person;
     pr.ticket = i;
     pr.title = t.key + ": " + t.summary;
@@ -436,7 +465,8 @@ bool Simulation::ChangePriority(int person, EpochMillis at) {
 bool Simulation::Reassign(int person, EpochMillis at) {
   for (int i : open_[org_.people[person].team]) {
     Ticket& t = tickets_[i];
-    if (t.assignee != person || t.pr >= 0) continue;
+    // Side-project items stay with the one who works on that project.
+    if (t.assignee != person || t.pr >= 0 || t.project == kSideProject) continue;
     const int to = Teammate(person);
     ChangeItem item{"assignee", org_.people[person].jira, org_.people[person].display,
                     org_.people[to].jira, org_.people[to].display};
@@ -470,6 +500,8 @@ void Simulation::GitHubIssue(int person, EpochMillis at) {
   Ticket t;
   t.team = team;
   t.id = std::to_string(next_number_[team]++);  // issues and PRs share numbers, as on GitHub
+  t.project = org_.people[person].two_projects && later_rng_.Chance(0.5) ? kSideProject
+                                                                          : kMainProject;
   t.summary = std::string(kSummaries[static_cast<size_t>(rng_.Uniform(kSummaries.size()))]);
   t.reporter = person;
   t.assignee = rng_.Chance(0.5) ? person : -1;
@@ -482,11 +514,11 @@ void Simulation::GitHubIssue(int person, EpochMillis at) {
 
 void Simulation::ChannelMessage(int person, EpochMillis at) {
   int team = org_.people[person].team;
+  const int teams = org_.engineering_teams;
   std::vector<int> mentions;
-  if (org_.teams.size() > 1 && rng_.Chance(0.2)) {
+  if (teams > 1 && rng_.Chance(0.2)) {
     // Asking another team in its channel, naming one of them: an interruption from outside.
-    team = (team + 1 + rng_.Uniform(static_cast<int>(org_.teams.size()) - 1)) %
-           static_cast<int>(org_.teams.size());
+    team = (team + 1 + rng_.Uniform(teams - 1)) % teams;
     const std::vector<int>& m = org_.teams[team].members;
     mentions.push_back(m[static_cast<size_t>(rng_.Uniform(m.size()))]);
   } else if (rng_.Chance(0.5)) {
@@ -497,13 +529,11 @@ void Simulation::ChannelMessage(int person, EpochMillis at) {
 
 void Simulation::DirectMessage(int person, EpochMillis at) {
   int to = Teammate(person);
-  if (org_.teams.size() > 1 && rng_.Chance(0.45)) {
-    to = rng_.Uniform(static_cast<int>(org_.people.size()));
+  if (org_.engineering_teams > 1 && rng_.Chance(0.45)) {
+    to = rng_.Uniform(org_.engineers);
     if (org_.people[to].team == org_.people[person].team) to = Teammate(person);
   }
-  char channel[16];
-  std::snprintf(channel, sizeof channel, "D%04d%04d", std::min(person, to), std::max(person, to));
-  Emit(payloads_.SlackMessage(channel, "im", person, {}, {to}, at));
+  Emit(payloads_.SlackMessage(DmChannel(person, to), "im", person, {}, {to}, at));
 }
 
 }  // namespace teamhealth::generate::internal

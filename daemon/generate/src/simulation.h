@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "model.h"
@@ -17,6 +19,12 @@ namespace teamhealth::generate::internal {
 // others are healthy: office hours with an occasional evening reply, a WIP of about two, and
 // at most one week in four on call (see OnCall).
 //
+// Around them (simulation_people.cc, docs/design.md section 7.6): support and sales ask
+// engineers things in business hours, by DM and by mention, the overloaded team most; some
+// engineers work on two projects at once; some take a week off (one on the overloaded team
+// works through it, one time off is extended later, one cancelled); and every engineering
+// team answers a weekly pulse, the overloaded one lower.
+//
 // Borrows `org`; single use: construct, call Run() once. Not thread-safe.
 class Simulation final {
  public:
@@ -29,6 +37,12 @@ class Simulation final {
     EpochMillis at;
     int person;
   };
+  // A time off in force at the end of the history: its person stays away unless `worked`.
+  struct TimeOff {
+    int person;
+    EpochMillis start, end;
+    bool worked;
+  };
 
   void Shifts();
   void Incidents();
@@ -36,12 +50,27 @@ class Simulation final {
   void RunIncident(int team, EpochMillis at, bool night, bool leave_open = false);
   std::vector<Slot> WorkSlots();
   void Bots();
+
+  // simulation_people.cc
+  void PlanTimeOff();
+  // A week, Monday to Friday in `person`'s zone, of the history (not its first week) during
+  // which `team` keeps them off call; nullopt if none.
+  std::optional<std::pair<EpochMillis, EpochMillis>> FreeWeek(int team, int person);
+  // Whether `person` is on a time off they do not work through at `at`.
+  bool Away(int person, EpochMillis at) const;
+  // Whether `at` is inside `person`'s working hours (the generator's 09:00-17:30, weekdays).
+  bool AtWork(int person, EpochMillis at) const;
+  void Requests();
+  void Ask(int person, EpochMillis at);
+  void Pulses();
+
   void Act(int person, EpochMillis at);
 
   // Ticket and pull-request moves; each returns false when there was nothing to do.
   bool Progress(int person, EpochMillis at);
   void CreateTicket(int person, EpochMillis at);
   bool StartTicket(int person, EpochMillis at);
+  int NextToStart(int person) const;  // index into tickets_, or -1
   bool OpenPr(int person, EpochMillis at);
   bool ReviewPr(int person, EpochMillis at);
   bool MergePr(int person, EpochMillis at, int min_wip);
@@ -65,6 +94,9 @@ class Simulation final {
   const Options& options_;
   const Org& org_;
   Rng rng_;
+  // What was added later (time off, support and sales, two projects, pulses) draws from its
+  // own stream, so that the history the first stream makes stays what it was.
+  Rng later_rng_;
   // Where this seed's serial ids start (tickets, keys, PR and issue numbers, webhook ids):
   // seeds 1-1000 get disjoint ranges (a billion ids each; per team a million keys and
   // numbers), so histories generated with different seeds can go into one log
@@ -81,6 +113,8 @@ class Simulation final {
   std::vector<std::vector<Ticket>> gh_issues_;
   std::vector<int> next_key_, next_number_;
   int next_incident_ = 1;
+  std::vector<TimeOff> time_off_;
+  int next_time_off_ = 1;
 };
 
 }  // namespace teamhealth::generate::internal

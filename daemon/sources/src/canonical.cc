@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 
 #include "teamhealth/base/time.h"
 
@@ -236,6 +237,91 @@ Outcome ReadMember(int member, od::value v, schema::Event& event, std::string& o
   return ValidJson(v) ? Outcome::kOk : Outcome::kBadJson;  // unknown: tolerated if it is JSON
 }
 
+// --- The types whose attributes are checked here (design section 4) ---------------------
+// Other types tolerate attributes they do not know, for newer producers. These two come only
+// from canonical producers (an HR or calendar export, a pulse survey) and are about people, so
+// their shape is closed: an attribute we do not know (a time off's reason, a free-text pulse
+// comment, a respondent) is refused rather than kept, and the producer learns it at once.
+
+std::optional<Rejection> InvalidField(std::string detail) {
+  return Rejection{Reason::kInvalidField, "field " + std::move(detail)};
+}
+
+const schema::Attr* FindAttr(const schema::Event& e, std::string_view name) {
+  for (const auto& attr : e.attrs()) {
+    if (attr.name() == name) return &attr;
+  }
+  return nullptr;
+}
+
+// Rejects the first attribute not in `allowed`, saying `why`.
+std::optional<Rejection> OnlyAttrs(const schema::Event& e,
+                                   std::initializer_list<std::string_view> allowed,
+                                   std::string_view why) {
+  for (const auto& attr : e.attrs()) {
+    if (std::find(allowed.begin(), allowed.end(), attr.name()) == allowed.end()) {
+      return InvalidField("attrs." + attr.name() + ": " + std::string(why));
+    }
+  }
+  return std::nullopt;
+}
+
+// The instant held by string attribute `name`, or nullopt when absent or not RFC 3339.
+std::optional<EpochMillis> InstantAttr(const schema::Event& e, std::string_view name) {
+  const auto* attr = FindAttr(e, name);
+  if (attr == nullptr || !attr->value().has_string_value()) return std::nullopt;
+  return ParseRfc3339(attr->value().string_value());
+}
+
+// person.time_off: who (required), [start, end) as instants, optionally cancelled. The actor,
+// if any, is whoever entered it and may be someone else (a manager, an HR system user).
+std::optional<Rejection> CheckTimeOff(const schema::Event& e) {
+  if (e.subject().kind() != "time_off") {
+    return InvalidField("subject.kind: a person.time_off concerns a time_off");
+  }
+  if (auto r = OnlyAttrs(e, {"cancelled", "end", "person", "start"},
+                         "a time off carries only person, start, end and cancelled")) {
+    return r;
+  }
+  const auto* person = FindAttr(e, "person");
+  if (person == nullptr || !person->value().has_string_value() ||
+      person->value().string_value().empty()) {
+    return InvalidField("attrs.person: a person reference is required");
+  }
+  const auto start = InstantAttr(e, "start");
+  if (!start) return InvalidField("attrs.start: an RFC 3339 instant is required");
+  const auto end = InstantAttr(e, "end");
+  if (!end) return InvalidField("attrs.end: an RFC 3339 instant is required");
+  if (*end <= *start) return InvalidField("attrs.end: not after attrs.start");
+  if (const auto* c = FindAttr(e, "cancelled"); c != nullptr && !c->value().has_bool_value()) {
+    return InvalidField("attrs.cancelled: a boolean");
+  }
+  return std::nullopt;
+}
+
+// pulse.response: a team's anonymous score. Nothing in it may lead back to the respondent.
+std::optional<Rejection> CheckPulse(const schema::Event& e) {
+  if (!e.actor().empty()) {
+    return InvalidField("actor: a pulse response is never linked to a person");
+  }
+  if (e.subject().kind() != "team") {
+    return InvalidField("subject.kind: a pulse.response concerns a team");
+  }
+  if (auto r = OnlyAttrs(e, {"score"}, "a pulse response carries only score")) return r;
+  const auto* score = FindAttr(e, "score");
+  if (score == nullptr || !score->value().has_int_value() || score->value().int_value() < 1 ||
+      score->value().int_value() > 5) {
+    return InvalidField("attrs.score: an integer from 1 to 5 is required");
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckTypeAttrs(const schema::Event& e) {
+  if (e.type() == "person.time_off") return CheckTimeOff(e);
+  if (e.type() == "pulse.response") return CheckPulse(e);
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool CanonicalSource::FirstSighting(std::string_view key, int member) {
@@ -299,7 +385,7 @@ std::optional<Rejection> CanonicalSource::Check() const {
     return reject(Reason::kInvalidField, "field subject.kind");
   }
   if (e.subject().id().empty()) return reject(Reason::kMissingField, "field subject.id");
-  return std::nullopt;
+  return CheckTypeAttrs(e);
 }
 
 void CanonicalSource::Map(const RawRecord& record, NormalizeResult& out) {

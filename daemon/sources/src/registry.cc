@@ -70,7 +70,7 @@ namespace {
 constexpr std::array<std::string_view, 8> kSourceNames = {
     "jira", "github", "linear", "slack", "pagerduty", "opsgenie", "canonical", "directory"};
 
-constexpr std::array<std::string_view, 31> kEventTypes = {"work_item.created",
+constexpr std::array<std::string_view, 33> kEventTypes = {"work_item.created",
                                                           "work_item.status_changed",
                                                           "work_item.assigned",
                                                           "work_item.priority_changed",
@@ -99,11 +99,13 @@ constexpr std::array<std::string_view, 31> kEventTypes = {"work_item.created",
                                                           "incident.delegated",
                                                           "incident.priority_changed",
                                                           "oncall.shift",
+                                                          "person.time_off",
+                                                          "pulse.response",
                                                           "directory.person_upserted",
                                                           "directory.person_erased"};
 
-constexpr std::array<std::string_view, 6> kSubjectKinds = {"work_item", "pull_request", "incident",
-                                                           "channel",   "schedule",     "person"};
+constexpr std::array<std::string_view, 8> kSubjectKinds = {
+    "work_item", "pull_request", "incident", "channel", "schedule", "person", "time_off", "team"};
 }  // namespace
 
 bool IsKnownSourceName(std::string_view name) {

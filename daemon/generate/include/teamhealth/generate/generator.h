@@ -15,13 +15,15 @@ namespace teamhealth::generate {
 struct Options {
   // Seeds every random choice. Same options -> byte-identical output.
   uint64_t seed = 1;
-  // Number of teams, 1..64 (beyond 8 the names repeat with a number: payments2). Team 0 is
-  // the overloaded one (crosses every burnout threshold of docs/design.md section 7); the
-  // others are healthy. Time zones cycle through Europe/London,
-  // America/New_York, Asia/Tokyo and UTC.
+  // Number of engineering teams, 1..64 (beyond 8 the names repeat with a number: payments2).
+  // Team 0 is the overloaded one (crosses every burnout threshold of docs/design.md section
+  // 7); the others are healthy. Time zones cycle through Europe/London, America/New_York,
+  // Asia/Tokyo and UTC. Two non-engineering teams of five always follow them: support
+  // (America/New_York) and sales (Europe/London), who only chat with engineers.
   int teams = 4;
-  // Total people, split round-robin over the teams; at least 2 per team (a rotation and a
-  // reviewer need two). 5 or more per team keep every team above privacy.min_group_size.
+  // Engineers, split round-robin over the engineering teams; at least 2 per team (a rotation
+  // and a reviewer need two). 5 or more per team keep every team above
+  // privacy.min_group_size.
   int people = 24;
   // Length of the history, in days, ending at `end`. 1..3650.
   int days = 28;
