@@ -54,9 +54,13 @@ std::string ProjectKey(const schema::Event& e) {
   return key;
 }
 
-// Two projects that are both known and differ; an unknown project differs from nothing.
+// Two projects of one source that are both known and differ. An unknown project differs from
+// nothing, and neither do projects of two sources: a Jira project and a GitHub repository are
+// often the same product (a ticket and its pull request), so we cannot tell.
 bool DifferentProjects(const std::string& a, const std::string& b) {
-  return !a.empty() && !b.empty() && a != b;
+  if (a.empty() || b.empty() || a == b) return false;
+  const size_t sa = a.find('\x1f');
+  return sa == b.find('\x1f') && a.compare(0, sa, b, 0, sa) == 0;
 }
 
 bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>& b) {

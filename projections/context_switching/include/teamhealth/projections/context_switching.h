@@ -62,9 +62,11 @@ namespace teamhealth::projections {
 //   repository ("owner/name"), Linear the issue's team key, canonical events whatever the
 //   producer wrote. PagerDuty and Opsgenie incidents carry no project (only a service), nor do
 //   Jira events whose payload has a cut-down issue without fields. A switch to or from a
-//   subject without a project is NOT a project switch: we cannot tell. Different sources are
-//   different projects (a Jira issue in PAY and a pull request in a GitHub repository are two
-//   projects, even if a human would call them one). Each activity carries its own project,
+//   subject without a project is NOT a project switch: we cannot tell. Nor is a switch between
+//   two sources: a Jira project and a GitHub repository are often one product (a ticket and
+//   its pull request), and nothing in the events says whether they are, so only projects of
+//   the same source are compared (Jira PAY -> Jira OPS, repository a -> repository b). Each
+//   activity carries its own project,
 //   and the latest one's is remembered with its subject.
 //
 // State, O(people + shifts + teams x max_sender_teams): per person the latest activity (with
