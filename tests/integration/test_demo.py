@@ -27,6 +27,9 @@ FAMILIES = [
     "teamhealth_priority_changes_total", "teamhealth_pr_pickup_seconds_count",
     "teamhealth_pr_review_seconds_count", "teamhealth_burnout_members_at_risk",
     "teamhealth_team_members",
+    # Design 7.6: who interrupts us, split attention, worked time off, team mood.
+    "teamhealth_direct_interruptions_by_sender_team_total", "teamhealth_project_switches_total",
+    "teamhealth_time_off_worked_days_total", "teamhealth_pulse_score_count",
 ]
 
 # The generated organisation: four engineering teams, then support and sales (who only chat).
@@ -71,7 +74,7 @@ def test_demo_shows_every_metric_family_and_stops_by_itself(tmp_path):
                    if n == "teamhealth_burnout_members_at_risk" and v > 0}
         assert signals >= {"sleep_interruptions_7d", "after_hours_share_14d", "weekend_days_28d",
                            "no_rest_streak", "oncall_share_28d", "wip_over_limit",
-                           "always_on_28d"}, signals
+                           "always_on_28d", "time_off_worked_28d"}, signals
         # The summary table names each team: the four engineering teams, support and sales.
         for team in TEAMS:
             assert re.search(rf"^{team}\s+\d", text, re.M), text
