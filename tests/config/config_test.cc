@@ -211,6 +211,7 @@ TEST(DirectoryConfigTest, BadDirectoryEntriesNameTheKey) {
               "directory.people[0].shoe_size: unknown key");
   ExpectError("[sources.status_categories]\n\"jira:1\" = \"doing\"\n", "sources.status_categories");
   ExpectError("[[directory.teams]]\nname = \"unmapped\"\n", "reserved");
+  ExpectError("[[directory.teams]]\nname = \"other\"\n", "\"other\" is reserved");
 }
 
 }  // namespace

@@ -151,7 +151,12 @@ Status ParseDirectory(const toml::table& t, DirectoryConfig& d) {
       TeamConfig team;
       if (auto s = ReadString(*tt, path, "name", team.name); !s) return s;
       if (team.name.empty()) return Error(path + ".name: missing");
-      if (team.name == "unmapped") return Error(path + ".name: \"unmapped\" is reserved");
+      // `unmapped` labels people outside the directory; `other` the sender teams beyond
+      // privacy.max_sender_teams (docs/design.md 7.6). A team of either name would be mixed up
+      // with them.
+      if (team.name == "unmapped" || team.name == "other") {
+        return Error(path + ".name: \"" + team.name + "\" is reserved");
+      }
       if (!team_names.insert(team.name).second) {
         return Error(path + ".name: team \"" + team.name + "\" is declared twice");
       }

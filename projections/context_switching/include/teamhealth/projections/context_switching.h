@@ -51,9 +51,9 @@ namespace teamhealth::projections {
 //   sender teams are reported, admitted in the order they are first seen (log order); a
 //   sender team first seen after that is full counts as sender_team="other" for good (an
 //   admitted team stays admitted, so a sender team's series never changes name). "unmapped"
-//   is always reported by name and does not count toward the cap (the config reserves that
-//   name; it does not reserve "other", so a directory team called "other" would share the
-//   overflow's series). Small teams are suppressed by `team` like the other
+//   is always reported by name and does not count toward the cap (the config reserves both
+//   names, so no directory team can be mixed up with them). Small teams are suppressed by
+//   `team` like the other
 //   direct-interruption series (in the accumulator, not here).
 // - A project switch (teamhealth_project_switches_total{team}) is a context switch whose two
 //   subjects belong to different projects, counted at the same instant and team as the
