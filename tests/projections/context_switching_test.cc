@@ -314,5 +314,35 @@ TEST(ContextSwitchingTest, PrunesIdlePeopleAndOldShifts) {
   EXPECT_LT(after, 200u);
 }
 
+// A Jira worklog or comment whose payload carries no issue fields has no project. On the
+// subject already known it changes nothing: PAY-1 (PAY), its worklog (no project), then OPS-2
+// (OPS) 2 min later is 1 switch, and it is across projects of one source: 1 project switch, as
+// without the worklog. (Before, the worklog erased PAY and the switch counted as none.)
+TEST(ContextSwitchingTest, AnEventWithoutProjectOnTheSameSubjectKeepsItsProject) {
+  auto act = [](const std::string& id, const std::string& subject, const std::string& project,
+                EpochMillis at) {
+    schema::Event e;
+    e.set_id("jira:" + id);
+    e.set_source("jira");
+    e.set_type(project.empty() ? "work_item.worklogged" : "work_item.commented");
+    e.set_occurred_at_ms(at);
+    e.set_actor("slack:UA");
+    e.mutable_subject()->set_kind("work_item");
+    e.mutable_subject()->set_id(subject);
+    if (!project.empty()) e.mutable_subject()->set_project(project);
+    return e;
+  };
+  const EpochMillis t = At("2026-03-30T10:00:00.000Z");
+  const std::vector<schema::Event> events = {act("a", "1", "PAY", t),
+                                             act("b", "1", "", t + kMinute),
+                                             act("c", "2", "OPS", t + 2 * kMinute)};
+  DirectoryView directory({}, {}, WorkPattern{});
+  ContextSwitching projection{Settings{}};
+  const auto acc = testing::Run(projection, directory, events, t + kDay);
+  const auto team = MakeLabels({{"team", "unmapped"}});
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_context_switches_total", team), 1);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_project_switches_total", team), 1);
+}
+
 }  // namespace
 }  // namespace teamhealth::projections

@@ -4,6 +4,7 @@
 
 #include "teamhealth/projections/accumulator.h"
 #include "teamhealth/projections/event_access.h"
+#include "teamhealth/projections/window.h"
 
 namespace teamhealth::projections {
 namespace {
@@ -64,6 +65,48 @@ TEST(PrivacyTest, APulseHistogramOfASmallTeamIsWithheldAndOfALargeOneExported) {
 // The accumulator finds a series through an index of pointers into its maps: increments after
 // a series was erased (suppression, naming people, Load, MergeFrom) or after the accumulator
 // was copied or moved must land in the series as the maps hold them now.
+// Worked time off of a small team is one person's HR fact: withheld like burnout. Pings by a
+// small sender team tell how often one or two people pinged a team: withheld whatever the
+// interrupted team's size; `unmapped` and `other` are no directory team and stay.
+TEST(PrivacyTest, WorkedTimeOffOfASmallTeamAndPingsOfASmallSenderTeamAreWithheld) {
+  const std::string worked = "teamhealth_time_off_worked_days_total";
+  const std::string by_sender = "teamhealth_direct_interruptions_by_sender_team_total";
+  auto from = [](const char* team, const char* sender) {
+    return MakeLabels({{"sender_team", sender}, {"team", team}});
+  };
+  Accumulator acc;
+  acc.Add(worked, MakeLabels({{"team", "small"}}), 3, 0);
+  acc.Add(worked, MakeLabels({{"team", "big"}}), 2, 0);
+  acc.Add(by_sender, from("big", "solo"), 7, 0);      // solo: a team of 1
+  acc.Add(by_sender, from("big", "support"), 5, 0);   // support: 5 members
+  acc.Add(by_sender, from("big", "unmapped"), 4, 0);  // strangers
+  acc.Add(by_sender, from("big", "other"), 1, 0);     // beyond the cap
+  acc.Add(by_sender, from("small", "support"), 2, 0);  // a small interrupted team
+  acc.SuppressSmallTeams({{"big", 6}, {"small", 2}, {"solo", 1}, {"support", 5}}, 5);
+  EXPECT_EQ(acc.counters().at(worked).size(), 1u);
+  EXPECT_EQ(acc.counters().at(worked).at(MakeLabels({{"team", "big"}})), 2);
+  const auto& pings = acc.counters().at(by_sender);
+  EXPECT_EQ(pings.size(), 3u);
+  EXPECT_EQ(pings.at(from("big", "support")), 5);
+  EXPECT_EQ(pings.at(from("big", "unmapped")), 4);
+  EXPECT_EQ(pings.at(from("big", "other")), 1);
+  // small's worked time off, big <- solo and small <- support: 3 series withheld.
+  EXPECT_EQ(acc.gauges().at("teamhealth_privacy_suppressed_series").at({}), 3);
+}
+
+// Reports and the retro page read a WindowSink: the same sender-team rule as /metrics.
+TEST(PrivacyTest, AReportWithholdsThePingsOfASmallSenderTeam) {
+  const std::string by_sender = "teamhealth_direct_interruptions_by_sender_team_total";
+  WindowSink sink(0, 1000);
+  sink.Add(by_sender, MakeLabels({{"sender_team", "solo"}, {"team", "big"}}), 7, 10);
+  sink.Add(by_sender, MakeLabels({{"sender_team", "support"}, {"team", "big"}}), 5, 10);
+  sink.Add(by_sender, MakeLabels({{"sender_team", "unmapped"}, {"team", "big"}}), 4, 10);
+  sink.WithholdSmallSenderTeams({{"big", 6}, {"solo", 1}, {"support", 5}}, 5);
+  const auto& pings = sink.counters().at(by_sender);
+  EXPECT_EQ(pings.size(), 2u);
+  EXPECT_FALSE(pings.contains(MakeLabels({{"sender_team", "solo"}, {"team", "big"}})));
+}
+
 TEST(PrivacyTest, IncrementsAfterSeriesWereErasedCopiedOrLoadedLandWhereTheyShould) {
   const Labels small = MakeLabels({{"team", "small"}});
   const Labels big = MakeLabels({{"team", "big"}});

@@ -73,6 +73,12 @@ Result<const projections::MetricSpec*> CheckRequest(const ExplainRequest& r) {
                  ": a gauge, computed at `to` from the projections' state; explain covers "
                  "counters and histograms");
   }
+  if (r.metric == "teamhealth_pulse_score") {
+    // Each fact would be one person's answer with its instant and id: the pulse is reported
+    // only as a team's aggregate (docs/design.md 7.6).
+    return Error("metric " + r.metric +
+                 ": team pulse answers are anonymous and are never listed one by one");
+  }
   if (r.format != "table" && r.format != "json") {
     return Error("format " + r.format + ": expected table or json");
   }
@@ -123,9 +129,10 @@ Result<std::vector<Fact>> CollectFacts(const ExplainRequest& r, const ReplaySour
                    [](const Fact& a, const Fact& b) {
                      return std::tie(a.at, a.event.sequence) < std::tie(b.at, b.event.sequence);
                    });
-  // Privacy as in the report: a small team's sensitive metrics are not shown at all.
+  // Privacy as in the report: a small team's sensitive metrics are not shown at all, nor the
+  // pings of a small sender team (below).
+  const auto sizes = pipeline.TeamSizes(r.to);
   if (projections::IsSmallTeamSensitive(r.metric)) {
-    const auto sizes = pipeline.TeamSizes(r.to);
     const auto size = sizes.find(r.team);
     const int members = size == sizes.end() ? 0 : size->second;
     if (members < settings.min_group_size) {
@@ -142,6 +149,7 @@ Result<std::vector<Fact>> CollectFacts(const ExplainRequest& r, const ReplaySour
       auto it = names.find(v);
       if (name_people && it != names.end()) v = it->second;
     }
+    if (projections::IsSmallSenderTeam(f.labels, sizes, settings.min_group_size)) continue;
     if (Matches(f.labels, r.filter)) out.push_back(std::move(f));
   }
   return out;

@@ -187,6 +187,10 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   if (request.how != nullptr) *request.how = how;
   if (request.progress && how.starts_with("replay")) std::fputs("\r\033[K", stderr);
   if (settings.person_metrics) sink.NamePeople(pipeline.KeyNames(handle_of_ref));
+  // Privacy: burnout and direct-interruption metrics of a small team are not shown, nor how
+  // often a small sender team pinged anyone.
+  const auto sizes = pipeline.TeamSizes(o.to);
+  sink.WithholdSmallSenderTeams(sizes, settings.min_group_size);
   ReportView view{.from = o.from,
                   .to = o.to,
                   .every_team = o.team.empty(),
@@ -194,8 +198,6 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
                   .counters = &sink.counters(),
                   .gauges = &sink.gauges(),
                   .observations = &sink.observations()};
-  // Privacy: burnout and direct-interruption metrics of a small team are not shown.
-  const auto sizes = pipeline.TeamSizes(o.to);
   for (const auto& team : o.team.empty() ? known : std::set<std::string>{o.team}) {
     ReportTeam shown{.name = team, .hidden = {}};
     const auto size = sizes.find(team);
@@ -294,6 +296,8 @@ Result<std::string> BuildRetroPage(const Options& o, const config::Config& confi
   if (how_read != nullptr) *how_read = how;
   if (!previous_gauges) pipeline.ExportGauges(o.from, previous);
   const auto sizes = pipeline.TeamSizes(o.to);
+  current.WithholdSmallSenderTeams(sizes, settings.min_group_size);
+  previous.WithholdSmallSenderTeams(sizes, settings.min_group_size);
   const auto size = sizes.find(o.team);
   RetroPageData data{.team = o.team,
                      .prev_from = prev_from,

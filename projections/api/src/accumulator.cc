@@ -255,7 +255,18 @@ bool IsSmallTeamSensitive(std::string_view name) {
   return name.starts_with("teamhealth_burnout_") ||
          name == "teamhealth_direct_interruptions_total" ||
          name == "teamhealth_direct_interruptions_by_sender_team_total" ||
-         name == "teamhealth_oncall_bypass_total" || name == "teamhealth_pulse_score";
+         name == "teamhealth_oncall_bypass_total" || name == "teamhealth_pulse_score" ||
+         name == "teamhealth_time_off_worked_days_total";
+}
+
+bool IsSmallSenderTeam(const Labels& labels, const std::map<std::string, int>& team_sizes,
+                       int min_group_size) {
+  for (const auto& [k, v] : labels) {
+    if (k != "sender_team") continue;
+    const auto it = team_sizes.find(v);
+    return it != team_sizes.end() && it->second < min_group_size;
+  }
+  return false;
 }
 
 void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_sizes,
@@ -274,7 +285,7 @@ void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_size
     for (auto& [name, series] : families) {
       if (!IsSmallTeamSensitive(name)) continue;
       for (auto it = series.begin(); it != series.end();) {
-        if (small(it->first)) {
+        if (small(it->first) || IsSmallSenderTeam(it->first, team_sizes, min_group_size)) {
           it = series.erase(it);
           ++suppressed;
         } else {

@@ -3,12 +3,23 @@
 #include <algorithm>
 #include <cmath>
 
+#include "teamhealth/projections/accumulator.h"
+
 namespace teamhealth::projections {
 
 void WindowSink::NamePeople(const std::map<std::string, std::string>& names) {
   NamePersonSeries(counters_, names);
   NamePersonSeries(gauges_, names);
   NamePersonSeries(observations_, names);
+}
+
+void WindowSink::WithholdSmallSenderTeams(const std::map<std::string, int>& team_sizes,
+                                          int min_group_size) {
+  for (auto& [name, series] : counters_) {
+    std::erase_if(series, [&](const auto& s) {
+      return IsSmallSenderTeam(s.first, team_sizes, min_group_size);
+    });
+  }
 }
 
 double Percentile(std::vector<double>& values, double p) {

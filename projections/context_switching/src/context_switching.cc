@@ -118,9 +118,13 @@ void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView
     }
   }
   if (fresh || at >= person.last_at) {
+    // An event on the same subject without a project (a Jira worklog carries no issue fields)
+    // says nothing new about its project: the one already known stays.
+    if (!project.empty() || person.last_subject != subject) {
+      person.last_project = std::move(project);
+    }
     person.last_at = at;
     person.last_subject = subject;
-    person.last_project = std::move(project);
   }
 
   const int64_t local_day = directory.LocalDay(actor, at);

@@ -56,7 +56,7 @@ for name in ["TOM"]:
 for name in ["ANN", "BOB", "CAT", "DAN"]:
     person(name, ["core"])
 for name in ["EVE", "FAY", "GUS", "HAL"]:
-    person(name, ["other"])
+    person(name, ["ops"])
 
 # eve: the newer version first, then the older one (out of order), then her work.
 time_off("HR-EVE", "2026-03-12T09:00:00", "EVE", "2026-03-20T00:00:00", "2026-03-22T00:00:00")

@@ -39,6 +39,12 @@ struct HistogramData {
 // Privacy (docs/design.md section 6): whether a series of `name` is held back for a team
 // smaller than privacy.min_group_size (burnout and direct-interruption series).
 bool IsSmallTeamSensitive(std::string_view name);
+// Privacy (docs/design.md 7.6): whether a series names, in its `sender_team` label, a directory
+// team smaller than `min_group_size` (`team_sizes` as Pipeline::TeamSizes gives them; `unmapped`
+// and `other` are no directory team). Such a series would tell how often one or two people
+// pinged a team, so it is withheld like a small team's series.
+bool IsSmallSenderTeam(const Labels& labels, const std::map<std::string, int>& team_sizes,
+                       int min_group_size);
 
 // A MetricSink that accumulates every increment: the live metrics. Gauges are set per export.
 // Its counters and histograms are part of the projection state (Save/Load), so they are

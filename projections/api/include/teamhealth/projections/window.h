@@ -27,6 +27,9 @@ class WindowSink final : public MetricSink {
 
   // As Accumulator::NamePeople: pseudonyms or identities of per-person series -> handles.
   void NamePeople(const std::map<std::string, std::string>& names);
+  // Drops the counters whose sender team is small (IsSmallSenderTeam), as /metrics does.
+  void WithholdSmallSenderTeams(const std::map<std::string, int>& team_sizes,
+                                int min_group_size);
 
   EpochMillis from() const { return from_; }
   EpochMillis to() const { return to_; }

@@ -66,8 +66,9 @@ namespace teamhealth::projections {
 //   two sources: a Jira project and a GitHub repository are often one product (a ticket and
 //   its pull request), and nothing in the events says whether they are, so only projects of
 //   the same source are compared (Jira PAY -> Jira OPS, repository a -> repository b). Each
-//   activity carries its own project,
-//   and the latest one's is remembered with its subject.
+//   activity carries its own project, and the latest one's is remembered with its subject;
+//   a later activity on the same subject without a project (a Jira worklog carries no issue
+//   fields) keeps the project already known.
 //
 // State, O(people + shifts + teams x max_sender_teams): per person the latest activity (with
 // its subject's project) and the subjects touched on the few local days they were most
