@@ -111,9 +111,49 @@ def test_time_off_and_pulse_round_trip_and_match_the_schema(tmp_path):
     ({"attrs": {"score": 3.5}}, "attrs.score"),
     ({"attrs": {"score": 4, "respondent": "slack:U123"}}, "attrs.respondent"),
     ({"subject": {"kind": "channel", "id": "payments"}}, "subject.kind"),
+    # The subject is stored as given (not pseudonymised): only kind and id, whatever the value.
+    ({"subject": {"kind": "team", "id": "payments", "key": "slack:UKIM"}}, "subject.key"),
+    ({"subject": {"kind": "team", "id": "payments",
+                  "title": "answer of Kim Lee: my lead ignores me"}}, "subject.title"),
+    ({"subject": {"kind": "team", "id": "payments", "project": "PAY"}}, "subject.project"),
+    ({"subject": {"kind": "team", "id": "payments", "service": "PSVC"}}, "subject.service"),
+    ({"subject": {"kind": "team", "id": "payments", "title": ""}}, "subject.title"),
+    ({"subject": {"kind": "team", "id": "payments", "key": None}}, "subject.key"),
+    ({"subject": {"kind": "team", "id": "payments", "respondent": "kim"}}, "subject.respondent"),
 ])
 def test_pulse_linked_to_a_person_is_refused_by_normalize_and_the_schema(tmp_path, change, field):
     event = {**PULSE, **change}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(event, SCHEMA)
+    f = tmp_path / "event.json"
+    f.write_text(json.dumps(event))
+    r = normalize("canonical", f)
+    assert r.returncode == 1 and r.stdout == ""
+    assert "invalid_field" in r.stderr and f"field {field}" in r.stderr, r.stderr
+
+
+def test_pulse_with_an_empty_actor_is_no_actor_for_normalize_and_the_schema(tmp_path):
+    # For every type "" is no actor (stored as nothing, printed as null), so the schema allows it.
+    event = {**PULSE, "actor": ""}
+    jsonschema.validate(event, SCHEMA)
+    f = tmp_path / "event.json"
+    f.write_text(json.dumps(event))
+    r = normalize("canonical", f)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == PULSE
+
+
+@pytest.mark.parametrize("subject,field", [
+    ({"kind": "time_off", "id": "hr-4711", "title": "sick leave: chemotherapy"}, "subject.title"),
+    ({"kind": "time_off", "id": "hr-4711", "key": "slack:U123"}, "subject.key"),
+    ({"kind": "time_off", "id": "hr-4711", "project": "oncology"}, "subject.project"),
+    ({"kind": "time_off", "id": "hr-4711", "service": "PSVC"}, "subject.service"),
+    ({"kind": "time_off", "id": "hr-4711", "title": None}, "subject.title"),
+    ({"kind": "time_off", "id": "hr-4711", "reason": "sick"}, "subject.reason"),
+])
+def test_time_off_subject_is_only_kind_and_id_for_normalize_and_the_schema(tmp_path, subject,
+                                                                          field):
+    event = {**TIME_OFF, "subject": subject}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(event, SCHEMA)
     f = tmp_path / "event.json"

@@ -465,7 +465,8 @@ def canonical_event(type_: str, id_: str, actor, subject: dict, attrs: dict) -> 
 
 def canonical_cases() -> list[Case]:
     """docs/design.md 7.6: a time off names its person (stored as a pseudonym, like an on-call
-    shift's); a pulse response names nobody, and one that tries is refused whole."""
+    shift's); a pulse response names nobody, and one that tries is refused whole, as is a pulse
+    or a time off whose subject carries more than kind and id."""
     week = {"start": "2026-03-02T00:00:00Z", "end": "2026-03-07T00:00:00Z"}
     time_off = {"kind": "time_off", "id": "hr-4711"}
     team = {"kind": "team", "id": "payments"}
@@ -489,6 +490,16 @@ def canonical_cases() -> list[Case]:
              "respondent": f"slack:{KIM['slack']}"})),
         Case("canonical", "pulse-with-actor", canonical_event(
             "pulse.response", "pulse-3", f"slack:{KIM['slack']}", team, {"score": 1})),
+        # refused: the subject is stored as given (not pseudonymised), so a pulse's or a time
+        # off's subject is only kind and id; a key or title would keep a raw identity or a reason
+        Case("canonical", "pulse-with-subject-key-and-title", canonical_event(
+            "pulse.response", "pulse-4", None,
+            {**team, "key": f"slack:{KIM['slack']}", "title": text("pulse-subject-title")},
+            {"score": 3})),
+        Case("canonical", "time-off-with-subject-title", canonical_event(
+            "person.time_off", "to-4", None,
+            {"kind": "time_off", "id": "hr-4713", "title": text("time-off-subject-title")},
+            {"person": f"slack:{LEE['slack']}", **week})),
     ]
 
 
@@ -891,7 +902,7 @@ def test_privacy(broker, tmp_path):
             for _, v in person_values(e):
                 if v:
                     refs_seen.add(v)
-    expected_quarantine = {"slack": 1, "github": 1, "jira": 1, "opsgenie": 1, "canonical": 2}
+    expected_quarantine = {"slack": 1, "github": 1, "jira": 1, "opsgenie": 1, "canonical": 4}
     assert dict(quarantined) == expected_quarantine, quarantined
     missing = [f"{s}:{v}" for s, v in all_identities() if f"{s}:{v}" not in refs_seen]
     assert not missing, f"canary identities never read as a person: {missing}"

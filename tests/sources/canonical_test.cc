@@ -303,6 +303,65 @@ TEST_F(CanonicalTest, PulseResponseLinkedToAPersonOrOutOfRangeIsRejected) {
   }
 }
 
+// The subject is stored as given, not pseudonymised: a key or title could carry a raw identity
+// ("slack:UKIM") or a reason ("sick leave: ..."). Closed like the attributes: only kind and id,
+// and any other member is refused whatever its value (as the schema's additionalProperties).
+TEST_F(CanonicalTest, PulseAndTimeOffSubjectsAreOnlyKindAndId) {
+  const auto with_member = [](std::string_view body, std::string_view id, std::string_view member) {
+    std::string json(body);
+    const std::string needle = R"("id":")" + std::string(id) + R"("})";
+    json.replace(json.find(needle), needle.size(),
+                 R"("id":")" + std::string(id) + R"(",)" + std::string(member) + "}");
+    return json;
+  };
+  for (std::string_view field : {"key", "title", "project", "service"}) {
+    const std::string member = R"(")" + std::string(field) + R"(":"slack:UKIM my lead ignores me")";
+    ExpectReject(with_member(kPulse, "payments", member), Reason::kInvalidField,
+                 "field subject." + std::string(field) +
+                     ": a pulse response's subject is only kind and id");
+    ExpectReject(with_member(kTimeOff, "hr-4711", member), Reason::kInvalidField,
+                 "field subject." + std::string(field) +
+                     ": a time off's subject is only kind and id");
+  }
+  // Present but empty or null, or a member we do not know: refused too (one closed shape).
+  for (std::string_view member : {R"("title":"")", R"("key":null)", R"("note":"chemotherapy")",
+                                  R"("note":{"a":1})"}) {
+    const std::string field(member.substr(1, member.find('"', 1) - 1));
+    ExpectReject(with_member(kPulse, "payments", member), Reason::kInvalidField,
+                 "field subject." + field);
+    ExpectReject(with_member(kTimeOff, "hr-4711", member), Reason::kInvalidField,
+                 "field subject." + field);
+  }
+  // Other types keep their subject's title and key.
+  const auto item = Run(
+      R"({"id":"canonical:c1","source":"canonical","type":"work_item.created",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"work_item","id":"1",)"
+      R"("key":"PAY-1","title":"Fix login"}})");
+  ASSERT_EQ(item.events.size(), 1u);
+  EXPECT_EQ(item.events[0].subject().title(), "Fix login");
+}
+
+// For every type an empty actor is no actor (stored as nothing, printed as null): a pulse with
+// `"actor": ""` is the same event as one with `"actor": null`, so it is accepted, and the
+// schema allows both.
+TEST_F(CanonicalTest, EmptyActorIsNoActorForAPulseAsForAnyType) {
+  std::string empty_actor(kPulse);
+  empty_actor.replace(empty_actor.find(R"("actor":null)"), 12, R"("actor":"")");
+  const auto pulse = Run(empty_actor);
+  ASSERT_FALSE(pulse.rejection.has_value()) << pulse.rejection->detail;
+  ASSERT_EQ(pulse.events.size(), 1u);
+  EXPECT_EQ(pulse.events[0].SerializeAsString(), Run(kPulse).events[0].SerializeAsString());
+  const auto work = Run(
+      R"({"id":"canonical:x","source":"canonical","type":"work_item.created",)"
+      R"("occurred_at":"2026-01-01T00:00:00Z","actor":"",)"
+      R"("subject":{"kind":"work_item","id":"1"}})");
+  ASSERT_EQ(work.events.size(), 1u);
+  EXPECT_TRUE(work.events[0].actor().empty());
+  int people = 0;
+  schema::ForEachPersonRef(work.events[0], [&](const std::string&) { ++people; });
+  EXPECT_EQ(people, 0);
+}
+
 TEST_F(CanonicalTest, HeaderLookupIgnoresCase) {
   const RecordHeader headers[] = {{"X-GitHub-Event", "issues"}, {"x-github-delivery", "d1"}};
   RawRecord r;

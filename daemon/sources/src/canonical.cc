@@ -75,7 +75,10 @@ Outcome ReadString(od::value v, std::string& out, bool nullable) {
   return Outcome::kOk;
 }
 
-Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_field) {
+// `extra` becomes "subject.<name>" for the first member other than kind and id, whatever its
+// value (empty if none): the closed subjects of person.time_off and pulse.response refuse it.
+Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_field,
+                    std::string& extra) {
   od::object obj;
   bad_field = "subject";
   od::json_type t;
@@ -86,6 +89,7 @@ Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_fiel
     std::string_view key;
     od::value fv;
     if (ReadKey(field, key) || field.value().get(fv)) return Outcome::kBadJson;
+    if (extra.empty() && key != "kind" && key != "id") extra.assign("subject.").append(key);
     std::string* target = nullptr;
     if (key == "kind")
       target = subject.mutable_kind();
@@ -223,14 +227,14 @@ int MemberOf(std::string_view key) {
 
 // Reads member `member` (-1: one we do not know) into `event`; `bad` names the field at fault.
 Outcome ReadMember(int member, od::value v, schema::Event& event, std::string& occurred_at,
-                   std::string& bad) {
+                   std::string& subject_extra, std::string& bad) {
   switch (member) {
     case kId: return ReadString(v, *event.mutable_id(), false);
     case kSource: return ReadString(v, *event.mutable_source(), false);
     case kType: return ReadString(v, *event.mutable_type(), false);
     case kOccurredAt: return ReadString(v, occurred_at, false);
     case kActor: return ReadString(v, *event.mutable_actor(), true);
-    case kSubject: return ReadSubject(v, *event.mutable_subject(), bad);
+    case kSubject: return ReadSubject(v, *event.mutable_subject(), bad, subject_extra);
     case kAttrs: return ReadAttrs(v, event, bad);
     case kSchemaVersion: return ReadSchemaVersion(v);
   }
@@ -241,7 +245,8 @@ Outcome ReadMember(int member, od::value v, schema::Event& event, std::string& o
 // Other types tolerate attributes they do not know, for newer producers. These two come only
 // from canonical producers (an HR or calendar export, a pulse survey) and are about people, so
 // their shape is closed: an attribute we do not know (a time off's reason, a free-text pulse
-// comment, a respondent) is refused rather than kept, and the producer learns it at once.
+// comment, a respondent) or a subject member but kind and id (a title, a key) is refused rather
+// than kept, and the producer learns it at once.
 
 std::optional<Rejection> InvalidField(std::string detail) {
   return Rejection{Reason::kInvalidField, "field " + std::move(detail)};
@@ -266,6 +271,15 @@ std::optional<Rejection> OnlyAttrs(const schema::Event& e,
   return std::nullopt;
 }
 
+// The subjects of these types are closed too: a title, key, project or service (or a member we
+// do not know) could hold a raw identity or a reason, and the subject is stored as given, not
+// pseudonymised. Any such member is refused whatever its value, even null or "", as an unknown
+// attribute is: the shape is the same for the parser and the schema (additionalProperties).
+std::optional<Rejection> OnlyKindAndId(const std::string& subject_extra, std::string_view why) {
+  if (subject_extra.empty()) return std::nullopt;
+  return InvalidField(subject_extra + ": " + std::string(why));
+}
+
 // The instant held by string attribute `name`, or nullopt when absent or not RFC 3339.
 std::optional<EpochMillis> InstantAttr(const schema::Event& e, std::string_view name) {
   const auto* attr = FindAttr(e, name);
@@ -275,10 +289,12 @@ std::optional<EpochMillis> InstantAttr(const schema::Event& e, std::string_view 
 
 // person.time_off: who (required), [start, end) as instants, optionally cancelled. The actor,
 // if any, is whoever entered it and may be someone else (a manager, an HR system user).
-std::optional<Rejection> CheckTimeOff(const schema::Event& e) {
+std::optional<Rejection> CheckTimeOff(const schema::Event& e,
+                                      const std::string& subject_extra) {
   if (e.subject().kind() != "time_off") {
     return InvalidField("subject.kind: a person.time_off concerns a time_off");
   }
+  if (auto r = OnlyKindAndId(subject_extra, "a time off's subject is only kind and id")) return r;
   if (auto r = OnlyAttrs(e, {"cancelled", "end", "person", "start"},
                          "a time off carries only person, start, end and cancelled")) {
     return r;
@@ -300,12 +316,18 @@ std::optional<Rejection> CheckTimeOff(const schema::Event& e) {
 }
 
 // pulse.response: a team's anonymous score. Nothing in it may lead back to the respondent.
-std::optional<Rejection> CheckPulse(const schema::Event& e) {
+// `"actor": ""` passes: for every type an empty actor is no actor (stored as nothing, printed
+// as null), so nothing links the response to anyone; the schema allows null and "" alike.
+std::optional<Rejection> CheckPulse(const schema::Event& e,
+                                    const std::string& subject_extra) {
   if (!e.actor().empty()) {
     return InvalidField("actor: a pulse response is never linked to a person");
   }
   if (e.subject().kind() != "team") {
     return InvalidField("subject.kind: a pulse.response concerns a team");
+  }
+  if (auto r = OnlyKindAndId(subject_extra, "a pulse response's subject is only kind and id")) {
+    return r;
   }
   if (auto r = OnlyAttrs(e, {"score"}, "a pulse response carries only score")) return r;
   const auto* score = FindAttr(e, "score");
@@ -316,9 +338,10 @@ std::optional<Rejection> CheckPulse(const schema::Event& e) {
   return std::nullopt;
 }
 
-std::optional<Rejection> CheckTypeAttrs(const schema::Event& e) {
-  if (e.type() == "person.time_off") return CheckTimeOff(e);
-  if (e.type() == "pulse.response") return CheckPulse(e);
+std::optional<Rejection> CheckTypeAttrs(const schema::Event& e,
+                                        const std::string& subject_extra) {
+  if (e.type() == "person.time_off") return CheckTimeOff(e, subject_extra);
+  if (e.type() == "pulse.response") return CheckPulse(e, subject_extra);
   return std::nullopt;
 }
 
@@ -335,6 +358,7 @@ bool CanonicalSource::FirstSighting(std::string_view key, int member) {
 void CanonicalSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
   event_.Clear();
   occurred_at_.clear();
+  subject_extra_.clear();
   seen_known_ = 0;
   seen_other_.clear();
   std::string bad;
@@ -350,7 +374,7 @@ void CanonicalSource::Read(Object body, const RawRecord&, NormalizeResult& out) 
       return out.Reject(Reason::kInvalidField, "field " + std::string(key) + " (repeated)");
     }
     bad = key;
-    const Outcome r = ReadMember(member, v, event_, occurred_at_, bad);
+    const Outcome r = ReadMember(member, v, event_, occurred_at_, subject_extra_, bad);
     if (r == Outcome::kBadJson)
       return out.Reject(Reason::kInvalidJson, "malformed value of " + bad);
     if (r == Outcome::kWrongType) return out.Reject(Reason::kInvalidField, "field " + bad);
@@ -385,7 +409,7 @@ std::optional<Rejection> CanonicalSource::Check() const {
     return reject(Reason::kInvalidField, "field subject.kind");
   }
   if (e.subject().id().empty()) return reject(Reason::kMissingField, "field subject.id");
-  return CheckTypeAttrs(e);
+  return CheckTypeAttrs(e, subject_extra_);
 }
 
 void CanonicalSource::Map(const RawRecord& record, NormalizeResult& out) {

@@ -33,6 +33,9 @@ class CanonicalSource final : public JsonSource {
   // Per record.
   schema::Event event_;
   std::string occurred_at_;
+  // "subject.<name>" of the first subject member other than kind and id, or empty (the closed
+  // subjects of person.time_off and pulse.response refuse it).
+  std::string subject_extra_;
   // Member names seen: the known ones as bits (no allocation per record), others in a set
   // (views into the body).
   uint32_t seen_known_ = 0;
