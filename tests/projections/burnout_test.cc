@@ -188,6 +188,7 @@ TEST(BurnoutTest, StateStaysBounded) {
   }
   ASSERT_NE(p.Save().find("ONCE-1"), std::string::npos);
   size_t size_after_60_days = 0;
+  std::string after_first_prune;
   for (int i = 0; i < 20'000; ++i) {
     const EpochMillis at = start + (i / 50) * kDay + (i % 50) * 60'000;
     schema::Event e;
@@ -200,9 +201,15 @@ TEST(BurnoutTest, StateStaysBounded) {
     e.mutable_subject()->set_id("B-" + std::to_string(i % 7));
     pipeline->Apply(e, acc);
     if (i == 60 * 50) size_after_60_days = p.Save().size();
+    if (i == 10'000) after_first_prune = p.Save();
   }
   EXPECT_LE(p.Save().size(), size_after_60_days + 16);
-  // The prune every 10,000 events forgot the person, the closed item and the time off.
+  // The prune every 10,000 events forgot the person, the closed item and the time off; the
+  // first prune (Jul 19, 2025) left the time off's tombstone (subject ONCE-1, no person), the
+  // second dropped it: its horizon, Dec 02, 2024 10:00 (recorded after its Dec 02 00:00 end)
+  // + 400 d = Jan 06, 2026 10:00, is before that prune's cut, Feb 04, 2026 10:49 - 29 d.
+  EXPECT_EQ(after_first_prune.find("slack:UONCE"), std::string::npos);
+  EXPECT_NE(after_first_prune.find("ONCE-1"), std::string::npos);
   EXPECT_EQ(p.Save().find("slack:UONCE"), std::string::npos);
   EXPECT_EQ(p.Save().find("ONCE-1"), std::string::npos);
   const auto s = p.SignalsOf("slack:UBUSY", start + 399 * kDay, pipeline->directory());
@@ -275,16 +282,18 @@ TEST(BurnoutTimeOffTest, LoadRejectsCorruptState) {
   EXPECT_EQ(p.SignalsOf("slack:UTOM", kNow, directory).time_off_worked_days_28d, 3);
 }
 
-// A person.time_off version of subject HR-1 for slack:UA.
+// A person.time_off version of `subject` (HR-1) for `person` (slack:UA).
 schema::Event TimeOffEvent(const std::string& id, EpochMillis at, EpochMillis start,
-                           EpochMillis end, bool cancelled = false) {
+                           EpochMillis end, bool cancelled = false,
+                           const std::string& subject = "HR-1",
+                           const std::string& person = "slack:UA") {
   schema::Event e;
   e.set_id(id);
   e.set_source("canonical");
   e.set_type("person.time_off");
   e.set_occurred_at_ms(at);
   e.mutable_subject()->set_kind("time_off");
-  e.mutable_subject()->set_id("HR-1");
+  e.mutable_subject()->set_id(subject);
   auto add = [&](const char* name) {
     auto* a = e.add_attrs();
     a->set_name(name);
@@ -292,7 +301,7 @@ schema::Event TimeOffEvent(const std::string& id, EpochMillis at, EpochMillis st
   };
   add("cancelled")->set_bool_value(cancelled);
   add("end")->set_int_value(end);
-  add("person")->set_string_value("slack:UA");
+  add("person")->set_string_value(person);
   add("start")->set_int_value(start);
   return e;
 }
@@ -337,8 +346,13 @@ TEST(TimeOffBookTest, TheLatestVersionWinsWhateverTheOrder) {
   auto cancelled = TimeOffOf(TimeOffEvent("canonical:z3", d + 11, d, d + kDay, true));
   book.Apply(cancelled->first, cancelled->second);
   EXPECT_FALSE(book.Covers("slack:UA", d));
-  // Pruned once it ended: the subject is forgotten.
+  // Pruned once it ended: the versions are forgotten, but the winner's tombstone still makes
+  // an older version lose; it goes 400 days after the winner's end (d + kDay).
   book.Prune(d + kDay);
+  book.Apply(TimeOffOf(versions[0])->first, TimeOffOf(versions[0])->second);
+  EXPECT_TRUE(book.Of("slack:UA").empty());
+  EXPECT_NE(book.Save(), TimeOffBook{}.Save());
+  book.Prune(d + kDay + TimeOffBook::kTombstoneMs);
   EXPECT_EQ(book.Save(), TimeOffBook{}.Save());
 }
 
@@ -347,6 +361,11 @@ TEST(TimeOffBookTest, LoadRejectsCorruptBytes) {
   const EpochMillis d = At("2026-03-10T00:00:00Z");
   auto v = TimeOffOf(TimeOffEvent("canonical:a", d, d, d + kDay));
   book.Apply(v->first, v->second);
+  // HR-2 ended before the cut: it leaves a tombstone next to HR-1's version.
+  auto gone = TimeOffOf(TimeOffEvent("canonical:b", d - 3 * kDay, d - 3 * kDay, d - 2 * kDay,
+                                     false, "HR-2"));
+  book.Apply(gone->first, gone->second);
+  book.Prune(d);
   const std::string good = book.Save();
   TimeOffBook other;
   ASSERT_TRUE(other.Load(good));
@@ -355,6 +374,147 @@ TEST(TimeOffBookTest, LoadRejectsCorruptBytes) {
   EXPECT_FALSE(other.Load(good + "x"));
   EXPECT_EQ(other.Save(), good);
   EXPECT_TRUE(other.Covers("slack:UA", d));
+  // The loaded tombstone still beats an older version of HR-2.
+  auto older = TimeOffOf(TimeOffEvent("canonical:0", d - 4 * kDay, d, d + 9 * kDay, false,
+                                      "HR-2"));
+  other.Apply(older->first, older->second);
+  EXPECT_EQ(other.Save(), good);
+}
+
+// v1 (recorded Jan 10) says Feb 01 - Jun 01; v2 (recorded Jan 20) shortens it to Feb 01 - 03.
+// In event-time order v2 wins and v1 never matters. Live, v2 may be pruned (cut Feb 09: it
+// ended Feb 03) before v1 arrives from a late import; v2's tombstone (Jan 20, canonical:v2)
+// makes v1 lose, so April is not off in either order and both books are the same bytes.
+// Without the tombstone v1 came back: off until Jun 01.
+TEST(TimeOffBookTest, APrunedWinnerStillBeatsOlderVersions) {
+  const EpochMillis feb1 = At("2026-02-01T00:00:00Z");
+  auto v1 = TimeOffOf(
+      TimeOffEvent("canonical:v1", At("2026-01-10T00:00:00Z"), feb1, At("2026-06-01T00:00:00Z")));
+  auto v2 = TimeOffOf(TimeOffEvent("canonical:v2", At("2026-01-20T00:00:00Z"), feb1,
+                                   feb1 + 2 * kDay));
+  const EpochMillis cut = At("2026-02-09T00:00:00Z");
+  TimeOffBook ordered;
+  ordered.Apply(v1->first, v1->second);
+  ordered.Apply(v2->first, v2->second);
+  ordered.Prune(cut);
+  TimeOffBook live;
+  live.Apply(v2->first, v2->second);
+  live.Prune(cut);
+  live.Apply(v1->first, v1->second);
+  const EpochMillis april = At("2026-04-15T10:00:00Z");
+  EXPECT_FALSE(ordered.Covers("slack:UA", april));
+  EXPECT_FALSE(live.Covers("slack:UA", april)) << "v1 came back after v2 was pruned";
+  EXPECT_EQ(live.Save(), ordered.Save());
+
+  // A later version replaces the tombstone like any winner.
+  TimeOffBook moved = live;
+  auto v3 = TimeOffOf(TimeOffEvent("canonical:v3", At("2026-03-01T00:00:00Z"),
+                                   At("2026-03-02T00:00:00Z"), At("2026-03-05T00:00:00Z")));
+  moved.Apply(v3->first, v3->second);
+  EXPECT_EQ(moved.Of("slack:UA"), (TimeOffBook::Intervals{{v3->second.start, v3->second.end}}));
+
+  // The tombstone lasts until 400 days after the later of v2's end (Feb 03) and its
+  // occurred_at (Jan 20): a cut one millisecond before keeps it, a cut at it forgets it (the
+  // documented limit: v1 applied after that would come back).
+  const EpochMillis until = feb1 + 2 * kDay + TimeOffBook::kTombstoneMs;
+  const std::string with_tombstone = live.Save();
+  live.Prune(until - 1);
+  EXPECT_EQ(live.Save(), with_tombstone);
+  live.Prune(until);
+  EXPECT_EQ(live.Save(), TimeOffBook{}.Save());
+}
+
+// A work activity of `actor` at `at` (on work item Q-1).
+schema::Event WorkEvent(const std::string& actor, const std::string& id, EpochMillis at) {
+  schema::Event e;
+  e.set_id("jira:" + id);
+  e.set_source("jira");
+  e.set_type("work_item.commented");
+  e.set_occurred_at_ms(at);
+  e.set_actor(actor);
+  e.mutable_subject()->set_kind("work_item");
+  e.mutable_subject()->set_id("Q-1");
+  return e;
+}
+
+// Applies 10,000 work events of slack:UB at `at`: enough to make Burnout prune (every 10,000
+// applied events, by the time of the event that triggers it).
+void PruneAt(Pipeline& pipeline, Accumulator& acc, EpochMillis at) {
+  for (int i = 0; i < 10'000; ++i) {
+    pipeline.Apply(WorkEvent("slack:UB", "filler" + std::to_string(i), at), acc);
+  }
+}
+
+// The time off scenario of APrunedWinnerStillBeatsOlderVersions through the projection, in
+// log order, with a restart from saved state between the prune and the late import: v2 (Feb
+// 01 - 03) is pruned by events of Mar 10 (cut Feb 09), then v1 (Feb 01 - Jun 01, recorded
+// earlier) arrives. a's work on Apr 15 is not in a time off, so neither the counter nor the
+// signal sees it, as in event-time order; b's, inside b's own Apr 14 - 16, is the positive
+// control. Counter 1 (b), signals a 0, b 1; without the tombstone: counter 2, a 1.
+TEST(BurnoutTimeOffTest, APrunedShorteningIsNotUndoneByALateOlderVersion) {
+  const DirectoryView directory({}, {}, WorkPattern{});
+  Burnout before{Settings{}};
+  auto pipeline = testing::BorrowingPipeline(before, directory);
+  Accumulator acc;
+  const EpochMillis feb1 = At("2026-02-01T00:00:00Z");
+  pipeline->Apply(TimeOffEvent("canonical:v2", At("2026-01-20T00:00:00Z"), feb1, feb1 + 2 * kDay),
+                  acc);
+  PruneAt(*pipeline, acc, At("2026-03-10T10:00:00Z"));
+
+  // Restart: the tombstone and the prune horizon are state; corrupt state is still rejected.
+  const std::string saved = before.Save();
+  Burnout p{Settings{}};
+  ASSERT_TRUE(p.Load(saved));
+  EXPECT_EQ(p.Save(), saved);
+  for (size_t n = 0; n < saved.size(); ++n) EXPECT_FALSE(p.Load(saved.substr(0, n))) << n;
+  EXPECT_FALSE(p.Load(saved + "x"));
+  EXPECT_EQ(p.Save(), saved);
+  pipeline = testing::BorrowingPipeline(p, directory);
+
+  pipeline->Apply(
+      TimeOffEvent("canonical:v1", At("2026-01-10T00:00:00Z"), feb1, At("2026-06-01T00:00:00Z")),
+      acc);
+  pipeline->Apply(WorkEvent("slack:UA", "a", At("2026-04-15T10:00:00Z")), acc);
+  pipeline->Apply(TimeOffEvent("canonical:b", At("2026-04-01T00:00:00Z"),
+                               At("2026-04-14T00:00:00Z"), At("2026-04-16T00:00:00Z"), false,
+                               "HR-2", "slack:UB"),
+                  acc);
+  pipeline->Apply(WorkEvent("slack:UB", "b", At("2026-04-15T10:00:00Z")), acc);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_time_off_worked_days_total",
+                                  MakeLabels({{"team", "unmapped"}})),
+            1);
+  const EpochMillis now = At("2026-04-16T12:00:00Z");
+  EXPECT_EQ(p.SignalsOf("slack:UA", now, pipeline->directory()).time_off_worked_days_28d, 0);
+  EXPECT_EQ(p.SignalsOf("slack:UB", now, pipeline->directory()).time_off_worked_days_28d, 1);
+}
+
+// A worked day of time off counts once, even when Prune dropped it before a late event of
+// the same day. a is off Mar 01 - 31 and works Mar 10 (counted: 1). Events of Apr 20 prune:
+// local days before Apr 20 - 36 = Mar 15 go (35 kept, a day of slack), Mar 10 and with it
+// a's "counted" mark; the time off stays (ends Mar 31, after the cut Apr 20 - 29 d = Mar 22).
+// After a restart from saved state, a late event of Mar 10 must not count Mar 10 again
+// (without the horizon: 2), while Mar 20, after the horizon and never counted, still does: 2.
+TEST(BurnoutTimeOffTest, AWorkedDayIsCountedOnceEvenAfterPruneDroppedIt) {
+  const DirectoryView directory({}, {}, WorkPattern{});
+  Burnout before{Settings{}};
+  auto pipeline = testing::BorrowingPipeline(before, directory);
+  Accumulator acc;
+  const auto team = MakeLabels({{"team", "unmapped"}});
+  pipeline->Apply(TimeOffEvent("canonical:off", At("2026-02-20T00:00:00Z"),
+                               At("2026-03-01T00:00:00Z"), At("2026-03-31T00:00:00Z")),
+                  acc);
+  pipeline->Apply(WorkEvent("slack:UA", "w1", At("2026-03-10T10:00:00Z")), acc);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_time_off_worked_days_total", team), 1);
+  PruneAt(*pipeline, acc, At("2026-04-20T10:00:00Z"));
+
+  Burnout p{Settings{}};
+  ASSERT_TRUE(p.Load(before.Save()));
+  pipeline = testing::BorrowingPipeline(p, directory);
+  pipeline->Apply(WorkEvent("slack:UA", "w2", At("2026-03-10T11:00:00Z")), acc);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_time_off_worked_days_total", team), 1)
+      << "Mar 10 counted twice";
+  pipeline->Apply(WorkEvent("slack:UA", "w3", At("2026-03-20T10:00:00Z")), acc);
+  EXPECT_EQ(testing::CounterValue(acc, "teamhealth_time_off_worked_days_total", team), 2);
 }
 
 // The counter decides at the exact instant (start <= t < end); the signal at the quarter hour

@@ -23,8 +23,9 @@ constexpr EpochMillis kKeepShiftMs = (kLongWindowDays + 1) * kDayMs;
 constexpr EpochMillis kKeepClosedItemMs = 30 * kDayMs;
 constexpr uint64_t kPruneEvery = 10'000;
 // 5: the state begins with it; shifts as a ShiftBook. 6: time offs, the worked quarter hours
-// and a flags field per day (bit 0 non-working, bit 1 worked time off counted).
-constexpr uint64_t kStateFormat = 6;
+// and a flags field per day (bit 0 non-working, bit 1 worked time off counted). 7: the prune
+// horizon of worked time off after the applied count; time off tombstones.
+constexpr uint64_t kStateFormat = 7;
 constexpr uint64_t kNonWorking = 1;
 constexpr uint64_t kTimeOffCounted = 2;
 constexpr EpochMillis kQuarterMs = 15 * 60'000;
@@ -146,7 +147,9 @@ void Burnout::ApplyWorkOrPage(const std::string& person, EpochMillis at,
     Trim(p);
   }
   if (!time_offs_.Covers(person, at)) return;
-  Day* d = DayOf(p, directory.LocalDay(person, at));
+  const int64_t local_day = directory.LocalDay(person, at);
+  if (local_day < pruned_before_) return;  // pruned: it may have been counted already
+  Day* d = DayOf(p, local_day);
   if (d == nullptr || d->time_off_counted) return;
   d->time_off_counted = true;
   sink.Add("teamhealth_time_off_worked_days_total",
@@ -192,6 +195,7 @@ void Burnout::Prune(EpochMillis now) {
   shifts_.Prune(now - kKeepShiftMs);
   time_offs_.Prune(now - kKeepShiftMs);
   const int64_t oldest_day = now / kDayMs - keep_days_ - 1;  // a day of slack for time zones
+  pruned_before_ = std::max(pruned_before_, oldest_day);
   for (auto it = people_.begin(); it != people_.end();) {
     Person& p = it->second;
     p.days.erase(p.days.begin(), p.days.lower_bound(oldest_day));
@@ -365,6 +369,7 @@ std::string Burnout::Save() const {
   ByteWriter w(out);
   w.U64(kStateFormat);
   w.U64(applied_);
+  w.I64(pruned_before_);
   w.Str(pages_.Save());
   w.U64(people_.size());
   for (const auto* entry : SortedByKey(people_)) {
@@ -402,6 +407,7 @@ bool Burnout::Load(std::string_view bytes) {
   ByteReader r(bytes);
   if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
+  const int64_t pruned_before = r.I64();
   PageTracker pages(settings_.page_merge_ms);
   if (!r.ok() || !pages.Load(r.Str()) || !r.ok()) return false;
   decltype(people_) people;
@@ -442,6 +448,7 @@ bool Burnout::Load(std::string_view bytes) {
   }
   if (!r.ok() || !r.done()) return false;
   applied_ = applied;
+  pruned_before_ = pruned_before;
   pages_ = std::move(pages);
   people_ = std::move(people);
   shifts_ = std::move(shifts);

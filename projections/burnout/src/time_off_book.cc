@@ -34,6 +34,14 @@ std::optional<std::pair<std::string, TimeOffVersion>> TimeOffOf(const schema::Ev
 }
 
 void TimeOffBook::Apply(const std::string& subject, TimeOffVersion version) {
+  if (auto t = tombstones_.find(subject); t != tombstones_.end()) {
+    // The subject's winner was pruned: only a later version can take its place.
+    if (std::tie(version.occurred_at, version.event_id) <=
+        std::tie(t->second.occurred_at, t->second.event_id)) {
+      return;
+    }
+    tombstones_.erase(t);
+  }
   auto it = by_subject_.find(subject);
   if (it != by_subject_.end()) {
     if (!Later(version, it->second)) return;  // an older version arriving late
@@ -85,8 +93,12 @@ void TimeOffBook::Prune(EpochMillis cut) {
       continue;
     }
     Index(it->first, it->second, false);
+    const TimeOffVersion& v = it->second;
+    tombstones_[it->first] = Tombstone{
+        v.occurred_at, v.event_id, std::max({v.start, v.end, v.occurred_at}) + kTombstoneMs};
     it = by_subject_.erase(it);
   }
+  std::erase_if(tombstones_, [&](const auto& kv) { return kv.second.until <= cut; });
 }
 
 std::string TimeOffBook::Save() const {
@@ -101,6 +113,13 @@ std::string TimeOffBook::Save() const {
     w.I64(v.start);
     w.I64(v.end);
     w.U64(v.cancelled ? 1 : 0);
+  }
+  w.U64(tombstones_.size());
+  for (const auto& [subject, t] : tombstones_) {
+    w.Str(subject);
+    w.I64(t.occurred_at);
+    w.Str(t.event_id);
+    w.I64(t.until);
   }
   return out;
 }
@@ -121,6 +140,15 @@ bool TimeOffBook::Load(std::string_view bytes) {
     v.cancelled = cancelled == 1;
     if (book.by_subject_.count(subject) > 0) return false;  // Save writes each subject once
     book.Apply(subject, std::move(v));
+  }
+  for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
+    std::string subject = r.Str();
+    Tombstone t;
+    t.occurred_at = r.I64();
+    t.event_id = r.Str();
+    t.until = r.I64();
+    if (!r.ok() || subject.empty() || book.by_subject_.count(subject) > 0) return false;
+    if (!book.tombstones_.emplace(std::move(subject), std::move(t)).second) return false;
   }
   if (!r.ok() || !r.done()) return false;
   *this = std::move(book);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -106,9 +107,13 @@ using BurnoutRisks = std::array<bool, kBurnoutSignalNames.size()>;
 // person's current time offs (start <= t < end), for the person's team at t (TeamAt: the first
 // of their teams, as for the other per-event counters). The counter, like every counter, never
 // goes down and decides when the event is applied: a later cancellation does not uncount a
-// day, and a time off recorded after the work does not count it (the signal above does). The order of events therefore matters to the counter (the
-// report's event-time replay and the live log order agree when time offs are entered before
-// they are worked through, as an HR export does).
+// day, and a time off recorded after the work does not count it (the signal above does). The
+// order of events therefore matters to the counter (the report's event-time replay and the
+// live log order agree when time offs are entered before they are worked through, as an HR
+// export does). Whether a day was counted is kept with the day's aggregates, and Prune drops
+// those by the time of the event that triggers it, so a late event could find a day already
+// counted gone and count it again: work or a page on a local day before the oldest day the
+// last Prune kept (pruned_before_) is never counted, whatever time offs say.
 //
 // These thresholds are defaults chosen from the sources above, not measured norms; the
 // generated organisations of tests/calibration check that they leave healthy teams under the
@@ -121,8 +126,9 @@ using BurnoutRisks = std::array<bool, kBurnoutSignalNames.size()>;
 // days; the open (and recently closed) work items with their status category and assignee; the
 // page tracker; the current time offs (TimeOffBook) that end within the last 29 days; per person
 // and kept local day whether worked time off was counted, and the quarter hours with work or a
-// page per UTC day (as far back as local days are kept). Memory is O(people + open items +
-// time offs). People are person keys: the Pipeline resolved every reference
+// page per UTC day (as far back as local days are kept); the oldest local day the last Prune
+// kept. Memory is O(people + open items + time offs, with the tombstones of those pruned in
+// about 13 months). People are person keys: the Pipeline resolved every reference
 // before this projection sees it. Not thread-safe.
 class Burnout final : public Projection {
  public:
@@ -133,8 +139,10 @@ class Burnout final : public Projection {
   // and the `any` signal; 4: own activity (IsOwnActivity) and always_on_28d as days with
   // off-hours activity (no WIP days in the state); 5: shifts supersede earlier shifts of their
   // slot (a ShiftBook in the state, which now starts with a format number); 6: time off
-  // (person.time_off: the counter of worked days and the signal time_off_worked_28d).
-  uint32_t version() const override { return 6; }
+  // (person.time_off: the counter of worked days and the signal time_off_worked_28d); 7: a
+  // pruned time off leaves a tombstone (older versions cannot come back) and a day before the
+  // last prune's horizon is never counted as worked time off (it may have been already).
+  uint32_t version() const override { return 7; }
   void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -195,6 +203,9 @@ class Burnout final : public Projection {
   // Derived (rebuilt by Load): in-progress items per assignee.
   std::map<std::string, int64_t, std::less<>> wip_of_;
   uint64_t applied_ = 0;
+  // Local days before this one may have been dropped by Prune, with their time_off_counted:
+  // they are never counted again (the horizon of the latest Prune; only grows).
+  int64_t pruned_before_ = std::numeric_limits<int64_t>::min();
 };
 
 }  // namespace teamhealth::projections
