@@ -197,19 +197,21 @@ def test_renders_in_chromium(tmp_path):
 
 
 # --- issue 14: who pings us, project switches, worked time off, the team pulse ---------------
-# A team "core" of 5 (privacy.min_group_size 5: nothing withheld) and a one-person "support"
-# team, listed as a team of its own so that its pings show up by name. Times UTC (the default
-# zone), working hours 08:00-18:00 Mon-Fri.
+# A team "core" of 5 (privacy.min_group_size 5: nothing withheld), a "support" team of 5 listed
+# as a team of its own so that its pings show up by name, and a one-person "soc" team, whose
+# pings are withheld (a sender team smaller than min_group_size would name its member). Times
+# UTC (the default zone), working hours 08:00-18:00 Mon-Fri.
 ISSUE14_CONFIG = "".join(f"""
 [[directory.teams]]
 name = "{t}"
-""" for t in ("core", "support")) + "".join(f"""
+""" for t in ("core", "support", "soc")) + "".join(f"""
 [[directory.people]]
 handle = "{h}"
 team = "{t}"
 identities = ["slack:U{h.upper()}"]
 """ for h, t in [("ann", "core"), ("ben", "core"), ("cat", "core"), ("dan", "core"),
-                 ("eve", "core"), ("sam", "support")])
+                 ("eve", "core"), ("sam", "support"), ("sue", "support"), ("sid", "support"),
+                 ("sol", "support"), ("sky", "support"), ("oli", "soc")])
 
 
 def issue14_events() -> list[dict]:
@@ -231,6 +233,9 @@ def issue14_events() -> list[dict]:
                                     ("11", "slack:UANN"), ("12", "slack:UBEN")]):
         dm(f"dm{i}", f"2026-03-03T{hour}:00:00.000Z", "slack:USAM", to)
     dm("dm9", "2026-03-03T13:00:00.000Z", "slack:UOUTSIDER", "slack:UCAT")
+    # oli (soc, one person) DMs dan: withheld from the sender chart, still a direct
+    # interruption of core.
+    dm("dm8", "2026-03-03T14:00:00.000Z", "slack:UOLI", "slack:UDAN")
     # Project switches: dan comments on PAY-1 (Jira project PAY) at 09:00, then reviews a pull
     # request of acme/api at 09:30: one context switch, across projects. eve comments on PAY-1
     # and PAY-2 (both PAY) 30 minutes apart: one context switch, not across projects.
@@ -252,8 +257,9 @@ def issue14_events() -> list[dict]:
          "end": "2026-03-13T00:00:00.000Z"})
     add("w5", "work_item.commented", "2026-03-11T11:00:00.000Z", "slack:UCAT",
         {"kind": "work_item", "id": "PAY-3", "key": "PAY-3", "project": "PAY"})
-    # Pulse: three answers for core, 4, 2 and 5: count 3, mean 11 / 3 = 3.67.
-    for i, score in enumerate([4, 2, 5]):
+    # Pulse: five answers for core (a window with fewer than min_group_size answers shows no
+    # pulse), 4, 2, 5, 3, 3: count 5, sum 17, mean 3.4.
+    for i, score in enumerate([4, 2, 5, 3, 3]):
         add(f"p{i}", "pulse.response", f"2026-03-06T1{i}:00:00.000Z", None,
             {"kind": "team", "id": "core"}, {"score": score})
     return events
@@ -277,18 +283,18 @@ def test_who_pings_us_switches_time_off_and_pulse(tmp_path):
     assert h["switches"][0] == "2"  # dan PAY-1 -> acme/api, eve PAY-1 -> PAY-2
     assert h["project_switches"][0] == "1"  # dan's only
     assert h["time_off_worked"][0] == "1"  # cat, Mar 11
-    assert h["pulse_mean"][0] == "3.67"  # (4 + 2 + 5) / 3
+    assert h["pulse_mean"][0] == "3.4"  # (4 + 2 + 5 + 3 + 3) / 5
     charts = dict(re.findall(r'<svg data-chart="([a-z]+)"(.*?)</svg>', page, re.S))
     senders = re.findall(r"<title>([a-z]+): ([0-9]+) direct interruptions</title>",
                          charts["senders"])
     assert senders == [("support", "4"), ("unmapped", "1")]
     assert "<tr><td>time_off_worked_28d</td><td class=\"n\">1 of 5</td></tr>" in page
-    assert "<strong>3.67</strong> mean of 3 responses" in page
+    assert "<strong>3.4</strong> mean of 5 responses" in page
     # The JSON report has the same numbers, and the pulse's distribution.
     rep = json.loads(issue14_page(tmp_path, "json"))
     (pulse,) = rep["metrics"]["teamhealth_pulse_score"]
-    assert (pulse["count"], pulse["sum"]) == (3, 11)
-    assert pulse["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
+    assert (pulse["count"], pulse["sum"]) == (5, 17)
+    assert pulse["distribution"] == {"1": 0, "2": 1, "3": 2, "4": 1, "5": 1}
     by_sender = {s["labels"]["sender_team"]: s["value"] for s in
                  rep["metrics"]["teamhealth_direct_interruptions_by_sender_team_total"]}
     assert by_sender == {"support": 4, "unmapped": 1}

@@ -101,10 +101,24 @@ TEST(PrivacyTest, AReportWithholdsThePingsOfASmallSenderTeam) {
   sink.Add(by_sender, MakeLabels({{"sender_team", "solo"}, {"team", "big"}}), 7, 10);
   sink.Add(by_sender, MakeLabels({{"sender_team", "support"}, {"team", "big"}}), 5, 10);
   sink.Add(by_sender, MakeLabels({{"sender_team", "unmapped"}, {"team", "big"}}), 4, 10);
-  sink.WithholdSmallSenderTeams({{"big", 6}, {"solo", 1}, {"support", 5}}, 5);
+  sink.WithholdSmallGroups({{"big", 6}, {"solo", 1}, {"support", 5}}, 5);
   const auto& pings = sink.counters().at(by_sender);
   EXPECT_EQ(pings.size(), 2u);
   EXPECT_FALSE(pings.contains(MakeLabels({{"sender_team", "solo"}, {"team", "big"}})));
+}
+
+// A window with fewer pulse answers than min_group_size shows no pulse: 4 answers of a team of
+// 6 would be those 4 people's scores. 5 answers are shown.
+TEST(PrivacyTest, AReportWithholdsAPulseOfFewerAnswersThanTheGroupSize) {
+  const std::string pulse = "teamhealth_pulse_score";
+  const Labels few = MakeLabels({{"team", "few"}});
+  const Labels enough = MakeLabels({{"team", "enough"}});
+  WindowSink sink(0, 1000);
+  for (int i = 0; i < 4; ++i) sink.Observe(pulse, few, 3, 10 + i);
+  for (int i = 0; i < 5; ++i) sink.Observe(pulse, enough, 4, 10 + i);
+  sink.WithholdSmallGroups({{"few", 6}, {"enough", 6}}, 5);
+  EXPECT_FALSE(sink.observations().at(pulse).contains(few));
+  EXPECT_EQ(sink.observations().at(pulse).at(enough).size(), 5u);
 }
 
 TEST(PrivacyTest, IncrementsAfterSeriesWereErasedCopiedOrLoadedLandWhereTheyShould) {

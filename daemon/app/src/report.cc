@@ -190,7 +190,7 @@ Result<std::string> BuildReport(const ReportRequest& request, const config::Conf
   // Privacy: burnout and direct-interruption metrics of a small team are not shown, nor how
   // often a small sender team pinged anyone.
   const auto sizes = pipeline.TeamSizes(o.to);
-  sink.WithholdSmallSenderTeams(sizes, settings.min_group_size);
+  sink.WithholdSmallGroups(sizes, settings.min_group_size);
   ReportView view{.from = o.from,
                   .to = o.to,
                   .every_team = o.team.empty(),
@@ -296,8 +296,8 @@ Result<std::string> BuildRetroPage(const Options& o, const config::Config& confi
   if (how_read != nullptr) *how_read = how;
   if (!previous_gauges) pipeline.ExportGauges(o.from, previous);
   const auto sizes = pipeline.TeamSizes(o.to);
-  current.WithholdSmallSenderTeams(sizes, settings.min_group_size);
-  previous.WithholdSmallSenderTeams(sizes, settings.min_group_size);
+  current.WithholdSmallGroups(sizes, settings.min_group_size);
+  previous.WithholdSmallGroups(sizes, settings.min_group_size);
   const auto size = sizes.find(o.team);
   RetroPageData data{.team = o.team,
                      .prev_from = prev_from,

@@ -515,7 +515,11 @@ std::string Burnout(const RetroPageData& d) {
 std::string Pulse(const RetroPageData& d) {
   if (d.small && projections::IsSmallTeamSensitive(kPulse)) return Withheld(d);
   const std::vector<double> scores = Observations(*d.current, kPulse, d.team);
-  if (scores.empty()) return NoData("pulse responses");
+  if (scores.empty()) {
+    // A window with fewer answers than min_group_size has none here (WithholdSmallGroups).
+    return NoData("pulse responses (or fewer than " + std::to_string(d.min_group_size) +
+                  ", which are not shown)");
+  }
   double count[5] = {};
   for (double v : scores) {
     const int score = static_cast<int>(std::lround(v));

@@ -13,11 +13,16 @@ void WindowSink::NamePeople(const std::map<std::string, std::string>& names) {
   NamePersonSeries(observations_, names);
 }
 
-void WindowSink::WithholdSmallSenderTeams(const std::map<std::string, int>& team_sizes,
+void WindowSink::WithholdSmallGroups(const std::map<std::string, int>& team_sizes,
                                           int min_group_size) {
   for (auto& [name, series] : counters_) {
     std::erase_if(series, [&](const auto& s) {
       return IsSmallSenderTeam(s.first, team_sizes, min_group_size);
+    });
+  }
+  if (auto it = observations_.find("teamhealth_pulse_score"); it != observations_.end()) {
+    std::erase_if(it->second, [&](const auto& s) {
+      return s.second.size() < static_cast<size_t>(min_group_size);
     });
   }
 }

@@ -27,8 +27,10 @@ class WindowSink final : public MetricSink {
 
   // As Accumulator::NamePeople: pseudonyms or identities of per-person series -> handles.
   void NamePeople(const std::map<std::string, std::string>& names);
-  // Drops the counters whose sender team is small (IsSmallSenderTeam), as /metrics does.
-  void WithholdSmallSenderTeams(const std::map<std::string, int>& team_sizes,
+  // Privacy beyond the small-team rule (docs/design.md section 6): drops the counters whose
+  // sender team is small (IsSmallSenderTeam), as /metrics does, and a team pulse with fewer
+  // answers in the window than `min_group_size` (its scores would be those few people's).
+  void WithholdSmallGroups(const std::map<std::string, int>& team_sizes,
                                 int min_group_size);
 
   EpochMillis from() const { return from_; }
