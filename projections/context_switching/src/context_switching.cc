@@ -309,7 +309,8 @@ bool ContextSwitching::Load(std::string_view bytes) {
     valid = fresh && count > 0 && count <= static_cast<uint64_t>(settings_.max_sender_teams);
     for (uint64_t m = count; valid && r.ok() && m > 0; --m) {
       const std::string sender_team = r.Str();
-      // "unmapped" is never admitted; "other" may be, as the name of a directory team.
+      // "unmapped" is never admitted; "other" is reserved in configs now, but a log recorded
+      // before may hold a directory team of that name.
       valid = !sender_team.empty() && sender_team != kUnmapped &&
               it->second.insert(sender_team).second;
     }
