@@ -364,6 +364,26 @@ def write_config(path: Path, *, state_dir: Path, brokers: str, topics: Sequence[
 _PORT_RE = re.compile(r"Serving HTTPS?\. address=\S+:(\d+)")
 
 
+# Contract names (docs/design.md section 7) whose word "days" counts person-days, not a duration:
+# promtool's unit lint reads any "_days_" as time and asks for seconds.
+PERSON_DAY_COUNTERS = ("teamhealth_active_persondays_total",
+                       "teamhealth_time_off_worked_days_total")
+
+
+def promtool_lint_problems(exposition: str) -> list[str]:
+    """What `promtool check metrics` finds in an exposition, less the unit lint on the
+    person-day counters; an exit status other than 0 or 3 (3 = lint findings) is a problem too."""
+    lint = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True,
+                          text=True, timeout=60)
+    found = [l for l in (lint.stdout + lint.stderr).splitlines() if l.strip()]
+    problems = [l for l in found
+                if not any(l.startswith(f'{name} use base unit "seconds" instead of "days"')
+                           for name in PERSON_DAY_COUNTERS)]
+    if lint.returncode not in (0, 3):
+        problems.append(f"promtool exited {lint.returncode}")
+    return problems
+
+
 def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
     """Prometheus text format -> {(name, frozenset(labels)): value}."""
     out: dict[tuple[str, frozenset], float] = {}
