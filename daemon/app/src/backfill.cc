@@ -279,7 +279,7 @@ Status Run(const Options& o) {
     }
   };
   uint64_t applied = 0;
-  auto s = (*log)->ForEachByTime(o.to, [&](Sequence, const schema::Event& e) {
+  auto s = (*log)->ForEachViewByTime(o.to, [&](Sequence, schema::EventView& e) {
     record_until(e.occurred_at_ms());
     pipeline.Apply(e, acc);
     if (++applied % 1'000'000 == 0) {

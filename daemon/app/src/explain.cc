@@ -110,7 +110,8 @@ Result<std::vector<Fact>> CollectFacts(const ExplainRequest& r, const ReplaySour
   std::string how;
   if (auto s = ReadWindow(
           source, config, pipeline, recorder, r.to,
-          [&](Sequence seq, const schema::Event& e) { recorder.BeginEvent(seq, e); }, name_people,
+          [&](Sequence seq, const schema::EventView& e) { recorder.BeginEvent(seq, e); },
+          name_people,
           handle_of_ref, check_team, true, window, how);
       !s) {
     return s.error();
@@ -118,7 +119,7 @@ Result<std::vector<Fact>> CollectFacts(const ExplainRequest& r, const ReplaySour
   // Stored facts carry their event's sequence: read those events once each.
   std::map<uint64_t, EventRef> events;
   if (auto s = ForEachLogged(source, config, recorder.Undescribed(),
-                             [&](Sequence seq, const schema::Event& e) {
+                             [&](Sequence seq, const schema::EventView& e) {
                                events.emplace(seq.value(), EventRef::Of(seq, e));
                              });
       !s) {

@@ -2,16 +2,18 @@
 
 namespace teamhealth::app {
 
-EventRef EventRef::Of(Sequence seq, const schema::Event& e) {
+EventRef EventRef::Of(Sequence seq, const schema::EventView& e) {
+  std::string subject(e.subject().kind());
+  subject.append(":").append(e.subject().id());
   return EventRef{.sequence = seq.value(),
-                  .id = e.id(),
-                  .type = e.type(),
-                  .subject = e.subject().kind() + ":" + e.subject().id(),
-                  .actor = e.actor(),
+                  .id = std::string(e.id()),
+                  .type = std::string(e.type()),
+                  .subject = std::move(subject),
+                  .actor = std::string(e.actor()),
                   .occurred_at = e.occurred_at_ms()};
 }
 
-void FactRecorder::BeginEvent(Sequence seq, const schema::Event& e) {
+void FactRecorder::BeginEvent(Sequence seq, const schema::EventView& e) {
   current_ = EventRef::Of(seq, e);
 }
 

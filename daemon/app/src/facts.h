@@ -9,6 +9,7 @@
 #include "teamhealth/base/types.h"
 #include "teamhealth/projections/metrics.h"
 #include "event.pb.h"
+#include "event_view.h"
 
 namespace teamhealth::app {
 
@@ -18,7 +19,7 @@ struct EventRef {
   std::string id, type, subject, actor;
   EpochMillis occurred_at = 0;
 
-  static EventRef Of(Sequence seq, const schema::Event& e);
+  static EventRef Of(Sequence seq, const schema::EventView& e);
 };
 
 // One counter increment or histogram observation of one team's metric, with its instant and
@@ -41,7 +42,7 @@ class FactRecorder final : public projections::MetricSink {
   FactRecorder(std::string team, EpochMillis from, EpochMillis to, std::string metric = {})
       : team_(std::move(team)), metric_(std::move(metric)), from_(from), to_(to) {}
 
-  void BeginEvent(Sequence seq, const schema::Event& e);
+  void BeginEvent(Sequence seq, const schema::EventView& e);
   // The next increment is a stored fact (replay.h ReadWindow): only its event's sequence and
   // time are known until Describe() fills in the rest.
   void BeginStored(uint64_t seq, EpochMillis caused_at);

@@ -96,10 +96,13 @@ Status ForEachLogged(const ReplaySource& source, const config::Config& config,
   std::map<std::string, std::string> no_names;
   auto opened = OpenLog(source, config, false, no_names);
   if (!opened) return opened.error();
+  schema::EventView view;
   for (const uint64_t seq : sequences) {
     auto e = opened->log->Read(Sequence(seq));
     if (!e) return e.error();
-    if (*e) fn(Sequence(seq), **e);
+    if (!*e) continue;
+    schema::ViewOf(**e, view);
+    fn(Sequence(seq), view);
   }
   return Status::Ok();
 }
@@ -121,7 +124,7 @@ Status ReadWindow(const ReplaySource& source, const config::Config& config,
                   const std::function<Status()>& after_directory, bool allow_facts,
                   const FactWindow& window, std::string& how) {
   ConfigNames(config, want_names, handle_of_ref);
-  auto apply = [&](Sequence seq, const schema::Event& e) {
+  auto apply = [&](Sequence seq, schema::EventView& e) {
     if (hook) hook(seq, e);
     pipeline.Apply(e, sink);
   };
@@ -137,9 +140,11 @@ Status ReadWindow(const ReplaySource& source, const config::Config& config,
     std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
       return a.occurred_at_ms() < b.occurred_at_ms();
     });
+    schema::EventView view;
     for (const auto& e : *events) {
       if (e.occurred_at_ms() >= to) break;
-      apply(Sequence(0), e);
+      schema::ViewOf(e, view);
+      apply(Sequence(0), view);
     }
     if (window.gauges != nullptr) pipeline.ExportGauges(to, *window.gauges);
     return Status::Ok();
@@ -190,7 +195,7 @@ Status ReadWindow(const ReplaySource& source, const config::Config& config,
   uint64_t applied = 0;
   // In event-time order through the time index: memory stays O(people + open items), plus the
   // keys of the events the indexer has not reached yet (EventLog merges them in).
-  auto s = log.ForEachByTime(to, [&](Sequence seq, const schema::Event& e) {
+  auto s = log.ForEachViewByTime(to, [&](Sequence seq, schema::EventView& e) {
     apply(seq, e);
     if (++applied % 100000 == 0 && window.progress) window.progress(applied, total);
     return true;

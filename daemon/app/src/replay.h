@@ -27,8 +27,8 @@ struct ReplaySource {
 };
 
 // Called for each event just before the pipeline applies it: its sequence in the log (0 for an
-// event read from a file) and the event.
-using EventHook = std::function<void(Sequence, const schema::Event&)>;
+// event read from a file) and the event, as stored (its references not resolved yet).
+using EventHook = std::function<void(Sequence, const schema::EventView&)>;
 
 // The one replay of report and explain (docs/design.md section 8): the whole directory history
 // (the config's, then the source's), then every event before `to` in event-time order, through

@@ -256,7 +256,7 @@ Result<std::string> BuildRetroPage(const Options& o, const config::Config& confi
   };
   std::string how;
   bool previous_gauges = false;
-  auto hook = [&](Sequence seq, const schema::Event& e) {
+  auto hook = [&](Sequence seq, const schema::EventView& e) {
     // A replay passes `from` on its way: the previous window's gauges are as of then.
     if (how != "facts" && !previous_gauges && e.occurred_at_ms() >= o.from) {
       pipeline.ExportGauges(o.from, previous);

@@ -265,6 +265,17 @@ Status EventLog::ForEach(Sequence from,
   return it->status();
 }
 
+Status EventLog::ForEachView(Sequence from,
+                             const std::function<bool(Sequence, schema::EventView&)>& fn) {
+  auto it = store_.NewIterator(Column::kLog);
+  schema::EventView e;
+  for (it->Seek(keys::SequenceKey(from)); it->Valid(); it->Next()) {
+    if (auto s = DecodeView(it->value(), e); !s) return s;
+    if (!fn(Sequence(keys::ReadU64(it->key()).value_or(0)), e)) break;
+  }
+  return it->status();
+}
+
 Status EventLog::ForEachQuarantined(
     const std::function<bool(uint64_t, const schema::QuarantineRecord&)>& fn) {
   auto it = store_.NewIterator(Column::kQuarantine);

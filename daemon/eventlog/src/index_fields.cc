@@ -11,12 +11,14 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include "teamhealth/eventlog/event_log.h"
+#include "wire.h"
 
 namespace teamhealth::eventlog {
 namespace {
 
 using google::protobuf::io::CodedInputStream;
 using WFL = google::protobuf::internal::WireFormatLite;
+using namespace wire;  // NOLINT: the shared wire helpers
 
 // Every schema version up to this one keeps occurred_at_ms, subject.kind and subject.id at the
 // field numbers read below. A version that moves one must be read by Decode() instead.
@@ -30,35 +32,6 @@ constexpr int kEventOccurredAt = 5;
 constexpr int kEventSubject = 7;
 constexpr int kSubjectKind = 1;
 constexpr int kSubjectId = 2;
-
-bool IsTag(uint32_t tag, int number, WFL::WireType type) {
-  return tag == WFL::MakeTag(number, type);
-}
-
-// The next tag, 0 at the end of the message (or of the current limit). False for what
-// protobuf's parser refuses: a 0 tag, field number 0, an end-group tag outside a group.
-bool NextTag(CodedInputStream& in, uint32_t& tag) {
-  tag = in.ReadTag();
-  if (tag == 0) return in.ConsumedEntireMessage();
-  return WFL::GetTagFieldNumber(tag) != 0 &&
-         WFL::GetTagWireType(tag) != WFL::WIRETYPE_END_GROUP;
-}
-
-// A length-delimited field's bytes, as a view into `record`.
-bool ReadBytes(CodedInputStream& in, std::string_view record, std::string_view& out) {
-  uint32_t size = 0;
-  if (!in.ReadVarint32(&size)) return false;
-  const int at = in.CurrentPosition();
-  if (!in.Skip(static_cast<int>(size))) return false;
-  out = record.substr(static_cast<size_t>(at), size);
-  return true;
-}
-
-bool ReadString(CodedInputStream& in, std::string_view record, std::string_view& out) {
-  return ReadBytes(in, record, out) &&
-         google::protobuf::internal::IsStructurallyValidUTF8(out.data(),
-                                                             static_cast<int>(out.size()));
-}
 
 // One occurrence of `subject`: merged into `out` as the parser merges repeated occurrences.
 bool ReadSubject(CodedInputStream& in, std::string_view record, IndexFields& out) {

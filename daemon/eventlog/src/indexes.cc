@@ -25,6 +25,26 @@ namespace {
 
 using storage::Column;
 using EventFn = std::function<bool(Sequence, const schema::Event&)>;
+using ViewFn = std::function<bool(Sequence, schema::EventView&)>;
+// A stored record and its sequence: the scans' one callback, decoded by their callers'
+// adapters (Decode into a message, or DecodeView).
+using RecordFn = std::function<Status(Sequence, std::string_view, bool& more)>;
+
+RecordFn Decoding(const EventFn& fn, schema::Event& e) {
+  return [&fn, &e](Sequence seq, std::string_view record, bool& more) {
+    if (auto s = Decode(record, e); !s) return s;
+    more = fn(seq, e);
+    return Status::Ok();
+  };
+}
+
+RecordFn Viewing(const ViewFn& fn, schema::EventView& e) {
+  return [&fn, &e](Sequence seq, std::string_view record, bool& more) {
+    if (auto s = DecodeView(record, e); !s) return s;
+    more = fn(seq, e);
+    return Status::Ok();
+  };
+}
 
 // A checkpoint that covers every event of a snapshot.
 constexpr uint64_t kEverything = std::numeric_limits<uint64_t>::max();
@@ -105,10 +125,9 @@ class MergedScan {
     it_->Seek(start);
   }
 
-  Status Run(const EventFn& fn) {
+  Status Run(const RecordFn& fn) {
     std::vector<uint64_t> seqs;
     std::vector<std::string> log_keys;
-    schema::Event e;
     for (size_t run = kFirstRun;; run = std::min(2 * run, kLongestRun)) {
       if (auto s = NextRun(run, seqs); !s) return s;
       if (seqs.empty()) break;
@@ -119,8 +138,9 @@ class MergedScan {
       for (size_t i = 0; i < seqs.size(); ++i) {
         const auto& record = (*records)[i];
         if (!record) return Error("index points at a missing event " + std::to_string(seqs[i]));
-        if (auto s = Decode(*record, e); !s) return s;
-        if (!fn(Sequence(seqs[i]), e)) return Status::Ok();
+        bool more = true;
+        if (auto s = fn(Sequence(seqs[i]), *record, more); !s) return s;
+        if (!more) return Status::Ok();
       }
     }
     return it_->status();
@@ -247,6 +267,22 @@ Status EventLog::ForEachByTime(EpochMillis before, const EventFn& fn) {
 
 Status EventLog::ForEachByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
                                const EventFn& fn) {
+  schema::Event e;
+  return ScanByTime(after_time, after_seq, before, Decoding(fn, e));
+}
+
+Status EventLog::ForEachViewByTime(EpochMillis before, const ViewFn& fn) {
+  return ForEachViewByTime(std::numeric_limits<EpochMillis>::min(), Sequence(0), before, fn);
+}
+
+Status EventLog::ForEachViewByTime(EpochMillis after_time, Sequence after_seq,
+                                   EpochMillis before, const ViewFn& fn) {
+  schema::EventView e;
+  return ScanByTime(after_time, after_seq, before, Viewing(fn, e));
+}
+
+Status EventLog::ScanByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
+                            const RecordFn& fn) {
   auto view = store_.NewReadView();
   auto checkpoint = CheckpointIn(*view);
   if (!checkpoint) return checkpoint.error();
@@ -278,10 +314,11 @@ Status EventLog::ForEachOfSubjectKind(std::string_view kind, const EventFn& fn) 
                          return keys::SubjectIndexKey(kind, f.subject_id, seq);
                        });
   if (!tail) return tail.error();
+  schema::Event e;
   return MergedScan(
              *view, *checkpoint, prefix,
              [&](std::string_view key) { return key.starts_with(prefix); }, *tail)
-      .Run(fn);
+      .Run(Decoding(fn, e));
 }
 
 Result<EpochMillis> EventLog::NewestEventTime() {

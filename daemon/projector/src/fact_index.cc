@@ -676,8 +676,8 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   bool rebuild = false;
   bool stopped_early = false;  // at an event appended during the step, not at the horizon
   Status inner = Status::Ok();
-  auto s = m.log.ForEachByTime(st.pos_time, Sequence(st.pos_seq), horizon,
-                               [&](Sequence seq, const schema::Event& e) {
+  auto s = m.log.ForEachViewByTime(st.pos_time, Sequence(st.pos_seq), horizon,
+                               [&](Sequence seq, schema::EventView& e) {
                                  // Appended during this step: the next step looks at it first.
                                  if (seq.value() > st.seen_seq) {
                                    stopped_early = true;
@@ -946,7 +946,7 @@ Result<bool> FactReader::Gauges(const std::string& team, EpochMillis at,
 
 Status FactReader::StateAt(projections::Pipeline& pipeline, EpochMillis to,
                            projections::MetricSink& tail,
-                           const std::function<void(Sequence, const schema::Event&)>& hook) {
+                           const std::function<void(Sequence, const schema::EventView&)>& hook) {
   if (to > pos_time_) {
     State at_position;
     at_position.states_snapshot = states_snapshot_;
@@ -955,12 +955,12 @@ Status FactReader::StateAt(projections::Pipeline& pipeline, EpochMillis to,
     });
     if (!states) return states.error();
     if (!LoadStates(pipeline, *states)) return Error("corrupt metric facts checkpoint");
-    return log_.ForEachByTime(pos_time_, Sequence(pos_seq_), to,
-                              [&](Sequence seq, const schema::Event& e) {
-                                if (hook) hook(seq, e);
-                                pipeline.Apply(e, tail);
-                                return true;
-                              });
+    return log_.ForEachViewByTime(pos_time_, Sequence(pos_seq_), to,
+                                  [&](Sequence seq, schema::EventView& e) {
+                                    if (hook) hook(seq, e);
+                                    pipeline.Apply(e, tail);
+                                    return true;
+                                  });
   }
   // Before the position: the latest snapshot at or before `to`, then the events since.
   EpochMillis from = kNoTime;
@@ -974,12 +974,12 @@ Status FactReader::StateAt(projections::Pipeline& pipeline, EpochMillis to,
     }
   }
   NullSink counted;  // these events' increments are facts already
-  auto apply = [&](Sequence, const schema::Event& e) {
+  auto apply = [&](Sequence, schema::EventView& e) {
     pipeline.Apply(e, counted);
     return true;
   };
-  if (from == kNoTime) return log_.ForEachByTime(to, apply);
-  return log_.ForEachByTime(from, Sequence(0), to, apply);
+  if (from == kNoTime) return log_.ForEachViewByTime(to, apply);
+  return log_.ForEachViewByTime(from, Sequence(0), to, apply);
 }
 
 }  // namespace teamhealth::projector

@@ -55,7 +55,7 @@ projections::Accumulator ExportedMetrics(projections::Accumulator counters,
 Status Projector::Replay(projections::Pipeline& pipeline,
                          const std::vector<projections::MetricSink*>& sinks, uint64_t to) {
   if (to == 0) return Status::Ok();
-  return log_.ForEach(Sequence(1), [&](Sequence seq, const schema::Event& e) {
+  return log_.ForEachView(Sequence(1), [&](Sequence seq, schema::EventView& e) {
     if (seq.value() > to) return false;
     pipeline.Apply(e, sinks);
     return seq.value() < to;
@@ -225,7 +225,7 @@ Result<uint64_t> Projector::Step(uint64_t max_events) {
     const uint64_t from = applied_.load() + 1;
     std::lock_guard lock(mu_);
     const auto sinks = SinksOf(accumulators_);
-    auto s = log_.ForEach(Sequence(from), [&](Sequence seq, const schema::Event& e) {
+    auto s = log_.ForEachView(Sequence(from), [&](Sequence seq, schema::EventView& e) {
       pipeline_->Apply(e, sinks);
       applied_.store(seq.value(), std::memory_order_release);
       rebuild = pipeline_->resolution_changed();

@@ -129,12 +129,12 @@ DirectoryView::DirectoryView(std::map<std::string, std::string> services,
   stranger_.pattern = std::move(defaults);
 }
 
-void DirectoryView::Apply(const schema::Event& e) {
+void DirectoryView::Apply(const schema::EventView& e) {
   if (e.type() == "directory.person_erased") return;  // the pseudonym keeps its history
   if (e.type() != "directory.person_upserted") return;
   PersonEntry entry;
   entry.since = e.occurred_at_ms();
-  entry.teams = ListAttr(e, "teams");
+  for (std::string_view team : ListAttr(e, "teams")) entry.teams.emplace_back(team);
   entry.pattern = stranger_.pattern;
   if (auto tz = StringAttr(e, "timezone"); !tz.empty()) entry.pattern.timezone = tz;
   if (const auto* v = Attr(e, "working_days"); v && v->has_list_value()) {
@@ -162,8 +162,7 @@ void DirectoryView::Apply(const schema::Event& e) {
     entry.pattern.work_start_min = working_override_->first;
     entry.pattern.work_end_min = working_override_->second;
   }
-  const std::string& pseudonym = e.subject().id();
-  auto& history = people_[pseudonym];
+  auto& history = people_[std::string(e.subject().id())];
   // Entries stay ordered by time even if the log delivers them out of order.
   auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
                               [](EpochMillis t, const PersonEntry& p) { return t < p.since; });

@@ -1,51 +1,62 @@
 #include "teamhealth/projections/event_access.h"
 
 #include <algorithm>
+#include <string>
 
 namespace teamhealth::projections {
 
-const schema::Value* Attr(const schema::Event& e, std::string_view name) {
-  for (const auto& a : e.attrs()) {
-    if (a.name() == name) return &a.value();
-  }
-  return nullptr;
+const EventView::Value* Attr(const EventView& e, std::string_view name) {
+  return e.FindAttr(name);
 }
 
-std::string StringAttr(const schema::Event& e, std::string_view name) {
+std::string_view StringAttr(const EventView& e, std::string_view name) {
   const auto* v = Attr(e, name);
-  return v && v->has_string_value() ? v->string_value() : std::string();
+  return v ? v->string_value() : std::string_view();
 }
 
-std::vector<std::string> ListAttr(const schema::Event& e, std::string_view name) {
-  std::vector<std::string> out;
-  if (const auto* v = Attr(e, name); v && v->has_list_value()) {
-    out.assign(v->list_value().values().begin(), v->list_value().values().end());
-  }
-  return out;
+std::span<const std::string_view> ListAttr(const EventView& e, std::string_view name) {
+  const auto* v = Attr(e, name);
+  return v && v->has_list_value() ? v->list_value().values()
+                                  : std::span<const std::string_view>();
 }
 
-bool IsWorkActivity(const schema::Event& e) {
+bool IsWorkActivity(const EventView& e) {
   if (e.actor().empty()) return false;
-  const std::string& kind = e.subject().kind();
+  const std::string_view kind = e.subject().kind();
   return kind == "work_item" || kind == "pull_request" || kind == "incident";
 }
 
-bool IsOwnActivity(const schema::Event& e) {
+bool IsOwnActivity(const EventView& e) {
   if (IsWorkActivity(e)) return true;
-  return !e.actor().empty() && e.type() == "chat.message" && !BoolAttr(e, "bot");
+  return !e.actor().empty() && e.type_code() == schema::EventType::kChatMessage &&
+         !BoolAttr(e, "bot");
 }
 
-bool BoolAttr(const schema::Event& e, std::string_view name, bool fallback) {
+bool BoolAttr(const EventView& e, std::string_view name, bool fallback) {
   const auto* v = Attr(e, name);
   return v && v->has_bool_value() ? v->bool_value() : fallback;
 }
 
-std::optional<EpochMillis> TimeAttr(const schema::Event& e, std::string_view name) {
+std::optional<EpochMillis> TimeAttr(const EventView& e, std::string_view name) {
   const auto* v = Attr(e, name);
   if (!v) return std::nullopt;
   if (v->has_int_value()) return v->int_value();
   if (v->has_string_value()) return ParseRfc3339(v->string_value());
   return std::nullopt;
+}
+
+std::string JoinKey(std::initializer_list<std::string_view> parts, char separator) {
+  size_t size = parts.size();
+  for (std::string_view part : parts) size += part.size();
+  std::string key;
+  key.reserve(size);
+  bool first = true;
+  for (std::string_view part : parts) {
+    if (!first) key.push_back(separator);
+    key.append(part);
+    first = false;
+  }
+  return key;
 }
 
 Labels MakeLabels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {

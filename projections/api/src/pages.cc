@@ -7,25 +7,28 @@
 
 namespace teamhealth::projections {
 
-std::vector<PageTracker::Page> PageTracker::Apply(const schema::Event& e) {
+std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
   std::vector<Page> pages;
-  const std::string& type = e.type();
+  const std::string_view type = e.type();
   if (type != "incident.triggered" && type != "incident.escalated" &&
       type != "incident.reassigned" && type != "incident.delegated") {
     return pages;
   }
   const EpochMillis at = e.occurred_at_ms();
-  Incident& inc = incidents_[e.source() + ":" + e.subject().id()];
+  std::string key;
+  key.append(e.source()).push_back(':');
+  key.append(e.subject().id());
+  Incident& inc = incidents_[key];
   inc.last_at = at;
   const auto assignees = ListAttr(e, "assignees");
   for (const auto& p : assignees) {
     if (inc.assignees.contains(p)) continue;
-    auto [it, first] = last_page_.try_emplace(p, at);
+    auto [it, first] = last_page_.try_emplace(std::string(p), at);
     const bool merged = !first && std::abs(at - it->second) < merge_ms_;
     it->second = at;
-    pages.push_back({p, !merged});
+    pages.push_back({std::string(p), !merged});
   }
-  inc.assignees = std::set<std::string>(assignees.begin(), assignees.end());
+  inc.assignees = std::set<std::string, std::less<>>(assignees.begin(), assignees.end());
   return pages;
 }
 

@@ -51,8 +51,8 @@ int64_t Burnout::WipOf(const std::string& person) const {
   return it == wip_of_.end() ? 0 : it->second;
 }
 
-void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) {
-  const std::string& type = e.type();
+void Burnout::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
+  const std::string_view type = e.type();
   if (!type.starts_with("directory.")) {
     if (IsOwnActivity(e)) ApplyActivity(e, directory);
     if (IsWorkActivity(e)) ApplyWorkOrPage(e.actor(), e.occurred_at_ms(), directory, sink);
@@ -66,20 +66,20 @@ void Burnout::Apply(const schema::Event& e, const DirectoryView& directory, Metr
 
 // An own activity (IsOwnActivity), on the local day and in the period of the person at that
 // instant.
-void Burnout::ApplyActivity(const schema::Event& e, const DirectoryView& directory) {
-  const std::string& person = e.actor();
+void Burnout::ApplyActivity(const schema::EventView& e, const DirectoryView& directory) {
+  const std::string_view person = e.actor();
   const EpochMillis at = e.occurred_at_ms();
   // One directory lookup per activity: this runs for most events of the log.
   const WorkPattern& pattern = directory.EntryAt(person, at).pattern;
   const LocalTime local = ToLocal(pattern.timezone, at);
-  Day* d = DayOf(people_[person], local.day);
+  Day* d = DayOf(FindOrInsert(people_, person).first->second, local.day);
   if (d == nullptr) return;
   d->activities += 1;
   if (ClassifyPeriod(pattern, at) != Period::kBusiness) d->after_hours += 1;
   if (!((pattern.working_days >> local.weekday) & 1)) d->non_working = true;
 }
 
-void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory,
+void Burnout::ApplyPages(const schema::EventView& e, const DirectoryView& directory,
                          MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   for (const auto& page : pages_.Apply(e)) {
@@ -88,7 +88,7 @@ void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory,
     if (!page.starts_interruption || directory.PeriodAt(page.person, at) != Period::kSleep) {
       continue;
     }
-    Person& p = people_[page.person];
+    Person& p = FindOrInsert(people_, page.person).first->second;
     auto& v = p.sleep_interruptions;
     v.insert(std::upper_bound(v.begin(), v.end(), at), at);
     Trim(p);
@@ -99,15 +99,15 @@ void Burnout::ApplyPages(const schema::Event& e, const DirectoryView& directory,
 // deleted. Items first seen mid-life are tracked from what their events say; a status with an
 // unknown (null) category keeps the previous category (In Progress -> In Review stays in
 // progress).
-void Burnout::ApplyWorkItem(const schema::Event& e) {
-  const std::string& type = e.type();
+void Burnout::ApplyWorkItem(const schema::EventView& e) {
+  const std::string_view type = e.type();
   const bool created = type == "work_item.created";
   const bool moved = type == "work_item.status_changed";
   const bool assigned = type == "work_item.assigned";
   const bool deleted = type == "work_item.deleted";
   if (!created && !moved && !assigned && !deleted) return;
   const EpochMillis at = e.occurred_at_ms();
-  const std::string key = e.source() + ":" + e.subject().kind() + ":" + e.subject().id();
+  const std::string key = JoinKey({e.source(), e.subject().kind(), e.subject().id()}, ':');
   auto it = items_.find(key);
   if (it == items_.end() && deleted) return;
   Item before = it == items_.end() ? Item{} : it->second;
@@ -137,9 +137,9 @@ void Burnout::ApplyWorkItem(const schema::Event& e) {
 // A work activity of, or a page to, `person` at `at`: marks its quarter hour (for
 // time_off_worked_28d, whatever time offs are known later) and counts the person's local day
 // as worked time off the first time it falls inside a time off known now.
-void Burnout::ApplyWorkOrPage(const std::string& person, EpochMillis at,
+void Burnout::ApplyWorkOrPage(std::string_view person, EpochMillis at,
                               const DirectoryView& directory, MetricSink& sink) {
-  Person& p = people_[person];
+  Person& p = FindOrInsert(people_, person).first->second;
   const int64_t utc_day = UtcDay(at);
   if (p.worked.empty() || utc_day >= p.worked.rbegin()->first - keep_days_) {
     const auto quarter = static_cast<int>((at - utc_day * kDayMs) / kQuarterMs);

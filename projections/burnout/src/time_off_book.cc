@@ -17,8 +17,10 @@ bool Later(const TimeOffVersion& a, const TimeOffVersion& b) {
 
 }  // namespace
 
-std::optional<std::pair<std::string, TimeOffVersion>> TimeOffOf(const schema::Event& e) {
-  if (e.type() != "person.time_off" || e.subject().id().empty()) return std::nullopt;
+std::optional<std::pair<std::string, TimeOffVersion>> TimeOffOf(const EventView& e) {
+  if (e.type_code() != schema::EventType::kPersonTimeOff || e.subject().id().empty()) {
+    return std::nullopt;
+  }
   TimeOffVersion v;
   v.occurred_at = e.occurred_at_ms();
   v.event_id = e.id();
@@ -30,7 +32,7 @@ std::optional<std::pair<std::string, TimeOffVersion>> TimeOffOf(const schema::Ev
     v.end = *end;
   }
   v.cancelled = BoolAttr(e, "cancelled");
-  return std::make_pair(e.subject().id(), std::move(v));
+  return std::make_pair(std::string(e.subject().id()), std::move(v));
 }
 
 void TimeOffBook::Apply(const std::string& subject, TimeOffVersion version) {

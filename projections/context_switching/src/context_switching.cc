@@ -34,7 +34,7 @@ const std::string kOther = "other";
 
 // Subjects are the same when source, kind and id all are (a Jira issue 42 is not GitHub
 // issue 42, nor GitHub pull request 42). The separator cannot occur in any of them.
-std::string SubjectKey(const schema::Event& e) {
+std::string SubjectKey(const schema::EventView& e) {
   std::string key;
   key.reserve(e.source().size() + e.subject().kind().size() + e.subject().id().size() + 2);
   key.append(e.source()).push_back('\x1f');
@@ -45,7 +45,7 @@ std::string SubjectKey(const schema::Event& e) {
 
 // The project of the event's subject, qualified by source (a Jira project PAY and a GitHub
 // repository named PAY are two projects); empty when the subject carries none.
-std::string ProjectKey(const schema::Event& e) {
+std::string ProjectKey(const schema::EventView& e) {
   if (e.subject().project().empty()) return {};
   std::string key;
   key.reserve(e.source().size() + e.subject().project().size() + 1);
@@ -72,7 +72,7 @@ bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>
 
 }  // namespace
 
-void ContextSwitching::Apply(const schema::Event& e, const DirectoryView& directory,
+void ContextSwitching::Apply(const schema::EventView& e, const DirectoryView& directory,
                              MetricSink& sink) {
   if (IsWorkActivity(e)) {
     ApplyActivity(e, directory, sink);
@@ -91,10 +91,10 @@ void ContextSwitching::Apply(const schema::Event& e, const DirectoryView& direct
 // (docs/design.md section 7; default 15 min), booked at the instant of the switch or interruption.
 // Off-hours and sleep interruptions are not counted here: they cost rest, not focus time,
 // and the on-call and burnout metrics account for them.
-void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView& directory,
+void ContextSwitching::ApplyActivity(const schema::EventView& e, const DirectoryView& directory,
                                      MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
-  const std::string& actor = e.actor();
+  const std::string_view actor = e.actor();
   std::string subject = SubjectKey(e);
   std::string project = ProjectKey(e);
   // Most activities count nothing: look the team up only when something is counted.
@@ -104,7 +104,7 @@ void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView
     return *team_labels;
   };
 
-  auto [it, fresh] = people_.try_emplace(actor);
+  auto [it, fresh] = FindOrInsert(people_, actor);
   Person& person = it->second;
   if (!fresh && person.last_subject != subject) {
     const int64_t gap = at >= person.last_at ? at - person.last_at : person.last_at - at;
@@ -142,38 +142,30 @@ void ContextSwitching::ApplyActivity(const schema::Event& e, const DirectoryView
   }
 }
 
-void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView& directory,
+void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryView& directory,
                                     MetricSink& sink) {
   // Bots and system messages interrupt nobody here; an edit re-sends an earlier message.
   if (e.actor().empty() || BoolAttr(e, "bot") || BoolAttr(e, "edited")) return;
   const EpochMillis at = e.occurred_at_ms();
-  const std::string& sender = e.actor();
+  const std::string_view sender = e.actor();
 
   // Ordered by person so that increments come out in a deterministic order; a DM recipient
   // who is also mentioned counts once, as dm (kDm sorts first and unique keeps it). Pointers
   // into the event: no copy of the lists per message.
-  std::vector<std::pair<const std::string*, Kind>> targets;
+  std::vector<std::pair<std::string_view, Kind>> targets;
   auto add = [&](std::string_view list, Kind kind) {
-    if (const auto* v = Attr(e, list); v && v->has_list_value()) {
-      for (const auto& p : v->list_value().values()) targets.emplace_back(&p, kind);
-    }
+    for (std::string_view p : ListAttr(e, list)) targets.emplace_back(p, kind);
   };
-  const auto* channel_type = Attr(e, "channel_type");
-  if (channel_type != nullptr && channel_type->has_string_value() &&
-      (channel_type->string_value() == "im" || channel_type->string_value() == "mpim")) {
-    add("recipients", Kind::kDm);
-  }
+  const std::string_view channel_type = StringAttr(e, "channel_type");
+  if (channel_type == "im" || channel_type == "mpim") add("recipients", Kind::kDm);
   add("mentions", Kind::kMention);
-  std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
-    return *a.first != *b.first ? *a.first < *b.first : a.second < b.second;
-  });
+  std::sort(targets.begin(), targets.end());
   targets.erase(std::unique(targets.begin(), targets.end(),
-                            [](const auto& a, const auto& b) { return *a.first == *b.first; }),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
                 targets.end());
 
   std::optional<std::string> sender_team;  // looked up at the first interruption, if any
-  for (const auto& [person_ref, kind] : targets) {
-    const std::string& person = *person_ref;
+  for (const auto& [person, kind] : targets) {
     if (person.empty() || person == sender) continue;
     const std::string team = directory.TeamAt(person, at);
     const Period period = directory.PeriodAt(person, at);
@@ -206,7 +198,7 @@ void ContextSwitching::ApplyMessage(const schema::Event& e, const DirectoryView&
   }
 }
 
-bool ContextSwitching::IsBypass(const std::string& sender, const std::string& person,
+bool ContextSwitching::IsBypass(std::string_view sender, std::string_view person,
                                 EpochMillis at, const DirectoryView& directory) const {
   // EntryAt(..).teams is empty for people outside the directory: they have no teammates, and
   // as senders they share no team with anybody.
@@ -279,7 +271,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
   ByteReader r(bytes);
   if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
-  std::unordered_map<std::string, Person> people;
+  decltype(people_) people;
   ShiftBook shifts;
   bool valid = true;
   for (uint64_t n = r.U64(); valid && r.ok() && n > 0; --n) {

@@ -31,8 +31,8 @@ Flow::Category Flow::ParseCategory(std::string_view text) {
   return Category::kUnknown;  // null or unrecognised: the item keeps its category
 }
 
-void Flow::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) {
-  const std::string& type = e.type();
+void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
+  const std::string_view type = e.type();
   if (type.starts_with("work_item.")) {
     // GitHub maps PR assignee and label changes to work_item.* on a pull_request subject:
     // those are not work items.
@@ -43,10 +43,10 @@ void Flow::Apply(const schema::Event& e, const DirectoryView& directory, MetricS
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
 
-void Flow::ApplyWorkItem(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) {
+void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
-  const std::string& type = e.type();
-  const std::string key = e.source() + ":" + e.subject().id();
+  const std::string_view type = e.type();
+  const std::string key = JoinKey({e.source(), e.subject().id()}, ':');
   // Only events that carry state start tracking an unseen item: a comment on an old item
   // must not keep it in memory forever. Others use a scratch copy for the team.
   const bool stateful = type == "work_item.created" || type == "work_item.status_changed" ||
@@ -89,8 +89,8 @@ void Flow::ApplyWorkItem(const schema::Event& e, const DirectoryView& directory,
     ChangeCategory(*item, ParseCategory(StringAttr(e, "to_category")), at,
                    ItemTeam(*item, e.source(), at, directory), sink);
   } else if (type == "work_item.assigned") {
-    const std::string from = StringAttr(e, "from");
-    const std::string to = StringAttr(e, "to");
+    const std::string_view from = StringAttr(e, "from");
+    const std::string_view to = StringAttr(e, "to");
     item->assignee = to;
     // Counted for the item's team after the change (the new assignee's, if no project team).
     if (!from.empty() && !to.empty() && from != to) {
@@ -136,11 +136,11 @@ void Flow::ChangeCategory(Item& item, Category to, EpochMillis at, const std::st
   }
 }
 
-void Flow::ApplyPullRequest(const schema::Event& e, const DirectoryView& directory,
+void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& directory,
                             MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
-  const std::string& type = e.type();
-  const std::string key = e.source() + ":" + e.subject().id();
+  const std::string_view type = e.type();
+  const std::string key = JoinKey({e.source(), e.subject().id()}, ':');
   auto it = prs_.find(key);
   if (type == "pull_request.opened") {
     if (it != prs_.end()) return;  // opened twice: the first opening stands
@@ -163,7 +163,7 @@ void Flow::ApplyPullRequest(const schema::Event& e, const DirectoryView& directo
   } else if (type == "pull_request.reviewed") {
     // A pickup is a person other than the author reviewing; a dismissal is not a review, and
     // a null actor is a bot or system.
-    const std::string& reviewer = e.actor();
+    const std::string_view reviewer = e.actor();
     if (pr.first_review_at < 0 && !reviewer.empty() && reviewer != pr.author &&
         StringAttr(e, "state") != "dismissed") {
       pr.first_review_at = at;

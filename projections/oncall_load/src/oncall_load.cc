@@ -21,7 +21,7 @@ int64_t NightOf(const WorkPattern& p, EpochMillis at) {
 
 }  // namespace
 
-void OncallLoad::Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) {
+void OncallLoad::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
   if (e.type().starts_with("incident.")) {
     ApplyIncident(e, directory, sink);
     for (const auto& page : pages_.Apply(e)) {
@@ -46,11 +46,11 @@ void OncallLoad::ApplyShift(const Shift& shift, const DirectoryView& directory,
   }
 }
 
-void OncallLoad::ApplyIncident(const schema::Event& e, const DirectoryView& directory,
+void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& directory,
                                MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
-  const std::string key = e.source() + ":" + e.subject().id();
-  const std::string& type = e.type();
+  const std::string key = JoinKey({e.source(), e.subject().id()}, ':');
+  const std::string_view type = e.type();
   auto [it, created] = incidents_.try_emplace(key);
   Incident& inc = it->second;
   if (created) {
@@ -72,7 +72,7 @@ void OncallLoad::ApplyIncident(const schema::Event& e, const DirectoryView& dire
     if (inc.triggered_at < 0) {
       inc.triggered_at = at;
       inc.open = true;
-      std::string urgency = StringAttr(e, "urgency");
+      std::string urgency(StringAttr(e, "urgency"));
       if (urgency.empty()) urgency = "unknown";
       sink.Add("teamhealth_oncall_incidents_total",
                MakeLabels({{"team", inc.team}, {"urgency", urgency}}), 1, at);

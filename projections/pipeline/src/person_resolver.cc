@@ -11,13 +11,13 @@ namespace {
 constexpr int kMaxHops = 8;
 }  // namespace
 
-bool PersonResolver::Learn(const schema::Event& e) {
+bool PersonResolver::Learn(const schema::EventView& e) {
   if (e.type() != "directory.person_upserted") return false;
-  const std::string& person = e.subject().id();
+  const std::string_view person = e.subject().id();
   bool changed = false;
-  for (const auto& alias : ListAttr(e, "aliases")) {
+  for (const std::string_view alias : ListAttr(e, "aliases")) {
     if (alias.empty() || alias == person) continue;
-    auto [it, fresh] = key_of_.try_emplace(alias, person);
+    auto [it, fresh] = key_of_.try_emplace(std::string(alias), person);
     if (!fresh && it->second == person) continue;
     it->second = person;
     changed = true;
@@ -34,20 +34,9 @@ std::string_view PersonResolver::Resolve(std::string_view ref) const {
   return ref;
 }
 
-const schema::Event& PersonResolver::Resolved(const schema::Event& e,
-                                              schema::Event& scratch) const {
-  if (key_of_.empty()) return e;
-  bool any = false;
-  schema::ForEachPersonRef(e, [&](const std::string& ref) {
-    any = any || key_of_.find(ref) != key_of_.end();
-  });
-  if (!any) return e;
-  scratch = e;
-  schema::ForEachPersonRef(scratch, [&](std::string& ref) {
-    const std::string_view key = Resolve(ref);
-    if (key.data() != ref.data()) ref = std::string(key);
-  });
-  return scratch;
+void PersonResolver::Resolve(schema::EventView& e) const {
+  if (key_of_.empty()) return;
+  e.ForEachPersonRef([&](std::string_view& ref) { ref = Resolve(ref); });
 }
 
 std::string PersonResolver::Save() const {

@@ -14,30 +14,45 @@ Pipeline::Pipeline(DirectoryView directory, const Settings& settings,
       projections_(std::move(projections)) {}
 
 void Pipeline::Preload(const schema::Event& e) {
-  if (!e.type().starts_with("directory.")) return;
-  if (!preloaded_.insert(e.id()).second) return;
+  schema::ViewOf(e, view_);
+  Preload(view_);
+}
+
+void Pipeline::Preload(const schema::EventView& e) {
+  if (e.type_code() != schema::EventType::kDirectory) return;
+  if (!preloaded_.emplace(e.id()).second) return;
   directory_.Apply(e);
   resolver_.Learn(e);
 }
 
-void Pipeline::ApplyDirectory(const schema::Event& e) {
+void Pipeline::ApplyDirectory(const schema::EventView& e) {
   if (preloaded_.contains(e.id())) return;
   directory_.Apply(e);
   if (resolver_.Learn(e)) resolution_changed_ = true;
 }
 
+void Pipeline::Apply(schema::EventView& e, MetricSink& sink) {
+  if (e.type_code() == schema::EventType::kDirectory) return ApplyDirectory(e);
+  resolver_.Resolve(e);
+  for (auto& p : projections_) p->Apply(e, directory_, sink);
+}
+
 void Pipeline::Apply(const schema::Event& e, MetricSink& sink) {
-  if (e.type().starts_with("directory.")) return ApplyDirectory(e);
-  const schema::Event& resolved = resolver_.Resolved(e, scratch_);
-  for (auto& p : projections_) p->Apply(resolved, directory_, sink);
+  schema::ViewOf(e, view_);
+  Apply(view_, sink);
+}
+
+void Pipeline::Apply(schema::EventView& e, std::span<MetricSink* const> sinks) {
+  if (e.type_code() == schema::EventType::kDirectory) return ApplyDirectory(e);
+  resolver_.Resolve(e);
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    if (sinks[i] != nullptr) projections_[i]->Apply(e, directory_, *sinks[i]);
+  }
 }
 
 void Pipeline::Apply(const schema::Event& e, std::span<MetricSink* const> sinks) {
-  if (e.type().starts_with("directory.")) return ApplyDirectory(e);
-  const schema::Event& resolved = resolver_.Resolved(e, scratch_);
-  for (size_t i = 0; i < projections_.size(); ++i) {
-    if (sinks[i] != nullptr) projections_[i]->Apply(resolved, directory_, *sinks[i]);
-  }
+  schema::ViewOf(e, view_);
+  Apply(view_, sinks);
 }
 
 void Pipeline::ExportGauges(EpochMillis now, MetricSink& sink) const {

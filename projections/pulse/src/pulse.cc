@@ -11,11 +11,11 @@ constexpr uint64_t kStateFormat = 1;  // the state is only this number
 
 }  // namespace
 
-std::optional<int> PulseScoreOf(const schema::Event& e) {
-  if (e.type() != "pulse.response" || !e.actor().empty() || e.subject().id().empty()) {
+std::optional<int> PulseScoreOf(const EventView& e) {
+  if (e.type_code() != schema::EventType::kPulseResponse || !e.actor().empty() || e.subject().id().empty()) {
     return std::nullopt;
   }
-  const schema::Value* score = Attr(e, "score");
+  const EventView::Value* score = Attr(e, "score");
   if (score == nullptr || !score->has_int_value()) return std::nullopt;
   const int64_t v = score->int_value();
   if (v < 1 || v > 5) return std::nullopt;
@@ -24,7 +24,7 @@ std::optional<int> PulseScoreOf(const schema::Event& e) {
 
 Pulse::Pulse(const Settings&) {}
 
-void Pulse::Apply(const schema::Event& e, const DirectoryView&, MetricSink& sink) {
+void Pulse::Apply(const EventView& e, const DirectoryView&, MetricSink& sink) {
   if (auto score = PulseScoreOf(e)) {
     sink.Observe("teamhealth_pulse_score", MakeLabels({{"team", e.subject().id()}}), *score,
                  e.occurred_at_ms());

@@ -14,18 +14,18 @@ const ShiftIntervals kNoIntervals;
 
 // The level as text: canonical producers write a number (the generator, PagerDuty's
 // escalation level) or a string; both spell the same slot. Absent is a level of its own ("").
-std::string LevelOf(const schema::Event& e) {
-  const schema::Value* v = Attr(e, "level");
+std::string LevelOf(const EventView& e) {
+  const EventView::Value* v = Attr(e, "level");
   if (v == nullptr) return "";
   if (v->has_int_value()) return std::to_string(v->int_value());
-  if (v->has_string_value()) return v->string_value();
+  if (v->has_string_value()) return std::string(v->string_value());
   return "";
 }
 
 }  // namespace
 
-std::optional<Shift> ShiftOf(const schema::Event& e) {
-  if (e.type() != "oncall.shift") return std::nullopt;
+std::optional<Shift> ShiftOf(const EventView& e) {
+  if (e.type_code() != schema::EventType::kOncallShift) return std::nullopt;
   Shift s;
   s.person = StringAttr(e, "person");
   const auto start = TimeAttr(e, "start");
@@ -34,7 +34,10 @@ std::optional<Shift> ShiftOf(const schema::Event& e) {
   s.start = *start;
   s.end = *end;
   // The separator cannot occur in a schedule id or a level.
-  if (!e.subject().id().empty()) s.slot = e.subject().id() + '\x1f' + LevelOf(e);
+  if (!e.subject().id().empty()) {
+    s.slot.append(e.subject().id()).push_back('\x1f');
+    s.slot.append(LevelOf(e));
+  }
   return s;
 }
 

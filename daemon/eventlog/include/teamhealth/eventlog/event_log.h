@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "event.pb.h"
+#include "event_view.h"
 #include "teamhealth/base/result.h"
 #include "teamhealth/base/time.h"
 #include "teamhealth/base/types.h"
@@ -140,6 +141,11 @@ class EventLog final {
   Result<std::optional<schema::Event>> Read(Sequence seq);
   // Calls `fn` for each event with sequence >= from, in order, until it returns false.
   Status ForEach(Sequence from, const std::function<bool(Sequence, const schema::Event&)>& fn);
+  // The same with each event as a view of its stored record (DecodeView: no message is built),
+  // valid during the call; `fn` may rewrite its references (the pipeline resolves them).
+  // What replays use.
+  Status ForEachView(Sequence from,
+                     const std::function<bool(Sequence, schema::EventView&)>& fn);
   // Calls `fn` for each event with occurred_at < `before`, in event-time order (ties in log
   // order), through the time index merged with the events not indexed yet, until it returns
   // false. Reads one snapshot of the store: events appended during the call are not seen.
@@ -149,6 +155,11 @@ class EventLog final {
   // sequence) order, i.e. occurred_at > after_time, or == after_time with a greater sequence.
   Status ForEachByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
                        const std::function<bool(Sequence, const schema::Event&)>& fn);
+  // ForEachByTime with views of the stored records, as ForEachView.
+  Status ForEachViewByTime(EpochMillis before,
+                           const std::function<bool(Sequence, schema::EventView&)>& fn);
+  Status ForEachViewByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
+                           const std::function<bool(Sequence, schema::EventView&)>& fn);
   // Calls `fn` for each event whose subject is of `kind` (e.g. "person": the directory's
   // history), in the subject index's order (subject id, then sequence), through the subject
   // index merged with the events not indexed yet, until it returns false.
@@ -161,6 +172,10 @@ class EventLog final {
   Result<std::map<TopicPartition, KafkaOffset>> Offsets();
 
  private:
+  // The merged time-index scan behind ForEachByTime and ForEachViewByTime: each stored record
+  // in (occurred_at, sequence) order to `fn`, which sets `more` to false to stop.
+  Status ScanByTime(EpochMillis after_time, Sequence after_seq, EpochMillis before,
+                    const std::function<Status(Sequence, std::string_view, bool& more)>& fn);
   explicit EventLog(storage::Store& store) : store_(store), identities_(store) {}
   Status Load();
   // Chooses the identities' hashing and keys a log written before keying (identity_keying.cc).
@@ -199,5 +214,11 @@ class EventLog final {
 // Upcasts a stored record to the current schema version. Returns an error for a record
 // written by a newer build, which this one cannot interpret.
 Status Decode(std::string_view bytes, schema::Event& out);
+// The same record as a view into `bytes` (docs/design.md section 10: projections read a
+// compact fixed-layout view), without building a message: what replays feed the projections.
+// Accepts and refuses what Decode() does for every record this build writes, and its fields
+// equal the decoded event's (origin aside); a non-canonical encoding that repeats a list value
+// inside one attribute keeps the last list where protobuf would concatenate them.
+Status DecodeView(std::string_view bytes, schema::EventView& out);
 
 }  // namespace teamhealth::eventlog

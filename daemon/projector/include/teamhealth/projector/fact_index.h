@@ -161,7 +161,7 @@ class FactReader final {
   // position) send their increments to `tail` and are passed to `hook` first; the others only
   // rebuild state.
   Status StateAt(projections::Pipeline& pipeline, EpochMillis to, projections::MetricSink& tail,
-                 const std::function<void(Sequence, const schema::Event&)>& hook);
+                 const std::function<void(Sequence, const schema::EventView&)>& hook);
 
   // Instant up to which events are folded into facts.
   EpochMillis position() const { return pos_time_; }

@@ -7,7 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "event.pb.h"
+#include "event_view.h"
+#include "teamhealth/projections/string_map.h"
 #include "teamhealth/base/time.h"
 
 namespace teamhealth::projections {
@@ -43,7 +44,7 @@ class DirectoryView final {
                 std::map<std::string, std::string> projects, WorkPattern defaults);
 
   // Feeds a directory.* event; other events are ignored.
-  void Apply(const schema::Event& e);
+  void Apply(const schema::EventView& e);
 
   // What-if: every person's (and the default) sleep or working hours replaced, in minutes after
   // local midnight. Applies to entries fed afterwards and to strangers.
@@ -80,11 +81,7 @@ class DirectoryView final {
   std::map<std::string, std::string> projects_;
   PersonEntry stranger_;
   // Hashed: EntryAt runs several times for most events of a replay. Members and Save sort.
-  struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::vector<PersonEntry>, NameHash, std::equal_to<>> people_;
+  StringMap<std::vector<PersonEntry>> people_;
   std::optional<std::pair<int, int>> sleep_override_;
   std::optional<std::pair<int, int>> working_override_;
 };

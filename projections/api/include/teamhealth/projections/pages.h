@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "event.pb.h"
+#include "event_view.h"
 #include "teamhealth/base/time.h"
 
 namespace teamhealth::projections {
@@ -27,7 +27,7 @@ class PageTracker final {
   explicit PageTracker(int64_t merge_ms) : merge_ms_(merge_ms) {}
 
   // The pages an event makes, in assignee order; none for other events.
-  std::vector<Page> Apply(const schema::Event& e);
+  std::vector<Page> Apply(const schema::EventView& e);
   // Forgets incidents inactive for 30 days before `now` (bounded memory).
   void Prune(EpochMillis now);
 
@@ -36,7 +36,7 @@ class PageTracker final {
 
  private:
   struct Incident {
-    std::set<std::string> assignees;
+    std::set<std::string, std::less<>> assignees;
     EpochMillis last_at = 0;
   };
   int64_t merge_ms_;

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "event.pb.h"
+#include "event_view.h"
 #include "teamhealth/base/time.h"
 #include "teamhealth/projections/definitions.h"
 #include "teamhealth/projections/directory_view.h"
@@ -25,7 +25,10 @@ class Projection {
   virtual ~Projection() = default;
   virtual std::string_view name() const = 0;
   virtual uint32_t version() const = 0;
-  virtual void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) = 0;
+  // `e` views a stored record or a message (schema::EventView), its person references already
+  // resolved by the Pipeline; it is valid only during the call.
+  virtual void Apply(const schema::EventView& e, const DirectoryView& directory,
+                     MetricSink& sink) = 0;
   // Gauges as of `now`: trailing windows end at `now`.
   virtual void ExportGauges(EpochMillis now, const DirectoryView& directory,
                             MetricSink& sink) const = 0;

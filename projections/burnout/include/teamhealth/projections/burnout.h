@@ -13,6 +13,7 @@
 
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/string_map.h"
 #include "teamhealth/projections/shift_book.h"
 #include "teamhealth/projections/time_off_book.h"
 
@@ -143,7 +144,7 @@ class Burnout final : public Projection {
   // pruned time off leaves a tombstone (older versions cannot come back) and a day before the
   // last prune's horizon is never counted as worked time off (it may have been already).
   uint32_t version() const override { return 7; }
-  void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
+  void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
   std::string Save() const override;
@@ -179,13 +180,13 @@ class Burnout final : public Projection {
 
   int64_t WipOf(const std::string& person) const;
   double OncallShare(const std::string& person, EpochMillis now) const;
-  void ApplyActivity(const schema::Event& e, const DirectoryView& directory);
-  void ApplyPages(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
-  void ApplyWorkOrPage(const std::string& person, EpochMillis at, const DirectoryView& directory,
+  void ApplyActivity(const schema::EventView& e, const DirectoryView& directory);
+  void ApplyPages(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyWorkOrPage(std::string_view person, EpochMillis at, const DirectoryView& directory,
                        MetricSink& sink);
   int TimeOffWorkedDays(const std::string& person, const Person& p, EpochMillis now,
                         const DirectoryView& directory) const;
-  void ApplyWorkItem(const schema::Event& e);
+  void ApplyWorkItem(const schema::EventView& e);
   void MoveWip(const std::string& person, int64_t delta);
   Day* DayOf(Person& p, int64_t day);
   void Trim(Person& p) const;
@@ -196,7 +197,7 @@ class Burnout final : public Projection {
   int64_t keep_days_;  // local days of aggregates kept per person
   PageTracker pages_;
   // Hashed: looked up at every activity (Save writes them in name order).
-  std::unordered_map<std::string, Person> people_;
+  StringMap<Person> people_;
   ShiftBook shifts_;                    // the on-call picture, every person
   TimeOffBook time_offs_;               // current time offs, every person
   std::map<std::string, Item> items_;  // "<source>:<subject kind>:<subject id>"

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "event.pb.h"
+#include "event_view.h"
 #include "teamhealth/base/time.h"
 
 namespace teamhealth::projections {
@@ -32,7 +32,7 @@ struct TimeOffVersion {
 // off without a subject id (nothing could ever change or cancel it, so it is ignored). A
 // version without a readable start or end is kept with start = end = 0: it supersedes like a
 // cancellation.
-std::optional<std::pair<std::string, TimeOffVersion>> TimeOffOf(const schema::Event& e);
+std::optional<std::pair<std::string, TimeOffVersion>> TimeOffOf(const schema::EventView& e);
 
 // Every person's current time offs, after supersession: per subject id (the source's id of
 // the time off) the version with the latest occurred_at wins, ties going to the greater event

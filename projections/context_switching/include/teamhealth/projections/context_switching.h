@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/string_map.h"
 #include "teamhealth/projections/shift_book.h"
 
 namespace teamhealth::projections {
@@ -85,7 +86,7 @@ class ContextSwitching final : public Projection {
   // slot (the state holds a ShiftBook). 4: sender teams and project switches (the state holds
   // the admitted sender teams and each person's latest project).
   uint32_t version() const override { return 4; }
-  void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
+  void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   // No gauges: every metric of this projection is a counter.
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -105,9 +106,9 @@ class ContextSwitching final : public Projection {
     uint64_t uses = 0;         // activities seen, a clock for Day::last_use
     std::map<int64_t, Day> days;
   };
-  void ApplyActivity(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
-  void ApplyMessage(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
-  bool IsBypass(const std::string& sender, const std::string& person, EpochMillis at,
+  void ApplyActivity(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyMessage(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
+  bool IsBypass(std::string_view sender, std::string_view person, EpochMillis at,
                 const DirectoryView& directory) const;
   // The sender_team label for a direct interruption of a member of `team`: the sender's team,
   // admitted under the cap if there is room, else "other".
@@ -116,7 +117,7 @@ class ContextSwitching final : public Projection {
 
   Settings settings_;
   // Hashed: looked up at every activity (Save writes them in name order).
-  std::unordered_map<std::string, Person> people_;
+  StringMap<Person> people_;
   ShiftBook shifts_;
   // Per team, the named sender teams admitted under Settings::max_sender_teams.
   std::map<std::string, std::set<std::string>> sender_teams_;

@@ -36,7 +36,7 @@ class Flow final : public Projection {
   std::string_view name() const override { return "flow"; }
   // 1 was the placeholder that counted nothing: 2 makes old checkpoints rebuild.
   uint32_t version() const override { return 2; }
-  void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
+  void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
   std::string Save() const override;
@@ -74,10 +74,10 @@ class Flow final : public Projection {
   };
 
   static Category ParseCategory(std::string_view text);
-  void ApplyWorkItem(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   void ChangeCategory(Item& item, Category to, EpochMillis at, const std::string& team,
                       MetricSink& sink);
-  void ApplyPullRequest(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyPullRequest(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   std::string ItemTeam(const Item& item, std::string_view source, EpochMillis at,
                        const DirectoryView& directory) const;
   std::string PullRequestTeam(const PullRequest& pr, std::string_view source, EpochMillis at,

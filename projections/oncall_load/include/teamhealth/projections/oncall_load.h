@@ -33,7 +33,7 @@ class OncallLoad final : public Projection {
   std::string_view name() const override { return "oncall_load"; }
   // 2: shifts supersede earlier shifts of their slot (a shift ledger in the state).
   uint32_t version() const override { return 2; }
-  void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
+  void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
   std::string Save() const override;
@@ -49,7 +49,7 @@ class OncallLoad final : public Projection {
     bool open = false;
   };
 
-  void ApplyIncident(const schema::Event& e, const DirectoryView& directory, MetricSink& sink);
+  void ApplyIncident(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   void ApplyShift(const Shift& shift, const DirectoryView& directory, MetricSink& sink);
   void Interruption(const std::string& person, EpochMillis at, const DirectoryView& directory,
                     MetricSink& sink);

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "event.pb.h"
+#include "event_view.h"
 
 namespace teamhealth::projections {
 
@@ -21,14 +21,14 @@ class PersonResolver final {
   // Learns the aliases of a directory.person_upserted (other events are ignored). Returns
   // true when a reference now resolves to a different key than before: events already
   // applied under the old key no longer agree with a replay, so the caller must rebuild.
-  bool Learn(const schema::Event& e);
+  bool Learn(const schema::EventView& e);
 
   // The person key of `ref` (a view into the resolver or into `ref`).
   std::string_view Resolve(std::string_view ref) const;
 
-  // `e` with every person reference (schema::ForEachPersonRef) resolved: `e` itself when no
-  // reference changes (the common case, no copy), else a resolved copy held in `scratch`.
-  const schema::Event& Resolved(const schema::Event& e, schema::Event& scratch) const;
+  // Rewrites every person reference of `e` (EventView::ForEachPersonRef) to its person key: a
+  // view into this resolver, valid until the next Learn() or Load().
+  void Resolve(schema::EventView& e) const;
 
   bool empty() const { return key_of_.empty(); }
   std::string Save() const;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "event.pb.h"
+#include "event_view.h"
 #include "teamhealth/base/time.h"
 #include "teamhealth/projections/definitions.h"
 #include "teamhealth/projections/directory_view.h"
@@ -46,10 +47,15 @@ class Pipeline final {
   // Learns a directory.* event before any event is applied; Apply() of the same event (by id)
   // later does nothing. Other events are ignored.
   void Preload(const schema::Event& e);
-  // Applies `e`; all projections' increments go to `sink`.
+  void Preload(const schema::EventView& e);
+  // Applies `e`; all projections' increments go to `sink`. The view form is the replay's
+  // (eventlog::DecodeView, no message built): it resolves `e`'s person references in place,
+  // so `e` views this pipeline's keys afterwards (until its next directory event).
+  void Apply(schema::EventView& e, MetricSink& sink);
   void Apply(const schema::Event& e, MetricSink& sink);
   // Applies `e`; projection i's increments go to sinks[i]; a null sink skips projection i
   // (rebuilding some projections while the others stay at their checkpoint).
+  void Apply(schema::EventView& e, std::span<MetricSink* const> sinks);
   void Apply(const schema::Event& e, std::span<MetricSink* const> sinks);
   // Every projection's gauges as of `now`.
   void ExportGauges(EpochMillis now, MetricSink& sink) const;
@@ -81,7 +87,7 @@ class Pipeline final {
   bool LoadProjection(size_t i, std::string_view bytes) { return projections_[i]->Load(bytes); }
 
  private:
-  void ApplyDirectory(const schema::Event& e);
+  void ApplyDirectory(const schema::EventView& e);
 
   DirectoryView directory_;
   Settings settings_;
@@ -89,7 +95,7 @@ class Pipeline final {
   PersonResolver resolver_;
   std::set<std::string, std::less<>> preloaded_;  // ids of preloaded directory events
   bool resolution_changed_ = false;
-  schema::Event scratch_;  // the resolved copy of an event that needed one
+  schema::EventView view_;  // the view of an event applied as a message (reused)
 };
 
 }  // namespace teamhealth::projections

@@ -14,7 +14,7 @@ namespace teamhealth::projections {
 // counted under anyone: a pulse must not be linkable to a person (the canonical source
 // rejects one; this is the second line of defence, for logs written before it did). A score
 // that is not an integer value (a string, 3.5, even 4.0) or outside 1..5 is ignored as well.
-std::optional<int> PulseScoreOf(const schema::Event& e);
+std::optional<int> PulseScoreOf(const schema::EventView& e);
 
 // Team pulse (docs/design.md section 7.6): every pulse.response is observed in
 // `teamhealth_pulse_score{team}` (a histogram with buckets 1..5) at the event's instant, with
@@ -31,7 +31,7 @@ class Pulse final : public Projection {
 
   std::string_view name() const override { return "pulse"; }
   uint32_t version() const override { return 1; }
-  void Apply(const schema::Event& e, const DirectoryView& directory, MetricSink& sink) override;
+  void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
   std::string Save() const override;

@@ -9,7 +9,7 @@
 #include <tuple>
 #include <utility>
 
-#include "event.pb.h"
+#include "event_view.h"
 #include "teamhealth/base/time.h"
 
 namespace teamhealth::projections {
@@ -27,7 +27,7 @@ struct Shift {
 // The shift of an oncall.shift event, or nullopt for another type or a shift that puts nobody
 // on call (no person, a missing or unreadable start or end, end <= start). Such a shift is
 // ignored everywhere: it supersedes nothing either (a gap cannot be expressed).
-std::optional<Shift> ShiftOf(const schema::Event& e);
+std::optional<Shift> ShiftOf(const schema::EventView& e);
 
 // Shift intervals [start, end) of one person, ordered by start. Intervals of different slots
 // may overlap (primary and secondary, two schedules).

@@ -1,0 +1,160 @@
+#include "event_view.h"
+
+#include <array>
+#include <utility>
+
+#include "person_fields.h"
+
+namespace teamhealth::schema {
+
+EventType TypeOf(std::string_view type) {
+  static constexpr std::array<std::pair<std::string_view, EventType>, 17> kTypes = {{
+      {"chat.message", EventType::kChatMessage},
+      {"work_item.created", EventType::kWorkItemCreated},
+      {"work_item.status_changed", EventType::kWorkItemStatusChanged},
+      {"work_item.assigned", EventType::kWorkItemAssigned},
+      {"work_item.commented", EventType::kWorkItemCommented},
+      {"pull_request.opened", EventType::kPullRequestOpened},
+      {"pull_request.merged", EventType::kPullRequestMerged},
+      {"pull_request.closed", EventType::kPullRequestClosed},
+      {"pull_request.review_requested", EventType::kPullRequestReviewRequested},
+      {"incident.triggered", EventType::kIncidentTriggered},
+      {"incident.acknowledged", EventType::kIncidentAcknowledged},
+      {"incident.resolved", EventType::kIncidentResolved},
+      {"incident.escalated", EventType::kIncidentEscalated},
+      {"incident.reassigned", EventType::kIncidentReassigned},
+      {"oncall.shift", EventType::kOncallShift},
+      {"person.time_off", EventType::kPersonTimeOff},
+      {"pulse.response", EventType::kPulseResponse},
+  }};
+  for (const auto& [name, code] : kTypes) {
+    if (name == type) return code;
+  }
+  return type.starts_with("directory.") ? EventType::kDirectory : EventType::kOther;
+}
+
+const EventView::Value* EventView::FindAttr(std::string_view name) const {
+  for (const auto& a : attrs_) {
+    if (a.name_ == name) return &a.value_;
+  }
+  return nullptr;
+}
+
+void EventView::Reset() {
+  schema_version_ = 0;
+  id_ = source_ = type_ = actor_ = {};
+  type_code_ = EventType::kOther;
+  occurred_at_ms_ = 0;
+  subject_ = {};
+  attrs_.clear();
+  items_.clear();
+}
+
+void EventView::AddAttr(std::string_view name) {
+  attrs_.emplace_back();
+  attrs_.back().name_ = name;
+}
+
+void EventView::SetNull() { attrs_.back().value_.kind_ = Value::Kind::kNull; }
+
+void EventView::SetString(std::string_view v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kString;
+  value.text_ = v;
+}
+
+void EventView::SetInt(int64_t v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kInt;
+  value.int_ = v;
+}
+
+void EventView::SetDouble(double v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kDouble;
+  value.double_ = v;
+}
+
+void EventView::SetBool(bool v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kBool;
+  value.int_ = v ? 1 : 0;
+}
+
+void EventView::SetList() {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kList;
+  value.first_item_ = static_cast<uint32_t>(items_.size());
+  value.item_count_ = 0;
+}
+
+void EventView::AddListItem(std::string_view v) {
+  items_.push_back(v);
+  ++attrs_.back().value_.item_count_;
+}
+
+EventView::EventView(const Event& e) { ViewOf(e, *this); }
+
+EventView& EventView::operator=(const EventView& other) {
+  if (this == &other) return *this;
+  schema_version_ = other.schema_version_;
+  id_ = other.id_;
+  source_ = other.source_;
+  type_ = other.type_;
+  actor_ = other.actor_;
+  type_code_ = other.type_code_;
+  occurred_at_ms_ = other.occurred_at_ms_;
+  subject_ = other.subject_;
+  attrs_ = other.attrs_;  // vectors keep their capacity: no allocation once warm
+  items_ = other.items_;
+  FixLists();
+  return *this;
+}
+
+void EventView::Finish() {
+  type_code_ = TypeOf(type_);
+  FixLists();
+}
+
+void EventView::FixLists() {
+  for (auto& a : attrs_) {
+    Value& v = a.value_;
+    if (v.kind_ == Value::Kind::kList) {
+      v.list_.values_ = std::span<const std::string_view>(items_).subspan(v.first_item_,
+                                                                          v.item_count_);
+    }
+  }
+}
+
+void ViewOf(const Event& e, EventView& out) {
+  out.Reset();
+  out.set_schema_version(e.schema_version());
+  out.set_id(e.id());
+  out.set_source(e.source());
+  out.set_type(e.type());
+  out.set_occurred_at_ms(e.occurred_at_ms());
+  out.set_actor(e.actor());
+  if (e.has_subject()) {
+    const Subject& s = e.subject();
+    out.mutable_subject() = {s.kind(), s.id(), s.key(), s.project(), s.service(), s.title()};
+  }
+  for (const auto& a : e.attrs()) {
+    out.AddAttr(a.name());
+    const Value& v = a.value();
+    switch (v.kind_case()) {
+      case Value::kNullValue: out.SetNull(); break;
+      case Value::kStringValue: out.SetString(v.string_value()); break;
+      case Value::kIntValue: out.SetInt(v.int_value()); break;
+      case Value::kDoubleValue: out.SetDouble(v.double_value()); break;
+      case Value::kBoolValue: out.SetBool(v.bool_value()); break;
+      case Value::kListValue:
+        out.SetList();
+        for (const auto& item : v.list_value().values()) out.AddListItem(item);
+        break;
+      case Value::KIND_NOT_SET: break;
+    }
+  }
+  out.Finish();
+}
+
+}  // namespace teamhealth::schema

@@ -1,0 +1,193 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "event.pb.h"
+#include "person_fields.h"
+
+namespace teamhealth::schema {
+
+// The canonical types the projections branch on, decoded once per event so that a projection
+// compares a byte instead of a string. kOther is every other type (they are still readable as
+// strings through EventView::type()).
+enum class EventType : uint8_t {
+  kOther,
+  kChatMessage,
+  kWorkItemCreated,
+  kWorkItemStatusChanged,
+  kWorkItemAssigned,
+  kWorkItemCommented,
+  kPullRequestOpened,
+  kPullRequestMerged,
+  kPullRequestClosed,
+  kPullRequestReviewRequested,
+  kIncidentTriggered,
+  kIncidentAcknowledged,
+  kIncidentResolved,
+  kIncidentEscalated,
+  kIncidentReassigned,
+  kOncallShift,
+  kPersonTimeOff,
+  kPulseResponse,
+  kDirectory,  // every directory.* type
+};
+EventType TypeOf(std::string_view type);
+
+// A read-only view of one canonical event (docs/design.md section 10, "projections read a
+// compact fixed-layout record"): the fields of schema::Event as string views into bytes that
+// someone else owns — the stored record it was decoded from (eventlog::DecodeView, no protobuf
+// message is built) or a schema::Event (ViewOf). Its accessors are named as the message's, so
+// the projections read either the same way. The view is meant to be reused from one event to
+// the next: decoding into it again reuses its vectors, so a replay allocates nothing per event.
+//
+// A view is valid while the bytes it points into are; copying it copies the views, not the
+// bytes. `origin` is not part of the view (no projection reads it).
+class EventView {
+ public:
+  class List {
+   public:
+    std::span<const std::string_view> values() const { return values_; }
+
+   private:
+    friend class EventView;
+    std::span<const std::string_view> values_;
+  };
+  // One attribute value: the oneof of schema::Value.
+  class Value {
+   public:
+    enum class Kind : uint8_t { kNotSet, kNull, kString, kInt, kDouble, kBool, kList };
+    Kind kind() const { return kind_; }
+    bool has_null_value() const { return kind_ == Kind::kNull; }
+    bool has_string_value() const { return kind_ == Kind::kString; }
+    bool has_int_value() const { return kind_ == Kind::kInt; }
+    bool has_double_value() const { return kind_ == Kind::kDouble; }
+    bool has_bool_value() const { return kind_ == Kind::kBool; }
+    bool has_list_value() const { return kind_ == Kind::kList; }
+    std::string_view string_value() const { return kind_ == Kind::kString ? text_ : ""; }
+    int64_t int_value() const { return kind_ == Kind::kInt ? int_ : 0; }
+    double double_value() const { return kind_ == Kind::kDouble ? double_ : 0; }
+    bool bool_value() const { return kind_ == Kind::kBool && int_ != 0; }
+    const List& list_value() const { return list_; }
+
+   private:
+    friend class EventView;
+    Kind kind_ = Kind::kNotSet;
+    std::string_view text_;
+    int64_t int_ = 0;
+    double double_ = 0;
+    List list_;
+    // While decoding: where this value's items start in EventView::items_, and how many.
+    uint32_t first_item_ = 0, item_count_ = 0;
+  };
+  class Attr {
+   public:
+    std::string_view name() const { return name_; }
+    const Value& value() const { return value_; }
+
+   private:
+    friend class EventView;
+    std::string_view name_;
+    Value value_;
+  };
+  struct Subject {
+    std::string_view kind_, id_, key_, project_, service_, title_;
+    std::string_view kind() const { return kind_; }
+    std::string_view id() const { return id_; }
+    std::string_view key() const { return key_; }
+    std::string_view project() const { return project_; }
+    std::string_view service() const { return service_; }
+    std::string_view title() const { return title_; }
+  };
+
+  EventView() = default;
+  // A view of a message (ViewOf), implicit so that whatever reads views reads a message too
+  // (tests, and paths that hold messages). It must not outlive `e`: never bind a view to a
+  // temporary message beyond the full expression that made it.
+  EventView(const Event& e);  // NOLINT(google-explicit-constructor)
+  // A copy views the same bytes; its lists view its own copy of the items, so resolving the
+  // copy's references leaves the original as it was.
+  EventView(const EventView& other) { *this = other; }
+  EventView& operator=(const EventView& other);
+
+  uint32_t schema_version() const { return schema_version_; }
+  std::string_view id() const { return id_; }
+  std::string_view source() const { return source_; }
+  std::string_view type() const { return type_; }
+  EventType type_code() const { return type_code_; }
+  int64_t occurred_at_ms() const { return occurred_at_ms_; }
+  std::string_view actor() const { return actor_; }
+  const Subject& subject() const { return subject_; }
+  std::span<const Attr> attrs() const { return attrs_; }
+
+  // The attribute named `name`, or nullptr (attributes are few: a linear scan).
+  const Value* FindAttr(std::string_view name) const;
+
+  // Resolution (the pipeline's person step) rewrites person references to views of keys it
+  // owns; the same references, in the same order, as ForEachPersonRef over a message.
+  // `fn(std::string_view&)` may replace the view.
+  template <typename Fn>
+  void ForEachPersonRef(Fn&& fn);
+
+  // Decoding, for the decoders (ViewOf and eventlog::DecodeView) only: Reset(), then setters
+  // and AddAttr/AddListItem in wire order, then Finish().
+  void Reset();
+  void set_schema_version(uint32_t v) { schema_version_ = v; }
+  void set_id(std::string_view v) { id_ = v; }
+  void set_source(std::string_view v) { source_ = v; }
+  void set_type(std::string_view v) { type_ = v; }
+  void set_occurred_at_ms(int64_t v) { occurred_at_ms_ = v; }
+  void set_actor(std::string_view v) { actor_ = v; }
+  Subject& mutable_subject() { return subject_; }
+  // A new attribute, unset; then at most one of the value setters, or list items.
+  void AddAttr(std::string_view name);
+  void SetNull();
+  void SetString(std::string_view v);
+  void SetInt(int64_t v);
+  void SetDouble(double v);
+  void SetBool(bool v);
+  // An empty list; AddListItem appends to it. Items of one list must be added together (a
+  // list set twice in one attribute keeps the second: the stored encoding never does that).
+  void SetList();
+  void AddListItem(std::string_view v);
+  void set_attr_name(std::string_view name) { attrs_.back().name_ = name; }
+  // Fixes the lists' spans and the type code.
+  void Finish();
+
+ private:
+  void FixLists();
+
+  uint32_t schema_version_ = 0;
+  std::string_view id_, source_, type_, actor_;
+  EventType type_code_ = EventType::kOther;
+  int64_t occurred_at_ms_ = 0;
+  Subject subject_;
+  std::vector<Attr> attrs_;
+  // Every list's items, one list after the other. Both vectors keep their capacity across
+  // Reset(): their elements are views, so reuse allocates nothing.
+  std::vector<std::string_view> items_;
+};
+
+// A view of `e` (valid while `e` is unchanged and alive), into a reused view.
+void ViewOf(const Event& e, EventView& out);
+
+template <typename Fn>
+void EventView::ForEachPersonRef(Fn&& fn) {
+  if (!actor_.empty()) fn(actor_);
+  for (Attr& attr : attrs_) {
+    if (!IsPersonAttr(type_, attr.name_)) continue;
+    Value& v = attr.value_;
+    if (v.kind_ == Value::Kind::kString) {
+      if (!v.text_.empty()) fn(v.text_);
+    } else if (v.kind_ == Value::Kind::kList) {
+      for (uint32_t k = 0; k < v.item_count_; ++k) {
+        std::string_view& item = items_[v.first_item_ + k];
+        if (!item.empty()) fn(item);
+      }
+    }
+  }
+}
+
+}  // namespace teamhealth::schema
