@@ -72,8 +72,9 @@ class FactRecorder final : public projections::MetricSink {
   std::vector<Fact> facts_;
 };
 
-// Forwards every increment, observation and gauge to several sinks (borrowed; they must
-// outlive it): one replay feeding two report windows and a fact recorder. Not thread-safe.
+// Forwards every increment, observation and gauge (by name or by id) to several sinks
+// (borrowed; they must outlive it): one replay feeding two report windows and a fact recorder.
+// Not thread-safe.
 class FanOutSink final : public projections::MetricSink {
  public:
   explicit FanOutSink(std::vector<projections::MetricSink*> sinks) : sinks_(std::move(sinks)) {}
@@ -84,6 +85,13 @@ class FanOutSink final : public projections::MetricSink {
   void Observe(std::string_view name, const projections::Labels& labels, double value,
                EpochMillis at) override {
     for (auto* s : sinks_) s->Observe(name, labels, value, at);
+  }
+  // Forwarded by id too, so a sink behind the fan-out with a faster path by id keeps it.
+  void AddSeries(const projections::Series& series, double delta, EpochMillis at) override {
+    for (auto* s : sinks_) s->AddSeries(series, delta, at);
+  }
+  void ObserveSeries(const projections::Series& series, double value, EpochMillis at) override {
+    for (auto* s : sinks_) s->ObserveSeries(series, value, at);
   }
   void Set(std::string_view name, const projections::Labels& labels, double value) override {
     for (auto* s : sinks_) s->Set(name, labels, value);

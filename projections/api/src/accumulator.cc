@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "teamhealth/projections/bytes.h"
+#include "series_key.h"
 
 namespace teamhealth::projections {
 namespace {
@@ -160,49 +161,66 @@ const MetricSpec* FindSpec(std::string_view name) {
 
 namespace {
 
-// A series' identity as bytes: every string length-prefixed, so no two series share one.
-void AppendPart(std::string& out, std::string_view part) {
-  const auto n = static_cast<uint32_t>(part.size());
-  out.append(reinterpret_cast<const char*>(&n), sizeof n);
-  out.append(part);
-}
-const std::string& SeriesKey(std::string_view name, const Labels& labels, std::string& out) {
-  out.clear();
-  AppendPart(out, name);
-  for (const auto& [k, v] : labels) {
-    AppendPart(out, k);
-    AppendPart(out, v);
-  }
-  return out;
-}
+const std::vector<double> kNoBuckets;
 
-}  // namespace
-
-void Accumulator::Add(std::string_view name, const Labels& labels, double delta, EpochMillis) {
-  auto& where = counter_index_.where;
-  auto it = where.find(std::string_view(SeriesKey(name, labels, key_)));
-  if (it == where.end()) {
-    it = where.emplace(key_, &counters_[name_.assign(name)][labels]).first;
-  }
-  *static_cast<double*>(it->second) += delta;
-}
-
-void Accumulator::Observe(std::string_view name, const Labels& labels, double value, EpochMillis) {
+const std::vector<double>& BucketsOf(std::string_view name) {
   const MetricSpec* spec = FindSpec(name);
-  const std::vector<double> none;
-  const auto& bounds = spec ? spec->buckets : none;
-  auto& where = histogram_index_.where;
-  auto it = where.find(std::string_view(SeriesKey(name, labels, key_)));
-  if (it == where.end()) {
-    it = where.emplace(key_, &histograms_[name_.assign(name)][labels]).first;
-  }
-  auto& h = *static_cast<HistogramData*>(it->second);
+  return spec ? spec->buckets : kNoBuckets;
+}
+
+void Record(HistogramData& h, const std::vector<double>& bounds, double value) {
   if (h.bucket_counts.empty()) h.bucket_counts.assign(bounds.size() + 1, 0);
   const size_t i =
       static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin());
   h.bucket_counts[i] += 1;
   h.sum += value;
   h.count += 1;
+}
+
+}  // namespace
+
+double& Accumulator::CounterOf(std::string_view name, const Labels& labels) {
+  auto& where = counter_index_.where;
+  auto it = where.find(std::string_view(detail::SeriesKey(name, labels, key_)));
+  if (it == where.end()) {
+    it = where.emplace(key_, &counters_[name_.assign(name)][labels]).first;
+  }
+  return *static_cast<double*>(it->second);
+}
+
+HistogramData& Accumulator::HistogramOf(std::string_view name, const Labels& labels) {
+  auto& where = histogram_index_.where;
+  auto it = where.find(std::string_view(detail::SeriesKey(name, labels, key_)));
+  if (it == where.end()) {
+    it = where.emplace(key_, &histograms_[name_.assign(name)][labels]).first;
+  }
+  return *static_cast<HistogramData*>(it->second);
+}
+
+void Accumulator::Add(std::string_view name, const Labels& labels, double delta, EpochMillis) {
+  CounterOf(name, labels) += delta;
+}
+
+void Accumulator::Observe(std::string_view name, const Labels& labels, double value, EpochMillis) {
+  Record(HistogramOf(name, labels), BucketsOf(name), value);
+}
+
+void Accumulator::AddSeries(const Series& series, double delta, EpochMillis) {
+  double* v = counter_slots_.Find(series);
+  if (!v) {
+    v = &CounterOf(series.name, series.labels);
+    counter_slots_.Remember(series, v);
+  }
+  *v += delta;
+}
+
+void Accumulator::ObserveSeries(const Series& series, double value, EpochMillis) {
+  HistogramSlot slot = histogram_slots_.Find(series);
+  if (!slot.data) {
+    slot = {&HistogramOf(series.name, series.labels), &BucketsOf(series.name)};
+    histogram_slots_.Remember(series, slot);
+  }
+  Record(*slot.data, *slot.bounds, value);
 }
 
 void Accumulator::Set(std::string_view name, const Labels& labels, double value) {

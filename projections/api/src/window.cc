@@ -8,6 +8,10 @@
 namespace teamhealth::projections {
 
 void WindowSink::NamePeople(const std::map<std::string, std::string>& names) {
+  // Renamed series keep their nodes under other labels: a remembered place may now be another
+  // series'.
+  counter_slots_.Clear();
+  observation_slots_.Clear();
   NamePersonSeries(counters_, names);
   NamePersonSeries(gauges_, names);
   NamePersonSeries(observations_, names);
@@ -15,6 +19,8 @@ void WindowSink::NamePeople(const std::map<std::string, std::string>& names) {
 
 void WindowSink::WithholdSmallGroups(const std::map<std::string, int>& team_sizes,
                                           int min_group_size) {
+  counter_slots_.Clear();  // series are erased below
+  observation_slots_.Clear();
   for (auto& [name, series] : counters_) {
     std::erase_if(series, [&](const auto& s) {
       return IsSmallSenderTeam(s.first, team_sizes, min_group_size);

@@ -54,6 +54,10 @@ class Accumulator final : public MetricSink {
   void Add(std::string_view name, const Labels& labels, double delta, EpochMillis at) override;
   void Observe(std::string_view name, const Labels& labels, double value, EpochMillis at) override;
   void Set(std::string_view name, const Labels& labels, double value) override;
+  // By id: one bounds check and one load once this accumulator has seen the series (the first
+  // call for it takes the string path above and remembers where the series lives).
+  void AddSeries(const Series& series, double delta, EpochMillis at) override;
+  void ObserveSeries(const Series& series, double value, EpochMillis at) override;
 
   void ClearGauges() { gauges_.clear(); }
   // Adds another accumulator's counters and histograms and takes its gauges (the live metrics
@@ -106,11 +110,23 @@ class Accumulator final : public MetricSink {
       return *this;
     }
   };
+  // The same series by Series::id, for AddSeries and ObserveSeries; a histogram also keeps its
+  // buckets (FindSpec walks every spec comparing names). Cleared with the index above.
+  struct HistogramSlot {
+    HistogramData* data = nullptr;
+    const std::vector<double>* bounds = nullptr;
+  };
   void ForgetSeriesIndex() {
     counter_index_.where.clear();
     histogram_index_.where.clear();
+    counter_slots_.Clear();
+    histogram_slots_.Clear();
   }
+  double& CounterOf(std::string_view name, const Labels& labels);
+  HistogramData& HistogramOf(std::string_view name, const Labels& labels);
   SeriesIndex counter_index_, histogram_index_;
+  SeriesSlots<double*> counter_slots_;
+  SeriesSlots<HistogramSlot> histogram_slots_;
   std::string key_;   // the current increment's SeriesKey (reused: no allocation per call)
   std::string name_;  // the current metric name, for the same reason
 };

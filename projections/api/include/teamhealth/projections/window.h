@@ -24,6 +24,26 @@ class WindowSink final : public MetricSink {
   void Set(std::string_view name, const Labels& labels, double value) override {
     gauges_[std::string(name)][labels] = value;
   }
+  // By id: the same window test, then the series' remembered place instead of a name copy and
+  // two map walks (a report replays the whole log through this sink).
+  void AddSeries(const Series& series, double delta, EpochMillis at) override {
+    if (at < from_ || at >= to_) return;
+    double* v = counter_slots_.Find(series);
+    if (!v) {
+      v = &counters_[series.name][series.labels];
+      counter_slots_.Remember(series, v);
+    }
+    *v += delta;
+  }
+  void ObserveSeries(const Series& series, double value, EpochMillis at) override {
+    if (at < from_ || at >= to_) return;
+    std::vector<double>* values = observation_slots_.Find(series);
+    if (!values) {
+      values = &observations_[series.name][series.labels];
+      observation_slots_.Remember(series, values);
+    }
+    values->push_back(value);
+  }
 
   // As Accumulator::NamePeople: pseudonyms or identities of per-person series -> handles.
   void NamePeople(const std::map<std::string, std::string>& names);
@@ -46,6 +66,9 @@ class WindowSink final : public MetricSink {
   std::map<std::string, std::map<Labels, double>> counters_;
   std::map<std::string, std::map<Labels, double>> gauges_;
   std::map<std::string, std::map<Labels, std::vector<double>>> observations_;
+  // Where each series lives, by Series::id; cleared wherever a series is erased or relabelled.
+  SeriesSlots<double*> counter_slots_;
+  SeriesSlots<std::vector<double>*> observation_slots_;
 };
 
 // Nearest-rank percentile (0 < p <= 100) of `values` (sorted in place); 0 for none.
