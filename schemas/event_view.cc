@@ -83,6 +83,9 @@ void EventView::SetBool(bool v) {
 
 void EventView::SetList() {
   Value& value = attrs_.back().value_;
+  // A list set again in the same value continues it, as protobuf merges a repeated message
+  // field (its items are still the last ones: one attribute is decoded at a time).
+  if (value.kind_ == Value::Kind::kList) return;
   value.kind_ = Value::Kind::kList;
   value.first_item_ = static_cast<uint32_t>(items_.size());
   value.item_count_ = 0;

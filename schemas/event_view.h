@@ -148,8 +148,9 @@ class EventView {
   void SetInt(int64_t v);
   void SetDouble(double v);
   void SetBool(bool v);
-  // An empty list; AddListItem appends to it. Items of one list must be added together (a
-  // list set twice in one attribute keeps the second: the stored encoding never does that).
+  // A list; AddListItem appends to it. Set again while the value is a list, it continues
+  // that list (protobuf's merge). Items of one attribute must be added before the next
+  // attribute is.
   void SetList();
   void AddListItem(std::string_view v);
   void set_attr_name(std::string_view name) { attrs_.back().name_ = name; }

@@ -216,9 +216,8 @@ class EventLog final {
 Status Decode(std::string_view bytes, schema::Event& out);
 // The same record as a view into `bytes` (docs/design.md section 10: projections read a
 // compact fixed-layout view), without building a message: what replays feed the projections.
-// Accepts and refuses what Decode() does for every record this build writes, and its fields
-// equal the decoded event's (origin aside); a non-canonical encoding that repeats a list value
-// inside one attribute keeps the last list where protobuf would concatenate them.
+// Every record Decode() accepts, it accepts, with the decoded event's fields (origin aside:
+// it is skipped, so bad UTF-8 in origin.topic is not refused here as protobuf refuses it).
 Status DecodeView(std::string_view bytes, schema::EventView& out);
 
 }  // namespace teamhealth::eventlog
