@@ -160,4 +160,47 @@ void ViewOf(const Event& e, EventView& out) {
   out.Finish();
 }
 
+Event ToMessage(const EventView& v) {
+  Event e;
+  e.set_schema_version(v.schema_version());
+  e.set_id(std::string(v.id()));
+  e.set_source(std::string(v.source()));
+  e.set_type(std::string(v.type()));
+  e.set_occurred_at_ms(v.occurred_at_ms());
+  e.set_actor(std::string(v.actor()));
+  const auto& s = v.subject();
+  if (!(s.kind().empty() && s.id().empty() && s.key().empty() && s.project().empty() &&
+        s.service().empty() && s.title().empty())) {
+    auto* subject = e.mutable_subject();
+    subject->set_kind(std::string(s.kind()));
+    subject->set_id(std::string(s.id()));
+    subject->set_key(std::string(s.key()));
+    subject->set_project(std::string(s.project()));
+    subject->set_service(std::string(s.service()));
+    subject->set_title(std::string(s.title()));
+  }
+  for (const auto& a : v.attrs()) {
+    auto* attr = e.add_attrs();
+    attr->set_name(std::string(a.name()));
+    const auto& value = a.value();
+    auto* out = attr->mutable_value();
+    switch (value.kind()) {
+      case EventView::Value::Kind::kNull: out->set_null_value(true); break;
+      case EventView::Value::Kind::kString:
+        out->set_string_value(std::string(value.string_value()));
+        break;
+      case EventView::Value::Kind::kInt: out->set_int_value(value.int_value()); break;
+      case EventView::Value::Kind::kDouble: out->set_double_value(value.double_value()); break;
+      case EventView::Value::Kind::kBool: out->set_bool_value(value.bool_value()); break;
+      case EventView::Value::Kind::kList: {
+        auto* list = out->mutable_list_value();
+        for (std::string_view item : value.list_value().values()) list->add_values(std::string(item));
+        break;
+      }
+      case EventView::Value::Kind::kNotSet: break;
+    }
+  }
+  return e;
+}
+
 }  // namespace teamhealth::schema

@@ -173,6 +173,8 @@ class EventView {
 
 // A view of `e` (valid while `e` is unchanged and alive), into a reused view.
 void ViewOf(const Event& e, EventView& out);
+// The message a view shows (origin left empty): for what keeps events beyond the view's bytes.
+Event ToMessage(const EventView& v);
 
 template <typename Fn>
 void EventView::ForEachPersonRef(Fn&& fn) {

@@ -70,7 +70,28 @@ bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>
   return false;
 }
 
+std::string_view KindName(Kind kind) { return kind == Kind::kDm ? "dm" : "mention"; }
+
+const Series* TeamSeriesOf(std::string_view name, std::string_view team) {
+  return &InternSeries(name, MakeLabels({{"team", team}}));
+}
+
 }  // namespace
+
+ContextSwitching::TeamSeries::TeamSeries(std::string_view team)
+    : switches(TeamSeriesOf("teamhealth_context_switches_total", team)),
+      focus_lost(TeamSeriesOf("teamhealth_focus_lost_seconds_total", team)),
+      project_switches(TeamSeriesOf("teamhealth_project_switches_total", team)),
+      persondays(TeamSeriesOf("teamhealth_active_persondays_total", team)),
+      items_touched(TeamSeriesOf("teamhealth_work_items_touched_total", team)),
+      bypass(TeamSeriesOf("teamhealth_oncall_bypass_total", team)),
+      team(team) {}
+
+ContextSwitching::TeamSeries& ContextSwitching::SeriesOf(std::string_view team) {
+  auto it = series_.find(team);
+  if (it == series_.end()) it = series_.try_emplace(std::string(team), team).first;
+  return it->second;
+}
 
 void ContextSwitching::Apply(const schema::EventView& e, const DirectoryView& directory,
                              MetricSink& sink) {
@@ -98,10 +119,10 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   std::string subject = SubjectKey(e);
   std::string project = ProjectKey(e);
   // Most activities count nothing: look the team up only when something is counted.
-  std::optional<Labels> team_labels;
-  auto team = [&]() -> const Labels& {
-    if (!team_labels) team_labels = MakeLabels({{"team", directory.TeamAt(actor, at)}});
-    return *team_labels;
+  TeamSeries* series = nullptr;
+  auto team = [&]() -> TeamSeries& {
+    if (series == nullptr) series = &SeriesOf(directory.TeamAt(actor, at));
+    return *series;
   };
 
   auto [it, fresh] = FindOrInsert(people_, actor);
@@ -109,11 +130,10 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   if (!fresh && person.last_subject != subject) {
     const int64_t gap = at >= person.last_at ? at - person.last_at : person.last_at - at;
     if (gap < settings_.session_gap_ms) {
-      sink.Add("teamhealth_context_switches_total", team(), 1, at);
-      sink.Add("teamhealth_focus_lost_seconds_total", team(), settings_.switch_cost_minutes * 60,
-               at);
+      sink.AddSeries(*team().switches, 1, at);
+      sink.AddSeries(*team().focus_lost, settings_.switch_cost_minutes * 60, at);
       if (DifferentProjects(person.last_project, project)) {
-        sink.Add("teamhealth_project_switches_total", team(), 1, at);
+        sink.AddSeries(*team().project_switches, 1, at);
       }
     }
   }
@@ -130,9 +150,9 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   const int64_t local_day = directory.LocalDay(actor, at);
   auto [day_it, new_day] = person.days.try_emplace(local_day);
   day_it->second.last_use = ++person.uses;
-  if (new_day) sink.Add("teamhealth_active_persondays_total", team(), 1, at);
+  if (new_day) sink.AddSeries(*team().persondays, 1, at);
   if (day_it->second.subjects.insert(std::move(subject)).second) {
-    sink.Add("teamhealth_work_items_touched_total", team(), 1, at);
+    sink.AddSeries(*team().items_touched, 1, at);
   }
   if (person.days.size() > kMaxDaysPerPerson) {
     auto oldest = std::min_element(
@@ -169,32 +189,37 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
     if (person.empty() || person == sender) continue;
     const std::string team = directory.TeamAt(person, at);
     const Period period = directory.PeriodAt(person, at);
-    sink.Add("teamhealth_direct_interruptions_total",
-             MakeLabels({{"kind", kind == Kind::kDm ? "dm" : "mention"},
-                         {"period", PeriodName(period)},
-                         {"team", team}}),
-             1, at);
+    TeamSeries& series = SeriesOf(team);
+    const Series*& direct = series.direct[static_cast<int>(kind)][static_cast<int>(period)];
+    if (direct == nullptr) {
+      direct = &InternSeries("teamhealth_direct_interruptions_total",
+                             MakeLabels({{"kind", KindName(kind)},
+                                         {"period", PeriodName(period)},
+                                         {"team", team}}));
+    }
+    sink.AddSeries(*direct, 1, at);
     if (!sender_team) sender_team = directory.TeamAt(sender, at);
-    sink.Add("teamhealth_direct_interruptions_by_sender_team_total",
-             MakeLabels({{"sender_team", SenderTeamLabel(team, *sender_team)}, {"team", team}}),
-             1, at);
+    const std::string& sender_label = SenderTeamLabel(team, *sender_team);
+    auto [by_sender, fresh] = FindOrInsert(series.by_sender_team, sender_label);
+    if (fresh) {
+      by_sender->second = &InternSeries("teamhealth_direct_interruptions_by_sender_team_total",
+                                        MakeLabels({{"sender_team", sender_label}, {"team", team}}));
+    }
+    sink.AddSeries(*by_sender->second, 1, at);
     if (settings_.person_metrics) {
       // Opt-in per-person series (privacy.person_metrics): who keeps getting pinged directly.
+      // By name: a cache per person would grow with the organisation.
       sink.Add("teamhealth_person_direct_interruptions_total",
-               MakeLabels({{"kind", kind == Kind::kDm ? "dm" : "mention"},
+               MakeLabels({{"kind", KindName(kind)},
                            {"period", PeriodName(period)},
                            {"person", person},
                            {"team", team}}),
                1, at);
     }
-    const Labels team_labels = MakeLabels({{"team", team}});
     if (period == Period::kBusiness) {
-      sink.Add("teamhealth_focus_lost_seconds_total", team_labels,
-               settings_.switch_cost_minutes * 60, at);
+      sink.AddSeries(*series.focus_lost, settings_.switch_cost_minutes * 60, at);
     }
-    if (IsBypass(sender, person, at, directory)) {
-      sink.Add("teamhealth_oncall_bypass_total", team_labels, 1, at);
-    }
+    if (IsBypass(sender, person, at, directory)) sink.AddSeries(*series.bypass, 1, at);
   }
 }
 

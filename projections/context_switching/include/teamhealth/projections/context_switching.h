@@ -115,6 +115,22 @@ class ContextSwitching final : public Projection {
   const std::string& SenderTeamLabel(const std::string& team, const std::string& sender_team);
   void Prune(EpochMillis now);
 
+  // The series one team's increments go to, resolved once (InternSeries) and kept: an
+  // increment then builds no labels (issue 13). A cache, not state: never saved.
+  struct TeamSeries {
+    explicit TeamSeries(std::string_view team);
+    const Series* switches;
+    const Series* focus_lost;
+    const Series* project_switches;
+    const Series* persondays;
+    const Series* items_touched;
+    const Series* bypass;
+    const Series* direct[2][3] = {};  // [Kind][Period], resolved at first use
+    StringMap<const Series*> by_sender_team;
+    std::string team;
+  };
+  TeamSeries& SeriesOf(std::string_view team);
+
   Settings settings_;
   // Hashed: looked up at every activity (Save writes them in name order).
   StringMap<Person> people_;
@@ -122,6 +138,7 @@ class ContextSwitching final : public Projection {
   // Per team, the named sender teams admitted under Settings::max_sender_teams.
   std::map<std::string, std::set<std::string>> sender_teams_;
   uint64_t applied_ = 0;
+  StringMap<TeamSeries> series_;  // by team
 };
 
 }  // namespace teamhealth::projections
