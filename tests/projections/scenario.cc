@@ -59,7 +59,7 @@ class Borrowed final : public projections::Projection {
   explicit Borrowed(projections::Projection& p) : p_(p) {}
   std::string_view name() const override { return p_.name(); }
   uint32_t version() const override { return p_.version(); }
-  void Apply(const schema::Event& e, const projections::DirectoryView& d,
+  void Apply(const schema::EventView& e, const projections::DirectoryView& d,
              projections::MetricSink& sink) override {
     p_.Apply(e, d, sink);
   }

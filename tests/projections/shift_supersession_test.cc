@@ -94,7 +94,7 @@ TEST(ShiftSupersessionTest, BypassMessageByMessage) {
     if (auto it = acc.counters().find(name); it != acc.counters().end()) {
       for (const auto& [_, v] : it->second) now += v;
     }
-    if (now > before) bypassed.push_back(ListAttr(e, "recipients").at(0) + " " +
+    if (now > before) bypassed.push_back(std::string(ListAttr(e, "recipients")[0]) + " " +
                                          FormatRfc3339(e.occurred_at_ms()));
     before = now;
   }

@@ -24,7 +24,7 @@ class Versioned final : public projections::Projection {
   explicit Versioned(uint32_t version) : version_(version) {}
   std::string_view name() const override { return "versioned"; }
   uint32_t version() const override { return version_; }
-  void Apply(const schema::Event& e, const projections::DirectoryView&,
+  void Apply(const schema::EventView& e, const projections::DirectoryView&,
              projections::MetricSink& sink) override {
     sink.Add("teamhealth_context_switches_total", projections::MakeLabels({{"team", "t"}}), 1,
              e.occurred_at_ms());
@@ -294,7 +294,10 @@ TEST_F(ProjectorTest, AnAliasLearnedWhileRunningRebuildsEverything) {
   // from the escalation that pages both (assignees PALICE, PBOB).
   std::vector<std::string> both;
   ASSERT_TRUE(log_->ForEach(Sequence(1), [&](Sequence, const schema::Event& e) {
-                    if (e.id() == "pagerduty:e5") both = projections::ListAttr(e, "assignees");
+                    if (e.id() != "pagerduty:e5") return true;
+                    const schema::EventView view(e);  // ListAttr views the view: keep it
+                    const auto items = projections::ListAttr(view, "assignees");
+                    both.assign(items.begin(), items.end());
                     return true;
                   }).ok());
   ASSERT_EQ(both.size(), 2u);
