@@ -34,6 +34,21 @@ constexpr int kQuartersPerDay = 96;
 // Days since the epoch of a UTC instant (floor, also before 1970).
 int64_t UtcDay(EpochMillis at) { return at >= 0 ? at / kDayMs : (at - kDayMs + 1) / kDayMs; }
 
+// `parts` joined by `separator` (as JoinKey) into `scratch`, whose capacity is reused: a map
+// key per event without an allocation. To move beside JoinKey (event_access.h): flow,
+// oncall_load and burnout each hold a copy for now.
+std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
+                          char separator) {
+  scratch.clear();
+  bool first = true;
+  for (std::string_view part : parts) {
+    if (!first) scratch.push_back(separator);
+    scratch.append(part);
+    first = false;
+  }
+  return scratch;
+}
+
 bool IsOpenCategory(const std::string& c) { return c == "todo" || c == "in_progress"; }
 
 }  // namespace
@@ -107,31 +122,39 @@ void Burnout::ApplyWorkItem(const schema::EventView& e) {
   const bool deleted = type == "work_item.deleted";
   if (!created && !moved && !assigned && !deleted) return;
   const EpochMillis at = e.occurred_at_ms();
-  const std::string key = JoinKey({e.source(), e.subject().kind(), e.subject().id()}, ':');
+  const std::string_view key =
+      JoinInto(key_, {e.source(), e.subject().kind(), e.subject().id()}, ':');
   auto it = items_.find(key);
-  if (it == items_.end() && deleted) return;
-  Item before = it == items_.end() ? Item{} : it->second;
-  Item after = before;
-  after.last_at = at;
-  if (created) {
-    if (auto c = StringAttr(e, "status_category"); !c.empty()) after.category = c;
-    after.assignee = StringAttr(e, "assignee");
-  } else if (moved) {
-    if (auto c = StringAttr(e, "to_category"); !c.empty()) after.category = c;
-  } else if (assigned) {
-    after.assignee = StringAttr(e, "to");
+  if (it == items_.end()) {
+    if (deleted) return;
+    it = items_.try_emplace(std::string(key)).first;
   }
-  auto counts = [](const Item& i) { return i.category == "in_progress" && !i.assignee.empty(); };
-  const bool was = counts(before);
-  const bool is = !deleted && counts(after);
-  const bool same_ref = before.assignee == after.assignee;
+  Item& item = it->second;
+  // The item after the event, as views (of the item or of the event) until it is written back:
+  // no copy of the item per event.
+  std::string_view category = item.category;
+  std::string_view assignee = item.assignee;
+  if (created) {
+    if (auto c = StringAttr(e, "status_category"); !c.empty()) category = c;
+    assignee = StringAttr(e, "assignee");
+  } else if (moved) {
+    if (auto c = StringAttr(e, "to_category"); !c.empty()) category = c;
+  } else if (assigned) {
+    assignee = StringAttr(e, "to");
+  }
+  const bool was = item.category == "in_progress" && !item.assignee.empty();
+  const bool is = !deleted && category == "in_progress" && !assignee.empty();
+  const bool same_ref = item.assignee == assignee;
+  if (was && (!is || !same_ref)) MoveWip(item.assignee, -1);
+  if (is && (!was || !same_ref)) MoveWip(assignee, +1);
   if (deleted) {
     items_.erase(it);
-  } else {
-    items_[key] = after;
+    return;
   }
-  if (was && (!is || !same_ref)) MoveWip(before.assignee, -1);
-  if (is && (!was || !same_ref)) MoveWip(after.assignee, +1);
+  // A field the event left alone still views the item itself: nothing to copy back.
+  if (category.data() != item.category.data()) item.category = category;
+  if (assignee.data() != item.assignee.data()) item.assignee = assignee;
+  item.last_at = at;
 }
 
 // A work activity of, or a page to, `person` at `at`: marks its quarter hour (for
@@ -152,14 +175,22 @@ void Burnout::ApplyWorkOrPage(std::string_view person, EpochMillis at,
   Day* d = DayOf(p, local_day);
   if (d == nullptr || d->time_off_counted) return;
   d->time_off_counted = true;
-  sink.Add("teamhealth_time_off_worked_days_total",
-           MakeLabels({{"team", directory.TeamAt(person, at)}}), 1, at);
+  // The person's first team at `at`, as TeamAt, without copying it.
+  const auto& teams = directory.EntryAt(person, at).teams;
+  const std::string_view team = teams.empty() ? std::string_view("unmapped") : teams.front();
+  auto [series, fresh] = FindOrInsert(worked_days_of_team_, team);
+  if (fresh) {
+    series->second =
+        &InternSeries("teamhealth_time_off_worked_days_total", MakeLabels({{"team", team}}));
+  }
+  sink.AddSeries(*series->second, 1, at);
 }
 
-void Burnout::MoveWip(const std::string& person, int64_t delta) {
-  int64_t& n = wip_of_[person];
-  n += delta;
-  if (n <= 0) wip_of_.erase(person);
+void Burnout::MoveWip(std::string_view person, int64_t delta) {
+  auto it = wip_of_.find(person);
+  if (it == wip_of_.end()) it = wip_of_.emplace(std::string(person), 0).first;
+  it->second += delta;
+  if (it->second <= 0) wip_of_.erase(it);
 }
 
 // The aggregates of `day`, or nullptr when the day is older than what is kept (relative to
@@ -394,7 +425,8 @@ std::string Burnout::Save() const {
   w.Str(shifts_.Save());
   w.Str(time_offs_.Save());
   w.U64(items_.size());
-  for (const auto& [key, item] : items_) {
+  for (const auto* entry : SortedByKey(items_)) {
+    const auto& [key, item] = *entry;
     w.Str(key);
     w.Str(item.category);
     w.Str(item.assignee);

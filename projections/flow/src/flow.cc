@@ -17,6 +17,21 @@ constexpr uint64_t kFormat = 1;           // Save() layout; Load() rejects anyth
 
 constexpr uint64_t kEverInProgress = 1, kGap = 2, kDoneOnce = 4, kDeleted = 8;
 
+// `parts` joined by `separator` (as JoinKey) into `scratch`, whose capacity is reused: a map
+// key per event without an allocation. To move beside JoinKey (event_access.h): flow,
+// oncall_load and burnout each hold a copy for now.
+std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
+                          char separator) {
+  scratch.clear();
+  bool first = true;
+  for (std::string_view part : parts) {
+    if (!first) scratch.push_back(separator);
+    scratch.append(part);
+    first = false;
+  }
+  return scratch;
+}
+
 double Seconds(EpochMillis from, EpochMillis to) {
   // Event times may run backwards across sources (clock skew): never a negative duration.
   return static_cast<double>(std::max<EpochMillis>(0, to - from)) / 1000.0;
@@ -29,6 +44,19 @@ Flow::Category Flow::ParseCategory(std::string_view text) {
   if (text == "in_progress") return Category::kInProgress;
   if (text == "done") return Category::kDone;
   return Category::kUnknown;  // null or unrecognised: the item keeps its category
+}
+
+Flow::TeamSeries& Flow::SeriesOf(std::string_view team) {
+  auto [it, fresh] = FindOrInsert(series_, team);
+  TeamSeries& s = it->second;
+  if (!fresh) return s;
+  const Labels labels = MakeLabels({{"team", team}});
+  s.reassignments = &InternSeries("teamhealth_reassignments_total", labels);
+  s.priority_changes = &InternSeries("teamhealth_priority_changes_total", labels);
+  s.reopened = &InternSeries("teamhealth_work_items_reopened_total", labels);
+  s.pr_pickup = &InternSeries("teamhealth_pr_pickup_seconds", labels);
+  s.pr_review = &InternSeries("teamhealth_pr_review_seconds", labels);
+  return s;
 }
 
 void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
@@ -46,7 +74,7 @@ void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, Met
 void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   const std::string_view type = e.type();
-  const std::string key = JoinKey({e.source(), e.subject().id()}, ':');
+  const std::string_view key = JoinInto(key_, {e.source(), e.subject().id()}, ':');
   // Only events that carry state start tracking an unseen item: a comment on an old item
   // must not keep it in memory forever. Others use a scratch copy for the team.
   const bool stateful = type == "work_item.created" || type == "work_item.status_changed" ||
@@ -57,7 +85,7 @@ void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& direct
   if (auto it = items_.find(key); it != items_.end()) {
     item = &it->second;
   } else if (stateful) {
-    item = &items_[key];
+    item = &items_.try_emplace(std::string(key)).first->second;
     fresh = true;
   }
   if (item->deleted) return;  // a tombstone: nothing more happens to a deleted item
@@ -94,18 +122,17 @@ void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& direct
     item->assignee = to;
     // Counted for the item's team after the change (the new assignee's, if no project team).
     if (!from.empty() && !to.empty() && from != to) {
-      sink.Add("teamhealth_reassignments_total",
-               MakeLabels({{"team", ItemTeam(*item, e.source(), at, directory)}}), 1, at);
+      sink.AddSeries(*SeriesOf(ItemTeam(*item, e.source(), at, directory)).reassignments, 1, at);
     }
   } else if (type == "work_item.priority_changed") {
-    sink.Add("teamhealth_priority_changes_total",
-             MakeLabels({{"team", ItemTeam(*item, e.source(), at, directory)}}), 1, at);
+    sink.AddSeries(*SeriesOf(ItemTeam(*item, e.source(), at, directory)).priority_changes, 1,
+                   at);
   } else if (type == "work_item.deleted") {
     item->deleted = true;
   }
 }
 
-void Flow::ChangeCategory(Item& item, Category to, EpochMillis at, const std::string& team,
+void Flow::ChangeCategory(Item& item, Category to, EpochMillis at, std::string_view team,
                           MetricSink& sink) {
   if (to == Category::kUnknown || to == item.category) return;
   const Category from = item.category;
@@ -118,21 +145,29 @@ void Flow::ChangeCategory(Item& item, Category to, EpochMillis at, const std::st
     item.in_progress_since = at;
     item.ever_in_progress = true;
   }
-  if (from == Category::kDone) {
-    sink.Add("teamhealth_work_items_reopened_total", MakeLabels({{"team", team}}), 1, at);
-  }
+  if (from != Category::kDone && to != Category::kDone) return;
+  TeamSeries& series = SeriesOf(team);
+  if (from == Category::kDone) sink.AddSeries(*series.reopened, 1, at);
   if (to != Category::kDone) return;
-  const std::string item_type = item.item_type.empty() ? "unknown" : item.item_type;
-  const Labels labels = MakeLabels({{"team", team}, {"item_type", item_type}});
-  sink.Add("teamhealth_work_items_completed_total", labels, 1, at);
+  // A view on both sides: with "unknown" as a char array the ?: would make a temporary string.
+  const std::string_view item_type =
+      item.item_type.empty() ? std::string_view("unknown") : item.item_type;
+  auto [by_type, fresh] = FindOrInsert(series.by_item_type, item_type);
+  ItemTypeSeries& typed = by_type->second;
+  if (fresh) {
+    const Labels labels = MakeLabels({{"team", team}, {"item_type", item_type}});
+    typed.completed = &InternSeries("teamhealth_work_items_completed_total", labels);
+    typed.lead_time = &InternSeries("teamhealth_lead_time_seconds", labels);
+    typed.cycle_time = &InternSeries("teamhealth_cycle_time_seconds", labels);
+  }
+  sink.AddSeries(*typed.completed, 1, at);
   if (item.done_once) return;
   item.done_once = true;
   // Only an item whose whole history is in the log has a known lead and cycle time.
   if (item.created_at < 0) return;
-  sink.Observe("teamhealth_lead_time_seconds", labels, Seconds(item.created_at, at), at);
+  sink.ObserveSeries(*typed.lead_time, Seconds(item.created_at, at), at);
   if (item.ever_in_progress && !item.gap) {
-    sink.Observe("teamhealth_cycle_time_seconds", labels,
-                 static_cast<double>(item.in_progress_ms) / 1000.0, at);
+    sink.ObserveSeries(*typed.cycle_time, static_cast<double>(item.in_progress_ms) / 1000.0, at);
   }
 }
 
@@ -140,7 +175,7 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
                             MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   const std::string_view type = e.type();
-  const std::string key = JoinKey({e.source(), e.subject().id()}, ':');
+  const std::string_view key = JoinInto(key_, {e.source(), e.subject().id()}, ':');
   auto it = prs_.find(key);
   if (type == "pull_request.opened") {
     if (it != prs_.end()) return;  // opened twice: the first opening stands
@@ -149,7 +184,7 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
     pr.author = e.actor();
     pr.ready_at = at;
     pr.last_at = at;
-    prs_.emplace(key, std::move(pr));
+    prs_.emplace(std::string(key), std::move(pr));
     return;
   }
   // Without the opening the author is unknown, so a self-review cannot be told apart.
@@ -167,15 +202,13 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
     if (pr.first_review_at < 0 && !reviewer.empty() && reviewer != pr.author &&
         StringAttr(e, "state") != "dismissed") {
       pr.first_review_at = at;
-      sink.Observe("teamhealth_pr_pickup_seconds",
-                   MakeLabels({{"team", PullRequestTeam(pr, e.source(), at, directory)}}),
-                   Seconds(pr.ready_at, at), at);
+      sink.ObserveSeries(*SeriesOf(PullRequestTeam(pr, e.source(), at, directory)).pr_pickup,
+                         Seconds(pr.ready_at, at), at);
     }
   } else if (type == "pull_request.merged") {
     if (pr.first_review_at >= 0) {
-      sink.Observe("teamhealth_pr_review_seconds",
-                   MakeLabels({{"team", PullRequestTeam(pr, e.source(), at, directory)}}),
-                   Seconds(pr.first_review_at, at), at);
+      sink.ObserveSeries(*SeriesOf(PullRequestTeam(pr, e.source(), at, directory)).pr_review,
+                         Seconds(pr.first_review_at, at), at);
     }
     prs_.erase(it);  // nothing can follow a merge
   } else if (type == "pull_request.closed") {
@@ -244,7 +277,8 @@ std::string Flow::Save() const {
   w.U64(kFormat);
   w.U64(applied_);
   w.U64(items_.size());
-  for (const auto& [key, item] : items_) {
+  for (const auto* entry : SortedByKey(items_)) {
+    const auto& [key, item] = *entry;
     w.Str(key);
     w.Str(item.project);
     w.Str(item.item_type);
@@ -258,7 +292,8 @@ std::string Flow::Save() const {
     w.I64(item.last_at);
   }
   w.U64(prs_.size());
-  for (const auto& [key, pr] : prs_) {
+  for (const auto* entry : SortedByKey(prs_)) {
+    const auto& [key, pr] = *entry;
     w.Str(key);
     w.Str(pr.project);
     w.Str(pr.author);
@@ -274,7 +309,7 @@ bool Flow::Load(std::string_view bytes) {
   ByteReader r(bytes);
   if (r.U64() != kFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
-  std::map<std::string, Item> items;
+  decltype(items_) items;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     std::string key = r.Str();
     Item item;
@@ -295,7 +330,7 @@ bool Flow::Load(std::string_view bytes) {
     item.deleted = flags & kDeleted;
     if (!items.emplace(std::move(key), std::move(item)).second) return false;
   }
-  std::map<std::string, PullRequest> prs;
+  decltype(prs_) prs;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     std::string key = r.Str();
     PullRequest pr;

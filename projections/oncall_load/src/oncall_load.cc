@@ -12,6 +12,21 @@ constexpr EpochMillis kKeepResolvedMs = 30LL * 86'400'000;  // reopen window kep
 constexpr EpochMillis kKeepBookedMs = 29LL * 86'400'000;
 constexpr uint64_t kStateFormat = 2;  // 2: the shift ledger
 
+// `parts` joined by `separator` (as JoinKey) into `scratch`, whose capacity is reused: a map
+// key per event without an allocation. To move beside JoinKey (event_access.h): flow,
+// oncall_load and burnout each hold a copy for now.
+std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
+                          char separator) {
+  scratch.clear();
+  bool first = true;
+  for (std::string_view part : parts) {
+    if (!first) scratch.push_back(separator);
+    scratch.append(part);
+    first = false;
+  }
+  return scratch;
+}
+
 // The local night an instant belongs to: the day the sleep window started.
 int64_t NightOf(const WorkPattern& p, EpochMillis at) {
   const LocalTime local = ToLocal(p.timezone, at);
@@ -33,6 +48,27 @@ void OncallLoad::Apply(const schema::EventView& e, const DirectoryView& director
   if (++applied_ % 10000 == 0) Prune(e.occurred_at_ms());
 }
 
+OncallLoad::TeamSeries& OncallLoad::SeriesOf(std::string_view team) {
+  auto [it, fresh] = FindOrInsert(series_, team);
+  TeamSeries& s = it->second;
+  if (!fresh) return s;
+  const Labels labels = MakeLabels({{"team", team}});
+  s.shift_seconds = &InternSeries("teamhealth_oncall_shift_seconds_total", labels);
+  s.escalations = &InternSeries("teamhealth_oncall_escalations_total", labels);
+  s.reassignments = &InternSeries("teamhealth_oncall_reassignments_total", labels);
+  s.time_to_ack = &InternSeries("teamhealth_oncall_time_to_ack_seconds", labels);
+  s.time_to_resolve = &InternSeries("teamhealth_oncall_time_to_resolve_seconds", labels);
+  s.unacknowledged = &InternSeries("teamhealth_oncall_unacknowledged_total", labels);
+  s.sleep_disrupted_nights =
+      &InternSeries("teamhealth_oncall_sleep_disrupted_nights_total", labels);
+  for (Period p : {Period::kBusiness, Period::kOffHours, Period::kSleep}) {
+    s.interruptions[static_cast<size_t>(p)] =
+        &InternSeries("teamhealth_oncall_interruptions_total",
+                      MakeLabels({{"period", PeriodName(p)}, {"team", team}}));
+  }
+  return s;
+}
+
 // Shift time, booked at the shift's start for the person's team then. A shift that supersedes
 // part of its slot (ShiftLedger) books only what the slot has not booked for that team yet;
 // nothing booked is ever taken back (the counter is monotonic).
@@ -41,17 +77,17 @@ void OncallLoad::ApplyShift(const Shift& shift, const DirectoryView& directory,
   const std::string team = directory.TeamAt(shift.person, shift.start);
   const EpochMillis fresh = ledger_.Book(shift, team);
   if (fresh > 0) {
-    sink.Add("teamhealth_oncall_shift_seconds_total", MakeLabels({{"team", team}}),
-             static_cast<double>(fresh) / 1000.0, shift.start);
+    sink.AddSeries(*SeriesOf(team).shift_seconds, static_cast<double>(fresh) / 1000.0,
+                   shift.start);
   }
 }
 
 void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& directory,
                                MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
-  const std::string key = JoinKey({e.source(), e.subject().id()}, ':');
+  const std::string_view key = JoinInto(key_, {e.source(), e.subject().id()}, ':');
   const std::string_view type = e.type();
-  auto [it, created] = incidents_.try_emplace(key);
+  auto [it, created] = FindOrInsert(incidents_, key);
   Incident& inc = it->second;
   if (created) {
     // Team of an incident: the service's team if mapped, else the first assignee's team.
@@ -66,39 +102,41 @@ void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& 
     inc.open = true;
   }
   inc.last_at = at;
-  const Labels team = MakeLabels({{"team", inc.team}});
+  TeamSeries& team = SeriesOf(inc.team);
 
   if (type == "incident.triggered") {
     if (inc.triggered_at < 0) {
       inc.triggered_at = at;
       inc.open = true;
-      std::string urgency(StringAttr(e, "urgency"));
+      std::string_view urgency = StringAttr(e, "urgency");
       if (urgency.empty()) urgency = "unknown";
-      sink.Add("teamhealth_oncall_incidents_total",
-               MakeLabels({{"team", inc.team}, {"urgency", urgency}}), 1, at);
+      auto [by_urgency, fresh] = FindOrInsert(team.incidents, urgency);
+      if (fresh) {
+        by_urgency->second = &InternSeries("teamhealth_oncall_incidents_total",
+                                           MakeLabels({{"team", inc.team}, {"urgency", urgency}}));
+      }
+      sink.AddSeries(*by_urgency->second, 1, at);
     }
   } else if (type == "incident.escalated" || type == "incident.reassigned" ||
              type == "incident.delegated") {
-    if (type == "incident.escalated") sink.Add("teamhealth_oncall_escalations_total", team, 1, at);
-    if (type == "incident.reassigned") {
-      sink.Add("teamhealth_oncall_reassignments_total", team, 1, at);
-    }
+    if (type == "incident.escalated") sink.AddSeries(*team.escalations, 1, at);
+    if (type == "incident.reassigned") sink.AddSeries(*team.reassignments, 1, at);
   } else if (type == "incident.acknowledged") {
     if (!inc.acked) {
       inc.acked = true;
       if (inc.triggered_at >= 0) {
-        sink.Observe("teamhealth_oncall_time_to_ack_seconds", team,
-                     static_cast<double>(at - inc.triggered_at) / 1000.0, at);
+        sink.ObserveSeries(*team.time_to_ack, static_cast<double>(at - inc.triggered_at) / 1000.0,
+                           at);
       }
     }
   } else if (type == "incident.resolved") {
     if (!inc.resolved_once) {
       inc.resolved_once = true;
       if (inc.triggered_at >= 0) {
-        sink.Observe("teamhealth_oncall_time_to_resolve_seconds", team,
-                     static_cast<double>(at - inc.triggered_at) / 1000.0, at);
+        sink.ObserveSeries(*team.time_to_resolve,
+                           static_cast<double>(at - inc.triggered_at) / 1000.0, at);
       }
-      if (!inc.acked) sink.Add("teamhealth_oncall_unacknowledged_total", team, 1, at);
+      if (!inc.acked) sink.AddSeries(*team.unacknowledged, 1, at);
     }
     inc.open = false;
   } else if (type == "incident.reopened") {
@@ -110,9 +148,10 @@ void OncallLoad::Interruption(const std::string& person, EpochMillis at,
                               const DirectoryView& directory, MetricSink& sink) {
   const PersonEntry& entry = directory.EntryAt(person, at);
   const Period period = ClassifyPeriod(entry.pattern, at);
-  const std::string team = entry.teams.empty() ? "unmapped" : entry.teams.front();
-  sink.Add("teamhealth_oncall_interruptions_total",
-           MakeLabels({{"period", PeriodName(period)}, {"team", team}}), 1, at);
+  const std::string_view team =
+      entry.teams.empty() ? std::string_view("unmapped") : entry.teams.front();
+  TeamSeries& series = SeriesOf(team);
+  sink.AddSeries(*series.interruptions[static_cast<size_t>(period)], 1, at);
   if (settings_.person_metrics) {  // opt-in per-person series (privacy.person_metrics)
     sink.Add("teamhealth_person_oncall_interruptions_total",
              MakeLabels({{"period", PeriodName(period)}, {"person", person}, {"team", team}}), 1,
@@ -123,7 +162,7 @@ void OncallLoad::Interruption(const std::string& person, EpochMillis at,
   auto [it, first] = last_night_.try_emplace(person, night);
   if (first || it->second != night) {
     it->second = night;
-    sink.Add("teamhealth_oncall_sleep_disrupted_nights_total", MakeLabels({{"team", team}}), 1, at);
+    sink.AddSeries(*series.sleep_disrupted_nights, 1, at);
   }
 }
 
@@ -156,7 +195,8 @@ std::string OncallLoad::Save() const {
   w.U64(kStateFormat);
   w.U64(applied_);
   w.U64(incidents_.size());
-  for (const auto& [key, inc] : incidents_) {
+  for (const auto* entry : SortedByKey(incidents_)) {
+    const auto& [key, inc] = *entry;
     w.Str(key);
     w.Str(inc.team);
     w.I64(inc.triggered_at);
@@ -177,7 +217,7 @@ bool OncallLoad::Load(std::string_view bytes) {
   ByteReader r(bytes);
   if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
-  std::map<std::string, Incident> incidents;
+  decltype(incidents_) incidents;
   std::map<std::string, int64_t> last_night;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
     Incident& inc = incidents[r.Str()];

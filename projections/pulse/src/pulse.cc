@@ -26,8 +26,11 @@ Pulse::Pulse(const Settings&) {}
 
 void Pulse::Apply(const EventView& e, const DirectoryView&, MetricSink& sink) {
   if (auto score = PulseScoreOf(e)) {
-    sink.Observe("teamhealth_pulse_score", MakeLabels({{"team", e.subject().id()}}), *score,
-                 e.occurred_at_ms());
+    auto [it, fresh] = FindOrInsert(score_of_team_, e.subject().id());
+    if (fresh) {
+      it->second = &InternSeries("teamhealth_pulse_score", MakeLabels({{"team", it->first}}));
+    }
+    sink.ObserveSeries(*it->second, *score, e.occurred_at_ms());
   }
 }
 

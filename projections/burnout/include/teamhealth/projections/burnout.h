@@ -187,7 +187,7 @@ class Burnout final : public Projection {
   int TimeOffWorkedDays(const std::string& person, const Person& p, EpochMillis now,
                         const DirectoryView& directory) const;
   void ApplyWorkItem(const schema::EventView& e);
-  void MoveWip(const std::string& person, int64_t delta);
+  void MoveWip(std::string_view person, int64_t delta);
   Day* DayOf(Person& p, int64_t day);
   void Trim(Person& p) const;
   void Prune(EpochMillis now);
@@ -200,13 +200,18 @@ class Burnout final : public Projection {
   StringMap<Person> people_;
   ShiftBook shifts_;                    // the on-call picture, every person
   TimeOffBook time_offs_;               // current time offs, every person
-  std::map<std::string, Item> items_;  // "<source>:<subject kind>:<subject id>"
+  // Hashed: looked up at every work item event (Save writes them in key order).
+  StringMap<Item> items_;  // "<source>:<subject kind>:<subject id>"
   // Derived (rebuilt by Load): in-progress items per assignee.
   std::map<std::string, int64_t, std::less<>> wip_of_;
   uint64_t applied_ = 0;
   // Local days before this one may have been dropped by Prune, with their time_off_counted:
   // they are never counted again (the horizon of the latest Prune; only grows).
   int64_t pruned_before_ = std::numeric_limits<int64_t>::min();
+  // teamhealth_time_off_worked_days_total{team} by team, resolved once (InternSeries) so that
+  // a count goes by id (issue 13). A cache, not state: Save, Load and version() ignore it.
+  StringMap<const Series*> worked_days_of_team_;
+  std::string key_;  // scratch for the key of a map lookup (JoinInto), not state
 };
 
 }  // namespace teamhealth::projections

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/string_map.h"
 
 namespace teamhealth::projections {
 
@@ -73,9 +74,27 @@ class Flow final : public Projection {
     EpochMillis last_at = 0;
   };
 
+  // The series one team's events increment, resolved (InternSeries) at the team's first
+  // increment so that each goes by id (issue 13); those also labelled by item type on the
+  // first completion of that type.
+  struct ItemTypeSeries {
+    const Series* completed = nullptr;
+    const Series* lead_time = nullptr;
+    const Series* cycle_time = nullptr;
+  };
+  struct TeamSeries {
+    const Series* reassignments = nullptr;
+    const Series* priority_changes = nullptr;
+    const Series* reopened = nullptr;
+    const Series* pr_pickup = nullptr;
+    const Series* pr_review = nullptr;
+    StringMap<ItemTypeSeries> by_item_type;
+  };
+
   static Category ParseCategory(std::string_view text);
+  TeamSeries& SeriesOf(std::string_view team);
   void ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
-  void ChangeCategory(Item& item, Category to, EpochMillis at, const std::string& team,
+  void ChangeCategory(Item& item, Category to, EpochMillis at, std::string_view team,
                       MetricSink& sink);
   void ApplyPullRequest(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   std::string ItemTeam(const Item& item, std::string_view source, EpochMillis at,
@@ -83,9 +102,13 @@ class Flow final : public Projection {
   std::string PullRequestTeam(const PullRequest& pr, std::string_view source, EpochMillis at,
                               const DirectoryView& directory) const;
 
-  std::map<std::string, Item> items_;       // by source + ":" + subject.id
-  std::map<std::string, PullRequest> prs_;  // by source + ":" + subject.id
+  // Hashed: looked up at every work item and pull request event (Save writes them in key order).
+  StringMap<Item> items_;       // by source + ":" + subject.id
+  StringMap<PullRequest> prs_;  // by source + ":" + subject.id
   uint64_t applied_ = 0;
+  // A cache, not state: Save, Load and version() ignore it (a Series never changes).
+  StringMap<TeamSeries> series_;
+  std::string key_;  // scratch for the key of a map lookup (JoinInto), not state
 };
 
 }  // namespace teamhealth::projections

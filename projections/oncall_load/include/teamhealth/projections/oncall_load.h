@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <set>
@@ -8,6 +9,7 @@
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/shift_book.h"
+#include "teamhealth/projections/string_map.h"
 
 namespace teamhealth::projections {
 
@@ -49,6 +51,22 @@ class OncallLoad final : public Projection {
     bool open = false;
   };
 
+  // The team-labelled series one team's events increment, resolved together (InternSeries) at
+  // the team's first event so that each increment goes by id (issue 13). Person-labelled
+  // series (privacy.person_metrics) stay on the string calls: one per person and period.
+  struct TeamSeries {
+    const Series* shift_seconds = nullptr;
+    const Series* escalations = nullptr;
+    const Series* reassignments = nullptr;
+    const Series* time_to_ack = nullptr;
+    const Series* time_to_resolve = nullptr;
+    const Series* unacknowledged = nullptr;
+    const Series* sleep_disrupted_nights = nullptr;
+    std::array<const Series*, 3> interruptions{};  // by Period
+    StringMap<const Series*> incidents;            // by urgency, resolved on first use
+  };
+
+  TeamSeries& SeriesOf(std::string_view team);
   void ApplyIncident(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   void ApplyShift(const Shift& shift, const DirectoryView& directory, MetricSink& sink);
   void Interruption(const std::string& person, EpochMillis at, const DirectoryView& directory,
@@ -58,10 +76,14 @@ class OncallLoad final : public Projection {
   Settings settings_;
   PageTracker pages_;
   ShiftLedger ledger_;
-  std::map<std::string, Incident> incidents_;
+  // Hashed: looked up at every incident event (Save writes them in key order).
+  StringMap<Incident> incidents_;
   // Per person: the local night already counted as sleep-disrupted.
   std::map<std::string, int64_t> last_night_;
   uint64_t applied_ = 0;
+  // A cache, not state: Save, Load and version() ignore it (a Series never changes).
+  StringMap<TeamSeries> series_;
+  std::string key_;  // scratch for the key of a map lookup (JoinInto), not state
 };
 
 }  // namespace teamhealth::projections

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "teamhealth/projections/projection.h"
+#include "teamhealth/projections/string_map.h"
 
 namespace teamhealth::projections {
 
@@ -36,6 +37,12 @@ class Pulse final : public Projection {
                     MetricSink& sink) const override;
   std::string Save() const override;
   bool Load(std::string_view bytes) override;
+
+ private:
+  // teamhealth_pulse_score{team} of each team seen, resolved once (InternSeries) so that a
+  // response observes by id (issue 13). A cache, not state: Save, Load and version() ignore
+  // it, and a series is the same whichever sink it is observed into.
+  StringMap<const Series*> score_of_team_;
 };
 
 }  // namespace teamhealth::projections
