@@ -45,18 +45,16 @@ std::optional<EpochMillis> TimeAttr(const EventView& e, std::string_view name) {
   return std::nullopt;
 }
 
-std::string JoinKey(std::initializer_list<std::string_view> parts, char separator) {
-  size_t size = parts.size();
-  for (std::string_view part : parts) size += part.size();
-  std::string key;
-  key.reserve(size);
+std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
+                          char separator) {
+  scratch.clear();
   bool first = true;
   for (std::string_view part : parts) {
-    if (!first) key.push_back(separator);
-    key.append(part);
+    if (!first) scratch.push_back(separator);
+    scratch.append(part);
     first = false;
   }
-  return key;
+  return scratch;
 }
 
 Labels MakeLabels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {

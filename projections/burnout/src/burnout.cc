@@ -34,21 +34,6 @@ constexpr int kQuartersPerDay = 96;
 // Days since the epoch of a UTC instant (floor, also before 1970).
 int64_t UtcDay(EpochMillis at) { return at >= 0 ? at / kDayMs : (at - kDayMs + 1) / kDayMs; }
 
-// `parts` joined by `separator` (as JoinKey) into `scratch`, whose capacity is reused: a map
-// key per event without an allocation. To move beside JoinKey (event_access.h): flow,
-// oncall_load and burnout each hold a copy for now.
-std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
-                          char separator) {
-  scratch.clear();
-  bool first = true;
-  for (std::string_view part : parts) {
-    if (!first) scratch.push_back(separator);
-    scratch.append(part);
-    first = false;
-  }
-  return scratch;
-}
-
 bool IsOpenCategory(const std::string& c) { return c == "todo" || c == "in_progress"; }
 
 }  // namespace

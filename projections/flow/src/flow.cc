@@ -17,21 +17,6 @@ constexpr uint64_t kFormat = 1;           // Save() layout; Load() rejects anyth
 
 constexpr uint64_t kEverInProgress = 1, kGap = 2, kDoneOnce = 4, kDeleted = 8;
 
-// `parts` joined by `separator` (as JoinKey) into `scratch`, whose capacity is reused: a map
-// key per event without an allocation. To move beside JoinKey (event_access.h): flow,
-// oncall_load and burnout each hold a copy for now.
-std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
-                          char separator) {
-  scratch.clear();
-  bool first = true;
-  for (std::string_view part : parts) {
-    if (!first) scratch.push_back(separator);
-    scratch.append(part);
-    first = false;
-  }
-  return scratch;
-}
-
 double Seconds(EpochMillis from, EpochMillis to) {
   // Event times may run backwards across sources (clock skew): never a negative duration.
   return static_cast<double>(std::max<EpochMillis>(0, to - from)) / 1000.0;

@@ -12,21 +12,6 @@ constexpr EpochMillis kKeepResolvedMs = 30LL * 86'400'000;  // reopen window kep
 constexpr EpochMillis kKeepBookedMs = 29LL * 86'400'000;
 constexpr uint64_t kStateFormat = 2;  // 2: the shift ledger
 
-// `parts` joined by `separator` (as JoinKey) into `scratch`, whose capacity is reused: a map
-// key per event without an allocation. To move beside JoinKey (event_access.h): flow,
-// oncall_load and burnout each hold a copy for now.
-std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
-                          char separator) {
-  scratch.clear();
-  bool first = true;
-  for (std::string_view part : parts) {
-    if (!first) scratch.push_back(separator);
-    scratch.append(part);
-    first = false;
-  }
-  return scratch;
-}
-
 // The local night an instant belongs to: the day the sleep window started.
 int64_t NightOf(const WorkPattern& p, EpochMillis at) {
   const LocalTime local = ToLocal(p.timezone, at);

@@ -33,8 +33,10 @@ bool IsWorkActivity(const EventView& e);
 // activity like the message). Reactions, channel joins, shifts and directory events are not.
 bool IsOwnActivity(const EventView& e);
 
-// `parts` joined by `separator`: a key for a map of subjects (one allocation).
-std::string JoinKey(std::initializer_list<std::string_view> parts, char separator);
+// `parts` joined by `separator` into `scratch`, whose capacity is reused: a key per event for
+// a map of subjects without an allocation. The view is valid until `scratch` changes.
+std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
+                          char separator);
 
 // Labels sorted by name, as MetricSink expects.
 Labels MakeLabels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs);
