@@ -39,7 +39,9 @@ using schema::EventView;
   if (a.string_value() != b.string_value()) {
     return Differs(at + ".string_value", a.string_value(), b.string_value());
   }
-  if (a.int_value() != b.int_value()) return Differs(at + ".int_value", a.int_value(), b.int_value());
+  if (a.int_value() != b.int_value()) {
+    return Differs(at + ".int_value", a.int_value(), b.int_value());
+  }
   if (std::bit_cast<uint64_t>(a.double_value()) != std::bit_cast<uint64_t>(b.double_value())) {
     return Differs(at + ".double_value", a.double_value(), b.double_value());
   }
