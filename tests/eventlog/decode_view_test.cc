@@ -1,0 +1,572 @@
+// DecodeView against protobuf: for every record Decode() accepts, DecodeView accepts and gives
+// the view ViewOf gives of the decoded message, field by field (event_log.h). Canonical
+// encodings (hand-made events of every type, the generator's, the golden scenarios') and
+// non-canonical ones built byte by byte (merged and repeated fields, unknown fields of every
+// wire type, truncations, bad UTF-8); reuse of one view across events; copies.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/stubs/logging.h>
+
+#include "event_view.h"
+#include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/generate/generator.h"
+#include "teamhealth/sources/source.h"
+
+namespace teamhealth::eventlog {
+namespace {
+
+using schema::EventView;
+
+// --- Comparison -------------------------------------------------------------------------
+
+::testing::AssertionResult Differs(const std::string& field, const auto& a, const auto& b) {
+  return ::testing::AssertionFailure() << field << " differs: \"" << a << "\" vs \"" << b << "\"";
+}
+
+::testing::AssertionResult SameValue(const std::string& at, const EventView::Value& a,
+                                     const EventView::Value& b) {
+  if (a.kind() != b.kind()) {
+    return Differs(at + ".kind", static_cast<int>(a.kind()), static_cast<int>(b.kind()));
+  }
+  if (a.string_value() != b.string_value()) {
+    return Differs(at + ".string_value", a.string_value(), b.string_value());
+  }
+  if (a.int_value() != b.int_value()) {
+    return Differs(at + ".int_value", a.int_value(), b.int_value());
+  }
+  if (std::bit_cast<uint64_t>(a.double_value()) != std::bit_cast<uint64_t>(b.double_value())) {
+    return Differs(at + ".double_value", a.double_value(), b.double_value());
+  }
+  if (a.bool_value() != b.bool_value()) {
+    return Differs(at + ".bool_value", a.bool_value(), b.bool_value());
+  }
+  if (!a.has_list_value()) return ::testing::AssertionSuccess();
+  const auto x = a.list_value().values(), y = b.list_value().values();
+  if (x.size() != y.size()) return Differs(at + ".list.size", x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] != y[i]) return Differs(at + ".list[" + std::to_string(i) + "]", x[i], y[i]);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Every field of two views; the failure names the first differing one.
+::testing::AssertionResult SameView(const EventView& a, const EventView& b) {
+  if (a.schema_version() != b.schema_version()) {
+    return Differs("schema_version", a.schema_version(), b.schema_version());
+  }
+  if (a.id() != b.id()) return Differs("id", a.id(), b.id());
+  if (a.source() != b.source()) return Differs("source", a.source(), b.source());
+  if (a.type() != b.type()) return Differs("type", a.type(), b.type());
+  if (a.type_code() != b.type_code()) {
+    return Differs("type_code", static_cast<int>(a.type_code()), static_cast<int>(b.type_code()));
+  }
+  if (a.occurred_at_ms() != b.occurred_at_ms()) {
+    return Differs("occurred_at_ms", a.occurred_at_ms(), b.occurred_at_ms());
+  }
+  if (a.actor() != b.actor()) return Differs("actor", a.actor(), b.actor());
+  const auto &s = a.subject(), &t = b.subject();
+  if (s.kind() != t.kind()) return Differs("subject.kind", s.kind(), t.kind());
+  if (s.id() != t.id()) return Differs("subject.id", s.id(), t.id());
+  if (s.key() != t.key()) return Differs("subject.key", s.key(), t.key());
+  if (s.project() != t.project()) return Differs("subject.project", s.project(), t.project());
+  if (s.service() != t.service()) return Differs("subject.service", s.service(), t.service());
+  if (s.title() != t.title()) return Differs("subject.title", s.title(), t.title());
+  if (a.attrs().size() != b.attrs().size()) {
+    return Differs("attrs.size", a.attrs().size(), b.attrs().size());
+  }
+  for (size_t i = 0; i < a.attrs().size(); ++i) {
+    const std::string at = "attrs[" + std::to_string(i) + "]";
+    if (a.attrs()[i].name() != b.attrs()[i].name()) {
+      return Differs(at + ".name", a.attrs()[i].name(), b.attrs()[i].name());
+    }
+    if (auto r = SameValue(at, a.attrs()[i].value(), b.attrs()[i].value()); !r) return r;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Decode() and DecodeView on `record`: when Decode() accepts, DecodeView accepts with the view
+// ViewOf gives of the message; when it refuses and `refuse_too`, DecodeView refuses.
+// Returns whether Decode() accepted.
+bool ExpectAgrees(const std::string& record, bool refuse_too = true) {
+  schema::Event e;
+  const Status decoded = Decode(record, e);
+  EventView view;
+  const Status read = DecodeView(record, view);
+  if (decoded.ok()) {
+    EXPECT_TRUE(read.ok()) << read.error().message();
+    EventView expected;
+    schema::ViewOf(e, expected);
+    if (read.ok()) {
+      EXPECT_TRUE(SameView(view, expected));
+    }
+  } else if (refuse_too) {
+    EXPECT_FALSE(read.ok()) << decoded.error().message();
+  }
+  return decoded.ok();
+}
+
+// --- Canonical events -------------------------------------------------------------------
+
+schema::Event Ev(const std::string& type, const std::string& id, const std::string& actor,
+                 const std::string& subject_kind, const std::string& subject_id) {
+  schema::Event e;
+  e.set_schema_version(kSchemaVersion);
+  e.set_id(id);
+  e.set_source(id.substr(0, id.find(':')));
+  e.set_type(type);
+  e.set_occurred_at_ms(1772409600000);
+  e.set_actor(actor);
+  e.mutable_subject()->set_kind(subject_kind);
+  e.mutable_subject()->set_id(subject_id);
+  return e;
+}
+schema::Value* Attr(schema::Event& e, const std::string& name) {
+  auto* a = e.add_attrs();
+  a->set_name(name);
+  return a->mutable_value();
+}
+void Str(schema::Event& e, const std::string& name, const std::string& v) {
+  Attr(e, name)->set_string_value(v);
+}
+void Int(schema::Event& e, const std::string& name, int64_t v) { Attr(e, name)->set_int_value(v); }
+void List(schema::Event& e, const std::string& name, std::initializer_list<const char*> items) {
+  auto* list = Attr(e, name)->mutable_list_value();
+  for (const char* item : items) list->add_values(item);
+}
+
+std::vector<schema::Event> CanonicalEvents() {
+  std::vector<schema::Event> out;
+  auto e = Ev("chat.message", "slack:C1/1.0", "p:01", "channel", "C1");
+  Int(e, "length", 42);
+  List(e, "mentions", {"p:02", "p:03"});
+  List(e, "recipients", {"p:02", "p:03", "p:04"});
+  Str(e, "thread", "1.0");
+  out.push_back(e);
+  e = Ev("work_item.created", "jira:10001", "p:01", "work_item", "10001");
+  e.mutable_subject()->set_key("PAY-1");
+  e.mutable_subject()->set_project("PAY");
+  e.mutable_subject()->set_title("Refunds fail for €");
+  Str(e, "assignee", "p:02");
+  Str(e, "status_category", "todo");
+  out.push_back(e);
+  e = Ev("work_item.status_changed", "jira:10001#2", "p:02", "work_item", "10001");
+  Str(e, "from_category", "todo");
+  Str(e, "to_category", "in_progress");
+  out.push_back(e);
+  e = Ev("work_item.assigned", "jira:10001#3", "p:02", "work_item", "10001");
+  Str(e, "from", "p:02");
+  Str(e, "to", "p:05");
+  out.push_back(e);
+  out.push_back(Ev("work_item.commented", "linear:c1", "p:03", "work_item", "LIN-1"));
+  for (const char* t : {"pull_request.opened", "pull_request.merged", "pull_request.closed"}) {
+    out.push_back(Ev(t, std::string("github:") + t, "p:04", "pull_request", "org/repo#7"));
+  }
+  e = Ev("pull_request.review_requested", "github:rr", "p:04", "pull_request", "org/repo#7");
+  Str(e, "reviewer", "p:05");
+  out.push_back(e);
+  for (const char* t : {"incident.triggered", "incident.acknowledged", "incident.resolved",
+                        "incident.escalated", "incident.reassigned"}) {
+    e = Ev(t, std::string("pagerduty:") + t, t == std::string("incident.triggered") ? "" : "p:06",
+           "incident", "PD1");
+    e.mutable_subject()->set_service("payments-api");
+    List(e, "assignees", {"p:06", "p:07"});
+    Str(e, "urgency", "high");
+    out.push_back(e);
+  }
+  e = Ev("oncall.shift", "pagerduty:shift1", "", "schedule", "S1");
+  Int(e, "end_ms", 1772496000000);
+  Int(e, "level", 2);
+  Str(e, "person", "p:06");
+  Int(e, "start_ms", 1772409600000);
+  out.push_back(e);
+  e = Ev("person.time_off", "canonical:to1", "", "person", "p:07");
+  Int(e, "end_ms", 1772496000000);
+  Str(e, "person", "p:07");
+  Int(e, "start_ms", 1772409600000);
+  out.push_back(e);
+  e = Ev("pulse.response", "canonical:pulse1", "p:08", "person", "p:08");
+  Str(e, "question", "workload");
+  Int(e, "score", -3);
+  out.push_back(e);
+  e = Ev("directory.person_upserted", "directory:d1", "", "person", "slack:U1");
+  List(e, "aliases", {"jira:alice", "github:alice", "Zoë ✓"});
+  List(e, "teams", {"payments", "platform"});
+  Str(e, "timezone", "Europe/London");
+  out.push_back(e);
+  // Neither canonical type nor actor: a double, a null, an empty list, a bool, unicode, origin.
+  e = Ev("custom.thing", "canonical:ü-1", "", "", "");
+  e.clear_subject();
+  Attr(e, "a_double")->set_double_value(-0.125);
+  List(e, "b_empty", {});
+  Attr(e, "c_null")->set_null_value(true);
+  Attr(e, "d_bool")->set_bool_value(true);
+  Str(e, "e_text", "日本語 — ✓ \U0001F600");
+  Attr(e, "f_unset");  // a value with no case set
+  Int(e, "g_min", std::numeric_limits<int64_t>::min());
+  e.set_occurred_at_ms(-1);
+  e.mutable_origin()->set_topic("teamhealth.canonical");
+  e.mutable_origin()->set_partition(3);
+  e.mutable_origin()->set_offset(123456);
+  out.push_back(e);
+  out.push_back(schema::Event());  // nothing set at all
+  return out;
+}
+
+TEST(DecodeViewTest, EveryCanonicalTypeRoundTrips) {
+  const auto events = CanonicalEvents();
+  for (const auto& e : events) {
+    SCOPED_TRACE(e.type());
+    ASSERT_TRUE(ExpectAgrees(e.SerializeAsString()));
+    if (e.type().find('.') != std::string::npos && !e.type().starts_with("custom.")) {
+      EventView view;
+      ASSERT_TRUE(DecodeView(e.SerializeAsString(), view).ok());
+      EXPECT_NE(view.type_code(), schema::EventType::kOther);
+    }
+  }
+}
+
+TEST(DecodeViewTest, TheGeneratorsEventsRoundTrip) {
+  generate::Options options;
+  options.days = 7;
+  auto out = generate::Generate(options);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  sources::SourceOptions source_options;
+  source_options.accept_directory_events = true;
+  auto registry = sources::MakeSourceRegistry(source_options);
+  sources::NormalizeResult result;
+  size_t events = 0;
+  for (const auto& r : out->records) {
+    std::vector<sources::RecordHeader> headers;
+    for (const auto& [name, value] : r.headers) headers.push_back({name, value});
+    sources::RawRecord raw;
+    raw.topic = r.topic;
+    raw.timestamp_ms = r.at;
+    raw.value = r.body;
+    raw.headers = headers;
+    result.Clear();
+    sources::Source* source = registry->Find(r.source);
+    ASSERT_NE(source, nullptr) << r.source;
+    source->Normalize(raw, result);
+    for (const auto& e : result.events) {
+      ++events;
+      ASSERT_TRUE(ExpectAgrees(e.SerializeAsString())) << e.id();
+    }
+  }
+  EXPECT_GT(events, 1000u);
+}
+
+TEST(DecodeViewTest, TheGoldenScenariosEventsRoundTrip) {
+  sources::SourceOptions options;
+  options.accept_directory_events = true;  // scenarios carry their directory history
+  auto registry = sources::MakeSourceRegistry(options);
+  auto* canonical = registry->Find("canonical");
+  size_t events = 0;
+  for (const auto& dir : std::filesystem::directory_iterator(TEAMHEALTH_PROJECTION_TESTS)) {
+    std::ifstream in(dir.path() / "events.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      sources::RawRecord r;
+      r.value = line;
+      sources::NormalizeResult result;
+      canonical->Normalize(r, result);
+      ASSERT_FALSE(result.rejection.has_value()) << dir.path() << ": " << line;
+      for (const auto& e : result.events) {
+        ++events;
+        ASSERT_TRUE(ExpectAgrees(e.SerializeAsString())) << e.id();
+      }
+    }
+  }
+  EXPECT_GT(events, 100u);
+}
+
+// --- Non-canonical encodings, byte by byte ---------------------------------------------
+
+void Varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+void Tag(std::string& out, uint32_t number, uint32_t wire_type) {
+  Varint(out, (number << 3) | wire_type);
+}
+void Delimited(std::string& out, uint32_t number, const std::string& bytes) {
+  Tag(out, number, 2);
+  Varint(out, bytes.size());
+  out += bytes;
+}
+void VarintField(std::string& out, uint32_t number, uint64_t v) {
+  Tag(out, number, 0);
+  Varint(out, v);
+}
+// Fields no message of the schema has, of every wire type, and a group nesting another.
+std::string Unknowns() {
+  std::string out;
+  VarintField(out, 100, 1234567);
+  Tag(out, 101, 1);
+  out.append(8, '\x11');
+  Delimited(out, 102, "\xff\xfe not UTF-8, not read");
+  Tag(out, 103, 5);
+  out.append(4, '\x22');
+  Tag(out, 104, 3);  // a group with a field and a nested group inside
+  VarintField(out, 1, 7);
+  Tag(out, 105, 3);
+  Delimited(out, 2, "x");
+  Tag(out, 105, 4);
+  Tag(out, 104, 4);
+  return out;
+}
+std::string AttrBytes(const std::string& name, const std::string& value) {
+  std::string a;
+  Delimited(a, 1, name);
+  Delimited(a, 2, value);
+  return a;
+}
+std::string ListBytes(std::initializer_list<const char*> items) {
+  std::string list;
+  for (const char* item : items) Delimited(list, 1, item);
+  std::string value;
+  Delimited(value, 6, list);
+  return value;
+}
+
+TEST(DecodeViewTest, RepeatedSubjectsMergeFieldByField) {
+  std::string first, second, record;
+  Delimited(first, 1, "incident");
+  Delimited(first, 2, "PD1");
+  Delimited(first, 5, "payments-api");
+  Delimited(second, 2, "PD2");
+  Delimited(second, 6, "title");
+  Delimited(record, 7, first);
+  Delimited(record, 4, "incident.triggered");
+  Delimited(record, 7, second);
+  ASSERT_TRUE(ExpectAgrees(record));
+  EventView view;
+  ASSERT_TRUE(DecodeView(record, view).ok());
+  EXPECT_EQ(view.subject().kind(), "incident");
+  EXPECT_EQ(view.subject().id(), "PD2");
+  EXPECT_EQ(view.subject().service(), "payments-api");
+  EXPECT_EQ(view.subject().title(), "title");
+  EXPECT_EQ(view.type_code(), schema::EventType::kIncidentTriggered);
+}
+
+TEST(DecodeViewTest, TheLastOccurrenceOfAScalarOrStringWins) {
+  std::string record;
+  Delimited(record, 2, "first-id");
+  Delimited(record, 6, "p:1");
+  VarintField(record, 5, 10);
+  Delimited(record, 4, "chat.message");
+  Delimited(record, 2, "second-id");
+  Delimited(record, 6, "p:2");
+  VarintField(record, 5, static_cast<uint64_t>(-20));
+  Delimited(record, 4, "incident.resolved");
+  VarintField(record, 1, 1);
+  VarintField(record, 1, 0);
+  ASSERT_TRUE(ExpectAgrees(record));
+  EventView view;
+  ASSERT_TRUE(DecodeView(record, view).ok());
+  EXPECT_EQ(view.id(), "second-id");
+  EXPECT_EQ(view.actor(), "p:2");
+  EXPECT_EQ(view.occurred_at_ms(), -20);
+  EXPECT_EQ(view.type_code(), schema::EventType::kIncidentResolved);
+}
+
+TEST(DecodeViewTest, AValueSwitchesToTheLastCaseSet) {
+  std::string value, record;
+  Delimited(value, 2, "text");
+  VarintField(value, 3, 77);
+  Delimited(record, 8, AttrBytes("n", value));
+  // In two value occurrences of one attribute (merged), and list -> string -> list.
+  std::string a;
+  Delimited(a, 1, "m");
+  Delimited(a, 2, ListBytes({"x", "y"}));
+  std::string str;
+  Delimited(str, 2, "s");
+  Delimited(a, 2, str);
+  Delimited(a, 2, ListBytes({"z"}));
+  Delimited(record, 8, a);
+  // A double, then a bool, then null.
+  value.clear();
+  Tag(value, 4, 1);
+  value.append("\0\0\0\0\0\0\xf0\x3f", 8);
+  VarintField(value, 5, 1);
+  VarintField(value, 1, 0);
+  Delimited(record, 8, AttrBytes("o", value));
+  ASSERT_TRUE(ExpectAgrees(record));
+  EventView view;
+  ASSERT_TRUE(DecodeView(record, view).ok());
+  ASSERT_EQ(view.attrs().size(), 3u);
+  EXPECT_TRUE(view.attrs()[0].value().has_int_value());
+  EXPECT_EQ(view.attrs()[0].value().int_value(), 77);
+  ASSERT_TRUE(view.attrs()[1].value().has_list_value());
+  ASSERT_EQ(view.attrs()[1].value().list_value().values().size(), 1u);
+  EXPECT_EQ(view.attrs()[1].value().list_value().values()[0], "z");
+  EXPECT_TRUE(view.attrs()[2].value().has_null_value());
+}
+
+TEST(DecodeViewTest, AListSetTwiceInOneAttributeConcatenates) {
+  // Twice inside one value message, and in two value occurrences of one attribute.
+  std::string value = ListBytes({"a", "b"}) + ListBytes({"c"});
+  std::string a;
+  Delimited(a, 1, "mentions");
+  Delimited(a, 2, value);
+  Delimited(a, 2, ListBytes({"d"}));
+  std::string record;
+  Delimited(record, 4, "chat.message");
+  Delimited(record, 8, a);
+  Delimited(record, 8, AttrBytes("recipients", ListBytes({"e"})));
+  ASSERT_TRUE(ExpectAgrees(record));
+  EventView view;
+  ASSERT_TRUE(DecodeView(record, view).ok());
+  ASSERT_EQ(view.attrs().size(), 2u);
+  const auto items = view.attrs()[0].value().list_value().values();
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(items[0], "a");
+  EXPECT_EQ(items[3], "d");
+  ASSERT_EQ(view.attrs()[1].value().list_value().values().size(), 1u);
+  EXPECT_EQ(view.attrs()[1].value().list_value().values()[0], "e");
+}
+
+TEST(DecodeViewTest, UnknownFieldsOfEveryWireTypeAreSkippedAtEveryLevel) {
+  std::string subject = Unknowns();
+  Delimited(subject, 1, "incident");
+  subject += Unknowns();
+  std::string list = Unknowns();
+  Delimited(list, 1, "p:1");
+  list += Unknowns();
+  std::string value = Unknowns();
+  Delimited(value, 6, list);
+  value += Unknowns();
+  std::string attr = Unknowns();
+  Delimited(attr, 1, "assignees");
+  attr += Unknowns();
+  Delimited(attr, 2, value);
+  attr += Unknowns();
+  std::string record = Unknowns();
+  Delimited(record, 4, "incident.triggered");
+  record += Unknowns();
+  Delimited(record, 7, subject);
+  // Known numbers with another wire type are unknown fields too.
+  Tag(record, 2, 0);
+  Varint(record, 5);
+  Tag(record, 1, 5);
+  record.append(4, 'q');
+  Delimited(record, 8, attr);
+  record += Unknowns();
+  ASSERT_TRUE(ExpectAgrees(record));
+  EventView view;
+  ASSERT_TRUE(DecodeView(record, view).ok());
+  EXPECT_EQ(view.subject().kind(), "incident");
+  ASSERT_EQ(view.attrs().size(), 1u);
+  ASSERT_EQ(view.attrs()[0].value().list_value().values().size(), 1u);
+  EXPECT_EQ(view.attrs()[0].value().list_value().values()[0], "p:1");
+}
+
+TEST(DecodeViewTest, ANewerSchemaVersionIsAnErrorNamingIt) {
+  schema::Event e = CanonicalEvents()[0];
+  e.set_schema_version(kSchemaVersion + 1);
+  EventView view;
+  const Status read = DecodeView(e.SerializeAsString(), view);
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.error().message().find("schema version " + std::to_string(kSchemaVersion + 1)),
+            std::string::npos)
+      << read.error().message();
+  EXPECT_NE(read.error().message().find(e.id()), std::string::npos);
+  schema::Event decoded;
+  EXPECT_FALSE(Decode(e.SerializeAsString(), decoded).ok());
+  e.clear_schema_version();  // 0, absent: the first records; upcast to the current version
+  ASSERT_TRUE(ExpectAgrees(e.SerializeAsString()));
+  ASSERT_TRUE(DecodeView(e.SerializeAsString(), view).ok());
+  EXPECT_EQ(view.schema_version(), kSchemaVersion);
+}
+
+TEST(DecodeViewTest, ATruncatedRecordIsRefusedAsProtobufRefusesIt) {
+  google::protobuf::LogSilencer quiet;
+  for (const auto& e : CanonicalEvents()) {
+    const std::string record = e.SerializeAsString();
+    SCOPED_TRACE(e.type());
+    int refused = 0;
+    for (size_t n = 0; n < record.size(); ++n) {
+      refused += !ExpectAgrees(record.substr(0, n));
+      if (HasFailure()) return;
+    }
+    if (record.size() > 2) {
+      EXPECT_GT(refused, 0);
+    }
+  }
+}
+
+TEST(DecodeViewTest, BadUtf8IsRefusedWhereverProtobufRefusesIt) {
+  google::protobuf::LogSilencer quiet;
+  const std::string bad = "ok\xc3\x28";
+  std::string id, actor, name, item, subject_field;
+  Delimited(id, 2, bad);
+  Delimited(actor, 6, bad);
+  Delimited(name, 8, AttrBytes(bad, ListBytes({"x"})));
+  Delimited(item, 8, AttrBytes("mentions", ListBytes({"x", bad.c_str()})));
+  std::string subject;
+  Delimited(subject, 3, bad);
+  Delimited(subject_field, 7, subject);
+  for (const auto* record : {&id, &actor, &name, &item, &subject_field}) {
+    schema::Event e;
+    EXPECT_FALSE(Decode(*record, e).ok());
+    EventView view;
+    EXPECT_FALSE(DecodeView(*record, view).ok());
+  }
+}
+
+// --- Reuse and copies --------------------------------------------------------------------
+
+TEST(DecodeViewTest, AReusedViewShowsNothingOfThePreviousEvent) {
+  const auto events = CanonicalEvents();
+  EventView view;
+  for (const auto& big : events) {
+    const std::string big_record = big.SerializeAsString();
+    for (const auto& small : {events[4], schema::Event(), events[11]}) {
+      ASSERT_TRUE(DecodeView(big_record, view).ok());
+      const std::string small_record = small.SerializeAsString();
+      ASSERT_TRUE(DecodeView(small_record, view).ok());
+      schema::Event decoded;
+      ASSERT_TRUE(Decode(small_record, decoded).ok());
+      EXPECT_TRUE(SameView(view, EventView(decoded))) << big.type() << " then " << small.type();
+    }
+  }
+}
+
+TEST(DecodeViewTest, ACopyResolvesItsReferencesWithoutTouchingTheOriginal) {
+  const schema::Event e = CanonicalEvents()[0];  // chat.message: actor, mentions, recipients
+  const std::string record = e.SerializeAsString();
+  EventView original;
+  ASSERT_TRUE(DecodeView(record, original).ok());
+  EventView copy = original;
+  std::vector<std::string> keys;
+  keys.reserve(16);  // the views below point into these strings
+  copy.ForEachPersonRef([&](std::string_view& ref) {
+    keys.push_back("key-of-" + std::string(ref));
+    ref = keys.back();
+  });
+  EXPECT_EQ(keys.size(), 6u);  // actor, 2 mentions, 3 recipients
+  EXPECT_TRUE(SameView(original, EventView(e)));
+  EXPECT_EQ(copy.actor(), "key-of-p:01");
+  EXPECT_EQ(copy.FindAttr("mentions")->list_value().values()[1], "key-of-p:03");
+  EXPECT_EQ(copy.FindAttr("recipients")->list_value().values()[2], "key-of-p:04");
+  EXPECT_EQ(original.FindAttr("mentions")->list_value().values()[1], "p:03");
+  EXPECT_EQ(original.FindAttr("recipients")->list_value().values()[2], "p:04");
+  // And assignment into a warm view, the other way round.
+  EventView assigned;
+  ASSERT_TRUE(DecodeView(CanonicalEvents()[18].SerializeAsString(), assigned).ok());
+  assigned = copy;
+  EXPECT_TRUE(SameView(assigned, copy));
+}
+
+}  // namespace
+}  // namespace teamhealth::eventlog
