@@ -489,6 +489,24 @@ TEST(DecodeViewTest, ANewerSchemaVersionIsAnErrorNamingIt) {
   EXPECT_EQ(view.schema_version(), kSchemaVersion);
 }
 
+// Protobuf reads a tag of up to five bytes and drops the fifth byte's bits past 32 (found by
+// fuzz_decode_view): an unknown fixed32 field whose tag is spelt e5 e2 e2 e2 1d is field
+// 0x0c589732 >> 3 with the high bits gone, and a sixth tag byte is refused.
+TEST(DecodeViewTest, AFiveByteTagDropsItsBitsPast32AsProtobufDoes) {
+  std::string record;
+  VarintField(record, 1, 1);
+  Delimited(record, 2, "id");
+  record += std::string("\xe5\xe2\xe2\xe2\x1d", 5) + "abcd";  // wire type 5: four bytes
+  ASSERT_TRUE(ExpectAgrees(record));
+  EventView view;
+  ASSERT_TRUE(DecodeView(record, view).ok());
+  EXPECT_EQ(view.id(), "id");
+  const std::string six = record.substr(0, record.size() - 9) +
+                          std::string("\xe5\xe2\xe2\xe2\x9d\x01", 6) + "abcd";
+  EXPECT_FALSE(ExpectAgrees(six));  // both refuse it
+  EXPECT_FALSE(DecodeView(six, view).ok());
+}
+
 TEST(DecodeViewTest, ATruncatedRecordIsRefusedAsProtobufRefusesIt) {
   google::protobuf::LogSilencer quiet;
   for (const auto& e : CanonicalEvents()) {

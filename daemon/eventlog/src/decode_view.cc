@@ -2,110 +2,274 @@
 // no protobuf message is built and nothing is allocated once the view is warm. Mirrors what
 // protobuf's parser does with the same bytes; tests/eventlog/decode_view_test.cc and the fuzz
 // target fuzz_decode_view compare the two.
+//
+// It reads the bytes through a bare pointer pair rather than protobuf's CodedInputStream
+// (which ReadIndexFields uses): a replay decodes every event of the log, and the stream's
+// per-record set-up, limits and tag fallbacks cost about three times what the fields do
+// (callgrind, replay_bench: ~4,200 instructions per event through the stream).
 #include <bit>
+#include <cstring>
 #include <limits>
 #include <string>
 
+#include <google/protobuf/stubs/common.h>
+
 #include "teamhealth/eventlog/event_log.h"
-#include "wire.h"
 
 namespace teamhealth::eventlog {
 namespace {
 
-using namespace wire;  // NOLINT: the shared wire helpers
-
 // Field numbers of schemas/event.proto.
 namespace event {
-constexpr int kSchemaVersion = 1, kId = 2, kSource = 3, kType = 4, kOccurredAt = 5, kActor = 6,
-              kSubject = 7, kAttrs = 8;
-}
-namespace subject {
-constexpr int kKind = 1, kId = 2, kKey = 3, kProject = 4, kService = 5, kTitle = 6;
+constexpr uint32_t kSchemaVersion = 1, kId = 2, kSource = 3, kType = 4, kOccurredAt = 5,
+                   kActor = 6, kSubject = 7, kAttrs = 8;
 }
 namespace attr {
-constexpr int kName = 1, kValue = 2;
+constexpr uint32_t kName = 1, kValue = 2;
 }
 namespace value {
-constexpr int kNull = 1, kString = 2, kInt = 3, kDouble = 4, kBool = 5, kList = 6;
+constexpr uint32_t kNull = 1, kString = 2, kInt = 3, kDouble = 4, kBool = 5, kList = 6;
 }
-constexpr int kListValues = 1;
+constexpr uint32_t kListValues = 1;
 
-constexpr auto kVarint = WFL::WIRETYPE_VARINT;
-constexpr auto kBytes = WFL::WIRETYPE_LENGTH_DELIMITED;
-constexpr auto kFixed64 = WFL::WIRETYPE_FIXED64;
+enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kBytes = 2, kStartGroup = 3,
+                           kEndGroup = 4, kFixed32 = 5 };
+// Protobuf's default recursion limit: embedded messages and groups, together.
+constexpr int kMaxDepth = 100;
 
-bool ReadSubject(CodedInputStream& in, std::string_view record, schema::EventView& out) {
+// Valid UTF-8, as protobuf checks proto3 strings; ASCII (almost every byte here) is checked
+// eight bytes at a time before protobuf's own validator sees anything else.
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (word & 0x8080808080808080ULL) break;
+  }
+  for (; i < s.size(); ++i) {
+    if (static_cast<unsigned char>(s[i]) & 0x80) {
+      return google::protobuf::internal::IsStructurallyValidUTF8(s.data() + i,
+                                                                 static_cast<int>(s.size() - i));
+    }
+  }
+  return true;
+}
+
+// One message's bytes; every read checks the end and fails rather than run past it.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes)
+      : p_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(p_ + bytes.size()) {}
+
+  bool done() const { return p_ == end_; }
+
+  // Up to ten bytes, as protobuf reads a varint (bits past 64 are dropped).
+  bool Varint(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (p_ == end_) return false;
+      const uint8_t b = *p_++;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) return true;
+    }
+    return false;
+  }
+
+  // The next tag; false for what protobuf refuses: a tag longer than five bytes, field
+  // number 0. As protobuf's parser does, the fifth byte's bits past 32 are dropped.
+  bool Tag(uint32_t& number, uint32_t& type) {
+    uint32_t tag = 0;
+    for (int i = 0;; ++i) {
+      if (i == 5 || p_ == end_) return false;
+      const uint8_t b = *p_++;
+      tag |= static_cast<uint32_t>(b & 0x7f) << (7 * i);
+      if (b < 0x80) break;
+    }
+    number = tag >> 3;
+    type = tag & 7;
+    return number != 0;
+  }
+
+  // A length-delimited field's bytes, as a view into the record.
+  bool Bytes(std::string_view& out) {
+    uint64_t size = 0;
+    if (!Varint(size) || size > static_cast<uint64_t>(end_ - p_)) return false;
+    out = std::string_view(reinterpret_cast<const char*>(p_), size);
+    p_ += size;
+    return true;
+  }
+
+  bool String(std::string_view& out) { return Bytes(out) && ValidUtf8(out); }
+
+  bool Fixed64(uint64_t& v) {
+    if (end_ - p_ < 8) return false;
+    std::memcpy(&v, p_, 8);  // the wire is little-endian, as is every target we build
+    p_ += 8;
+    return true;
+  }
+
+  // A field this reader does not read, as protobuf skips an unknown field. A group is read
+  // to its matching end tag, one level deeper.
+  bool Skip(uint32_t number, uint32_t type, int depth) {
+    uint64_t v = 0;
+    std::string_view bytes;
+    switch (type) {
+      case kVarint: return Varint(v);
+      case kFixed64: return Fixed64(v);
+      case kBytes: return Bytes(bytes);
+      case kFixed32:
+        if (end_ - p_ < 4) return false;
+        p_ += 4;
+        return true;
+      case kStartGroup: {
+        if (depth + 1 > kMaxDepth) return false;
+        uint32_t n = 0, t = 0;
+        while (Tag(n, t)) {
+          if (t == kEndGroup) return n == number;
+          if (!Skip(n, t, depth + 1)) return false;
+        }
+        return false;
+      }
+      default: return false;  // an end group outside a group, or wire types 6 and 7
+    }
+  }
+
+  // The embedded message of a length-delimited field, one level deeper.
+  bool Message(Reader& inner, int depth) {
+    std::string_view bytes;
+    if (depth + 1 > kMaxDepth || !Bytes(bytes)) return false;
+    inner = Reader(bytes);
+    return true;
+  }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+static_assert(std::endian::native == std::endian::little,
+              "Reader::Fixed64 reads the wire's little-endian bytes as they are");
+
+bool ReadSubject(Reader& in, schema::EventView& out, int depth) {
   auto& s = out.mutable_subject();
-  return ReadMessage(in, record, [&](uint32_t tag) {
-    if (WFL::GetTagWireType(tag) == kBytes) {
-      switch (WFL::GetTagFieldNumber(tag)) {
-        case subject::kKind: return ReadString(in, record, s.kind_);
-        case subject::kId: return ReadString(in, record, s.id_);
-        case subject::kKey: return ReadString(in, record, s.key_);
-        case subject::kProject: return ReadString(in, record, s.project_);
-        case subject::kService: return ReadString(in, record, s.service_);
-        case subject::kTitle: return ReadString(in, record, s.title_);
+  uint32_t number = 0, type = 0;
+  while (!in.done()) {
+    if (!in.Tag(number, type)) return false;
+    std::string_view* field = nullptr;
+    if (type == kBytes) {
+      switch (number) {
+        case 1: field = &s.kind_; break;
+        case 2: field = &s.id_; break;
+        case 3: field = &s.key_; break;
+        case 4: field = &s.project_; break;
+        case 5: field = &s.service_; break;
+        case 6: field = &s.title_; break;
         default: break;
       }
     }
-    return WFL::SkipField(&in, tag);
-  });
+    if (!(field ? in.String(*field) : in.Skip(number, type, depth))) return false;
+  }
+  return true;
 }
 
-bool ReadValue(CodedInputStream& in, std::string_view record, schema::EventView& out) {
-  return ReadMessage(in, record, [&](uint32_t tag) {
-    uint64_t v = 0;
-    std::string_view text;
-    if (IsTag(tag, value::kNull, kVarint)) {
-      if (!in.ReadVarint64(&v)) return false;
+bool ReadList(Reader& in, schema::EventView& out, int depth) {
+  uint32_t number = 0, type = 0;
+  std::string_view item;
+  while (!in.done()) {
+    if (!in.Tag(number, type)) return false;
+    if (number == kListValues && type == kBytes) {
+      if (!in.String(item)) return false;
+      out.AddListItem(item);
+    } else if (!in.Skip(number, type, depth)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ReadValue(Reader& in, schema::EventView& out, int depth) {
+  uint32_t number = 0, type = 0;
+  uint64_t v = 0;
+  std::string_view text;
+  while (!in.done()) {
+    if (!in.Tag(number, type)) return false;
+    bool ok = true;
+    if (number == value::kNull && type == kVarint) {
+      ok = in.Varint(v);
       out.SetNull();
-      return true;
-    }
-    if (IsTag(tag, value::kString, kBytes)) {
-      if (!ReadString(in, record, text)) return false;
+    } else if (number == value::kString && type == kBytes) {
+      ok = in.String(text);
       out.SetString(text);
-      return true;
-    }
-    if (IsTag(tag, value::kInt, kVarint)) {
-      if (!in.ReadVarint64(&v)) return false;
+    } else if (number == value::kInt && type == kVarint) {
+      ok = in.Varint(v);
       out.SetInt(static_cast<int64_t>(v));
-      return true;
-    }
-    if (IsTag(tag, value::kDouble, kFixed64)) {
-      if (!in.ReadLittleEndian64(&v)) return false;
+    } else if (number == value::kDouble && type == kFixed64) {
+      ok = in.Fixed64(v);
       out.SetDouble(std::bit_cast<double>(v));
-      return true;
-    }
-    if (IsTag(tag, value::kBool, kVarint)) {
-      if (!in.ReadVarint64(&v)) return false;
+    } else if (number == value::kBool && type == kVarint) {
+      ok = in.Varint(v);
       out.SetBool(v != 0);
-      return true;
-    }
-    if (IsTag(tag, value::kList, kBytes)) {
+    } else if (number == value::kList && type == kBytes) {
+      Reader list(std::string_view{});
       out.SetList();
-      return ReadMessage(in, record, [&](uint32_t item_tag) {
-        if (!IsTag(item_tag, kListValues, kBytes)) return WFL::SkipField(&in, item_tag);
-        if (!ReadString(in, record, text)) return false;
-        out.AddListItem(text);
-        return true;
-      });
+      ok = in.Message(list, depth) && ReadList(list, out, depth + 1);
+    } else {
+      ok = in.Skip(number, type, depth);
     }
-    return WFL::SkipField(&in, tag);
-  });
+    if (!ok) return false;
+  }
+  return true;
 }
 
-bool ReadAttr(CodedInputStream& in, std::string_view record, schema::EventView& out) {
+bool ReadAttr(Reader& in, schema::EventView& out, int depth) {
   out.AddAttr({});
-  return ReadMessage(in, record, [&](uint32_t tag) {
-    if (IsTag(tag, attr::kName, kBytes)) {
+  uint32_t number = 0, type = 0;
+  while (!in.done()) {
+    if (!in.Tag(number, type)) return false;
+    bool ok = true;
+    if (number == attr::kName && type == kBytes) {
       std::string_view name;
-      if (!ReadString(in, record, name)) return false;
+      ok = in.String(name);
       out.set_attr_name(name);
-      return true;
+    } else if (number == attr::kValue && type == kBytes) {
+      Reader value(std::string_view{});
+      ok = in.Message(value, depth) && ReadValue(value, out, depth + 1);
+    } else {
+      ok = in.Skip(number, type, depth);
     }
-    if (IsTag(tag, attr::kValue, kBytes)) return ReadValue(in, record, out);
-    return WFL::SkipField(&in, tag);
-  });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool ReadEvent(Reader& in, schema::EventView& out, uint32_t& version) {
+  uint32_t number = 0, type = 0;
+  uint64_t v = 0;
+  std::string_view text;
+  while (!in.done()) {
+    if (!in.Tag(number, type)) return false;
+    bool ok = true;
+    if (type == kVarint && (number == event::kSchemaVersion || number == event::kOccurredAt)) {
+      ok = in.Varint(v);
+      if (number == event::kSchemaVersion) version = static_cast<uint32_t>(v);
+      if (number == event::kOccurredAt) out.set_occurred_at_ms(static_cast<int64_t>(v));
+    } else if (type == kBytes && number >= event::kId && number <= event::kActor &&
+               number != event::kOccurredAt) {
+      ok = in.String(text);
+      if (number == event::kId) out.set_id(text);
+      if (number == event::kSource) out.set_source(text);
+      if (number == event::kType) out.set_type(text);
+      if (number == event::kActor) out.set_actor(text);
+    } else if (type == kBytes && (number == event::kSubject || number == event::kAttrs)) {
+      Reader inner(std::string_view{});
+      ok = in.Message(inner, 0) && (number == event::kSubject ? ReadSubject(inner, out, 1)
+                                                              : ReadAttr(inner, out, 1));
+    } else {
+      ok = in.Skip(number, type, 0);
+    }
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -115,37 +279,9 @@ Status DecodeView(std::string_view record, schema::EventView& out) {
   if (record.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return Error("corrupt event record");
   }
-  CodedInputStream in(reinterpret_cast<const uint8_t*>(record.data()),
-                      static_cast<int>(record.size()));
+  Reader in(record);
   uint32_t version = 0;
-  uint32_t tag = 0;
-  bool ok = true;
-  std::string_view text;
-  while (ok && NextTag(in, tag) && tag != 0) {
-    const int number = WFL::GetTagFieldNumber(tag);
-    const auto type = WFL::GetTagWireType(tag);
-    if (number == event::kSchemaVersion && type == kVarint) {
-      ok = in.ReadVarint32(&version);
-    } else if (number == event::kOccurredAt && type == kVarint) {
-      uint64_t v = 0;
-      ok = in.ReadVarint64(&v);
-      out.set_occurred_at_ms(static_cast<int64_t>(v));
-    } else if (type == kBytes && number >= event::kId && number <= event::kActor &&
-               number != event::kOccurredAt) {
-      ok = ReadString(in, record, text);
-      if (number == event::kId) out.set_id(text);
-      if (number == event::kSource) out.set_source(text);
-      if (number == event::kType) out.set_type(text);
-      if (number == event::kActor) out.set_actor(text);
-    } else if (number == event::kSubject && type == kBytes) {
-      ok = ReadSubject(in, record, out);
-    } else if (number == event::kAttrs && type == kBytes) {
-      ok = ReadAttr(in, record, out);
-    } else {
-      ok = WFL::SkipField(&in, tag);
-    }
-  }
-  if (!ok || tag != 0 || !in.ConsumedEntireMessage()) return Error("corrupt event record");
+  if (!ReadEvent(in, out, version)) return Error("corrupt event record");
   if (version > kSchemaVersion) {
     return Error("event " + std::string(out.id()) + " has schema version " +
                  std::to_string(version) + ", newer than this build's " +
