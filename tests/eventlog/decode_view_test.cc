@@ -507,6 +507,19 @@ TEST(DecodeViewTest, AFiveByteTagDropsItsBitsPast32AsProtobufDoes) {
   EXPECT_FALSE(DecodeView(six, view).ok());
 }
 
+// A length of more than five bytes (here "x.y" with a six-byte length of 3) is refused, as
+// protobuf refuses it; five bytes with the padding are read.
+TEST(DecodeViewTest, AnOverlongLengthIsRefusedAsProtobufRefusesIt) {
+  const std::string six = std::string("\x22\x83\x80\x80\x80\x80\x00", 7) + "x.y";
+  EXPECT_FALSE(ExpectAgrees(six));
+  EventView view;
+  EXPECT_FALSE(DecodeView(six, view).ok());
+  const std::string five = std::string("\x22\x83\x80\x80\x80\x00", 6) + "x.y";
+  ASSERT_TRUE(ExpectAgrees(five));
+  ASSERT_TRUE(DecodeView(five, view).ok());
+  EXPECT_EQ(view.type(), "x.y");
+}
+
 TEST(DecodeViewTest, ATruncatedRecordIsRefusedAsProtobufRefusesIt) {
   google::protobuf::LogSilencer quiet;
   for (const auto& e : CanonicalEvents()) {

@@ -90,10 +90,18 @@ class Reader {
     return number != 0;
   }
 
-  // A length-delimited field's bytes, as a view into the record.
+  // A length-delimited field's bytes, as a view into the record. The length is read as
+  // protobuf's parser reads it: at most five bytes, under 2 GiB less its 16 slop bytes.
   bool Bytes(std::string_view& out) {
     uint64_t size = 0;
-    if (!Varint(size) || size > static_cast<uint64_t>(end_ - p_)) return false;
+    for (int i = 0;; ++i) {
+      if (i == 5 || p_ == end_) return false;
+      const uint8_t b = *p_++;
+      size |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+      if (b < 0x80) break;
+    }
+    constexpr uint64_t kMaxSize = std::numeric_limits<int32_t>::max() - 16;
+    if (size > kMaxSize || size > static_cast<uint64_t>(end_ - p_)) return false;
     out = std::string_view(reinterpret_cast<const char*>(p_), size);
     p_ += size;
     return true;
