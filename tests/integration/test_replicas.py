@@ -17,7 +17,8 @@ partitions of several topics it is the order in which librdkafka's fetches happe
 which differs between two processes. The metrics that pair consecutive events of a person
 (ORDER_DEPENDENT: context switches, the project switches among them and the focus time they
 cost, active person-days and items touched, whose per-person day state is pruned in arrival
-order, and on-call bypasses, which depend on whether the shift arrived before the message) then
+order, on-call bypasses, which depend on whether the shift arrived before the message, and
+worked time-off days, which count a day only if its time off arrived before the work) then
 differ, by a lot: 42 against 103 context switches for one team in a run where the vendor
 topics interleaved differently.
 So:
@@ -59,7 +60,7 @@ INGEST = ("teamhealth_events_ingested_total", "teamhealth_events_duplicate_total
 ORDER_DEPENDENT = {"teamhealth_context_switches_total", "teamhealth_project_switches_total",
                    "teamhealth_focus_lost_seconds_total",
                    "teamhealth_active_persondays_total", "teamhealth_work_items_touched_total",
-                   "teamhealth_oncall_bypass_total"}
+                   "teamhealth_oncall_bypass_total", "teamhealth_time_off_worked_days_total"}
 EVERYTHING = ("1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
 
 
