@@ -75,16 +75,23 @@ class Reader {
     return false;
   }
 
+  // A varint of at most five bytes, as protobuf's parser reads tags and lengths.
+  bool Varint5(uint64_t& v) {
+    v = 0;
+    for (int i = 0; i < 5 && p_ != end_; ++i) {
+      const uint8_t b = *p_++;
+      v |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+      if (b < 0x80) return true;
+    }
+    return false;
+  }
+
   // The next tag; false for what protobuf refuses: a tag longer than five bytes, field
   // number 0. As protobuf's parser does, the fifth byte's bits past 32 are dropped.
   bool Tag(uint32_t& number, uint32_t& type) {
-    uint32_t tag = 0;
-    for (int i = 0;; ++i) {
-      if (i == 5 || p_ == end_) return false;
-      const uint8_t b = *p_++;
-      tag |= static_cast<uint32_t>(b & 0x7f) << (7 * i);
-      if (b < 0x80) break;
-    }
+    uint64_t wide = 0;
+    if (!Varint5(wide)) return false;
+    const auto tag = static_cast<uint32_t>(wide);
     number = tag >> 3;
     type = tag & 7;
     return number != 0;
@@ -94,12 +101,7 @@ class Reader {
   // protobuf's parser reads it: at most five bytes, under 2 GiB less its 16 slop bytes.
   bool Bytes(std::string_view& out) {
     uint64_t size = 0;
-    for (int i = 0;; ++i) {
-      if (i == 5 || p_ == end_) return false;
-      const uint8_t b = *p_++;
-      size |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
-      if (b < 0x80) break;
-    }
+    if (!Varint5(size)) return false;
     constexpr uint64_t kMaxSize = std::numeric_limits<int32_t>::max() - 16;
     if (size > kMaxSize || size > static_cast<uint64_t>(end_ - p_)) return false;
     out = std::string_view(reinterpret_cast<const char*>(p_), size);

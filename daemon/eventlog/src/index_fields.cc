@@ -35,27 +35,15 @@ constexpr int kSubjectId = 2;
 
 // One occurrence of `subject`: merged into `out` as the parser merges repeated occurrences.
 bool ReadSubject(CodedInputStream& in, std::string_view record, IndexFields& out) {
-  uint32_t size = 0;
-  if (!in.ReadVarint32(&size)) return false;
-  if (size > record.size() - static_cast<size_t>(in.CurrentPosition())) return false;
-  // The parser's recursion limit applies to unknown groups inside; one level for the message.
-  if (!in.IncrementRecursionDepth()) return false;
-  const auto limit = in.PushLimit(static_cast<int>(size));
-  bool ok = true;
-  uint32_t tag = 0;
-  while (ok && NextTag(in, tag) && tag != 0) {
+  return ReadMessage(in, record, [&](uint32_t tag) {
     if (IsTag(tag, kSubjectKind, WFL::WIRETYPE_LENGTH_DELIMITED)) {
-      ok = ReadString(in, record, out.subject_kind);
-    } else if (IsTag(tag, kSubjectId, WFL::WIRETYPE_LENGTH_DELIMITED)) {
-      ok = ReadString(in, record, out.subject_id);
-    } else {
-      ok = WFL::SkipField(&in, tag);
+      return ReadString(in, record, out.subject_kind);
     }
-  }
-  ok = ok && tag == 0 && in.ConsumedEntireMessage();
-  in.PopLimit(limit);
-  in.DecrementRecursionDepth();
-  return ok;
+    if (IsTag(tag, kSubjectId, WFL::WIRETYPE_LENGTH_DELIMITED)) {
+      return ReadString(in, record, out.subject_id);
+    }
+    return WFL::SkipField(&in, tag);
+  });
 }
 
 }  // namespace

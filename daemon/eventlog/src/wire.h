@@ -1,8 +1,9 @@
 #pragma once
 
-// Reading a stored event's protobuf wire format by hand, shared by ReadIndexFields and
-// DecodeView: each mirrors what protobuf's parser does with the same bytes for the fields it
-// reads, and skips the rest as the parser skips unknown fields.
+// Reading a stored event's protobuf wire format through CodedInputStream, for
+// ReadIndexFields: it mirrors what protobuf's parser does with the same bytes for the fields it
+// reads, and skips the rest as the parser skips unknown fields. (DecodeView, read on every
+// replay, has its own pointer reader: decode_view.cc says why.)
 #include <cstdint>
 #include <string_view>
 
