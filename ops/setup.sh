@@ -15,6 +15,8 @@ packages=(
   libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata libssl-dev
   # the gateway's schedule poller calls the PagerDuty and Opsgenie APIs (daemon/gateway/README.md)
   libcurl4-openssl-dev
+  # the daemon allocates through jemalloc (CMakeLists.txt, TEAMHEALTH_JEMALLOC)
+  libjemalloc-dev
   kcat prometheus prometheus-alertmanager maven openjdk-17-jre-headless python3 python3-pytest
   python3-jsonschema curl
   # tests/integration/test_retro_page.py renders the HTML retro page (screenshots, PDF).
