@@ -221,7 +221,11 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   // (No overflow for any max_events: the distance to the end is compared, not summed.)
   const uint64_t through = max_events >= last - (from - 1) ? last : from - 1 + max_events;
 
-  storage::WriteBatch wb;
+  // The keys go in sorted: each then lands next to the one before in the memtable's skip
+  // list, whose insert starts from where the last one ended. In log order (times and subjects
+  // at random) every insert searched from the top: ~70 % of the indexer's CPU.
+  std::vector<std::string> index_keys;
+  index_keys.reserve(2 * (through - from + 1));
   auto it = store_.NewIterator(Column::kLog);
   IndexFields f;
   uint64_t expected = from;
@@ -232,10 +236,9 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
     if (auto s = ReadIndexFields(it->value(), f); !s) {
       return Error("cannot index event " + std::to_string(expected) + ": " + s.error().message());
     }
-    wb.Put(Column::kIndexes, keys::TimeIndexKey(f.occurred_at_ms, Sequence(expected)), {});
+    index_keys.push_back(keys::TimeIndexKey(f.occurred_at_ms, Sequence(expected)));
     if (!f.subject_id.empty()) {
-      wb.Put(Column::kIndexes,
-             keys::SubjectIndexKey(f.subject_kind, f.subject_id, Sequence(expected)), {});
+      index_keys.push_back(keys::SubjectIndexKey(f.subject_kind, f.subject_id, Sequence(expected)));
     }
     ++expected;
   }
@@ -243,6 +246,9 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   if (expected <= through) {
     return Error("cannot index the log: event " + std::to_string(expected) + " is missing");
   }
+  std::sort(index_keys.begin(), index_keys.end());
+  storage::WriteBatch wb;
+  for (const auto& key : index_keys) wb.Put(Column::kIndexes, key, {});
   wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(through));
   if (auto s = store_.Write(wb); !s) return s.error();
   indexed_through_.store(through, std::memory_order_release);

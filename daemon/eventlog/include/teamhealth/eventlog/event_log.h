@@ -183,8 +183,11 @@ class EventLog final {
   Status KeyIdentitiesInPlace(const IdentityKey& key, const std::string& check);
   // Replaces the actor and person attributes of `e` by pseudonyms.
   Status Pseudonymize(schema::Event& e, storage::WriteBatch& wb);
-  // Assigns the next sequence to `e` and writes it with its dedup key (no index keys).
+  // Writes `e` at `seq` with its dedup key (no index keys).
   void PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb, std::string& scratch);
+  // Writes `e` at `seq` without its dedup key; returns the sequence key the dedup key maps to.
+  std::string PutRecord(schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
+                        std::string& scratch);
   // Reads the index checkpoint at open (indexes.cc); see checkpoint_to_store_.
   Status LoadIndexCheckpoint();
   // Adds the index checkpoint to a write that appends events, while it is not stored yet, and
