@@ -422,6 +422,18 @@ def scrape(port):
     return last, ingested, text
 
 
+def follower_positions_caught_up(text, n):
+    """Whether the indexes reached sequence n and no projection lags the log."""
+    indexed = None
+    lags = []
+    for line in text.splitlines():
+        if line.startswith("teamhealth_log_indexed_sequence"):
+            indexed = int(float(line.split()[-1]))
+        elif line.startswith("teamhealth_projection_lag_events"):
+            lags.append(float(line.split()[-1]))
+    return indexed is not None and indexed >= n and bool(lags) and max(lags) == 0
+
+
 def daemon(binary, config, logfile, n, broker_pid, timeout_s=3600):
     errlog = open(logfile, "w")
     broker_cpu0 = proc_cpu(broker_pid)
@@ -484,6 +496,18 @@ def daemon(binary, config, logfile, n, broker_pid, timeout_s=3600):
         io = proc_io(proc.pid)
         ctx = ctxt_switches(proc.pid)
         _, ingested, text = scrape(port)
+        # What follows the log (indexes, projections; a lower priority than ingest) may trail
+        # it: the time until both have caught up, and the daemon's CPU by then, count too.
+        t_caught_up = None
+        caught_deadline = time.monotonic() + 600
+        while time.monotonic() < caught_deadline:
+            _, _, now_text = scrape(port)
+            if follower_positions_caught_up(now_text, n):
+                t_caught_up = time.monotonic()
+                break
+            time.sleep(0.1)
+        caught_up_cpu = proc_cpu(proc.pid)
+        caught_up_threads = thread_cpu(proc.pid)
         lag = sum(float(line.split()[-1]) for line in text.splitlines()
                   if line.startswith("teamhealth_consumer_lag_messages"))
         quarantined = sum(float(line.split()[-1]) for line in text.splitlines()
@@ -543,6 +567,11 @@ def daemon(binary, config, logfile, n, broker_pid, timeout_s=3600):
         "daemon_write_bytes": io.get("write_bytes"),
         "daemon_ctxt_switches": ctx,
         "steady": steady,
+        "seconds_to_caught_up": round(t_caught_up - t_start, 3) if t_caught_up else None,
+        "daemon_cpu_s_caught_up": round(caught_up_cpu, 2) if caught_up_cpu is not None else None,
+        "daemon_threads_cpu_s_caught_up": {k: round(v, 2) for k, v in
+                                           sorted(caught_up_threads.items(),
+                                                  key=lambda kv: -kv[1]) if v >= 0.01},
     }))
 
 

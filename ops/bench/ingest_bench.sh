@@ -168,6 +168,14 @@ print(f"  CPU (whole run)        daemon {d['daemon_cpu_pct']}% ({d['daemon_cpu_s
       f"other processes {d['other_cpu_pct']}%")
 print("  daemon threads (CPU s) " + ", ".join(f"{k} {v}" for k, v in
                                              d["daemon_threads_cpu_s"].items()))
+if d["seconds_to_caught_up"]:
+    c = d["seconds_to_caught_up"]
+    print(f"  indexes + projections  caught up at {c:.3f} s ({n / c:.0f} msgs/s); daemon CPU by "
+          f"then {d['daemon_cpu_s_caught_up']} s ({1e6 * d['daemon_cpu_s_caught_up'] / n:.1f} "
+          "us/message): " + ", ".join(f"{k} {v}" for k, v in
+                                     d["daemon_threads_cpu_s_caught_up"].items()))
+else:
+    print("  indexes + projections  did not catch up within 600 s of the last event")
 print(f"  state dir              {state_bytes / 1e6:.1f} MB; daemon wrote "
       f"{(d['daemon_write_bytes'] or 0) / 1e6:.1f} MB; /readyz {d['readyz']}; "
       f"stopped cleanly: {d['stopped_cleanly']}")
