@@ -26,16 +26,25 @@ struct CachedZone {
 CachedZone& Zone(std::string_view name) {
   // The tz database is immutable once loaded; zones are looked up once per name.
   // Transparent lookup: no string is built on the hot path.
+  // The last zone asked for is remembered apart: consecutive calls mostly name the same one
+  // (the map's nodes never move or go away).
   thread_local std::map<std::string, CachedZone, std::less<>> cache;
+  thread_local std::string last_name;
+  thread_local CachedZone* last = nullptr;
+  if (last != nullptr && last_name == name) return *last;
   auto it = cache.find(name);
-  if (it != cache.end()) return it->second;
-  const date::time_zone* zone = nullptr;
-  try {
-    zone = date::locate_zone(name);
-  } catch (const std::exception&) {
-    zone = date::locate_zone("UTC");
+  if (it == cache.end()) {
+    const date::time_zone* zone = nullptr;
+    try {
+      zone = date::locate_zone(name);
+    } catch (const std::exception&) {
+      zone = date::locate_zone("UTC");
+    }
+    it = cache.emplace(std::string(name), CachedZone{.zone = zone}).first;
   }
-  return cache.emplace(std::string(name), CachedZone{.zone = zone}).first->second;
+  last_name.assign(name);
+  last = &it->second;
+  return *last;
 }
 
 // The UTC offset of `zone` at `at`.
@@ -201,7 +210,6 @@ const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMilli
   if (it == people_.end() || it->second.empty()) return stranger_;
   return EntryIn(it->second, at);
 }
-
 std::string DirectoryView::TeamAt(std::string_view pseudonym, EpochMillis at) const {
   const auto& e = EntryAt(pseudonym, at);
   return e.teams.empty() ? "unmapped" : e.teams.front();
