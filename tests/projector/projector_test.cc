@@ -175,6 +175,66 @@ TEST_F(ProjectorTest, ACheckpointOnAFullDiskWaitsForSpaceAndNothingIsCountedTwic
   EXPECT_EQ(got.Save(), want.Save());
 }
 
+// The metric facts' writes fail on a full disk too (a chunk, a checkpoint): that pauses them,
+// never the projector, and once space is freed they start again from their stored checkpoint
+// and catch up with the log. (A CI run stopped the daemon here: the facts wrote first.)
+TEST_F(ProjectorTest, MetricFactsOnAFullDiskPauseAndCatchUpOnceSpaceIsFreed) {
+  Append(0, 5);
+  testing::FullDiskStore disk(*store_);
+  // Where the facts stored on `store_` stand (a new builder reads their checkpoint).
+  auto stored_position = [&] {
+    FactBuilder reader(*store_, *log_, Factory(1), loggers_.Get("facts"), {.lag_ms = 0});
+    EXPECT_TRUE(reader.Start().ok());
+    return reader.position();
+  };
+  const EpochMillis before = stored_position();
+  // Where facts built over the same ten events without a fault stand.
+  EpochMillis want = 0;
+  {
+    testing::TempDir ref_dir;
+    auto ref_store = storage::Store::Open({ref_dir.path(), false, false}).value();
+    auto ref_log = eventlog::EventLog::Open(*ref_store).value();
+    eventlog::IngestBatch b;
+    for (size_t i = 0; i < 10; ++i) b.events.push_back(events_[i]);
+    ASSERT_TRUE(ref_log->Append(b).ok());
+    FactBuilder ref(*ref_store, *ref_log, Factory(1), loggers_.Get("facts"), {.lag_ms = 0});
+    ASSERT_TRUE(ref.Start().ok());
+    ASSERT_TRUE(ref.CatchUp().ok());
+    want = ref.position();
+  }
+  ASSERT_GT(want, before);
+  Projector p(disk, *log_, Factory(1), loggers_.Get("projector"));
+  p.EnableFacts({.lag_ms = 0}, nullptr);
+  ASSERT_TRUE(p.Start().ok());
+  disk.full = true;
+  std::atomic<bool> stop{false}, finished{false};
+  Status status;
+  std::thread runner([&] {
+    status = p.Run(stop);
+    finished = true;
+  });
+  Append(5, 10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((p.applied() < 10 || disk.failed_writes.load() < 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(finished.load()) << (status ? "stopped" : status.error().message());
+  EXPECT_EQ(stored_position(), before);  // nothing written while full
+  disk.full = false;
+  EpochMillis after = before;
+  while (std::chrono::steady_clock::now() < deadline) {
+    after = stored_position();
+    if (after == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stop = true;
+  runner.join();
+  EXPECT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(after, want);  // caught up, as far as a build without the fault
+}
+
 TEST_F(ProjectorTest, AVersionBumpRebuildsFromTheStartOfTheLog) {
   Append(0, events_.size());
   {

@@ -32,6 +32,7 @@ Projector::~Projector() = default;
 
 void Projector::EnableFacts(FactBuilder::Options options, std::function<bool()> gate) {
   facts_ = std::make_unique<FactBuilder>(store_, log_, make_pipeline_, logger_, options);
+  facts_options_ = std::move(options);
   facts_gate_ = std::move(gate);
 }
 
@@ -135,6 +136,7 @@ Status Projector::Start() {
   checkpointed_ = applied;
   if (facts_) {
     if (auto s = facts_->Start(); !s) return s;
+    facts_started_ = true;
   }
   if (applied > 0) {
     logger_->info("Resuming projections. applied={}", applied);
@@ -218,6 +220,43 @@ std::optional<std::string> Projector::checkpoint_full() const {
   return checkpoint_full_;
 }
 
+Result<uint64_t> Projector::StepFactsUnlessFull() {
+  const auto now = std::chrono::steady_clock::now();
+  if (facts_full_since_ && now < facts_retry_at_) return uint64_t{0};
+  Result<uint64_t> built = uint64_t{0};
+  if (!facts_started_) {
+    if (auto s = facts_->Start(); !s) {
+      built = s.error();
+    } else {
+      facts_started_ = true;
+    }
+  }
+  if (facts_started_) built = facts_->Step(50000);
+  if (built) {
+    if (facts_full_since_) {
+      logger_->info("Metric facts written again; the state directory has space. paused_for_s={}",
+                    std::chrono::duration_cast<std::chrono::seconds>(now - *facts_full_since_)
+                        .count());
+      facts_full_since_.reset();
+    }
+    return built;
+  }
+  if (!built.error().no_space()) return built;
+  if (!facts_full_since_) {
+    logger_->error("No space left in the state directory; the metric facts are paused. They "
+                   "start again from their last checkpoint once space is freed (tried every "
+                   "10 s). error=\"{}\"",
+                   built.error().message());
+    facts_full_since_ = now;
+  }
+  // What the builder applied since its checkpoint is in memory only, and a failed write may
+  // have left it part-way: a new builder starts again from what is stored.
+  facts_ = std::make_unique<FactBuilder>(store_, log_, make_pipeline_, logger_, facts_options_);
+  facts_started_ = false;
+  facts_retry_at_ = now + std::chrono::seconds(10);
+  return uint64_t{0};
+}
+
 Result<uint64_t> Projector::Step(uint64_t max_events) {
   uint64_t n = 0;
   bool rebuild = false;
@@ -270,7 +309,7 @@ Status Projector::Run(const std::atomic<bool>& stop) {
     // get their turn, so that they keep up under steady traffic too.
     uint64_t built = 0;
     if (*n < 50000 && facts_ && (!facts_gate_ || facts_gate_())) {
-      auto f = facts_->Step(50000);
+      auto f = StepFactsUnlessFull();
       if (!f) return Error("metric facts: " + f.error().message());
       built = *f;
     }

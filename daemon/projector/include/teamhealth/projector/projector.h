@@ -108,6 +108,10 @@ class Projector final {
   // Checkpoint(), except that a full disk is recorded (checkpoint_full()) and logged once
   // instead of returned: the checkpoint stays pending.
   Status CheckpointUnlessFull();
+  // One turn of the metric facts in Run(): how many events they applied. A full disk pauses
+  // them instead of failing: the builder is dropped (its in-memory progress was not written)
+  // and started again from its stored checkpoint after a pause, as at a restart.
+  Result<uint64_t> StepFactsUnlessFull();
 
   storage::Store& store_;
   eventlog::EventLog& log_;
@@ -116,7 +120,12 @@ class Projector final {
   std::unique_ptr<projections::Pipeline> pipeline_;
   std::vector<projections::Accumulator> accumulators_;  // one per projection
   std::unique_ptr<FactBuilder> facts_;                  // used by the runner thread only
+  FactBuilder::Options facts_options_;
   std::function<bool()> facts_gate_;
+  // Runner thread only: the facts paused by a full disk since, and when to try again.
+  std::optional<std::chrono::steady_clock::time_point> facts_full_since_;
+  std::chrono::steady_clock::time_point facts_retry_at_;
+  bool facts_started_ = false;
   std::map<std::string, std::string> handle_of_ref_;
   std::vector<std::string> rebuilt_;
   std::atomic<uint64_t> applied_{0};
