@@ -52,14 +52,6 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column,
   // parsing, not on compression, and still shrinks JSON-derived protobufs about 2x.
   cf.compression = rocksdb::kLZ4Compression;
   cf.bottommost_compression = rocksdb::kLZ4Compression;
-  // Except the memtables' flushes (level 0): they run beside ingest, and their tables are
-  // compacted into the levels below soon after, compressed then. So each byte is compressed
-  // once, not at the flush and again at the compaction (the flush thread spent over half its
-  // CPU in LZ4). Level 0 is bounded (a few memtables' worth).
-  cf.compression_per_level = {rocksdb::kNoCompression, rocksdb::kLZ4Compression,
-                              rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
-                              rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
-                              rocksdb::kLZ4Compression};
   cf.write_buffer_size = 64 << 20;
 
   rocksdb::BlockBasedTableOptions table;
