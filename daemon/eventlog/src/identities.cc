@@ -77,11 +77,9 @@ std::string Identities::NewPseudonym() {
 }
 
 Result<std::optional<std::string>> Identities::Find(std::string_view ref) {
-  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
-    if (it->first == ref) {
-      if (it->second.empty()) return std::optional<std::string>();
-      return std::optional<std::string>(it->second);
-    }
+  if (auto it = pending_.find(ref); it != pending_.end()) {
+    if (it->second.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
   }
   if (auto it = cache_.find(ref); it != cache_.end()) {
     return std::optional<std::string>(it->second);
@@ -108,7 +106,7 @@ Status Identities::Assign(std::string_view ref, const std::string& pseudonym,
   auto key = RefKey(ref);
   if (!key) return key.error();
   batch.Put(storage::Column::kIdentities, *key, pseudonym);
-  pending_.emplace_back(std::string(ref), pseudonym);
+  pending_.insert_or_assign(std::string(ref), pseudonym);
   return Status::Ok();
 }
 
@@ -116,7 +114,7 @@ Status Identities::Forget(std::string_view ref, storage::WriteBatch& batch) {
   auto key = RefKey(ref);
   if (!key) return key.error();
   batch.Delete(storage::Column::kIdentities, *key);
-  pending_.emplace_back(std::string(ref), std::string());
+  pending_.insert_or_assign(std::string(ref), std::string());
   return Status::Ok();
 }
 

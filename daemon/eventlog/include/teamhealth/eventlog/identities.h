@@ -86,7 +86,9 @@ class Identities final {
   // Committed mappings by identity, in memory only: bounded by the number of identities
   // (people), not events, and it spares an HMAC per person reference of every event.
   std::unordered_map<std::string, std::string, RefHash, std::equal_to<>> cache_;
-  std::vector<std::pair<std::string, std::string>> pending_;  // (ref, pseudonym or "" = erased)
+  // Mappings of the batch being written, by identity: its latest pseudonym, or "" = erased.
+  // Hashed: a first import of a large organisation has thousands in one batch.
+  std::unordered_map<std::string, std::string, RefHash, std::equal_to<>> pending_;
 };
 
 }  // namespace teamhealth::eventlog
