@@ -501,7 +501,10 @@ def daemon(binary, config, logfile, n, broker_pid, timeout_s=3600):
         t_caught_up = None
         caught_deadline = time.monotonic() + 600
         while time.monotonic() < caught_deadline:
-            _, _, now_text = scrape(port)
+            try:
+                _, _, now_text = scrape(port)
+            except OSError:  # a slow scrape: ask again
+                continue
             if follower_positions_caught_up(now_text, n):
                 t_caught_up = time.monotonic()
                 break

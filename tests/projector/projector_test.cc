@@ -39,7 +39,7 @@ class Versioned final : public projections::Projection {
 };
 
 class ProjectorTest : public ::testing::Test {
- protected:
+ public:  // ExpectFactsSurviveAFullDisk drives two tests through the fixture
   void SetUp() override {
     Open();
     events_ = testing::LoadEvents(kScenario + "events.jsonl");
@@ -175,37 +175,47 @@ TEST_F(ProjectorTest, ACheckpointOnAFullDiskWaitsForSpaceAndNothingIsCountedTwic
   EXPECT_EQ(got.Save(), want.Save());
 }
 
-// The metric facts' writes fail on a full disk too (a chunk, a checkpoint): that pauses them,
-// never the projector, and once space is freed they start again from their stored checkpoint
-// and catch up with the log. (A CI run stopped the daemon here: the facts wrote first.)
+// The metric facts' writes fail on a full disk too (their first checkpoint at start, a chunk,
+// a checkpoint): that pauses them, never the projector, and once space is freed they start
+// again from their stored checkpoint and catch up with the log, holding what a build without
+// the fault holds. (A fresh-clone CI run stopped the daemon here: the facts wrote first.)
+void ExpectFactsSurviveAFullDisk(ProjectorTest& t, bool full_at_start);
+
 TEST_F(ProjectorTest, MetricFactsOnAFullDiskPauseAndCatchUpOnceSpaceIsFreed) {
-  Append(0, 5);
-  testing::FullDiskStore disk(*store_);
-  // Where the facts stored on `store_` stand (a new builder reads their checkpoint).
-  auto stored_position = [&] {
-    FactBuilder reader(*store_, *log_, Factory(1), loggers_.Get("facts"), {.lag_ms = 0});
-    EXPECT_TRUE(reader.Start().ok());
-    return reader.position();
-  };
-  const EpochMillis before = stored_position();
-  // Where facts built over the same ten events without a fault stand.
-  EpochMillis want = 0;
+  ExpectFactsSurviveAFullDisk(*this, /*full_at_start=*/false);
+}
+
+TEST_F(ProjectorTest, MetricFactsThatCannotStartOnAFullDiskDoNotStopTheProjector) {
+  ExpectFactsSurviveAFullDisk(*this, /*full_at_start=*/true);
+}
+
+void ExpectFactsSurviveAFullDisk(ProjectorTest& t, bool full_at_start) {
+  t.Append(0, 5);
+  testing::FullDiskStore disk(*t.store_);
+  // Where the facts stored on the store stand, read without writing.
+  auto stored = [&] { return FactStats(*t.store_).value(); };
+  const EpochMillis before = stored().position;
+  // What facts built over the same ten events without a fault hold.
+  FactIndexStats want;
   {
     testing::TempDir ref_dir;
     auto ref_store = storage::Store::Open({ref_dir.path(), false, false}).value();
     auto ref_log = eventlog::EventLog::Open(*ref_store).value();
     eventlog::IngestBatch b;
-    for (size_t i = 0; i < 10; ++i) b.events.push_back(events_[i]);
+    for (size_t i = 0; i < 10; ++i) b.events.push_back(t.events_[i]);
     ASSERT_TRUE(ref_log->Append(b).ok());
-    FactBuilder ref(*ref_store, *ref_log, Factory(1), loggers_.Get("facts"), {.lag_ms = 0});
+    FactBuilder ref(*ref_store, *ref_log, t.Factory(1), t.loggers_.Get("facts"), {.lag_ms = 0});
     ASSERT_TRUE(ref.Start().ok());
     ASSERT_TRUE(ref.CatchUp().ok());
-    want = ref.position();
+    want = FactStats(*ref_store).value();
   }
-  ASSERT_GT(want, before);
-  Projector p(disk, *log_, Factory(1), loggers_.Get("projector"));
+  ASSERT_GT(want.position, before);
+  ASSERT_GT(want.facts, 0u);
+  Projector p(disk, *t.log_, t.Factory(1), t.loggers_.Get("projector"));
   p.EnableFacts({.lag_ms = 0}, nullptr);
+  disk.full = full_at_start;  // the facts' start writes (none stored yet): it fails
   ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(disk.failed_writes.load() > 0, full_at_start);
   disk.full = true;
   std::atomic<bool> stop{false}, finished{false};
   Status status;
@@ -213,7 +223,7 @@ TEST_F(ProjectorTest, MetricFactsOnAFullDiskPauseAndCatchUpOnceSpaceIsFreed) {
     status = p.Run(stop);
     finished = true;
   });
-  Append(5, 10);
+  t.Append(5, 10);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while ((p.applied() < 10 || disk.failed_writes.load() < 2) &&
          std::chrono::steady_clock::now() < deadline) {
@@ -221,18 +231,22 @@ TEST_F(ProjectorTest, MetricFactsOnAFullDiskPauseAndCatchUpOnceSpaceIsFreed) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(finished.load()) << (status ? "stopped" : status.error().message());
-  EXPECT_EQ(stored_position(), before);  // nothing written while full
+  EXPECT_EQ(stored().position, before);  // nothing written while full
   disk.full = false;
-  EpochMillis after = before;
+  FactIndexStats got;
   while (std::chrono::steady_clock::now() < deadline) {
-    after = stored_position();
-    if (after == want) break;
+    got = stored();
+    if (got.position == want.position) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   stop = true;
   runner.join();
   EXPECT_TRUE(status.ok()) << status.error().message();
-  EXPECT_EQ(after, want);  // caught up, as far as a build without the fault
+  got = stored();
+  EXPECT_EQ(got.position, want.position);  // caught up, as far as the build without the fault
+  EXPECT_EQ(got.facts, want.facts);        // no fact twice, none missing
+  EXPECT_EQ(got.gauge_days, want.gauge_days);
+  EXPECT_EQ(got.seen_sequence, want.seen_sequence);
 }
 
 TEST_F(ProjectorTest, AVersionBumpRebuildsFromTheStartOfTheLog) {

@@ -9,6 +9,13 @@ namespace teamhealth::projector {
 namespace {
 
 constexpr std::string_view kStateKey = "state";
+// Events per step of Run(): a step holds the lock that /metrics and /readyz wait for, and the
+// runner has a lower priority than ingest (nice +10), so steps are short.
+constexpr uint64_t kStepEvents = 5000;
+// Events applied since the last checkpoint that make one due before its 2 s (catching up).
+constexpr uint64_t kCheckpointEvents = 50000;
+// Events per turn of the metric facts (their builder runs without that lock).
+constexpr uint64_t kFactsStepEvents = 50000;
 // Checkpoint layout: format, applied sequence, person resolution, then per projection its
 // tag, state and accumulated metrics. Another format rebuilds everything.
 constexpr std::string_view kFormat = "pipeline/1";
@@ -135,8 +142,14 @@ Status Projector::Start() {
   applied_.store(applied, std::memory_order_release);
   checkpointed_ = applied;
   if (facts_) {
-    if (auto s = facts_->Start(); !s) return s;
-    facts_started_ = true;
+    // A full disk (a fresh state directory's facts, or changed definitions, start with a
+    // write) pauses the facts as it does later, not the daemon.
+    if (auto s = facts_->Start(); !s) {
+      if (!s.error().no_space()) return s;
+      PauseFactsForSpace(s.error());
+    } else {
+      facts_started_ = true;
+    }
   }
   if (applied > 0) {
     logger_->info("Resuming projections. applied={}", applied);
@@ -221,8 +234,9 @@ std::optional<std::string> Projector::checkpoint_full() const {
 }
 
 Result<uint64_t> Projector::StepFactsUnlessFull() {
-  const auto now = std::chrono::steady_clock::now();
-  if (facts_full_since_ && now < facts_retry_at_) return uint64_t{0};
+  if (facts_full_since_ && std::chrono::steady_clock::now() < facts_retry_at_) {
+    return uint64_t{0};
+  }
   Result<uint64_t> built = uint64_t{0};
   if (!facts_started_) {
     if (auto s = facts_->Start(); !s) {
@@ -231,30 +245,35 @@ Result<uint64_t> Projector::StepFactsUnlessFull() {
       facts_started_ = true;
     }
   }
-  if (facts_started_) built = facts_->Step(50000);
+  if (facts_started_) built = facts_->Step(kFactsStepEvents);
   if (built) {
     if (facts_full_since_) {
-      logger_->info("Metric facts written again; the state directory has space. paused_for_s={}",
-                    std::chrono::duration_cast<std::chrono::seconds>(now - *facts_full_since_)
+      logger_->info("Metric facts resumed; their writes go through again. paused_for_s={}",
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::steady_clock::now() - *facts_full_since_)
                         .count());
       facts_full_since_.reset();
     }
     return built;
   }
   if (!built.error().no_space()) return built;
+  PauseFactsForSpace(built.error());
+  return uint64_t{0};
+}
+
+void Projector::PauseFactsForSpace(const Error& error) {
   if (!facts_full_since_) {
     logger_->error("No space left in the state directory; the metric facts are paused. They "
                    "start again from their last checkpoint once space is freed (tried every "
                    "10 s). error=\"{}\"",
-                   built.error().message());
-    facts_full_since_ = now;
+                   error.message());
+    facts_full_since_ = std::chrono::steady_clock::now();
   }
   // What the builder applied since its checkpoint is in memory only, and a failed write may
   // have left it part-way: a new builder starts again from what is stored.
   facts_ = std::make_unique<FactBuilder>(store_, log_, make_pipeline_, logger_, facts_options_);
   facts_started_ = false;
-  facts_retry_at_ = now + std::chrono::seconds(10);
-  return uint64_t{0};
+  facts_retry_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(10);
 }
 
 Result<uint64_t> Projector::Step(uint64_t max_events) {
@@ -295,20 +314,21 @@ Status Projector::Run(const std::atomic<bool>& stop) {
   using Clock = std::chrono::steady_clock;
   auto last_checkpoint = Clock::now();
   while (!stop.load(std::memory_order_acquire)) {
-    auto n = Step(50000);
+    auto n = Step(kStepEvents);
     if (!n) return n.error();
     // Every 2 s; on a full disk every 10 s (each attempt makes RocksDB try to resume).
     const bool due = Clock::now() - last_checkpoint >
                      (checkpoint_full() ? std::chrono::seconds(10) : std::chrono::seconds(2));
     const bool pending = applied_.load() != checkpointed_ || checkpoint_full();
-    if (pending && (due || (*n >= 50000 && !checkpoint_full()))) {
+    const bool many = applied_.load() >= checkpointed_ + kCheckpointEvents;
+    if (pending && (due || (many && !checkpoint_full()))) {
       if (auto s = CheckpointUnlessFull(); !s) return s;
       last_checkpoint = Clock::now();
     }
     // Caught up with the log for now (the step took everything there was): the metric facts
     // get their turn, so that they keep up under steady traffic too.
     uint64_t built = 0;
-    if (*n < 50000 && facts_ && (!facts_gate_ || facts_gate_())) {
+    if (*n < kStepEvents && facts_ && (!facts_gate_ || facts_gate_())) {
       auto f = StepFactsUnlessFull();
       if (!f) return Error("metric facts: " + f.error().message());
       built = *f;

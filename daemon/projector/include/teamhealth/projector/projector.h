@@ -112,6 +112,8 @@ class Projector final {
   // them instead of failing: the builder is dropped (its in-memory progress was not written)
   // and started again from its stored checkpoint after a pause, as at a restart.
   Result<uint64_t> StepFactsUnlessFull();
+  // Logs the pause (once), drops the builder and sets when to try again.
+  void PauseFactsForSpace(const Error& error);
 
   storage::Store& store_;
   eventlog::EventLog& log_;
