@@ -160,11 +160,20 @@ class Reader {
 static_assert(std::endian::native == std::endian::little,
               "Reader::Fixed64 reads the wire's little-endian bytes as they are");
 
-bool ReadSubject(Reader& in, schema::EventView& out, int depth) {
-  auto& s = out.mutable_subject();
+// Reads every field of a message: `field(number, type)` reads one (or skips it) and returns
+// false when it is malformed. False on the first malformed tag or field.
+template <typename Field>
+bool ForEachField(Reader& in, Field field) {
   uint32_t number = 0, type = 0;
   while (!in.done()) {
-    if (!in.Tag(number, type)) return false;
+    if (!in.Tag(number, type) || !field(number, type)) return false;
+  }
+  return true;
+}
+
+bool ReadSubject(Reader& in, schema::EventView& out, int depth) {
+  auto& s = out.mutable_subject();
+  return ForEachField(in, [&](uint32_t number, uint32_t type) {
     std::string_view* field = nullptr;
     if (type == kBytes) {
       switch (number) {
@@ -177,32 +186,24 @@ bool ReadSubject(Reader& in, schema::EventView& out, int depth) {
         default: break;
       }
     }
-    if (!(field ? in.String(*field) : in.Skip(number, type, depth))) return false;
-  }
-  return true;
+    return field ? in.String(*field) : in.Skip(number, type, depth);
+  });
 }
 
 bool ReadList(Reader& in, schema::EventView& out, int depth) {
-  uint32_t number = 0, type = 0;
-  std::string_view item;
-  while (!in.done()) {
-    if (!in.Tag(number, type)) return false;
-    if (number == kListValues && type == kBytes) {
-      if (!in.String(item)) return false;
-      out.AddListItem(item);
-    } else if (!in.Skip(number, type, depth)) {
-      return false;
-    }
-  }
-  return true;
+  return ForEachField(in, [&](uint32_t number, uint32_t type) {
+    if (number != kListValues || type != kBytes) return in.Skip(number, type, depth);
+    std::string_view item;
+    if (!in.String(item)) return false;
+    out.AddListItem(item);
+    return true;
+  });
 }
 
 bool ReadValue(Reader& in, schema::EventView& out, int depth) {
-  uint32_t number = 0, type = 0;
-  uint64_t v = 0;
-  std::string_view text;
-  while (!in.done()) {
-    if (!in.Tag(number, type)) return false;
+  return ForEachField(in, [&](uint32_t number, uint32_t type) {
+    uint64_t v = 0;
+    std::string_view text;
     bool ok = true;
     if (number == value::kNull && type == kVarint) {
       ok = in.Varint(v);
@@ -226,38 +227,31 @@ bool ReadValue(Reader& in, schema::EventView& out, int depth) {
     } else {
       ok = in.Skip(number, type, depth);
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool ReadAttr(Reader& in, schema::EventView& out, int depth) {
   out.AddAttr({});
-  uint32_t number = 0, type = 0;
-  while (!in.done()) {
-    if (!in.Tag(number, type)) return false;
-    bool ok = true;
+  return ForEachField(in, [&](uint32_t number, uint32_t type) {
     if (number == attr::kName && type == kBytes) {
       std::string_view name;
-      ok = in.String(name);
+      if (!in.String(name)) return false;
       out.set_attr_name(name);
-    } else if (number == attr::kValue && type == kBytes) {
-      Reader value(std::string_view{});
-      ok = in.Message(value, depth) && ReadValue(value, out, depth + 1);
-    } else {
-      ok = in.Skip(number, type, depth);
+      return true;
     }
-    if (!ok) return false;
-  }
-  return true;
+    if (number == attr::kValue && type == kBytes) {
+      Reader value(std::string_view{});
+      return in.Message(value, depth) && ReadValue(value, out, depth + 1);
+    }
+    return in.Skip(number, type, depth);
+  });
 }
 
 bool ReadEvent(Reader& in, schema::EventView& out, uint32_t& version) {
-  uint32_t number = 0, type = 0;
-  uint64_t v = 0;
-  std::string_view text;
-  while (!in.done()) {
-    if (!in.Tag(number, type)) return false;
+  return ForEachField(in, [&](uint32_t number, uint32_t type) {
+    uint64_t v = 0;
+    std::string_view text;
     bool ok = true;
     if (type == kVarint && (number == event::kSchemaVersion || number == event::kOccurredAt)) {
       ok = in.Varint(v);
@@ -277,9 +271,8 @@ bool ReadEvent(Reader& in, schema::EventView& out, uint32_t& version) {
     } else {
       ok = in.Skip(number, type, 0);
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 }  // namespace

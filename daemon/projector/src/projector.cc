@@ -142,14 +142,7 @@ Status Projector::Start() {
   applied_.store(applied, std::memory_order_release);
   checkpointed_ = applied;
   if (facts_) {
-    // A full disk (a fresh state directory's facts, or changed definitions, start with a
-    // write) pauses the facts as it does later, not the daemon.
-    if (auto s = facts_->Start(); !s) {
-      if (!s.error().no_space()) return s;
-      PauseFactsForSpace(s.error());
-    } else {
-      facts_started_ = true;
-    }
+    if (auto s = StartFactsUnlessFull(); !s) return s;
   }
   if (applied > 0) {
     logger_->info("Resuming projections. applied={}", applied);
@@ -237,15 +230,11 @@ Result<uint64_t> Projector::StepFactsUnlessFull() {
   if (facts_full_since_ && std::chrono::steady_clock::now() < facts_retry_at_) {
     return uint64_t{0};
   }
-  Result<uint64_t> built = uint64_t{0};
   if (!facts_started_) {
-    if (auto s = facts_->Start(); !s) {
-      built = s.error();
-    } else {
-      facts_started_ = true;
-    }
+    if (auto s = StartFactsUnlessFull(); !s) return s.error();
+    if (!facts_started_) return uint64_t{0};
   }
-  if (facts_started_) built = facts_->Step(kFactsStepEvents);
+  Result<uint64_t> built = facts_->Step(kFactsStepEvents);
   if (built) {
     if (facts_full_since_) {
       logger_->info("Metric facts resumed; their writes go through again. paused_for_s={}",
@@ -259,6 +248,19 @@ Result<uint64_t> Projector::StepFactsUnlessFull() {
   if (!built.error().no_space()) return built;
   PauseFactsForSpace(built.error());
   return uint64_t{0};
+}
+
+Status Projector::StartFactsUnlessFull() {
+  // A full disk (a fresh state directory's facts, or changed definitions, start with a write)
+  // pauses the facts, not the daemon.
+  const Status s = facts_->Start();
+  if (s) {
+    facts_started_ = true;
+    return s;
+  }
+  if (!s.error().no_space()) return s;
+  PauseFactsForSpace(s.error());
+  return Status::Ok();
 }
 
 void Projector::PauseFactsForSpace(const Error& error) {

@@ -112,6 +112,8 @@ class Projector final {
   // them instead of failing: the builder is dropped (its in-memory progress was not written)
   // and started again from its stored checkpoint after a pause, as at a restart.
   Result<uint64_t> StepFactsUnlessFull();
+  // Starts the facts' builder; a full disk pauses them (facts_started_ stays false).
+  Status StartFactsUnlessFull();
   // Logs the pause (once), drops the builder and sets when to try again.
   void PauseFactsForSpace(const Error& error);
 
