@@ -238,6 +238,38 @@ TEST(ContextSwitchingTest, SenderTeamCapIsKeptAcrossSaveAndLoad) {
   EXPECT_EQ(Counter(rest_alone, name, from("other")), 3);
 }
 
+// The projection remembers, per pair of teams, the label a sender team was given (a cache,
+// not state). Loading another state into the same object must forget it: after the whole log
+// has counted sales (M4) as "other" for payments, loading a fresh state and applying the rest
+// again admits sales, exactly as a new object does (the test above: 3 sales, 3 other).
+TEST(ContextSwitchingTest, LoadingAStateForgetsTheSenderTeamLabelsGivenBefore) {
+  const Settings settings = testing::LoadSettings(kSenderDir + "config.toml");
+  const auto events = testing::LoadEvents(kSenderDir + "events.jsonl");
+  const auto m3 = std::find_if(events.begin(), events.end(),
+                               [](const schema::Event& e) { return e.id() == "slack:m3"; });
+  ASSERT_NE(m3, events.end());
+  const std::vector<schema::Event> rest(std::next(m3), events.end());
+  auto run = [&](ContextSwitching& p, const std::vector<schema::Event>& part) {
+    auto pipeline =
+        testing::BorrowingPipeline(p, testing::LoadDirectory(kSenderDir + "config.toml"));
+    for (const auto& e : events) pipeline->Preload(e);
+    Accumulator acc;
+    for (const auto& e : part) pipeline->Apply(e, acc);
+    return acc;
+  };
+  ContextSwitching p{settings};
+  const auto whole = run(p, events);
+  const std::string name = "teamhealth_direct_interruptions_by_sender_team_total";
+  auto from = [](const char* sender_team) {
+    return MakeLabels({{"sender_team", sender_team}, {"team", "payments"}});
+  };
+  testing::ExpectNoSeries(whole, name, from("sales"));  // sales came third: other
+  ASSERT_TRUE(p.Load(ContextSwitching{settings}.Save()));
+  const auto again = run(p, rest);
+  EXPECT_EQ(Counter(again, name, from("sales")), 3);  // M4, M11 x2
+  EXPECT_EQ(Counter(again, name, from("other")), 3);  // M9 x2, M12
+}
+
 // p's two activities are 45 min apart: a switch with the default gap, none with a 30 min gap.
 // q's are 20 min apart, a switch with either, so the shorter gap's count is 1, not 0: a
 // zero could not tell "no switch" from a switch counted under another metric name.

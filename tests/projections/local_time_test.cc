@@ -36,5 +36,23 @@ TEST(LocalTimeTest, OffsetsFollowDaylightSavingBothWaysAndOutOfOrder) {
   EXPECT_EQ(old.minute, 18 * 60);
 }
 
+// A ZoneClock (each directory entry holds one) caches its own last period: the same walk as
+// above through one clock, and a second clock of another zone is not disturbed by it.
+TEST(LocalTimeTest, AZoneClockFollowsDaylightSavingBothWays) {
+  const EpochMillis autumn = 1761440400000;  // 2025-10-26T01:00:00Z, BST -> GMT
+  const EpochMillis spring = 1743296400000;  // 2025-03-30T01:00:00Z, GMT -> BST
+  const ZoneClock london("Europe/London");
+  const ZoneClock tokyo("Asia/Tokyo");
+  EXPECT_EQ(london.Local(autumn - kHour / 2).minute, 90);  // 01:30 BST
+  EXPECT_EQ(tokyo.Local(autumn).minute, 600);              // 10:00 JST
+  EXPECT_EQ(london.Local(autumn + kHour / 2).minute, 90);  // 01:30 GMT
+  EXPECT_EQ(london.Local(spring - kHour / 2).minute, 30);  // 00:30 GMT
+  EXPECT_EQ(london.Local(spring + kHour / 2).minute, 150);  // 02:30 BST
+  EXPECT_EQ(london.Local(autumn - 1).minute, 119);         // 01:59 BST
+  EXPECT_EQ(tokyo.Local(spring).minute, 600);              // 10:00 JST
+  EXPECT_EQ(ZoneClock("Nowhere/Atlantis").Local(autumn).minute, 60);  // unknown: UTC
+  EXPECT_EQ(ZoneClock().Local(autumn).minute, 60);                    // default: UTC
+}
+
 }  // namespace
 }  // namespace teamhealth::projections

@@ -15,52 +15,21 @@ namespace {
 
 constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
-// A zone and the last offset period looked up in it: consecutive events mostly fall in the
-// same period, which then costs no search of the zone's transitions.
-struct CachedZone {
-  const date::time_zone* zone = nullptr;
-  EpochMillis begin = 0, end = 0;  // [begin, end) has offset_ms; empty at first
-  int64_t offset_ms = 0;
-};
-
-CachedZone& Zone(std::string_view name) {
-  // The tz database is immutable once loaded; zones are looked up once per name.
-  // Transparent lookup: no string is built on the hot path.
-  // The last zone asked for is remembered apart: consecutive calls mostly name the same one
-  // (the map's nodes never move or go away).
-  thread_local std::map<std::string, CachedZone, std::less<>> cache;
-  thread_local std::string last_name;
-  thread_local CachedZone* last = nullptr;
-  if (last != nullptr && last_name == name) return *last;
-  auto it = cache.find(name);
-  if (it == cache.end()) {
+// The zone named `name`, UTC when unknown. The tz database is immutable once loaded, so a
+// zone is located once per name and thread (no lock), and never goes away.
+const date::time_zone* LocateZone(std::string_view name) {
+  thread_local std::map<std::string, const date::time_zone*, std::less<>> zones;
+  auto it = zones.find(name);
+  if (it == zones.end()) {
     const date::time_zone* zone = nullptr;
     try {
       zone = date::locate_zone(name);
     } catch (const std::exception&) {
       zone = date::locate_zone("UTC");
     }
-    it = cache.emplace(std::string(name), CachedZone{.zone = zone}).first;
+    it = zones.emplace(std::string(name), zone).first;
   }
-  last_name.assign(name);
-  last = &it->second;
-  return *last;
-}
-
-// The UTC offset of `zone` at `at`.
-int64_t OffsetMs(CachedZone& zone, EpochMillis at) {
-  using namespace std::chrono;
-  if (at >= zone.begin && at < zone.end) return zone.offset_ms;
-  const auto info = zone.zone->get_info(sys_time<milliseconds>{milliseconds{at}});
-  auto ms = [](auto t) {
-    return duration_cast<milliseconds>(t.time_since_epoch()).count();
-  };
-  zone.begin = info.begin == sys_seconds::min() ? std::numeric_limits<EpochMillis>::min()
-                                                : ms(info.begin);
-  zone.end = info.end == sys_seconds::max() ? std::numeric_limits<EpochMillis>::max()
-                                            : ms(info.end);
-  zone.offset_ms = duration_cast<milliseconds>(info.offset).count();
-  return zone.offset_ms;
+  return it->second;
 }
 
 bool InRange(int minute, int start, int end) {
@@ -109,8 +78,20 @@ bool ParseHourRange(std::string_view t, int& start, int& end) {
   return start <= 24 * 60 && end <= 24 * 60;
 }
 
-LocalTime ToLocal(std::string_view timezone, EpochMillis at) {
-  const int64_t local_ms = at + OffsetMs(Zone(timezone), at);
+ZoneClock::ZoneClock(std::string_view timezone) : zone_(LocateZone(timezone)) {}
+
+LocalTime ZoneClock::Local(EpochMillis at) const {
+  using namespace std::chrono;
+  if (at < begin_ || at >= end_) {
+    const auto info = zone_->get_info(sys_time<milliseconds>{milliseconds{at}});
+    auto ms = [](auto t) { return duration_cast<milliseconds>(t.time_since_epoch()).count(); };
+    begin_ = info.begin == sys_seconds::min() ? std::numeric_limits<EpochMillis>::min()
+                                              : ms(info.begin);
+    end_ = info.end == sys_seconds::max() ? std::numeric_limits<EpochMillis>::max()
+                                          : ms(info.end);
+    offset_ms_ = duration_cast<milliseconds>(info.offset).count();
+  }
+  const int64_t local_ms = at + offset_ms_;
   int64_t day = local_ms / 86'400'000;
   int64_t rem = local_ms % 86'400'000;
   if (rem < 0) {
@@ -122,8 +103,22 @@ LocalTime ToLocal(std::string_view timezone, EpochMillis at) {
   return LocalTime{day, static_cast<int>(rem / 60'000), weekday};
 }
 
-Period ClassifyPeriod(const WorkPattern& p, EpochMillis at) {
-  const LocalTime local = ToLocal(p.timezone, at);
+LocalTime ToLocal(std::string_view timezone, EpochMillis at) {
+  // A clock per zone name and thread; the last name asked for is remembered apart, as
+  // consecutive calls mostly name the same zone (the map's nodes never move).
+  thread_local std::map<std::string, ZoneClock, std::less<>> clocks;
+  thread_local std::string last_name;
+  thread_local const ZoneClock* last = nullptr;
+  if (last == nullptr || last_name != timezone) {
+    auto it = clocks.find(timezone);
+    if (it == clocks.end()) it = clocks.emplace(std::string(timezone), ZoneClock(timezone)).first;
+    last_name.assign(timezone);
+    last = &it->second;
+  }
+  return last->Local(at);
+}
+
+Period ClassifyPeriod(const WorkPattern& p, const LocalTime& local) {
   if (InRange(local.minute, p.sleep_start_min, p.sleep_end_min)) return Period::kSleep;
   const bool working_day = (p.working_days >> local.weekday) & 1;
   if (working_day && InRange(local.minute, p.work_start_min, p.work_end_min)) {
@@ -132,10 +127,20 @@ Period ClassifyPeriod(const WorkPattern& p, EpochMillis at) {
   return Period::kOffHours;
 }
 
+Period ClassifyPeriod(const PersonEntry& entry, EpochMillis at) {
+  return ClassifyPeriod(entry.pattern, entry.Local(at));
+}
+
+const std::string& PersonEntry::team() const {
+  static const std::string kUnmapped = "unmapped";
+  return teams.empty() ? kUnmapped : teams.front();
+}
+
 DirectoryView::DirectoryView(std::map<std::string, std::string> services,
                              std::map<std::string, std::string> projects, WorkPattern defaults)
     : services_(std::move(services)), projects_(std::move(projects)) {
   stranger_.pattern = std::move(defaults);
+  stranger_.clock = ZoneClock(stranger_.pattern.timezone);
 }
 
 void DirectoryView::Apply(const schema::EventView& e) {
@@ -171,6 +176,7 @@ void DirectoryView::Apply(const schema::EventView& e) {
     entry.pattern.work_start_min = working_override_->first;
     entry.pattern.work_end_min = working_override_->second;
   }
+  entry.clock = ZoneClock(entry.pattern.timezone);
   auto& history = people_[std::string(e.subject().id())];
   // Entries stay ordered by time even if the log delivers them out of order.
   auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
@@ -210,9 +216,8 @@ const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMilli
   if (it == people_.end() || it->second.empty()) return stranger_;
   return EntryIn(it->second, at);
 }
-std::string DirectoryView::TeamAt(std::string_view pseudonym, EpochMillis at) const {
-  const auto& e = EntryAt(pseudonym, at);
-  return e.teams.empty() ? "unmapped" : e.teams.front();
+const std::string& DirectoryView::TeamAt(std::string_view pseudonym, EpochMillis at) const {
+  return EntryAt(pseudonym, at).team();
 }
 
 std::vector<std::string> DirectoryView::TeamsAt(std::string_view pseudonym, EpochMillis at) const {
@@ -221,16 +226,16 @@ std::vector<std::string> DirectoryView::TeamsAt(std::string_view pseudonym, Epoc
 }
 
 Period DirectoryView::PeriodAt(std::string_view pseudonym, EpochMillis at) const {
-  return ClassifyPeriod(EntryAt(pseudonym, at).pattern, at);
+  return ClassifyPeriod(EntryAt(pseudonym, at), at);
 }
 
 int64_t DirectoryView::LocalDay(std::string_view pseudonym, EpochMillis at) const {
-  return ToLocal(EntryAt(pseudonym, at).pattern.timezone, at).day;
+  return EntryAt(pseudonym, at).Local(at).day;
 }
 
 bool DirectoryView::IsWorkingDay(std::string_view pseudonym, EpochMillis at) const {
-  const auto& p = EntryAt(pseudonym, at).pattern;
-  return (p.working_days >> ToLocal(p.timezone, at).weekday) & 1;
+  const auto& e = EntryAt(pseudonym, at);
+  return (e.pattern.working_days >> e.Local(at).weekday) & 1;
 }
 
 std::optional<std::string> DirectoryView::ServiceTeam(std::string_view source,
@@ -308,6 +313,7 @@ bool DirectoryView::Load(std::string_view bytes) {
       e.since = r.I64();
       for (uint64_t k = r.U64(); r.ok() && k > 0; --k) e.teams.push_back(r.Str());
       e.pattern = LoadPattern(r);
+      e.clock = ZoneClock(e.pattern.timezone);
       history.push_back(std::move(e));
     }
   }

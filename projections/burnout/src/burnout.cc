@@ -70,12 +70,13 @@ void Burnout::ApplyActivity(const schema::EventView& e, const DirectoryView& dir
   const std::string_view person = e.actor();
   const EpochMillis at = e.occurred_at_ms();
   // One directory lookup per activity: this runs for most events of the log.
-  const WorkPattern& pattern = directory.EntryAt(person, at).pattern;
-  const LocalTime local = ToLocal(pattern.timezone, at);
+  const PersonEntry& entry = directory.EntryAt(person, at);
+  const WorkPattern& pattern = entry.pattern;
+  const LocalTime local = entry.Local(at);
   Day* d = DayOf(FindOrInsert(people_, person).first->second, local.day);
   if (d == nullptr) return;
   d->activities += 1;
-  if (ClassifyPeriod(pattern, at) != Period::kBusiness) d->after_hours += 1;
+  if (ClassifyPeriod(pattern, local) != Period::kBusiness) d->after_hours += 1;
   if (!((pattern.working_days >> local.weekday) & 1)) d->non_working = true;
 }
 
@@ -151,8 +152,9 @@ void Burnout::ApplyWorkOrPage(std::string_view person, EpochMillis at,
   const int64_t utc_day = UtcDay(at);
   if (p.worked.empty() || utc_day >= p.worked.rbegin()->first - keep_days_) {
     const auto quarter = static_cast<int>((at - utc_day * kDayMs) / kQuarterMs);
-    p.worked[utc_day][quarter / 64] |= uint64_t{1} << (quarter % 64);
-    Trim(p);
+    auto [worked, fresh] = p.worked.try_emplace(utc_day);
+    worked->second[quarter / 64] |= uint64_t{1} << (quarter % 64);
+    if (fresh) Trim(p);  // a day already there left nothing new to trim
   }
   if (!time_offs_.Covers(person, at)) return;
   const int64_t local_day = directory.LocalDay(person, at);
@@ -160,9 +162,7 @@ void Burnout::ApplyWorkOrPage(std::string_view person, EpochMillis at,
   Day* d = DayOf(p, local_day);
   if (d == nullptr || d->time_off_counted) return;
   d->time_off_counted = true;
-  // The person's first team at `at`, as TeamAt, without copying it.
-  const auto& teams = directory.EntryAt(person, at).teams;
-  const std::string_view team = teams.empty() ? std::string_view("unmapped") : teams.front();
+  const std::string& team = directory.TeamAt(person, at);
   auto [series, fresh] = FindOrInsert(worked_days_of_team_, team);
   if (fresh) {
     series->second =
@@ -182,9 +182,9 @@ void Burnout::MoveWip(std::string_view person, int64_t delta) {
 // the person's newest day, so a late import of old history cannot grow the state).
 Burnout::Day* Burnout::DayOf(Person& p, int64_t day) {
   if (!p.days.empty() && day < p.days.rbegin()->first - keep_days_) return nullptr;
-  Day* d = &p.days[day];
-  Trim(p);
-  return d;
+  auto [d, fresh] = p.days.try_emplace(day);
+  if (fresh) Trim(p);  // a day already there left nothing new to trim
+  return &d->second;
 }
 
 // Drops what no window ending at or after the person's newest data can need.

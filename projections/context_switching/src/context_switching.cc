@@ -33,34 +33,26 @@ const std::string kUnmapped = "unmapped";
 const std::string kOther = "other";
 
 // Subjects are the same when source, kind and id all are (a Jira issue 42 is not GitHub
-// issue 42, nor GitHub pull request 42). The separator cannot occur in any of them.
-std::string SubjectKey(const schema::EventView& e) {
-  std::string key;
-  key.reserve(e.source().size() + e.subject().kind().size() + e.subject().id().size() + 2);
-  key.append(e.source()).push_back('\x1f');
-  key.append(e.subject().kind()).push_back('\x1f');
-  key.append(e.subject().id());
-  return key;
+// issue 42, nor GitHub pull request 42). The separator cannot occur in any of them. Into a
+// reused buffer: no allocation per activity.
+std::string_view SubjectKey(const schema::EventView& e, std::string& scratch) {
+  return JoinInto(scratch, {e.source(), e.subject().kind(), e.subject().id()}, '\x1f');
 }
 
 // The project of the event's subject, qualified by source (a Jira project PAY and a GitHub
 // repository named PAY are two projects); empty when the subject carries none.
-std::string ProjectKey(const schema::EventView& e) {
+std::string_view ProjectKey(const schema::EventView& e, std::string& scratch) {
   if (e.subject().project().empty()) return {};
-  std::string key;
-  key.reserve(e.source().size() + e.subject().project().size() + 1);
-  key.append(e.source()).push_back('\x1f');
-  key.append(e.subject().project());
-  return key;
+  return JoinInto(scratch, {e.source(), e.subject().project()}, '\x1f');
 }
 
 // Two projects of one source that are both known and differ. An unknown project differs from
 // nothing, and neither do projects of two sources: a Jira project and a GitHub repository are
 // often the same product (a ticket and its pull request), so we cannot tell.
-bool DifferentProjects(const std::string& a, const std::string& b) {
+bool DifferentProjects(std::string_view a, std::string_view b) {
   if (a.empty() || b.empty() || a == b) return false;
   const size_t sa = a.find('\x1f');
-  return sa == b.find('\x1f') && a.compare(0, sa, b, 0, sa) == 0;
+  return sa == b.find('\x1f') && a.substr(0, sa) == b.substr(0, sa);
 }
 
 bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -116,8 +108,8 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
                                      MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   const std::string_view actor = e.actor();
-  std::string subject = SubjectKey(e);
-  std::string project = ProjectKey(e);
+  const std::string_view subject = SubjectKey(e, subject_scratch_);
+  const std::string_view project = ProjectKey(e, project_scratch_);
   // Most activities count nothing: look the team up only when something is counted.
   TeamSeries* series = nullptr;
   auto team = [&]() -> TeamSeries& {
@@ -140,9 +132,7 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   if (fresh || at >= person.last_at) {
     // An event on the same subject without a project (a Jira worklog carries no issue fields)
     // says nothing new about its project: the one already known stays.
-    if (!project.empty() || person.last_subject != subject) {
-      person.last_project = std::move(project);
-    }
+    if (!project.empty() || person.last_subject != subject) person.last_project = project;
     person.last_at = at;
     person.last_subject = subject;
   }
@@ -151,7 +141,10 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   auto [day_it, new_day] = person.days.try_emplace(local_day);
   day_it->second.last_use = ++person.uses;
   if (new_day) sink.AddSeries(*team().persondays, 1, at);
-  if (day_it->second.subjects.insert(std::move(subject)).second) {
+  auto& subjects = day_it->second.subjects;
+  // One search; a string is built only for a subject new that day.
+  if (auto pos = subjects.lower_bound(subject); pos == subjects.end() || *pos != subject) {
+    subjects.emplace_hint(pos, subject);
     sink.AddSeries(*team().items_touched, 1, at);
   }
   if (person.days.size() > kMaxDaysPerPerson) {
@@ -184,11 +177,12 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
                             [](const auto& a, const auto& b) { return a.first == b.first; }),
                 targets.end());
 
-  std::optional<std::string> sender_team;  // looked up at the first interruption, if any
+  const PersonEntry* sender_entry = nullptr;  // looked up at the first interruption, if any
   for (const auto& [person, kind] : targets) {
     if (person.empty() || person == sender) continue;
-    const std::string team = directory.TeamAt(person, at);
-    const Period period = directory.PeriodAt(person, at);
+    const PersonEntry& entry = directory.EntryAt(person, at);  // once per target
+    const std::string& team = entry.team();
+    const Period period = ClassifyPeriod(entry, at);
     TeamSeries& series = SeriesOf(team);
     const Series*& direct = series.direct[static_cast<int>(kind)][static_cast<int>(period)];
     if (direct == nullptr) {
@@ -198,10 +192,12 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
                                          {"team", team}}));
     }
     sink.AddSeries(*direct, 1, at);
-    if (!sender_team) sender_team = directory.TeamAt(sender, at);
-    const std::string& sender_label = SenderTeamLabel(team, *sender_team);
-    auto [by_sender, fresh] = FindOrInsert(series.by_sender_team, sender_label);
+    if (sender_entry == nullptr) sender_entry = &directory.EntryAt(sender, at);
+    // By the sender's own team: its label (itself, or "other" past the cap) never changes once
+    // given (SenderTeamLabel), so it is asked once per pair of teams.
+    auto [by_sender, fresh] = FindOrInsert(series.by_sender_team, sender_entry->team());
     if (fresh) {
+      const std::string& sender_label = SenderTeamLabel(team, sender_entry->team());
       by_sender->second = &InternSeries("teamhealth_direct_interruptions_by_sender_team_total",
                                         MakeLabels({{"sender_team", sender_label}, {"team", team}}));
     }
@@ -219,17 +215,20 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
     if (period == Period::kBusiness) {
       sink.AddSeries(*series.focus_lost, settings_.switch_cost_minutes * 60, at);
     }
-    if (IsBypass(sender, person, at, directory)) sink.AddSeries(*series.bypass, 1, at);
+    if (IsBypass(*sender_entry, person, entry, at, directory)) {
+      sink.AddSeries(*series.bypass, 1, at);
+    }
   }
 }
 
-bool ContextSwitching::IsBypass(std::string_view sender, std::string_view person,
-                                EpochMillis at, const DirectoryView& directory) const {
-  // EntryAt(..).teams is empty for people outside the directory: they have no teammates, and
+bool ContextSwitching::IsBypass(const PersonEntry& sender, std::string_view person,
+                                const PersonEntry& entry, EpochMillis at,
+                                const DirectoryView& directory) const {
+  // An entry's teams are empty for people outside the directory: they have no teammates, and
   // as senders they share no team with anybody.
-  const auto& teams = directory.EntryAt(person, at).teams;
+  const auto& teams = entry.teams;
   if (teams.empty()) return false;
-  if (ShareTeam(directory.EntryAt(sender, at).teams, teams)) return false;
+  if (ShareTeam(sender.teams, teams)) return false;
   if (shifts_.OnCall(person, at)) return false;
   // Walk the people with shifts (a few per team) rather than the team's members (the whole
   // directory would be scanned): only those on call at `at` need a directory lookup.
@@ -334,6 +333,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
   }
   if (!valid || !r.ok() || !r.done()) return false;
   applied_ = applied;
+  series_.clear();  // its sender team labels were given under the state being replaced
   people_ = std::move(people);
   shifts_ = std::move(shifts);
   sender_teams_ = std::move(sender_teams);

@@ -13,8 +13,9 @@ constexpr EpochMillis kKeepBookedMs = 29LL * 86'400'000;
 constexpr uint64_t kStateFormat = 2;  // 2: the shift ledger
 
 // The local night an instant belongs to: the day the sleep window started.
-int64_t NightOf(const WorkPattern& p, EpochMillis at) {
-  const LocalTime local = ToLocal(p.timezone, at);
+int64_t NightOf(const PersonEntry& entry, EpochMillis at) {
+  const WorkPattern& p = entry.pattern;
+  const LocalTime local = entry.Local(at);
   const bool wraps = p.sleep_start_min > p.sleep_end_min;
   return wraps && local.minute < p.sleep_end_min ? local.day - 1 : local.day;
 }
@@ -132,9 +133,8 @@ void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& 
 void OncallLoad::Interruption(const std::string& person, EpochMillis at,
                               const DirectoryView& directory, MetricSink& sink) {
   const PersonEntry& entry = directory.EntryAt(person, at);
-  const Period period = ClassifyPeriod(entry.pattern, at);
-  const std::string_view team =
-      entry.teams.empty() ? std::string_view("unmapped") : entry.teams.front();
+  const Period period = ClassifyPeriod(entry, at);
+  const std::string& team = entry.team();
   TeamSeries& series = SeriesOf(team);
   sink.AddSeries(*series.interruptions[static_cast<size_t>(period)], 1, at);
   if (settings_.person_metrics) {  // opt-in per-person series (privacy.person_metrics)
@@ -143,7 +143,7 @@ void OncallLoad::Interruption(const std::string& person, EpochMillis at,
              at);
   }
   if (period != Period::kSleep) return;
-  const int64_t night = NightOf(entry.pattern, at);
+  const int64_t night = NightOf(entry, at);
   auto [it, first] = last_night_.try_emplace(person, night);
   if (first || it->second != night) {
     it->second = night;

@@ -97,7 +97,7 @@ class ContextSwitching final : public Projection {
   // Subjects a person touched on one local day; `last_use` orders days for eviction.
   struct Day {
     uint64_t last_use = 0;
-    std::set<std::string> subjects;
+    std::set<std::string, std::less<>> subjects;
   };
   struct Person {
     EpochMillis last_at = 0;   // time of the latest activity
@@ -108,8 +108,9 @@ class ContextSwitching final : public Projection {
   };
   void ApplyActivity(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   void ApplyMessage(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
-  bool IsBypass(std::string_view sender, std::string_view person, EpochMillis at,
-                const DirectoryView& directory) const;
+  // `sender` and `entry` are the directory entries of the sender and of `person` at `at`.
+  bool IsBypass(const PersonEntry& sender, std::string_view person, const PersonEntry& entry,
+                EpochMillis at, const DirectoryView& directory) const;
   // The sender_team label for a direct interruption of a member of `team`: the sender's team,
   // admitted under the cap if there is room, else "other".
   const std::string& SenderTeamLabel(const std::string& team, const std::string& sender_team);
@@ -126,6 +127,7 @@ class ContextSwitching final : public Projection {
     const Series* items_touched;
     const Series* bypass;
     const Series* direct[2][3] = {};  // [Kind][Period], resolved at first use
+    // By the sender's team (TeamAt: a directory team or "unmapped"), the series of its label.
     StringMap<const Series*> by_sender_team;
     std::string team;
   };
@@ -139,6 +141,7 @@ class ContextSwitching final : public Projection {
   std::map<std::string, std::set<std::string>> sender_teams_;
   uint64_t applied_ = 0;
   StringMap<TeamSeries> series_;  // by team
+  std::string subject_scratch_, project_scratch_;  // an activity's keys (SubjectKey, ProjectKey)
 };
 
 }  // namespace teamhealth::projections
