@@ -18,4 +18,6 @@ std::string ContentHash(std::string_view data) {
   return out;
 }
 
+uint64_t Hash64(std::string_view data) { return XXH3_64bits(data.data(), data.size()); }
+
 }  // namespace teamhealth

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "teamhealth/base/hash.h"
 #include "teamhealth/base/result.h"
 #include "teamhealth/eventlog/identity_key.h"
 #include "teamhealth/storage/store.h"
@@ -77,18 +78,13 @@ class Identities final {
   std::mt19937_64 rng_;
   Hashing hashing_ = Hashing::kUnkeyed;
   std::optional<IdentityKey> key_;
-  // Lets the cache be searched with a string_view.
-  struct RefHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
 
   // Committed mappings by identity, in memory only: bounded by the number of identities
   // (people), not events, and it spares an HMAC per person reference of every event.
-  std::unordered_map<std::string, std::string, RefHash, std::equal_to<>> cache_;
+  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> cache_;
   // Mappings of the batch being written, by identity: its latest pseudonym, or "" = erased.
   // Hashed: a first import of a large organisation has thousands in one batch.
-  std::unordered_map<std::string, std::string, RefHash, std::equal_to<>> pending_;
+  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> pending_;
 };
 
 }  // namespace teamhealth::eventlog

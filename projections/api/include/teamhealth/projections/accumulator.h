@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "teamhealth/projections/metrics.h"
+#include "teamhealth/projections/string_map.h"
 
 namespace teamhealth::projections {
 
@@ -91,11 +92,7 @@ class Accumulator final : public MetricSink {
   // never move; the index is emptied wherever a series may be erased or a map replaced, and a
   // copied or moved accumulator starts with an empty one.
   struct SeriesIndex {
-    struct Hash {
-      using is_transparent = void;
-      size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    std::unordered_map<std::string, void*, Hash, std::equal_to<>> where;
+    std::unordered_map<std::string, void*, StringHash, std::equal_to<>> where;
     SeriesIndex() = default;
     SeriesIndex(const SeriesIndex&) {}
     // A moved-from accumulator's maps are gone: its index must not point into them either.

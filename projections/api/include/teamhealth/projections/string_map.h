@@ -6,14 +6,13 @@
 #include <unordered_map>
 #include <utility>
 
+#include "teamhealth/base/hash.h"
+
 namespace teamhealth::projections {
 
 // A hash map keyed by strings that is looked up by std::string_view (the projections read
 // events as views, schema::EventView) without building a string per lookup.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+using teamhealth::StringHash;
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
