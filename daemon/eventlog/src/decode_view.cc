@@ -65,6 +65,10 @@ class Reader {
 
   // Up to ten bytes, as protobuf reads a varint (bits past 64 are dropped).
   bool Varint(uint64_t& v) {
+    if (p_ != end_ && *p_ < 0x80) {  // booleans, small numbers: one byte
+      v = *p_++;
+      return true;
+    }
     v = 0;
     for (int shift = 0; shift < 70; shift += 7) {
       if (p_ == end_) return false;
@@ -77,6 +81,10 @@ class Reader {
 
   // A varint of at most five bytes, as protobuf's parser reads tags and lengths.
   bool Varint5(uint64_t& v) {
+    if (p_ != end_ && *p_ < 0x80) {  // almost every tag and length here: one byte
+      v = *p_++;
+      return true;
+    }
     v = 0;
     for (int i = 0; i < 5 && p_ != end_; ++i) {
       const uint8_t b = *p_++;
