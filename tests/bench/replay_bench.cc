@@ -13,6 +13,8 @@
 #include <random>
 #include <string>
 
+#include <unistd.h>
+
 #include "synthetic_events.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/logging/logging.h"
@@ -91,6 +93,8 @@ int main(int argc, char** argv) {
       },
       loggers.Get("projector"));
   if (!projector.Start().ok()) return 1;
+  std::printf("rebuilding (timed; a profiler can attach now: pid %d)\n", static_cast<int>(getpid()));
+  std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   clock_t cpu0 = std::clock();
   if (!projector.CatchUp(1'000'000).ok()) return 1;

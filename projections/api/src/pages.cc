@@ -23,7 +23,7 @@ std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
   const auto assignees = ListAttr(e, "assignees");
   for (const auto& p : assignees) {
     if (inc.assignees.contains(p)) continue;
-    auto [it, first] = last_page_.try_emplace(std::string(p), at);
+    auto [it, first] = FindOrInsert(last_page_, p);
     const bool merged = !first && std::abs(at - it->second) < merge_ms_;
     it->second = at;
     pages.push_back({std::string(p), !merged});
@@ -43,14 +43,16 @@ std::string PageTracker::Save() const {
   std::string out;
   ByteWriter w(out);
   w.U64(incidents_.size());
-  for (const auto& [key, inc] : incidents_) {
+  for (const auto* entry : SortedByKey(incidents_)) {
+    const auto& [key, inc] = *entry;
     w.Str(key);
     w.I64(inc.last_at);
     w.U64(inc.assignees.size());
     for (const auto& a : inc.assignees) w.Str(a);
   }
   w.U64(last_page_.size());
-  for (const auto& [person, at] : last_page_) {
+  for (const auto* entry : SortedByKey(last_page_)) {
+    const auto& [person, at] = *entry;
     w.Str(person);
     w.I64(at);
   }

@@ -6,6 +6,7 @@
 
 #include "teamhealth/projections/bytes.h"
 #include "teamhealth/projections/event_access.h"
+#include "teamhealth/projections/prune.h"
 
 namespace teamhealth::projections {
 namespace {
@@ -21,7 +22,6 @@ constexpr EpochMillis kKeepShiftMs = (kLongWindowDays + 1) * kDayMs;
 // Closed work items are kept this long after their last change so that a reopen still knows
 // the assignee (the same horizon as resolved incidents in oncall_load).
 constexpr EpochMillis kKeepClosedItemMs = 30 * kDayMs;
-constexpr uint64_t kPruneEvery = 10'000;
 // 5: the state begins with it; shifts as a ShiftBook. 6: time offs, the worked quarter hours
 // and a flags field per day (bit 0 non-working, bit 1 worked time off counted). 7: the prune
 // horizon of worked time off after the applied count; time off tombstones.
@@ -61,7 +61,9 @@ void Burnout::Apply(const schema::EventView& e, const DirectoryView& directory, 
     if (auto time_off = TimeOffOf(e)) time_offs_.Apply(time_off->first, time_off->second);
     if (type.starts_with("work_item.")) ApplyWorkItem(e);
   }
-  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
+  if (PruneDue(++applied_, people_.size() + items_.size() + pages_.size())) {
+    Prune(e.occurred_at_ms());
+  }
 }
 
 // An own activity (IsOwnActivity), on the local day and in the period of the person at that
@@ -204,7 +206,7 @@ void Burnout::Trim(Person& p) const {
   }
 }
 
-// Every kPruneEvery events, by the event time: forget shifts and time offs that ended 29 days
+// When PruneDue, by the event time: forget shifts and time offs that ended 29 days
 // ago, people with nothing left in any window and closed items nobody touched for a month.
 void Burnout::Prune(EpochMillis now) {
   pages_.Prune(now);

@@ -5,6 +5,7 @@
 
 #include "teamhealth/projections/bytes.h"
 #include "teamhealth/projections/event_access.h"
+#include "teamhealth/projections/prune.h"
 
 namespace teamhealth::projections {
 namespace {
@@ -23,7 +24,6 @@ constexpr int64_t kForgetPersonMs = 7 * kDayMs;
 // Shifts that ended this long before the current event no longer matter, except to a chat
 // message arriving this late.
 constexpr int64_t kKeepShiftMs = 7 * kDayMs;
-constexpr uint64_t kPruneEvery = 10'000;
 
 enum class Kind { kDm, kMention };
 
@@ -96,7 +96,7 @@ void ContextSwitching::Apply(const schema::EventView& e, const DirectoryView& di
     // same interval changes nothing.
     shifts_.Apply(*shift);
   }
-  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
+  if (PruneDue(++applied_, people_.size())) Prune(e.occurred_at_ms());
 }
 
 // Focus lost is an ESTIMATE, not a measurement: every context switch and every direct

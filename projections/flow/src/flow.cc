@@ -4,6 +4,7 @@
 
 #include "teamhealth/projections/bytes.h"
 #include "teamhealth/projections/event_access.h"
+#include "teamhealth/projections/prune.h"
 
 namespace teamhealth::projections {
 namespace {
@@ -12,7 +13,6 @@ namespace {
 // that a reopen finds its history (no second cycle or lead time). After that, a reopen is
 // still counted from the event's from_category.
 constexpr EpochMillis kKeepFinishedMs = 90LL * 86'400'000;
-constexpr uint64_t kPruneEvery = 10'000;  // events between prunes
 constexpr uint64_t kFormat = 1;           // Save() layout; Load() rejects anything else
 
 constexpr uint64_t kEverInProgress = 1, kGap = 2, kDoneOnce = 4, kDeleted = 8;
@@ -53,7 +53,7 @@ void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, Met
   } else if (type.starts_with("pull_request.")) {
     ApplyPullRequest(e, directory, sink);
   }
-  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
+  if (PruneDue(++applied_, items_.size() + prs_.size())) Prune(e.occurred_at_ms());
 }
 
 void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {

@@ -2,6 +2,7 @@
 
 #include "teamhealth/projections/bytes.h"
 #include "teamhealth/projections/event_access.h"
+#include "teamhealth/projections/prune.h"
 
 namespace teamhealth::projections {
 namespace {
@@ -31,7 +32,7 @@ void OncallLoad::Apply(const schema::EventView& e, const DirectoryView& director
   } else if (auto shift = ShiftOf(e)) {
     ApplyShift(*shift, directory, sink);
   }
-  if (++applied_ % 10000 == 0) Prune(e.occurred_at_ms());
+  if (PruneDue(++applied_, incidents_.size() + pages_.size())) Prune(e.occurred_at_ms());
 }
 
 OncallLoad::TeamSeries& OncallLoad::SeriesOf(std::string_view team) {

@@ -8,6 +8,7 @@
 
 #include "event_view.h"
 #include "teamhealth/base/time.h"
+#include "teamhealth/projections/string_map.h"
 
 namespace teamhealth::projections {
 
@@ -30,6 +31,8 @@ class PageTracker final {
   std::vector<Page> Apply(const schema::EventView& e);
   // Forgets incidents inactive for 30 days before `now` (bounded memory).
   void Prune(EpochMillis now);
+  // Incidents held (what Prune walks).
+  size_t size() const { return incidents_.size(); }
 
   std::string Save() const;
   bool Load(std::string_view bytes);
@@ -40,8 +43,9 @@ class PageTracker final {
     EpochMillis last_at = 0;
   };
   int64_t merge_ms_;
-  std::map<std::string, Incident> incidents_;
-  std::map<std::string, EpochMillis> last_page_;
+  // Hashed: looked up at every incident event (Save writes them in key order).
+  StringMap<Incident> incidents_;
+  StringMap<EpochMillis> last_page_;
 };
 
 }  // namespace teamhealth::projections
