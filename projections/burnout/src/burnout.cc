@@ -61,9 +61,7 @@ void Burnout::Apply(const schema::EventView& e, const DirectoryView& directory, 
     if (auto time_off = TimeOffOf(e)) time_offs_.Apply(time_off->first, time_off->second);
     if (type.starts_with("work_item.")) ApplyWorkItem(e);
   }
-  if (PruneDue(++applied_, people_.size() + items_.size() + pages_.size())) {
-    Prune(e.occurred_at_ms());
-  }
+  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
 
 // An own activity (IsOwnActivity), on the local day and in the period of the person at that
@@ -206,7 +204,7 @@ void Burnout::Trim(Person& p) const {
   }
 }
 
-// When PruneDue, by the event time: forget shifts and time offs that ended 29 days
+// Every kPruneEvery events, by the event time: forget shifts and time offs that ended 29 days
 // ago, people with nothing left in any window and closed items nobody touched for a month.
 void Burnout::Prune(EpochMillis now) {
   pages_.Prune(now);

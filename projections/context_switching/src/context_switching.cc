@@ -96,7 +96,7 @@ void ContextSwitching::Apply(const schema::EventView& e, const DirectoryView& di
     // same interval changes nothing.
     shifts_.Apply(*shift);
   }
-  if (PruneDue(++applied_, people_.size())) Prune(e.occurred_at_ms());
+  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
 
 // Focus lost is an ESTIMATE, not a measurement: every context switch and every direct

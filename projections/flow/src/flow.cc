@@ -53,7 +53,7 @@ void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, Met
   } else if (type.starts_with("pull_request.")) {
     ApplyPullRequest(e, directory, sink);
   }
-  if (PruneDue(++applied_, items_.size() + prs_.size())) Prune(e.occurred_at_ms());
+  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
 
 void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {

@@ -32,7 +32,7 @@ void OncallLoad::Apply(const schema::EventView& e, const DirectoryView& director
   } else if (auto shift = ShiftOf(e)) {
     ApplyShift(*shift, directory, sink);
   }
-  if (PruneDue(++applied_, incidents_.size() + pages_.size())) Prune(e.occurred_at_ms());
+  if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }
 
 OncallLoad::TeamSeries& OncallLoad::SeriesOf(std::string_view team) {

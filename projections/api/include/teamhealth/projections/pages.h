@@ -31,8 +31,6 @@ class PageTracker final {
   std::vector<Page> Apply(const schema::EventView& e);
   // Forgets incidents inactive for 30 days before `now` (bounded memory).
   void Prune(EpochMillis now);
-  // Incidents held (what Prune walks).
-  size_t size() const { return incidents_.size(); }
 
   std::string Save() const;
   bool Load(std::string_view bytes);
