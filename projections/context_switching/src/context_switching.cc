@@ -193,15 +193,7 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
     }
     sink.AddSeries(*direct, 1, at);
     if (sender_entry == nullptr) sender_entry = &directory.EntryAt(sender, at);
-    // By the sender's own team: its label (itself, or "other" past the cap) never changes once
-    // given (SenderTeamLabel), so it is asked once per pair of teams.
-    auto [by_sender, fresh] = FindOrInsert(series.by_sender_team, sender_entry->team());
-    if (fresh) {
-      const std::string& sender_label = SenderTeamLabel(team, sender_entry->team());
-      by_sender->second = &InternSeries("teamhealth_direct_interruptions_by_sender_team_total",
-                                        MakeLabels({{"sender_team", sender_label}, {"team", team}}));
-    }
-    sink.AddSeries(*by_sender->second, 1, at);
+    sink.AddSeries(SenderTeamSeries(series, sender_entry->team()), 1, at);
     if (settings_.person_metrics) {
       // Opt-in per-person series (privacy.person_metrics): who keeps getting pinged directly.
       // By name: a cache per person would grow with the organisation.
@@ -237,6 +229,27 @@ bool ContextSwitching::IsBypass(const PersonEntry& sender, std::string_view pers
     if (ShareTeam(directory.EntryAt(holder, at).teams, teams)) return true;
   }
   return false;
+}
+
+// A sender team admitted under the cap (or "unmapped") keeps its label for good, so its series
+// is remembered by the sender team's name: at most max_sender_teams + 1 entries per team. One
+// past the cap is asked again each time (SenderTeamLabel answers "other" without changing
+// anything), so the cache never holds every pair of teams of a large organisation.
+const Series& ContextSwitching::SenderTeamSeries(TeamSeries& series,
+                                                 const std::string& sender_team) {
+  if (auto it = series.by_sender_team.find(sender_team); it != series.by_sender_team.end()) {
+    return *it->second;
+  }
+  const std::string& label = SenderTeamLabel(series.team, sender_team);
+  auto intern = [&] {
+    return &InternSeries("teamhealth_direct_interruptions_by_sender_team_total",
+                         MakeLabels({{"sender_team", label}, {"team", series.team}}));
+  };
+  if (&label == &kOther) {
+    if (series.other_sender_team == nullptr) series.other_sender_team = intern();
+    return *series.other_sender_team;
+  }
+  return *series.by_sender_team.try_emplace(sender_team, intern()).first->second;
 }
 
 const std::string& ContextSwitching::SenderTeamLabel(const std::string& team,

@@ -127,11 +127,16 @@ class ContextSwitching final : public Projection {
     const Series* items_touched;
     const Series* bypass;
     const Series* direct[2][3] = {};  // [Kind][Period], resolved at first use
-    // By the sender's team (TeamAt: a directory team or "unmapped"), the series of its label.
+    // By the sender's team (TeamAt: a directory team or "unmapped"), the series of its label,
+    // for those under the cap; sender_team="other", resolved at first use.
     StringMap<const Series*> by_sender_team;
+    const Series* other_sender_team = nullptr;
     std::string team;
   };
   TeamSeries& SeriesOf(std::string_view team);
+  // The by-sender-team series for a direct interruption of a member of `series.team` by a
+  // member of `sender_team`.
+  const Series& SenderTeamSeries(TeamSeries& series, const std::string& sender_team);
 
   Settings settings_;
   // Hashed: looked up at every activity (Save writes them in name order).
