@@ -198,37 +198,53 @@ TEST(ContextSwitchingTest, SenderTeamsReplayingTheLogFromScratchGivesIdenticalSt
       [settings] { return std::make_unique<ContextSwitching>(settings); }, kSenderDir, kNow);
 }
 
+// The sender-teams log, split after M3 (payments has then admitted support and search).
+struct SenderLog {
+  std::vector<schema::Event> events, first, rest;
+};
+SenderLog LoadSenderLog() {
+  SenderLog log;
+  log.events = testing::LoadEvents(kSenderDir + "events.jsonl");
+  const auto m3 = std::find_if(log.events.begin(), log.events.end(),
+                               [](const schema::Event& e) { return e.id() == "slack:m3"; });
+  EXPECT_NE(m3, log.events.end());
+  log.first.assign(log.events.begin(), std::next(m3));
+  log.rest.assign(std::next(m3), log.events.end());
+  return log;
+}
+
+// `part` of the log applied to `p` through a pipeline that preloaded the whole directory
+// history.
+Accumulator RunSenderPart(ContextSwitching& p, const SenderLog& log,
+                          const std::vector<schema::Event>& part) {
+  auto pipeline = testing::BorrowingPipeline(p, testing::LoadDirectory(kSenderDir + "config.toml"));
+  for (const auto& e : log.events) pipeline->Preload(e);
+  Accumulator acc;
+  for (const auto& e : part) pipeline->Apply(e, acc);
+  return acc;
+}
+
+// The by-sender-team series of payments from `sender_team`.
+Labels FromSenderTeam(const char* sender_team) {
+  return MakeLabels({{"sender_team", sender_team}, {"team", "payments"}});
+}
+
 // The admitted sender teams are state: saved once payments has admitted support and search
 // (after M3), a restarted projection still counts sales (M4) as "other". Without that state
 // the rest of the log alone would admit sales, so this fails if the set is not saved.
 TEST(ContextSwitchingTest, SenderTeamCapIsKeptAcrossSaveAndLoad) {
   const Settings settings = testing::LoadSettings(kSenderDir + "config.toml");
-  const auto events = testing::LoadEvents(kSenderDir + "events.jsonl");
-  const auto m3 = std::find_if(events.begin(), events.end(),
-                               [](const schema::Event& e) { return e.id() == "slack:m3"; });
-  ASSERT_NE(m3, events.end());
-  const std::vector<schema::Event> first(events.begin(), std::next(m3));
-  const std::vector<schema::Event> rest(std::next(m3), events.end());
-  auto run = [&](ContextSwitching& p, const std::vector<schema::Event>& part) {
-    auto pipeline =
-        testing::BorrowingPipeline(p, testing::LoadDirectory(kSenderDir + "config.toml"));
-    for (const auto& e : events) pipeline->Preload(e);  // the whole directory history
-    Accumulator acc;
-    for (const auto& e : part) pipeline->Apply(e, acc);
-    return acc;
-  };
+  const SenderLog log = LoadSenderLog();
   ContextSwitching before{settings};
-  run(before, first);
+  RunSenderPart(before, log, log.first);
   ContextSwitching resumed{settings};
   ASSERT_TRUE(resumed.Load(before.Save()));
-  const auto after_restart = run(resumed, rest);
+  const auto after_restart = RunSenderPart(resumed, log, log.rest);
   ContextSwitching without_state{settings};
-  const auto rest_alone = run(without_state, rest);
+  const auto rest_alone = RunSenderPart(without_state, log, log.rest);
 
   const std::string name = "teamhealth_direct_interruptions_by_sender_team_total";
-  auto from = [](const char* sender_team) {
-    return MakeLabels({{"sender_team", sender_team}, {"team", "payments"}});
-  };
+  const auto from = FromSenderTeam;
   // After the restart: M4, M9 x2, M11 x2, M12 are other; M8 support.
   EXPECT_EQ(Counter(after_restart, name, from("other")), 6);
   EXPECT_EQ(Counter(after_restart, name, from("support")), 1);
@@ -244,28 +260,14 @@ TEST(ContextSwitchingTest, SenderTeamCapIsKeptAcrossSaveAndLoad) {
 // again admits sales, exactly as a new object does (the test above: 3 sales, 3 other).
 TEST(ContextSwitchingTest, LoadingAStateForgetsTheSenderTeamLabelsGivenBefore) {
   const Settings settings = testing::LoadSettings(kSenderDir + "config.toml");
-  const auto events = testing::LoadEvents(kSenderDir + "events.jsonl");
-  const auto m3 = std::find_if(events.begin(), events.end(),
-                               [](const schema::Event& e) { return e.id() == "slack:m3"; });
-  ASSERT_NE(m3, events.end());
-  const std::vector<schema::Event> rest(std::next(m3), events.end());
-  auto run = [&](ContextSwitching& p, const std::vector<schema::Event>& part) {
-    auto pipeline =
-        testing::BorrowingPipeline(p, testing::LoadDirectory(kSenderDir + "config.toml"));
-    for (const auto& e : events) pipeline->Preload(e);
-    Accumulator acc;
-    for (const auto& e : part) pipeline->Apply(e, acc);
-    return acc;
-  };
+  const SenderLog log = LoadSenderLog();
   ContextSwitching p{settings};
-  const auto whole = run(p, events);
+  const auto whole = RunSenderPart(p, log, log.events);
   const std::string name = "teamhealth_direct_interruptions_by_sender_team_total";
-  auto from = [](const char* sender_team) {
-    return MakeLabels({{"sender_team", sender_team}, {"team", "payments"}});
-  };
+  const auto from = FromSenderTeam;
   testing::ExpectNoSeries(whole, name, from("sales"));  // sales came third: other
   ASSERT_TRUE(p.Load(ContextSwitching{settings}.Save()));
-  const auto again = run(p, rest);
+  const auto again = RunSenderPart(p, log, log.rest);
   EXPECT_EQ(Counter(again, name, from("sales")), 3);  // M4, M11 x2
   EXPECT_EQ(Counter(again, name, from("other")), 3);  // M9 x2, M12
 }
