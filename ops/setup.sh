@@ -13,6 +13,8 @@ packages=(
   librdkafka-dev librocksdb-dev prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev protobuf-compiler libprotobuf-dev
   libxxhash-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata libssl-dev
+  # the projections' per-person ordered maps are Abseil B-trees (projections/README.md)
+  libabsl-dev
   # the gateway's schedule poller calls the PagerDuty and Opsgenie APIs (daemon/gateway/README.md)
   libcurl4-openssl-dev
   # the daemon allocates through jemalloc (CMakeLists.txt, TEAMHEALTH_JEMALLOC)

@@ -183,8 +183,9 @@ void Burnout::MoveWip(std::string_view person, int64_t delta) {
 Burnout::Day* Burnout::DayOf(Person& p, int64_t day) {
   if (!p.days.empty() && day < p.days.rbegin()->first - keep_days_) return nullptr;
   auto [d, fresh] = p.days.try_emplace(day);
-  if (fresh) Trim(p);  // a day already there left nothing new to trim
-  return &d->second;
+  if (!fresh) return &d->second;  // a day already there left nothing new to trim
+  Trim(p);  // keeps `day` (within keep_days_ of the newest) but may move it in its node
+  return &p.days.find(day)->second;
 }
 
 // Drops what no window ending at or after the person's newest data can need.

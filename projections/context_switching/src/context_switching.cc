@@ -142,9 +142,9 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   day_it->second.last_use = ++person.uses;
   if (new_day) sink.AddSeries(*team().persondays, 1, at);
   auto& subjects = day_it->second.subjects;
-  // One search; a string is built only for a subject new that day.
-  if (auto pos = subjects.lower_bound(subject); pos == subjects.end() || *pos != subject) {
-    subjects.emplace_hint(pos, subject);
+  // One probe; a string is built only for a subject new that day.
+  if (subjects.find(subject) == subjects.end()) {
+    subjects.emplace(subject);
     sink.AddSeries(*team().items_touched, 1, at);
   }
   if (person.days.size() > kMaxDaysPerPerson) {
@@ -290,7 +290,7 @@ std::string ContextSwitching::Save() const {
       w.I64(day);
       w.U64(d.last_use);
       w.U64(d.subjects.size());
-      for (const auto& s : d.subjects) w.Str(s);
+      for (std::string_view s : Sorted(d.subjects)) w.Str(s);
     }
   }
   w.Str(shifts_.Save());

@@ -21,6 +21,14 @@ std::vector<const typename Map::value_type*> SortedByKey(const Map& map) {
   return sorted;
 }
 
+// The elements of a set of strings in order (an unordered set is saved sorted).
+template <typename Set>
+std::vector<std::string_view> Sorted(const Set& set) {
+  std::vector<std::string_view> sorted(set.begin(), set.end());
+  std::sort(sorted.begin(), sorted.end());
+  return sorted;
+}
+
 // Minimal binary encoding for projection state: varints, doubles and length-prefixed strings.
 class ByteWriter final {
  public:

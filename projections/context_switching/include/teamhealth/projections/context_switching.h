@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "absl/container/btree_map.h"
+
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/string_map.h"
 #include "teamhealth/projections/shift_book.h"
@@ -97,14 +99,14 @@ class ContextSwitching final : public Projection {
   // Subjects a person touched on one local day; `last_use` orders days for eviction.
   struct Day {
     uint64_t last_use = 0;
-    std::set<std::string, std::less<>> subjects;
+    StringSet subjects;  // saved sorted
   };
   struct Person {
     EpochMillis last_at = 0;   // time of the latest activity
     std::string last_subject;  // its subject key
     std::string last_project;  // its subject's project key; empty when it has none
     uint64_t uses = 0;         // activities seen, a clock for Day::last_use
-    std::map<int64_t, Day> days;
+    absl::btree_map<int64_t, Day> days;  // at most kMaxDaysPerPerson
   };
   void ApplyActivity(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   void ApplyMessage(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
