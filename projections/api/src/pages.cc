@@ -20,7 +20,7 @@ std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
   key.append(e.subject().id());
   Incident& inc = incidents_[key];
   inc.last_at = at;
-  by_last_at_.emplace(at, key);
+  expiry_.Note(at, key);
   const auto assignees = ListAttr(e, "assignees");
   for (const auto& p : assignees) {
     if (inc.assignees.contains(p)) continue;
@@ -33,17 +33,14 @@ std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
   return pages;
 }
 
-// Forgets exactly the incidents with now - last_at > kKeep, i.e. last_at < now - kKeep: each
-// has an entry at its last_at below that cut. Entries below the cut whose incident was paged
-// again since (another last_at) are stale and go too.
+// Forgets exactly the incidents with now - last_at > kKeep: every incident is noted at its
+// last_at (each page notes it), the older notes of one paged again since are stale.
 void PageTracker::Prune(EpochMillis now) {
   constexpr EpochMillis kKeep = 30LL * 86'400'000;
-  const auto expired = by_last_at_.lower_bound(now - kKeep);
-  for (auto it = by_last_at_.begin(); it != expired; ++it) {
-    auto inc = incidents_.find(it->second);
-    if (inc != incidents_.end() && inc->second.last_at == it->first) incidents_.erase(inc);
-  }
-  by_last_at_.erase(by_last_at_.begin(), expired);
+  expiry_.Expire(now - kKeep, [&](std::string_view key, EpochMillis at) {
+    auto inc = incidents_.find(key);
+    if (inc != incidents_.end() && inc->second.last_at == at) incidents_.erase(inc);
+  });
 }
 
 std::string PageTracker::Save() const {
@@ -82,8 +79,8 @@ bool PageTracker::Load(std::string_view bytes) {
   if (!r.ok() || !r.done()) return false;
   incidents_ = std::move(incidents);
   last_page_ = std::move(last_page);
-  by_last_at_.clear();
-  for (const auto& [key, inc] : incidents_) by_last_at_.emplace(inc.last_at, key);
+  expiry_.Clear();
+  for (const auto& [key, inc] : incidents_) expiry_.Note(inc.last_at, key);
   return true;
 }
 

@@ -129,6 +129,7 @@ void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& 
   } else if (type == "incident.reopened") {
     inc.open = true;
   }
+  if (!inc.open) closed_.Note(at, it->first);  // at is its last_at now
 }
 
 void OncallLoad::Interruption(const std::string& person, EpochMillis at,
@@ -155,13 +156,14 @@ void OncallLoad::Interruption(const std::string& person, EpochMillis at,
 void OncallLoad::Prune(EpochMillis now) {
   pages_.Prune(now);
   ledger_.Prune(now - kKeepBookedMs);
-  for (auto it = incidents_.begin(); it != incidents_.end();) {
-    if (!it->second.open && now - it->second.last_at > kKeepResolvedMs) {
-      it = incidents_.erase(it);
-    } else {
-      ++it;
+  // Exactly the closed incidents with now - last_at > kKeepResolvedMs: each has a note at its
+  // last_at; notes of incidents reopened or active since are stale.
+  closed_.Expire(now - kKeepResolvedMs, [&](std::string_view key, EpochMillis at) {
+    auto it = incidents_.find(key);
+    if (it != incidents_.end() && !it->second.open && it->second.last_at == at) {
+      incidents_.erase(it);
     }
-  }
+  });
 }
 
 void OncallLoad::ExportGauges(EpochMillis, const DirectoryView& directory, MetricSink& sink) const {
@@ -230,6 +232,10 @@ bool OncallLoad::Load(std::string_view bytes) {
   last_night_ = std::move(last_night);
   pages_ = std::move(pages);
   ledger_ = std::move(ledger);
+  closed_.Clear();
+  for (const auto& [key, inc] : incidents_) {
+    if (!inc.open) closed_.Note(inc.last_at, key);
+  }
   return true;
 }
 

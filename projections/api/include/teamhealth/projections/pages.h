@@ -8,6 +8,7 @@
 
 #include "event_view.h"
 #include "teamhealth/base/time.h"
+#include "teamhealth/projections/expiry_index.h"
 #include "teamhealth/projections/string_map.h"
 
 namespace teamhealth::projections {
@@ -44,11 +45,9 @@ class PageTracker final {
   // Hashed: looked up at every incident event (Save writes them in key order).
   StringMap<Incident> incidents_;
   StringMap<EpochMillis> last_page_;
-  // Incidents by the instant of each page event, oldest first, so that Prune visits only those
-  // that expire: walking every incident held (a month of them) cost a quarter of a 5 M-event
-  // replay. An entry whose incident was paged again since is stale and dropped when reached.
-  // Derived from incidents_ (rebuilt by Load), never saved.
-  std::multimap<EpochMillis, std::string> by_last_at_;
+  // Every incident noted at each page (ExpiryIndex), so that Prune visits only those that
+  // expire.
+  ExpiryIndex expiry_;
 };
 
 }  // namespace teamhealth::projections

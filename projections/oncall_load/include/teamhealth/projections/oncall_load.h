@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "teamhealth/projections/expiry_index.h"
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/shift_book.h"
@@ -78,6 +79,9 @@ class OncallLoad final : public Projection {
   ShiftLedger ledger_;
   // Hashed: looked up at every incident event (Save writes them in key order).
   StringMap<Incident> incidents_;
+  // Every incident that is not open, noted at its last_at, so that Prune visits only those
+  // that may expire (an incident closes, or changes last_at while closed, only at an event).
+  ExpiryIndex closed_;
   // Per person: the local night already counted as sleep-disrupted.
   std::map<std::string, int64_t> last_night_;
   uint64_t applied_ = 0;
