@@ -57,63 +57,79 @@ void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, Met
 }
 
 void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
-  const EpochMillis at = e.occurred_at_ms();
   const std::string_view type = e.type();
   const std::string_view key = JoinInto(key_, {e.source(), e.subject().id()}, ':');
   // Only events that carry state start tracking an unseen item: a comment on an old item
   // must not keep it in memory forever. Others use a scratch copy for the team.
   const bool stateful = type == "work_item.created" || type == "work_item.status_changed" ||
                         type == "work_item.assigned";
-  Item scratch;
-  Item* item = &scratch;
-  bool fresh = false;
-  if (auto it = items_.find(key); it != items_.end()) {
-    item = &it->second;
-  } else if (stateful) {
-    item = &items_.try_emplace(std::string(key)).first->second;
-    fresh = true;
+  auto it = items_.find(key);
+  if (it == items_.end()) {
+    if (!stateful) {
+      Item scratch;
+      ChangeItem(e, scratch, false, directory, sink);
+      return;
+    }
+    it = items_.try_emplace(std::string(key)).first;
+    ChangeItem(e, it->second, true, directory, sink);
+  } else {
+    ChangeItem(e, it->second, false, directory, sink);
   }
-  if (item->deleted) return;  // a tombstone: nothing more happens to a deleted item
-  if (!e.subject().project().empty()) item->project = e.subject().project();
-  item->last_at = std::max(item->last_at, at);
+  if (Finished(it->second)) finished_items_.Note(it->second.last_at, it->first);
+}
+
+bool Flow::Finished(const Item& item) {
+  // Open items (todo, in progress, or created with an unknown category) stay: they are WIP or
+  // still have a lead time to observe.
+  return item.deleted || item.category == Category::kDone ||
+         (item.category == Category::kUnknown && item.created_at < 0);
+}
+
+void Flow::ChangeItem(const schema::EventView& e, Item& item, bool fresh,
+                      const DirectoryView& directory, MetricSink& sink) {
+  const EpochMillis at = e.occurred_at_ms();
+  const std::string_view type = e.type();
+  if (item.deleted) return;  // a tombstone: nothing more happens to a deleted item
+  if (!e.subject().project().empty()) item.project = e.subject().project();
+  item.last_at = std::max(item.last_at, at);
 
   if (type == "work_item.created") {
-    if (item->created_at >= 0) return;  // already created: keep the first creation
-    item->created_at = at;
-    item->item_type = StringAttr(e, "item_type");
-    if (item->item_type.empty()) item->item_type = "unknown";
+    if (item.created_at >= 0) return;  // already created: keep the first creation
+    item.created_at = at;
+    item.item_type = StringAttr(e, "item_type");
+    if (item.item_type.empty()) item.item_type = "unknown";
     // Events seen before the creation (out of order) are newer: they win.
-    if (fresh) item->assignee = StringAttr(e, "assignee");
-    if (item->category == Category::kUnknown) {
-      ChangeCategory(*item, ParseCategory(StringAttr(e, "status_category")), at,
-                     ItemTeam(*item, e.source(), at, directory), sink);
+    if (fresh) item.assignee = StringAttr(e, "assignee");
+    if (item.category == Category::kUnknown) {
+      ChangeCategory(item, ParseCategory(StringAttr(e, "status_category")), at,
+                     ItemTeam(item, e.source(), at, directory), sink);
     }
   } else if (type == "work_item.status_changed") {
     const Category from = ParseCategory(StringAttr(e, "from_category"));
-    if (item->category == Category::kUnknown && from != Category::kUnknown) {
+    if (item.category == Category::kUnknown && from != Category::kUnknown) {
       // Learn where an item of unknown state stands, without counting an entry into it.
-      item->category = from;
-      if (from == Category::kDone) item->done_once = true;
+      item.category = from;
+      if (from == Category::kDone) item.done_once = true;
       if (from == Category::kInProgress) {
-        item->ever_in_progress = true;
-        item->gap = true;  // in progress since an instant we did not see
+        item.ever_in_progress = true;
+        item.gap = true;  // in progress since an instant we did not see
       }
     }
-    ChangeCategory(*item, ParseCategory(StringAttr(e, "to_category")), at,
-                   ItemTeam(*item, e.source(), at, directory), sink);
+    ChangeCategory(item, ParseCategory(StringAttr(e, "to_category")), at,
+                   ItemTeam(item, e.source(), at, directory), sink);
   } else if (type == "work_item.assigned") {
     const std::string_view from = StringAttr(e, "from");
     const std::string_view to = StringAttr(e, "to");
-    item->assignee = to;
+    item.assignee = to;
     // Counted for the item's team after the change (the new assignee's, if no project team).
     if (!from.empty() && !to.empty() && from != to) {
-      sink.AddSeries(*SeriesOf(ItemTeam(*item, e.source(), at, directory)).reassignments, 1, at);
+      sink.AddSeries(*SeriesOf(ItemTeam(item, e.source(), at, directory)).reassignments, 1, at);
     }
   } else if (type == "work_item.priority_changed") {
-    sink.AddSeries(*SeriesOf(ItemTeam(*item, e.source(), at, directory)).priority_changes, 1,
+    sink.AddSeries(*SeriesOf(ItemTeam(item, e.source(), at, directory)).priority_changes, 1,
                    at);
   } else if (type == "work_item.deleted") {
-    item->deleted = true;
+    item.deleted = true;
   }
 }
 
@@ -196,9 +212,11 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
                          Seconds(pr.first_review_at, at), at);
     }
     prs_.erase(it);  // nothing can follow a merge
+    return;
   } else if (type == "pull_request.closed") {
     pr.closed = true;  // kept for a while: GitHub can reopen and then merge it
   }
+  if (pr.closed) closed_prs_.Note(pr.last_at, it->first);
 }
 
 std::string Flow::ItemTeam(const Item& item, std::string_view source, EpochMillis at,
@@ -219,26 +237,18 @@ std::string Flow::PullRequestTeam(const PullRequest& pr, std::string_view source
   return "unmapped";
 }
 
+// Exactly the finished items and closed pull requests with now - last_at > kKeepFinishedMs:
+// each has a note at its last_at; notes of those active or reopened since are stale.
 void Flow::Prune(EpochMillis now) {
-  for (auto it = items_.begin(); it != items_.end();) {
-    const Item& item = it->second;
-    // Open items (todo, in progress, or created with an unknown category) stay: they are WIP
-    // or still have a lead time to observe.
-    const bool finished = item.deleted || item.category == Category::kDone ||
-                          (item.category == Category::kUnknown && item.created_at < 0);
-    if (finished && now - item.last_at > kKeepFinishedMs) {
-      it = items_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (auto it = prs_.begin(); it != prs_.end();) {
-    if (it->second.closed && now - it->second.last_at > kKeepFinishedMs) {
-      it = prs_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  const EpochMillis cut = now - kKeepFinishedMs;
+  finished_items_.Expire(cut, [&](std::string_view key, EpochMillis at) {
+    auto it = items_.find(key);
+    if (it != items_.end() && Finished(it->second) && it->second.last_at == at) items_.erase(it);
+  });
+  closed_prs_.Expire(cut, [&](std::string_view key, EpochMillis at) {
+    auto it = prs_.find(key);
+    if (it != prs_.end() && it->second.closed && it->second.last_at == at) prs_.erase(it);
+  });
 }
 
 void Flow::ExportGauges(EpochMillis now, const DirectoryView& directory, MetricSink& sink) const {
@@ -333,6 +343,14 @@ bool Flow::Load(std::string_view bytes) {
   applied_ = applied;
   items_ = std::move(items);
   prs_ = std::move(prs);
+  finished_items_.Clear();
+  for (const auto& [key, item] : items_) {
+    if (Finished(item)) finished_items_.Note(item.last_at, key);
+  }
+  closed_prs_.Clear();
+  for (const auto& [key, pr] : prs_) {
+    if (pr.closed) closed_prs_.Note(pr.last_at, key);
+  }
   return true;
 }
 

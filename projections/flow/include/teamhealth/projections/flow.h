@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "teamhealth/projections/expiry_index.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/string_map.h"
 
@@ -94,6 +95,10 @@ class Flow final : public Projection {
   static Category ParseCategory(std::string_view text);
   TeamSeries& SeriesOf(std::string_view team);
   void ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
+  void ChangeItem(const schema::EventView& e, Item& item, bool fresh, const DirectoryView& directory,
+                  MetricSink& sink);
+  // Done, deleted or of unknown state: forgotten once inactive for kKeepFinishedMs.
+  static bool Finished(const Item& item);
   void ChangeCategory(Item& item, Category to, EpochMillis at, std::string_view team,
                       MetricSink& sink);
   void ApplyPullRequest(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
@@ -105,6 +110,10 @@ class Flow final : public Projection {
   // Hashed: looked up at every work item and pull request event (Save writes them in key order).
   StringMap<Item> items_;       // by source + ":" + subject.id
   StringMap<PullRequest> prs_;  // by source + ":" + subject.id
+  // The finished items and closed pull requests, noted at their last_at after each event that
+  // leaves them so, so that Prune visits only those that may expire (rebuilt by Load).
+  ExpiryIndex finished_items_;
+  ExpiryIndex closed_prs_;
   uint64_t applied_ = 0;
   // A cache, not state: Save, Load and version() ignore it (a Series never changes).
   StringMap<TeamSeries> series_;
