@@ -1,10 +1,14 @@
 // Rebuild benchmark (docs/design.md section 10: replay >= 2 M events/s per core; memory bounded by
 // people and open items, not by events). Appends N synthetic canonical events of a
 // 1,000-person organisation to a fresh event log (untimed set-up), then rebuilds every
-// projection from the start of the log with the real runtime and prints events/s, plus the
+// projection from the start of the log with the real runtime, as the daemon does
+// (Projector::Run on its own thread, its checkpoints included), and prints events/s, plus the
 // process's resident memory before and after, and the in-memory decode and apply rates
-// without RocksDB.
+// without RocksDB. --checkpoint-events N rebuilds with Projector::CatchUp instead, a
+// checkpoint every N events.
 //   build-release/tests/bench/replay_bench [--events 5000000] [--people 1000] [--dir DIR]
+//                                          [--checkpoint-events N]
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +16,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include <unistd.h>
 
@@ -42,11 +47,13 @@ long RssKb() {
 int main(int argc, char** argv) {
   uint64_t n = 5'000'000;
   int people = 1000;
+  uint64_t checkpoint_events = 0;  // 0: Projector::Run
   std::string dir = (std::filesystem::temp_directory_path() / "teamhealth-replay-bench").string();
   for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--events")) n = std::stoull(argv[i + 1]);
     if (!std::strcmp(argv[i], "--people")) people = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    if (!std::strcmp(argv[i], "--checkpoint-events")) checkpoint_events = std::stoull(argv[i + 1]);
   }
   std::filesystem::remove_all(dir);
   auto store = storage::Store::Open({dir, false, false}).value();
@@ -97,16 +104,32 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   clock_t cpu0 = std::clock();
-  if (!projector.CatchUp(1'000'000).ok()) return 1;
+  if (checkpoint_events > 0) {
+    if (!projector.CatchUp(checkpoint_events).ok()) return 1;
+  } else {
+    std::atomic<bool> stop{false};
+    bool ok = true;
+    std::thread runner([&] { ok = projector.Run(stop).ok(); });
+    while (projector.applied() < log->LastSequence().value()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    stop.store(true);
+    runner.join();  // Run checkpoints once more before it returns
+    if (!ok) return 1;
+  }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
   const long rss_after = RssKb();
   const uint64_t applied = projector.applied();
   std::printf(
-      "replay: %llu events (all 4 projections, from RocksDB, with checkpoints) in %.2f s "
-      "wall, %.2f s CPU: %.0f events/s wall, %.0f events/s per CPU second\n",
-      static_cast<unsigned long long>(applied), wall, cpu, applied / wall, applied / cpu);
+      "replay: %llu events (all 4 projections, from RocksDB, %s) in %.2f s wall, %.2f s CPU: "
+      "%.0f events/s wall, %.0f events/s per CPU second\n",
+      static_cast<unsigned long long>(applied),
+      checkpoint_events > 0
+          ? ("CatchUp, a checkpoint every " + std::to_string(checkpoint_events) + " events").c_str()
+          : "Projector::Run as the daemon, its checkpoints",
+      wall, cpu, applied / wall, applied / cpu);
   std::printf("memory: RSS %.1f MB before the rebuild, %.1f MB after (%d people)\n",
               rss_before / 1024.0, rss_after / 1024.0, people);
   for (const auto& [name, bytes] : projector.StateSizes()) {
