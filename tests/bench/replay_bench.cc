@@ -107,10 +107,13 @@ int main(int argc, char** argv) {
   if (checkpoint_events > 0) {
     if (!projector.CatchUp(checkpoint_events).ok()) return 1;
   } else {
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false}, returned{false};
     bool ok = true;
-    std::thread runner([&] { ok = projector.Run(stop).ok(); });
-    while (projector.applied() < log->LastSequence().value()) {
+    std::thread runner([&] {
+      ok = projector.Run(stop).ok();
+      returned.store(true);
+    });
+    while (!returned.load() && projector.applied() < log->LastSequence().value()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     stop.store(true);

@@ -322,12 +322,14 @@ Status Projector::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_acquire)) {
     auto n = Step(kStepEvents);
     if (!n) return n.error();
-    // Every 2 s, or every kCheckpointShare times the last one took if longer; on a full disk
-    // every 10 s (each attempt makes RocksDB try to resume).
+    // Every 2 s, or every kCheckpointShare times the last one took if longer (at most every
+    // 60 s: one slow write must not put off the next for long); on a full disk every 10 s
+    // (each attempt makes RocksDB try to resume).
     const Clock::duration every =
-        checkpoint_full() ? std::chrono::seconds(10)
-                          : std::max<Clock::duration>(std::chrono::seconds(2),
-                                                      kCheckpointShare * last_cost);
+        checkpoint_full()
+            ? std::chrono::seconds(10)
+            : std::clamp<Clock::duration>(kCheckpointShare * last_cost, std::chrono::seconds(2),
+                                          std::chrono::seconds(60));
     const bool pending = applied_.load() != checkpointed_ || checkpoint_full();
     if (pending && Clock::now() - last_checkpoint > every) {
       const auto start = Clock::now();

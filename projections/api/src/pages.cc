@@ -18,9 +18,11 @@ std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
   std::string key;
   key.append(e.source()).push_back(':');
   key.append(e.subject().id());
-  Incident& inc = incidents_[key];
+  auto [it, fresh] = incidents_.try_emplace(key);
+  Incident& inc = it->second;
+  // One note per change of last_at, not per page.
+  if (fresh || inc.last_at != at) expiry_.Note(at, key);
   inc.last_at = at;
-  expiry_.Note(at, key);
   const auto assignees = ListAttr(e, "assignees");
   for (const auto& p : assignees) {
     if (inc.assignees.contains(p)) continue;

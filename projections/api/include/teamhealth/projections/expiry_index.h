@@ -17,7 +17,9 @@ namespace teamhealth::projections {
 // (issue 13). Derived state, never saved: rebuilt by the owner's Load.
 //
 // The owner notes an entry whenever it becomes prunable or its instant changes while it is
-// prunable; an earlier note of the same key is then stale. Expire(cut, ...) hands every note
+// prunable (not at every event: then the index holds about one note per entry); an earlier note
+// of the same key is then stale. An entry prunable since its last note still has that note: a
+// note is only dropped by Expire, which then erases the entry. Expire(cut, ...) hands every note
 // below `cut` to the owner, who erases the entry only if it is still prunable and its instant
 // is still the note's. So the prune forgets exactly the prunable entries with instant < cut,
 // as the walk did, provided that every prunable entry has a note at its current instant.
