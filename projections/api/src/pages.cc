@@ -20,8 +20,7 @@ std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
   key.append(e.subject().id());
   auto [it, fresh] = incidents_.try_emplace(key);
   Incident& inc = it->second;
-  // One note per change of last_at, not per page.
-  if (fresh || inc.last_at != at) expiry_.Note(at, key);
+  expiry_.Update(key, !fresh, inc.last_at, true, at);  // every incident is prunable
   inc.last_at = at;
   const auto assignees = ListAttr(e, "assignees");
   for (const auto& p : assignees) {
@@ -36,7 +35,7 @@ std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
 }
 
 // Forgets exactly the incidents with now - last_at > kKeep: every incident is noted at its
-// last_at (each page notes it), the older notes of one paged again since are stale.
+// last_at (a page that moves it notes it), the older notes of one paged again since are stale.
 void PageTracker::Prune(EpochMillis now) {
   constexpr EpochMillis kKeep = 30LL * 86'400'000;
   expiry_.Expire(now - kKeep, [&](std::string_view key, EpochMillis at) {

@@ -64,8 +64,8 @@ void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& direct
   const bool stateful = type == "work_item.created" || type == "work_item.status_changed" ||
                         type == "work_item.assigned";
   auto it = items_.find(key);
-  bool noted = false;  // finished before, with a note at its last_at (still there: not pruned)
-  EpochMillis last_at = 0;
+  bool was_finished = false;
+  EpochMillis was_at = 0;
   if (it == items_.end()) {
     if (!stateful) {
       Item scratch;
@@ -75,14 +75,12 @@ void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& direct
     it = items_.try_emplace(std::string(key)).first;
     ChangeItem(e, it->second, true, directory, sink);
   } else {
-    noted = Finished(it->second);
-    last_at = it->second.last_at;
+    was_finished = Finished(it->second);
+    was_at = it->second.last_at;
     ChangeItem(e, it->second, false, directory, sink);
   }
-  // One note per change, not per event: the index stays as large as the map it indexes.
-  if (Finished(it->second) && (!noted || it->second.last_at != last_at)) {
-    finished_items_.Note(it->second.last_at, it->first);
-  }
+  finished_items_.Update(it->first, was_finished, was_at, Finished(it->second),
+                         it->second.last_at);
 }
 
 bool Flow::Finished(const Item& item) {
@@ -198,8 +196,8 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
   // Without the opening the author is unknown, so a self-review cannot be told apart.
   if (it == prs_.end()) return;
   PullRequest& pr = it->second;
-  const bool noted = pr.closed;  // with a note at its last_at (still there: not pruned)
-  const EpochMillis last_at = pr.last_at;
+  const bool was_closed = pr.closed;
+  const EpochMillis was_at = pr.last_at;
   if (!e.subject().project().empty()) pr.project = e.subject().project();
   pr.last_at = std::max(pr.last_at, at);
   if (type == "pull_request.ready_for_review") {
@@ -225,7 +223,7 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
   } else if (type == "pull_request.closed") {
     pr.closed = true;  // kept for a while: GitHub can reopen and then merge it
   }
-  if (pr.closed && (!noted || pr.last_at != last_at)) closed_prs_.Note(pr.last_at, it->first);
+  closed_prs_.Update(it->first, was_closed, was_at, pr.closed, pr.last_at);
 }
 
 std::string Flow::ItemTeam(const Item& item, std::string_view source, EpochMillis at,

@@ -76,9 +76,8 @@ void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& 
   const std::string_view type = e.type();
   auto [it, created] = FindOrInsert(incidents_, key);
   Incident& inc = it->second;
-  // Closed before, with a note at its last_at (still there: not pruned).
-  const bool noted = !created && !inc.open;
-  const EpochMillis last_at = inc.last_at;
+  const bool was_closed = !created && !inc.open;
+  const EpochMillis was_at = inc.last_at;
   if (created) {
     // Team of an incident: the service's team if mapped, else the first assignee's team.
     const auto assignees = ListAttr(e, "assignees");
@@ -132,8 +131,7 @@ void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& 
   } else if (type == "incident.reopened") {
     inc.open = true;
   }
-  // One note per change, not per event: the index stays as large as the map it indexes.
-  if (!inc.open && (!noted || at != last_at)) closed_.Note(at, it->first);  // at: its last_at
+  closed_.Update(it->first, was_closed, was_at, !inc.open, inc.last_at);
 }
 
 void OncallLoad::Interruption(const std::string& person, EpochMillis at,

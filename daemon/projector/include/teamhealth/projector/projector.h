@@ -73,10 +73,10 @@ class Projector final {
   Status CatchUp(uint64_t checkpoint_events = 100000);
   // Follows the log until `stop`; checkpoints every 2 s (or ten times as long as the last one
   // took, if that is longer, up to 60 s: catching up, at most about a tenth of the time goes to
-  // checkpoints) and before returning. A checkpoint that fails for lack of space is not an error: the
-  // projections go on in memory, the checkpoint is retried every 10 s (checkpoint_full() says
-  // why it waits), and a final one that cannot be written is skipped with a warning (the next
-  // start resumes from the last one).
+  // checkpoints) and before returning. A checkpoint that fails for lack of space is not an
+  // error: the projections go on in memory, the checkpoint is retried every 10 s
+  // (checkpoint_full() says why it waits), and a final one that cannot be written is skipped
+  // with a warning (the next start resumes from the last one).
   Status Run(const std::atomic<bool>& stop);
   Status Checkpoint();
   // Handles for the opt-in per-person series: any reference (identity or pseudonym) ->

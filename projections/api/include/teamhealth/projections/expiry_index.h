@@ -30,6 +30,13 @@ class ExpiryIndex final {
     std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
   }
 
+  // After an event on `key`: notes it if it is prunable now (`is`, at instant `at`) and was not
+  // before the event (`was`, at `was_at`), or its instant moved. An entry new with the event was
+  // not prunable before.
+  void Update(std::string_view key, bool was, EpochMillis was_at, bool is, EpochMillis at) {
+    if (is && (!was || at != was_at)) Note(at, key);
+  }
+
   // Calls expire(key, at) for every note with at < cut, oldest first, and forgets those notes.
   template <typename F>
   void Expire(EpochMillis cut, F&& expire) {
@@ -42,7 +49,6 @@ class ExpiryIndex final {
   }
 
   void Clear() { heap_.clear(); }
-  size_t size() const { return heap_.size(); }
 
  private:
   std::vector<std::pair<EpochMillis, std::string>> heap_;  // a min-heap by instant

@@ -45,7 +45,7 @@ class PageTracker final {
   // Hashed: looked up at every incident event (Save writes them in key order).
   StringMap<Incident> incidents_;
   StringMap<EpochMillis> last_page_;
-  // Every incident noted at each page (ExpiryIndex), so that Prune visits only those that
+  // Every incident by its last page (ExpiryIndex), so that Prune visits only those that
   // expire.
   ExpiryIndex expiry_;
 };

@@ -95,8 +95,8 @@ class Flow final : public Projection {
   static Category ParseCategory(std::string_view text);
   TeamSeries& SeriesOf(std::string_view team);
   void ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
-  void ChangeItem(const schema::EventView& e, Item& item, bool fresh, const DirectoryView& directory,
-                  MetricSink& sink);
+  void ChangeItem(const schema::EventView& e, Item& item, bool fresh,
+                  const DirectoryView& directory, MetricSink& sink);
   // Done, deleted or of unknown state: forgotten once inactive for kKeepFinishedMs.
   static bool Finished(const Item& item);
   void ChangeCategory(Item& item, Category to, EpochMillis at, std::string_view team,
@@ -110,8 +110,8 @@ class Flow final : public Projection {
   // Hashed: looked up at every work item and pull request event (Save writes them in key order).
   StringMap<Item> items_;       // by source + ":" + subject.id
   StringMap<PullRequest> prs_;  // by source + ":" + subject.id
-  // The finished items and closed pull requests, noted at their last_at after each event that
-  // leaves them so, so that Prune visits only those that may expire (rebuilt by Load).
+  // The finished items and closed pull requests by last_at (ExpiryIndex::Update after each
+  // event), so that Prune visits only those that may expire (rebuilt by Load).
   ExpiryIndex finished_items_;
   ExpiryIndex closed_prs_;
   uint64_t applied_ = 0;
