@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_set.h"
+
 #include "person_fields.h"
 #include "teamhealth/base/hash.h"
 #include "teamhealth/eventlog/keys.h"
@@ -98,18 +100,21 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
   AppendOutcome outcome;
   Counters& delta = outcome.delta;
 
-  // Which ids already exist? One batched lookup for the distinct ids of the batch.
+  // Which ids already exist? One batched lookup for the distinct ids of the batch. The sets
+  // view the events' ids, which stay put until the batch is written.
   std::vector<std::string> ids;
   ids.reserve(batch.events.size());
   {
-    std::unordered_set<std::string_view> distinct;
+    absl::flat_hash_set<std::string_view> distinct;
+    distinct.reserve(batch.events.size());
     for (const auto& e : batch.events) {
       if (distinct.insert(e.id()).second) ids.push_back(e.id());
     }
   }
   auto found = store_.MultiGet(Column::kDedup, ids);
   if (!found) return found.error();
-  std::unordered_set<std::string> seen;  // ids that exist or are appended by this batch
+  absl::flat_hash_set<std::string_view> seen;  // ids that exist or are appended by this batch
+  seen.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     if ((*found)[i]) seen.insert(ids[i]);
   }
