@@ -5,9 +5,13 @@
 // (Projector::Run on its own thread, its checkpoints included), and prints events/s, plus the
 // process's resident memory before and after, and the in-memory decode and apply rates
 // without RocksDB. --checkpoint-events N rebuilds with Projector::CatchUp instead, a
-// checkpoint every N events.
+// checkpoint every N events. --scrape-ms N also takes what /metrics serves
+// (Projector::Snapshot) every N ms during the rebuild, from another thread, and prints how long
+// those took: a scrape waits for the step being applied, and used to wait for a checkpoint's
+// serialisation too (its CPU counts in the events per CPU second: leave it off for those).
 //   build-release/tests/bench/replay_bench [--events 5000000] [--people 1000] [--dir DIR]
-//                                          [--checkpoint-events N]
+//                                          [--checkpoint-events N] [--scrape-ms N]
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -48,12 +52,14 @@ int main(int argc, char** argv) {
   uint64_t n = 5'000'000;
   int people = 1000;
   uint64_t checkpoint_events = 0;  // 0: Projector::Run
+  int scrape_ms = 0;               // 0: no scrapes
   std::string dir = (std::filesystem::temp_directory_path() / "teamhealth-replay-bench").string();
   for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--events")) n = std::stoull(argv[i + 1]);
     if (!std::strcmp(argv[i], "--people")) people = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--checkpoint-events")) checkpoint_events = std::stoull(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--scrape-ms")) scrape_ms = std::stoi(argv[i + 1]);
   }
   std::filesystem::remove_all(dir);
   auto store = storage::Store::Open({dir, false, false}).value();
@@ -113,12 +119,32 @@ int main(int argc, char** argv) {
       ok = projector.Run(stop).ok();
       returned.store(true);
     });
+    std::vector<double> scrapes_ms;
+    std::thread scraper([&] {
+      if (scrape_ms <= 0) return;
+      while (!returned.load() && !stop.load()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto snap = projector.Snapshot(1775001600000);
+        scrapes_ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
+        std::this_thread::sleep_for(std::chrono::milliseconds(scrape_ms));
+      }
+    });
     while (!returned.load() && projector.applied() < log->LastSequence().value()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     stop.store(true);
+    scraper.join();
     runner.join();  // Run checkpoints once more before it returns
     if (!ok) return 1;
+    if (!scrapes_ms.empty()) {
+      std::sort(scrapes_ms.begin(), scrapes_ms.end());
+      auto at = [&](double q) { return scrapes_ms[static_cast<size_t>(q * (scrapes_ms.size() - 1))]; };
+      std::printf("scrapes during the rebuild: %zu, every %d ms: p50 %.1f ms, p90 %.1f ms, "
+                  "p99 %.1f ms, max %.1f ms\n",
+                  scrapes_ms.size(), scrape_ms, at(0.5), at(0.9), at(0.99), scrapes_ms.back());
+    }
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

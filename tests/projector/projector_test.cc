@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "full_disk_store.h"
@@ -36,6 +39,36 @@ class Versioned final : public projections::Projection {
 
  private:
   uint32_t version_;
+};
+
+// A projection whose Save() the test holds: once armed, Save() says it started and waits
+// (at most 10 s) for the test to let it finish, and records whether it had to give up.
+class HeldSave final : public projections::Projection {
+ public:
+  struct Gate {
+    std::atomic<bool> armed{false};
+    std::promise<void> saving, release;
+    std::atomic<bool> gave_up{false};
+  };
+  explicit HeldSave(std::shared_ptr<Gate> gate) : gate_(std::move(gate)) {}
+  std::string_view name() const override { return "held_save"; }
+  uint32_t version() const override { return 1; }
+  void Apply(const schema::EventView&, const projections::DirectoryView&,
+             projections::MetricSink&) override {}
+  void ExportGauges(EpochMillis, const projections::DirectoryView&,
+                    projections::MetricSink&) const override {}
+  std::string Save() const override {
+    if (gate_->armed.exchange(false)) {
+      gate_->saving.set_value();
+      const auto released = gate_->release.get_future().wait_for(std::chrono::seconds(10));
+      gate_->gave_up = released != std::future_status::ready;
+    }
+    return {};
+  }
+  bool Load(std::string_view b) override { return b.empty(); }
+
+ private:
+  std::shared_ptr<Gate> gate_;
 };
 
 class ProjectorTest : public ::testing::Test {
@@ -119,6 +152,41 @@ TEST_F(ProjectorTest, RestartResumesFromTheCheckpointWithoutCountingTwice) {
   for (const auto& e : events_) not_directory += e.type().starts_with("directory.") ? 0 : 1;
   EXPECT_EQ(got.counters().at("teamhealth_context_switches_total").begin()->second,
             static_cast<double>(not_directory));
+}
+
+// /metrics is not held up by a checkpoint: serialising the state only reads it, so a
+// Snapshot() taken while a checkpoint is being serialised returns before the checkpoint ends
+// (with one exclusive lock it waited for the whole serialisation, ~0.1-0.3 s at 1,000 people).
+TEST_F(ProjectorTest, ASnapshotIsServedWhileACheckpointIsBeingSerialised) {
+  Append(0, 10);
+  auto gate = std::make_shared<HeldSave::Gate>();
+  Projector p(*store_, *log_,
+              [gate] {
+                std::vector<std::unique_ptr<projections::Projection>> list;
+                list.push_back(std::make_unique<projections::OncallLoad>(projections::Settings{}));
+                list.push_back(std::make_unique<HeldSave>(gate));
+                return std::make_unique<projections::Pipeline>(
+                    testing::LoadDirectory(kScenario + "config.toml"), projections::Settings{},
+                    std::move(list));
+              },
+              loggers_.Get("projector"));
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_TRUE(p.CatchUp().ok());
+  const auto before = p.Snapshot(kNow);
+
+  gate->armed = true;
+  Status checkpoint = Status::Ok();
+  std::thread runner([&] { checkpoint = p.Checkpoint(); });
+  ASSERT_EQ(gate->saving.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  // The checkpoint is in the middle of serialising: a scrape gets the same metrics now.
+  const auto during = p.Snapshot(kNow);
+  gate->release.set_value();
+  runner.join();
+  EXPECT_FALSE(gate->gave_up) << "Snapshot() waited for the checkpoint to finish";
+  EXPECT_TRUE(checkpoint.ok());
+  EXPECT_EQ(during.Save(), before.Save());
+  EXPECT_EQ(p.applied(), 10u);
 }
 
 // A checkpoint that fails on a full disk does not stop the projector: it says why it waits,

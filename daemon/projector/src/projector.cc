@@ -177,7 +177,7 @@ Status Projector::RebuildAll(const std::string& reason) {
 Status Projector::Checkpoint() {
   std::string bytes;
   {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);  // reads only: readers go on meanwhile
     projections::ByteWriter w(bytes);
     w.Str(kFormat);
     w.U64(applied_.load());
@@ -225,7 +225,7 @@ Status Projector::CheckpointUnlessFull() {
 }
 
 std::optional<std::string> Projector::checkpoint_full() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return checkpoint_full_;
 }
 
@@ -372,7 +372,8 @@ Status Projector::Run(const std::atomic<bool>& stop) {
 }
 
 projections::Accumulator Projector::Snapshot(EpochMillis now) const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock readers(readers_mu_);
+  std::shared_lock lock(mu_);
   projections::Accumulator snap;
   for (const auto& a : accumulators_) snap.MergeFrom(a);
   return ExportedMetrics(std::move(snap), *pipeline_, now, handle_of_ref_);
@@ -384,12 +385,12 @@ void Projector::SetPeopleNames(std::map<std::string, std::string> handle_of_ref)
 }
 
 std::map<std::string, std::string> Projector::PeopleNames() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return handle_of_ref_;
 }
 
 std::vector<std::string> Projector::names() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   std::vector<std::string> out;
   for (size_t i = 0; pipeline_ && i < pipeline_->size(); ++i) {
     out.emplace_back(pipeline_->projection(i).name());
@@ -398,12 +399,12 @@ std::vector<std::string> Projector::names() const {
 }
 
 std::vector<std::string> Projector::rebuilt() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return rebuilt_;
 }
 
 std::vector<std::pair<std::string, size_t>> Projector::StateSizes() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   std::vector<std::pair<std::string, size_t>> out;
   for (size_t i = 0; i < pipeline_->size(); ++i) {
     out.emplace_back(pipeline_->projection(i).name(), pipeline_->SaveProjection(i).size());

@@ -143,10 +143,12 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   if (new_day) sink.AddSeries(*team().persondays, 1, at);
   auto& subjects = day_it->second.subjects;
   // One probe; a string is built only for a subject new that day.
-  if (subjects.find(subject) == subjects.end()) {
-    subjects.emplace(subject);
-    sink.AddSeries(*team().items_touched, 1, at);
-  }
+  bool new_subject = false;
+  subjects.lazy_emplace(subject, [&](const StringSet::constructor& make) {
+    make(subject);
+    new_subject = true;
+  });
+  if (new_subject) sink.AddSeries(*team().items_touched, 1, at);
   if (person.days.size() > kMaxDaysPerPerson) {
     auto oldest = std::min_element(
         person.days.begin(), person.days.end(),

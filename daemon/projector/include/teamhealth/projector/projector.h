@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -140,8 +141,14 @@ class Projector final {
   std::optional<std::string> checkpoint_full_;
   std::chrono::steady_clock::time_point full_since_;
   // Guards pipeline_, accumulators_, handle_of_ref_, rebuilt_ and checkpoint_full_ between
-  // the runner and the readers.
-  mutable std::mutex mu_;
+  // the runner and the readers: held exclusively to change them, shared to read them. A
+  // checkpoint only reads, so /metrics is served while one is serialised (~0.1-0.3 s at
+  // 1,000 people), waiting only for the step being applied.
+  mutable std::shared_mutex mu_;
+  // Snapshot() takes this first, so one exports gauges at a time: that updates the
+  // directory's zone caches (ZoneClock), which are not thread-safe. The other readers and a
+  // checkpoint's serialisation touch none.
+  mutable std::mutex readers_mu_;
 };
 
 }  // namespace teamhealth::projector
