@@ -154,6 +154,22 @@ TEST_F(ProjectorTest, RestartResumesFromTheCheckpointWithoutCountingTwice) {
             static_cast<double>(not_directory));
 }
 
+// Checkpoints while running: every 2 s, or ten times the last one's duration when that is
+// longer (a tenth of the time at most goes to them), never further apart than 60 s; every 10 s
+// on a full disk whatever they cost.
+TEST(CheckpointIntervalTest, TwoSecondsOrTenTimesTheLastCheckpointAtMostAMinute) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  EXPECT_EQ(CheckpointInterval(milliseconds(0), false), seconds(2));
+  EXPECT_EQ(CheckpointInterval(milliseconds(150), false), seconds(2));   // 10 x 0.15 s = 1.5 s
+  EXPECT_EQ(CheckpointInterval(milliseconds(200), false), seconds(2));   // 10 x 0.2 s = 2 s
+  EXPECT_EQ(CheckpointInterval(milliseconds(350), false), milliseconds(3500));
+  EXPECT_EQ(CheckpointInterval(seconds(6), false), seconds(60));         // 10 x 6 s = 60 s
+  EXPECT_EQ(CheckpointInterval(seconds(30), false), seconds(60));        // capped
+  EXPECT_EQ(CheckpointInterval(milliseconds(0), true), seconds(10));
+  EXPECT_EQ(CheckpointInterval(seconds(30), true), seconds(10));
+}
+
 // /metrics is not held up by a checkpoint: serialising the state only reads it, so a
 // Snapshot() taken while a checkpoint is being serialised returns before the checkpoint ends
 // (with one exclusive lock it waited for the whole serialisation, ~0.1-0.3 s at 1,000 people).

@@ -315,6 +315,14 @@ Status Projector::CatchUp(uint64_t checkpoint_events) {
   }
 }
 
+std::chrono::steady_clock::duration CheckpointInterval(
+    std::chrono::steady_clock::duration last_cost, bool disk_full) {
+  using std::chrono::seconds;
+  if (disk_full) return seconds(10);
+  return std::clamp<std::chrono::steady_clock::duration>(kCheckpointShare * last_cost, seconds(2),
+                                                         seconds(60));
+}
+
 Status Projector::Run(const std::atomic<bool>& stop) {
   using Clock = std::chrono::steady_clock;
   auto last_checkpoint = Clock::now();
@@ -322,14 +330,7 @@ Status Projector::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_acquire)) {
     auto n = Step(kStepEvents);
     if (!n) return n.error();
-    // Every 2 s, or every kCheckpointShare times the last one took if longer (at most every
-    // 60 s: one slow write must not put off the next for long); on a full disk every 10 s
-    // (each attempt makes RocksDB try to resume).
-    const Clock::duration every =
-        checkpoint_full()
-            ? std::chrono::seconds(10)
-            : std::clamp<Clock::duration>(kCheckpointShare * last_cost, std::chrono::seconds(2),
-                                          std::chrono::seconds(60));
+    const Clock::duration every = CheckpointInterval(last_cost, checkpoint_full().has_value());
     const bool pending = applied_.load() != checkpointed_ || checkpoint_full();
     if (pending && Clock::now() - last_checkpoint > every) {
       const auto start = Clock::now();

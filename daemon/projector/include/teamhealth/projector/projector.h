@@ -34,6 +34,14 @@ projections::Accumulator ExportedMetrics(projections::Accumulator counters,
                                          const projections::Pipeline& pipeline, EpochMillis now,
                                          const std::map<std::string, std::string>& handle_of_ref);
 
+// How long Projector::Run waits after a checkpoint before the next one: 2 s, or ten times as
+// long as the last one took (`last_cost`) if that is longer, so that catching up spends at
+// most about a tenth of its time saving state, but never more than 60 s (one slow write must
+// not put off the next for long); 10 s while the disk is full (each attempt makes RocksDB
+// try to resume).
+std::chrono::steady_clock::duration CheckpointInterval(
+    std::chrono::steady_clock::duration last_cost, bool disk_full);
+
 // The projection runtime: tails the event log from the checkpoint and drives every event
 // through the projection pipeline (the only way events reach projections), accumulating the
 // live metrics, one accumulator per projection. The state of every projection, its metrics
@@ -72,12 +80,11 @@ class Projector final {
   Result<uint64_t> Step(uint64_t max_events);
   // Applies until caught up, checkpointing every `checkpoint_events` events (and at the end).
   Status CatchUp(uint64_t checkpoint_events = 100000);
-  // Follows the log until `stop`; checkpoints every 2 s (or ten times as long as the last one
-  // took, if that is longer, up to 60 s: catching up, at most about a tenth of the time goes to
-  // checkpoints) and before returning. A checkpoint that fails for lack of space is not an
-  // error: the projections go on in memory, the checkpoint is retried every 10 s
-  // (checkpoint_full() says why it waits), and a final one that cannot be written is skipped
-  // with a warning (the next start resumes from the last one).
+  // Follows the log until `stop`; checkpoints as CheckpointInterval() says, and before
+  // returning. A checkpoint that fails for lack of space is not an error: the projections go
+  // on in memory, the checkpoint is retried (checkpoint_full() says why it waits), and a final
+  // one that cannot be written is skipped with a warning (the next start resumes from the last
+  // one).
   Status Run(const std::atomic<bool>& stop);
   Status Checkpoint();
   // Handles for the opt-in per-person series: any reference (identity or pseudonym) ->
