@@ -110,10 +110,12 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   const std::string_view actor = e.actor();
   const std::string_view subject = SubjectKey(e, subject_scratch_);
   const std::string_view project = ProjectKey(e, project_scratch_);
-  // Most activities count nothing: look the team up only when something is counted.
+  // The actor's directory entry, looked up once; most activities count nothing, so the team's
+  // series are looked up only when something is counted.
+  const PersonEntry& entry = directory.EntryAt(actor, at);
   TeamSeries* series = nullptr;
   auto team = [&]() -> TeamSeries& {
-    if (series == nullptr) series = &SeriesOf(directory.TeamAt(actor, at));
+    if (series == nullptr) series = &SeriesOf(entry.team());
     return *series;
   };
 
@@ -137,7 +139,7 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
     person.last_subject = subject;
   }
 
-  const int64_t local_day = directory.LocalDay(actor, at);
+  const int64_t local_day = entry.Local(at).day;
   auto [day_it, new_day] = person.days.try_emplace(local_day);
   day_it->second.last_use = ++person.uses;
   if (new_day) sink.AddSeries(*team().persondays, 1, at);
