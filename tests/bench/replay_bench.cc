@@ -81,10 +81,19 @@ int main(int argc, char** argv) {
 
   std::mt19937_64 rng(42);
   const auto setup_start = std::chrono::steady_clock::now();
+  auto million_start = setup_start;
   for (uint64_t i = 0; i < n;) {
     eventlog::IngestBatch batch;
     for (int k = 0; k < 20000 && i < n; ++k, ++i) batch.events.push_back(Synthetic(i, people, rng));
     if (!log->Append(batch).ok()) return 1;
+    if (i % 1'000'000 == 0) {  // how appending holds up as the log (and its dedup keys) grows
+      const auto now = std::chrono::steady_clock::now();
+      std::printf("setup: %llu M events appended, the last million at %.0f events/s\n",
+                  static_cast<unsigned long long>(i / 1'000'000),
+                  1e6 / std::chrono::duration<double>(now - million_start).count());
+      std::fflush(stdout);
+      million_start = now;
+    }
   }
   const double setup_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count();

@@ -192,16 +192,20 @@ TEST_F(ProjectorTest, ASnapshotIsServedWhileACheckpointIsBeingSerialised) {
 
   gate->armed = true;
   Status checkpoint = Status::Ok();
+  // In the test, Checkpoint() runs on another thread while this one scrapes; the runner is
+  // idle meanwhile (CatchUp returned), as Checkpoint() requires.
   std::thread runner([&] { checkpoint = p.Checkpoint(); });
-  ASSERT_EQ(gate->saving.get_future().wait_for(std::chrono::seconds(10)),
-            std::future_status::ready);
+  const bool saving =
+      gate->saving.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready;
   // The checkpoint is in the middle of serialising: a scrape gets the same metrics now.
   const auto during = p.Snapshot(kNow);
   gate->release.set_value();
   runner.join();
+  ASSERT_TRUE(saving);
   EXPECT_FALSE(gate->gave_up) << "Snapshot() waited for the checkpoint to finish";
   EXPECT_TRUE(checkpoint.ok());
   EXPECT_EQ(during.Save(), before.Save());
+  EXPECT_EQ(during.gauges(), before.gauges());
   EXPECT_EQ(p.applied(), 10u);
 }
 

@@ -64,6 +64,16 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column,
     // touching data blocks; whole-key filtering since keys are never range-scanned by prefix.
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
     table.whole_key_filtering = true;
+    // Partitioned: each table's filter (and index) in 4 KB blocks under a small top-level
+    // index, so a lookup reads one partition per table. A whole filter is ~1.25 bytes per key:
+    // once a table held ~1.6 M ids its filter outgrew a shard of the block cache (128 MiB in
+    // 64 shards of 2 MiB), so it was read back and checksummed at every lookup (RocksDB's
+    // MultiGet goes 32 keys at a time), and appending fell from ~100k to ~5k events/s between
+    // 5 M and 7 M events in the log (replay_bench's set-up, issue 13). Tables written before
+    // keep their whole filters until compaction rewrites them.
+    table.partition_filters = true;
+    table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+    table.metadata_block_size = 4096;
     cf.optimize_filters_for_hits = false;
     // The same in the memtables: most lookups are of ids not seen before, which then skip the
     // skip list's search (a writer's batch of 5,000 looked up about 5,000 x 20 keys).

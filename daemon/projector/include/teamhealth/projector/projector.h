@@ -86,6 +86,8 @@ class Projector final {
   // one that cannot be written is skipped with a warning (the next start resumes from the last
   // one).
   Status Run(const std::atomic<bool>& stop);
+  // Saves the state as of applied(). On the thread that runs Start(), Step() and Run() only:
+  // it reads the state under a shared lock, so it excludes them but not another Checkpoint().
   Status Checkpoint();
   // Handles for the opt-in per-person series: any reference (identity or pseudonym) ->
   // handle; resolved to person keys by the pipeline.

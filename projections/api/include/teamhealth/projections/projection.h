@@ -19,7 +19,10 @@ namespace teamhealth::projections {
 // in log order, reads time only from events, and does no I/O; what it counts goes to the sink
 // as increments stamped with their instant. The runtime persists Save()d state with its
 // checkpoint in one write; a version bump makes the runtime rebuild from the start of the log.
-// Not thread-safe.
+// Not thread-safe, except that the const members only read: the projector runs Save() (a
+// checkpoint) and ExportGauges() (a scrape) on one projection at the same time, so they must
+// change nothing (no lazily filled cache). The one exception, the directory's zone caches
+// that ExportGauges() may update, is covered by the projector letting one scrape run at a time.
 class Projection {
  public:
   virtual ~Projection() = default;
