@@ -752,10 +752,21 @@ def read_sst(path: Path, lz4: Lz4) -> SstContent:
     content.expected_entries = _varint(props[b"rocksdb.num.entries"], 0)[0]
     index_type = struct.unpack("<I", props.get(b"rocksdb.block.based.table.index.type",
                                                b"\0\0\0\0"))[0]
-    if index_type != 0:
+    if index_type not in (0, 2):  # kBinarySearch, kTwoLevelIndexSearch
         raise UnsupportedSst(f"index type {index_type}")
+    top = [h for _, h in _entries(_block(data, idx_off, idx_size, lz4, content), delta_values=delta)]
+    if index_type == 2:
+        # Partitioned (the dedup, identities and offsets columns): the top level lists index
+        # partitions, each an index block of data block handles, encoded alike.
+        handles = []
+        for p in top:
+            po, ps = p if delta else _handle(p)
+            handles += [h for _, h in _entries(_block(data, po, ps, lz4, content),
+                                               delta_values=delta)]
+    else:
+        handles = top
     expect_off = 0
-    for _, h in _entries(_block(data, idx_off, idx_size, lz4, content), delta_values=delta):
+    for h in handles:
         o, s = h if delta else _handle(h)
         assert o == expect_off, f"{path}: data blocks not contiguous ({o} != {expect_off})"
         expect_off = o + s + TRAILER
