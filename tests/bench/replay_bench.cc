@@ -149,7 +149,9 @@ int main(int argc, char** argv) {
     if (!ok) return 1;
     if (!scrapes_ms.empty()) {
       std::sort(scrapes_ms.begin(), scrapes_ms.end());
-      auto at = [&](double q) { return scrapes_ms[static_cast<size_t>(q * (scrapes_ms.size() - 1))]; };
+      auto at = [&](double q) {
+        return scrapes_ms[static_cast<size_t>(q * (scrapes_ms.size() - 1))];
+      };
       std::printf("scrapes during the rebuild: %zu, every %d ms: p50 %.1f ms, p90 %.1f ms, "
                   "p99 %.1f ms, max %.1f ms\n",
                   scrapes_ms.size(), scrape_ms, at(0.5), at(0.9), at(0.99), scrapes_ms.back());

@@ -754,7 +754,8 @@ def read_sst(path: Path, lz4: Lz4) -> SstContent:
                                                b"\0\0\0\0"))[0]
     if index_type not in (0, 2):  # kBinarySearch, kTwoLevelIndexSearch
         raise UnsupportedSst(f"index type {index_type}")
-    top = [h for _, h in _entries(_block(data, idx_off, idx_size, lz4, content), delta_values=delta)]
+    top = [h for _, h in _entries(_block(data, idx_off, idx_size, lz4, content),
+                                  delta_values=delta)]
     if index_type == 2:
         # Partitioned (the dedup, identities and offsets columns): the top level lists index
         # partitions, each an index block of data block handles, encoded alike.

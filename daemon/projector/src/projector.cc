@@ -330,8 +330,9 @@ Status Projector::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_acquire)) {
     auto n = Step(kStepEvents);
     if (!n) return n.error();
-    const Clock::duration every = CheckpointInterval(last_cost, checkpoint_full().has_value());
-    const bool pending = applied_.load() != checkpointed_ || checkpoint_full();
+    const bool full = checkpoint_full().has_value();
+    const Clock::duration every = CheckpointInterval(last_cost, full);
+    const bool pending = applied_.load() != checkpointed_ || full;
     if (pending && Clock::now() - last_checkpoint > every) {
       const auto start = Clock::now();
       if (auto s = CheckpointUnlessFull(); !s) return s;
