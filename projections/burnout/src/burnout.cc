@@ -213,16 +213,16 @@ void Burnout::Prune(EpochMillis now) {
   time_offs_.Prune(now - kKeepShiftMs);
   const int64_t oldest_day = now / kDayMs - keep_days_ - 1;  // a day of slack for time zones
   pruned_before_ = std::max(pruned_before_, oldest_day);
-  for (auto it = people_.begin(); it != people_.end();) {
-    Person& p = it->second;
+  EraseIf(people_, [&](auto& entry) {
+    Person& p = entry.second;
     p.days.erase(p.days.begin(), p.days.lower_bound(oldest_day));
     p.worked.erase(p.worked.begin(), p.worked.lower_bound(oldest_day));
     auto& v = p.sleep_interruptions;
     v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), now - kKeepSleepMs));
     const bool empty = p.days.empty() && v.empty() && p.worked.empty();
-    it = empty && WipOf(it->first) == 0 ? people_.erase(it) : std::next(it);
-  }
-  std::erase_if(items_, [&](const auto& kv) {
+    return empty && WipOf(entry.first) == 0;
+  });
+  EraseIf(items_, [&](const auto& kv) {
     return !IsOpenCategory(kv.second.category) && now - kv.second.last_at > kKeepClosedItemMs;
   });
 }

@@ -268,9 +268,7 @@ const std::string& ContextSwitching::SenderTeamLabel(const std::string& team,
 
 void ContextSwitching::Prune(EpochMillis now) {
   const int64_t forget = std::max(kForgetPersonMs, settings_.session_gap_ms);
-  for (auto it = people_.begin(); it != people_.end();) {
-    it = now - it->second.last_at > forget ? people_.erase(it) : std::next(it);
-  }
+  EraseIf(people_, [&](const auto& entry) { return now - entry.second.last_at > forget; });
   shifts_.Prune(now - kKeepShiftMs);
 }
 
