@@ -43,6 +43,7 @@ const EventView::Value* EventView::FindAttr(std::string_view name) const {
 void EventView::Reset() {
   schema_version_ = 0;
   id_ = source_ = type_ = actor_ = {};
+  actor_id_ = kNoPersonId;
   type_code_ = EventType::kOther;
   occurred_at_ms_ = 0;
   subject_ = {};
@@ -105,6 +106,7 @@ EventView& EventView::operator=(const EventView& other) {
   source_ = other.source_;
   type_ = other.type_;
   actor_ = other.actor_;
+  actor_id_ = other.actor_id_;
   type_code_ = other.type_code_;
   occurred_at_ms_ = other.occurred_at_ms_;
   subject_ = other.subject_;

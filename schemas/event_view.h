@@ -36,6 +36,11 @@ enum class EventType : uint8_t {
 };
 EventType TypeOf(std::string_view type);
 
+// The pipeline's number for a resolved person key (projections::DirectoryView::Intern);
+// kNoPersonId when not stamped.
+using PersonId = uint32_t;
+inline constexpr PersonId kNoPersonId = UINT32_MAX;
+
 // A read-only view of one canonical event (docs/design.md section 10, "projections read a
 // compact fixed-layout record"): the fields of schema::Event as string views into bytes that
 // someone else owns — the stored record it was decoded from (eventlog::DecodeView, no protobuf
@@ -119,6 +124,10 @@ class EventView {
   EventType type_code() const { return type_code_; }
   int64_t occurred_at_ms() const { return occurred_at_ms_; }
   std::string_view actor() const { return actor_; }
+  // The id the pipeline gave the resolved actor (PersonId), or kNoPersonId: a view decoded or
+  // made from a message has none until a Pipeline applies it.
+  PersonId actor_id() const { return actor_id_; }
+  void set_actor_id(PersonId id) { actor_id_ = id; }
   const Subject& subject() const { return subject_; }
   std::span<const Attr> attrs() const { return attrs_; }
 
@@ -127,7 +136,7 @@ class EventView {
 
   // Resolution (the pipeline's person step) rewrites person references to views of keys it
   // owns; the same references, in the same order, as ForEachPersonRef over a message.
-  // `fn(std::string_view&)` may replace the view.
+  // `fn(std::string_view&)` may replace the view. Drops the actor's id (actor_id).
   template <typename Fn>
   void ForEachPersonRef(Fn&& fn);
 
@@ -162,6 +171,7 @@ class EventView {
 
   uint32_t schema_version_ = 0;
   std::string_view id_, source_, type_, actor_;
+  PersonId actor_id_ = kNoPersonId;
   EventType type_code_ = EventType::kOther;
   int64_t occurred_at_ms_ = 0;
   Subject subject_;
@@ -178,6 +188,7 @@ Event ToMessage(const EventView& v);
 
 template <typename Fn>
 void EventView::ForEachPersonRef(Fn&& fn) {
+  actor_id_ = kNoPersonId;  // the actor may be rewritten: its id no longer holds
   if (!actor_.empty()) fn(actor_);
   for (Attr& attr : attrs_) {
     if (!IsPersonAttr(type_, attr.name_)) continue;

@@ -17,12 +17,16 @@ class Recorder final : public Projection {
   void Apply(const schema::EventView& e, const DirectoryView& d, MetricSink&) override {
     seen.push_back(schema::ToMessage(e));
     teams.push_back(e.actor().empty() ? "" : d.TeamAt(e.actor(), e.occurred_at_ms()));
+    actor_ids.push_back(e.actor_id());
+    actor_teams.push_back(d.EntryAt(e, e.occurred_at_ms()).team());
   }
   void ExportGauges(EpochMillis, const DirectoryView&, MetricSink&) const override {}
   std::string Save() const override { return {}; }
   bool Load(std::string_view) override { return true; }
   std::vector<schema::Event> seen;
   std::vector<std::string> teams;
+  std::vector<schema::PersonId> actor_ids;  // the id stamped on each event's actor
+  std::vector<std::string> actor_teams;     // the team of the entry reached by it
 };
 
 // A list attribute's items, as strings.
@@ -151,6 +155,44 @@ TEST(PipelineTest, AShiftsPersonAndAWorkItemsAssigneesAreResolvedToo) {
   EXPECT_EQ(StringAttr(r.seen[1], "to"), "jira:other");  // a stranger stays itself
   EXPECT_EQ(StringAttr(r.seen[2], "reviewer"), "p:1");
   EXPECT_EQ(Items(r.seen[3], "assignees"), (std::vector<std::string>{"pagerduty:P2", "p:1"}));
+}
+
+// The pipeline stamps every event's actor with its id in the directory view: one id per person
+// whatever reference an event used, a stranger's own id, and the id stays when the directory
+// later lists the stranger (the entry it reaches changes, not the id).
+TEST(PipelineTest, TheActorIsStampedWithItsDirectoryId) {
+  Recorder r;
+  auto pipeline = testing::BorrowingPipeline(r, Empty());
+  pipeline->Preload(Upsert("d1", "slack:UALICE", {"jira:alice"}));
+  Accumulator acc;
+  pipeline->Apply(Message("m1", "jira:alice"), acc);
+  pipeline->Apply(Message("m2", "slack:UALICE"), acc);
+  pipeline->Apply(Message("m3", "slack:UBOB"), acc);
+  schema::Event bob = Upsert("d2", "slack:UBOB", {});
+  bob.set_occurred_at_ms(500);  // in force from before m4
+  pipeline->Apply(bob, acc);
+  pipeline->Apply(Message("m4", "slack:UBOB"), acc);
+  ASSERT_EQ(r.actor_ids.size(), 4u);
+  EXPECT_NE(r.actor_ids[0], schema::kNoPersonId);
+  EXPECT_EQ(r.actor_ids[1], r.actor_ids[0]);  // an alias and the key: one person
+  EXPECT_NE(r.actor_ids[2], r.actor_ids[0]);
+  EXPECT_EQ(r.actor_ids[3], r.actor_ids[2]);
+  EXPECT_EQ(r.actor_teams, (std::vector<std::string>{"payments", "payments", "unmapped",
+                                                     "payments"}));
+  EXPECT_EQ(r.actor_teams, r.teams);  // by id as by key
+}
+
+// A view stamped by one pipeline and resolved again (by another pipeline) loses the stamp
+// before its actor can be rewritten: an id never outlives the reference it was given for.
+TEST(PipelineTest, ResolvingAViewAgainDropsItsActorId) {
+  const auto e = Message("m", "jira:a1");
+  schema::EventView view(e);
+  view.set_actor_id(7);
+  PersonResolver resolver;
+  resolver.Learn(Upsert("d1", "p:1", {"jira:a1"}));
+  resolver.Resolve(view);
+  EXPECT_EQ(view.actor(), "p:1");
+  EXPECT_EQ(view.actor_id(), schema::kNoPersonId);
 }
 
 // Resolution rewrites the view, never the bytes it views: a message applied through the

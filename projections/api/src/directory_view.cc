@@ -177,7 +177,7 @@ void DirectoryView::Apply(const schema::EventView& e) {
     entry.pattern.work_end_min = working_override_->second;
   }
   entry.clock = ZoneClock(entry.pattern.timezone);
-  auto& history = people_[std::string(e.subject().id())];
+  auto& history = history_[Intern(e.subject().id())];
   // Entries stay ordered by time even if the log delivers them out of order.
   auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
                               [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
@@ -211,10 +211,27 @@ const PersonEntry& EntryIn(const std::vector<PersonEntry>& history, EpochMillis 
 
 }  // namespace
 
+PersonId DirectoryView::Intern(std::string_view key) {
+  auto [it, fresh] = FindOrInsert(ids_, key);
+  if (fresh) {
+    it->second = static_cast<PersonId>(history_.size());
+    history_.emplace_back();
+  }
+  return it->second;
+}
+
 const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {
-  auto it = people_.find(pseudonym);
-  if (it == people_.end() || it->second.empty()) return stranger_;
-  return EntryIn(it->second, at);
+  auto it = ids_.find(pseudonym);
+  return it == ids_.end() ? stranger_ : EntryAt(it->second, at);
+}
+
+const PersonEntry& DirectoryView::EntryAt(PersonId id, EpochMillis at) const {
+  if (id >= history_.size() || history_[id].empty()) return stranger_;
+  return EntryIn(history_[id], at);
+}
+
+const PersonEntry& DirectoryView::EntryAt(const schema::EventView& e, EpochMillis at) const {
+  return e.actor_id() != schema::kNoPersonId ? EntryAt(e.actor_id(), at) : EntryAt(e.actor(), at);
 }
 const std::string& DirectoryView::TeamAt(std::string_view pseudonym, EpochMillis at) const {
   return EntryAt(pseudonym, at).team();
@@ -254,7 +271,8 @@ std::optional<std::string> DirectoryView::ProjectTeam(std::string_view source,
 
 std::vector<std::string> DirectoryView::Members(std::string_view team, EpochMillis at) const {
   std::vector<std::string> out;
-  for (const auto& [pseudonym, history] : people_) {
+  for (const auto& [pseudonym, id] : ids_) {
+    const auto& history = history_[id];
     if (history.empty()) continue;
     const auto& teams = EntryIn(history, at).teams;  // no second lookup of the person
     if (std::find(teams.begin(), teams.end(), team) != teams.end()) out.push_back(pseudonym);
@@ -265,7 +283,7 @@ std::vector<std::string> DirectoryView::Members(std::string_view team, EpochMill
 
 std::map<std::string, int> DirectoryView::MemberCounts(EpochMillis at) const {
   std::map<std::string, int> out;
-  for (const auto& [pseudonym, history] : people_) {
+  for (const auto& history : history_) {
     if (history.empty()) continue;
     for (const auto& team : EntryIn(history, at).teams) ++out[team];
   }
@@ -274,7 +292,7 @@ std::map<std::string, int> DirectoryView::MemberCounts(EpochMillis at) const {
 
 std::vector<std::string> DirectoryView::Teams() const {
   std::vector<std::string> out;
-  for (const auto& [_, history] : people_) {
+  for (const auto& history : history_) {
     for (const auto& entry : history) {
       for (const auto& t : entry.teams) {
         if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
@@ -288,10 +306,14 @@ std::vector<std::string> DirectoryView::Teams() const {
 std::string DirectoryView::Save() const {
   std::string out;
   ByteWriter w(out);
-  w.U64(people_.size());
-  for (const auto* person : SortedByKey(people_)) {
-    const auto& [pseudonym, history] = *person;
-    w.Str(pseudonym);
+  std::vector<const std::pair<const std::string, PersonId>*> people;  // strangers left out
+  for (const auto* person : SortedByKey(ids_)) {
+    if (!history_[person->second].empty()) people.push_back(person);
+  }
+  w.U64(people.size());
+  for (const auto* person : people) {
+    const auto& history = history_[person->second];
+    w.Str(person->first);
     w.U64(history.size());
     for (const auto& e : history) {
       w.I64(e.since);
@@ -305,9 +327,9 @@ std::string DirectoryView::Save() const {
 
 bool DirectoryView::Load(std::string_view bytes) {
   ByteReader r(bytes);
-  decltype(people_) people;
+  std::vector<std::pair<std::string, std::vector<PersonEntry>>> people;
   for (uint64_t n = r.U64(); r.ok() && n > 0; --n) {
-    auto& history = people[r.Str()];
+    auto& history = people.emplace_back(r.Str(), std::vector<PersonEntry>{}).second;
     for (uint64_t m = r.U64(); r.ok() && m > 0; --m) {
       PersonEntry e;
       e.since = r.I64();
@@ -318,7 +340,17 @@ bool DirectoryView::Load(std::string_view bytes) {
     }
   }
   if (!r.ok() || !r.done()) return false;
-  people_ = std::move(people);
+  // Ids stay those already given (a projection may remember them), only the histories change.
+  for (auto& history : history_) history.clear();
+  for (auto& [key, history] : people) {
+    auto& mine = history_[Intern(key)];
+    // Save writes a key once; a repeated one is merged in time order as Apply would.
+    for (auto& e : history) {
+      auto pos = std::upper_bound(mine.begin(), mine.end(), e.since,
+                                  [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
+      mine.insert(pos, std::move(e));
+    }
+  }
   return true;
 }
 

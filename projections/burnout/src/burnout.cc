@@ -55,7 +55,9 @@ void Burnout::Apply(const schema::EventView& e, const DirectoryView& directory, 
   const std::string_view type = e.type();
   if (!type.starts_with("directory.")) {
     if (IsOwnActivity(e)) ApplyActivity(e, directory);
-    if (IsWorkActivity(e)) ApplyWorkOrPage(e.actor(), e.occurred_at_ms(), directory, sink);
+    if (IsWorkActivity(e)) {
+      ApplyWorkOrPage(e.actor(), e.actor_id(), e.occurred_at_ms(), directory, sink);
+    }
     if (type.starts_with("incident.")) ApplyPages(e, directory, sink);
     if (auto shift = ShiftOf(e)) shifts_.Apply(*shift);  // supersedes within its slot
     if (auto time_off = TimeOffOf(e)) time_offs_.Apply(time_off->first, time_off->second);
@@ -70,10 +72,10 @@ void Burnout::ApplyActivity(const schema::EventView& e, const DirectoryView& dir
   const std::string_view person = e.actor();
   const EpochMillis at = e.occurred_at_ms();
   // One directory lookup per activity: this runs for most events of the log.
-  const PersonEntry& entry = directory.EntryAt(person, at);
+  const PersonEntry& entry = directory.EntryAt(e, at);
   const WorkPattern& pattern = entry.pattern;
   const LocalTime local = entry.Local(at);
-  Day* d = DayOf(FindOrInsert(people_, person).first->second, local.day);
+  Day* d = DayOf(*people_by_id_.FindOrInsert(people_, e.actor_id(), person).first, local.day);
   if (d == nullptr) return;
   d->activities += 1;
   if (ClassifyPeriod(pattern, local) != Period::kBusiness) d->after_hours += 1;
@@ -84,7 +86,8 @@ void Burnout::ApplyPages(const schema::EventView& e, const DirectoryView& direct
                          MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   for (const auto& page : pages_.Apply(e)) {
-    ApplyWorkOrPage(page.person, at, directory, sink);  // every page, merged ones too
+    // Every page, merged ones too.
+    ApplyWorkOrPage(page.person, schema::kNoPersonId, at, directory, sink);
     // The interruption's period is that of its first page (PageTracker merges the rest).
     if (!page.starts_interruption || directory.PeriodAt(page.person, at) != Period::kSleep) {
       continue;
@@ -146,9 +149,9 @@ void Burnout::ApplyWorkItem(const schema::EventView& e) {
 // A work activity of, or a page to, `person` at `at`: marks its quarter hour (for
 // time_off_worked_28d, whatever time offs are known later) and counts the person's local day
 // as worked time off the first time it falls inside a time off known now.
-void Burnout::ApplyWorkOrPage(std::string_view person, EpochMillis at,
+void Burnout::ApplyWorkOrPage(std::string_view person, PersonId id, EpochMillis at,
                               const DirectoryView& directory, MetricSink& sink) {
-  Person& p = FindOrInsert(people_, person).first->second;
+  Person& p = *people_by_id_.FindOrInsert(people_, id, person).first;
   const int64_t utc_day = UtcDay(at);
   if (p.worked.empty() || utc_day >= p.worked.rbegin()->first - keep_days_) {
     const auto quarter = static_cast<int>((at - utc_day * kDayMs) / kQuarterMs);
@@ -222,6 +225,7 @@ void Burnout::Prune(EpochMillis now) {
     const bool empty = p.days.empty() && v.empty() && p.worked.empty();
     return empty && WipOf(entry.first) == 0;
   });
+  people_by_id_.Clear();
   EraseIf(items_, [&](const auto& kv) {
     return !IsOpenCategory(kv.second.category) && now - kv.second.last_at > kKeepClosedItemMs;
   });
@@ -469,6 +473,7 @@ bool Burnout::Load(std::string_view bytes) {
   pruned_before_ = pruned_before;
   pages_ = std::move(pages);
   people_ = std::move(people);
+  people_by_id_.Clear();
   shifts_ = std::move(shifts);
   time_offs_ = std::move(time_offs);
   items_ = std::move(items);

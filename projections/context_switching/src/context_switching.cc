@@ -112,15 +112,15 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   const std::string_view project = ProjectKey(e, project_scratch_);
   // The actor's directory entry, looked up once; most activities count nothing, so the team's
   // series are looked up only when something is counted.
-  const PersonEntry& entry = directory.EntryAt(actor, at);
+  const PersonEntry& entry = directory.EntryAt(e, at);
   TeamSeries* series = nullptr;
   auto team = [&]() -> TeamSeries& {
     if (series == nullptr) series = &SeriesOf(entry.team());
     return *series;
   };
 
-  auto [it, fresh] = FindOrInsert(people_, actor);
-  Person& person = it->second;
+  auto [found, fresh] = people_by_id_.FindOrInsert(people_, e.actor_id(), actor);
+  Person& person = *found;
   if (!fresh && person.last_subject != subject) {
     const int64_t gap = at >= person.last_at ? at - person.last_at : person.last_at - at;
     if (gap < settings_.session_gap_ms) {
@@ -269,6 +269,7 @@ const std::string& ContextSwitching::SenderTeamLabel(const std::string& team,
 void ContextSwitching::Prune(EpochMillis now) {
   const int64_t forget = std::max(kForgetPersonMs, settings_.session_gap_ms);
   EraseIf(people_, [&](const auto& entry) { return now - entry.second.last_at > forget; });
+  people_by_id_.Clear();
   shifts_.Prune(now - kKeepShiftMs);
 }
 
@@ -350,6 +351,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
   applied_ = applied;
   series_.clear();  // its sender team labels were given under the state being replaced
   people_ = std::move(people);
+  people_by_id_.Clear();
   shifts_ = std::move(shifts);
   sender_teams_ = std::move(sender_teams);
   return true;

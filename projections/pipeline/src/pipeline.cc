@@ -25,6 +25,12 @@ void Pipeline::Preload(const schema::EventView& e) {
   resolver_.Learn(e);
 }
 
+void Pipeline::Resolve(schema::EventView& e) {
+  resolver_.Resolve(e);
+  // The actor's id: the projections reach its entry and their state of it by index.
+  if (!e.actor().empty()) e.set_actor_id(directory_.Intern(e.actor()));
+}
+
 void Pipeline::ApplyDirectory(const schema::EventView& e) {
   if (preloaded_.contains(e.id())) return;
   directory_.Apply(e);
@@ -33,7 +39,7 @@ void Pipeline::ApplyDirectory(const schema::EventView& e) {
 
 void Pipeline::Apply(schema::EventView& e, MetricSink& sink) {
   if (e.type_code() == schema::EventType::kDirectory) return ApplyDirectory(e);
-  resolver_.Resolve(e);
+  Resolve(e);
   for (auto& p : projections_) p->Apply(e, directory_, sink);
 }
 
@@ -44,7 +50,7 @@ void Pipeline::Apply(const schema::Event& e, MetricSink& sink) {
 
 void Pipeline::Apply(schema::EventView& e, std::span<MetricSink* const> sinks) {
   if (e.type_code() == schema::EventType::kDirectory) return ApplyDirectory(e);
-  resolver_.Resolve(e);
+  Resolve(e);
   for (size_t i = 0; i < projections_.size(); ++i) {
     if (sinks[i] != nullptr) projections_[i]->Apply(e, directory_, *sinks[i]);
   }

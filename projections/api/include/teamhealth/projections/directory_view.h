@@ -63,6 +63,11 @@ struct PersonEntry {
 };
 
 enum class Period { kBusiness, kOffHours, kSleep };
+
+// A person key's dense number in one DirectoryView (Intern): what the pipeline stamps on an
+// event's actor (schema::EventView::actor_id) so that the projections reach the person's entry
+// and their own state by index instead of hashing the key again (issue 13).
+using PersonId = schema::PersonId;
 std::string_view PeriodName(Period p);
 
 // The people directory as the log recorded it (directory.person_upserted events), so that a
@@ -83,8 +88,16 @@ class DirectoryView final {
   void OverrideHours(std::optional<std::pair<int, int>> sleep,
                      std::optional<std::pair<int, int>> working);
 
+  // The id of person key `key`, given at its first sight (a stranger's too) and kept for the
+  // view's lifetime: Apply and Load change histories, never ids. Dense from 0.
+  PersonId Intern(std::string_view key);
+
   // The person's entry in force at `at` (defaults and no teams for strangers).
   const PersonEntry& EntryAt(std::string_view pseudonym, EpochMillis at) const;
+  // The same by id (Intern); an id this view never gave is a stranger.
+  const PersonEntry& EntryAt(PersonId id, EpochMillis at) const;
+  // The entry of `e`'s actor: by the id the pipeline stamped on it, else by key.
+  const PersonEntry& EntryAt(const schema::EventView& e, EpochMillis at) const;
   // The person's first team at `at`, or "unmapped".
   const std::string& TeamAt(std::string_view pseudonym, EpochMillis at) const;
   // All teams of the person at `at` (["unmapped"] for strangers).
@@ -112,8 +125,10 @@ class DirectoryView final {
   std::map<std::string, std::string> services_;
   std::map<std::string, std::string> projects_;
   PersonEntry stranger_;
-  // Hashed: EntryAt runs several times for most events of a replay. Members and Save sort.
-  StringMap<std::vector<PersonEntry>> people_;
+  // Every person key interned, directory people and strangers alike (Save leaves strangers
+  // out), and each id's history by time (empty for a stranger). Members and Save sort.
+  StringMap<PersonId> ids_;
+  std::vector<std::vector<PersonEntry>> history_;
   std::optional<std::pair<int, int>> sleep_override_;
   std::optional<std::pair<int, int>> working_override_;
 };

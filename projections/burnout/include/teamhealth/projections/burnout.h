@@ -187,8 +187,9 @@ class Burnout final : public Projection {
   double OncallShare(const std::string& person, EpochMillis now) const;
   void ApplyActivity(const schema::EventView& e, const DirectoryView& directory);
   void ApplyPages(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
-  void ApplyWorkOrPage(std::string_view person, EpochMillis at, const DirectoryView& directory,
-                       MetricSink& sink);
+  // `id` is the person's PersonId, or kNoPersonId (then found by key).
+  void ApplyWorkOrPage(std::string_view person, PersonId id, EpochMillis at,
+                       const DirectoryView& directory, MetricSink& sink);
   int TimeOffWorkedDays(const std::string& person, const Person& p, EpochMillis now,
                         const DirectoryView& directory) const;
   void ApplyWorkItem(const schema::EventView& e);
@@ -203,6 +204,7 @@ class Burnout final : public Projection {
   PageTracker pages_;
   // Hashed: looked up at every activity (Save writes them in name order).
   StringMap<Person> people_;
+  ByPersonId<Person> people_by_id_;  // people_ by the actor's id: a cache, not state
   ShiftBook shifts_;                    // the on-call picture, every person
   TimeOffBook time_offs_;               // current time offs, every person
   // Hashed: looked up at every work item event (Save writes them in key order).

@@ -143,6 +143,7 @@ class ContextSwitching final : public Projection {
   Settings settings_;
   // Hashed: looked up at every activity (Save writes them in name order).
   StringMap<Person> people_;
+  ByPersonId<Person> people_by_id_;  // people_ by the actor's id: a cache, not state
   ShiftBook shifts_;
   // Per team, the named sender teams admitted under Settings::max_sender_teams.
   std::map<std::string, std::set<std::string>> sender_teams_;

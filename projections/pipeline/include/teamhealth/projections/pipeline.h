@@ -28,7 +28,8 @@ namespace teamhealth::projections {
 // For each event, Apply():
 //  1. directory.* events update the directory view and the person resolution (unless the
 //     same event was preloaded) and go no further;
-//  2. every person reference of any other event is resolved to its person key;
+//  2. every person reference of any other event is resolved to its person key, and the
+//     actor's is stamped with its id in the directory view (EventView::actor_id);
 //  3. each projection applies the resolved event, its increments going to that projection's
 //     sink.
 // Directory history known in advance (all of it, from the log's subject index or a file) is
@@ -88,6 +89,8 @@ class Pipeline final {
 
  private:
   void ApplyDirectory(const schema::EventView& e);
+  // Step 2: every person reference to its key, and the actor's id stamped (actor_id).
+  void Resolve(schema::EventView& e);
 
   DirectoryView directory_;
   Settings settings_;

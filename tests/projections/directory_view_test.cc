@@ -1,0 +1,94 @@
+// The directory view's person ids (Intern) and the projections' cache of people by id.
+#include "teamhealth/projections/directory_view.h"
+
+#include <gtest/gtest.h>
+
+#include "teamhealth/projections/string_map.h"
+
+namespace teamhealth::projections {
+namespace {
+
+schema::Event Upsert(const std::string& key, const std::string& team, EpochMillis since) {
+  schema::Event e;
+  e.set_id("d-" + key + "-" + std::to_string(since));
+  e.set_type("directory.person_upserted");
+  e.set_occurred_at_ms(since);
+  e.mutable_subject()->set_kind("person");
+  e.mutable_subject()->set_id(key);
+  auto* a = e.add_attrs();
+  a->set_name("teams");
+  a->mutable_value()->mutable_list_value()->add_values(team);
+  return e;
+}
+
+DirectoryView Empty() { return DirectoryView({}, {}, WorkPattern{}); }
+
+TEST(DirectoryViewTest, AnIdReachesTheSameEntryAsItsKey) {
+  DirectoryView d = Empty();
+  d.Apply(Upsert("p:1", "payments", 1000));
+  d.Apply(Upsert("p:1", "search", 5000));  // moved teams at 5000
+  const PersonId id = d.Intern("p:1");
+  EXPECT_EQ(d.Intern("p:1"), id);
+  EXPECT_EQ(&d.EntryAt(id, 2000), &d.EntryAt("p:1", 2000));
+  EXPECT_EQ(d.EntryAt(id, 2000).team(), "payments");
+  EXPECT_EQ(d.EntryAt(id, 6000).team(), "search");
+  // A stranger has an id and the stranger's entry; an id never given is a stranger too.
+  const PersonId stranger = d.Intern("slack:UNKNOWN");
+  EXPECT_NE(stranger, id);
+  EXPECT_EQ(d.EntryAt(stranger, 2000).team(), "unmapped");
+  EXPECT_EQ(d.EntryAt(PersonId{999}, 2000).team(), "unmapped");
+  EXPECT_EQ(d.EntryAt(schema::kNoPersonId, 2000).team(), "unmapped");
+}
+
+// Save leaves interned strangers out (the bytes are those of a view that never met them), and
+// Load changes histories, never ids: a projection may hold them.
+TEST(DirectoryViewTest, IdsSurviveALoadAndStrangersAreNotSaved) {
+  DirectoryView plain = Empty();
+  plain.Apply(Upsert("p:1", "payments", 1000));
+  DirectoryView d = Empty();
+  const PersonId early = d.Intern("p:2");  // a stranger first
+  d.Apply(Upsert("p:1", "payments", 1000));
+  const PersonId p1 = d.Intern("p:1");
+  d.Intern("slack:UBOT");
+  EXPECT_EQ(d.Save(), plain.Save());
+
+  DirectoryView later = Empty();
+  later.Apply(Upsert("p:2", "search", 1000));
+  later.Apply(Upsert("p:3", "search", 1000));
+  ASSERT_TRUE(d.Load(later.Save()));
+  EXPECT_EQ(d.Intern("p:2"), early);
+  EXPECT_EQ(d.Intern("p:1"), p1);
+  EXPECT_EQ(d.EntryAt(early, 2000).team(), "search");
+  EXPECT_EQ(d.EntryAt(p1, 2000).team(), "unmapped");  // not in the loaded directory
+  EXPECT_EQ(d.EntryAt("p:3", 2000).team(), "search");
+  EXPECT_EQ(d.Save(), later.Save());
+  EXPECT_EQ(d.Members("search", 2000), (std::vector<std::string>{"p:2", "p:3"}));
+  EXPECT_EQ(d.MemberCounts(2000), (std::map<std::string, int>{{"search", 2}}));
+
+  EXPECT_FALSE(d.Load("\x05"));  // truncated: the view is left as it was
+  EXPECT_EQ(d.EntryAt(early, 2000).team(), "search");
+}
+
+TEST(ByPersonIdTest, FindsByIdAndForgetsOnClear) {
+  StringMap<int> people;
+  ByPersonId<int> by_id;
+  auto [a, fresh] = by_id.FindOrInsert(people, 3, "p:a");
+  EXPECT_TRUE(fresh);
+  *a = 7;
+  auto [again, fresh_again] = by_id.FindOrInsert(people, 3, "p:a");
+  EXPECT_FALSE(fresh_again);
+  EXPECT_EQ(again, a);
+  // Without an id the key is looked up; with one never seen, too (and remembered).
+  EXPECT_EQ(by_id.FindOrInsert(people, schema::kNoPersonId, "p:a").first, a);
+  EXPECT_EQ(*by_id.FindOrInsert(people, 0, "p:a").first, 7);
+  // Once entries are erased (a prune) the cache is cleared, and the person starts afresh.
+  people.erase("p:a");
+  by_id.Clear();
+  auto [b, fresh_b] = by_id.FindOrInsert(people, 3, "p:a");
+  EXPECT_TRUE(fresh_b);
+  EXPECT_EQ(*b, 0);
+  EXPECT_EQ(people.size(), 1u);
+}
+
+}  // namespace
+}  // namespace teamhealth::projections
