@@ -148,7 +148,10 @@ class EventView {
   void set_source(std::string_view v) { source_ = v; }
   void set_type(std::string_view v) { type_ = v; }
   void set_occurred_at_ms(int64_t v) { occurred_at_ms_ = v; }
-  void set_actor(std::string_view v) { actor_ = v; }
+  void set_actor(std::string_view v) {
+    actor_ = v;
+    actor_id_ = kNoPersonId;
+  }
   Subject& mutable_subject() { return subject_; }
   // A new attribute, unset; then at most one of the value setters, or list items.
   void AddAttr(std::string_view name);

@@ -346,6 +346,17 @@ TEST(ContextSwitchingTest, PrunesIdlePeopleAndOldShifts) {
   const size_t after = p.Save().size();
   EXPECT_GT(busy, 100'000u);
   EXPECT_LT(after, 200u);
+
+  // A pruned person active again starts afresh (their state is reached by id: the cache of
+  // people by id must not keep the pruned entry): a new person-day, two subjects, and a switch
+  // between them only (the activity 30 days before is long gone).
+  const Labels unmapped = MakeLabels({{"team", "unmapped"}});
+  const double days = Counter(acc, "teamhealth_active_persondays_total", unmapped);
+  const double switches = Counter(acc, "teamhealth_context_switches_total", unmapped);
+  pipeline->Apply(Activity("person0", "Y", t + 31 * kDay), acc);
+  pipeline->Apply(Activity("person0", "Z", t + 31 * kDay + kMinute), acc);
+  EXPECT_EQ(Counter(acc, "teamhealth_active_persondays_total", unmapped), days + 1);
+  EXPECT_EQ(Counter(acc, "teamhealth_context_switches_total", unmapped), switches + 1);
 }
 
 // A Jira worklog or comment whose payload carries no issue fields has no project. On the

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "teamhealth/projections/string_map.h"
+#include "teamhealth/projections/by_person_id.h"
 
 namespace teamhealth::projections {
 namespace {

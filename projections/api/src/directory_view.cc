@@ -213,6 +213,10 @@ const PersonEntry& EntryIn(const std::vector<PersonEntry>& history, EpochMillis 
 
 PersonId DirectoryView::Intern(std::string_view key) {
   auto [it, fresh] = FindOrInsert(ids_, key);
+  if (fresh && history_.size() >= schema::kNoPersonId) {  // out of ids: found by key
+    ids_.erase(it);
+    return schema::kNoPersonId;
+  }
   if (fresh) {
     it->second = static_cast<PersonId>(history_.size());
     history_.emplace_back();

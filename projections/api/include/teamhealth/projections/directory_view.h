@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "event_view.h"
@@ -62,12 +61,12 @@ struct PersonEntry {
   const std::string& team() const;
 };
 
-enum class Period { kBusiness, kOffHours, kSleep };
-
 // A person key's dense number in one DirectoryView (Intern): what the pipeline stamps on an
 // event's actor (schema::EventView::actor_id) so that the projections reach the person's entry
 // and their own state by index instead of hashing the key again (issue 13).
 using PersonId = schema::PersonId;
+
+enum class Period { kBusiness, kOffHours, kSleep };
 std::string_view PeriodName(Period p);
 
 // The people directory as the log recorded it (directory.person_upserted events), so that a
@@ -89,7 +88,9 @@ class DirectoryView final {
                      std::optional<std::pair<int, int>> working);
 
   // The id of person key `key`, given at its first sight (a stranger's too) and kept for the
-  // view's lifetime: Apply and Load change histories, never ids. Dense from 0.
+  // view's lifetime: Apply and Load change histories, never ids. Dense from 0; one per actor
+  // key ever applied (people and strangers, never forgotten: the number of identities, not of
+  // events); kNoPersonId once 2^32 - 1 are given.
   PersonId Intern(std::string_view key);
 
   // The person's entry in force at `at` (defaults and no teams for strangers).

@@ -4,11 +4,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
-#include "event_view.h"
 #include "teamhealth/base/hash.h"
 
 namespace teamhealth::projections {
@@ -48,30 +46,5 @@ void EraseIf(Map& map, Pred pred) {
     }
   }
 }
-
-// A projection's state of people (a StringMap by person key) reached by the id the pipeline
-// stamped on an event's actor (schema::EventView::actor_id, DirectoryView::Intern): a vector
-// index instead of hashing and comparing the key at every event. An entry of a StringMap stays
-// put until it is erased, so a remembered pointer holds until then: Clear() after erasing
-// entries (a prune) and after replacing the map (Load). Ids are those of the one pipeline that
-// applies the projection; an event without one (kNoPersonId) is looked up by key.
-template <typename V>
-class ByPersonId {
- public:
-  // The entry of `key` (whose id is `id`), inserted if absent; true if inserted.
-  std::pair<V*, bool> FindOrInsert(StringMap<V>& map, schema::PersonId id, std::string_view key) {
-    if (id < slots_.size() && slots_[id] != nullptr) return {slots_[id], false};
-    auto [it, fresh] = projections::FindOrInsert(map, key);
-    if (id != schema::kNoPersonId) {
-      if (id >= slots_.size()) slots_.resize(id + 1, nullptr);
-      slots_[id] = &it->second;
-    }
-    return {&it->second, fresh};
-  }
-  void Clear() { slots_.clear(); }
-
- private:
-  std::vector<V*> slots_;
-};
 
 }  // namespace teamhealth::projections

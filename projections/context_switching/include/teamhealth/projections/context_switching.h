@@ -10,6 +10,7 @@
 
 #include "absl/container/btree_map.h"
 
+#include "teamhealth/projections/by_person_id.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/string_map.h"
 #include "teamhealth/projections/shift_book.h"
