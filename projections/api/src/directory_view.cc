@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <limits>
 #include <map>
 
@@ -347,13 +348,8 @@ bool DirectoryView::Load(std::string_view bytes) {
   // Ids stay those already given (a projection may remember them), only the histories change.
   for (auto& history : history_) history.clear();
   for (auto& [key, history] : people) {
-    auto& mine = history_[Intern(key)];
-    // Save writes a key once; a repeated one is merged in time order as Apply would.
-    for (auto& e : history) {
-      auto pos = std::upper_bound(mine.begin(), mine.end(), e.since,
-                                  [](EpochMillis t, const PersonEntry& p) { return t < p.since; });
-      mine.insert(pos, std::move(e));
-    }
+    auto& mine = history_[Intern(key)];  // Save writes a key once; a repeat appends
+    std::move(history.begin(), history.end(), std::back_inserter(mine));
   }
   return true;
 }
