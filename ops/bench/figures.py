@@ -90,8 +90,16 @@ def gateway(text):
                     "p50_ms", "p90_ms", "p99_ms")
 
 
+def steady(text):
+    """steady_bench.py ends with one JSON line of its figures."""
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {}
+
+
 PARSERS = {"normalize": normalize, "replay": replay, "metrics": metrics, "ingest": ingest,
-           "import": import_, "report": report, "gateway": gateway}
+           "import": import_, "report": report, "gateway": gateway, "steady": steady}
 
 
 def main():

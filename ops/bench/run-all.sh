@@ -10,8 +10,8 @@
 # FILE's dir as <name>.txt. --quick: small sizes (a few minutes in all: checks that every
 # benchmark runs, its figures mean little); default: the sizes the issues' targets name (about
 # an hour on a quiet two-core machine). --only: run only these (names as in the JSON:
-# normalize, replay, metrics, ingest, import, report, gateway). Environment: BUILD (a Release
-# build dir, default <repo>/build-rel, configured and built here if missing), TMPDIR.
+# normalize, replay, metrics, ingest, steady, import, report, gateway). Environment: BUILD (a
+# Release build dir, default <repo>/build-rel, configured and built here if missing), TMPDIR.
 # Run it on a quiet machine: every figure is CPU-bound, and the JSON records the load average.
 set -euo pipefail
 
@@ -41,11 +41,13 @@ export TEAMHEALTH_BIN=$build/teamhealth
 
 if [ "$quick" = 1 ]; then
   sizes=(normalize "--mb 20" replay "--events 200000" metrics "--people 100"
-         ingest "--messages 20000" import "--teams 2 --people 20 --days 30"
+         ingest "--messages 20000" steady "--backlog 20000 --rate 20 --seconds 20"
+         import "--teams 2 --people 20 --days 30"
          report "--teams 2 --people 20 --days 30" gateway "--seconds 3 --concurrency 2")
 else
   sizes=(normalize "--mb 200" replay "--events 5000000" metrics "--people 760"
-         ingest "--messages 1000000" import "--teams 8 --people 400 --days 365"
+         ingest "--messages 1000000" steady "--backlog 300000 --rate 20 --seconds 330"
+         import "--teams 8 --people 400 --days 365"
          report "--teams 8 --people 400 --days 365" gateway "--seconds 20 --concurrency 8")
 fi
 declare -A size
@@ -55,13 +57,14 @@ declare -A command=(
   [replay]="$build/tests/bench/replay_bench ${size[replay]}"
   [metrics]="$build/tests/bench/metrics_bench ${size[metrics]}"
   [ingest]="$here/ingest_bench.sh ${size[ingest]}"
+  [steady]="python3 $here/steady_bench.py ${size[steady]}"
   [import]="$here/import_bench.sh ${size[import]}"
   [report]="$here/report_bench.sh ${size[report]}"
   [gateway]="python3 $here/gateway_bench.py ${size[gateway]}"
 )
 
 ran=()
-for name in normalize replay metrics ingest import report gateway; do
+for name in normalize replay metrics ingest steady import report gateway; do
   wanted "$name" || continue
   echo "== $name: ${command[$name]}" >&2
   start=$(date +%s.%N)

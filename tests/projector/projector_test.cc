@@ -154,20 +154,37 @@ TEST_F(ProjectorTest, RestartResumesFromTheCheckpointWithoutCountingTwice) {
             static_cast<double>(not_directory));
 }
 
-// Checkpoints while running: every 2 s, or ten times the last one's duration when that is
-// longer (a tenth of the time at most goes to them), never further apart than 60 s; every 10 s
-// on a full disk whatever they cost.
-TEST(CheckpointIntervalTest, TwoSecondsOrTenTimesTheLastCheckpointAtMostAMinute) {
+// Checkpoints while running (kProjectorCadence: 2 s, 5 min, a tenth). Catching up, the time
+// spent applying is the time since the last checkpoint: one every 2 s, or every ten times the
+// last one's duration when that is longer. Trickling in, applying takes little time: one every
+// 5 minutes, not every 2 s. Every 10 s on a full disk, whatever they cost.
+TEST(CheckpointDueTest, WhenTheWorkSinceIsTenTimesTheLastCheckpointOrFiveMinutesPassed) {
   using std::chrono::milliseconds;
+  using std::chrono::minutes;
   using std::chrono::seconds;
-  EXPECT_EQ(CheckpointInterval(milliseconds(0), false), seconds(2));
-  EXPECT_EQ(CheckpointInterval(milliseconds(150), false), seconds(2));   // 10 x 0.15 s = 1.5 s
-  EXPECT_EQ(CheckpointInterval(milliseconds(200), false), seconds(2));   // 10 x 0.2 s = 2 s
-  EXPECT_EQ(CheckpointInterval(milliseconds(350), false), milliseconds(3500));
-  EXPECT_EQ(CheckpointInterval(seconds(6), false), seconds(60));         // 10 x 6 s = 60 s
-  EXPECT_EQ(CheckpointInterval(seconds(30), false), seconds(60));        // capped
-  EXPECT_EQ(CheckpointInterval(milliseconds(0), true), seconds(10));
-  EXPECT_EQ(CheckpointInterval(seconds(30), true), seconds(10));
+  const auto due = [](auto since, auto busy, auto last_cost, bool full = false) {
+    return CheckpointDue(kProjectorCadence, since, busy, last_cost, full);
+  };
+  // Catching up (busy == since).
+  EXPECT_FALSE(due(milliseconds(1900), milliseconds(1900), milliseconds(0)));  // < 2 s apart
+  EXPECT_TRUE(due(seconds(2), seconds(2), milliseconds(0)));
+  EXPECT_TRUE(due(seconds(2), seconds(2), milliseconds(200)));           // 10 x 0.2 s = 2 s
+  EXPECT_FALSE(due(milliseconds(3400), milliseconds(3400), milliseconds(350)));  // < 3.5 s
+  EXPECT_TRUE(due(milliseconds(3500), milliseconds(3500), milliseconds(350)));
+  EXPECT_FALSE(due(seconds(59), seconds(59), seconds(6)));                // < 10 x 6 s
+  EXPECT_TRUE(due(seconds(60), seconds(60), seconds(6)));
+  EXPECT_TRUE(due(minutes(5), minutes(5), seconds(60)));                  // 10 x 60 s: capped
+  // Trickling in: 20 events a second for a minute is ~2 ms of applying.
+  EXPECT_TRUE(due(seconds(2), milliseconds(1), milliseconds(0)));  // none written yet: no cost known
+  EXPECT_FALSE(due(seconds(60), milliseconds(2), milliseconds(100)));
+  EXPECT_FALSE(due(milliseconds(299999), milliseconds(10), milliseconds(100)));
+  EXPECT_TRUE(due(minutes(5), milliseconds(10), milliseconds(100)));
+  // A busy stretch since a cheap checkpoint: due once the work reaches ten times its cost.
+  EXPECT_FALSE(due(seconds(30), milliseconds(999), milliseconds(100)));
+  EXPECT_TRUE(due(seconds(30), seconds(1), milliseconds(100)));
+  // Full disk: every 10 s.
+  EXPECT_FALSE(due(seconds(9), seconds(9), milliseconds(0), true));
+  EXPECT_TRUE(due(seconds(10), milliseconds(0), seconds(30), true));
 }
 
 // /metrics is not held up by a checkpoint: serialising the state only reads it, so a

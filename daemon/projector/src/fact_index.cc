@@ -29,6 +29,11 @@ constexpr EpochMillis kDay = 24 * kHour;
 // Also what EventLog::NewestEventTime gives for an empty log.
 constexpr EpochMillis kNoTime = std::numeric_limits<EpochMillis>::min();
 constexpr int kDailySnapshotsKept = 14;
+// When the builder writes its checkpoint (CheckpointDue): at least 5 s apart; once the steps
+// since the last one took 30 times what saving the state did (a large organisation's state is
+// tens of MB); and at most a minute apart, since a report reads the facts up to the checkpoint
+// and applies the events after it (a minute of them: little to apply).
+constexpr CheckpointCadence kFactsCadence{std::chrono::seconds(5), std::chrono::minutes(1), 30};
 constexpr EpochMillis kGapMidnights = 62;
 
 void AppendU64(std::string& out, uint64_t v) {
@@ -442,9 +447,10 @@ struct FactBuilder::Impl {
   EpochMillis chunk_start = kNoTime;  // the midnight the open chunk's causes start at
   bool pending = false;                // applied or looked at since the last checkpoint
   std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
-  // Time between checkpoints: 5 s, or 30 times what saving the state last took (a large
-  // organisation's state is tens of MB: saving it every 5 s would be most of the work).
-  std::chrono::steady_clock::duration checkpoint_every = std::chrono::seconds(5);
+  // What saving the projections' state took last, and the time spent on steps since (see
+  // kFactsCadence).
+  std::chrono::steady_clock::duration last_save{};
+  std::chrono::steady_clock::duration busy{};
 
   Impl(storage::Store& s, eventlog::EventLog& l, PipelineFactory f, logging::Logger lg,
        Options o)
@@ -492,11 +498,9 @@ struct FactBuilder::Impl {
     wb.Put(storage::Column::kProjections, kStateKey, state.Save());
     if (auto s = store.Write(wb); !s) return s;
     pending = false;
+    busy = {};
     last_flush = std::chrono::steady_clock::now();
-    if (snapshot == kNoTime) {
-      checkpoint_every = std::max<std::chrono::steady_clock::duration>(
-          std::chrono::seconds(5), 30 * (last_flush - started));
-    }
+    if (snapshot == kNoTime) last_save = last_flush - started;
     return Status::Ok();
   }
 
@@ -634,6 +638,7 @@ Status FactBuilder::Start() {
 
 Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   Impl& m = *impl_;
+  const auto started = std::chrono::steady_clock::now();
   State& st = m.state;
   const uint64_t last = m.log.LastSequence().value();
   bool dirty = false;
@@ -721,11 +726,14 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
     st.pos_seq = 0;
     dirty = true;
   }
-  // The projections' state is written with every checkpoint: at most every few seconds (a
-  // full chunk and every midnight write at once). What is not written yet is applied again
-  // after a restart.
+  // The projections' state is written with every checkpoint, as kFactsCadence says (a full
+  // chunk and every midnight write at once, whatever it says). What is not written yet is
+  // applied again after a restart.
   m.pending = m.pending || n > 0 || dirty;
-  if (m.pending && std::chrono::steady_clock::now() - m.last_flush > m.checkpoint_every) {
+  const auto now_steady = std::chrono::steady_clock::now();
+  if (n > 0 || dirty) m.busy += now_steady - started;
+  if (m.pending &&
+      CheckpointDue(kFactsCadence, now_steady - m.last_flush, m.busy, m.last_save, false)) {
     if (auto f = Checkpoint(); !f) return f.error();
   }
   return n;

@@ -13,10 +13,6 @@ constexpr std::string_view kStateKey = "state";
 // Events per step of Run(): a step holds the lock that /metrics and /readyz wait for, and the
 // runner has a lower priority than ingest (nice +10), so steps are short.
 constexpr uint64_t kStepEvents = 5000;
-// A checkpoint saves the whole state (17 MB after 5 M events of 1,000 people, ~0.1 s): the
-// runner spends at most about a tenth of its time on them (issue 13; one every 50,000 events
-// halved the speed of a rebuild).
-constexpr int kCheckpointShare = 10;
 // Events per turn of the metric facts (their builder runs without that lock).
 constexpr uint64_t kFactsStepEvents = 50000;
 // Checkpoint layout: format, applied sequence, person resolution, then per projection its
@@ -315,29 +311,33 @@ Status Projector::CatchUp(uint64_t checkpoint_events) {
   }
 }
 
-std::chrono::steady_clock::duration CheckpointInterval(
-    std::chrono::steady_clock::duration last_cost, bool disk_full) {
-  using std::chrono::seconds;
-  if (disk_full) return seconds(10);
-  return std::clamp<std::chrono::steady_clock::duration>(kCheckpointShare * last_cost, seconds(2),
-                                                         seconds(60));
+bool CheckpointDue(const CheckpointCadence& cadence, std::chrono::steady_clock::duration since,
+                   std::chrono::steady_clock::duration busy,
+                   std::chrono::steady_clock::duration last_cost, bool disk_full) {
+  if (disk_full) return since >= std::chrono::seconds(10);
+  if (since < cadence.min_gap) return false;
+  return busy >= cadence.share * last_cost || since >= cadence.max_age;
 }
 
 Status Projector::Run(const std::atomic<bool>& stop) {
   using Clock = std::chrono::steady_clock;
   auto last_checkpoint = Clock::now();
   Clock::duration last_cost{};
+  Clock::duration busy{};  // applying events since the last checkpoint
   while (!stop.load(std::memory_order_acquire)) {
+    const auto step_start = Clock::now();
     auto n = Step(kStepEvents);
     if (!n) return n.error();
+    if (*n > 0) busy += Clock::now() - step_start;
     const bool full = checkpoint_full().has_value();
-    const Clock::duration every = CheckpointInterval(last_cost, full);
     const bool pending = applied_.load() != checkpointed_ || full;
-    if (pending && Clock::now() - last_checkpoint > every) {
+    if (pending &&
+        CheckpointDue(kProjectorCadence, Clock::now() - last_checkpoint, busy, last_cost, full)) {
       const auto start = Clock::now();
       if (auto s = CheckpointUnlessFull(); !s) return s;
       last_checkpoint = Clock::now();
       last_cost = last_checkpoint - start;
+      busy = {};
     }
     // Caught up with the log for now (the step took everything there was): the metric facts
     // get their turn, so that they keep up under steady traffic too.
