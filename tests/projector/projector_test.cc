@@ -9,6 +9,7 @@
 
 #include "full_disk_store.h"
 #include "scenario.h"
+#include "teamhealth/projections/bytes.h"
 #include "teamhealth/projections/event_access.h"
 #include "teamhealth/projections/oncall_load.h"
 #include "teamhealth/projections/pipeline.h"
@@ -185,6 +186,92 @@ TEST(CheckpointDueTest, WhenTheWorkSinceIsTenTimesTheLastCheckpointOrFiveMinutes
   // Full disk: every 10 s.
   EXPECT_FALSE(due(seconds(9), seconds(9), milliseconds(0), true));
   EXPECT_TRUE(due(seconds(10), milliseconds(0), seconds(30), true));
+}
+
+// A projection whose Save() takes 50 ms: a state whose checkpoint costs something.
+class SlowSave final : public projections::Projection {
+ public:
+  std::string_view name() const override { return "slow_save"; }
+  uint32_t version() const override { return 1; }
+  void Apply(const schema::EventView&, const projections::DirectoryView&,
+             projections::MetricSink&) override {}
+  void ExportGauges(EpochMillis, const projections::DirectoryView&,
+                    projections::MetricSink&) const override {}
+  std::string Save() const override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return {};
+  }
+  bool Load(std::string_view b) override { return b.empty(); }
+};
+
+// The sequence the stored checkpoint holds (its layout: format, then the applied sequence).
+uint64_t CheckpointedSequence(storage::Store& store) {
+  auto stored = store.Get(storage::Column::kProjections, "state");
+  if (!stored || !*stored) return 0;
+  projections::ByteReader r(**stored);
+  r.Str();
+  return r.U64();
+}
+
+// Run() weighs the work since the last checkpoint, not the time: events trickling in (one
+// every 300 ms, each applied in well under a millisecond) are not checkpointed every 2 s when
+// a checkpoint costs 50 ms (due after 0.5 s of applying, or 5 minutes). Only the first one,
+// 2 s after the start (no cost known yet), and the final one at the stop are written. Counting
+// wall time as work would checkpoint again 2 s after the first.
+TEST_F(ProjectorTest, EventsTricklingInAreNotCheckpointedEveryTwoSeconds) {
+  // Events of the scenario but its directory ones (a directory event may re-resolve a person
+  // and rebuild, which checkpoints).
+  std::vector<schema::Event> trickled;
+  for (const auto& e : events_) {
+    if (!e.type().starts_with("directory.")) trickled.push_back(e);
+  }
+  ASSERT_GE(trickled.size(), 20u);  // 2 + 8 + 10
+  auto append = [&](size_t i) {
+    eventlog::IngestBatch b;
+    b.events.push_back(trickled[i]);
+    ASSERT_TRUE(log_->Append(b).ok());
+  };
+  append(0);
+  append(1);
+  auto factory = [] {
+    std::vector<std::unique_ptr<projections::Projection>> list;
+    list.push_back(std::make_unique<SlowSave>());
+    return std::make_unique<projections::Pipeline>(
+        testing::LoadDirectory(kScenario + "config.toml"), projections::Settings{},
+        std::move(list));
+  };
+  Projector p(*store_, *log_, factory, loggers_.Get("projector"));
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_TRUE(p.CatchUp().ok());
+  ASSERT_EQ(CheckpointedSequence(*store_), 2u);
+  std::atomic<bool> stop{false};
+  Status status;
+  std::thread runner([&] { status = p.Run(stop); });
+  size_t next = 2;
+  // The first checkpoint, ~2 s after the start: events keep coming until it is written (or
+  // until 8 have come, then it is waited for).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (CheckpointedSequence(*store_) == 2u && std::chrono::steady_clock::now() < deadline) {
+    if (next < 10) append(next++);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  const uint64_t first = CheckpointedSequence(*store_);
+  if (first == 2u) {
+    stop = true;
+    runner.join();
+    FAIL() << "no checkpoint while running";
+  }
+  // No other while ten more come, one every 300 ms (3 s, a few ms of applying in all).
+  for (size_t end = next + 10; next < end; ++next) {
+    append(next);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_EQ(CheckpointedSequence(*store_), first);
+  EXPECT_GT(p.applied(), first);
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(CheckpointedSequence(*store_), next);  // the final checkpoint holds every event
 }
 
 // /metrics is not held up by a checkpoint: serialising the state only reads it, so a
