@@ -11,10 +11,11 @@ CPU (per thread) and the bytes it writes to disk in that state, on a real Kafka 
   2. waits until the log, its indexes and the projections hold all N, then until the daemon
      is idle (the metric facts build behind the projections): under 0.04 CPU-s per 2 s;
   3. produces R events a second for S seconds, each stamped with the current time (as live
-     events are), and 2 s later reads the daemon's CPU per thread and its write_bytes
-     (/proc/PID/io) over that stretch;
-  4. stops the daemon and the broker, removes the temp dir, prints one line of figures and
-     one JSON line.
+     events are), waits until the log holds them, and reads the daemon's CPU per thread and
+     its write_bytes (/proc/PID/io: bytes sent to the block device; on a tmpfs TMPDIR they are
+     ~0, so wchar, bytes passed to write(), is reported too) over that stretch;
+  4. prints one line of figures and one JSON line, stops the daemon and the broker and removes
+     the temp dir (kept, with the daemon's log, when something failed).
 A benchmark, not a test: it fails only if something does not work. Defaults: N 300000, R 20,
 S 330 (a checkpoint of the projections every 5 minutes at most, of the facts every minute,
 so a run shorter than 5 minutes can miss one). Environment: TEAMHEALTH_BIN (default
@@ -59,9 +60,11 @@ def main():
         sys.exit(f"no teamhealth binary at {binary} (set TEAMHEALTH_BIN)")
     tmp = tempfile.mkdtemp(prefix="steady-bench.", dir=os.environ.get("TMPDIR", "/tmp"))
     broker_sh = f"{REPO}/ops/kafka/broker.sh"
-    bootstrap = subprocess.check_output([broker_sh, "start", f"{tmp}/broker"], text=True).strip()
-    proc = None
+    proc = producer = None
+    ok = False
     try:
+        bootstrap = subprocess.check_output([broker_sh, "start", f"{tmp}/broker"],
+                                            text=True).strip()
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
             ib.generate(f"{tmp}/messages.tsv", a.backlog + a.rate * a.seconds)
         with open(f"{tmp}/messages.tsv") as f:
@@ -119,33 +122,50 @@ def main():
             producer.stdin.flush()
             time.sleep(max(0.0, t0 + s + 1 - time.monotonic()))
         producer.stdin.close()
-        if producer.wait() != 0:
+        if producer.wait(timeout=60) != 0:
             sys.exit("kcat -P failed")
-        time.sleep(2)
+        total = a.backlog + a.rate * a.seconds
+        wait_for(lambda: ib.scrape(port[0])[0] >= total, 60, f"the log to hold {total} events")
+        time.sleep(1)  # the indexer and the projector follow
         elapsed = time.monotonic() - t0
         io1, cpu1 = ib.proc_io(proc.pid), ib.thread_cpu(proc.pid)
         last, _, _ = ib.scrape(port[0])
-        total = a.backlog + a.rate * a.seconds
         if last != total:
             sys.exit(f"the log holds {last} events, expected {total}")
         written = io1.get("write_bytes", 0) - io0.get("write_bytes", 0)
+        passed = io1.get("wchar", 0) - io0.get("wchar", 0)
         threads = {k: round(cpu1[k] - cpu0.get(k, 0.0), 2) for k in cpu1
                    if cpu1[k] - cpu0.get(k, 0.0) >= 0.005}
         cpu = sum(threads.values())
         result = {"backlog": a.backlog, "rate": a.rate, "seconds": round(elapsed, 1),
                   "written_mb_per_min": round(written / 1e6 / elapsed * 60, 1),
+                  "wchar_mb_per_min": round(passed / 1e6 / elapsed * 60, 1),
                   "cpu_share_of_a_core": round(cpu / elapsed, 4), "threads_cpu_s": threads}
         print(f"steady state, {a.rate} events/s for {elapsed:.0f} s after {a.backlog}: daemon "
-              f"wrote {written / 1e6:.1f} MB ({result['written_mb_per_min']} MB/min), used "
+              f"wrote {written / 1e6:.1f} MB ({result['written_mb_per_min']} MB/min; wchar "
+              f"{result['wchar_mb_per_min']} MB/min), used "
               f"{cpu:.2f} CPU-s ({100 * cpu / elapsed:.1f}% of a core); threads (CPU s) "
               + ", ".join(f"{k} {v}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1])))
         print(json.dumps(result))
+        if written == 0:
+            print("WARNING: no bytes reached a block device: is TMPDIR a tmpfs? (wchar counts "
+                  "what the daemon passed to write())", file=sys.stderr)
+        ok = True
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            proc.wait()
-        subprocess.call([broker_sh, "stop", f"{tmp}/broker"], stdout=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
+        for p in (producer, proc):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        subprocess.call([broker_sh, "stop", f"{tmp}/broker"], stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"kept {tmp} (the daemon's log: {tmp}/daemon.log)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -516,7 +516,11 @@ struct FactBuilder::Impl {
     state.next_chunk = next_chunk;
     sink.Clear();
     chunk_start = kNoTime;
-    return Flush(wb);
+    if (auto s = Flush(wb); !s) return s;
+    // What saving an empty state took says nothing of the states to come: the build's first
+    // checkpoint comes after the least gap (kFactsCadence), and measures one.
+    last_save = {};
+    return Status::Ok();
   }
 
   // Undoes everything caused at or after the latest snapshot at or before `t`.
@@ -731,7 +735,8 @@ Result<uint64_t> FactBuilder::Step(uint64_t max_events) {
   // applied again after a restart.
   m.pending = m.pending || n > 0 || dirty;
   const auto now_steady = std::chrono::steady_clock::now();
-  if (n > 0 || dirty) m.busy += now_steady - started;
+  // A chunk or midnight written during the step was a checkpoint: only what came after it.
+  if (n > 0 || dirty) m.busy += now_steady - std::max(started, m.last_flush);
   if (m.pending &&
       CheckpointDue(kFactsCadence, now_steady - m.last_flush, m.busy, m.last_save, false)) {
     if (auto f = Checkpoint(); !f) return f.error();

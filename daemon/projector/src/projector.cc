@@ -316,7 +316,12 @@ bool CheckpointDue(const CheckpointCadence& cadence, std::chrono::steady_clock::
                    std::chrono::steady_clock::duration last_cost, bool disk_full) {
   if (disk_full) return since >= std::chrono::seconds(10);
   if (since < cadence.min_gap) return false;
-  return busy >= cadence.share * last_cost || since >= cadence.max_age;
+  // One slow write (a stalled disk) must not put off the next checkpoint for long: the work
+  // weighed against it counts for at most a minute.
+  const std::chrono::steady_clock::duration weighed =
+      std::min<std::chrono::steady_clock::duration>(cadence.share * last_cost,
+                                                    std::chrono::minutes(1));
+  return busy >= weighed || since >= cadence.max_age;
 }
 
 Status Projector::Run(const std::atomic<bool>& stop) {

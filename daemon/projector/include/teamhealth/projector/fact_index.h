@@ -111,7 +111,8 @@ class FactBuilder final {
   Result<uint64_t> Step(uint64_t max_events);
   // Steps until nothing is left to apply, then checkpoints.
   Status CatchUp();
-  // Writes what was applied since the last checkpoint (Step() does at most every 5 s).
+  // Writes what was applied since the last checkpoint (Step() does when CheckpointDue says:
+  // at least 5 s and at most a minute apart, fact_index.cc's kFactsCadence).
   Status Checkpoint();
 
   // Facts written so far and rollbacks since start (for logs and tests).

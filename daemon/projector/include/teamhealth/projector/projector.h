@@ -40,11 +40,12 @@ projections::Accumulator ExportedMetrics(projections::Accumulator counters,
 // work a crash makes it do again (applying everything since the last checkpoint). So, with
 // progress unwritten, a checkpoint is due
 // - once the work since the last one (`busy`: time spent applying events) reaches `share`
-//   times what the last checkpoint took (`last_cost`): catching up spends at most about
-//   1/`share` of its time saving state;
+//   times what the last checkpoint took (`last_cost`), or a minute of it (one slow write must
+//   not put off the next for long): catching up spends at most about 1/`share` of its time
+//   saving state;
 // - or once `max_age` has passed since the last one: events that trickle in cost little to
 //   apply again, so they no longer save the whole state every few seconds (at 20 events/s
-//   after 300,000, the daemon wrote ~400 MB a minute, most of it these states: issue 13);
+//   after 300,000, the daemon wrote ~300 MB a minute, most of it these states: issue 13);
 // but never sooner than `min_gap` after the last one, and every 10 s while the disk is full
 // (each attempt makes RocksDB try to resume), whatever they cost.
 struct CheckpointCadence {
