@@ -22,42 +22,46 @@ namespace {
 const std::string kScenario = std::string(TEAMHEALTH_PROJECTION_TESTS) + "/oncall_load/";
 constexpr EpochMillis kNow = 1775001600000;  // 2026-04-01T00:00:00Z
 
-// A projection whose version the test controls, to check the rebuild on a version bump.
-class Versioned final : public projections::Projection {
+// A test projection that counts nothing and keeps no state; the ones below override what
+// they are about.
+class Inert : public projections::Projection {
  public:
-  explicit Versioned(uint32_t version) : version_(version) {}
-  std::string_view name() const override { return "versioned"; }
+  Inert(std::string_view name, uint32_t version) : name_(name), version_(version) {}
+  std::string_view name() const override { return name_; }
   uint32_t version() const override { return version_; }
-  void Apply(const schema::EventView& e, const projections::DirectoryView&,
-             projections::MetricSink& sink) override {
-    sink.Add("teamhealth_context_switches_total", projections::MakeLabels({{"team", "t"}}), 1,
-             e.occurred_at_ms());
-  }
+  void Apply(const schema::EventView&, const projections::DirectoryView&,
+             projections::MetricSink&) override {}
   void ExportGauges(EpochMillis, const projections::DirectoryView&,
                     projections::MetricSink&) const override {}
   std::string Save() const override { return {}; }
   bool Load(std::string_view b) override { return b.empty(); }
 
  private:
+  std::string_view name_;
   uint32_t version_;
+};
+
+// A projection whose version the test controls, to check the rebuild on a version bump.
+class Versioned final : public Inert {
+ public:
+  explicit Versioned(uint32_t version) : Inert("versioned", version) {}
+  void Apply(const schema::EventView& e, const projections::DirectoryView&,
+             projections::MetricSink& sink) override {
+    sink.Add("teamhealth_context_switches_total", projections::MakeLabels({{"team", "t"}}), 1,
+             e.occurred_at_ms());
+  }
 };
 
 // A projection whose Save() the test holds: once armed, Save() says it started and waits
 // (at most 10 s) for the test to let it finish, and records whether it had to give up.
-class HeldSave final : public projections::Projection {
+class HeldSave final : public Inert {
  public:
   struct Gate {
     std::atomic<bool> armed{false};
     std::promise<void> saving, release;
     std::atomic<bool> gave_up{false};
   };
-  explicit HeldSave(std::shared_ptr<Gate> gate) : gate_(std::move(gate)) {}
-  std::string_view name() const override { return "held_save"; }
-  uint32_t version() const override { return 1; }
-  void Apply(const schema::EventView&, const projections::DirectoryView&,
-             projections::MetricSink&) override {}
-  void ExportGauges(EpochMillis, const projections::DirectoryView&,
-                    projections::MetricSink&) const override {}
+  explicit HeldSave(std::shared_ptr<Gate> gate) : Inert("held_save", 1), gate_(std::move(gate)) {}
   std::string Save() const override {
     if (gate_->armed.exchange(false)) {
       gate_->saving.set_value();
@@ -66,7 +70,6 @@ class HeldSave final : public projections::Projection {
     }
     return {};
   }
-  bool Load(std::string_view b) override { return b.empty(); }
 
  private:
   std::shared_ptr<Gate> gate_;
@@ -157,8 +160,9 @@ TEST_F(ProjectorTest, RestartResumesFromTheCheckpointWithoutCountingTwice) {
 
 // Checkpoints while running (kProjectorCadence: 2 s, 5 min, a tenth). Catching up, the time
 // spent applying is the time since the last checkpoint: one every 2 s, or every ten times the
-// last one's duration when that is longer, but at most a minute. Trickling in, applying takes little time: one every
-// 5 minutes, not every 2 s. Every 10 s on a full disk, whatever they cost.
+// last one's duration when that is longer, but at most a minute. Trickling in, applying takes
+// little time: one every 5 minutes, not every 2 s. Every 10 s on a full disk, whatever they
+// cost.
 TEST(CheckpointDueTest, WhenTheWorkSinceIsTenTimesTheLastCheckpointOrFiveMinutesPassed) {
   using std::chrono::milliseconds;
   using std::chrono::minutes;
@@ -178,7 +182,7 @@ TEST(CheckpointDueTest, WhenTheWorkSinceIsTenTimesTheLastCheckpointOrFiveMinutes
   EXPECT_FALSE(due(seconds(59), seconds(59), seconds(30)));
   EXPECT_TRUE(due(seconds(60), seconds(60), seconds(30)));                // not 10 x 30 s
   // Trickling in: 20 events a second for a minute is ~2 ms of applying.
-  EXPECT_TRUE(due(seconds(2), milliseconds(1), milliseconds(0)));  // none written yet: no cost known
+  EXPECT_TRUE(due(seconds(2), milliseconds(1), milliseconds(0)));  // none yet: no cost known
   EXPECT_FALSE(due(seconds(60), milliseconds(2), milliseconds(100)));
   EXPECT_FALSE(due(milliseconds(299999), milliseconds(10), milliseconds(100)));
   EXPECT_TRUE(due(minutes(5), milliseconds(10), milliseconds(100)));
@@ -191,19 +195,13 @@ TEST(CheckpointDueTest, WhenTheWorkSinceIsTenTimesTheLastCheckpointOrFiveMinutes
 }
 
 // A projection whose Save() takes 50 ms: a state whose checkpoint costs something.
-class SlowSave final : public projections::Projection {
+class SlowSave final : public Inert {
  public:
-  std::string_view name() const override { return "slow_save"; }
-  uint32_t version() const override { return 1; }
-  void Apply(const schema::EventView&, const projections::DirectoryView&,
-             projections::MetricSink&) override {}
-  void ExportGauges(EpochMillis, const projections::DirectoryView&,
-                    projections::MetricSink&) const override {}
+  SlowSave() : Inert("slow_save", 1) {}
   std::string Save() const override {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return {};
   }
-  bool Load(std::string_view b) override { return b.empty(); }
 };
 
 // The sequence the stored checkpoint holds (its layout: format, then the applied sequence).
