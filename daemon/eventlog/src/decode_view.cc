@@ -22,7 +22,10 @@ namespace {
 // Field numbers of schemas/event.proto.
 namespace event {
 constexpr uint32_t kSchemaVersion = 1, kId = 2, kSource = 3, kType = 4, kOccurredAt = 5,
-                   kActor = 6, kSubject = 7, kAttrs = 8;
+                   kActor = 6, kSubject = 7, kAttrs = 8, kOrigin = 9;
+}
+namespace origin {
+constexpr uint32_t kTopic = 1, kPartition = 2, kOffset = 3;
 }
 namespace attr {
 constexpr uint32_t kName = 1, kValue = 2;
@@ -256,7 +259,22 @@ bool ReadAttr(Reader& in, schema::EventView& out, int depth) {
   });
 }
 
-bool ReadEvent(Reader& in, schema::EventView& out, uint32_t& version) {
+bool ReadOrigin(Reader& in, schema::OriginView& out, int depth) {
+  return ForEachField(in, [&](uint32_t number, uint32_t type) {
+    uint64_t v = 0;
+    if (number == origin::kTopic && type == kBytes) return in.String(out.topic);
+    if ((number == origin::kPartition || number == origin::kOffset) && type == kVarint) {
+      if (!in.Varint(v)) return false;
+      if (number == origin::kPartition) out.partition = static_cast<int32_t>(v);
+      if (number == origin::kOffset) out.offset = static_cast<int64_t>(v);
+      return true;
+    }
+    return in.Skip(number, type, depth);
+  });
+}
+
+bool ReadEvent(Reader& in, schema::EventView& out, uint32_t& version,
+               schema::OriginView* origin) {
   return ForEachField(in, [&](uint32_t number, uint32_t type) {
     uint64_t v = 0;
     std::string_view text;
@@ -276,6 +294,9 @@ bool ReadEvent(Reader& in, schema::EventView& out, uint32_t& version) {
       Reader inner(std::string_view{});
       ok = in.Message(inner, 0) && (number == event::kSubject ? ReadSubject(inner, out, 1)
                                                               : ReadAttr(inner, out, 1));
+    } else if (origin != nullptr && type == kBytes && number == event::kOrigin) {
+      Reader inner(std::string_view{});
+      ok = in.Message(inner, 0) && ReadOrigin(inner, *origin, 1);
     } else {
       ok = in.Skip(number, type, 0);
     }
@@ -285,14 +306,15 @@ bool ReadEvent(Reader& in, schema::EventView& out, uint32_t& version) {
 
 }  // namespace
 
-Status DecodeView(std::string_view record, schema::EventView& out) {
+Status DecodeView(std::string_view record, schema::EventView& out, schema::OriginView* origin) {
   out.Reset();
+  if (origin != nullptr) *origin = {};
   if (record.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return Error("corrupt event record");
   }
   Reader in(record);
   uint32_t version = 0;
-  if (!ReadEvent(in, out, version)) return Error("corrupt event record");
+  if (!ReadEvent(in, out, version, origin)) return Error("corrupt event record");
   if (version > kSchemaVersion) {
     return Error("event " + std::string(out.id()) + " has schema version " +
                  std::to_string(version) + ", newer than this build's " +

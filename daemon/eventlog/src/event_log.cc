@@ -102,13 +102,14 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
 
   // Which ids already exist? One batched lookup for the distinct ids of the batch. The sets
   // view the events' ids, which stay put until the batch is written.
+  const schema::EncodedEvents& events = batch.events;
   std::vector<std::string> ids;
-  ids.reserve(batch.events.size());
+  ids.reserve(events.size());
   {
     absl::flat_hash_set<std::string_view> distinct;
-    distinct.reserve(batch.events.size());
-    for (const auto& e : batch.events) {
-      if (distinct.insert(e.id()).second) ids.push_back(e.id());
+    distinct.reserve(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (distinct.insert(events.id(i)).second) ids.emplace_back(events.id(i));
     }
   }
   auto found = store_.MultiGet(Column::kDedup, ids);
@@ -122,24 +123,33 @@ Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
   storage::WriteBatch wb;
   uint64_t seq = last_seq_.load(std::memory_order_relaxed);
   std::string bytes;
+  schema::EventView view;
+  schema::OriginView origin;
+  std::vector<std::string> names;  // the pseudonyms of the event being written
   // Dedup keys (ids) go in sorted: each then lands next to the one before in the memtable's
   // skip list, whose insert starts from where the last one ended (random order: a search
   // from the top per key).
   std::vector<std::pair<std::string_view, std::string>> dedup;
-  dedup.reserve(batch.events.size());
-  for (auto& e : batch.events) {
-    if (!seen.insert(e.id()).second) {
-      Add(delta.duplicate, e.source(), 1);
+  dedup.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    // The batch's events were encoded by EncodeEvent (normalisers, EncodedEvents::Append):
+    // each decodes; a failure here is a bug, refused rather than written.
+    if (auto st = DecodeView(events.bytes(i), view, &origin); !st) {
+      identities_.Rollback();
+      return Error("unreadable event in an ingest batch: " + st.error().message());
+    }
+    if (!seen.insert(events.id(i)).second) {
+      Add(delta.duplicate, std::string(view.source()), 1);
       continue;
     }
-    if (auto st = Pseudonymize(e, wb); !st) {
+    if (auto st = Pseudonymize(view, names, wb); !st) {
       identities_.Rollback();
       return st.error();
     }
     ++seq;
     if (outcome.first.value() == 0) outcome.first = Sequence(seq);
-    dedup.emplace_back(e.id(), PutRecord(e, seq, wb, bytes));
-    Add(delta.ingested, e.source(), 1);
+    dedup.emplace_back(events.id(i), PutRecord(view, origin, seq, wb, bytes));
+    Add(delta.ingested, std::string(view.source()), 1);
   }
   std::sort(dedup.begin(), dedup.end());
   for (const auto& [id, seq_key] : dedup) wb.Put(Column::kDedup, id, seq_key);
@@ -224,16 +234,18 @@ Status EventLog::WriteWithIdentities(storage::WriteBatch& wb) {
   return Status::Ok();
 }
 
-void EventLog::PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
+void EventLog::PutEvent(const schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
                         std::string& scratch) {
-  wb.Put(Column::kDedup, e.id(), PutRecord(e, seq, wb, scratch));
+  schema::EventView view(e);
+  const schema::OriginView origin{e.origin().topic(), e.origin().partition(), e.origin().offset()};
+  wb.Put(Column::kDedup, e.id(), PutRecord(view, origin, seq, wb, scratch));
 }
 
-std::string EventLog::PutRecord(schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
-                                std::string& scratch) {
+std::string EventLog::PutRecord(schema::EventView& e, const schema::OriginView& origin,
+                                uint64_t seq, storage::WriteBatch& wb, std::string& scratch) {
   e.set_schema_version(kSchemaVersion);
   scratch.clear();
-  e.SerializeToString(&scratch);
+  schema::EncodeEvent(e, origin, scratch);
   std::string seq_key = keys::SequenceKey(Sequence(seq));
   wb.Put(Column::kLog, seq_key, scratch);
   // No index keys: the indexer writes them behind the log (indexes.cc). Inserting them here
@@ -241,18 +253,24 @@ std::string EventLog::PutRecord(schema::Event& e, uint64_t seq, storage::WriteBa
   return seq_key;
 }
 
-Status EventLog::Pseudonymize(schema::Event& e, storage::WriteBatch& wb) {
+Status EventLog::Pseudonymize(schema::EventView& e, std::vector<std::string>& names,
+                              storage::WriteBatch& wb) {
+  // Every reference is resolved before any view is taken: `names` must not move under them.
+  names.clear();
   Status status;
-  schema::ForEachPersonRef(e, [&](std::string& ref) {
+  e.ForEachPersonRef([&](std::string_view& ref) {
     if (!status) return;
     auto p = identities_.Resolve(ref, wb);
     if (!p) {
       status = p.error();
       return;
     }
-    ref = std::move(*p);
+    names.push_back(std::move(*p));
   });
-  return status;
+  if (!status) return status;
+  size_t k = 0;
+  e.ForEachPersonRef([&](std::string_view& ref) { ref = names[k++]; });
+  return Status::Ok();
 }
 
 Result<std::optional<Sequence>> EventLog::LookupDedup(std::string_view id) {

@@ -19,8 +19,7 @@ constexpr size_t kQueuedOverhead = 1024;
 
 // Appends `from` to `into` as if both had been consumed as one batch.
 void Merge(eventlog::IngestBatch& from, eventlog::IngestBatch& into) {
-  into.events.reserve(into.events.size() + from.events.size());
-  std::move(from.events.begin(), from.events.end(), std::back_inserter(into.events));
+  into.events.AppendAll(from.events);
   std::move(from.quarantined.begin(), from.quarantined.end(),
             std::back_inserter(into.quarantined));
   // Later batches of a partition were consumed after earlier ones: their next offset wins.

@@ -47,7 +47,7 @@ RecordOutcome AddRecord(const sources::RawRecord& record, sources::Source* sourc
     batch.ignored_by_source[std::string(source_name)] += 1;
     return RecordOutcome::kIgnored;
   }
-  for (auto& e : scratch.events) batch.events.push_back(std::move(e));
+  batch.events.AppendAll(scratch.events);
   return RecordOutcome::kEvents;
 }
 

@@ -421,7 +421,7 @@ void CanonicalSource::Map(const RawRecord& record, NormalizeResult& out) {
   origin->set_topic(std::string(record.topic));
   origin->set_partition(record.partition);
   origin->set_offset(record.offset);
-  out.events.push_back(std::move(event_));
+  out.events.Append(event_);
 }
 
 }  // namespace teamhealth::sources

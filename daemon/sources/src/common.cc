@@ -136,88 +136,114 @@ void SortAttrsByName(google::protobuf::RepeatedPtrField<schema::Attr>& attrs) {
 }
 
 EventBuilder::EventBuilder(std::string_view source, std::string_view dedup_id,
-                           std::string_view type)
-    : source_(source) {
-  event_.mutable_source()->assign(source);
-  AssignRef(source, dedup_id, *event_.mutable_id(), /*extra: room for a suffix, "#12"*/ 4);
-  event_.mutable_type()->assign(type);
+                           std::string_view type) {
+  // Room for a small event's strings: one allocation for most.
+  text_.reserve(256);
+  source_ = Put(source);
+  id_ = PutRef(dedup_id);
+  type_ = Put(type);
+}
+
+EventBuilder::Range EventBuilder::Put(std::string_view s) {
+  const Range r{static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(s.size())};
+  text_.append(s);
+  return r;
+}
+
+EventBuilder::Range EventBuilder::PutRef(std::string_view native) {
+  // Appending a part of the string to itself is only safe without a reallocation: reserve
+  // first (reserve grows the capacity geometrically).
+  text_.reserve(text_.size() + source_.size + 1 + native.size());
+  const auto at = static_cast<uint32_t>(text_.size());
+  text_.append(text_.data() + source_.at, source_.size);
+  text_.push_back(':');
+  text_.append(native);
+  return {at, static_cast<uint32_t>(text_.size() - at)};
 }
 
 EventBuilder& EventBuilder::Suffix(int n) {
   char digits[16];
   const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  event_.mutable_id()->append("#").append(digits, end);
+  // The id again with its suffix, at the end (reserved first, as in PutRef).
+  text_.reserve(text_.size() + id_.size + 1 + static_cast<size_t>(end - digits));
+  const auto at = static_cast<uint32_t>(text_.size());
+  text_.append(text_.data() + id_.at, id_.size);
+  text_.push_back('#');
+  text_.append(digits, end);
+  id_ = {at, static_cast<uint32_t>(text_.size() - at)};
   return *this;
 }
 
 EventBuilder& EventBuilder::At(EpochMillis ms) {
-  event_.set_occurred_at_ms(ms);
+  at_ = ms;
   return *this;
 }
 
 EventBuilder& EventBuilder::Actor(std::string_view native_id) {
-  event_.set_actor(PersonRef(source_, native_id));
+  actor_ = native_id.empty() ? Range{} : PutRef(native_id);
   return *this;
 }
 
 EventBuilder& EventBuilder::Subject(std::string_view kind, std::string_view id) {
-  schema::Subject* subject = event_.mutable_subject();
-  subject->mutable_kind()->assign(kind);
-  subject->mutable_id()->assign(id);
+  subject_[0] = Put(kind);
+  subject_[1] = Put(id);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectKey(std::string_view key) {
-  event_.mutable_subject()->mutable_key()->assign(key);
+  subject_[2] = Put(key);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectProject(std::string_view project) {
-  event_.mutable_subject()->mutable_project()->assign(project);
+  subject_[3] = Put(project);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectService(std::string_view service) {
-  event_.mutable_subject()->mutable_service()->assign(service);
+  subject_[4] = Put(service);
   return *this;
 }
 
 EventBuilder& EventBuilder::SubjectTitle(std::string_view title) {
-  event_.mutable_subject()->mutable_title()->assign(title);
+  subject_[5] = Put(title);
   return *this;
 }
 
-schema::Value* EventBuilder::AddAttr(std::string_view name) {
-  schema::Attr* a = event_.add_attrs();
-  a->mutable_name()->assign(name);
-  return a->mutable_value();
+EventBuilder::AttrRecord& EventBuilder::AddAttr(std::string_view name, Kind kind) {
+  AttrRecord& a = attrs_.emplace_back();
+  a.name = Put(name);
+  a.kind = kind;
+  a.first = static_cast<uint32_t>(items_.size());
+  return a;
 }
 
 EventBuilder& EventBuilder::Attr(std::string_view name, std::string_view value) {
-  AddAttr(name)->mutable_string_value()->assign(value);
+  const Range text = Put(value);
+  AddAttr(name, Kind::kString).text = text;
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrInt(std::string_view name, int64_t value) {
-  AddAttr(name)->set_int_value(value);
+  AddAttr(name, Kind::kInt).number = value;
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrBool(std::string_view name, bool value) {
-  AddAttr(name)->set_bool_value(value);
+  AddAttr(name, Kind::kBool).number = value ? 1 : 0;
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrNull(std::string_view name) {
-  AddAttr(name)->set_null_value(true);
+  AddAttr(name, Kind::kNull);
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrList(std::string_view name,
                                      const std::vector<std::string>& values) {
-  auto* list = AddAttr(name)->mutable_list_value();
-  list->mutable_values()->Reserve(static_cast<int>(values.size()));
-  for (const auto& v : values) list->add_values(v);
+  AddAttr(name, Kind::kList);
+  for (const auto& v : values) items_.push_back(Put(v));
+  attrs_.back().count = static_cast<uint32_t>(values.size());
   return *this;
 }
 
@@ -228,35 +254,81 @@ EventBuilder& EventBuilder::AttrOpt(std::string_view name,
 
 EventBuilder& EventBuilder::AttrPerson(std::string_view name, std::string_view native_id) {
   if (native_id.empty()) return AttrNull(name);
-  AssignRef(source_, native_id, *AddAttr(name)->mutable_string_value());
+  const Range ref = PutRef(native_id);
+  AddAttr(name, Kind::kString).text = ref;
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrPersons(std::string_view name,
                                         std::span<const std::string> native_ids) {
-  auto* list = AddAttr(name)->mutable_list_value();
-  for (const auto& n : native_ids) AddPerson(n, *list);
+  AddAttr(name, Kind::kList);
+  for (const auto& n : native_ids) AddPerson(n);
   return *this;
 }
 
 EventBuilder& EventBuilder::AttrPersons(std::string_view name,
                                         std::span<const std::string_view> native_ids) {
-  auto* list = AddAttr(name)->mutable_list_value();
-  for (const auto n : native_ids) AddPerson(n, *list);
+  AddAttr(name, Kind::kList);
+  for (const auto n : native_ids) AddPerson(n);
   return *this;
 }
 
-void EventBuilder::AddPerson(std::string_view native_id, schema::StringList& list) const {
-  if (!native_id.empty()) AssignRef(source_, native_id, *list.add_values());
+void EventBuilder::AddPerson(std::string_view native_id) {
+  if (native_id.empty()) return;
+  items_.push_back(PutRef(native_id));
+  ++attrs_.back().count;
 }
 
-schema::Event EventBuilder::Build(const RawRecord& record) {
-  SortAttrsByName(*event_.mutable_attrs());
-  auto* origin = event_.mutable_origin();
-  origin->mutable_topic()->assign(record.topic);
-  origin->set_partition(record.partition);
-  origin->set_offset(record.offset);
-  return std::move(event_);
+void EventBuilder::Build(const RawRecord& record, schema::EncodedEvents& out) const {
+  // Attributes by name, equal names in the order added (an insertion sort of indexes: a
+  // vendor event has a handful).
+  std::array<uint32_t, 32> order_small;
+  std::vector<uint32_t> order_large;
+  std::span<uint32_t> order(order_small.data(), std::min(attrs_.size(), order_small.size()));
+  if (attrs_.size() > order_small.size()) {
+    order_large.resize(attrs_.size());
+    order = order_large;
+  }
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto name_of = [&](uint32_t i) { return View(attrs_[i].name); };
+  if (order.size() > order_small.size()) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return name_of(a) < name_of(b); });
+  } else {
+    for (size_t i = 1; i < order.size(); ++i) {
+      for (size_t j = i; j > 0 && name_of(order[j]) < name_of(order[j - 1]); --j) {
+        std::swap(order[j], order[j - 1]);
+      }
+    }
+  }
+
+  thread_local schema::EventView view;  // reused: its vectors keep their capacity
+  view.Reset();
+  view.set_id(View(id_));
+  view.set_source(View(source_));
+  view.set_type(View(type_));
+  view.set_occurred_at_ms(at_);
+  view.set_actor(View(actor_));
+  view.mutable_subject() = {View(subject_[0]), View(subject_[1]), View(subject_[2]),
+                            View(subject_[3]), View(subject_[4]), View(subject_[5])};
+  for (const uint32_t i : order) {
+    const AttrRecord& a = attrs_[i];
+    view.AddAttr(View(a.name));
+    switch (a.kind) {
+      case Kind::kNotSet: break;
+      case Kind::kNull: view.SetNull(); break;
+      case Kind::kString: view.SetString(View(a.text)); break;
+      case Kind::kInt: view.SetInt(a.number); break;
+      case Kind::kDouble: break;  // no vendor attribute is a double
+      case Kind::kBool: view.SetBool(a.number != 0); break;
+      case Kind::kList:
+        view.SetList();
+        for (uint32_t k = 0; k < a.count; ++k) view.AddListItem(View(items_[a.first + k]));
+        break;
+    }
+  }
+  view.Finish();
+  out.Append(view, {record.topic, record.partition, record.offset});
 }
 
 void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, NormalizeResult& out) {
@@ -267,7 +339,7 @@ void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, Normali
   const bool several = events.size() > 1;
   for (size_t i = 0; i < events.size(); ++i) {
     if (several) events[i].Suffix(static_cast<int>(i + 1));
-    out.events.push_back(events[i].Build(record));
+    events[i].Build(record, out.events);
   }
 }
 

@@ -366,7 +366,7 @@ class OpsgenieSource final : public JsonSource {
     if (!service.empty()) b.SubjectService(service);
     if (!a.message.empty()) b.SubjectTitle(a.message);
     AddAttrs(*type, actor, b);
-    out.events.push_back(b.Build(record));
+    b.Build(record, out.events);
   }
 
   // The action's time. Create: the alert's creation (a later Create for the same alert, sent

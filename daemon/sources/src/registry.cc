@@ -38,8 +38,8 @@ void Source::Normalize(const RawRecord& record, NormalizeResult& out) {
 void Source::RejectImpossibleTimes(NormalizeResult& out) {
   // 0000-9999 is what RFC 3339 can write; before the Unix epoch is no event of ours.
   constexpr int64_t kMaxMillis = 253402300799999;  // 9999-12-31T23:59:59.999Z
-  for (const auto& e : out.events) {
-    if (e.occurred_at_ms() < 0 || e.occurred_at_ms() > kMaxMillis) {
+  for (size_t i = 0; i < out.events.size(); ++i) {
+    if (out.events.occurred_at_ms(i) < 0 || out.events.occurred_at_ms(i) > kMaxMillis) {
       return out.Reject(Reason::kBadTimestamp, "event time outside 1970-9999");
     }
   }

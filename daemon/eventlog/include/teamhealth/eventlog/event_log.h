@@ -14,6 +14,7 @@
 
 #include "event.pb.h"
 #include "event_view.h"
+#include "event_wire.h"
 #include "teamhealth/base/result.h"
 #include "teamhealth/base/time.h"
 #include "teamhealth/base/types.h"
@@ -29,7 +30,7 @@ inline constexpr uint32_t kSchemaVersion = 1;
 // Everything one consumed Kafka batch produces. Appended in ONE atomic write together with
 // the dedup keys and the next offset of every partition it covers (docs/design.md section 3).
 struct IngestBatch {
-  std::vector<schema::Event> events;  // in consumption order; `id` and `source` set
+  schema::EncodedEvents events;  // in consumption order; `id` and `source` set
   std::vector<schema::QuarantineRecord> quarantined;
   std::map<TopicPartition, KafkaOffset> next_offsets;
   std::map<std::string, uint64_t> ignored_by_source;  // payloads that are not events
@@ -181,13 +182,16 @@ class EventLog final {
   // Chooses the identities' hashing and keys a log written before keying (identity_keying.cc).
   Status OpenIdentities(OpenOptions options);
   Status KeyIdentitiesInPlace(const IdentityKey& key, const std::string& check);
-  // Replaces the actor and person attributes of `e` by pseudonyms.
-  Status Pseudonymize(schema::Event& e, storage::WriteBatch& wb);
+  // Points the actor and person attributes of `e` at pseudonyms, which `names` holds.
+  Status Pseudonymize(schema::EventView& e, std::vector<std::string>& names,
+                      storage::WriteBatch& wb);
   // Writes `e` at `seq` with its dedup key (no index keys).
-  void PutEvent(schema::Event& e, uint64_t seq, storage::WriteBatch& wb, std::string& scratch);
-  // Writes `e` at `seq` without its dedup key; returns the sequence key the dedup key maps to.
-  std::string PutRecord(schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
-                        std::string& scratch);
+  void PutEvent(const schema::Event& e, uint64_t seq, storage::WriteBatch& wb,
+                std::string& scratch);
+  // Writes `e` (and `origin`) at `seq` without its dedup key, encoded into `scratch`; returns
+  // the sequence key the dedup key maps to.
+  std::string PutRecord(schema::EventView& e, const schema::OriginView& origin, uint64_t seq,
+                        storage::WriteBatch& wb, std::string& scratch);
   // Reads the index checkpoint at open (indexes.cc); see checkpoint_to_store_.
   Status LoadIndexCheckpoint();
   // Adds the index checkpoint to a write that appends events, while it is not stored yet, and
@@ -219,8 +223,11 @@ class EventLog final {
 Status Decode(std::string_view bytes, schema::Event& out);
 // The same record as a view into `bytes` (docs/design.md section 10: projections read a
 // compact fixed-layout view), without building a message: what replays feed the projections.
-// Every record Decode() accepts, it accepts, with the decoded event's fields (origin aside:
-// it is skipped, so bad UTF-8 in origin.topic is not refused here as protobuf refuses it).
-Status DecodeView(std::string_view bytes, schema::EventView& out);
+// Every record Decode() accepts, it accepts, with the decoded event's fields. The origin is
+// read only into `origin` when one is given (the log's writer re-encodes the event with it);
+// otherwise it is skipped, so bad UTF-8 in origin.topic is not refused here as protobuf
+// refuses it.
+Status DecodeView(std::string_view bytes, schema::EventView& out,
+                  schema::OriginView* origin = nullptr);
 
 }  // namespace teamhealth::eventlog

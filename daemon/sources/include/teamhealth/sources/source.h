@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "event.pb.h"
+#include "event_wire.h"
 
 namespace teamhealth::sources {
 
@@ -61,7 +62,7 @@ struct Rejection {
 // What one record normalises to: events, or a rejection, or nothing (ignored: a payload that
 // is not an event, such as Slack's url_verification).
 struct NormalizeResult {
-  std::vector<schema::Event> events;
+  schema::EncodedEvents events;  // encoded: EncodedEvents::operator[] parses one
   std::optional<Rejection> rejection;
   bool ignored = false;
 

@@ -1,0 +1,127 @@
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event.pb.h"
+#include "event_view.h"
+
+namespace teamhealth::schema {
+
+// Where an event was consumed from (schema::Origin), as views.
+struct OriginView {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+// Appends the wire encoding of `v` with `origin` to `out`: the bytes protobuf writes for the
+// same event (fields in number order, proto3 defaults left out), so that whatever parses a
+// stored record — protobuf, eventlog::DecodeView — reads it the same. Two things a view cannot
+// tell are written one way: the subject only when one of its fields is set, the origin only
+// when it is not all defaults. Returns the offset of the id's bytes within what was appended.
+// This is the one encoder of events: normalisers (EventBuilder), the log's writer (after
+// pseudonymising) and every message turned into a record go through it.
+size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& out);
+
+// Canonical events, encoded, back to back in one buffer: what a normaliser produces and what
+// an ingest batch carries to the log's writer. One buffer per batch instead of a message per
+// event: the ~40 allocations of a small message (and their frees on the writing thread) and
+// its serialisation go away (docs/design.md section 10, "cheaper events").
+//
+// The fast readers are bytes(), id() and occurred_at_ms(). operator[] and iteration parse a
+// schema::Event from the bytes: for tests and cold paths (a CLI printing events), never per
+// event on a hot path.
+class EncodedEvents {
+ public:
+  EncodedEvents() = default;
+  // Messages, encoded (tests and cold paths).
+  EncodedEvents(std::initializer_list<Event> events) { *this = events; }
+  explicit EncodedEvents(const std::vector<Event>& events) { *this = events; }
+  EncodedEvents& operator=(std::initializer_list<Event> events) {
+    clear();
+    for (const auto& e : events) Append(e);
+    return *this;
+  }
+  EncodedEvents& operator=(const std::vector<Event>& events) {
+    clear();
+    for (const auto& e : events) Append(e);
+    return *this;
+  }
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  // Keeps the buffers' capacity.
+  void clear() {
+    bytes_.clear();
+    entries_.clear();
+    parsed_.clear();
+  }
+
+  void Append(const EventView& v, const OriginView& origin);
+  // A message (origin included), through the same encoder.
+  void Append(const Event& e);
+  void push_back(const Event& e) { Append(e); }
+  // Every event of `other`, after these.
+  void AppendAll(const EncodedEvents& other);
+
+  std::string_view bytes(size_t i) const {
+    const Entry& e = entries_[i];
+    return std::string_view(bytes_).substr(e.begin, e.size);
+  }
+  std::string_view id(size_t i) const {
+    const Entry& e = entries_[i];
+    return std::string_view(bytes_).substr(e.begin + e.id_at, e.id_size);
+  }
+  int64_t occurred_at_ms(size_t i) const { return entries_[i].occurred_at_ms; }
+  // Bytes held in all (the batches' byte budgets count them).
+  size_t byte_size() const { return bytes_.size(); }
+
+  // The event as a message, parsed from its bytes on first use and kept until the events
+  // change (as a vector's element, the reference is valid until then).
+  const Event& operator[](size_t i) const;
+  const Event& at(size_t i) const;  // throws std::out_of_range past the end
+  const Event& back() const { return (*this)[size() - 1]; }
+
+  // Iteration yields messages, as operator[] does.
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Event;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Event*;
+    using reference = const Event&;
+    Iterator(const EncodedEvents* events, size_t i) : events_(events), i_(i) {}
+    const Event& operator*() const { return (*events_)[i_]; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const Iterator& other) const { return i_ == other.i_; }
+
+   private:
+    const EncodedEvents* events_;
+    size_t i_;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  struct Entry {
+    size_t begin = 0;
+    uint32_t size = 0, id_at = 0, id_size = 0;
+    int64_t occurred_at_ms = 0;
+  };
+  std::string bytes_;
+  std::vector<Entry> entries_;
+  EventView scratch_;  // Append(Event)'s view, reused
+  // operator[]'s messages, by index (shared: a copy of the events may keep them).
+  mutable std::vector<std::shared_ptr<const Event>> parsed_;
+};
+
+}  // namespace teamhealth::schema
