@@ -189,7 +189,8 @@ void EncodedEvents::Append(const Event& e) {
 void EncodedEvents::AppendAll(const EncodedEvents& other) {
   const size_t shift = bytes_.size();
   bytes_.append(other.bytes_);
-  entries_.reserve(entries_.size() + other.entries_.size());
+  // No reserve: a batch appends one record's events at a time, and reserving the exact size
+  // each time would copy the entries on every call.
   for (Entry e : other.entries_) {
     e.begin += shift;
     entries_.push_back(e);
