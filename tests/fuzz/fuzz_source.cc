@@ -1,6 +1,6 @@
 // libFuzzer target for one normaliser, chosen at compile time (TEAMHEALTH_FUZZ_SOURCE).
 // Invariants checked beyond "no crash, no leak, no hang": an outcome is exactly one of
-// events / rejection / ignored; every event renders to canonical JSON that the canonical
+// events / rejection / ignored; every event's encoding is protobuf's; every event renders to canonical JSON that the canonical
 // source parses back to the same event; and (the one preamble of common.h) a body that is not
 // JSON and is rejected is rejected as invalid_json, whatever the source.
 #include <simdjson.h>
@@ -66,7 +66,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         out.rejection && out.rejection->reason == teamhealth::sources::Reason::kInvalidJson;
     Check(json || invalid_json, "a rejected body that is not JSON is invalid_json");
   }
-  for (const auto& e : out.events) {
+  for (size_t i = 0; i < out.events.size(); ++i) {
+    const auto& e = out.events[i];
+    // The encoded bytes are exactly protobuf's for the event they parse to.
+    Check(out.events.bytes(i) == e.SerializeAsString(), "the encoding is protobuf's");
+    Check(out.events.id(i) == e.id(), "the encoded id is the event's");
     Check(!e.id().empty() && e.id().starts_with(std::string(TEAMHEALTH_FUZZ_SOURCE) + ":"),
           "event id is <source>:<dedup id>");
     std::string json;

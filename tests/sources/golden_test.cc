@@ -121,7 +121,12 @@ TEST_P(GoldenTest, NormalisesToTheHandWrittenEvents) {
   ASSERT_FALSE(out.rejection.has_value())
       << payload << ": " << ReasonName(out.rejection->reason) << ": " << out.rejection->detail;
   std::vector<std::string> actual;
-  for (const auto& e : out.events) {
+  for (size_t i = 0; i < out.events.size(); ++i) {
+    const auto& e = out.events[i];
+    // The builder's encoding is the one protobuf writes for the same event.
+    EXPECT_EQ(out.events.bytes(i), e.SerializeAsString()) << payload << " event " << i + 1;
+    EXPECT_EQ(out.events.id(i), e.id());
+    EXPECT_EQ(out.events.occurred_at_ms(i), e.occurred_at_ms());
     std::string line;
     AppendEventJson(e, line);
     actual.push_back(line);

@@ -103,6 +103,26 @@ TEST_F(JiraTest, UnknownStatusCategoryKeyIsNull) {
   EXPECT_EQ(Attr(out.events[0], "to_category"), "<null>");
 }
 
+TEST_F(JiraTest, LongIdsSurviveTheBuildersBufferGrowing) {
+  // The builder keeps every string in one buffer of 256 bytes to start with; ids, suffixes and
+  // person references longer than that make it grow while it copies from itself.
+  const std::string delivery(700, 'd');
+  const std::string account(300, 'a');
+  const std::string body =
+      R"({"timestamp":1740996845120,"webhookEvent":"jira:issue_updated","user":)"
+      R"({"accountId":")" + account + R"("},"issue":{"id":"1"},"changelog":{"id":"9","items":[)"
+      R"({"field":"priority","fieldId":"priority","fromString":"Low","toString":"High"},)"
+      R"({"field":"labels","fieldId":"labels","toString":"x"}]}})";
+  auto out = Run(body, {{"X-Atlassian-Webhook-Identifier", delivery}});
+  ASSERT_EQ(out.events.size(), 2u);
+  EXPECT_EQ(out.events[0].id(), "jira:" + delivery + "#1");
+  EXPECT_EQ(out.events[1].id(), "jira:" + delivery + "#2");
+  EXPECT_EQ(out.events.id(1), "jira:" + delivery + "#2");
+  EXPECT_EQ(out.events[0].actor(), "jira:" + account);
+  EXPECT_EQ(out.events[1].actor(), "jira:" + account);
+  EXPECT_EQ(out.events[0].source(), "jira");
+}
+
 TEST_F(JiraTest, HeaderGivesTheDedupIdAndSuffixesFollowIt) {
   const std::string body =
       R"({"timestamp":1740996845120,"webhookEvent":"jira:issue_updated","user":)"

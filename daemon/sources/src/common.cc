@@ -151,9 +151,6 @@ EventBuilder::Range EventBuilder::Put(std::string_view s) {
 }
 
 EventBuilder::Range EventBuilder::PutRef(std::string_view native) {
-  // Appending a part of the string to itself is only safe without a reallocation: reserve
-  // first (reserve grows the capacity geometrically).
-  text_.reserve(text_.size() + source_.size + 1 + native.size());
   const auto at = static_cast<uint32_t>(text_.size());
   text_.append(text_.data() + source_.at, source_.size);
   text_.push_back(':');
@@ -164,8 +161,7 @@ EventBuilder::Range EventBuilder::PutRef(std::string_view native) {
 EventBuilder& EventBuilder::Suffix(int n) {
   char digits[16];
   const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  // The id again with its suffix, at the end (reserved first, as in PutRef).
-  text_.reserve(text_.size() + id_.size + 1 + static_cast<size_t>(end - digits));
+  // The id again with its suffix, at the end (append copes with a source inside the string).
   const auto at = static_cast<uint32_t>(text_.size());
   text_.append(text_.data() + id_.at, id_.size);
   text_.push_back('#');
