@@ -24,31 +24,40 @@ size_t VarintSize(uint64_t v) {
   return static_cast<size_t>(9 * (63 - std::countl_zero(v | 1)) + 73) / 64;
 }
 
-void PutVarint(std::string& out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
+// Writers into a buffer sized beforehand (EncodeEvent computes the event's size first, so the
+// string grows once per event instead of checking its capacity per field).
+char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
+    *p++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
+  *p++ = static_cast<char>(v);
+  return p;
 }
 
 // A length-delimited field of `size` bytes, tag and length included.
 size_t FieldSize(size_t size) { return 1 + VarintSize(size) + size; }
 
-void PutBytes(std::string& out, uint32_t number, std::string_view s) {
-  out.push_back(Tag(number, kBytes));
-  PutVarint(out, s.size());
-  out.append(s);
+char* PutBytes(char* p, uint32_t number, std::string_view s) {
+  *p++ = Tag(number, kBytes);
+  p = PutVarint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
 // A proto3 string: left out when empty.
-void PutString(std::string& out, uint32_t number, std::string_view s) {
-  if (!s.empty()) PutBytes(out, number, s);
+char* PutString(char* p, uint32_t number, std::string_view s) {
+  return s.empty() ? p : PutBytes(p, number, s);
 }
 size_t StringSize(std::string_view s) { return s.empty() ? 0 : FieldSize(s.size()); }
+
+// A varint field, left out when 0 (proto3).
+char* PutVarintField(char* p, uint32_t number, uint64_t v) {
+  if (v == 0) return p;
+  *p++ = Tag(number, kVarint);
+  return PutVarint(p, v);
+}
+size_t VarintFieldSize(uint64_t v) { return v == 0 ? 0 : 1 + VarintSize(v); }
 
 size_t SubjectSize(const EventView::Subject& s) {
   return StringSize(s.kind()) + StringSize(s.id()) + StringSize(s.key()) +
@@ -76,43 +85,51 @@ size_t ValueSize(const EventView::Value& v) {
   return 0;
 }
 
-void PutValue(std::string& out, const EventView::Value& v) {
+char* PutValue(char* p, const EventView::Value& v) {
   using Kind = EventView::Value::Kind;
   switch (v.kind()) {
     case Kind::kNotSet: break;
     case Kind::kNull:
-      out.push_back(Tag(value::kNull, kVarint));
-      out.push_back(1);
+      *p++ = Tag(value::kNull, kVarint);
+      *p++ = 1;
       break;
-    case Kind::kString: PutBytes(out, value::kString, v.string_value()); break;
+    case Kind::kString: p = PutBytes(p, value::kString, v.string_value()); break;
     case Kind::kInt:
-      out.push_back(Tag(value::kInt, kVarint));
-      PutVarint(out, static_cast<uint64_t>(v.int_value()));
+      *p++ = Tag(value::kInt, kVarint);
+      p = PutVarint(p, static_cast<uint64_t>(v.int_value()));
       break;
     case Kind::kDouble: {
-      out.push_back(Tag(value::kDouble, kFixed64));
-      char buf[8];
+      *p++ = Tag(value::kDouble, kFixed64);
       const auto bits = std::bit_cast<uint64_t>(v.double_value());
-      std::memcpy(buf, &bits, 8);  // the wire is little-endian, as is every target we build
-      out.append(buf, 8);
+      std::memcpy(p, &bits, 8);  // the wire is little-endian, as is every target we build
+      p += 8;
       break;
     }
     case Kind::kBool:
-      out.push_back(Tag(value::kBool, kVarint));
-      out.push_back(v.bool_value() ? 1 : 0);
+      *p++ = Tag(value::kBool, kVarint);
+      *p++ = v.bool_value() ? 1 : 0;
       break;
     case Kind::kList:
-      out.push_back(Tag(value::kList, kBytes));
-      PutVarint(out, ListSize(v.list_value()));
-      for (const auto item : v.list_value().values()) PutBytes(out, 1, item);
+      *p++ = Tag(value::kList, kBytes);
+      p = PutVarint(p, ListSize(v.list_value()));
+      for (const auto item : v.list_value().values()) p = PutBytes(p, 1, item);
       break;
   }
+  return p;
 }
 
+// An attribute message's bytes: its name and its value message (always written: a view
+// cannot tell an absent value from an empty one).
+size_t AttrSize(const EventView::Attr& a) {
+  return StringSize(a.name()) + FieldSize(ValueSize(a.value()));
+}
+
+// An int32 is written as the int64 it widens to: ten bytes when negative.
+uint64_t Int32Bits(int32_t v) { return static_cast<uint64_t>(int64_t{v}); }
+
 size_t OriginSize(const OriginView& o) {
-  return StringSize(o.topic) +
-         (o.partition != 0 ? 1 + VarintSize(static_cast<uint64_t>(int64_t{o.partition})) : 0) +
-         (o.offset != 0 ? 1 + VarintSize(static_cast<uint64_t>(o.offset)) : 0);
+  return StringSize(o.topic) + VarintFieldSize(Int32Bits(o.partition)) +
+         VarintFieldSize(static_cast<uint64_t>(o.offset));
 }
 
 static_assert(std::endian::native == std::endian::little);
@@ -120,53 +137,52 @@ static_assert(std::endian::native == std::endian::little);
 }  // namespace
 
 size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& out) {
-  const size_t start = out.size();
-  if (v.schema_version() != 0) {
-    out.push_back(Tag(event::kSchemaVersion, kVarint));
-    PutVarint(out, v.schema_version());
-  }
-  // An empty id is left out, as any empty proto3 string.
-  const size_t id_at = v.id().empty() ? 0 : out.size() + 1 + VarintSize(v.id().size()) - start;
-  PutString(out, event::kId, v.id());
-  PutString(out, event::kSource, v.source());
-  PutString(out, event::kType, v.type());
-  if (v.occurred_at_ms() != 0) {
-    out.push_back(Tag(event::kOccurredAt, kVarint));
-    PutVarint(out, static_cast<uint64_t>(v.occurred_at_ms()));
-  }
-  PutString(out, event::kActor, v.actor());
   const auto& s = v.subject();
-  if (const size_t n = SubjectSize(s); n > 0) {
-    out.push_back(Tag(event::kSubject, kBytes));
-    PutVarint(out, n);
-    PutString(out, 1, s.kind());
-    PutString(out, 2, s.id());
-    PutString(out, 3, s.key());
-    PutString(out, 4, s.project());
-    PutString(out, 5, s.service());
-    PutString(out, 6, s.title());
+  const size_t subject_size = SubjectSize(s);
+  const size_t origin_size = OriginSize(origin);
+  size_t size = VarintFieldSize(v.schema_version()) + StringSize(v.id()) +
+                StringSize(v.source()) + StringSize(v.type()) +
+                VarintFieldSize(static_cast<uint64_t>(v.occurred_at_ms())) +
+                StringSize(v.actor()) + (subject_size > 0 ? FieldSize(subject_size) : 0) +
+                (origin_size > 0 ? FieldSize(origin_size) : 0);
+  for (const auto& a : v.attrs()) size += FieldSize(AttrSize(a));
+
+  const size_t start = out.size();
+  out.resize(start + size);
+  char* const begin = out.data() + start;
+  char* p = PutVarintField(begin, event::kSchemaVersion, v.schema_version());
+  // An empty id is left out, as any empty proto3 string.
+  const size_t id_at =
+      v.id().empty() ? 0 : static_cast<size_t>(p - begin) + 1 + VarintSize(v.id().size());
+  p = PutString(p, event::kId, v.id());
+  p = PutString(p, event::kSource, v.source());
+  p = PutString(p, event::kType, v.type());
+  p = PutVarintField(p, event::kOccurredAt, static_cast<uint64_t>(v.occurred_at_ms()));
+  p = PutString(p, event::kActor, v.actor());
+  if (subject_size > 0) {
+    *p++ = Tag(event::kSubject, kBytes);
+    p = PutVarint(p, subject_size);
+    p = PutString(p, 1, s.kind());
+    p = PutString(p, 2, s.id());
+    p = PutString(p, 3, s.key());
+    p = PutString(p, 4, s.project());
+    p = PutString(p, 5, s.service());
+    p = PutString(p, 6, s.title());
   }
   for (const auto& a : v.attrs()) {
-    const size_t value_size = ValueSize(a.value());
-    out.push_back(Tag(event::kAttrs, kBytes));
-    PutVarint(out, StringSize(a.name()) + FieldSize(value_size));
-    PutString(out, 1, a.name());
-    out.push_back(Tag(2, kBytes));
-    PutVarint(out, value_size);
-    PutValue(out, a.value());
+    *p++ = Tag(event::kAttrs, kBytes);
+    p = PutVarint(p, AttrSize(a));
+    p = PutString(p, 1, a.name());
+    *p++ = Tag(2, kBytes);
+    p = PutVarint(p, ValueSize(a.value()));
+    p = PutValue(p, a.value());
   }
-  if (const size_t n = OriginSize(origin); n > 0) {
-    out.push_back(Tag(event::kOrigin, kBytes));
-    PutVarint(out, n);
-    PutString(out, 1, origin.topic);
-    if (origin.partition != 0) {
-      out.push_back(Tag(2, kVarint));
-      PutVarint(out, static_cast<uint64_t>(int64_t{origin.partition}));
-    }
-    if (origin.offset != 0) {
-      out.push_back(Tag(3, kVarint));
-      PutVarint(out, static_cast<uint64_t>(origin.offset));
-    }
+  if (origin_size > 0) {
+    *p++ = Tag(event::kOrigin, kBytes);
+    p = PutVarint(p, origin_size);
+    p = PutString(p, 1, origin.topic);
+    p = PutVarintField(p, 2, Int32Bits(origin.partition));
+    p = PutVarintField(p, 3, static_cast<uint64_t>(origin.offset));
   }
   return id_at;
 }
