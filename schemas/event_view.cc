@@ -1,5 +1,6 @@
 #include "event_view.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -114,6 +115,20 @@ EventView& EventView::operator=(const EventView& other) {
   items_ = other.items_;
   FixLists();
   return *this;
+}
+
+void EventView::SortAttrsByName() {
+  auto by_name = [](const Attr& a, const Attr& b) { return a.name_ < b.name_; };
+  if (attrs_.size() > 32) {
+    std::stable_sort(attrs_.begin(), attrs_.end(), by_name);
+    return;
+  }
+  // An insertion sort: an event has a handful, and it allocates nothing.
+  for (size_t i = 1; i < attrs_.size(); ++i) {
+    for (size_t j = i; j > 0 && by_name(attrs_[j], attrs_[j - 1]); --j) {
+      std::swap(attrs_[j], attrs_[j - 1]);
+    }
+  }
 }
 
 void EventView::Finish() {

@@ -166,6 +166,9 @@ class EventView {
   void SetList();
   void AddListItem(std::string_view v);
   void set_attr_name(std::string_view name) { attrs_.back().name_ = name; }
+  // Orders the attributes by name, equal names in the order added (for a builder: the stored
+  // order; decoders keep the wire's). Before Finish().
+  void SortAttrsByName();
   // Fixes the lists' spans and the type code.
   void Finish();
 

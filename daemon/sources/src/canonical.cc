@@ -61,7 +61,7 @@ bool ValidJson(od::value v, int depth = 0) {
 }
 
 // Reads a JSON value that must be a string (or null when `nullable`).
-Outcome ReadString(od::value v, std::string& out, bool nullable) {
+Outcome ReadString(od::value v, std::string_view& out, bool nullable) {
   od::json_type t;
   if (v.type().get(t)) return Outcome::kBadJson;
   if (t == od::json_type::null) {
@@ -69,15 +69,13 @@ Outcome ReadString(od::value v, std::string& out, bool nullable) {
     return nullable ? Outcome::kOk : Outcome::kWrongType;
   }
   if (t != od::json_type::string) return ValidJson(v) ? Outcome::kWrongType : Outcome::kBadJson;
-  std::string_view s;
-  if (v.get_string().get(s)) return Outcome::kBadJson;
-  out.assign(s);
+  if (v.get_string().get(out)) return Outcome::kBadJson;
   return Outcome::kOk;
 }
 
 // `extra` becomes "subject.<name>" for the first member other than kind and id, whatever its
 // value (empty if none): the closed subjects of person.time_off and pulse.response refuse it.
-Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_field,
+Outcome ReadSubject(od::value v, schema::EventView::Subject& subject, std::string& bad_field,
                     std::string& extra) {
   od::object obj;
   bad_field = "subject";
@@ -90,19 +88,19 @@ Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_fiel
     od::value fv;
     if (ReadKey(field, key) || field.value().get(fv)) return Outcome::kBadJson;
     if (extra.empty() && key != "kind" && key != "id") extra.assign("subject.").append(key);
-    std::string* target = nullptr;
+    std::string_view* target = nullptr;
     if (key == "kind")
-      target = subject.mutable_kind();
+      target = &subject.kind_;
     else if (key == "id")
-      target = subject.mutable_id();
+      target = &subject.id_;
     else if (key == "key")
-      target = subject.mutable_key();
+      target = &subject.key_;
     else if (key == "project")
-      target = subject.mutable_project();
+      target = &subject.project_;
     else if (key == "service")
-      target = subject.mutable_service();
+      target = &subject.service_;
     else if (key == "title")
-      target = subject.mutable_title();
+      target = &subject.title_;
     if (target == nullptr) {
       // Tolerate fields added by newer producers, but only if they are JSON.
       if (!ValidJson(fv)) return Outcome::kBadJson;
@@ -115,33 +113,34 @@ Outcome ReadSubject(od::value v, schema::Subject& subject, std::string& bad_fiel
   return Outcome::kOk;
 }
 
-Outcome ReadAttrValue(od::value v, schema::Value& out) {
+// Sets the value of `out`'s last attribute.
+Outcome ReadAttrValue(od::value v, schema::EventView& out) {
   od::json_type t;
   if (v.type().get(t)) return Outcome::kBadJson;
   switch (t) {
     case od::json_type::null:
       if (!ValidJson(v)) return Outcome::kBadJson;
-      out.set_null_value(true);
+      out.SetNull();
       return Outcome::kOk;
     case od::json_type::boolean: {
       bool b;
       if (v.get_bool().get(b)) return Outcome::kBadJson;
-      out.set_bool_value(b);
+      out.SetBool(b);
       return Outcome::kOk;
     }
     case od::json_type::string: {
       std::string_view s;
       if (v.get_string().get(s)) return Outcome::kBadJson;
-      out.mutable_string_value()->assign(s);
+      out.SetString(s);
       return Outcome::kOk;
     }
     case od::json_type::number: {
       od::number n;
       if (v.get_number().get(n)) return Outcome::kBadJson;
       if (n.is_double()) {
-        out.set_double_value(n.get_double());
+        out.SetDouble(n.get_double());
       } else if (n.is_int64()) {
-        out.set_int_value(n.get_int64());
+        out.SetInt(n.get_int64());
       } else {
         return Outcome::kWrongType;  // beyond int64: not an attribute we can hold exactly
       }
@@ -150,7 +149,7 @@ Outcome ReadAttrValue(od::value v, schema::Value& out) {
     case od::json_type::array: {
       od::array arr;
       if (v.get_array().get(arr)) return Outcome::kBadJson;
-      auto* list = out.mutable_list_value();
+      out.SetList();
       Outcome result = Outcome::kOk;
       for (auto element : arr) {
         od::value ev;
@@ -160,7 +159,7 @@ Outcome ReadAttrValue(od::value v, schema::Value& out) {
         std::string_view s;
         if (et == od::json_type::string) {
           if (ev.get_string().get(s)) return Outcome::kBadJson;
-          list->add_values(s.data(), s.size());
+          out.AddListItem(s);
         } else {
           // Lists hold person references and names; keep scanning to tell bad JSON apart.
           if (!ValidJson(ev)) return Outcome::kBadJson;
@@ -174,7 +173,7 @@ Outcome ReadAttrValue(od::value v, schema::Value& out) {
   return Outcome::kBadJson;
 }
 
-Outcome ReadAttrs(od::value v, schema::Event& event, std::string& bad_field) {
+Outcome ReadAttrs(od::value v, schema::EventView& event, std::string& bad_field) {
   bad_field = "attrs";
   od::json_type t;
   if (v.type().get(t)) return Outcome::kBadJson;
@@ -185,19 +184,18 @@ Outcome ReadAttrs(od::value v, schema::Event& event, std::string& bad_field) {
     std::string_view key;
     od::value fv;
     if (ReadKey(field, key) || field.value().get(fv)) return Outcome::kBadJson;
-    auto* attr = event.add_attrs();
-    attr->set_name(key.data(), key.size());
-    if (const Outcome r = ReadAttrValue(fv, *attr->mutable_value()); r != Outcome::kOk) {
+    event.AddAttr(key);
+    if (const Outcome r = ReadAttrValue(fv, event); r != Outcome::kOk) {
       bad_field = "attrs." + std::string(key);
       return r;
     }
   }
   // Sorted by name: deterministic bytes whatever order the producer used.
-  auto* attrs = event.mutable_attrs();
-  SortAttrsByName(*attrs);
-  for (int i = 1; i < attrs->size(); ++i) {
-    if ((*attrs)[i].name() == (*attrs)[i - 1].name()) {
-      bad_field = "attrs." + (*attrs)[i].name() + " (repeated)";
+  event.SortAttrsByName();
+  const auto attrs = event.attrs();
+  for (size_t i = 1; i < attrs.size(); ++i) {
+    if (attrs[i].name() == attrs[i - 1].name()) {
+      bad_field = "attrs." + std::string(attrs[i].name()) + " (repeated)";
       return Outcome::kWrongType;
     }
   }
@@ -226,15 +224,29 @@ int MemberOf(std::string_view key) {
 }
 
 // Reads member `member` (-1: one we do not know) into `event`; `bad` names the field at fault.
-Outcome ReadMember(int member, od::value v, schema::Event& event, std::string& occurred_at,
-                   std::string& subject_extra, std::string& bad) {
+Outcome ReadMember(int member, od::value v, schema::EventView& event,
+                   std::string_view& occurred_at, std::string& subject_extra, std::string& bad) {
+  std::string_view text;
+  Outcome r = Outcome::kOk;
   switch (member) {
-    case kId: return ReadString(v, *event.mutable_id(), false);
-    case kSource: return ReadString(v, *event.mutable_source(), false);
-    case kType: return ReadString(v, *event.mutable_type(), false);
+    case kId:
+      r = ReadString(v, text, false);
+      event.set_id(text);
+      return r;
+    case kSource:
+      r = ReadString(v, text, false);
+      event.set_source(text);
+      return r;
+    case kType:
+      r = ReadString(v, text, false);
+      event.set_type(text);
+      return r;
     case kOccurredAt: return ReadString(v, occurred_at, false);
-    case kActor: return ReadString(v, *event.mutable_actor(), true);
-    case kSubject: return ReadSubject(v, *event.mutable_subject(), bad, subject_extra);
+    case kActor:
+      r = ReadString(v, text, true);
+      event.set_actor(text);
+      return r;
+    case kSubject: return ReadSubject(v, event.mutable_subject(), bad, subject_extra);
     case kAttrs: return ReadAttrs(v, event, bad);
     case kSchemaVersion: return ReadSchemaVersion(v);
   }
@@ -252,20 +264,13 @@ std::optional<Rejection> InvalidField(std::string detail) {
   return Rejection{Reason::kInvalidField, "field " + std::move(detail)};
 }
 
-const schema::Attr* FindAttr(const schema::Event& e, std::string_view name) {
-  for (const auto& attr : e.attrs()) {
-    if (attr.name() == name) return &attr;
-  }
-  return nullptr;
-}
-
 // Rejects the first attribute not in `allowed`, saying `why`.
-std::optional<Rejection> OnlyAttrs(const schema::Event& e,
+std::optional<Rejection> OnlyAttrs(const schema::EventView& e,
                                    std::initializer_list<std::string_view> allowed,
                                    std::string_view why) {
   for (const auto& attr : e.attrs()) {
     if (std::find(allowed.begin(), allowed.end(), attr.name()) == allowed.end()) {
-      return InvalidField("attrs." + attr.name() + ": " + std::string(why));
+      return InvalidField("attrs." + std::string(attr.name()) + ": " + std::string(why));
     }
   }
   return std::nullopt;
@@ -281,15 +286,15 @@ std::optional<Rejection> OnlyKindAndId(const std::string& subject_extra, std::st
 }
 
 // The instant held by string attribute `name`, or nullopt when absent or not RFC 3339.
-std::optional<EpochMillis> InstantAttr(const schema::Event& e, std::string_view name) {
-  const auto* attr = FindAttr(e, name);
-  if (attr == nullptr || !attr->value().has_string_value()) return std::nullopt;
-  return ParseRfc3339(attr->value().string_value());
+std::optional<EpochMillis> InstantAttr(const schema::EventView& e, std::string_view name) {
+  const auto* value = e.FindAttr(name);
+  if (value == nullptr || !value->has_string_value()) return std::nullopt;
+  return ParseRfc3339(value->string_value());
 }
 
 // person.time_off: who (required), [start, end) as instants, optionally cancelled. The actor,
 // if any, is whoever entered it and may be someone else (a manager, an HR system user).
-std::optional<Rejection> CheckTimeOff(const schema::Event& e,
+std::optional<Rejection> CheckTimeOff(const schema::EventView& e,
                                       const std::string& subject_extra) {
   if (e.subject().kind() != "time_off") {
     return InvalidField("subject.kind: a person.time_off concerns a time_off");
@@ -299,9 +304,8 @@ std::optional<Rejection> CheckTimeOff(const schema::Event& e,
                          "a time off carries only person, start, end and cancelled")) {
     return r;
   }
-  const auto* person = FindAttr(e, "person");
-  if (person == nullptr || !person->value().has_string_value() ||
-      person->value().string_value().empty()) {
+  const auto* person = e.FindAttr("person");
+  if (person == nullptr || !person->has_string_value() || person->string_value().empty()) {
     return InvalidField("attrs.person: a person reference is required");
   }
   const auto start = InstantAttr(e, "start");
@@ -309,7 +313,7 @@ std::optional<Rejection> CheckTimeOff(const schema::Event& e,
   const auto end = InstantAttr(e, "end");
   if (!end) return InvalidField("attrs.end: an RFC 3339 instant is required");
   if (*end <= *start) return InvalidField("attrs.end: not after attrs.start");
-  if (const auto* c = FindAttr(e, "cancelled"); c != nullptr && !c->value().has_bool_value()) {
+  if (const auto* c = e.FindAttr("cancelled"); c != nullptr && !c->has_bool_value()) {
     return InvalidField("attrs.cancelled: a boolean");
   }
   return std::nullopt;
@@ -318,7 +322,7 @@ std::optional<Rejection> CheckTimeOff(const schema::Event& e,
 // pulse.response: a team's anonymous score. Nothing in it may lead back to the respondent.
 // `"actor": ""` passes: for every type an empty actor is no actor (stored as nothing, printed
 // as null), so nothing links the response to anyone; the schema allows null and "" alike.
-std::optional<Rejection> CheckPulse(const schema::Event& e,
+std::optional<Rejection> CheckPulse(const schema::EventView& e,
                                     const std::string& subject_extra) {
   if (!e.actor().empty()) {
     return InvalidField("actor: a pulse response is never linked to a person");
@@ -330,15 +334,15 @@ std::optional<Rejection> CheckPulse(const schema::Event& e,
     return r;
   }
   if (auto r = OnlyAttrs(e, {"score"}, "a pulse response carries only score")) return r;
-  const auto* score = FindAttr(e, "score");
-  if (score == nullptr || !score->value().has_int_value() || score->value().int_value() < 1 ||
-      score->value().int_value() > 5) {
+  const auto* score = e.FindAttr("score");
+  if (score == nullptr || !score->has_int_value() || score->int_value() < 1 ||
+      score->int_value() > 5) {
     return InvalidField("attrs.score: an integer from 1 to 5 is required");
   }
   return std::nullopt;
 }
 
-std::optional<Rejection> CheckTypeAttrs(const schema::Event& e,
+std::optional<Rejection> CheckTypeAttrs(const schema::EventView& e,
                                         const std::string& subject_extra) {
   if (e.type() == "person.time_off") return CheckTimeOff(e, subject_extra);
   if (e.type() == "pulse.response") return CheckPulse(e, subject_extra);
@@ -356,8 +360,8 @@ bool CanonicalSource::FirstSighting(std::string_view key, int member) {
 }
 
 void CanonicalSource::Read(Object body, const RawRecord&, NormalizeResult& out) {
-  event_.Clear();
-  occurred_at_.clear();
+  event_.Reset();
+  occurred_at_ = {};
   subject_extra_.clear();
   seen_known_ = 0;
   seen_other_.clear();
@@ -382,7 +386,7 @@ void CanonicalSource::Read(Object body, const RawRecord&, NormalizeResult& out) 
 }
 
 std::optional<Rejection> CanonicalSource::Check() const {
-  const schema::Event& e = event_;
+  const schema::EventView& e = event_;
   auto reject = [](Reason reason, std::string detail) {
     return std::optional<Rejection>(Rejection{reason, std::move(detail)});
   };
@@ -396,7 +400,9 @@ std::optional<Rejection> CanonicalSource::Check() const {
   if (!IsKnownSourceName(e.source())) {
     return reject(Reason::kInvalidField, "field source: unknown source");
   }
-  if (!e.id().starts_with(e.source() + ":") || e.id().size() == e.source().size() + 1) {
+  // `<source>:` and at least one character.
+  if (e.id().size() <= e.source().size() + 1 || !e.id().starts_with(e.source()) ||
+      e.id()[e.source().size()] != ':') {
     return reject(Reason::kInvalidField, "field id: must be <source>:<dedup id>");
   }
   if (!IsKnownEventType(e.type())) return reject(Reason::kUnknownType, "field type");
@@ -413,15 +419,12 @@ std::optional<Rejection> CanonicalSource::Check() const {
 }
 
 void CanonicalSource::Map(const RawRecord& record, NormalizeResult& out) {
+  event_.Finish();  // the lists' spans, for the checks
   if (auto rejection = Check()) return out.Reject(rejection->reason, std::move(rejection->detail));
   const auto ms = ParseRfc3339(occurred_at_);
   if (!ms) return out.Reject(Reason::kBadTimestamp, "field occurred_at");
   event_.set_occurred_at_ms(*ms);
-  auto* origin = event_.mutable_origin();
-  origin->set_topic(std::string(record.topic));
-  origin->set_partition(record.partition);
-  origin->set_offset(record.offset);
-  out.events.Append(event_);
+  out.events.Append(event_, {record.topic, record.partition, record.offset});
 }
 
 }  // namespace teamhealth::sources

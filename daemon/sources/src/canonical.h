@@ -30,9 +30,10 @@ class CanonicalSource final : public JsonSource {
   bool FirstSighting(std::string_view key, int member);
 
   bool accept_directory_events_;
-  // Per record.
-  schema::Event event_;
-  std::string occurred_at_;
+  // Per record: the event as views into the body and the parser's strings (valid until the
+  // next record; reused, so a record allocates nothing once warm).
+  schema::EventView event_;
+  std::string_view occurred_at_;
   // "subject.<name>" of the first subject member other than kind and id, or empty (the closed
   // subjects of person.time_off and pulse.response refuse it).
   std::string subject_extra_;

@@ -120,21 +120,6 @@ EpochMillis EpochAnyUnitToMillis(int64_t v) {
   return v * 1000;                                         // s
 }
 
-void SortAttrsByName(google::protobuf::RepeatedPtrField<schema::Attr>& attrs) {
-  constexpr int kInsertionSortMax = 32;
-  if (attrs.size() > kInsertionSortMax) {
-    std::stable_sort(
-        attrs.pointer_begin(), attrs.pointer_end(),
-        [](const schema::Attr* a, const schema::Attr* b) { return a->name() < b->name(); });
-    return;
-  }
-  for (int i = 1; i < attrs.size(); ++i) {
-    for (int j = i; j > 0 && attrs.Get(j).name() < attrs.Get(j - 1).name(); --j) {
-      attrs.SwapElements(j, j - 1);
-    }
-  }
-}
-
 EventBuilder::EventBuilder(std::string_view source, std::string_view dedup_id,
                            std::string_view type) {
   // Room for a small event's strings: one allocation for most.
@@ -276,28 +261,6 @@ void EventBuilder::AddPerson(std::string_view native_id) {
 }
 
 void EventBuilder::Build(const RawRecord& record, schema::EncodedEvents& out) const {
-  // Attributes by name, equal names in the order added (an insertion sort of indexes: a
-  // vendor event has a handful).
-  std::array<uint32_t, 32> order_small;
-  std::vector<uint32_t> order_large;
-  std::span<uint32_t> order(order_small.data(), std::min(attrs_.size(), order_small.size()));
-  if (attrs_.size() > order_small.size()) {
-    order_large.resize(attrs_.size());
-    order = order_large;
-  }
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto name_of = [&](uint32_t i) { return View(attrs_[i].name); };
-  if (order.size() > order_small.size()) {
-    std::stable_sort(order.begin(), order.end(),
-                     [&](uint32_t a, uint32_t b) { return name_of(a) < name_of(b); });
-  } else {
-    for (size_t i = 1; i < order.size(); ++i) {
-      for (size_t j = i; j > 0 && name_of(order[j]) < name_of(order[j - 1]); --j) {
-        std::swap(order[j], order[j - 1]);
-      }
-    }
-  }
-
   thread_local schema::EventView view;  // reused: its vectors keep their capacity
   view.Reset();
   view.set_id(View(id_));
@@ -307,8 +270,7 @@ void EventBuilder::Build(const RawRecord& record, schema::EncodedEvents& out) co
   view.set_actor(View(actor_));
   view.mutable_subject() = {View(subject_[0]), View(subject_[1]), View(subject_[2]),
                             View(subject_[3]), View(subject_[4]), View(subject_[5])};
-  for (const uint32_t i : order) {
-    const AttrRecord& a = attrs_[i];
+  for (const AttrRecord& a : attrs_) {
     view.AddAttr(View(a.name));
     switch (a.kind) {
       case Kind::kNotSet: break;
@@ -323,6 +285,7 @@ void EventBuilder::Build(const RawRecord& record, schema::EncodedEvents& out) co
         break;
     }
   }
+  view.SortAttrsByName();  // equal names in the order added
   view.Finish();
   out.Append(view, {record.topic, record.partition, record.offset});
 }

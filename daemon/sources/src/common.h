@@ -172,10 +172,6 @@ class EventBuilder final {
   std::vector<Range> items_;
 };
 
-// Sorts attributes by name, equal names kept in order, by swapping the field's pointers: no
-// attribute is moved or copied, and no buffer is allocated for the few a vendor event has.
-void SortAttrsByName(google::protobuf::RepeatedPtrField<schema::Attr>& attrs);
-
 // Builds `events` into `out`, suffixing the ids `#1`, `#2`, ... when there are several
 // (docs/design.md section 4); no events at all means the record is ignored.
 void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, NormalizeResult& out);
