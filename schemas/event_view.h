@@ -116,6 +116,10 @@ class EventView {
   // copy's references leaves the original as it was.
   EventView(const EventView& other) { *this = other; }
   EventView& operator=(const EventView& other);
+  // A move keeps the vectors' buffers, so the lists' spans stay valid (and an ingest batch,
+  // which holds a view, moves without copying its events).
+  EventView(EventView&&) noexcept = default;
+  EventView& operator=(EventView&&) noexcept = default;
 
   uint32_t schema_version() const { return schema_version_; }
   std::string_view id() const { return id_; }

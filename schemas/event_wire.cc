@@ -1,8 +1,11 @@
 #include "event_wire.h"
 
 #include <bit>
+#include <cassert>
 #include <cstring>
 #include <stdexcept>
+
+#include <google/protobuf/stubs/common.h>
 
 namespace teamhealth::schema {
 namespace {
@@ -136,6 +139,38 @@ static_assert(std::endian::native == std::endian::little);
 
 }  // namespace
 
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (word & 0x8080808080808080ULL) break;
+  }
+  for (; i < s.size(); ++i) {
+    if (static_cast<unsigned char>(s[i]) & 0x80) {
+      return google::protobuf::internal::IsStructurallyValidUTF8(s.data() + i,
+                                                                 static_cast<int>(s.size() - i));
+    }
+  }
+  return true;
+}
+
+bool IsValidUtf8(const EventView& v, const OriginView& origin) {
+  const auto& s = v.subject();
+  for (const std::string_view text : {v.id(), v.source(), v.type(), v.actor(), s.kind(), s.id(),
+                                      s.key(), s.project(), s.service(), s.title(),
+                                      origin.topic}) {
+    if (!IsValidUtf8(text)) return false;
+  }
+  for (const auto& a : v.attrs()) {
+    if (!IsValidUtf8(a.name()) || !IsValidUtf8(a.value().string_value())) return false;
+    for (const auto item : a.value().list_value().values()) {
+      if (!IsValidUtf8(item)) return false;
+    }
+  }
+  return true;
+}
+
 size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& out) {
   const auto& s = v.subject();
   const size_t subject_size = SubjectSize(s);
@@ -184,10 +219,13 @@ size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& ou
     p = PutVarintField(p, 2, Int32Bits(origin.partition));
     p = PutVarintField(p, 3, static_cast<uint64_t>(origin.offset));
   }
+  assert(p == begin + size);  // the sizes above are the bytes written
+  (void)begin;
   return id_at;
 }
 
-void EncodedEvents::Append(const EventView& v, const OriginView& origin) {
+bool EncodedEvents::Append(const EventView& v, const OriginView& origin) {
+  if (!IsValidUtf8(v, origin)) return false;
   Entry e;
   e.begin = bytes_.size();
   e.id_at = static_cast<uint32_t>(EncodeEvent(v, origin, bytes_));
@@ -195,14 +233,20 @@ void EncodedEvents::Append(const EventView& v, const OriginView& origin) {
   e.size = static_cast<uint32_t>(bytes_.size() - e.begin);
   e.occurred_at_ms = v.occurred_at_ms();
   entries_.push_back(e);
+  return true;
 }
 
-void EncodedEvents::Append(const Event& e) {
+bool EncodedEvents::Append(const Event& e) {
   ViewOf(e, scratch_);
-  Append(scratch_, {e.origin().topic(), e.origin().partition(), e.origin().offset()});
+  return Append(scratch_, {e.origin().topic(), e.origin().partition(), e.origin().offset()});
+}
+
+void EncodedEvents::push_back(const Event& e) {
+  if (!Append(e)) throw std::invalid_argument("event " + e.id() + ": a string is not UTF-8");
 }
 
 void EncodedEvents::AppendAll(const EncodedEvents& other) {
+  assert(&other != this);
   const size_t shift = bytes_.size();
   bytes_.append(other.bytes_);
   // No reserve: a batch appends one record's events at a time, and reserving the exact size
@@ -217,8 +261,11 @@ const Event& EncodedEvents::operator[](size_t i) const {
   if (parsed_.size() < entries_.size()) parsed_.resize(entries_.size());
   if (!parsed_[i]) {
     auto e = std::make_shared<Event>();
-    // Our own encoding of a view: it parses (tests/schemas/event_wire_test.cc).
-    e->ParseFromArray(bytes(i).data(), static_cast<int>(bytes(i).size()));
+    // Our own encoding of a view with valid strings: it parses (EncodeEventTest in
+    // tests/eventlog/decode_view_test.cc).
+    if (!e->ParseFromArray(bytes(i).data(), static_cast<int>(bytes(i).size()))) {
+      throw std::runtime_error("EncodedEvents: event " + std::to_string(i) + " does not parse");
+    }
     parsed_[i] = std::move(e);
   }
   return *parsed_[i];

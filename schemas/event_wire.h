@@ -20,11 +20,20 @@ struct OriginView {
   int64_t offset = 0;
 };
 
+// Whether `s` is valid UTF-8, as protobuf requires of a proto3 string (and checks when it
+// parses one). ASCII, almost every byte here, is checked eight bytes at a time.
+bool IsValidUtf8(std::string_view s);
+// Whether every string of `v` and `origin.topic` is.
+bool IsValidUtf8(const EventView& v, const OriginView& origin);
+
 // Appends the wire encoding of `v` with `origin` to `out`: the bytes protobuf writes for the
 // same event (fields in number order, proto3 defaults left out), so that whatever parses a
 // stored record — protobuf, eventlog::DecodeView — reads it the same. Two things a view cannot
 // tell are written one way: the subject only when one of its fields is set, the origin only
-// when it is not all defaults. Returns the offset of the id's bytes within what was appended.
+// when it is not all defaults; a `null_value` is written true and an attribute's value is
+// always written (a view holds neither a false null nor an absent value). Returns the offset
+// of the id's bytes within what was appended. The strings must be valid UTF-8 (IsValidUtf8:
+// protobuf and DecodeView refuse a record with any that is not) and must not view `out`.
 // This is the one encoder of events: normalisers (EventBuilder), the log's writer (after
 // pseudonymising) and every message turned into a record go through it.
 size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& out);
@@ -45,12 +54,12 @@ class EncodedEvents {
   explicit EncodedEvents(const std::vector<Event>& events) { *this = events; }
   EncodedEvents& operator=(std::initializer_list<Event> events) {
     clear();
-    for (const auto& e : events) Append(e);
+    for (const auto& e : events) push_back(e);
     return *this;
   }
   EncodedEvents& operator=(const std::vector<Event>& events) {
     clear();
-    for (const auto& e : events) Append(e);
+    for (const auto& e : events) push_back(e);
     return *this;
   }
 
@@ -63,11 +72,14 @@ class EncodedEvents {
     parsed_.clear();
   }
 
-  void Append(const EventView& v, const OriginView& origin);
+  // False, and nothing appended, when a string of the event is not valid UTF-8 (a normaliser
+  // quarantines the record: a header or a file name can hold any bytes).
+  [[nodiscard]] bool Append(const EventView& v, const OriginView& origin);
   // A message (origin included), through the same encoder.
-  void Append(const Event& e);
-  void push_back(const Event& e) { Append(e); }
-  // Every event of `other`, after these.
+  [[nodiscard]] bool Append(const Event& e);
+  // Append(e) for tests and cold paths; throws std::invalid_argument where Append is false.
+  void push_back(const Event& e);
+  // Every event of `other` (not this one), after these.
   void AppendAll(const EncodedEvents& other);
 
   std::string_view bytes(size_t i) const {
@@ -83,7 +95,8 @@ class EncodedEvents {
   size_t byte_size() const { return bytes_.size(); }
 
   // The event as a message, parsed from its bytes on first use and kept until the events
-  // change (as a vector's element, the reference is valid until then).
+  // change (as a vector's element, the reference is valid until then). Not thread-safe, const
+  // as it is: the parse is cached.
   const Event& operator[](size_t i) const;
   const Event& at(size_t i) const;  // throws std::out_of_range past the end
   const Event& back() const { return (*this)[size() - 1]; }

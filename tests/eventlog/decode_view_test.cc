@@ -696,9 +696,9 @@ TEST(EncodeEventTest, EveryNormalisedEventIsWhatProtobufWouldWrite) {
 TEST(EncodedEventsTest, AppendsKeepEachEventsIdTimeAndBytes) {
   const auto events = CanonicalEvents();
   schema::EncodedEvents a, b;
-  a.Append(events[0]);
-  b.Append(events[1]);
-  b.Append(events[2]);
+  ASSERT_TRUE(a.Append(events[0]));
+  ASSERT_TRUE(b.Append(events[1]));
+  ASSERT_TRUE(b.Append(events[2]));
   a.AppendAll(b);
   ASSERT_EQ(a.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -716,7 +716,7 @@ TEST(EncodedEventsTest, AppendsKeepEachEventsIdTimeAndBytes) {
   a.clear();
   EXPECT_TRUE(a.empty());
   EXPECT_EQ(a.byte_size(), 0u);
-  a.Append(events[3]);  // after a clear and a parse, indexes start again
+  ASSERT_TRUE(a.Append(events[3]));  // after a clear and a parse, indexes start again
   EXPECT_EQ(a[0].id(), events[3].id());
 }
 

@@ -28,6 +28,9 @@ constexpr RecordHeader kHeaders[] = {
     {"X-GitHub-Event", "pull_request_review_comment"},
     {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
     {"X-Atlassian-Webhook-Identifier", "1b2c3d"},
+    // Headers are bytes, not necessarily UTF-8: a record with such an id is refused.
+    {"X-GitHub-Delivery", "d\xff\xfe"},
+    {"X-Atlassian-Webhook-Identifier", "caf\xc3"},
 };
 
 void Check(bool ok, const char* what) {

@@ -202,6 +202,24 @@ def test_canonical_lines_and_a_raw_payload_file(tmp_path):
     assert r.returncode == 0 and summary["appended"] == 0 and summary["duplicates"] == 5
 
 
+def test_a_file_name_that_is_not_utf8_imports_with_an_escaped_origin(tmp_path):
+    # A record's topic (its origin) is stored as a protobuf string, which must be UTF-8; a file
+    # name need not be. Its bytes from 0x80 are written %XX, the same on every import.
+    cfg = config(tmp_path)
+    # Python names such a file through the surrogateescape of its bytes.
+    path = tmp_path / b"caf\xe9-history.jsonl".decode("utf-8", "surrogateescape")
+    path.write_text("".join(json.dumps(make_event(f"canonical:lat-{i}", i)) + "\n"
+                            for i in range(3)))
+    r, summary = run_import(cfg, "--source", "canonical", str(path))
+    assert r.returncode == 0, r.stderr
+    assert summary["appended"] == 3 and summary["quarantined"] == 0, r.stderr
+    stored = inspect(tmp_path / "state", "events", "--with-origin")
+    topics = {e["origin"]["topic"] for e in stored if e["event"]["source"] != "directory"}
+    assert topics == {f"import:{tmp_path}/caf%E9-history.jsonl"}, topics
+    r, summary = run_import(cfg, "--source", "canonical", str(path))
+    assert r.returncode == 0 and summary["appended"] == 0 and summary["duplicates"] == 3
+
+
 def test_a_payload_of_no_interest_is_ignored_and_a_forced_input_kind_is_obeyed(tmp_path):
     cfg = config(tmp_path)
     ignored = PAYLOADS / "pagerduty" / "v3" / "service.updated.json"

@@ -61,6 +61,17 @@ TEST_F(CanonicalTest, ParsesAValidEventInAnyFieldOrder) {
   EXPECT_EQ(e.attrs(5).name(), "x");
 }
 
+TEST_F(CanonicalTest, ATopicThatIsNotUtf8QuarantinesTheRecord) {
+  NormalizeResult out;
+  RawRecord r;
+  r.topic = "import:/tmp/caf\xe9.jsonl";  // a file name of another encoding
+  r.value = kValid;
+  source_->Normalize(r, out);
+  ASSERT_TRUE(out.rejection.has_value());
+  EXPECT_EQ(out.rejection->reason, Reason::kInvalidField);
+  EXPECT_TRUE(out.events.empty());
+}
+
 TEST_F(CanonicalTest, RendersBackToCanonicalJson) {
   const auto out = Run(kValid);
   ASSERT_EQ(out.events.size(), 1u);

@@ -80,6 +80,20 @@ TEST_F(GithubTest, DeliveryHeaderIsTheDedupIdWhateverItsCase) {
   EXPECT_EQ(out.events[0].id(), "github:abc-123");
 }
 
+TEST_F(GithubTest, ADeliveryHeaderThatIsNotUtf8QuarantinesTheRecord) {
+  // JSON strings are UTF-8 (simdjson checks), a header need not be; the log stores the id as a
+  // protobuf string, which must be, so the record is refused here rather than unreadable later.
+  const auto out = Run(kOpened, {{"X-GitHub-Delivery", "abc-\xff"}, {"X-GitHub-Event", "issues"}});
+  ASSERT_TRUE(out.rejection.has_value());
+  EXPECT_EQ(out.rejection->reason, Reason::kInvalidField);
+  EXPECT_NE(out.rejection->detail.find("UTF-8"), std::string::npos) << out.rejection->detail;
+  EXPECT_TRUE(out.events.empty());
+  // Valid UTF-8 beyond ASCII is kept.
+  const auto ok = Run(kOpened, {{"X-GitHub-Delivery", "abc-\xc3\xa9"}, {"X-GitHub-Event", "issues"}});
+  ASSERT_EQ(ok.events.size(), 1u);
+  EXPECT_EQ(ok.events[0].id(), "github:abc-\xc3\xa9");
+}
+
 TEST_F(GithubTest, HashedDedupIdIsStableAndSeparatesTwoLabelsInOneSecond) {
   const auto a = Run(kLabeledBug);
   const auto again = Run(kLabeledBug);

@@ -352,6 +352,25 @@ std::string SourceFromFileName(const std::string& path) {
   return name.substr(0, name.find('.'));
 }
 
+// The origin (a record's topic) of a file's records: `import:<absolute path>`. A record's topic
+// must be UTF-8 and a file name need not be: then every byte from 0x80 (and `%`) is written
+// `%XX`, the same for the same file every time.
+std::string ImportOrigin(const std::string& path) {
+  if (schema::IsValidUtf8(path)) return "import:" + path;
+  std::string out = "import:";
+  for (const char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80 && c != '%') {
+      out.push_back(ch);
+      continue;
+    }
+    char hex[4];
+    std::snprintf(hex, sizeof hex, "%%%02X", c);
+    out.append(hex);
+  }
+  return out;
+}
+
 // Checks one FILE argument and resolves its source; the error names the file.
 Result<InputFile> CheckInputFile(const std::string& path, const std::string& source_option,
                                  const sources::SourceRegistry& registry) {
@@ -370,7 +389,7 @@ Result<InputFile> CheckInputFile(const std::string& path, const std::string& sou
   if (::access(path.c_str(), R_OK) != 0) return Error(path + ": " + std::strerror(errno));
   std::error_code ec;
   const auto absolute = std::filesystem::absolute(path, ec);
-  file.origin = "import:" + (ec ? path : absolute.lexically_normal().string());
+  file.origin = ImportOrigin(ec ? path : absolute.lexically_normal().string());
   file.size = static_cast<uint64_t>(st.st_size);
   file.mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
   return file;

@@ -12,8 +12,6 @@
 #include <limits>
 #include <string>
 
-#include <google/protobuf/stubs/common.h>
-
 #include "teamhealth/eventlog/event_log.h"
 
 namespace teamhealth::eventlog {
@@ -39,24 +37,6 @@ enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kBytes = 2, kStartGroup = 
                            kEndGroup = 4, kFixed32 = 5 };
 // Protobuf's default recursion limit: embedded messages and groups, together.
 constexpr int kMaxDepth = 100;
-
-// Valid UTF-8, as protobuf checks proto3 strings; ASCII (almost every byte here) is checked
-// eight bytes at a time before protobuf's own validator sees anything else.
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    if (word & 0x8080808080808080ULL) break;
-  }
-  for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) & 0x80) {
-      return google::protobuf::internal::IsStructurallyValidUTF8(s.data() + i,
-                                                                 static_cast<int>(s.size() - i));
-    }
-  }
-  return true;
-}
 
 // One message's bytes; every read checks the end and fails rather than run past it.
 class Reader {
@@ -120,7 +100,7 @@ class Reader {
     return true;
   }
 
-  bool String(std::string_view& out) { return Bytes(out) && ValidUtf8(out); }
+  bool String(std::string_view& out) { return Bytes(out) && schema::IsValidUtf8(out); }
 
   bool Fixed64(uint64_t& v) {
     if (end_ - p_ < 8) return false;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <iterator>
+#include <type_traits>
 #include <utility>
 
 #include "teamhealth/ingest/ingestor.h"
@@ -16,6 +17,9 @@ constexpr auto kIdleTick = std::chrono::milliseconds(100);
 // What a queued batch counts for besides its record bytes, so that batches covering no record
 // (only the end offset of a partition) cannot pile up unbounded either.
 constexpr size_t kQueuedOverhead = 1024;
+
+// Batches move into and out of the queue under its lock: a copy there would hold the consumer.
+static_assert(std::is_nothrow_move_constructible_v<eventlog::IngestBatch>);
 
 // Appends `from` to `into` as if both had been consumed as one batch.
 void Merge(eventlog::IngestBatch& from, eventlog::IngestBatch& into) {

@@ -424,7 +424,10 @@ void CanonicalSource::Map(const RawRecord& record, NormalizeResult& out) {
   const auto ms = ParseRfc3339(occurred_at_);
   if (!ms) return out.Reject(Reason::kBadTimestamp, "field occurred_at");
   event_.set_occurred_at_ms(*ms);
-  out.events.Append(event_, {record.topic, record.partition, record.offset});
+  if (!out.events.Append(event_, {record.topic, record.partition, record.offset})) {
+    // Every JSON string is UTF-8 (simdjson checks): only the topic or file name can fail.
+    return out.Reject(Reason::kInvalidField, "a string that is not UTF-8 (the topic)");
+  }
 }
 
 }  // namespace teamhealth::sources

@@ -260,7 +260,8 @@ void EventBuilder::AddPerson(std::string_view native_id) {
   ++attrs_.back().count;
 }
 
-void EventBuilder::Build(const RawRecord& record, schema::EncodedEvents& out) const {
+void EventBuilder::Build(const RawRecord& record, NormalizeResult& out) const {
+  if (out.rejection) return;
   thread_local schema::EventView view;  // reused: its vectors keep their capacity
   view.Reset();
   view.set_id(View(id_));
@@ -287,7 +288,9 @@ void EventBuilder::Build(const RawRecord& record, schema::EncodedEvents& out) co
   }
   view.SortAttrsByName();  // equal names in the order added
   view.Finish();
-  out.Append(view, {record.topic, record.partition, record.offset});
+  if (!out.events.Append(view, {record.topic, record.partition, record.offset})) {
+    out.Reject(Reason::kInvalidField, "a string that is not UTF-8 (a header or the topic)");
+  }
 }
 
 void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, NormalizeResult& out) {
@@ -298,7 +301,7 @@ void EmitAll(std::vector<EventBuilder>& events, const RawRecord& record, Normali
   const bool several = events.size() > 1;
   for (size_t i = 0; i < events.size(); ++i) {
     if (several) events[i].Suffix(static_cast<int>(i + 1));
-    events[i].Build(record, out.events);
+    events[i].Build(record, out);
   }
 }
 

@@ -138,8 +138,10 @@ class EventBuilder final {
   EventBuilder& AttrPersons(std::string_view name, std::span<const std::string_view> native_ids);
 
   std::string_view source() const { return View(source_); }
-  // Encodes the event, its origin the record's, into `out`.
-  void Build(const RawRecord& record, schema::EncodedEvents& out) const;
+  // Encodes the event, its origin the record's, into `out.events`; rejects the record
+  // (invalid_field) instead when a string is not UTF-8 (JSON strings are, but a header such as
+  // a delivery id can hold any bytes). Nothing once `out` is rejected.
+  void Build(const RawRecord& record, NormalizeResult& out) const;
 
  private:
   using Kind = schema::EventView::Value::Kind;

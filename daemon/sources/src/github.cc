@@ -249,7 +249,7 @@ class GithubSource final : public JsonSource {
                                     NormalizeResult& out) const;
   // An event without attributes.
   void Emit(const RawRecord& record, const Plan& plan, NormalizeResult& out) const {
-    if (auto b = Start(record, plan, out)) b->Build(record, out.events);
+    if (auto b = Start(record, plan, out)) b->Build(record, out);
   }
   std::optional<std::string> Category(std::string_view state) const;
 
@@ -425,7 +425,7 @@ void GithubSource::Issues(const RawRecord& record, NormalizeResult& out) {
     b->Attr("status", state).AttrOpt("status_category", Category(state));
     // GitHub issues have no priority field (labels are free-form).
     b->AttrNull("priority").AttrPerson("assignee", issue.assignee).Attr("item_type", "issue");
-    b->Build(record, out.events);
+    b->Build(record, out);
   } else if (action == "closed" || action == "reopened") {
     const bool closed = action == "closed";
     const std::string_view from = closed ? "open" : "closed", to = closed ? "closed" : "open";
@@ -437,7 +437,7 @@ void GithubSource::Issues(const RawRecord& record, NormalizeResult& out) {
     if (!b) return;
     b->Attr("from", from).Attr("to", to);
     b->AttrOpt("from_category", Category(from)).AttrOpt("to_category", Category(to));
-    b->Build(record, out.events);
+    b->Build(record, out);
   } else if (action == "deleted") {
     plan.type = "work_item.deleted";
     plan.times = {{{"issue.updated_at", issue.updated_at}}};  // no deleted_at exists
@@ -483,7 +483,7 @@ bool GithubSource::MetadataChange(const RawRecord& record, Plan plan, const Item
     plan.type = "work_item.assigned";
     plan.target = p_.assignee_raw;
     auto b = Start(record, plan, out);
-    if (b) b->AttrPerson("from", from).AttrPerson("to", to).Build(record, out.events);
+    if (b) b->AttrPerson("from", from).AttrPerson("to", to).Build(record, out);
     return true;
   } else if (action == "edited") {
     // The keys of `changes` (title, body, base); the body is the description.
@@ -499,7 +499,7 @@ bool GithubSource::MetadataChange(const RawRecord& record, Plan plan, const Item
   }
   plan.type = "work_item.updated";
   auto b = Start(record, plan, out);
-  if (b) b->AttrList("fields", fields).Build(record, out.events);
+  if (b) b->AttrList("fields", fields).Build(record, out);
   return true;
 }
 
@@ -530,7 +530,7 @@ void GithubSource::PullRequest(const RawRecord& record, NormalizeResult& out) {
     // sender's act, and the start of the wait for review) is still recorded.
     plan.target = p_.reviewer_raw.empty() ? p_.team : p_.reviewer_raw;
     auto b = Start(record, plan, out);
-    if (b) b->AttrPerson("reviewer", p_.reviewer).Build(record, out.events);
+    if (b) b->AttrPerson("reviewer", p_.reviewer).Build(record, out);
     return;
   } else {
     // synchronize (pushed commits: no canonical type, and force-pushes and bots make it
@@ -570,7 +570,7 @@ void GithubSource::Review(const RawRecord& record, NormalizeResult& out) {
     b->AttrNull("state");
   else
     b->Attr("state", state);
-  b->Build(record, out.events);
+  b->Build(record, out);
 }
 
 // issue_comment and pull_request_review_comment. docs/design.md section 4: an edited comment is an
@@ -595,7 +595,7 @@ void GithubSource::Comment(const RawRecord& record, NormalizeResult& out) {
   auto b = Start(record, plan, out);
   if (!b) return;
   if (edited) b->AttrBool("edited", true);
-  b->Build(record, out.events);
+  b->Build(record, out);
 }
 
 }  // namespace

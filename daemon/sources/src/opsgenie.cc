@@ -366,7 +366,7 @@ class OpsgenieSource final : public JsonSource {
     if (!service.empty()) b.SubjectService(service);
     if (!a.message.empty()) b.SubjectTitle(a.message);
     AddAttrs(*type, actor, b);
-    b.Build(record, out.events);
+    b.Build(record, out);
   }
 
   // The action's time. Create: the alert's creation (a later Create for the same alert, sent

@@ -399,7 +399,7 @@ std::optional<Failure> MapV3Event(V3Event& e, const RawRecord& record, Normalize
   EventBuilder b(kSource, e.id, *type);
   b.At(at).Actor(IsUser(e.agent) ? e.agent.id : "");
   Fill(b, *type, subject_id, e.inc);
-  b.Build(record, out.events);
+  b.Build(record, out);
   return std::nullopt;
 }
 
@@ -507,7 +507,7 @@ std::optional<Failure> MapLegacyMessage(LegacyMessage& m, const RawRecord& recor
   EventBuilder b(kSource, m.id, *type);
   b.At(at).Actor(actor);
   Fill(b, *type, m.inc.id, m.inc);
-  b.Build(record, out.events);
+  b.Build(record, out);
   return std::nullopt;
 }
 

@@ -453,7 +453,7 @@ void SlackSource::ChatMessage(const RawRecord& record, NormalizeResult& out) {
   Recipients(m, channel_type);
   b.AttrPersons("mentions", mentions_).AttrPersons("recipients", recipients_);
   b.AttrBool("bot", bot).AttrBool("edited", edited);
-  b.Build(record, out.events);
+  b.Build(record, out);
 }
 
 void SlackSource::Other(const RawRecord& record, NormalizeResult& out) {
@@ -483,7 +483,7 @@ void SlackSource::Other(const RawRecord& record, NormalizeResult& out) {
   EventBuilder b(kSource, dedup, reaction ? "chat.reaction" : "chat.member_joined");
   b.At(at).Actor(e.message.user).Subject("channel", channel);
   if (!reaction) b.AttrOpt("channel_type", ChannelType(e.channel_type));
-  b.Build(record, out.events);
+  b.Build(record, out);
 }
 
 }  // namespace
