@@ -10,15 +10,13 @@
 namespace teamhealth::schema {
 namespace {
 
-// Field numbers of event.proto; every one is below 16, so each tag is one byte.
-namespace event {
-constexpr uint32_t kSchemaVersion = 1, kId = 2, kSource = 3, kType = 4, kOccurredAt = 5,
-                   kActor = 6, kSubject = 7, kAttrs = 8, kOrigin = 9;
-}
-namespace value {
-constexpr uint32_t kNull = 1, kString = 2, kInt = 3, kDouble = 4, kBool = 5, kList = 6;
-}
-constexpr uint32_t kVarint = 0, kFixed64 = 1, kBytes = 2;
+// Field numbers and wire types: event_wire.h.
+namespace event = wire::event;
+namespace subject = wire::subject;
+namespace attr = wire::attr;
+namespace value = wire::value;
+namespace origin_field = wire::origin;
+using wire::kBytes, wire::kFixed64, wire::kVarint;
 
 constexpr char Tag(uint32_t number, uint32_t type) { return static_cast<char>(number << 3 | type); }
 
@@ -115,7 +113,7 @@ char* PutValue(char* p, const EventView::Value& v) {
     case Kind::kList:
       *p++ = Tag(value::kList, kBytes);
       p = PutVarint(p, ListSize(v.list_value()));
-      for (const auto item : v.list_value().values()) p = PutBytes(p, 1, item);
+      for (const auto item : v.list_value().values()) p = PutBytes(p, wire::list::kValues, item);
       break;
   }
   return p;
@@ -197,27 +195,27 @@ size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& ou
   if (subject_size > 0) {
     *p++ = Tag(event::kSubject, kBytes);
     p = PutVarint(p, subject_size);
-    p = PutString(p, 1, s.kind());
-    p = PutString(p, 2, s.id());
-    p = PutString(p, 3, s.key());
-    p = PutString(p, 4, s.project());
-    p = PutString(p, 5, s.service());
-    p = PutString(p, 6, s.title());
+    p = PutString(p, subject::kKind, s.kind());
+    p = PutString(p, subject::kId, s.id());
+    p = PutString(p, subject::kKey, s.key());
+    p = PutString(p, subject::kProject, s.project());
+    p = PutString(p, subject::kService, s.service());
+    p = PutString(p, subject::kTitle, s.title());
   }
   for (const auto& a : v.attrs()) {
     *p++ = Tag(event::kAttrs, kBytes);
     p = PutVarint(p, AttrSize(a));
-    p = PutString(p, 1, a.name());
-    *p++ = Tag(2, kBytes);
+    p = PutString(p, attr::kName, a.name());
+    *p++ = Tag(attr::kValue, kBytes);
     p = PutVarint(p, ValueSize(a.value()));
     p = PutValue(p, a.value());
   }
   if (origin_size > 0) {
     *p++ = Tag(event::kOrigin, kBytes);
     p = PutVarint(p, origin_size);
-    p = PutString(p, 1, origin.topic);
-    p = PutVarintField(p, 2, Int32Bits(origin.partition));
-    p = PutVarintField(p, 3, static_cast<uint64_t>(origin.offset));
+    p = PutString(p, origin_field::kTopic, origin.topic);
+    p = PutVarintField(p, origin_field::kPartition, Int32Bits(origin.partition));
+    p = PutVarintField(p, origin_field::kOffset, static_cast<uint64_t>(origin.offset));
   }
   assert(p == begin + size);  // the sizes above are the bytes written
   (void)begin;

@@ -20,6 +20,39 @@ struct OriginView {
   int64_t offset = 0;
 };
 
+// The wire layout of event.proto, for the one encoder (EncodeEvent) and the one view decoder
+// (eventlog::DecodeView): wire types and field numbers. Every field number is below 16, so
+// each tag is one byte.
+namespace wire {
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kBytes = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5
+};
+namespace event {
+constexpr uint32_t kSchemaVersion = 1, kId = 2, kSource = 3, kType = 4, kOccurredAt = 5,
+                   kActor = 6, kSubject = 7, kAttrs = 8, kOrigin = 9;
+}
+namespace subject {
+constexpr uint32_t kKind = 1, kId = 2, kKey = 3, kProject = 4, kService = 5, kTitle = 6;
+}
+namespace attr {
+constexpr uint32_t kName = 1, kValue = 2;
+}
+namespace value {
+constexpr uint32_t kNull = 1, kString = 2, kInt = 3, kDouble = 4, kBool = 5, kList = 6;
+}
+namespace list {
+constexpr uint32_t kValues = 1;
+}
+namespace origin {
+constexpr uint32_t kTopic = 1, kPartition = 2, kOffset = 3;
+}
+}  // namespace wire
+
 // Whether `s` is valid UTF-8, as protobuf requires of a proto3 string (and checks when it
 // parses one). ASCII, almost every byte here, is checked eight bytes at a time.
 bool IsValidUtf8(std::string_view s);

@@ -17,24 +17,14 @@
 namespace teamhealth::eventlog {
 namespace {
 
-// Field numbers of schemas/event.proto.
-namespace event {
-constexpr uint32_t kSchemaVersion = 1, kId = 2, kSource = 3, kType = 4, kOccurredAt = 5,
-                   kActor = 6, kSubject = 7, kAttrs = 8, kOrigin = 9;
-}
-namespace origin {
-constexpr uint32_t kTopic = 1, kPartition = 2, kOffset = 3;
-}
-namespace attr {
-constexpr uint32_t kName = 1, kValue = 2;
-}
-namespace value {
-constexpr uint32_t kNull = 1, kString = 2, kInt = 3, kDouble = 4, kBool = 5, kList = 6;
-}
-constexpr uint32_t kListValues = 1;
-
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kBytes = 2, kStartGroup = 3,
-                           kEndGroup = 4, kFixed32 = 5 };
+// Field numbers and wire types: schemas/event_wire.h (the encoder's too).
+namespace event = schema::wire::event;
+namespace subject = schema::wire::subject;
+namespace attr = schema::wire::attr;
+namespace value = schema::wire::value;
+namespace origin = schema::wire::origin;
+constexpr uint32_t kListValues = schema::wire::list::kValues;
+using enum schema::wire::WireType;
 // Protobuf's default recursion limit: embedded messages and groups, together.
 constexpr int kMaxDepth = 100;
 
@@ -168,12 +158,12 @@ bool ReadSubject(Reader& in, schema::EventView& out, int depth) {
     std::string_view* field = nullptr;
     if (type == kBytes) {
       switch (number) {
-        case 1: field = &s.kind_; break;
-        case 2: field = &s.id_; break;
-        case 3: field = &s.key_; break;
-        case 4: field = &s.project_; break;
-        case 5: field = &s.service_; break;
-        case 6: field = &s.title_; break;
+        case subject::kKind: field = &s.kind_; break;
+        case subject::kId: field = &s.id_; break;
+        case subject::kKey: field = &s.key_; break;
+        case subject::kProject: field = &s.project_; break;
+        case subject::kService: field = &s.service_; break;
+        case subject::kTitle: field = &s.title_; break;
         default: break;
       }
     }

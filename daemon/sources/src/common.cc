@@ -44,10 +44,9 @@ void JsonSource::DoNormalize(const RawRecord& record, NormalizeResult& out) {
 
 namespace {
 
-// Appends `<source>:<native>` to an empty `out` (one allocation at most).
-void AssignRef(std::string_view source, std::string_view native, std::string& out,
-               size_t extra = 0) {
-  out.reserve(source.size() + 1 + native.size() + extra);
+// Appends `<source>:<native>` to `out`, the one spelling of a reference. `source` may view
+// `out` itself (std::string::append copes with that).
+void AppendRef(std::string_view source, std::string_view native, std::string& out) {
   out.append(source).push_back(':');
   out.append(native);
 }
@@ -67,7 +66,9 @@ bool KeyInPlace(simdjson::ondemand::raw_json_string raw, std::string_view& key) 
 
 std::string PersonRef(std::string_view source, std::string_view native) {
   std::string out;
-  if (!native.empty()) AssignRef(source, native, out);
+  if (native.empty()) return out;
+  out.reserve(source.size() + 1 + native.size());
+  AppendRef(source, native, out);
   return out;
 }
 
@@ -137,9 +138,7 @@ EventBuilder::Range EventBuilder::Put(std::string_view s) {
 
 EventBuilder::Range EventBuilder::PutRef(std::string_view native) {
   const auto at = static_cast<uint32_t>(text_.size());
-  text_.append(text_.data() + source_.at, source_.size);
-  text_.push_back(':');
-  text_.append(native);
+  AppendRef(View(source_), native, text_);
   return {at, static_cast<uint32_t>(text_.size() - at)};
 }
 
