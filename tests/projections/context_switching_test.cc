@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "scenario.h"
 #include "teamhealth/projections/event_access.h"
@@ -346,6 +347,7 @@ TEST(ContextSwitchingTest, PrunesIdlePeopleAndOldShifts) {
   const size_t after = p.Save().size();
   EXPECT_GT(busy, 100'000u);
   EXPECT_LT(after, 200u);
+  EXPECT_EQ(p.subject_keys(), 3u);  // "late"'s subjects 0, 1 and 2: X went with the people
 
   // A pruned person active again starts afresh (their state is reached by id: the cache of
   // people by id must not keep the pruned entry): a new person-day, two subjects, and a switch
@@ -357,6 +359,53 @@ TEST(ContextSwitchingTest, PrunesIdlePeopleAndOldShifts) {
   pipeline->Apply(Activity("person0", "Z", t + 31 * kDay + kMinute), acc);
   EXPECT_EQ(Counter(acc, "teamhealth_active_persondays_total", unmapped), days + 1);
   EXPECT_EQ(Counter(acc, "teamhealth_context_switches_total", unmapped), switches + 1);
+}
+
+// Subjects are held by reference count (CountedKeys): whatever the order of activities, late
+// ones, evicted days and forgotten people, the state holds exactly the subject keys a Load of
+// its Save holds, and saving, loading and going on gives what one pass gives.
+TEST(ContextSwitchingTest, SubjectKeysAreHeldExactlyWhileTheStateRefersToThem) {
+  std::mt19937_64 rng(7);
+  const EpochMillis t0 = At("2026-03-02T00:00:00.000Z");
+  std::vector<schema::Event> events;
+  EpochMillis at = t0;
+  for (int i = 0; i < 30'000; ++i) {
+    at += static_cast<EpochMillis>(rng() % (2 * 60'000));  // ~21 days in all: people are pruned
+    const bool late = rng() % 10 == 0;                     // up to 3 days late
+    const EpochMillis when = late ? at - static_cast<EpochMillis>(rng() % (3 * kDay)) : at;
+    // The first 20 people work all along; the others only in the first third.
+    const int person = i < 10'000 ? static_cast<int>(rng() % 60) : static_cast<int>(rng() % 20);
+    // Subjects come and go: 20 in each stretch of 1,000 activities (~17 hours).
+    const uint64_t subject = rng() % 20 + 20 * static_cast<uint64_t>(i / 1000);
+    events.push_back(Activity("p" + std::to_string(person), std::to_string(subject), when,
+                              rng() % 4 == 0 ? "pull_request" : "work_item"));
+  }
+  ContextSwitching one_pass{Settings{}};
+  auto pipeline = testing::BorrowingPipeline(one_pass, EmptyDirectory());
+  Accumulator acc;
+  for (size_t i = 0; i < events.size(); ++i) {
+    pipeline->Apply(events[i], acc);
+    if (i % 997 != 0) continue;
+    const std::string saved = one_pass.Save();
+    ContextSwitching loaded{Settings{}};
+    ASSERT_TRUE(loaded.Load(saved)) << "after event " << i;
+    ASSERT_EQ(loaded.subject_keys(), one_pass.subject_keys()) << "after event " << i;
+    ASSERT_EQ(loaded.Save(), saved) << "after event " << i;
+  }
+  // Held: those of the 20 people's last 4 days (and some late ones), not all 1,200 subjects.
+  EXPECT_LE(one_pass.subject_keys(), 400u);
+  EXPECT_GT(one_pass.subject_keys(), 0u);
+
+  // Resumed from a save in the middle, the rest gives the same state as one pass.
+  ContextSwitching first{Settings{}}, resumed{Settings{}};
+  auto p1 = testing::BorrowingPipeline(first, EmptyDirectory());
+  auto p2 = testing::BorrowingPipeline(resumed, EmptyDirectory());
+  Accumulator a1, a2;
+  for (size_t i = 0; i < events.size() / 2; ++i) p1->Apply(events[i], a1);
+  ASSERT_TRUE(resumed.Load(first.Save()));
+  for (size_t i = events.size() / 2; i < events.size(); ++i) p2->Apply(events[i], a2);
+  EXPECT_EQ(resumed.Save(), one_pass.Save());
+  EXPECT_EQ(resumed.subject_keys(), one_pass.subject_keys());
 }
 
 // A Jira worklog or comment whose payload carries no issue fields has no project. On the

@@ -121,7 +121,9 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
 
   auto [found, fresh] = people_by_id_.FindOrInsert(people_, e.actor_id(), actor);
   Person& person = *found;
-  if (!fresh && person.last_subject != subject) {
+  // The event's own reference, released at the end: by then the person's day holds one.
+  const SubjectId sid = subjects_.Acquire(subject);
+  if (!fresh && person.last_subject != sid) {
     const int64_t gap = at >= person.last_at ? at - person.last_at : person.last_at - at;
     if (gap < settings_.session_gap_ms) {
       sink.AddSeries(*team().switches, 1, at);
@@ -134,29 +136,40 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   if (fresh || at >= person.last_at) {
     // An event on the same subject without a project (a Jira worklog carries no issue fields)
     // says nothing new about its project: the one already known stays.
-    if (!project.empty() || person.last_subject != subject) person.last_project = project;
+    if (!project.empty() || person.last_subject != sid) person.last_project = project;
     person.last_at = at;
-    person.last_subject = subject;
+    if (person.last_subject != sid) {
+      subjects_.Retain(sid);
+      if (person.last_subject != CountedKeys::kNone) subjects_.Release(person.last_subject);
+      person.last_subject = sid;
+    }
   }
 
   const int64_t local_day = entry.Local(at).day;
   auto [day_it, new_day] = person.days.try_emplace(local_day);
   day_it->second.last_use = ++person.uses;
   if (new_day) sink.AddSeries(*team().persondays, 1, at);
-  auto& subjects = day_it->second.subjects;
-  // One probe; a string is built only for a subject new that day.
-  bool new_subject = false;
-  subjects.lazy_emplace(subject, [&](const StringSet::constructor& make) {
-    make(subject);
-    new_subject = true;
-  });
-  if (new_subject) sink.AddSeries(*team().items_touched, 1, at);
+  if (day_it->second.subjects.insert(sid).second) {
+    subjects_.Retain(sid);
+    sink.AddSeries(*team().items_touched, 1, at);
+  }
   if (person.days.size() > kMaxDaysPerPerson) {
     auto oldest = std::min_element(
         person.days.begin(), person.days.end(),
         [](const auto& a, const auto& b) { return a.second.last_use < b.second.last_use; });
+    ReleaseDay(oldest->second);
     person.days.erase(oldest);
   }
+  subjects_.Release(sid);
+}
+
+void ContextSwitching::ReleaseDay(const Day& day) {
+  for (SubjectId id : day.subjects) subjects_.Release(id);
+}
+
+void ContextSwitching::ReleasePerson(const Person& person) {
+  if (person.last_subject != CountedKeys::kNone) subjects_.Release(person.last_subject);
+  for (const auto& [_, day] : person.days) ReleaseDay(day);
 }
 
 void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryView& directory,
@@ -268,7 +281,11 @@ const std::string& ContextSwitching::SenderTeamLabel(const std::string& team,
 
 void ContextSwitching::Prune(EpochMillis now) {
   const int64_t forget = std::max(kForgetPersonMs, settings_.session_gap_ms);
-  EraseIf(people_, [&](const auto& entry) { return now - entry.second.last_at > forget; });
+  EraseIf(people_, [&](const auto& entry) {
+    if (now - entry.second.last_at <= forget) return false;
+    ReleasePerson(entry.second);
+    return true;
+  });
   people_by_id_.Clear();
   shifts_.Prune(now - kKeepShiftMs);
 }
@@ -285,7 +302,7 @@ std::string ContextSwitching::Save() const {
     const auto& [name, p] = *entry;
     w.Str(name);
     w.I64(p.last_at);
-    w.Str(p.last_subject);
+    w.Str(subjects_.Key(p.last_subject));
     w.Str(p.last_project);
     w.U64(p.uses);
     w.U64(p.days.size());
@@ -293,7 +310,11 @@ std::string ContextSwitching::Save() const {
       w.I64(day);
       w.U64(d.last_use);
       w.U64(d.subjects.size());
-      for (std::string_view s : Sorted(d.subjects)) w.Str(s);
+      std::vector<std::string_view> keys;
+      keys.reserve(d.subjects.size());
+      for (SubjectId id : d.subjects) keys.push_back(subjects_.Key(id));
+      std::sort(keys.begin(), keys.end());
+      for (std::string_view s : keys) w.Str(s);
     }
   }
   w.Str(shifts_.Save());
@@ -312,24 +333,31 @@ bool ContextSwitching::Load(std::string_view bytes) {
   if (r.U64() != kStateFormat || !r.ok()) return false;
   const uint64_t applied = r.U64();
   decltype(people_) people;
+  CountedKeys subjects;
   ShiftBook shifts;
   bool valid = true;
   for (uint64_t n = r.U64(); valid && r.ok() && n > 0; --n) {
     auto [it, fresh] = people.try_emplace(r.Str());
     Person& p = it->second;
     p.last_at = r.I64();
-    p.last_subject = r.Str();
+    const std::string last_subject = r.Str();
+    // Saved by a person's first activity: never empty (a subject key has two separators).
+    if (!last_subject.empty()) p.last_subject = subjects.Acquire(last_subject);
     p.last_project = r.Str();
     p.uses = r.U64();
     const uint64_t days = r.U64();
-    valid = fresh && !it->first.empty() && days <= kMaxDaysPerPerson;
+    valid = fresh && !it->first.empty() && !last_subject.empty() && days <= kMaxDaysPerPerson;
     for (uint64_t m = days; valid && r.ok() && m > 0; --m) {
       auto [day, new_day] = p.days.try_emplace(r.I64());
       day->second.last_use = r.U64();
-      const uint64_t subjects = r.U64();
-      for (uint64_t k = subjects; r.ok() && k > 0; --k) day->second.subjects.insert(r.Str());
-      valid = new_day && day->second.last_use <= p.uses && subjects > 0 &&
-              day->second.subjects.size() == subjects;
+      const uint64_t count = r.U64();
+      for (uint64_t k = count; r.ok() && k > 0; --k) {
+        const std::string key = r.Str();
+        const SubjectId id = subjects.Acquire(key);
+        if (!day->second.subjects.insert(id).second) subjects.Release(id);  // a duplicate
+      }
+      valid = new_day && day->second.last_use <= p.uses && count > 0 &&
+              day->second.subjects.size() == count;
     }
   }
   valid = valid && r.ok() && shifts.Load(r.Str());
@@ -351,6 +379,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
   applied_ = applied;
   series_.clear();  // its sender team labels were given under the state being replaced
   people_ = std::move(people);
+  subjects_ = std::move(subjects);
   people_by_id_.Clear();
   shifts_ = std::move(shifts);
   sender_teams_ = std::move(sender_teams);

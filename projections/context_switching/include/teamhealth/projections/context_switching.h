@@ -9,8 +9,10 @@
 #include <utility>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_set.h"
 
 #include "teamhealth/projections/by_person_id.h"
+#include "teamhealth/projections/counted_keys.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/string_map.h"
 #include "teamhealth/projections/shift_book.h"
@@ -95,20 +97,28 @@ class ContextSwitching final : public Projection {
                     MetricSink& sink) const override;
   std::string Save() const override;
   bool Load(std::string_view bytes) override;
+  // The subject keys the state refers to (each held once, however many references): what a
+  // Load of Save() would hold too, unless a reference was lost or leaked.
+  size_t subject_keys() const { return subjects_.size(); }
 
  private:
+  // Subjects are held as ids of subjects_ (each id below is one reference to its key).
+  using SubjectId = CountedKeys::Id;
   // Subjects a person touched on one local day; `last_use` orders days for eviction.
   struct Day {
     uint64_t last_use = 0;
-    StringSet subjects;  // saved sorted
+    absl::flat_hash_set<SubjectId> subjects;  // saved as keys, sorted
   };
   struct Person {
-    EpochMillis last_at = 0;   // time of the latest activity
-    std::string last_subject;  // its subject key
+    EpochMillis last_at = 0;                    // time of the latest activity
+    SubjectId last_subject = CountedKeys::kNone;  // its subject
     std::string last_project;  // its subject's project key; empty when it has none
     uint64_t uses = 0;         // activities seen, a clock for Day::last_use
     absl::btree_map<int64_t, Day> days;  // at most kMaxDaysPerPerson
   };
+  // Drops the references of a day, or of a person about to be forgotten.
+  void ReleaseDay(const Day& day);
+  void ReleasePerson(const Person& person);
   void ApplyActivity(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   void ApplyMessage(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
   // `sender` and `entry` are the directory entries of the sender and of `person` at `at`.
@@ -142,6 +152,8 @@ class ContextSwitching final : public Projection {
   const Series& SenderTeamSeries(TeamSeries& series, const std::string& sender_team);
 
   Settings settings_;
+  // The subject keys people_ refers to (issue 13: sets of ids, not of strings).
+  CountedKeys subjects_;
   // Hashed: looked up at every activity (Save writes them in name order).
   StringMap<Person> people_;
   ByPersonId<Person> people_by_id_;  // people_ by the actor's id: a cache, not state
