@@ -34,6 +34,13 @@ EventType TypeOf(std::string_view type) {
   return type.starts_with("directory.") ? EventType::kDirectory : EventType::kOther;
 }
 
+SubjectKind SubjectKindOf(std::string_view kind) {
+  if (kind == "work_item") return SubjectKind::kWorkItem;
+  if (kind == "pull_request") return SubjectKind::kPullRequest;
+  if (kind == "incident") return SubjectKind::kIncident;
+  return SubjectKind::kOther;
+}
+
 const EventView::Value* EventView::FindAttr(std::string_view name) const {
   for (const auto& a : attrs_) {
     if (a.name_ == name) return &a.value_;
@@ -46,6 +53,7 @@ void EventView::Reset() {
   id_ = source_ = type_ = actor_ = {};
   actor_id_ = kNoPersonId;
   type_code_ = EventType::kOther;
+  subject_kind_ = SubjectKind::kOther;
   occurred_at_ms_ = 0;
   subject_ = {};
   attrs_.clear();
@@ -109,6 +117,7 @@ EventView& EventView::operator=(const EventView& other) {
   actor_ = other.actor_;
   actor_id_ = other.actor_id_;
   type_code_ = other.type_code_;
+  subject_kind_ = other.subject_kind_;
   occurred_at_ms_ = other.occurred_at_ms_;
   subject_ = other.subject_;
   attrs_ = other.attrs_;  // vectors keep their capacity: no allocation once warm
@@ -133,6 +142,7 @@ void EventView::SortAttrsByName() {
 
 void EventView::Finish() {
   type_code_ = TypeOf(type_);
+  subject_kind_ = SubjectKindOf(subject_.kind_);
   FixLists();
 }
 

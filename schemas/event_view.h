@@ -36,6 +36,11 @@ enum class EventType : uint8_t {
 };
 EventType TypeOf(std::string_view type);
 
+// The subject kinds of a work activity (docs/design.md section 7.3), decoded once per event
+// like EventType; kOther is every other kind.
+enum class SubjectKind : uint8_t { kOther, kWorkItem, kPullRequest, kIncident };
+SubjectKind SubjectKindOf(std::string_view kind);
+
 // The pipeline's number for a resolved person key (projections::DirectoryView::Intern);
 // kNoPersonId when not stamped.
 using PersonId = uint32_t;
@@ -126,6 +131,7 @@ class EventView {
   std::string_view source() const { return source_; }
   std::string_view type() const { return type_; }
   EventType type_code() const { return type_code_; }
+  SubjectKind subject_kind() const { return subject_kind_; }
   int64_t occurred_at_ms() const { return occurred_at_ms_; }
   std::string_view actor() const { return actor_; }
   // The id the pipeline gave the resolved actor (PersonId), or kNoPersonId: a view decoded or
@@ -173,7 +179,7 @@ class EventView {
   // Orders the attributes by name, equal names in the order added (for a builder: the stored
   // order; decoders keep the wire's). Before Finish().
   void SortAttrsByName();
-  // Fixes the lists' spans and the type code.
+  // Fixes the lists' spans, the type code and the subject kind.
   void Finish();
 
  private:
@@ -183,6 +189,7 @@ class EventView {
   std::string_view id_, source_, type_, actor_;
   PersonId actor_id_ = kNoPersonId;
   EventType type_code_ = EventType::kOther;
+  SubjectKind subject_kind_ = SubjectKind::kOther;
   int64_t occurred_at_ms_ = 0;
   Subject subject_;
   std::vector<Attr> attrs_;

@@ -70,6 +70,10 @@ using schema::EventView;
   if (a.type_code() != b.type_code()) {
     return Differs("type_code", static_cast<int>(a.type_code()), static_cast<int>(b.type_code()));
   }
+  if (a.subject_kind() != b.subject_kind()) {
+    return Differs("subject_kind", static_cast<int>(a.subject_kind()),
+                   static_cast<int>(b.subject_kind()));
+  }
   if (a.occurred_at_ms() != b.occurred_at_ms()) {
     return Differs("occurred_at_ms", a.occurred_at_ms(), b.occurred_at_ms());
   }
@@ -371,6 +375,29 @@ TEST(DecodeViewTest, RepeatedSubjectsMergeFieldByField) {
   EXPECT_EQ(view.subject().service(), "payments-api");
   EXPECT_EQ(view.subject().title(), "title");
   EXPECT_EQ(view.type_code(), schema::EventType::kIncidentTriggered);
+  EXPECT_EQ(view.subject_kind(), schema::SubjectKind::kIncident);  // of the merged subject
+}
+
+TEST(DecodeViewTest, TheSubjectKindIsDecodedOnce) {
+  EventView view;  // reused, as a replay does
+  for (const auto& [kind, code] : std::vector<std::pair<std::string, schema::SubjectKind>>{
+           {"", schema::SubjectKind::kOther},
+           {"channel", schema::SubjectKind::kOther},
+           {"work_items", schema::SubjectKind::kOther},
+           {"pull_request", schema::SubjectKind::kPullRequest},
+           {"incident", schema::SubjectKind::kIncident},
+           {"work_item", schema::SubjectKind::kWorkItem}}) {
+    std::string subject, record;
+    Delimited(subject, 1, kind);
+    Delimited(record, 7, subject);
+    ASSERT_TRUE(DecodeView(record, view).ok());
+    EXPECT_EQ(view.subject_kind(), code) << kind;
+    schema::Event e;
+    e.mutable_subject()->set_kind(kind);
+    EXPECT_EQ(EventView(e).subject_kind(), code) << kind;  // a view of a message: the same
+  }
+  ASSERT_TRUE(DecodeView(std::string(), view).ok());  // Reset forgets the last event's
+  EXPECT_EQ(view.subject_kind(), schema::SubjectKind::kOther);
 }
 
 TEST(DecodeViewTest, TheLastOccurrenceOfAScalarOrStringWins) {

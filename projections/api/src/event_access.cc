@@ -1,6 +1,7 @@
 #include "teamhealth/projections/event_access.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace teamhealth::projections {
@@ -21,9 +22,7 @@ std::span<const std::string_view> ListAttr(const EventView& e, std::string_view 
 }
 
 bool IsWorkActivity(const EventView& e) {
-  if (e.actor().empty()) return false;
-  const std::string_view kind = e.subject().kind();
-  return kind == "work_item" || kind == "pull_request" || kind == "incident";
+  return !e.actor().empty() && e.subject_kind() != schema::SubjectKind::kOther;
 }
 
 bool IsOwnActivity(const EventView& e) {
@@ -47,11 +46,16 @@ std::optional<EpochMillis> TimeAttr(const EventView& e, std::string_view name) {
 
 std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,
                           char separator) {
-  scratch.clear();
+  // Sized once, then copied: this builds a key or two per event of a replay.
+  size_t size = parts.size() > 0 ? parts.size() - 1 : 0;
+  for (std::string_view part : parts) size += part.size();
+  scratch.resize(size);
+  char* p = scratch.data();
   bool first = true;
   for (std::string_view part : parts) {
-    if (!first) scratch.push_back(separator);
-    scratch.append(part);
+    if (!first) *p++ = separator;
+    if (!part.empty()) std::memcpy(p, part.data(), part.size());
+    p += part.size();
     first = false;
   }
   return scratch;

@@ -54,10 +54,10 @@ int64_t Burnout::WipOf(const std::string& person) const {
 void Burnout::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
   const std::string_view type = e.type();
   if (!type.starts_with("directory.")) {
-    if (IsOwnActivity(e)) ApplyActivity(e, directory);
-    if (IsWorkActivity(e)) {
-      ApplyWorkOrPage(e.actor(), e.actor_id(), e.occurred_at_ms(), directory, sink);
-    }
+    // IsOwnActivity, with IsWorkActivity asked once.
+    const bool work = IsWorkActivity(e);
+    if (work || IsOwnActivity(e)) ApplyActivity(e, directory);
+    if (work) ApplyWorkOrPage(e.actor(), e.actor_id(), e.occurred_at_ms(), directory, sink);
     if (type.starts_with("incident.")) ApplyPages(e, directory, sink);
     if (auto shift = ShiftOf(e)) shifts_.Apply(*shift);  // supersedes within its slot
     if (auto time_off = TimeOffOf(e)) time_offs_.Apply(time_off->first, time_off->second);
@@ -104,11 +104,11 @@ void Burnout::ApplyPages(const schema::EventView& e, const DirectoryView& direct
 // unknown (null) category keeps the previous category (In Progress -> In Review stays in
 // progress).
 void Burnout::ApplyWorkItem(const schema::EventView& e) {
-  const std::string_view type = e.type();
-  const bool created = type == "work_item.created";
-  const bool moved = type == "work_item.status_changed";
-  const bool assigned = type == "work_item.assigned";
-  const bool deleted = type == "work_item.deleted";
+  using schema::EventType;
+  const bool created = e.type_code() == EventType::kWorkItemCreated;
+  const bool moved = e.type_code() == EventType::kWorkItemStatusChanged;
+  const bool assigned = e.type_code() == EventType::kWorkItemAssigned;
+  const bool deleted = e.type_code() == EventType::kOther && e.type() == "work_item.deleted";
   if (!created && !moved && !assigned && !deleted) return;
   const EpochMillis at = e.occurred_at_ms();
   const std::string_view key =

@@ -89,7 +89,7 @@ void ContextSwitching::Apply(const schema::EventView& e, const DirectoryView& di
                              MetricSink& sink) {
   if (IsWorkActivity(e)) {
     ApplyActivity(e, directory, sink);
-  } else if (e.type() == "chat.message") {
+  } else if (e.type_code() == schema::EventType::kChatMessage) {
     ApplyMessage(e, directory, sink);
   } else if (auto shift = ShiftOf(e)) {
     // Supersedes what it covers of its slot's earlier shifts; a shift re-reported with the

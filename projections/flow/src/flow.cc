@@ -49,7 +49,7 @@ void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, Met
   if (type.starts_with("work_item.")) {
     // GitHub maps PR assignee and label changes to work_item.* on a pull_request subject:
     // those are not work items.
-    if (e.subject().kind() != "pull_request") ApplyWorkItem(e, directory, sink);
+    if (e.subject_kind() != schema::SubjectKind::kPullRequest) ApplyWorkItem(e, directory, sink);
   } else if (type.starts_with("pull_request.")) {
     ApplyPullRequest(e, directory, sink);
   }
