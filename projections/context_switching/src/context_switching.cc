@@ -25,6 +25,7 @@ constexpr int64_t kForgetPersonMs = 7 * kDayMs;
 // message arriving this late.
 constexpr int64_t kKeepShiftMs = 7 * kDayMs;
 
+// Stored as its int in ContextSwitching::targets_; kDm sorts first.
 enum class Kind { kDm, kMention };
 
 // Label values that are not team names: a sender outside the directory, and a sender team
@@ -182,9 +183,10 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
   // Ordered by person so that increments come out in a deterministic order; a DM recipient
   // who is also mentioned counts once, as dm (kDm sorts first and unique keeps it). Pointers
   // into the event: no copy of the lists per message.
-  std::vector<std::pair<std::string_view, Kind>> targets;
+  auto& targets = targets_;  // reused: no allocation per message
+  targets.clear();
   auto add = [&](std::string_view list, Kind kind) {
-    for (std::string_view p : ListAttr(e, list)) targets.emplace_back(p, kind);
+    for (std::string_view p : ListAttr(e, list)) targets.emplace_back(p, static_cast<int>(kind));
   };
   const std::string_view channel_type = StringAttr(e, "channel_type");
   if (channel_type == "im" || channel_type == "mpim") add("recipients", Kind::kDm);
@@ -195,7 +197,8 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
                 targets.end());
 
   const PersonEntry* sender_entry = nullptr;  // looked up at the first interruption, if any
-  for (const auto& [person, kind] : targets) {
+  for (const auto& [person, kind_code] : targets) {
+    const Kind kind = static_cast<Kind>(kind_code);
     if (person.empty() || person == sender) continue;
     const PersonEntry& entry = directory.EntryAt(person, at);  // once per target
     const std::string& team = entry.team();
@@ -209,7 +212,7 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
                                          {"team", team}}));
     }
     sink.AddSeries(*direct, 1, at);
-    if (sender_entry == nullptr) sender_entry = &directory.EntryAt(sender, at);
+    if (sender_entry == nullptr) sender_entry = &directory.EntryAt(e, at);  // by the actor's id
     sink.AddSeries(SenderTeamSeries(series, sender_entry->team()), 1, at);
     if (settings_.person_metrics) {
       // Opt-in per-person series (privacy.person_metrics): who keeps getting pinged directly.

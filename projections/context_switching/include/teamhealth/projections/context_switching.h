@@ -163,6 +163,7 @@ class ContextSwitching final : public Projection {
   uint64_t applied_ = 0;
   StringMap<TeamSeries> series_;  // by team
   std::string subject_scratch_, project_scratch_;  // an activity's keys (SubjectKey, ProjectKey)
+  std::vector<std::pair<std::string_view, int>> targets_;  // a message's (ApplyMessage)
 };
 
 }  // namespace teamhealth::projections
