@@ -69,6 +69,43 @@ TEST(DirectoryViewTest, IdsSurviveALoadAndStrangersAreNotSaved) {
   EXPECT_EQ(d.EntryAt(early, 2000).team(), "search");
 }
 
+// Each entry carries the id of its team (PersonEntry::team_id, DirectoryView::TeamId), by which
+// projections reach their state of the team; a name keeps its id through moves and a Load.
+TEST(DirectoryViewTest, EveryEntryCarriesItsTeamsId) {
+  DirectoryView d = Empty();
+  EXPECT_EQ(d.TeamId("unmapped"), 0u);
+  d.Apply(Upsert("p:1", "payments", 1000));
+  d.Apply(Upsert("p:1", "search", 5000));
+  d.Apply(Upsert("p:2", "payments", 1000));
+  const uint32_t payments = d.TeamId("payments"), search = d.TeamId("search");
+  EXPECT_NE(payments, search);
+  EXPECT_NE(payments, 0u);
+  EXPECT_EQ(d.EntryAt("p:1", 2000).team_id, payments);
+  EXPECT_EQ(d.EntryAt("p:1", 6000).team_id, search);
+  EXPECT_EQ(d.EntryAt("p:2", 6000).team_id, payments);
+  EXPECT_EQ(d.EntryAt("slack:UNKNOWN", 6000).team_id, 0u);  // a stranger: unmapped
+
+  DirectoryView other = Empty();
+  other.Apply(Upsert("p:3", "search", 1000));  // in another view, search would be 1
+  other.Apply(Upsert("p:4", "platform", 1000));
+  ASSERT_TRUE(d.Load(other.Save()));
+  EXPECT_EQ(d.EntryAt("p:3", 2000).team_id, search);  // this view's id of the name
+  EXPECT_EQ(d.EntryAt("p:4", 2000).team_id, d.TeamId("platform"));
+  EXPECT_EQ(d.TeamId("payments"), payments);
+}
+
+TEST(ByTeamIdTest, FillsSlotsAndACopyStartsEmpty) {
+  int a = 1;
+  ByTeamId<int> cache;
+  EXPECT_EQ(cache.Slot(3), nullptr);
+  cache.Slot(3) = &a;
+  EXPECT_EQ(cache.Slot(3), &a);
+  ByTeamId<int> copy = cache;
+  EXPECT_EQ(copy.Slot(3), nullptr);
+  cache.Clear();
+  EXPECT_EQ(cache.Slot(3), nullptr);
+}
+
 TEST(ByPersonIdTest, FindsByIdAndForgetsOnClear) {
   StringMap<int> people;
   ByPersonId<int> by_id;

@@ -142,6 +142,13 @@ DirectoryView::DirectoryView(std::map<std::string, std::string> services,
     : services_(std::move(services)), projects_(std::move(projects)) {
   stranger_.pattern = std::move(defaults);
   stranger_.clock = ZoneClock(stranger_.pattern.timezone);
+  stranger_.team_id = TeamId(stranger_.team());  // "unmapped": 0
+}
+
+uint32_t DirectoryView::TeamId(std::string_view team) {
+  auto [it, fresh] = FindOrInsert(team_ids_, team);
+  if (fresh) it->second = static_cast<uint32_t>(team_ids_.size() - 1);
+  return it->second;
 }
 
 void DirectoryView::Apply(const schema::EventView& e) {
@@ -181,6 +188,7 @@ void DirectoryView::Apply(const schema::EventView& e) {
     entry.pattern.work_end_min = working_override_->second;
   }
   entry.clock = ZoneClock(entry.pattern.timezone);
+  entry.team_id = TeamId(entry.team());
   auto& history = history_[Intern(e.subject().id())];
   // Entries stay ordered by time even if the log delivers them out of order.
   auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
@@ -344,6 +352,7 @@ bool DirectoryView::Load(std::string_view bytes) {
       for (uint64_t k = r.U64(); r.ok() && k > 0; --k) e.teams.push_back(r.Str());
       e.pattern = LoadPattern(r);
       e.clock = ZoneClock(e.pattern.timezone);
+      e.team_id = TeamId(e.team());  // ids already given stay (like people's)
       history.push_back(std::move(e));
     }
   }

@@ -80,6 +80,12 @@ ContextSwitching::TeamSeries::TeamSeries(std::string_view team)
       bypass(TeamSeriesOf("teamhealth_oncall_bypass_total", team)),
       team(team) {}
 
+ContextSwitching::TeamSeries& ContextSwitching::SeriesOf(const PersonEntry& entry) {
+  TeamSeries*& slot = series_by_team_id_.Slot(entry.team_id);
+  if (slot == nullptr) slot = &SeriesOf(entry.team());
+  return *slot;
+}
+
 ContextSwitching::TeamSeries& ContextSwitching::SeriesOf(std::string_view team) {
   auto it = series_.find(team);
   if (it == series_.end()) it = series_.try_emplace(std::string(team), team).first;
@@ -116,7 +122,7 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   const PersonEntry& entry = directory.EntryAt(e, at);
   TeamSeries* series = nullptr;
   auto team = [&]() -> TeamSeries& {
-    if (series == nullptr) series = &SeriesOf(entry.team());
+    if (series == nullptr) series = &SeriesOf(entry);
     return *series;
   };
 
@@ -203,7 +209,7 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
     const PersonEntry& entry = directory.EntryAt(person, at);  // once per target
     const std::string& team = entry.team();
     const Period period = ClassifyPeriod(entry, at);
-    TeamSeries& series = SeriesOf(team);
+    TeamSeries& series = SeriesOf(entry);
     const Series*& direct = series.direct[static_cast<int>(kind)][static_cast<int>(period)];
     if (direct == nullptr) {
       direct = &InternSeries("teamhealth_direct_interruptions_total",
@@ -381,6 +387,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
   if (!valid || !r.ok() || !r.done()) return false;
   applied_ = applied;
   series_.clear();  // its sender team labels were given under the state being replaced
+  series_by_team_id_.Clear();
   people_ = std::move(people);
   subjects_ = std::move(subjects);
   people_by_id_.Clear();

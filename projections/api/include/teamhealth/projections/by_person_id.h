@@ -42,4 +42,29 @@ class ByPersonId {
   std::vector<V*> slots_;
 };
 
+// A projection's state of teams reached by DirectoryView::TeamId (PersonEntry::team_id): slots
+// of pointers into a map of its own whose entries stay put (a StringMap), filled on first use.
+// A cache, not state, like ByPersonId: Clear() after the map loses entries or is replaced (Load),
+// and a copy starts empty.
+template <typename V>
+class ByTeamId {
+ public:
+  ByTeamId() = default;
+  ByTeamId(const ByTeamId&) {}
+  ByTeamId& operator=(const ByTeamId&) {
+    slots_.clear();
+    return *this;
+  }
+
+  // The slot of team id `id`: nullptr until set.
+  V*& Slot(uint32_t id) {
+    if (id >= slots_.size()) slots_.resize(id + 1, nullptr);
+    return slots_[id];
+  }
+  void Clear() { slots_.clear(); }
+
+ private:
+  std::vector<V*> slots_;
+};
+
 }  // namespace teamhealth::projections

@@ -55,6 +55,9 @@ struct PersonEntry {
   std::vector<std::string> teams;  // empty: not in the directory (then "unmapped")
   WorkPattern pattern;
   ZoneClock clock;  // pattern.timezone's, set by the DirectoryView with the pattern
+  // The DirectoryView's id of team() (DirectoryView::TeamId), so that a projection reaches its
+  // state of the team by index rather than by hashing the name (issue 13).
+  uint32_t team_id = 0;
 
   LocalTime Local(EpochMillis at) const { return clock.Local(at); }
   // The first team, or "unmapped".
@@ -92,6 +95,10 @@ class DirectoryView final {
   // key ever applied (people and strangers, never forgotten: the number of identities, not of
   // events); kNoPersonId once 2^32 - 1 are given.
   PersonId Intern(std::string_view key);
+
+  // The id of team name `team`, given at its first sight and kept for the view's lifetime
+  // (one per team name ever seen, "unmapped" being 0): what PersonEntry::team_id holds.
+  uint32_t TeamId(std::string_view team);
 
   // The person's entry in force at `at` (defaults and no teams for strangers).
   const PersonEntry& EntryAt(std::string_view pseudonym, EpochMillis at) const;
@@ -133,6 +140,7 @@ class DirectoryView final {
   StringMap<PersonId> ids_;
   std::vector<std::vector<PersonEntry>> history_;
   StringSet teams_;  // every team some entry of history_ names
+  StringMap<uint32_t> team_ids_;  // TeamId
   std::optional<std::pair<int, int>> sleep_override_;
   std::optional<std::pair<int, int>> working_override_;
 };

@@ -147,6 +147,8 @@ class ContextSwitching final : public Projection {
     std::string team;
   };
   TeamSeries& SeriesOf(std::string_view team);
+  // The same for the team of `entry`, by its team id (series_by_team_id_).
+  TeamSeries& SeriesOf(const PersonEntry& entry);
   // The by-sender-team series for a direct interruption of a member of `series.team` by a
   // member of `sender_team`.
   const Series& SenderTeamSeries(TeamSeries& series, const std::string& sender_team);
@@ -162,6 +164,7 @@ class ContextSwitching final : public Projection {
   std::map<std::string, std::set<std::string>> sender_teams_;
   uint64_t applied_ = 0;
   StringMap<TeamSeries> series_;  // by team
+  ByTeamId<TeamSeries> series_by_team_id_;  // series_ by DirectoryView::TeamId: a cache
   std::string subject_scratch_, project_scratch_;  // an activity's keys (SubjectKey, ProjectKey)
   std::vector<std::pair<std::string_view, int>> targets_;  // a message's (ApplyMessage)
 };
