@@ -156,10 +156,7 @@ void DirectoryView::Apply(const schema::EventView& e) {
   if (e.type() != "directory.person_upserted") return;
   PersonEntry entry;
   entry.since = e.occurred_at_ms();
-  for (std::string_view team : ListAttr(e, "teams")) {
-    entry.teams.emplace_back(team);
-    if (!teams_.contains(team)) teams_.emplace(team);
-  }
+  for (std::string_view team : ListAttr(e, "teams")) entry.teams.emplace_back(team);
   entry.pattern = stranger_.pattern;
   if (auto tz = StringAttr(e, "timezone"); !tz.empty()) entry.pattern.timezone = tz;
   if (const auto* v = Attr(e, "working_days"); v && v->has_list_value()) {
@@ -359,11 +356,7 @@ bool DirectoryView::Load(std::string_view bytes) {
   if (!r.ok() || !r.done()) return false;
   // Ids stay those already given (a projection may remember them), only the histories change.
   for (auto& history : history_) history.clear();
-  teams_.clear();
   for (auto& [key, history] : people) {
-    for (const auto& entry : history) {
-      for (const auto& team : entry.teams) teams_.insert(team);
-    }
     auto& mine = history_[Intern(key)];  // Save writes a key once; a repeat appends
     std::move(history.begin(), history.end(), std::back_inserter(mine));
   }

@@ -78,9 +78,8 @@ std::vector<Definition> MakeTable() {
        [](const Settings& s) { return s.person_metrics ? 1.0 : 0.0; },
        [](Settings& s, double v) { s.person_metrics = v != 0; }},
       {"privacy", "min_group_size",
-       "burnout, direct-interruption and pulse series need a team of at least this many "
-       "members; pulse answers are shown in groups of this many",
-       Kind::kInteger, 1, 1000, {"pulse"},
+       "burnout, direct-interruption and pulse series need a team of at least this many members",
+       Kind::kInteger, 1, 1000, {},
        [](const Settings& s) { return static_cast<double>(s.min_group_size); },
        [](Settings& s, double v) { s.min_group_size = static_cast<int>(v); }},
       {"privacy", "max_sender_teams",

@@ -125,8 +125,6 @@ class DirectoryView final {
   // over the people, where Members for each team is one pass per team.
   std::map<std::string, int> MemberCounts(EpochMillis at) const;
   std::vector<std::string> Teams() const;  // every team ever seen in the directory
-  // Whether some entry, at any time, names `team` (one of Teams(), without building them).
-  bool HasTeam(std::string_view team) const { return teams_.contains(team); }
 
   std::string Save() const;
   bool Load(std::string_view bytes);
@@ -139,7 +137,6 @@ class DirectoryView final {
   // out), and each id's history by time (empty for a stranger). Members and Save sort.
   StringMap<PersonId> ids_;
   std::vector<std::vector<PersonEntry>> history_;
-  StringSet teams_;  // every team some entry of history_ names
   StringMap<uint32_t> team_ids_;  // TeamId
   std::optional<std::pair<int, int>> sleep_override_;
   std::optional<std::pair<int, int>> working_override_;

@@ -1,8 +1,6 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,30 +17,21 @@ namespace teamhealth::projections {
 // that is not an integer value (a string, 3.5, even 4.0) or outside 1..5 is ignored as well.
 std::optional<int> PulseScoreOf(const schema::EventView& e);
 
-// Team pulse (docs/design.md section 7.6): pulse.responses are observed in
-// `teamhealth_pulse_score{team}` (a histogram with buckets 1..5), with the team named by its
-// subject id, in groups:
-// - A team's answers wait, as counts per score (nothing else: no time, no event), until
-//   Settings::min_group_size of them have arrived. Then the whole group is observed at once,
-//   at the instant of the answer that completed it. Whoever watches /metrics (or a report's
-//   window edges) sees a group's scores arrive together, never one answer: before, every answer
-//   ticked its bucket as it came, so knowing who answered when told their score. Answers that
-//   have not yet made a group are not shown anywhere.
-// - Only teams the directory knows (DirectoryView::HasTeam: named by some entry, at any time)
-//   count: a response about any other name is ignored, so the series stay as many as the
-//   directory's teams whatever the responses say.
-// - Small-team suppression (privacy.min_group_size, applied by the accumulator to this family)
-//   still withholds the pulse of a team with fewer members.
+// Team pulse (docs/design.md section 7.6): every pulse.response is observed in
+// `teamhealth_pulse_score{team}` (a histogram with buckets 1..5) at the event's instant, with
+// the team named by its subject id. The team is taken as written, not looked up in the
+// directory: a response is about the team, not about a member. A team not in the directory has
+// no members, so small-team suppression (privacy.min_group_size, applied by the accumulator to
+// this family) withholds it like any team below the minimum size.
 //
-// State: the waiting answers' counts per known team (at most min_group_size - 1 each), saved.
-// No gauges, and nothing about people. Not thread-safe, like every Projection.
+// Stateless apart from its format number: no gauges, and nothing about people. Not
+// thread-safe, like every Projection.
 class Pulse final : public Projection {
  public:
   explicit Pulse(const Settings& settings);
 
   std::string_view name() const override { return "pulse"; }
-  // 2: answers released in groups of min_group_size (the state holds the waiting ones).
-  uint32_t version() const override { return 2; }
+  uint32_t version() const override { return 1; }
   void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -50,16 +39,9 @@ class Pulse final : public Projection {
   bool Load(std::string_view bytes) override;
 
  private:
-  // A team's answers not yet observed: how many of each score 1..5.
-  struct Waiting {
-    std::array<uint32_t, 5> of_score{};
-    uint32_t total() const;
-  };
-  uint32_t group_size_;
-  std::map<std::string, Waiting, std::less<>> waiting_;  // by team; none empty
-  // teamhealth_pulse_score{team} of each team released, resolved once (InternSeries) so that a
-  // group observes by id (issue 13). A cache, not state: Save, Load and version() ignore it, and
-  // a series is the same whichever sink it is observed into.
+  // teamhealth_pulse_score{team} of each team seen, resolved once (InternSeries) so that a
+  // response observes by id (issue 13). A cache, not state: Save, Load and version() ignore
+  // it, and a series is the same whichever sink it is observed into.
   StringMap<const Series*> score_of_team_;
 };
 
