@@ -92,6 +92,13 @@ TEST(DirectoryViewTest, EveryEntryCarriesItsTeamsId) {
   EXPECT_EQ(d.EntryAt("p:3", 2000).team_id, search);  // this view's id of the name
   EXPECT_EQ(d.EntryAt("p:4", 2000).team_id, d.TeamId("platform"));
   EXPECT_EQ(d.TeamId("payments"), payments);
+  // Bytes that do not load give no ids: the next new name gets the next id.
+  const uint32_t next = d.TeamId("fresh");
+  EXPECT_FALSE(d.Load(other.Save() + "x"));
+  DirectoryView bad = Empty();
+  bad.Apply(Upsert("p:5", "never-loaded", 1000));
+  EXPECT_FALSE(d.Load(bad.Save() + "x"));
+  EXPECT_EQ(d.TeamId("another"), next + 1);
 }
 
 TEST(ByTeamIdTest, FillsSlotsAndACopyStartsEmpty) {

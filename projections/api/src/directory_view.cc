@@ -349,7 +349,6 @@ bool DirectoryView::Load(std::string_view bytes) {
       for (uint64_t k = r.U64(); r.ok() && k > 0; --k) e.teams.push_back(r.Str());
       e.pattern = LoadPattern(r);
       e.clock = ZoneClock(e.pattern.timezone);
-      e.team_id = TeamId(e.team());  // ids already given stay (like people's)
       history.push_back(std::move(e));
     }
   }
@@ -357,6 +356,8 @@ bool DirectoryView::Load(std::string_view bytes) {
   // Ids stay those already given (a projection may remember them), only the histories change.
   for (auto& history : history_) history.clear();
   for (auto& [key, history] : people) {
+    // Team ids too stay those already given; only valid bytes give new ones.
+    for (auto& e : history) e.team_id = TeamId(e.team());
     auto& mine = history_[Intern(key)];  // Save writes a key once; a repeat appends
     std::move(history.begin(), history.end(), std::back_inserter(mine));
   }

@@ -237,6 +237,7 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
       sink.AddSeries(*series.bypass, 1, at);
     }
   }
+  targets.clear();  // views into this event: none kept past it
 }
 
 bool ContextSwitching::IsBypass(const PersonEntry& sender, std::string_view person,

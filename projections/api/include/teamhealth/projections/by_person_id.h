@@ -45,7 +45,8 @@ class ByPersonId {
 // A projection's state of teams reached by DirectoryView::TeamId (PersonEntry::team_id): slots
 // of pointers into a map of its own whose entries stay put (a StringMap), filled on first use.
 // A cache, not state, like ByPersonId: Clear() after the map loses entries or is replaced (Load),
-// and a copy starts empty.
+// and a copy starts empty. Ids are those of the DirectoryView of the one pipeline that applies
+// the projection (every pipeline makes its own projections).
 template <typename V>
 class ByTeamId {
  public:
