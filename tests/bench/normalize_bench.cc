@@ -6,7 +6,8 @@
 // CPU-second of the benchmark thread ("per core") and, for reference, per wall second. A
 // program, not a test: compare figures from the same run (docs/design.md section 10 asks for
 // 1 GB/s per core on large payloads and 1 M events/s per core on small ones).
-//   build-release/tests/bench/normalize_bench [--mb 200] [--source slack]...
+//   build-release/tests/bench/normalize_bench [--mb 200] [--source slack]... [--class small]
+// (--class all|small|large measures only that class: for a profile of one of them).
 #include <time.h>
 
 #include <algorithm>
@@ -153,6 +154,8 @@ void Measure(const std::string& name, const char* size_class, teamhealth::source
   std::fflush(stdout);
 }
 
+std::string only_class;  // --class: empty for every class
+
 void Run(const std::string& name, std::vector<Payload> corpus, double target_mb) {
   auto registry = teamhealth::sources::MakeSourceRegistry();
   auto* source = registry->Find(name);
@@ -162,10 +165,13 @@ void Run(const std::string& name, std::vector<Payload> corpus, double target_mb)
     all.push_back(&p);
     (p.body.size() >= kLargeBytes ? large : small).push_back(&p);
   }
-  Measure(name, "all", *source, all, target_mb);
+  auto wanted = [](const char* size_class) {
+    return only_class.empty() || only_class == size_class;
+  };
+  if (wanted("all")) Measure(name, "all", *source, all, target_mb);
   if (!small.empty() && !large.empty()) {
-    Measure(name, "small", *source, small, target_mb / 2);
-    Measure(name, "large", *source, large, target_mb / 2);
+    if (wanted("small")) Measure(name, "small", *source, small, target_mb / 2);
+    if (wanted("large")) Measure(name, "large", *source, large, target_mb / 2);
   }
 }
 
@@ -181,6 +187,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--mb") == 0) mb = std::atof(argv[i + 1]);
     if (std::strcmp(argv[i], "--source") == 0) only.emplace_back(argv[i + 1]);
+    if (std::strcmp(argv[i], "--class") == 0) only_class = argv[i + 1];
   }
   if (Selected(only, "canonical")) Run("canonical", CanonicalCorpus(20000), mb / 4);
   for (const char* s : {"jira", "github", "linear", "slack", "pagerduty", "opsgenie"}) {

@@ -1,6 +1,7 @@
 // Edge cases of the slack normaliser beyond the golden files (tests/sources/golden/slack).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,68 @@ TEST_F(SlackTest, MentionMarkupVariants) {
   ASSERT_EQ(out.events.size(), 1u);
   EXPECT_EQ(List(out.events[0], "mentions"),
             (std::vector<std::string>{"slack:U2", "slack:W3", "slack:U4", "slack:U7"}));
+}
+
+// Member names are read in place, 8 bytes at a time, unless they hold an escape. Every length
+// of name around the word boundaries, and an escape at each position of a name that crosses
+// one, must read as the plain spelling does.
+TEST_F(SlackTest, MemberNamesReadAlikeWhateverTheirLengthOrEscapes) {
+  const std::string inner = R"("user": "U1", "channel_type": "im", "text": "<@U3>")";
+  const std::string auths = R"("authed_users": ["U2"],)";
+  const auto plain = Run(Message(inner, auths));
+  ASSERT_EQ(plain.events.size(), 1u);
+  ASSERT_EQ(List(plain.events[0], "recipients"), std::vector<std::string>{"slack:U2"});
+  // Unknown members whose names end at every offset of a word, some holding escapes.
+  std::string noise;
+  for (int n = 1; n <= 24; ++n) {
+    noise += "\"" + std::string(static_cast<size_t>(n), 'x') + "\": 1, ";
+    noise += "\"" + std::string(static_cast<size_t>(n), 'y') + "\\\"q\": 2, ";
+  }
+  const auto noisy = Run(Message(noise + inner, noise + auths));
+  ASSERT_EQ(noisy.events.size(), 1u);
+  EXPECT_EQ(Json(noisy.events[0]), Json(plain.events[0]));
+  // "channel_type" (12 bytes) with one letter escaped, at each position.
+  const std::string name = "channel_type";
+  for (size_t i = 0; i < name.size(); ++i) {
+    char escape[8];
+    std::snprintf(escape, sizeof escape, "\\u%04x", name[i]);
+    std::string spelled = inner;
+    spelled.replace(spelled.find(name), name.size(),
+                    name.substr(0, i) + escape + name.substr(i + 1));
+    const auto out = Run(Message(spelled, auths));
+    ASSERT_EQ(out.events.size(), 1u) << spelled;
+    EXPECT_EQ(Json(out.events[0]), Json(plain.events[0])) << spelled;
+  }
+  // A name holding an escaped quote is not the name before it.
+  const auto quoted = Run(Message(R"("user": "U1", "channel_type\"": "im")", auths));
+  ASSERT_EQ(quoted.events.size(), 1u);
+  EXPECT_TRUE(List(quoted.events[0], "recipients").empty());
+}
+
+// Blocks that cannot hold a mention are skipped unread; a mention element is found however its
+// member name is spelled, and only in blocks that hold one.
+TEST_F(SlackTest, BlockMentionsWhateverTheSpelling) {
+  const auto block = [](std::string_view user_id_member) {
+    return std::string(R"("user": "U1", "blocks": [{"type": "rich_text", "elements": [)"
+                       R"({"type": "rich_text_section", "elements": [{"type": "user", )") +
+           std::string(user_id_member) + R"(: "U2"}, {"type": "text", "text": "hi\n"}]}]}])";
+  };
+  for (const std::string_view spelled :
+       {R"("user_id")", R"("\u0075ser_id")", R"("user\u005fid")", R"("user_i\u0064")"}) {
+    const auto out = Run(Message(block(spelled)));
+    ASSERT_EQ(out.events.size(), 1u) << spelled;
+    EXPECT_EQ(List(out.events[0], "mentions"), std::vector<std::string>{"slack:U2"}) << spelled;
+  }
+  // "user_id" outside a user element, or a user element without it, mentions nobody.
+  for (const std::string_view body :
+       {R"("user": "U1", "blocks": [{"type": "text", "user_id": "U2", "text": "a\tb"}])",
+        R"("user": "U1", "blocks": [{"type": "user", "text": "user_id"}])",
+        R"("user": "U1", "blocks": [{"type": "rich_text", "elements": []}])",
+        R"("user": "U1", "blocks": [])"}) {
+    const auto out = Run(Message(body));
+    ASSERT_EQ(out.events.size(), 1u) << body;
+    EXPECT_TRUE(List(out.events[0], "mentions").empty()) << body;
+  }
 }
 
 TEST_F(SlackTest, EventTsWithoutADotIsMicroseconds) {

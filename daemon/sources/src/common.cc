@@ -53,17 +53,6 @@ void AppendRef(std::string_view source, std::string_view native, std::string& ou
 
 }  // namespace
 
-bool KeyInPlace(simdjson::ondemand::raw_json_string raw, std::string_view& key) {
-  // Stage 1 has validated the document: the closing quote is there.
-  const char* begin = raw.raw();
-  const char* end = begin;
-  for (; *end != '"'; ++end) {
-    if (*end == '\\') return false;
-  }
-  key = std::string_view(begin, static_cast<size_t>(end - begin));
-  return true;
-}
-
 std::string PersonRef(std::string_view source, std::string_view native) {
   std::string out;
   if (native.empty()) return out;
