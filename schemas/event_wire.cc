@@ -137,20 +137,31 @@ static_assert(std::endian::native == std::endian::little);
 
 }  // namespace
 
-bool IsValidUtf8(std::string_view s) {
+namespace {
+
+// The length of the ASCII prefix of `s`, give or take: every byte before it is ASCII, and it is
+// s.size() exactly when all are.
+size_t AsciiPrefix(std::string_view s) {
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
     uint64_t word;
     std::memcpy(&word, s.data() + i, 8);
-    if (word & 0x8080808080808080ULL) break;
+    if (word & 0x8080808080808080ULL) return i;
   }
   for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) & 0x80) {
-      return google::protobuf::internal::IsStructurallyValidUTF8(s.data() + i,
-                                                                 static_cast<int>(s.size() - i));
-    }
+    if (static_cast<unsigned char>(s[i]) & 0x80) return i;
   }
-  return true;
+  return i;
+}
+
+}  // namespace
+
+bool IsAscii(std::string_view s) { return AsciiPrefix(s) == s.size(); }
+
+bool IsValidUtf8(std::string_view s) {
+  const size_t i = AsciiPrefix(s);
+  return i == s.size() || google::protobuf::internal::IsStructurallyValidUTF8(
+                              s.data() + i, static_cast<int>(s.size() - i));
 }
 
 bool IsValidUtf8(const EventView& v, const OriginView& origin) {
@@ -223,7 +234,12 @@ size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& ou
 }
 
 bool EncodedEvents::Append(const EventView& v, const OriginView& origin) {
-  if (!IsValidUtf8(v, origin)) return false;
+  return IsValidUtf8(v, origin) && AppendAsciiStrings(v, origin);
+}
+
+bool EncodedEvents::AppendAsciiStrings(const EventView& v, const OriginView& origin) {
+  if (!IsValidUtf8(origin.topic)) return false;
+  assert(IsValidUtf8(v, origin));
   Entry e;
   e.begin = bytes_.size();
   e.id_at = static_cast<uint32_t>(EncodeEvent(v, origin, bytes_));

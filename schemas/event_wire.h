@@ -56,6 +56,8 @@ constexpr uint32_t kTopic = 1, kPartition = 2, kOffset = 3;
 // Whether `s` is valid UTF-8, as protobuf requires of a proto3 string (and checks when it
 // parses one). ASCII, almost every byte here, is checked eight bytes at a time.
 bool IsValidUtf8(std::string_view s);
+// Whether every byte of `s` is ASCII (so valid UTF-8, and so is any piece of it).
+bool IsAscii(std::string_view s);
 // Whether every string of `v` and `origin.topic` is.
 bool IsValidUtf8(const EventView& v, const OriginView& origin);
 
@@ -108,6 +110,9 @@ class EncodedEvents {
   // False, and nothing appended, when a string of the event is not valid UTF-8 (a normaliser
   // quarantines the record: a header or a file name can hold any bytes).
   [[nodiscard]] bool Append(const EventView& v, const OriginView& origin);
+  // Append, for a caller that has checked in one pass that every string of `v` is ASCII (the
+  // event builder: all of them view one buffer of its own): only the origin's topic is checked.
+  [[nodiscard]] bool AppendAsciiStrings(const EventView& v, const OriginView& origin);
   // A message (origin included), through the same encoder.
   [[nodiscard]] bool Append(const Event& e);
   // Append(e) for tests and cold paths; throws std::invalid_argument where Append is false.

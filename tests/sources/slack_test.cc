@@ -147,6 +147,30 @@ TEST_F(SlackTest, BlockMentionsWhateverTheSpelling) {
   }
 }
 
+// The builder checks an all-ASCII event in one pass, but the record's topic still on its own.
+TEST_F(SlackTest, ATopicThatIsNotUtf8IsQuarantinedEvenForAnAsciiEvent) {
+  const std::string body = Message(R"("user": "U1")");
+  RawRecord record;
+  record.value = body;
+  for (const std::string_view topic : {"sl\xff" "ck", "sl\xc3\xa9" "ck"}) {
+    record.topic = topic;
+    NormalizeResult out;
+    source_->Normalize(record, out);
+    if (topic == "sl\xff" "ck") {
+      ASSERT_TRUE(out.rejection.has_value());
+      EXPECT_EQ(out.rejection->reason, Reason::kInvalidField);
+      EXPECT_TRUE(out.events.empty());
+    } else {
+      ASSERT_FALSE(out.rejection.has_value());
+      EXPECT_EQ(out.events.size(), 1u);
+    }
+  }
+  // A non-ASCII (valid) string in the event takes the check per string, and passes.
+  const auto accented = Run(Message(R"("user": "U\u00e9")"));
+  ASSERT_EQ(accented.events.size(), 1u);
+  EXPECT_EQ(accented.events[0].actor(), "slack:U\xc3\xa9");
+}
+
 TEST_F(SlackTest, EventTsWithoutADotIsMicroseconds) {
   const auto out = Run(Message(R"("user": "U1", "event_ts": "1515449522000016")"));
   ASSERT_EQ(out.events.size(), 1u);

@@ -276,7 +276,11 @@ void EventBuilder::Build(const RawRecord& record, NormalizeResult& out) const {
   }
   view.SortAttrsByName();  // equal names in the order added
   view.Finish();
-  if (!out.events.Append(view, {record.topic, record.partition, record.offset})) {
+  // Every string of the event views text_: one pass over it instead of a check per string
+  // (the check per string was a twentieth of a small Slack record's time).
+  const schema::OriginView origin{record.topic, record.partition, record.offset};
+  if (!(schema::IsAscii(text_) ? out.events.AppendAsciiStrings(view, origin)
+                               : out.events.Append(view, origin))) {
     out.Reject(Reason::kInvalidField, "a string that is not UTF-8 (a header or the topic)");
   }
 }
