@@ -217,7 +217,7 @@ EventBuilder& EventBuilder::AttrList(std::string_view name,
 }
 
 EventBuilder& EventBuilder::AttrOpt(std::string_view name,
-                                    const std::optional<std::string>& value) {
+                                    std::optional<std::string_view> value) {
   return value ? Attr(name, *value) : AttrNull(name);
 }
 

@@ -165,7 +165,7 @@ class EventBuilder final {
   EventBuilder& AttrNull(std::string_view name);
   EventBuilder& AttrList(std::string_view name, const std::vector<std::string>& values);
   // Nullable string: null when `value` is nothing.
-  EventBuilder& AttrOpt(std::string_view name, const std::optional<std::string>& value);
+  EventBuilder& AttrOpt(std::string_view name, std::optional<std::string_view> value);
   // A person attribute from a native id (null when empty).
   EventBuilder& AttrPerson(std::string_view name, std::string_view native_id);
   EventBuilder& AttrPersons(std::string_view name, std::span<const std::string> native_ids);

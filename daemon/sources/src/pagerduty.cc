@@ -11,6 +11,7 @@
 // Note contents (V3 `data.content`, V2 log entry `channel`) are never read.
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,13 +44,6 @@ bool ReadString(od::value v, std::string_view& out) {
   return v.get_string().get(out) == simdjson::SUCCESS;
 }
 
-bool ReadString(od::value v, std::string& out) {
-  std::string_view s;
-  if (!ReadString(v, s)) return false;
-  out.assign(s);
-  return true;
-}
-
 // Reads a string, an integer (as decimal text) or null (-> empty): incident numbers are
 // integers in every envelope, but a string is harmless to accept.
 bool ReadStringOrInt(od::value v, std::string& out) {
@@ -61,7 +55,10 @@ bool ReadStringOrInt(od::value v, std::string& out) {
     out = std::to_string(n);
     return true;
   }
-  return ReadString(v, out);
+  std::string_view s;
+  if (!ReadString(v, s)) return false;
+  out.assign(s);
+  return true;
 }
 
 bool IsNull(od::value v) {
@@ -123,39 +120,41 @@ bool IsUser(const Ref& ref) {
 
 // The incident fields of every envelope, read in one forward pass whatever their order: V3
 // `data` (an incident, or an incident_note with an `incident` reference), V2 `incident`, V1
-// `data.incident`.
+// `data.incident`. Views into the parser's buffer, valid for this record (no copies: they were
+// a tenth of a small PagerDuty record's time).
 struct Incident {
+  using Ids = std::vector<std::string_view>;
   bool present = false;
-  std::string id;
-  std::string data_type;         // V3 data.type: "incident" or "incident_note"
-  std::string note_incident_id;  // V3 incident_note: data.incident.id
-  std::string number;
-  std::string title;
-  std::string v1_subject;  // V1 trigger_summary_data.subject: V1 has no `title`
-  std::string service;
-  std::string status;
-  std::string urgency;
-  std::optional<std::string> priority;
+  std::string_view id;
+  std::string_view data_type;         // V3 data.type: "incident" or "incident_note"
+  std::string_view note_incident_id;  // V3 incident_note: data.incident.id
+  std::string number;                 // an integer is written as text
+  std::string_view title;
+  std::string_view v1_subject;  // V1 trigger_summary_data.subject: V1 has no `title`
+  std::string_view service;
+  std::string_view status;
+  std::string_view urgency;
+  std::optional<std::string_view> priority;
   // Assignees as each generation spells them; the first one present wins (see Assignees()).
-  std::optional<std::vector<std::string>> v3_assignees;    // assignees[].id
-  std::optional<std::vector<std::string>> v2_assignments;  // assignments[].assignee.id
-  std::optional<std::vector<std::string>> v1_assigned_to;  // assigned_to[].object.id
-  std::string v1_assigned_to_user;                         // assigned_to_user.id
-  std::string last_status_change_by;                       // a user id, else empty
+  std::optional<Ids> v3_assignees;        // assignees[].id
+  std::optional<Ids> v2_assignments;      // assignments[].assignee.id
+  std::optional<Ids> v1_assigned_to;      // assigned_to[].object.id
+  std::string_view v1_assigned_to_user;   // assigned_to_user.id
+  std::string_view last_status_change_by; // a user id, else empty
 
-  std::vector<std::string> Assignees() const {
+  std::span<const std::string_view> Assignees() const {
     if (v3_assignees) return *v3_assignees;
     if (v2_assignments) return *v2_assignments;
     if (v1_assigned_to) return *v1_assigned_to;
-    if (!v1_assigned_to_user.empty()) return {v1_assigned_to_user};
+    if (!v1_assigned_to_user.empty()) return {&v1_assigned_to_user, 1};
     return {};
   }
-  std::string Title() const { return title.empty() ? v1_subject : title; }
+  std::string_view Title() const { return title.empty() ? v1_subject : title; }
 };
 
 // Reads an array of user references, or of wrappers holding one under `inner` (V2
 // `assignments[].assignee`, V1 `assigned_to[].object`). Non-user entries are skipped.
-bool ReadUserList(od::value v, std::string_view inner, std::vector<std::string>& out) {
+bool ReadUserList(od::value v, std::string_view inner, Incident::Ids& out) {
   out.clear();
   if (IsNull(v)) return true;
   od::array arr;
@@ -312,12 +311,12 @@ bool IsStatusChange(std::string_view type) {
 }
 
 // Adds subject and the type's attributes (docs/design.md section 4) to `b`.
-void Fill(EventBuilder& b, std::string_view type, const std::string& subject_id,
+void Fill(EventBuilder& b, std::string_view type, std::string_view subject_id,
           const Incident& inc) {
   b.Subject("incident", subject_id);
   if (!inc.number.empty()) b.SubjectKey(inc.number);
   if (!inc.service.empty()) b.SubjectService(inc.service);
-  if (const std::string title = inc.Title(); !title.empty()) b.SubjectTitle(title);
+  if (const std::string_view title = inc.Title(); !title.empty()) b.SubjectTitle(title);
   if (type == "incident.triggered") {
     b.AttrPersons("assignees", inc.Assignees());
     b.AttrOpt("urgency", inc.urgency.empty() ? std::nullopt : std::optional(inc.urgency));
@@ -335,7 +334,7 @@ void Fill(EventBuilder& b, std::string_view type, const std::string& subject_id,
 
 // A V3 `event` object, as read.
 struct V3Event {
-  std::string id, event_type, occurred_at;
+  std::string_view id, event_type, occurred_at;
   Ref agent;
   Incident inc;
   // Data of events we do not map is not read (its shape varies by event type); when the type
@@ -385,7 +384,7 @@ std::optional<Failure> MapV3Event(V3Event& e, const RawRecord& record, Normalize
   if (!e.inc.present) return Failure{Reason::kMissingField, "field event.data"};
   // An incident_note's own id is the note's; the incident is the reference beside it.
   const bool note = e.inc.data_type == "incident_note" || *type == "incident.annotated";
-  const std::string& subject_id = note ? e.inc.note_incident_id : e.inc.id;
+  const std::string_view subject_id = note ? e.inc.note_incident_id : e.inc.id;
   if (subject_id.empty()) {
     return Failure{Reason::kMissingField,
                    note ? "field event.data.incident.id" : "field event.data.id"};
@@ -405,7 +404,7 @@ std::optional<Failure> MapV3Event(V3Event& e, const RawRecord& record, Normalize
 
 // V2 `log_entries`: the first entry's agent and created_at (its channel, which may hold a
 // note's text, is skipped unread).
-bool ReadFirstLogEntry(od::value v, Ref& agent, std::string& created_at) {
+bool ReadFirstLogEntry(od::value v, Ref& agent, std::string_view& created_at) {
   if (IsNull(v)) return true;
   od::array entries;
   if (v.get_array().get(entries)) return false;
@@ -430,7 +429,7 @@ bool ReadFirstLogEntry(od::value v, Ref& agent, std::string& created_at) {
 
 // A V2 or V1 message, as read.
 struct LegacyMessage {
-  std::string id, event_name, created_on, log_created_at;
+  std::string_view id, event_name, created_on, log_created_at;
   Ref log_agent;
   Incident inc;
   std::optional<Failure> incident_failure;  // as in V3Event: counts only for mapped messages
@@ -486,7 +485,7 @@ std::optional<Failure> MapLegacyMessage(LegacyMessage& m, const RawRecord& recor
   if (!m.inc.present) return Failure{Reason::kMissingField, "field messages[].incident"};
   if (m.inc.id.empty()) return Failure{Reason::kMissingField, "field messages[].incident.id"};
   EpochMillis at = record.timestamp_ms;
-  const std::string& time_text = !m.created_on.empty() ? m.created_on : m.log_created_at;
+  const std::string_view time_text = !m.created_on.empty() ? m.created_on : m.log_created_at;
   if (!time_text.empty()) {
     const auto ms = ParseRfc3339(time_text);
     if (!ms) {
@@ -498,7 +497,7 @@ std::optional<Failure> MapLegacyMessage(LegacyMessage& m, const RawRecord& recor
   }
   // Who: the first log entry's agent when it is a user (V2); else, for status changes, the
   // incident's last_status_change_by when it is a user (V1 has no log entries).
-  std::string actor;
+  std::string_view actor;
   if (IsUser(m.log_agent)) {
     actor = m.log_agent.id;
   } else if (!m.log_agent.present && IsStatusChange(*type)) {
