@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -168,6 +169,39 @@ TEST_F(CanonicalTest, EscapedMemberNamesReadAsTheirText) {
   // An escaped spelling of a member already present is a repeat.
   ExpectReject(std::string(kValid).insert(1, R"("\u0069d":"canonical:e2",)"), Reason::kInvalidField,
                "id (repeated)");
+}
+
+// Member names are read 8 bytes at a time (KeyInPlace): attribute names, which the canonical
+// source keeps as given, of every length across two words, plain, with one character escaped
+// at each position, and with an escaped quote at each position, must read as their text.
+TEST_F(CanonicalTest, MemberNamesOfEveryLengthAndEscapeReadAsTheirText) {
+  const auto body = [](std::string_view attr_member) {
+    return std::string(R"({"id":"canonical:e1","source":"canonical","type":"chat.message",)"
+                       R"("occurred_at":"2026-01-01T00:00:00Z","subject":{"kind":"channel","id":"C1"},)"
+                       R"("attrs":{)") +
+           std::string(attr_member) + R"(:1}})";
+  };
+  const auto name_of = [&](std::string_view attr_member) -> std::string {
+    const auto out = Run(body(attr_member));
+    if (out.rejection || out.events.size() != 1 || out.events[0].attrs_size() != 1) {
+      return "<no event: " + (out.rejection ? out.rejection->detail : std::string()) + ">";
+    }
+    return out.events[0].attrs(0).name();
+  };
+  for (size_t n = 1; n <= 24; ++n) {
+    std::string name;
+    for (size_t i = 0; i < n; ++i) name.push_back(static_cast<char>('a' + (i * 7 + n) % 26));
+    EXPECT_EQ(name_of("\"" + name + "\""), name);
+    for (size_t i = 0; i < n; ++i) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", name[i]);
+      const std::string spelled = name.substr(0, i) + escape + name.substr(i + 1);
+      EXPECT_EQ(name_of("\"" + spelled + "\""), name) << spelled;
+      const std::string quoted = name.substr(0, i) + "\\\"" + name.substr(i);
+      EXPECT_EQ(name_of("\"" + quoted + "\""), name.substr(0, i) + "\"" + name.substr(i))
+          << quoted;
+    }
+  }
 }
 
 TEST_F(CanonicalTest, DirectoryEventsFromATopicAreRejected) {

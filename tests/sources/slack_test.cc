@@ -135,6 +135,15 @@ TEST_F(SlackTest, BlockMentionsWhateverTheSpelling) {
     ASSERT_EQ(out.events.size(), 1u) << spelled;
     EXPECT_EQ(List(out.events[0], "mentions"), std::vector<std::string>{"slack:U2"}) << spelled;
   }
+  // Blocks that cannot hold a mention are skipped unread, as every value a source does not read
+  // (common.h, the preamble): a malformed one no longer quarantines the message. Blocks that
+  // may hold one are walked, and a malformed one is invalid_json as before.
+  const auto skipped = Run(Message(R"("user": "U1", "blocks": [{"type": "text" "text": "a"}, 1 2])"));
+  ASSERT_EQ(skipped.events.size(), 1u);
+  EXPECT_TRUE(List(skipped.events[0], "mentions").empty());
+  const auto walked = Run(Message(R"("user": "U1", "blocks": [{"type": "user" "user_id": "U2"}])"));
+  ASSERT_TRUE(walked.rejection.has_value());
+  EXPECT_EQ(walked.rejection->reason, Reason::kInvalidJson);
   // "user_id" outside a user element, or a user element without it, mentions nobody.
   for (const std::string_view body :
        {R"("user": "U1", "blocks": [{"type": "text", "user_id": "U2", "text": "a\tb"}])",

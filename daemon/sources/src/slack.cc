@@ -133,6 +133,7 @@ bool WalkBlocks(od::value v, int depth, std::vector<std::string_view>& out) {
 
 // Most messages mention nobody in their blocks: skip the walk when the blocks' JSON cannot hold
 // a mention. A mention element needs a `user_id` member, spelled so or with a \u escape.
+// Skipped blocks are not validated, as no value a source skips is (common.h, the preamble).
 bool WalkBlockArray(od::value v, std::vector<std::string_view>& out) {
   od::array arr;
   std::string_view raw;
