@@ -137,29 +137,9 @@ static_assert(std::endian::native == std::endian::little);
 
 }  // namespace
 
-namespace {
-
-// The length of the ASCII prefix of `s`, give or take: every byte before it is ASCII, and it is
-// s.size() exactly when all are.
-size_t AsciiPrefix(std::string_view s) {
+bool IsValidUtf8NotAscii(std::string_view s) {
   size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    if (word & 0x8080808080808080ULL) return i;
-  }
-  for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) & 0x80) return i;
-  }
-  return i;
-}
-
-}  // namespace
-
-bool IsAscii(std::string_view s) { return AsciiPrefix(s) == s.size(); }
-
-bool IsValidUtf8(std::string_view s) {
-  const size_t i = AsciiPrefix(s);
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
   return i == s.size() || google::protobuf::internal::IsStructurallyValidUTF8(
                               s.data() + i, static_cast<int>(s.size() - i));
 }

@@ -596,6 +596,28 @@ TEST(DecodeViewTest, BadUtf8IsRefusedWhereverProtobufRefusesIt) {
   }
 }
 
+// The inline ASCII check reads words, overlapping at the end: a byte of 0x80 or more at any
+// position of a string of any length up to 40 must be seen, and valid UTF-8 pass.
+TEST(DecodeViewTest, TheAsciiCheckSeesEveryByteOfEveryLength) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string s(n, 'a');
+    EXPECT_TRUE(schema::IsAscii(s)) << n;
+    EXPECT_TRUE(schema::IsValidUtf8(s)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string t = s;
+      t[i] = '\x80';
+      EXPECT_FALSE(schema::IsAscii(t)) << n << " at " << i;
+      EXPECT_FALSE(schema::IsValidUtf8(t)) << n << " at " << i;  // a lone continuation byte
+      if (i + 1 < n) {
+        t[i] = '\xc3';
+        t[i + 1] = '\xa9';  // é
+        EXPECT_FALSE(schema::IsAscii(t)) << n << " at " << i;
+        EXPECT_TRUE(schema::IsValidUtf8(t)) << n << " at " << i;
+      }
+    }
+  }
+}
+
 // --- Reuse and copies --------------------------------------------------------------------
 
 TEST(DecodeViewTest, AReusedViewShowsNothingOfThePreviousEvent) {
