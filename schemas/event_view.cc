@@ -34,6 +34,14 @@ EventType TypeOf(std::string_view type) {
   return type.starts_with("directory.") ? EventType::kDirectory : EventType::kOther;
 }
 
+TypeFamily FamilyOf(std::string_view type) {
+  if (type.starts_with("work_item.")) return TypeFamily::kWorkItem;
+  if (type.starts_with("pull_request.")) return TypeFamily::kPullRequest;
+  if (type.starts_with("incident.")) return TypeFamily::kIncident;
+  if (type.starts_with("directory.")) return TypeFamily::kDirectory;
+  return TypeFamily::kOther;
+}
+
 SubjectKind SubjectKindOf(std::string_view kind) {
   if (kind == "work_item") return SubjectKind::kWorkItem;
   if (kind == "pull_request") return SubjectKind::kPullRequest;
@@ -53,6 +61,7 @@ void EventView::Reset() {
   id_ = source_ = type_ = actor_ = {};
   actor_id_ = kNoPersonId;
   type_code_ = EventType::kOther;
+  type_family_ = TypeFamily::kOther;
   subject_kind_ = SubjectKind::kOther;
   occurred_at_ms_ = 0;
   subject_ = {};
@@ -117,6 +126,7 @@ EventView& EventView::operator=(const EventView& other) {
   actor_ = other.actor_;
   actor_id_ = other.actor_id_;
   type_code_ = other.type_code_;
+  type_family_ = other.type_family_;
   subject_kind_ = other.subject_kind_;
   occurred_at_ms_ = other.occurred_at_ms_;
   subject_ = other.subject_;
@@ -142,6 +152,7 @@ void EventView::SortAttrsByName() {
 
 void EventView::Finish() {
   type_code_ = TypeOf(type_);
+  type_family_ = FamilyOf(type_);
   subject_kind_ = SubjectKindOf(subject_.kind_);
   FixLists();
 }

@@ -36,6 +36,11 @@ enum class EventType : uint8_t {
 };
 EventType TypeOf(std::string_view type);
 
+// A type's family, what its name starts with (`incident.` for every incident type, known to
+// EventType or not), decoded once per event like the type.
+enum class TypeFamily : uint8_t { kOther, kWorkItem, kPullRequest, kIncident, kDirectory };
+TypeFamily FamilyOf(std::string_view type);
+
 // The subject kinds of a work activity (docs/design.md section 7.3), decoded once per event
 // like EventType; kOther is every other kind.
 enum class SubjectKind : uint8_t { kOther, kWorkItem, kPullRequest, kIncident };
@@ -131,6 +136,7 @@ class EventView {
   std::string_view source() const { return source_; }
   std::string_view type() const { return type_; }
   EventType type_code() const { return type_code_; }
+  TypeFamily type_family() const { return type_family_; }
   SubjectKind subject_kind() const { return subject_kind_; }
   int64_t occurred_at_ms() const { return occurred_at_ms_; }
   std::string_view actor() const { return actor_; }
@@ -189,6 +195,7 @@ class EventView {
   std::string_view id_, source_, type_, actor_;
   PersonId actor_id_ = kNoPersonId;
   EventType type_code_ = EventType::kOther;
+  TypeFamily type_family_ = TypeFamily::kOther;
   SubjectKind subject_kind_ = SubjectKind::kOther;
   int64_t occurred_at_ms_ = 0;
   Subject subject_;

@@ -70,6 +70,10 @@ using schema::EventView;
   if (a.type_code() != b.type_code()) {
     return Differs("type_code", static_cast<int>(a.type_code()), static_cast<int>(b.type_code()));
   }
+  if (a.type_family() != b.type_family()) {
+    return Differs("type_family", static_cast<int>(a.type_family()),
+                   static_cast<int>(b.type_family()));
+  }
   if (a.subject_kind() != b.subject_kind()) {
     return Differs("subject_kind", static_cast<int>(a.subject_kind()),
                    static_cast<int>(b.subject_kind()));
@@ -376,6 +380,32 @@ TEST(DecodeViewTest, RepeatedSubjectsMergeFieldByField) {
   EXPECT_EQ(view.subject().title(), "title");
   EXPECT_EQ(view.type_code(), schema::EventType::kIncidentTriggered);
   EXPECT_EQ(view.subject_kind(), schema::SubjectKind::kIncident);  // of the merged subject
+}
+
+// A type's family is its name's prefix up to and including the dot, for types EventType knows
+// and types it does not.
+TEST(DecodeViewTest, TheTypeFamilyIsDecodedOnce) {
+  EventView view;  // reused, as a replay does
+  for (const auto& [type, family] : std::vector<std::pair<std::string, schema::TypeFamily>>{
+           {"", schema::TypeFamily::kOther},
+           {"incident", schema::TypeFamily::kOther},
+           {"incidents.triggered", schema::TypeFamily::kOther},
+           {"chat.message", schema::TypeFamily::kOther},
+           {"incident.triggered", schema::TypeFamily::kIncident},
+           {"incident.priority_changed", schema::TypeFamily::kIncident},
+           {"work_item.deleted", schema::TypeFamily::kWorkItem},
+           {"pull_request.opened", schema::TypeFamily::kPullRequest},
+           {"directory.person_upserted", schema::TypeFamily::kDirectory}}) {
+    std::string record;
+    Delimited(record, 4, type);
+    ASSERT_TRUE(DecodeView(record, view).ok());
+    EXPECT_EQ(view.type_family(), family) << type;
+    schema::Event e;
+    e.set_type(type);
+    EXPECT_EQ(EventView(e).type_family(), family) << type;  // a view of a message: the same
+  }
+  ASSERT_TRUE(DecodeView(std::string(), view).ok());  // Reset forgets the last event's
+  EXPECT_EQ(view.type_family(), schema::TypeFamily::kOther);
 }
 
 TEST(DecodeViewTest, TheSubjectKindIsDecodedOnce) {

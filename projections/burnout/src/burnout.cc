@@ -52,16 +52,16 @@ int64_t Burnout::WipOf(const std::string& person) const {
 }
 
 void Burnout::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
-  const std::string_view type = e.type();
-  if (!type.starts_with("directory.")) {
+  const schema::TypeFamily family = e.type_family();
+  if (family != schema::TypeFamily::kDirectory) {
     // IsOwnActivity, with IsWorkActivity asked once.
     const bool work = IsWorkActivity(e);
     if (work || IsOwnActivity(e)) ApplyActivity(e, directory);
     if (work) ApplyWorkOrPage(e.actor(), e.actor_id(), e.occurred_at_ms(), directory, sink);
-    if (type.starts_with("incident.")) ApplyPages(e, directory, sink);
+    if (family == schema::TypeFamily::kIncident) ApplyPages(e, directory, sink);
     if (auto shift = ShiftOf(e)) shifts_.Apply(*shift);  // supersedes within its slot
     if (auto time_off = TimeOffOf(e)) time_offs_.Apply(time_off->first, time_off->second);
-    if (type.starts_with("work_item.")) ApplyWorkItem(e);
+    if (family == schema::TypeFamily::kWorkItem) ApplyWorkItem(e);
   }
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());
 }

@@ -45,12 +45,12 @@ Flow::TeamSeries& Flow::SeriesOf(std::string_view team) {
 }
 
 void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
-  const std::string_view type = e.type();
-  if (type.starts_with("work_item.")) {
+  const schema::TypeFamily family = e.type_family();
+  if (family == schema::TypeFamily::kWorkItem) {
     // GitHub maps PR assignee and label changes to work_item.* on a pull_request subject:
     // those are not work items.
     if (e.subject_kind() != schema::SubjectKind::kPullRequest) ApplyWorkItem(e, directory, sink);
-  } else if (type.starts_with("pull_request.")) {
+  } else if (family == schema::TypeFamily::kPullRequest) {
     ApplyPullRequest(e, directory, sink);
   }
   if (++applied_ % kPruneEvery == 0) Prune(e.occurred_at_ms());

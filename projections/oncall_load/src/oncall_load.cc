@@ -24,7 +24,7 @@ int64_t NightOf(const PersonEntry& entry, EpochMillis at) {
 }  // namespace
 
 void OncallLoad::Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
-  if (e.type().starts_with("incident.")) {
+  if (e.type_family() == schema::TypeFamily::kIncident) {
     ApplyIncident(e, directory, sink);
     for (const auto& page : pages_.Apply(e)) {
       if (page.starts_interruption) Interruption(page.person, e.occurred_at_ms(), directory, sink);
