@@ -214,12 +214,19 @@ size_t EncodeEvent(const EventView& v, const OriginView& origin, std::string& ou
 }
 
 bool EncodedEvents::Append(const EventView& v, const OriginView& origin) {
-  return IsValidUtf8(v, origin) && AppendAsciiStrings(v, origin);
+  if (!IsValidUtf8(v, origin)) return false;
+  AppendChecked(v, origin);
+  return true;
 }
 
 bool EncodedEvents::AppendAsciiStrings(const EventView& v, const OriginView& origin) {
   if (!IsValidUtf8(origin.topic)) return false;
   assert(IsValidUtf8(v, origin));
+  AppendChecked(v, origin);
+  return true;
+}
+
+void EncodedEvents::AppendChecked(const EventView& v, const OriginView& origin) {
   Entry e;
   e.begin = bytes_.size();
   e.id_at = static_cast<uint32_t>(EncodeEvent(v, origin, bytes_));
@@ -227,7 +234,6 @@ bool EncodedEvents::AppendAsciiStrings(const EventView& v, const OriginView& ori
   e.size = static_cast<uint32_t>(bytes_.size() - e.begin);
   e.occurred_at_ms = v.occurred_at_ms();
   entries_.push_back(e);
-  return true;
 }
 
 bool EncodedEvents::Append(const Event& e) {

@@ -195,6 +195,9 @@ class EncodedEvents {
   };
   std::string bytes_;
   std::vector<Entry> entries_;
+  // Encodes `v` (its strings checked) and notes its entry.
+  void AppendChecked(const EventView& v, const OriginView& origin);
+
   EventView scratch_;  // Append(Event)'s view, reused
   // operator[]'s messages, by index (shared: a copy of the events may keep them).
   mutable std::vector<std::shared_ptr<const Event>> parsed_;

@@ -105,6 +105,19 @@ bool WalkBlocks(od::value v, int depth, std::vector<std::string_view>& out) {
   if (t == od::json_type::array) {
     od::array arr;
     if (v.get_array().get(arr)) return false;
+    if (depth == 0) {
+      // Most messages mention nobody: skip the walk when the blocks' JSON cannot hold a mention,
+      // which needs a `user_id` member, spelled so or with a \u escape. Skipped blocks are not
+      // validated, as no value a source skips is (common.h, the preamble).
+      std::string_view raw;
+      bool ignored = false;
+      if (arr.raw_json().get(raw)) return false;
+      if (raw.find("user_id") == std::string_view::npos &&
+          raw.find("\\u") == std::string_view::npos) {
+        return true;
+      }
+      if (arr.reset().get(ignored)) return false;
+    }
     for (auto element : arr) {
       od::value ev;
       if (std::move(element).get(ev) || !WalkBlocks(ev, depth + 1, out)) return false;
@@ -128,25 +141,6 @@ bool WalkBlocks(od::value v, int depth, std::vector<std::string_view>& out) {
     }
   }
   if (type == "user" && !user_id.empty()) out.push_back(user_id);
-  return true;
-}
-
-// Most messages mention nobody in their blocks: skip the walk when the blocks' JSON cannot hold
-// a mention. A mention element needs a `user_id` member, spelled so or with a \u escape.
-// Skipped blocks are not validated, as no value a source skips is (common.h, the preamble).
-bool WalkBlockArray(od::value v, std::vector<std::string_view>& out) {
-  od::array arr;
-  std::string_view raw;
-  if (v.get_array().get(arr) || arr.raw_json().get(raw)) return false;
-  if (raw.find("user_id") == std::string_view::npos && raw.find("\\u") == std::string_view::npos) {
-    return true;
-  }
-  bool ignored = false;
-  if (arr.reset().get(ignored)) return false;
-  for (auto element : arr) {
-    od::value ev;
-    if (std::move(element).get(ev) || !WalkBlocks(ev, 1, out)) return false;
-  }
   return true;
 }
 
@@ -183,12 +177,7 @@ std::optional<Failure> ReadMessageField(std::string_view key, od::value v, Messa
     ok = ReadString(v, text);
     ScanMentions(text, m.text_mentions);
   } else if (key == "blocks") {
-    od::json_type t;
-    if (v.type().get(t) ||
-        !(t == od::json_type::array ? WalkBlockArray(v, m.block_mentions)
-                                    : WalkBlocks(v, 0, m.block_mentions))) {
-      return Failure{Reason::kInvalidJson, "blocks"};
-    }
+    if (!WalkBlocks(v, 0, m.block_mentions)) return Failure{Reason::kInvalidJson, "blocks"};
   } else {
     handled = false;
   }
