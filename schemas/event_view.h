@@ -187,6 +187,14 @@ class EventView {
   void SortAttrsByName();
   // Fixes the lists' spans, the type code and the subject kind.
   void Finish();
+  // Finish() with the codes given: for a decoder whose record stored the codes Finish() gave
+  // (eventlog's compact records), so that the type is not matched against every name again.
+  void FinishWithCodes(EventType type, TypeFamily family, SubjectKind kind) {
+    type_code_ = type;
+    type_family_ = family;
+    subject_kind_ = kind;
+    FixLists();
+  }
 
  private:
   void FixLists();

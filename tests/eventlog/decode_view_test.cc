@@ -18,6 +18,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "event_view.h"
+#include "teamhealth/eventlog/compact.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/generate/generator.h"
 #include "teamhealth/sources/source.h"
@@ -102,9 +103,31 @@ using schema::EventView;
   return ::testing::AssertionSuccess();
 }
 
+// The compact column's record of `view` (compact.h) reads back as the same view, codes
+// included, twice in one chunk (at sequences 41 and 42) and into a reused view.
+void ExpectCompactRoundTrips(const EventView& view) {
+  std::string chunk;
+  AppendCompact(Sequence(41), view, chunk);
+  AppendCompact(Sequence(42), view, chunk);
+  CompactReader reader(chunk);
+  static EventView read;  // reused, as a replay reuses its view
+  for (const uint64_t want : {41, 42}) {
+    Sequence seq;
+    auto r = reader.Next(seq, read);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_TRUE(*r);
+    EXPECT_EQ(seq, Sequence(want));
+    EXPECT_TRUE(SameView(read, view));
+  }
+  Sequence seq;
+  auto end = reader.Next(seq, read);
+  ASSERT_TRUE(end.ok());
+  EXPECT_FALSE(*end);
+}
+
 // Decode() and DecodeView on `record`: when Decode() accepts, DecodeView accepts with the view
-// ViewOf gives of the message; when it refuses and `refuse_too`, DecodeView refuses.
-// Returns whether Decode() accepted.
+// ViewOf gives of the message (and the view's compact record reads back as it); when it refuses
+// and `refuse_too`, DecodeView refuses. Returns whether Decode() accepted.
 bool ExpectAgrees(const std::string& record, bool refuse_too = true) {
   schema::Event e;
   const Status decoded = Decode(record, e);
@@ -116,6 +139,7 @@ bool ExpectAgrees(const std::string& record, bool refuse_too = true) {
     schema::ViewOf(e, expected);
     if (read.ok()) {
       EXPECT_TRUE(SameView(view, expected));
+      ExpectCompactRoundTrips(view);
     }
   } else if (refuse_too) {
     EXPECT_FALSE(read.ok()) << decoded.error().message();
@@ -694,6 +718,88 @@ TEST(DecodeViewTest, ACopyResolvesItsReferencesWithoutTouchingTheOriginal) {
 
 
 // --- The encoder (schema::EncodeEvent, EncodedEvents) ------------------------------------
+
+// --- The compact column's records (compact.h) --------------------------------------------
+
+TEST(CompactTest, LongStringsEmptyListsAndUnsetValuesReadBack) {
+  // A string of 0xFFFF bytes or more takes the long length; 0xFFFE bytes still fit the short.
+  for (const size_t size : {size_t{0}, size_t{0xFFFE}, size_t{0xFFFF}, size_t{70000}}) {
+    SCOPED_TRACE(size);
+    auto e = Ev("incident.triggered", "pagerduty:Q1", "p:01", "incident", "Q1");
+    e.mutable_subject()->set_title(std::string(size, 't'));
+    Str(e, "note", std::string(size, 'n'));
+    List(e, "empty", {});
+    Attr(e, "unset");
+    e.mutable_attrs()->rbegin()->clear_value();
+    Attr(e, "nothing")->set_null_value(true);
+    Attr(e, "yes")->set_bool_value(true);
+    Attr(e, "ratio")->set_double_value(-0.0);
+    ASSERT_TRUE(ExpectAgrees(e.SerializeAsString()));
+  }
+}
+
+TEST(CompactTest, EveryTruncationIsRefusedNamingTheRecord) {
+  for (const auto& e : CanonicalEvents()) {
+    SCOPED_TRACE(e.type());
+    EventView view;
+    ASSERT_TRUE(DecodeView(e.SerializeAsString(), view).ok());
+    std::string chunk;
+    AppendCompact(Sequence(1), view, chunk);
+    const size_t first = chunk.size();
+    AppendCompact(Sequence(2), view, chunk);
+    for (size_t cut = first + 1; cut < chunk.size(); ++cut) {
+      // The first record reads; the second, cut short, is refused (never read past the end).
+      const std::string bytes = chunk.substr(0, cut);
+      CompactReader reader(bytes);
+      Sequence seq;
+      EventView out;
+      auto r = reader.Next(seq, out);
+      ASSERT_TRUE(r.ok() && *r) << cut;
+      r = reader.Next(seq, out);
+      ASSERT_FALSE(r.ok()) << "cut at " << cut << " of " << chunk.size();
+      EXPECT_NE(r.error().message().find("at byte " + std::to_string(first)), std::string::npos)
+          << r.error().message();
+    }
+  }
+}
+
+TEST(CompactTest, CodesOutOfRangeAreRefused) {
+  auto e = Ev("work_item.created", "jira:1", "p:01", "work_item", "J-1");
+  Str(e, "status", "open");
+  EventView view;
+  ASSERT_TRUE(DecodeView(e.SerializeAsString(), view).ok());
+  std::string chunk;
+  AppendCompact(Sequence(1), view, chunk);
+  // The header: seq (8), occurred_at (8), schema version (4), then the type code, the family,
+  // the subject kind and a zero byte.
+  for (const size_t at : {size_t{20}, size_t{21}, size_t{22}, size_t{23}}) {
+    std::string bad = chunk;
+    bad[at] = static_cast<char>(0x7F);
+    CompactReader reader(bad);
+    Sequence seq;
+    EventView out;
+    auto r = reader.Next(seq, out);
+    ASSERT_FALSE(r.ok()) << at;
+    EXPECT_NE(r.error().message().find("code out of range"), std::string::npos);
+  }
+  // The attribute's value kind: after the header (26 bytes), ten strings and the name.
+  size_t at = 26;
+  for (const std::string_view v : {view.id(), view.source(), view.type(), view.actor(),
+                                   view.subject().kind(), view.subject().id(),
+                                   view.subject().key(), view.subject().project(),
+                                   view.subject().service(), view.subject().title()}) {
+    at += 2 + v.size();
+  }
+  at += 2 + std::string_view("status").size();
+  ASSERT_EQ(chunk[at], static_cast<char>(EventView::Value::Kind::kString));
+  chunk[at] = static_cast<char>(9);
+  CompactReader reader(chunk);
+  Sequence seq;
+  EventView out;
+  auto r = reader.Next(seq, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("value kind out of range"), std::string::npos);
+}
 
 schema::OriginView OriginOf(const schema::Event& e) {
   return {e.origin().topic(), e.origin().partition(), e.origin().offset()};

@@ -15,6 +15,7 @@
 
 #include "forwarding_store.h"
 #include "log_events.h"
+#include "teamhealth/eventlog/compact.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/eventlog/indexer.h"
 #include "teamhealth/eventlog/keys.h"
@@ -76,9 +77,21 @@ std::set<std::string> ExpectedIndexKeys(EventLog& log, uint64_t through) {
   return out;
 }
 
+// The time and subject index keys of the store (the column also holds the compact column's
+// chunks: ChunkKeys).
 std::set<std::string> IndexKeys(storage::Store& store) {
   std::set<std::string> out;
-  for (const auto& [k, _] : ColumnContents(store, Column::kIndexes)) out.insert(k);
+  for (const auto& [k, _] : ColumnContents(store, Column::kIndexes)) {
+    if (k.starts_with(keys::kTimeIndex) || k.starts_with(keys::kSubjectIndex)) out.insert(k);
+  }
+  return out;
+}
+
+std::set<std::string> ChunkKeys(storage::Store& store) {
+  std::set<std::string> out;
+  for (const auto& [k, _] : ColumnContents(store, Column::kIndexes)) {
+    if (k.starts_with(keys::kCompactChunk)) out.insert(k);
+  }
   return out;
 }
 
@@ -223,6 +236,34 @@ class IndexesTest : public ::testing::Test {
     auto got = log_->NewestEventTime();
     ASSERT_TRUE(got.ok()) << got.error().message();
     EXPECT_EQ(*got, newest);
+    ExpectViewsExact(rows);
+  }
+
+  // ForEachView (the compact column through its checkpoint, then the log) gives every event's
+  // fields from any start, and stops when told.
+  void ExpectViewsExact(const std::vector<Row>& rows, std::vector<uint64_t> starts = {}) {
+    SCOPED_TRACE("compact column through " + std::to_string(log_->CompactSequence().value()));
+    const uint64_t last = log_->LastSequence().value();
+    const uint64_t compacted = log_->CompactSequence().value();
+    starts.insert(starts.end(), {uint64_t{0}, uint64_t{1}, uint64_t{2}, compacted, compacted + 1,
+                                 last / 2 + 1, last, last + 1});
+    for (const uint64_t from : starts) {
+      for (const size_t limit : {size_t{3}, std::numeric_limits<size_t>::max()}) {
+        std::vector<std::pair<uint64_t, std::string>> got, want;
+        for (const auto& r : rows) {
+          if (r.seq < from || want.size() == limit) continue;
+          schema::Event e = r.e;
+          e.clear_origin();  // not part of a view
+          want.emplace_back(r.seq, e.SerializeAsString());
+        }
+        const Status st = log_->ForEachView(Sequence(from), [&](Sequence s, schema::EventView& v) {
+          got.emplace_back(s.value(), schema::ToMessage(v).SerializeAsString());
+          return got.size() < limit;
+        });
+        ASSERT_TRUE(st.ok()) << st.error().message();
+        EXPECT_EQ(got, want) << "from " << from << ", at most " << limit;
+      }
+    }
   }
 
   testing::TempDir dir_;
@@ -252,8 +293,9 @@ TEST_F(IndexesTest, IndexThroughWritesTheKeysAndTheCheckpointInOneWrite) {
   auto n = (*log)->IndexThrough(2);
   ASSERT_TRUE(n.ok()) << n.error().message();
   EXPECT_EQ(*n, 2u);
-  // Two events, each a time and a subject key, and the checkpoint.
-  ASSERT_EQ(counting.writes, (std::vector<int>{5}));
+  // Two events, each a time and a subject key, the checkpoint, and the compact column's chunk
+  // and checkpoint.
+  ASSERT_EQ(counting.writes, (std::vector<int>{7}));
   EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(**log, 2));
   EXPECT_EQ(StoredCheckpoint(*store_), 2u);
   EXPECT_EQ((*log)->IndexedSequence(), Sequence(2));
@@ -263,9 +305,12 @@ TEST_F(IndexesTest, IndexThroughWritesTheKeysAndTheCheckpointInOneWrite) {
   n = (*log)->IndexThrough(100);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0u);  // caught up: no write
-  EXPECT_EQ(counting.writes, (std::vector<int>{5, 3}));
+  EXPECT_EQ(counting.writes, (std::vector<int>{7, 5}));
   EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(**log, 3));
   EXPECT_EQ(StoredCheckpoint(*store_), 3u);
+  EXPECT_EQ((*log)->CompactSequence(), Sequence(3));
+  EXPECT_EQ(ChunkKeys(*store_), (std::set<std::string>{keys::CompactChunkKey(Sequence(1)),
+                                                       keys::CompactChunkKey(Sequence(3))}));
 }
 
 TEST_F(IndexesTest, AFailedIndexWriteLeavesTheIndexesAtTheirCheckpoint) {
@@ -277,8 +322,10 @@ TEST_F(IndexesTest, AFailedIndexWriteLeavesTheIndexesAtTheirCheckpoint) {
   failing.fail_writes = true;
   EXPECT_FALSE((*log)->IndexThrough(10).ok());
   EXPECT_EQ((*log)->IndexedSequence(), Sequence(1));
+  EXPECT_EQ((*log)->CompactSequence(), Sequence(1));
   EXPECT_EQ(StoredCheckpoint(*store_), 1u);
   EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 1));
+  EXPECT_EQ(ChunkKeys(*store_), std::set<std::string>{keys::CompactChunkKey(Sequence(1))});
   failing.fail_writes = false;
   auto n = (*log)->IndexThrough(10);
   ASSERT_TRUE(n.ok());
@@ -415,7 +462,13 @@ TEST_F(IndexesTest, ALogWrittenWithIndexesInlineOpensIndexedThroughItsLastSequen
   }
   Reopen();
   EXPECT_EQ(log_->IndexedSequence(), Sequence(50));
+  EXPECT_EQ(log_->CompactSequence(), Sequence(0));  // no compact column yet
   EXPECT_FALSE(StoredCheckpoint(*store_));  // opening writes nothing
+  ExpectReadersExact("old log, no compact column");
+  // The pass writes the compact column for the old events, and no index key.
+  EXPECT_EQ(*log_->IndexThrough(100), 50u);
+  EXPECT_EQ(log_->CompactSequence(), Sequence(50));
+  EXPECT_FALSE(StoredCheckpoint(*store_));
   EXPECT_EQ(*log_->IndexThrough(100), 0u);
   ExpectReadersExact("old log");
   // The first write of events stores the checkpoint with them.
@@ -461,6 +514,100 @@ TEST_F(IndexesTest, DirectoryAndEraseEventsAreIndexedBehindTheLogToo) {
   ASSERT_TRUE(log_->IndexAll().ok());
   EXPECT_EQ(IndexKeys(*store_), ExpectedIndexKeys(*log_, 2));
   ExpectReadersExact("indexed");
+}
+
+// Events with a long title now and then, so that chunks end by size as well as by count.
+std::vector<schema::Event> EventsForChunks(std::mt19937_64& rng, const std::string& prefix,
+                                           int n) {
+  auto events = RandomEvents(rng, prefix, n);
+  for (size_t i = 0; i < events.size(); i += 40) {
+    events[i].mutable_subject()->set_title(std::string(20000, 'x'));
+  }
+  return events;
+}
+
+// Every start: the first, last and next of each chunk, among others.
+std::vector<uint64_t> EveryStart(uint64_t last) {
+  std::vector<uint64_t> out;
+  for (uint64_t s = 1; s <= last + 1; ++s) out.push_back(s);
+  return out;
+}
+
+TEST_F(IndexesTest, TheCompactColumnReadsAlikeFromAnyStartAndAnyChunk) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  Append(EventsForChunks(rng, "x", 700));
+  ASSERT_EQ(*log_->IndexThrough(300), 300u);
+  EXPECT_EQ(log_->CompactSequence(), Sequence(300));
+  ExpectViewsExact(All(), EveryStart(700));
+  ASSERT_TRUE(log_->IndexAll(1000).ok());
+  EXPECT_EQ(log_->CompactSequence(), Sequence(700));
+  ExpectReadersExact("caught up");
+  ExpectViewsExact(All(), EveryStart(700));
+  // Chunks of consecutive events, none longer than the limits allow: by count (256), or cut
+  // once past 64 KiB (three long titles), each pass starting its own.
+  const auto chunks = ChunkKeys(*store_);
+  std::vector<uint64_t> firsts;
+  for (const auto& k : chunks) firsts.push_back(*keys::ReadU64(std::string_view(k).substr(1)));
+  EXPECT_EQ(firsts.front(), 1u);
+  EXPECT_NE(std::find(firsts.begin(), firsts.end(), 301u), firsts.end());
+  for (size_t i = 1; i < firsts.size(); ++i) {
+    EXPECT_LE(firsts[i] - firsts[i - 1], kCompactChunkRecords);
+  }
+  EXPECT_GE(firsts.size(), 700 / 121u);  // at most 3 long titles (40 apart) per 64 KiB chunk
+}
+
+TEST_F(IndexesTest, AMissingChunkIsAnErrorNamingTheEvent) {
+  std::mt19937_64 rng(3);
+  Append(RandomEvents(rng, "x", 600));
+  ASSERT_TRUE(log_->IndexAll(1000).ok());
+  const auto chunks = ChunkKeys(*store_);
+  ASSERT_EQ(chunks.size(), 3u);  // 1, 257, 513
+  storage::WriteBatch wb;
+  wb.Delete(Column::kIndexes, keys::CompactChunkKey(Sequence(257)));
+  ASSERT_TRUE(store_->Write(wb).ok());
+  size_t seen = 0;
+  const Status st = log_->ForEachView(Sequence(1), [&](Sequence, schema::EventView&) {
+    ++seen;
+    return true;
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("no event 257"), std::string::npos) << st.error().message();
+  EXPECT_EQ(seen, 256u);
+}
+
+// A compact column whose checkpoint the log cannot have (past its end: a state directory put
+// back from an older copy), or of another format, is not read, and is written again from the
+// start, its stale chunks deleted in the first pass.
+TEST_F(IndexesTest, AStaleCompactColumnIsWrittenAgainFromTheStart) {
+  for (const std::string bad : {"ahead of the log", "another format"}) {
+    SCOPED_TRACE(bad);
+    std::mt19937_64 rng(11);
+    Append(RandomEvents(rng, bad, 10));
+    ASSERT_TRUE(log_->IndexAll().ok());
+    const uint64_t last = log_->LastSequence().value();
+    {
+      storage::WriteBatch wb;
+      std::string checkpoint;
+      keys::AppendU64(checkpoint, bad == "ahead of the log" ? last + 40 : last);
+      checkpoint.push_back(bad == "ahead of the log" ? static_cast<char>(kCompactFormat) : 99);
+      wb.Put(Column::kMeta, keys::kCompactThroughKey, checkpoint);
+      wb.Put(Column::kIndexes, keys::CompactChunkKey(Sequence(last + 3)), "garbage");
+      wb.Put(Column::kIndexes, keys::CompactChunkKey(Sequence(2)), "garbage");
+      ASSERT_TRUE(store_->Write(wb).ok());
+    }
+    Reopen();
+    EXPECT_EQ(log_->CompactSequence(), Sequence(0));
+    ExpectReadersExact("stale column, not read");
+    ASSERT_TRUE(log_->IndexAll().ok());
+    EXPECT_EQ(log_->CompactSequence(), Sequence(last));
+    EXPECT_EQ(ChunkKeys(*store_), std::set<std::string>{keys::CompactChunkKey(Sequence(1))});
+    ExpectReadersExact("written again");
+    Reopen();
+    EXPECT_EQ(log_->CompactSequence(), Sequence(last));
+  }
 }
 
 TEST_F(IndexesTest, TheIndexerFollowsTheLogUntilStopped) {

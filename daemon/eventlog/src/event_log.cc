@@ -1,5 +1,7 @@
 #include "teamhealth/eventlog/event_log.h"
 
+#include "teamhealth/eventlog/compact.h"
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -7,6 +9,7 @@
 
 #include "person_fields.h"
 #include "teamhealth/base/hash.h"
+#include "teamhealth/eventlog/compact.h"
 #include "teamhealth/eventlog/keys.h"
 
 namespace teamhealth::eventlog {
@@ -93,7 +96,8 @@ Status EventLog::Load() {
     }
   }
   if (auto s = m->status(); !s) return s;
-  return LoadIndexCheckpoint();
+  if (auto s = LoadIndexCheckpoint(); !s) return s;
+  return LoadCompactCheckpoint();
 }
 
 Result<AppendOutcome> EventLog::Append(IngestBatch& batch) {
@@ -302,13 +306,65 @@ Status EventLog::ForEach(Sequence from,
 
 Status EventLog::ForEachView(Sequence from,
                              const std::function<bool(Sequence, schema::EventView&)>& fn) {
-  auto it = store_.NewIterator(Column::kLog);
+  // The compact column up to its checkpoint, read before the snapshot: the write that moved
+  // it is in the snapshot, chunks and all. Then the log after it, through the same snapshot.
+  const uint64_t compacted = compact_through_.load(std::memory_order_acquire);
+  auto view = store_.NewReadView();
   schema::EventView e;
-  for (it->Seek(keys::SequenceKey(from)); it->Valid(); it->Next()) {
+  uint64_t next = std::max<uint64_t>(from.value(), 1);
+  if (next <= compacted) {
+    bool more = true;
+    if (auto s = ReadCompact(*view, next, compacted, e, fn, more); !s || !more) return s;
+  }
+  auto it = view->NewIterator(Column::kLog);
+  for (it->Seek(keys::SequenceKey(Sequence(next))); it->Valid(); it->Next()) {
     if (auto s = DecodeView(it->value(), e); !s) return s;
     if (!fn(Sequence(keys::ReadU64(it->key()).value_or(0)), e)) break;
   }
   return it->status();
+}
+
+Status EventLog::ReadCompact(storage::ReadView& view, uint64_t& next, uint64_t through,
+                             schema::EventView& e,
+                             const std::function<bool(Sequence, schema::EventView&)>& fn,
+                             bool& more) {
+  // The chunk that holds `next`: the last one whose first sequence is not after it.
+  auto it = view.NewIterator(Column::kIndexes);
+  const std::string start = keys::CompactChunkKey(Sequence(next));
+  it->Seek(start);
+  if (!it->Valid() || it->key() != start) {
+    if (it->Valid()) {
+      it->Prev();
+    } else {
+      it->SeekToLast();
+    }
+  }
+  Sequence seq;
+  for (; it->Valid() && it->key().starts_with(keys::kCompactChunk) && next <= through;
+       it->Next()) {
+    CompactReader chunk(it->value());
+    for (;;) {
+      auto read = chunk.Next(seq, e);
+      if (!read) return read.error();
+      if (!*read || seq.value() > through) break;
+      if (seq.value() < next) continue;  // the chunk's records before `next`
+      if (seq.value() != next) {
+        return Error("the compact column has no event " + std::to_string(next) + " (next: " +
+                     std::to_string(seq.value()) + ")");
+      }
+      ++next;
+      if (!fn(seq, e)) {
+        more = false;
+        return Status::Ok();
+      }
+    }
+  }
+  if (auto s = it->status(); !s) return s;
+  if (next <= through) {
+    return Error("the compact column ends before its checkpoint: no event " +
+                 std::to_string(next) + " (checkpoint " + std::to_string(through) + ")");
+  }
+  return Status::Ok();
 }
 
 Status EventLog::ForEachQuarantined(

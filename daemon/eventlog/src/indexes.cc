@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "teamhealth/eventlog/compact.h"
 #include "teamhealth/eventlog/event_log.h"
 #include "teamhealth/eventlog/index_fields.h"
 #include "teamhealth/eventlog/keys.h"
@@ -213,9 +214,73 @@ void EventLog::StageIndexCheckpoint(storage::WriteBatch& wb) const {
   }
 }
 
+Status EventLog::LoadCompactCheckpoint() {
+  auto v = store_.Get(Column::kMeta, keys::kCompactThroughKey);
+  if (!v) return v.error();
+  compact_through_.store(0, std::memory_order_release);
+  compact_purge_ = false;
+  if (!*v) return Status::Ok();  // never written: no chunk either (they go with it)
+  const auto through = keys::ReadU64(**v);
+  const bool same_format = (*v)->size() == 9 && static_cast<uint8_t>((**v)[8]) == kCompactFormat;
+  if (!through || !same_format || *through > last_seq_.load(std::memory_order_acquire)) {
+    // Chunks of another format, or of events this log no longer has: none is read, and the
+    // column is written again from the start, its first pass deleting them. Open never writes.
+    compact_purge_ = true;
+    return Status::Ok();
+  }
+  compact_through_.store(*through, std::memory_order_release);
+  return Status::Ok();
+}
+
+namespace {
+
+// The compact column's part of one pass: chunks of consecutive records.
+class ChunkWriter {
+ public:
+  void Add(Sequence seq, const schema::EventView& e) {
+    if (chunks_.empty() || records_ == kCompactChunkRecords ||
+        chunks_.back().second.size() >= kCompactChunkBytes) {
+      chunks_.emplace_back(keys::CompactChunkKey(seq), std::string());
+      records_ = 0;
+    }
+    AppendCompact(seq, e, chunks_.back().second);
+    ++records_;
+  }
+  void Stage(storage::WriteBatch& wb) const {
+    for (const auto& [key, chunk] : chunks_) wb.Put(Column::kIndexes, key, chunk);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> chunks_;
+  size_t records_ = 0;
+};
+
+std::string CompactCheckpointValue(uint64_t through) {
+  std::string v = U64Value(through);
+  v.push_back(static_cast<char>(kCompactFormat));
+  return v;
+}
+
+// Deletes every chunk of the column (in `wb`).
+Status StageChunkPurge(storage::Store& store, storage::WriteBatch& wb) {
+  auto it = store.NewIterator(Column::kIndexes);
+  for (it->Seek(std::string(1, keys::kCompactChunk));
+       it->Valid() && it->key().starts_with(keys::kCompactChunk); it->Next()) {
+    wb.Delete(Column::kIndexes, it->key());
+  }
+  return it->status();
+}
+
+}  // namespace
+
 Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   std::lock_guard lock(index_mu_);
-  const uint64_t from = indexed_through_.load(std::memory_order_acquire) + 1;
+  // The indexes and the compact column keep their own checkpoints (a log written before the
+  // column has its indexes and no column): one pass reads from the earlier and writes each
+  // what it lacks.
+  const uint64_t index_from = indexed_through_.load(std::memory_order_acquire) + 1;
+  const uint64_t compact_from = compact_through_.load(std::memory_order_acquire) + 1;
+  const uint64_t from = std::min(index_from, compact_from);
   const uint64_t last = last_seq_.load(std::memory_order_acquire);
   if (from > last || max_events == 0) return uint64_t{0};
   // (No overflow for any max_events: the distance to the end is compared, not summed.)
@@ -225,20 +290,33 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   // list, whose insert starts from where the last one ended. In log order (times and subjects
   // at random) every insert searched from the top: ~70 % of the indexer's CPU.
   std::vector<std::string> index_keys;
-  index_keys.reserve(2 * (through - from + 1));
+  if (index_from <= through) index_keys.reserve(2 * (through - index_from + 1));
+  ChunkWriter chunks;
   auto it = store_.NewIterator(Column::kLog);
   IndexFields f;
+  schema::EventView view;
   uint64_t expected = from;
   for (it->Seek(keys::SequenceKey(Sequence(from))); it->Valid() && expected <= through;
        it->Next()) {
     const auto seq = keys::ReadU64(it->key());
     if (!seq || *seq != expected) break;
-    if (auto s = ReadIndexFields(it->value(), f); !s) {
-      return Error("cannot index event " + std::to_string(expected) + ": " + s.error().message());
+    if (expected >= index_from) {
+      if (auto s = ReadIndexFields(it->value(), f); !s) {
+        return Error("cannot index event " + std::to_string(expected) + ": " +
+                     s.error().message());
+      }
+      index_keys.push_back(keys::TimeIndexKey(f.occurred_at_ms, Sequence(expected)));
+      if (!f.subject_id.empty()) {
+        index_keys.push_back(
+            keys::SubjectIndexKey(f.subject_kind, f.subject_id, Sequence(expected)));
+      }
     }
-    index_keys.push_back(keys::TimeIndexKey(f.occurred_at_ms, Sequence(expected)));
-    if (!f.subject_id.empty()) {
-      index_keys.push_back(keys::SubjectIndexKey(f.subject_kind, f.subject_id, Sequence(expected)));
+    if (expected >= compact_from) {
+      if (auto s = DecodeView(it->value(), view); !s) {
+        return Error("cannot index event " + std::to_string(expected) + ": " +
+                     s.error().message());
+      }
+      chunks.Add(Sequence(expected), view);
     }
     ++expected;
   }
@@ -248,17 +326,27 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   }
   std::sort(index_keys.begin(), index_keys.end());
   storage::WriteBatch wb;
+  if (compact_purge_) {
+    if (auto s = StageChunkPurge(store_, wb); !s) return s.error();
+  }
   for (const auto& key : index_keys) wb.Put(Column::kIndexes, key, {});
-  wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(through));
+  chunks.Stage(wb);
+  if (index_from <= through) wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(through));
+  if (compact_from <= through) {
+    wb.Put(Column::kMeta, keys::kCompactThroughKey, CompactCheckpointValue(through));
+  }
   if (auto s = store_.Write(wb); !s) return s.error();
-  indexed_through_.store(through, std::memory_order_release);
+  compact_purge_ = false;
+  if (index_from <= through) indexed_through_.store(through, std::memory_order_release);
+  if (compact_from <= through) compact_through_.store(through, std::memory_order_release);
   return through - from + 1;
 }
 
 Result<uint64_t> EventLog::IndexAll(uint64_t batch_events) {
   const uint64_t target = last_seq_.load(std::memory_order_acquire);
   uint64_t total = 0;
-  while (indexed_through_.load(std::memory_order_acquire) < target) {
+  while (std::min(indexed_through_.load(std::memory_order_acquire),
+                  compact_through_.load(std::memory_order_acquire)) < target) {
     auto n = IndexThrough(batch_events);
     if (!n) return n.error();
     if (*n == 0) break;

@@ -48,6 +48,12 @@ std::string TimeIndexKey(int64_t occurred_at_ms, Sequence seq) {
   return k;
 }
 
+std::string CompactChunkKey(Sequence first) {
+  std::string k(1, kCompactChunk);
+  AppendU64(k, first.value());
+  return k;
+}
+
 std::optional<int64_t> TimeOfTimeIndexKey(std::string_view key) {
   if (key.size() != 17 || key[0] != kTimeIndex) return std::nullopt;
   return static_cast<int64_t>(*ReadU64(key.substr(1)) ^ (uint64_t{1} << 63));

@@ -121,16 +121,22 @@ class EventLog final {
 
   Sequence LastSequence() const { return Sequence(last_seq_.load(std::memory_order_acquire)); }
 
-  // Indexes (time and subject) up to `max_events` events after the checkpoint, in sequence
-  // order, and moves the checkpoint past them, all in ONE write: a crash leaves the indexes
-  // exactly at their checkpoint. Events are immutable, so indexing again is harmless. Returns
-  // how many events were indexed (0: caught up with LastSequence()).
+  // Indexes (time and subject) and writes the compact column (compact.h) for up to
+  // `max_events` events after the earlier of their two checkpoints, in sequence order, and
+  // moves each checkpoint past them, all in ONE write: a crash leaves the indexes and the
+  // column exactly at their checkpoints. Events are immutable, so indexing again is harmless.
+  // Returns how many events the pass read (0: both caught up with LastSequence()).
   Result<uint64_t> IndexThrough(uint64_t max_events);
-  // IndexThrough() until caught up with LastSequence() as of the call.
+  // IndexThrough() until both are caught up with LastSequence() as of the call.
   Result<uint64_t> IndexAll(uint64_t batch_events = 50000);
-  // The last sequence covered by the indexes (their checkpoint).
+  // The last sequence covered by the time and subject indexes (their checkpoint).
   Sequence IndexedSequence() const {
     return Sequence(indexed_through_.load(std::memory_order_acquire));
+  }
+  // The last sequence the compact column holds (its checkpoint): 0 for a log written before
+  // the column existed, until the indexer has caught up with it.
+  Sequence CompactSequence() const {
+    return Sequence(compact_through_.load(std::memory_order_acquire));
   }
   // The newest occurred_at of the log (the time index's last key or a newer event not indexed
   // yet); std::numeric_limits<EpochMillis>::min() for an empty log.
@@ -142,9 +148,10 @@ class EventLog final {
   Result<std::optional<schema::Event>> Read(Sequence seq);
   // Calls `fn` for each event with sequence >= from, in order, until it returns false.
   Status ForEach(Sequence from, const std::function<bool(Sequence, const schema::Event&)>& fn);
-  // The same with each event as a view of its stored record (DecodeView: no message is built),
-  // valid during the call; `fn` may rewrite its references (the pipeline resolves them).
-  // What replays use.
+  // The same with each event as a view (no message is built), valid during the call; `fn` may
+  // rewrite its references (the pipeline resolves them). What replays use. The events up to
+  // CompactSequence() are read from the compact column (compact.h), the rest from their stored
+  // records (DecodeView), through one snapshot: the same views either way.
   Status ForEachView(Sequence from,
                      const std::function<bool(Sequence, schema::EventView&)>& fn);
   // Calls `fn` for each event with occurred_at < `before`, in event-time order (ties in log
@@ -194,6 +201,13 @@ class EventLog final {
                         storage::WriteBatch& wb, std::string& scratch);
   // Reads the index checkpoint at open (indexes.cc); see checkpoint_to_store_.
   Status LoadIndexCheckpoint();
+  // Reads the compact column's checkpoint at open (indexes.cc); see compact_purge_.
+  Status LoadCompactCheckpoint();
+  // ForEachView's part in the compact column: events `next`..`through` from its chunks in
+  // `view`, moving `next` past each passed to `fn`; `more` false once `fn` returned false.
+  Status ReadCompact(storage::ReadView& view, uint64_t& next, uint64_t through,
+                     schema::EventView& e,
+                     const std::function<bool(Sequence, schema::EventView&)>& fn, bool& more);
   // Adds the index checkpoint to a write that appends events, while it is not stored yet, and
   // notes it stored once that write succeeded (writer thread).
   void StageIndexCheckpoint(storage::WriteBatch& wb) const;
@@ -212,6 +226,13 @@ class EventLog final {
   // own write, no checkpoint key) its last sequence at open. It travels with the next write
   // of events, so a log with events always has its checkpoint key and Open never writes.
   std::optional<uint64_t> checkpoint_to_store_;
+  // The compact column's checkpoint: every event up to it is in a chunk. Readers use no chunk
+  // past it, and read it before their snapshot, so what it covers is in what they read.
+  std::atomic<uint64_t> compact_through_{0};
+  // The column must be written again from the start (IndexThrough, under index_mu_): its
+  // stored checkpoint had another format, or was past the log's end (a state directory put
+  // back from an older copy). The first pass deletes every chunk in its write.
+  bool compact_purge_ = false;
   std::mutex index_mu_;  // one IndexThrough at a time
   uint64_t last_quarantine_ = 0;
   Counters counters_;

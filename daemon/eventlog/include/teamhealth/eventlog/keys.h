@@ -29,5 +29,12 @@ std::string SubjectIndexKey(std::string_view kind, std::string_view id, Sequence
 // Meta column: the last sequence whose index keys are written (u64 BE). Written by
 // EventLog::IndexThrough in the same write as the keys it covers.
 inline constexpr std::string_view kIndexedThroughKey = "indexes/through";
+// The compact column (compact.h), in the indexes' column: the tag and the first sequence of
+// the chunk (u64 BE) -> the chunk's records. Its checkpoint in the meta column: the last
+// sequence the chunks hold (u64 BE) and the records' format (one byte), written in the same
+// write as the chunks it covers.
+inline constexpr char kCompactChunk = 'r';
+std::string CompactChunkKey(Sequence first);
+inline constexpr std::string_view kCompactThroughKey = "compact/through";
 
 }  // namespace teamhealth::eventlog::keys

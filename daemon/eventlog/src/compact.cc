@@ -1,0 +1,212 @@
+// The compact column's records (compact.h): written by the indexer from views DecodeView gave,
+// read back by replays. Reading is a walk of fixed-width fields, each bounded by the chunk's end.
+#include "teamhealth/eventlog/compact.h"
+
+#include <bit>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+namespace teamhealth::eventlog {
+namespace {
+
+using schema::EventView;
+using Kind = EventView::Value::Kind;
+
+// The last enumerator of each code a record stores: a byte past it is a corrupt record.
+constexpr uint8_t kLastType = static_cast<uint8_t>(schema::EventType::kDirectory);
+constexpr uint8_t kLastFamily = static_cast<uint8_t>(schema::TypeFamily::kDirectory);
+constexpr uint8_t kLastSubjectKind = static_cast<uint8_t>(schema::SubjectKind::kIncident);
+constexpr uint8_t kLastValueKind = static_cast<uint8_t>(Kind::kList);
+// A string's u16 length that says the real length follows as a u32.
+constexpr uint16_t kLongString = 0xFFFF;
+
+template <typename T>
+T LittleEndian(T v) {
+  static_assert(std::is_unsigned_v<T>);
+  if constexpr (std::endian::native == std::endian::big) {
+    if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(v));
+    if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(v));
+    if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(v));
+  }
+  return v;
+}
+
+template <typename T>
+void Put(std::string& out, T v) {
+  v = LittleEndian(v);
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));
+  out.append(bytes, sizeof(T));
+}
+
+void PutString(std::string& out, std::string_view s) {
+  if (s.size() < kLongString) {
+    Put<uint16_t>(out, static_cast<uint16_t>(s.size()));
+  } else {
+    Put<uint16_t>(out, kLongString);
+    Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  }
+  out.append(s);
+}
+
+// Reads of one record: each checks the chunk's end first.
+class In {
+ public:
+  In(const char*& p, const char* end) : p_(p), end_(end) {}
+
+  template <typename T>
+  bool Get(T& v) {
+    if (static_cast<size_t>(end_ - p_) < sizeof(T)) return false;
+    std::memcpy(&v, p_, sizeof(T));
+    v = LittleEndian(v);
+    p_ += sizeof(T);
+    return true;
+  }
+
+  bool String(std::string_view& s) {
+    uint16_t short_size;
+    if (!Get(short_size)) return false;
+    size_t size = short_size;
+    if (short_size == kLongString) {
+      uint32_t long_size;
+      if (!Get(long_size)) return false;
+      size = long_size;
+    }
+    if (static_cast<size_t>(end_ - p_) < size) return false;
+    s = std::string_view(p_, size);
+    p_ += size;
+    return true;
+  }
+
+ private:
+  const char*& p_;
+  const char* const end_;
+};
+
+}  // namespace
+
+void AppendCompact(Sequence seq, const EventView& e, std::string& chunk) {
+  Put<uint64_t>(chunk, seq.value());
+  Put<uint64_t>(chunk, static_cast<uint64_t>(e.occurred_at_ms()));
+  Put<uint32_t>(chunk, e.schema_version());
+  Put<uint8_t>(chunk, static_cast<uint8_t>(e.type_code()));
+  Put<uint8_t>(chunk, static_cast<uint8_t>(e.type_family()));
+  Put<uint8_t>(chunk, static_cast<uint8_t>(e.subject_kind()));
+  Put<uint8_t>(chunk, 0);
+  Put<uint16_t>(chunk, static_cast<uint16_t>(e.attrs().size()));
+  const auto& s = e.subject();
+  for (const std::string_view v : {e.id(), e.source(), e.type(), e.actor(), s.kind(), s.id(),
+                                   s.key(), s.project(), s.service(), s.title()}) {
+    PutString(chunk, v);
+  }
+  for (const auto& a : e.attrs()) {
+    PutString(chunk, a.name());
+    const auto& v = a.value();
+    Put<uint8_t>(chunk, static_cast<uint8_t>(v.kind()));
+    switch (v.kind()) {
+      case Kind::kNotSet:
+      case Kind::kNull: break;
+      case Kind::kString: PutString(chunk, v.string_value()); break;
+      case Kind::kInt: Put<uint64_t>(chunk, static_cast<uint64_t>(v.int_value())); break;
+      case Kind::kDouble: Put<uint64_t>(chunk, std::bit_cast<uint64_t>(v.double_value())); break;
+      case Kind::kBool: Put<uint8_t>(chunk, v.bool_value() ? 1 : 0); break;
+      case Kind::kList: {
+        const auto items = v.list_value().values();
+        Put<uint32_t>(chunk, static_cast<uint32_t>(items.size()));
+        for (const std::string_view item : items) PutString(chunk, item);
+        break;
+      }
+    }
+  }
+}
+
+Result<bool> CompactReader::Next(Sequence& seq, EventView& out) {
+  if (p_ == end_) return false;
+  const char* const start = p_;
+  auto corrupt = [&](const char* what) {
+    return Error("corrupt compact chunk: " + std::string(what) + " in the record at byte " +
+                 std::to_string(start - begin_));
+  };
+  In in(p_, end_);
+  uint64_t s, at;
+  uint32_t version;
+  uint8_t type, family, kind, zero;
+  uint16_t attrs;
+  if (!in.Get(s) || !in.Get(at) || !in.Get(version) || !in.Get(type) || !in.Get(family) ||
+      !in.Get(kind) || !in.Get(zero) || !in.Get(attrs)) {
+    return corrupt("truncated header");
+  }
+  if (type > kLastType || family > kLastFamily || kind > kLastSubjectKind || zero != 0) {
+    return corrupt("code out of range");
+  }
+  out.Reset();
+  out.set_schema_version(version);
+  out.set_occurred_at_ms(static_cast<int64_t>(at));
+  std::string_view id, source, type_name, actor;
+  EventView::Subject& subject = out.mutable_subject();
+  if (!in.String(id) || !in.String(source) || !in.String(type_name) || !in.String(actor) ||
+      !in.String(subject.kind_) || !in.String(subject.id_) || !in.String(subject.key_) ||
+      !in.String(subject.project_) || !in.String(subject.service_) ||
+      !in.String(subject.title_)) {
+    return corrupt("truncated string");
+  }
+  out.set_id(id);
+  out.set_source(source);
+  out.set_type(type_name);
+  out.set_actor(actor);
+  for (uint16_t i = 0; i < attrs; ++i) {
+    std::string_view name;
+    uint8_t value_kind;
+    if (!in.String(name) || !in.Get(value_kind)) return corrupt("truncated attribute");
+    if (value_kind > kLastValueKind) return corrupt("value kind out of range");
+    out.AddAttr(name);
+    bool ok = true;
+    switch (static_cast<Kind>(value_kind)) {
+      case Kind::kNotSet: break;
+      case Kind::kNull: out.SetNull(); break;
+      case Kind::kString: {
+        std::string_view v;
+        ok = in.String(v);
+        out.SetString(v);
+        break;
+      }
+      case Kind::kInt: {
+        uint64_t v = 0;
+        ok = in.Get(v);
+        out.SetInt(static_cast<int64_t>(v));
+        break;
+      }
+      case Kind::kDouble: {
+        uint64_t v = 0;
+        ok = in.Get(v);
+        out.SetDouble(std::bit_cast<double>(v));
+        break;
+      }
+      case Kind::kBool: {
+        uint8_t v = 0;
+        ok = in.Get(v) && v <= 1;
+        out.SetBool(v != 0);
+        break;
+      }
+      case Kind::kList: {
+        uint32_t n = 0;
+        ok = in.Get(n);
+        out.SetList();
+        std::string_view item;
+        for (uint32_t k = 0; ok && k < n; ++k) {
+          ok = in.String(item);
+          if (ok) out.AddListItem(item);
+        }
+        break;
+      }
+    }
+    if (!ok) return corrupt("truncated or invalid value");
+  }
+  out.FinishWithCodes(static_cast<schema::EventType>(type), static_cast<schema::TypeFamily>(family),
+                      static_cast<schema::SubjectKind>(kind));
+  seq = Sequence(s);
+  return true;
+}
+
+}  // namespace teamhealth::eventlog
