@@ -16,7 +16,7 @@ fixtures="$repo/tests/fixtures/payloads"
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTEAMHEALTH_FUZZ=ON -DTEAMHEALTH_WERROR=OFF > /dev/null
-targets=(canonical jira github linear slack pagerduty opsgenie schedules index_fields decode_view)
+targets=(canonical jira github linear slack pagerduty opsgenie schedules index_fields decode_view compact)
 [ -n "$only" ] && targets=("$only")
 ninja -C build-fuzz $(printf 'fuzz_%s ' "${targets[@]}")
 
@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
   # Seeds: the payloads of this source, each prefixed with the header-selector byte.
   seed_dirs=("$fixtures/$t" "tests/sources/variants/$t")
   [ "$t" = canonical ] && seed_dirs=("tests/fuzz/seeds")
-  if [ "$t" = index_fields ] || [ "$t" = decode_view ]; then
+  if [ "$t" = index_fields ] || [ "$t" = decode_view ] || [ "$t" = compact ]; then
     # The event log's record readers (index fields, DecodeView): stored records, written as protobuf text and encoded
     # with protoc (the schema's own compiler), so the seeds stay readable.
     for f in tests/fuzz/seeds/index_fields/*.txtpb; do
