@@ -56,65 +56,6 @@ const EventView::Value* EventView::FindAttr(std::string_view name) const {
   return nullptr;
 }
 
-void EventView::Reset() {
-  schema_version_ = 0;
-  id_ = source_ = type_ = actor_ = {};
-  actor_id_ = kNoPersonId;
-  type_code_ = EventType::kOther;
-  type_family_ = TypeFamily::kOther;
-  subject_kind_ = SubjectKind::kOther;
-  occurred_at_ms_ = 0;
-  subject_ = {};
-  attrs_.clear();
-  items_.clear();
-}
-
-void EventView::AddAttr(std::string_view name) {
-  attrs_.emplace_back();
-  attrs_.back().name_ = name;
-}
-
-void EventView::SetNull() { attrs_.back().value_.kind_ = Value::Kind::kNull; }
-
-void EventView::SetString(std::string_view v) {
-  Value& value = attrs_.back().value_;
-  value.kind_ = Value::Kind::kString;
-  value.text_ = v;
-}
-
-void EventView::SetInt(int64_t v) {
-  Value& value = attrs_.back().value_;
-  value.kind_ = Value::Kind::kInt;
-  value.int_ = v;
-}
-
-void EventView::SetDouble(double v) {
-  Value& value = attrs_.back().value_;
-  value.kind_ = Value::Kind::kDouble;
-  value.double_ = v;
-}
-
-void EventView::SetBool(bool v) {
-  Value& value = attrs_.back().value_;
-  value.kind_ = Value::Kind::kBool;
-  value.int_ = v ? 1 : 0;
-}
-
-void EventView::SetList() {
-  Value& value = attrs_.back().value_;
-  // A list set again in the same value continues it, as protobuf merges a repeated message
-  // field (its items are still the last ones: one attribute is decoded at a time).
-  if (value.kind_ == Value::Kind::kList) return;
-  value.kind_ = Value::Kind::kList;
-  value.first_item_ = static_cast<uint32_t>(items_.size());
-  value.item_count_ = 0;
-}
-
-void EventView::AddListItem(std::string_view v) {
-  items_.push_back(v);
-  ++attrs_.back().value_.item_count_;
-}
-
 EventView::EventView(const Event& e) { ViewOf(e, *this); }
 
 EventView& EventView::operator=(const EventView& other) {

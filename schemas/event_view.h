@@ -213,6 +213,63 @@ class EventView {
   std::vector<std::string_view> items_;
 };
 
+// The decoders' setters, inline: a replay calls them for every attribute of every event.
+inline void EventView::Reset() {
+  schema_version_ = 0;
+  id_ = source_ = type_ = actor_ = {};
+  actor_id_ = kNoPersonId;
+  type_code_ = EventType::kOther;
+  type_family_ = TypeFamily::kOther;
+  subject_kind_ = SubjectKind::kOther;
+  occurred_at_ms_ = 0;
+  subject_ = {};
+  attrs_.clear();
+  items_.clear();
+}
+
+inline void EventView::AddAttr(std::string_view name) { attrs_.emplace_back().name_ = name; }
+
+inline void EventView::SetNull() { attrs_.back().value_.kind_ = Value::Kind::kNull; }
+
+inline void EventView::SetString(std::string_view v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kString;
+  value.text_ = v;
+}
+
+inline void EventView::SetInt(int64_t v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kInt;
+  value.int_ = v;
+}
+
+inline void EventView::SetDouble(double v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kDouble;
+  value.double_ = v;
+}
+
+inline void EventView::SetBool(bool v) {
+  Value& value = attrs_.back().value_;
+  value.kind_ = Value::Kind::kBool;
+  value.int_ = v ? 1 : 0;
+}
+
+inline void EventView::SetList() {
+  Value& value = attrs_.back().value_;
+  // A list set again in the same value continues it, as protobuf merges a repeated message
+  // field (its items are still the last ones: one attribute is decoded at a time).
+  if (value.kind_ == Value::Kind::kList) return;
+  value.kind_ = Value::Kind::kList;
+  value.first_item_ = static_cast<uint32_t>(items_.size());
+  value.item_count_ = 0;
+}
+
+inline void EventView::AddListItem(std::string_view v) {
+  items_.push_back(v);
+  ++attrs_.back().value_.item_count_;
+}
+
 // A view of `e` (valid while `e` is unchanged and alive), into a reused view.
 void ViewOf(const Event& e, EventView& out);
 // The message a view shows (origin left empty): for what keeps events beyond the view's bytes.

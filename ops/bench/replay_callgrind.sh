@@ -22,6 +22,6 @@ valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
   --toggle-collect='teamhealth::projector::Projector::Run*' \
   "$bin" --events "$events" --dir "$work/log" > "$work/bench.log" 2>&1
 callgrind_annotate --inclusive=yes "$work/cg.out" 2>/dev/null |
-  grep -E 'Projector::Run\(|Pipeline::Apply\(teamhealth::schema::EventView&, std::span|eventlog::DecodeView\(|RocksIterator::Next|Projector::Checkpoint\(\)|ContextSwitching::Apply\(|Burnout::Apply\(|Flow::Apply\(|OncallLoad::Apply\(' |
+  grep -E 'Projector::Run\(|Pipeline::Apply\(teamhealth::schema::EventView&, std::span|eventlog::DecodeView\(|CompactReader::Next\(|RocksIterator::Next|Projector::Checkpoint\(\)|ContextSwitching::Apply\(|Burnout::Apply\(|Flow::Apply\(|OncallLoad::Apply\(' |
   awk -v n="$events" '{c=$1; gsub(",", "", c); name=substr($0, index($0, "???:") + 4);
                         gsub(/\(anonymous namespace\)::/, "", name); sub(/\(.*/, "", name); printf "%7d instructions per event  %s\n", c / n, name}'
