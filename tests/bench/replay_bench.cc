@@ -26,6 +26,7 @@
 
 #include "synthetic_events.h"
 #include "teamhealth/eventlog/event_log.h"
+#include "teamhealth/eventlog/keys.h"
 #include "teamhealth/logging/logging.h"
 #include "teamhealth/projections/pipeline.h"
 #include "teamhealth/projections/registry.h"
@@ -102,6 +103,24 @@ int main(int argc, char** argv) {
   // The indexes as `serve` keeps them: built behind the log (its `indexer` thread).
   if (!log->IndexAll().ok()) return 1;
   if (!store->FlushAndCompact().ok()) return 1;
+  {
+    // What a replay reads: the compact column's chunks (what ForEachView reads up to its
+    // checkpoint) against the log's records, uncompressed (RocksDB stores both LZ4-compressed).
+    uint64_t record_bytes = 0, chunk_bytes = 0, chunks = 0;
+    auto it = store->NewIterator(storage::Column::kLog);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) record_bytes += it->value().size();
+    it = store->NewIterator(storage::Column::kIndexes);
+    for (it->Seek(std::string(1, eventlog::keys::kCompactChunk));
+         it->Valid() && it->key().starts_with(eventlog::keys::kCompactChunk); it->Next()) {
+      chunk_bytes += it->value().size();
+      ++chunks;
+    }
+    const double events = static_cast<double>(log->LastSequence().value());
+    std::printf("stored: log records %.1f MB (%.0f bytes per event), compact column %.1f MB in "
+                "%llu chunks (%.0f bytes per event), uncompressed\n",
+                record_bytes / 1e6, record_bytes / events, chunk_bytes / 1e6,
+                static_cast<unsigned long long>(chunks), chunk_bytes / events);
+  }
 
   logging::Loggers loggers("warn");
   config::DirectoryConfig none;

@@ -33,8 +33,10 @@ Result<WritableLog> OpenWritableLog(const config::Config& config,
                  keyed);
   }
   // The indexes catch up with what the last run left unindexed, so readers (the metric facts,
-  // reports) start with a short tail to merge; serve's and import's indexer keep them so.
-  auto indexed = out.log->IndexAll();
+  // reports) start with a short tail to merge; serve's and import's indexer keep them so. Not
+  // the compact column: on a log written before it, that is a pass over the whole log, which
+  // the indexer does in the background (replays read the log meanwhile).
+  auto indexed = out.log->IndexAll(50000, /*with_column=*/false);
   if (!indexed && !indexed.error().no_space()) {
     return Error("cannot index the event log: " + indexed.error().message());
   }

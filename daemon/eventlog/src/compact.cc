@@ -5,7 +5,8 @@
 #include <bit>
 #include <cstring>
 #include <string>
-#include <type_traits>
+
+#include "teamhealth/eventlog/event_log.h"
 
 namespace teamhealth::eventlog {
 namespace {
@@ -18,23 +19,24 @@ constexpr uint8_t kLastType = static_cast<uint8_t>(schema::EventType::kDirectory
 constexpr uint8_t kLastFamily = static_cast<uint8_t>(schema::TypeFamily::kDirectory);
 constexpr uint8_t kLastSubjectKind = static_cast<uint8_t>(schema::SubjectKind::kIncident);
 constexpr uint8_t kLastValueKind = static_cast<uint8_t>(Kind::kList);
+// A record keeps what decoding derived: the codes schema::TypeOf, FamilyOf and SubjectKindOf
+// gave, and the schema version DecodeView upcast to. Changing any of them (a new enumerator, a
+// new name for a code, a new schema version) makes the stored records stale: change
+// kCompactFormat with them, and these pins, so that logs write their column again.
+static_assert(kLastType == 18 && kLastFamily == 4 && kLastSubjectKind == 3 &&
+                  kLastValueKind == 6,
+              "the compact records' codes changed: change kCompactFormat too");
+static_assert(kSchemaVersion == 1, "a new schema version: change kCompactFormat too");
 // A string's u16 length that says the real length follows as a u32.
 constexpr uint16_t kLongString = 0xFFFF;
 
-template <typename T>
-T LittleEndian(T v) {
-  static_assert(std::is_unsigned_v<T>);
-  if constexpr (std::endian::native == std::endian::big) {
-    if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(v));
-    if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(v));
-    if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(v));
-  }
-  return v;
-}
+// Records are little-endian, read and written with memcpy (as DecodeView reads fixed-width
+// protobuf fields).
+static_assert(std::endian::native == std::endian::little,
+              "the compact records are read and written as the host's little-endian numbers");
 
 template <typename T>
 void Put(std::string& out, T v) {
-  v = LittleEndian(v);
   char bytes[sizeof(T)];
   std::memcpy(bytes, &v, sizeof(T));
   out.append(bytes, sizeof(T));
@@ -57,7 +59,6 @@ template <typename T>
 [[gnu::always_inline]] inline bool Get(const char*& p, const char* end, T& v) {
   if (static_cast<size_t>(end - p) < sizeof(T)) return false;
   std::memcpy(&v, p, sizeof(T));
-  v = LittleEndian(v);
   p += sizeof(T);
   return true;
 }
@@ -88,7 +89,7 @@ void AppendCompact(Sequence seq, const EventView& e, std::string& chunk) {
   Put<uint8_t>(chunk, static_cast<uint8_t>(e.type_family()));
   Put<uint8_t>(chunk, static_cast<uint8_t>(e.subject_kind()));
   Put<uint8_t>(chunk, 0);
-  Put<uint16_t>(chunk, static_cast<uint16_t>(e.attrs().size()));
+  Put<uint32_t>(chunk, static_cast<uint32_t>(e.attrs().size()));
   const auto& s = e.subject();
   for (const std::string_view v : {e.id(), e.source(), e.type(), e.actor(), s.kind(), s.id(),
                                    s.key(), s.project(), s.service(), s.title()}) {
@@ -126,7 +127,7 @@ Result<bool> CompactReader::Next(Sequence& seq, EventView& out) {
   uint64_t s, at;
   uint32_t version;
   uint8_t type, family, kind, zero;
-  uint16_t attrs;
+  uint32_t attrs;
   if (!Get(p, end, s) || !Get(p, end, at) || !Get(p, end, version) || !Get(p, end, type) ||
       !Get(p, end, family) || !Get(p, end, kind) || !Get(p, end, zero) || !Get(p, end, attrs)) {
     return corrupt("truncated header");
@@ -150,7 +151,7 @@ Result<bool> CompactReader::Next(Sequence& seq, EventView& out) {
   out.set_source(source);
   out.set_type(type_name);
   out.set_actor(actor);
-  for (uint16_t i = 0; i < attrs; ++i) {
+  for (uint32_t i = 0; i < attrs; ++i) {
     std::string_view name;
     uint8_t value_kind;
     if (!GetString(p, end, name) || !Get(p, end, value_kind)) {

@@ -1,6 +1,5 @@
 #include "teamhealth/eventlog/event_log.h"
 
-#include "teamhealth/eventlog/compact.h"
 
 #include <algorithm>
 #include <unordered_set>
@@ -332,6 +331,7 @@ Status EventLog::ReadCompact(storage::ReadView& view, uint64_t& next, uint64_t t
   auto it = view.NewIterator(Column::kIndexes);
   const std::string start = keys::CompactChunkKey(Sequence(next));
   it->Seek(start);
+  if (auto s = it->status(); !s) return s;  // (SeekToLast would clear an error)
   if (!it->Valid() || it->key() != start) {
     if (it->Valid()) {
       it->Prev();

@@ -6,8 +6,10 @@
 // checkpoint": never ahead of the log, never with a gap. Readers take one snapshot, read the
 // checkpoint and the index through it, and merge in the events after the checkpoint (the
 // tail), sorted in memory by the key the index would give them: the result is the same
-// whatever the indexer's lag. Neither the indexer nor the tail parses events: the index fields
-// are read from the records' bytes (ReadIndexFields).
+// whatever the indexer's lag. Neither the indexer nor the tail parses events for the indexes:
+// the index fields are read from the records' bytes (ReadIndexFields). The same pass writes
+// the compact column (compact.h) behind its own checkpoint (meta `compact/through`), for which
+// it decodes each event (DecodeView) into a flat record; only whole chunks are written.
 #include <algorithm>
 #include <functional>
 #include <limits>
@@ -208,24 +210,23 @@ Status EventLog::LoadIndexCheckpoint() {
   return Status::Ok();
 }
 
-void EventLog::StageIndexCheckpoint(storage::WriteBatch& wb) const {
-  if (checkpoint_to_store_) {
-    wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(*checkpoint_to_store_));
-  }
-}
-
 Status EventLog::LoadCompactCheckpoint() {
   auto v = store_.Get(Column::kMeta, keys::kCompactThroughKey);
   if (!v) return v.error();
   compact_through_.store(0, std::memory_order_release);
   compact_purge_ = false;
+  compact_reset_to_store_.store(false, std::memory_order_release);
   if (!*v) return Status::Ok();  // never written: no chunk either (they go with it)
   const auto through = keys::ReadU64(**v);
   const bool same_format = (*v)->size() == 9 && static_cast<uint8_t>((**v)[8]) == kCompactFormat;
   if (!through || !same_format || *through > last_seq_.load(std::memory_order_acquire)) {
     // Chunks of another format, or of events this log no longer has: none is read, and the
-    // column is written again from the start, its first pass deleting them. Open never writes.
+    // column is written again from the start, its first pass deleting them. Open never writes,
+    // so the next write of events stores the verdict (a checkpoint of no format) with them: a
+    // log that grew past the stale checkpoint before that pass must not trust it at its next
+    // open.
     compact_purge_ = true;
+    compact_reset_to_store_.store(true, std::memory_order_release);
     return Status::Ok();
   }
   compact_through_.store(*through, std::memory_order_release);
@@ -234,30 +235,51 @@ Status EventLog::LoadCompactCheckpoint() {
 
 namespace {
 
-// The compact column's part of one pass: chunks of consecutive records.
+// Format byte of a checkpoint that says "the column must be written again": no format has it.
+constexpr char kCompactPurgePending = 0;
+static_assert(kCompactFormat != 0);
+
+// The compact column's part of one pass: chunks of consecutive records, of which only the
+// complete ones (kCompactChunkRecords records, or past kCompactChunkBytes) are written, so that
+// a column that follows a trickle of events is not a chunk per event. The events of the last,
+// incomplete chunk stay for a later pass (replays read them from the log meanwhile).
 class ChunkWriter {
  public:
+  // Stops taking records at the first chunk boundary past this many bytes: a pass's write
+  // stays a few MB, like its index keys.
+  static constexpr size_t kPassBytes = 8 << 20;
+
+  bool full() const { return complete_bytes_ >= kPassBytes; }
+
   void Add(Sequence seq, const schema::EventView& e) {
-    if (chunks_.empty() || records_ == kCompactChunkRecords ||
-        chunks_.back().second.size() >= kCompactChunkBytes) {
-      chunks_.emplace_back(keys::CompactChunkKey(seq), std::string());
-      records_ = 0;
+    if (open_.empty()) open_first_ = seq;
+    AppendCompact(seq, e, open_);
+    if (++open_records_ == kCompactChunkRecords || open_.size() >= kCompactChunkBytes) {
+      complete_bytes_ += open_.size();
+      complete_.emplace_back(keys::CompactChunkKey(open_first_), std::move(open_));
+      open_.clear();
+      open_records_ = 0;
+      through_ = seq;
     }
-    AppendCompact(seq, e, chunks_.back().second);
-    ++records_;
   }
+  // The last sequence the complete chunks hold (none: nullopt).
+  std::optional<Sequence> through() const { return through_; }
   void Stage(storage::WriteBatch& wb) const {
-    for (const auto& [key, chunk] : chunks_) wb.Put(Column::kIndexes, key, chunk);
+    for (const auto& [key, chunk] : complete_) wb.Put(Column::kIndexes, key, chunk);
   }
 
  private:
-  std::vector<std::pair<std::string, std::string>> chunks_;
-  size_t records_ = 0;
+  std::vector<std::pair<std::string, std::string>> complete_;
+  size_t complete_bytes_ = 0;
+  std::optional<Sequence> through_;
+  std::string open_;
+  Sequence open_first_;
+  size_t open_records_ = 0;
 };
 
-std::string CompactCheckpointValue(uint64_t through) {
+std::string CompactCheckpointValue(uint64_t through, char format = kCompactFormat) {
   std::string v = U64Value(through);
-  v.push_back(static_cast<char>(kCompactFormat));
+  v.push_back(format);
   return v;
 }
 
@@ -273,6 +295,17 @@ Status StageChunkPurge(storage::Store& store, storage::WriteBatch& wb) {
 
 }  // namespace
 
+void EventLog::StageIndexCheckpoint(storage::WriteBatch& wb) const {
+  if (checkpoint_to_store_) {
+    wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(*checkpoint_to_store_));
+  }
+  if (compact_reset_to_store_.load(std::memory_order_acquire)) {
+    // (Should the purge's own write come first, this one makes the next open purge again:
+    // wasted work, never a stale chunk read.)
+    wb.Put(Column::kMeta, keys::kCompactThroughKey, CompactCheckpointValue(0, kCompactPurgePending));
+  }
+}
+
 Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   std::lock_guard lock(index_mu_);
   // The indexes and the compact column keep their own checkpoints (a log written before the
@@ -280,18 +313,30 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   // what it lacks.
   const uint64_t index_from = indexed_through_.load(std::memory_order_acquire) + 1;
   const uint64_t compact_from = compact_through_.load(std::memory_order_acquire) + 1;
-  const uint64_t from = std::min(index_from, compact_from);
   const uint64_t last = last_seq_.load(std::memory_order_acquire);
-  if (from > last || max_events == 0) return uint64_t{0};
-  // (No overflow for any max_events: the distance to the end is compared, not summed.)
-  const uint64_t through = max_events >= last - (from - 1) ? last : from - 1 + max_events;
+  // (No overflow for any max_events: distances to the end are compared, not summed.)
+  auto end_of = [last](uint64_t from, uint64_t n) {
+    if (from > last) return from - 1;  // nothing to do
+    return n >= last - (from - 1) ? last : from - 1 + n;
+  };
+  const uint64_t index_through = max_events == 0 ? index_from - 1 : end_of(index_from, max_events);
+  // The column needs a whole chunk's events to write anything.
+  const uint64_t compact_end =
+      max_events == 0 ? compact_from - 1
+                      : end_of(compact_from, std::max<uint64_t>(max_events, kCompactChunkRecords));
+  const bool index_work = index_through >= index_from;
+  const bool compact_work = compact_end >= compact_from;
+  if (!index_work && !compact_work && !compact_purge_) return uint64_t{0};
 
   // The keys go in sorted: each then lands next to the one before in the memtable's skip
   // list, whose insert starts from where the last one ended. In log order (times and subjects
   // at random) every insert searched from the top: ~70 % of the indexer's CPU.
   std::vector<std::string> index_keys;
-  if (index_from <= through) index_keys.reserve(2 * (through - index_from + 1));
+  if (index_work) index_keys.reserve(2 * (index_through - index_from + 1));
   ChunkWriter chunks;
+  const uint64_t from = std::min(index_work ? index_from : last + 1,
+                                 compact_work ? compact_from : last + 1);
+  const uint64_t through = std::max(index_work ? index_through : 0, compact_work ? compact_end : 0);
   auto it = store_.NewIterator(Column::kLog);
   IndexFields f;
   schema::EventView view;
@@ -300,7 +345,16 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
        it->Next()) {
     const auto seq = keys::ReadU64(it->key());
     if (!seq || *seq != expected) break;
-    if (expected >= index_from) {
+    const bool to_index = index_work && expected >= index_from && expected <= index_through;
+    const bool to_compact = compact_work && expected >= compact_from && !chunks.full();
+    if (!to_index && !to_compact) {
+      const bool index_done = !index_work || expected > index_through;
+      const bool compact_done = !compact_work || chunks.full();
+      if (index_done && compact_done) break;
+      ++expected;  // between the two ranges: read past
+      continue;
+    }
+    if (to_index) {
       if (auto s = ReadIndexFields(it->value(), f); !s) {
         return Error("cannot index event " + std::to_string(expected) + ": " +
                      s.error().message());
@@ -311,19 +365,21 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
             keys::SubjectIndexKey(f.subject_kind, f.subject_id, Sequence(expected)));
       }
     }
-    if (expected >= compact_from) {
+    if (to_compact) {
       if (auto s = DecodeView(it->value(), view); !s) {
-        return Error("cannot index event " + std::to_string(expected) + ": " +
-                     s.error().message());
+        return Error("cannot index event " + std::to_string(expected) +
+                     " into the compact column: " + s.error().message());
       }
       chunks.Add(Sequence(expected), view);
     }
     ++expected;
   }
   if (auto s = it->status(); !s) return s.error();
-  if (expected <= through) {
+  if (index_work && expected <= index_through) {
     return Error("cannot index the log: event " + std::to_string(expected) + " is missing");
   }
+  const uint64_t compacted =
+      chunks.through() ? chunks.through()->value() : compact_from - 1;
   std::sort(index_keys.begin(), index_keys.end());
   storage::WriteBatch wb;
   if (compact_purge_) {
@@ -331,25 +387,26 @@ Result<uint64_t> EventLog::IndexThrough(uint64_t max_events) {
   }
   for (const auto& key : index_keys) wb.Put(Column::kIndexes, key, {});
   chunks.Stage(wb);
-  if (index_from <= through) wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(through));
-  if (compact_from <= through) {
-    wb.Put(Column::kMeta, keys::kCompactThroughKey, CompactCheckpointValue(through));
+  if (index_work) wb.Put(Column::kMeta, keys::kIndexedThroughKey, U64Value(index_through));
+  if (compacted >= compact_from || compact_purge_) {
+    wb.Put(Column::kMeta, keys::kCompactThroughKey, CompactCheckpointValue(compacted));
   }
+  if (wb.Count() == 0) return uint64_t{0};
   if (auto s = store_.Write(wb); !s) return s.error();
+  if (compact_purge_) compact_reset_to_store_.store(false, std::memory_order_release);
   compact_purge_ = false;
-  if (index_from <= through) indexed_through_.store(through, std::memory_order_release);
-  if (compact_from <= through) compact_through_.store(through, std::memory_order_release);
-  return through - from + 1;
+  if (index_work) indexed_through_.store(index_through, std::memory_order_release);
+  compact_through_.store(compacted, std::memory_order_release);
+  return std::max(index_work ? index_through - index_from + 1 : 0, compacted - (compact_from - 1));
 }
 
-Result<uint64_t> EventLog::IndexAll(uint64_t batch_events) {
+Result<uint64_t> EventLog::IndexAll(uint64_t batch_events, bool with_column) {
   const uint64_t target = last_seq_.load(std::memory_order_acquire);
   uint64_t total = 0;
-  while (std::min(indexed_through_.load(std::memory_order_acquire),
-                  compact_through_.load(std::memory_order_acquire)) < target) {
+  while (indexed_through_.load(std::memory_order_acquire) < target || with_column) {
     auto n = IndexThrough(batch_events);
     if (!n) return n.error();
-    if (*n == 0) break;
+    if (*n == 0) break;  // the column holds every complete chunk
     total += *n;
   }
   return total;

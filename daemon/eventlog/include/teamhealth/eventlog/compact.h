@@ -8,13 +8,14 @@
 //
 // A chunk is records one after the other. A record (little-endian):
 //   u64 seq, i64 occurred_at_ms, u32 schema_version,
-//   u8 type code, u8 type family, u8 subject kind, u8 0, u16 attribute count,
+//   u8 type code, u8 type family, u8 subject kind, u8 0, u32 attribute count,
 //   10 strings: id, source, type, actor, subject kind, id, key, project, service, title,
 //   per attribute: string name, u8 value kind, then the value: nothing (unset, null),
 //   a string, i64, the double's 8 bytes, u8 (bool), or u32 item count and that many strings.
 // A string is a u16 length and its bytes; a length of 0xFFFF is followed by the real one (u32).
-// The codes are schema's enums: changing them, or this layout, changes kCompactFormat, and a
-// log whose column has another format builds it again.
+// The codes are schema's enums: changing them, the schema version, or this layout changes
+// kCompactFormat (compact.cc pins them), and a log whose column has another format writes it
+// again.
 #pragma once
 
 #include <cstdint>

@@ -121,14 +121,18 @@ class EventLog final {
 
   Sequence LastSequence() const { return Sequence(last_seq_.load(std::memory_order_acquire)); }
 
-  // Indexes (time and subject) and writes the compact column (compact.h) for up to
-  // `max_events` events after the earlier of their two checkpoints, in sequence order, and
-  // moves each checkpoint past them, all in ONE write: a crash leaves the indexes and the
-  // column exactly at their checkpoints. Events are immutable, so indexing again is harmless.
-  // Returns how many events the pass read (0: both caught up with LastSequence()).
+  // Indexes (time and subject) up to `max_events` events after their checkpoint, and writes
+  // the compact column's complete chunks (compact.h) for up to max(`max_events`, a chunk's)
+  // events after its own, in sequence order, and moves each checkpoint past what it wrote, all
+  // in ONE write: a crash leaves the indexes and the column exactly at their checkpoints.
+  // Events are immutable, so indexing again is harmless. Returns how far the further of the
+  // two moved (0: the indexes are caught up with LastSequence() and the column lacks no
+  // complete chunk).
   Result<uint64_t> IndexThrough(uint64_t max_events);
-  // IndexThrough() until both are caught up with LastSequence() as of the call.
-  Result<uint64_t> IndexAll(uint64_t batch_events = 50000);
+  // IndexThrough() until the indexes are caught up with LastSequence() as of the call, and
+  // `with_column`, until the compact column holds every complete chunk too (it leaves the
+  // events of an incomplete last chunk, fewer than kCompactChunkRecords, to later passes).
+  Result<uint64_t> IndexAll(uint64_t batch_events = 50000, bool with_column = true);
   // The last sequence covered by the time and subject indexes (their checkpoint).
   Sequence IndexedSequence() const {
     return Sequence(indexed_through_.load(std::memory_order_acquire));
@@ -211,7 +215,10 @@ class EventLog final {
   // Adds the index checkpoint to a write that appends events, while it is not stored yet, and
   // notes it stored once that write succeeded (writer thread).
   void StageIndexCheckpoint(storage::WriteBatch& wb) const;
-  void IndexCheckpointStored() { checkpoint_to_store_.reset(); }
+  void IndexCheckpointStored() {
+    checkpoint_to_store_.reset();
+    compact_reset_to_store_.store(false, std::memory_order_release);
+  }
   Status WriteWithIdentities(storage::WriteBatch& wb);
   // The counters after `delta`, with their new values written into `wb`.
   Counters MergeCounters(const Counters& delta, storage::WriteBatch& wb) const;
@@ -233,6 +240,9 @@ class EventLog final {
   // stored checkpoint had another format, or was past the log's end (a state directory put
   // back from an older copy). The first pass deletes every chunk in its write.
   bool compact_purge_ = false;
+  // That verdict, not stored yet: the next write of events stores a checkpoint of no format
+  // with them (StageIndexCheckpoint), unless the purge's own write came first.
+  std::atomic<bool> compact_reset_to_store_{false};
   std::mutex index_mu_;  // one IndexThrough at a time
   uint64_t last_quarantine_ = 0;
   Counters counters_;

@@ -23,6 +23,7 @@ class Indexer final {
   struct Options {
     // Events per write: 50,000 events make about 3 MB of index keys, a write that costs the
     // writer thread (whose memtables they share) little, yet few enough fsyncs to keep up.
+    // The compact column's chunks add at most ~8 MB to a write (ChunkWriter::kPassBytes).
     uint64_t batch_events = 50000;
     // How long to wait with nothing to index before looking at LastSequence() again.
     std::chrono::milliseconds poll{20};

@@ -20,7 +20,8 @@ enum class Column {
   kOffsets,      // topic \0 partition (i32 BE) -> next offset (i64 BE)
   kQuarantine,   // quarantine seq (u64 BE) -> serialized QuarantineRecord
   kIdentities,   // source identity <-> pseudonym
-  kIndexes,      // secondary indexes: tag byte + key + seq -> empty
+  kIndexes,      // secondary indexes: tag byte + key + seq -> empty; the compact column's
+                 // chunks: tag byte + first seq -> records (eventlog/compact.h)
   kProjections,  // projection state and checkpoints
   kMeta,         // schema version, persistent counters
 };
