@@ -81,11 +81,13 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(42);
   if (!AppendSynthetic(*log, 0, n, rng).ok()) return 1;
 
-  // The indexer: IndexThrough in serve's batches (Indexer's default), timed as a whole.
+  // The indexer: IndexThrough in serve's batches (Indexer's default), timed as a whole: the
+  // time and subject indexes, and the compact column's whole chunks (its passes can trail the
+  // indexes', so the count of events a pass moved is at least n in all).
   const double c0 = ThreadCpuSeconds();
   auto indexed = log->IndexAll(50000);
   const double index_cpu = ThreadCpuSeconds() - c0;
-  if (!indexed || *indexed != n) return 1;
+  if (!indexed || *indexed < n || log->IndexedSequence().value() != n) return 1;
   std::printf("indexer: %llu events in %.2f s CPU: %.2f us CPU per event\n",
               static_cast<unsigned long long>(n), index_cpu, index_cpu / n * 1e6);
   if (!store->FlushAndCompact().ok()) return 1;

@@ -35,22 +35,32 @@ constexpr uint16_t kLongString = 0xFFFF;
 static_assert(std::endian::native == std::endian::little,
               "the compact records are read and written as the host's little-endian numbers");
 
+// Writes of one record through a cursor into space the caller sized (RecordSize): the indexer
+// writes every event of the log, and appending piece by piece to a string cost ~1,800
+// instructions per event (callgrind, eventlog_bench).
 template <typename T>
-void Put(std::string& out, T v) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &v, sizeof(T));
-  out.append(bytes, sizeof(T));
+[[gnu::always_inline]] inline void Put(char*& out, T v) {
+  std::memcpy(out, &v, sizeof(T));
+  out += sizeof(T);
 }
 
-void PutString(std::string& out, std::string_view s) {
+[[gnu::always_inline]] inline size_t StringSize(std::string_view s) {
+  return sizeof(uint16_t) + (s.size() < kLongString ? 0 : sizeof(uint32_t)) + s.size();
+}
+
+[[gnu::always_inline]] inline void PutString(char*& out, std::string_view s) {
   if (s.size() < kLongString) {
     Put<uint16_t>(out, static_cast<uint16_t>(s.size()));
   } else {
     Put<uint16_t>(out, kLongString);
     Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
   }
-  out.append(s);
+  if (!s.empty()) std::memcpy(out, s.data(), s.size());
+  out += s.size();
 }
+
+// The header: seq, occurred_at, schema version, three codes and a zero byte, attribute count.
+constexpr size_t kHeaderSize = 8 + 8 + 4 + 4 + 4;
 
 // Reads of one record, each checking the chunk's end first. Inline, on a pointer the caller
 // keeps in a local: a replay reads ~15 strings per event, and out of line (through a pointer
@@ -82,34 +92,55 @@ template <typename T>
 }  // namespace
 
 void AppendCompact(Sequence seq, const EventView& e, std::string& chunk) {
-  Put<uint64_t>(chunk, seq.value());
-  Put<uint64_t>(chunk, static_cast<uint64_t>(e.occurred_at_ms()));
-  Put<uint32_t>(chunk, e.schema_version());
-  Put<uint8_t>(chunk, static_cast<uint8_t>(e.type_code()));
-  Put<uint8_t>(chunk, static_cast<uint8_t>(e.type_family()));
-  Put<uint8_t>(chunk, static_cast<uint8_t>(e.subject_kind()));
-  Put<uint8_t>(chunk, 0);
-  Put<uint32_t>(chunk, static_cast<uint32_t>(e.attrs().size()));
   const auto& s = e.subject();
-  for (const std::string_view v : {e.id(), e.source(), e.type(), e.actor(), s.kind(), s.id(),
-                                   s.key(), s.project(), s.service(), s.title()}) {
-    PutString(chunk, v);
-  }
+  const std::string_view fixed[] = {e.id(),  e.source(),    e.type(),      e.actor(),
+                                    s.kind(), s.id(),      s.key(),       s.project(),
+                                    s.service(), s.title()};
+  size_t size = kHeaderSize;
+  for (const std::string_view v : fixed) size += StringSize(v);
   for (const auto& a : e.attrs()) {
-    PutString(chunk, a.name());
+    size += StringSize(a.name()) + 1;
     const auto& v = a.value();
-    Put<uint8_t>(chunk, static_cast<uint8_t>(v.kind()));
     switch (v.kind()) {
       case Kind::kNotSet:
       case Kind::kNull: break;
-      case Kind::kString: PutString(chunk, v.string_value()); break;
-      case Kind::kInt: Put<uint64_t>(chunk, static_cast<uint64_t>(v.int_value())); break;
-      case Kind::kDouble: Put<uint64_t>(chunk, std::bit_cast<uint64_t>(v.double_value())); break;
-      case Kind::kBool: Put<uint8_t>(chunk, v.bool_value() ? 1 : 0); break;
+      case Kind::kString: size += StringSize(v.string_value()); break;
+      case Kind::kInt:
+      case Kind::kDouble: size += 8; break;
+      case Kind::kBool: size += 1; break;
+      case Kind::kList:
+        size += 4;
+        for (const std::string_view item : v.list_value().values()) size += StringSize(item);
+        break;
+    }
+  }
+  const size_t at = chunk.size();
+  chunk.resize(at + size);
+  char* out = chunk.data() + at;
+  Put<uint64_t>(out, seq.value());
+  Put<uint64_t>(out, static_cast<uint64_t>(e.occurred_at_ms()));
+  Put<uint32_t>(out, e.schema_version());
+  Put<uint8_t>(out, static_cast<uint8_t>(e.type_code()));
+  Put<uint8_t>(out, static_cast<uint8_t>(e.type_family()));
+  Put<uint8_t>(out, static_cast<uint8_t>(e.subject_kind()));
+  Put<uint8_t>(out, 0);
+  Put<uint32_t>(out, static_cast<uint32_t>(e.attrs().size()));
+  for (const std::string_view v : fixed) PutString(out, v);
+  for (const auto& a : e.attrs()) {
+    PutString(out, a.name());
+    const auto& v = a.value();
+    Put<uint8_t>(out, static_cast<uint8_t>(v.kind()));
+    switch (v.kind()) {
+      case Kind::kNotSet:
+      case Kind::kNull: break;
+      case Kind::kString: PutString(out, v.string_value()); break;
+      case Kind::kInt: Put<uint64_t>(out, static_cast<uint64_t>(v.int_value())); break;
+      case Kind::kDouble: Put<uint64_t>(out, std::bit_cast<uint64_t>(v.double_value())); break;
+      case Kind::kBool: Put<uint8_t>(out, v.bool_value() ? 1 : 0); break;
       case Kind::kList: {
         const auto items = v.list_value().values();
-        Put<uint32_t>(chunk, static_cast<uint32_t>(items.size()));
-        for (const std::string_view item : items) PutString(chunk, item);
+        Put<uint32_t>(out, static_cast<uint32_t>(items.size()));
+        for (const std::string_view item : items) PutString(out, item);
         break;
       }
     }

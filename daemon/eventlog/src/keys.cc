@@ -60,13 +60,19 @@ std::optional<int64_t> TimeOfTimeIndexKey(std::string_view key) {
 }
 
 std::string SubjectIndexKey(std::string_view kind, std::string_view id, Sequence seq) {
-  std::string k(1, kSubjectIndex);
-  k.append(kind);
-  k.push_back('\0');
-  k.append(id);
-  k.push_back('\0');
-  AppendU64(k, seq.value());
+  std::string k;
+  AppendSubjectIndexKey(k, kind, id, seq);
   return k;
+}
+
+void AppendSubjectIndexKey(std::string& out, std::string_view kind, std::string_view id,
+                           Sequence seq) {
+  out.push_back(kSubjectIndex);
+  out.append(kind);
+  out.push_back('\0');
+  out.append(id);
+  out.push_back('\0');
+  AppendU64(out, seq.value());
 }
 
 }  // namespace teamhealth::eventlog::keys

@@ -26,6 +26,9 @@ std::string TimeIndexKey(int64_t occurred_at_ms, Sequence seq);
 // The occurred_at of a time index key; none if `key` is not one.
 std::optional<int64_t> TimeOfTimeIndexKey(std::string_view key);
 std::string SubjectIndexKey(std::string_view kind, std::string_view id, Sequence seq);
+// The same key appended to `out`.
+void AppendSubjectIndexKey(std::string& out, std::string_view kind, std::string_view id,
+                           Sequence seq);
 // Meta column: the last sequence whose index keys are written (u64 BE). Written by
 // EventLog::IndexThrough in the same write as the keys it covers.
 inline constexpr std::string_view kIndexedThroughKey = "indexes/through";
