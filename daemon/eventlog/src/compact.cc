@@ -35,32 +35,83 @@ constexpr uint16_t kLongString = 0xFFFF;
 static_assert(std::endian::native == std::endian::little,
               "the compact records are read and written as the host's little-endian numbers");
 
-// Writes of one record through a cursor into space the caller sized (RecordSize): the indexer
-// writes every event of the log, and appending piece by piece to a string cost ~1,800
-// instructions per event (callgrind, eventlog_bench).
-template <typename T>
-[[gnu::always_inline]] inline void Put(char*& out, T v) {
-  std::memcpy(out, &v, sizeof(T));
-  out += sizeof(T);
-}
-
-[[gnu::always_inline]] inline size_t StringSize(std::string_view s) {
-  return sizeof(uint16_t) + (s.size() < kLongString ? 0 : sizeof(uint32_t)) + s.size();
-}
-
-[[gnu::always_inline]] inline void PutString(char*& out, std::string_view s) {
-  if (s.size() < kLongString) {
-    Put<uint16_t>(out, static_cast<uint16_t>(s.size()));
-  } else {
-    Put<uint16_t>(out, kLongString);
-    Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
+// A record is written in two walks of its fields (WriteRecord): one that counts its bytes, then
+// one that copies them into space sized once. The indexer writes every event of the log, and
+// appending piece by piece to a string cost ~1,800 instructions per event (callgrind,
+// eventlog_bench).
+class Sizer {
+ public:
+  template <typename T>
+  void Put(T) {
+    size += sizeof(T);
   }
-  if (!s.empty()) std::memcpy(out, s.data(), s.size());
-  out += s.size();
-}
+  void String(std::string_view s) {
+    size += sizeof(uint16_t) + (s.size() < kLongString ? 0 : sizeof(uint32_t)) + s.size();
+  }
+  size_t size = 0;
+};
 
-// The header: seq, occurred_at, schema version, three codes and a zero byte, attribute count.
-constexpr size_t kHeaderSize = 8 + 8 + 4 + 4 + 4;
+class Writer {
+ public:
+  explicit Writer(char* out) : out_(out) {}
+  template <typename T>
+  [[gnu::always_inline]] void Put(T v) {
+    std::memcpy(out_, &v, sizeof(T));
+    out_ += sizeof(T);
+  }
+  [[gnu::always_inline]] void String(std::string_view s) {
+    if (s.size() < kLongString) {
+      Put<uint16_t>(static_cast<uint16_t>(s.size()));
+    } else {
+      Put<uint16_t>(kLongString);
+      Put<uint32_t>(static_cast<uint32_t>(s.size()));
+    }
+    if (!s.empty()) std::memcpy(out_, s.data(), s.size());
+    out_ += s.size();
+  }
+
+ private:
+  char* out_;
+};
+
+// `e`'s record at `seq`, field by field, into `out` (the layout: compact.h).
+template <typename Out>
+[[gnu::always_inline]] inline void WriteRecord(Sequence seq, const EventView& e, Out& out) {
+  out.template Put<uint64_t>(seq.value());
+  out.template Put<uint64_t>(static_cast<uint64_t>(e.occurred_at_ms()));
+  out.template Put<uint32_t>(e.schema_version());
+  out.template Put<uint8_t>(static_cast<uint8_t>(e.type_code()));
+  out.template Put<uint8_t>(static_cast<uint8_t>(e.type_family()));
+  out.template Put<uint8_t>(static_cast<uint8_t>(e.subject_kind()));
+  out.template Put<uint8_t>(0);
+  out.template Put<uint32_t>(static_cast<uint32_t>(e.attrs().size()));
+  const auto& s = e.subject();
+  for (const std::string_view v : {e.id(), e.source(), e.type(), e.actor(), s.kind(), s.id(),
+                                   s.key(), s.project(), s.service(), s.title()}) {
+    out.String(v);
+  }
+  for (const auto& a : e.attrs()) {
+    out.String(a.name());
+    const auto& v = a.value();
+    out.template Put<uint8_t>(static_cast<uint8_t>(v.kind()));
+    switch (v.kind()) {
+      case Kind::kNotSet:
+      case Kind::kNull: break;
+      case Kind::kString: out.String(v.string_value()); break;
+      case Kind::kInt: out.template Put<uint64_t>(static_cast<uint64_t>(v.int_value())); break;
+      case Kind::kDouble:
+        out.template Put<uint64_t>(std::bit_cast<uint64_t>(v.double_value()));
+        break;
+      case Kind::kBool: out.template Put<uint8_t>(v.bool_value() ? 1 : 0); break;
+      case Kind::kList: {
+        const auto items = v.list_value().values();
+        out.template Put<uint32_t>(static_cast<uint32_t>(items.size()));
+        for (const std::string_view item : items) out.String(item);
+        break;
+      }
+    }
+  }
+}
 
 // Reads of one record, each checking the chunk's end first. Inline, on a pointer the caller
 // keeps in a local: a replay reads ~15 strings per event, and out of line (through a pointer
@@ -92,59 +143,12 @@ template <typename T>
 }  // namespace
 
 void AppendCompact(Sequence seq, const EventView& e, std::string& chunk) {
-  const auto& s = e.subject();
-  const std::string_view fixed[] = {e.id(),  e.source(),    e.type(),      e.actor(),
-                                    s.kind(), s.id(),      s.key(),       s.project(),
-                                    s.service(), s.title()};
-  size_t size = kHeaderSize;
-  for (const std::string_view v : fixed) size += StringSize(v);
-  for (const auto& a : e.attrs()) {
-    size += StringSize(a.name()) + 1;
-    const auto& v = a.value();
-    switch (v.kind()) {
-      case Kind::kNotSet:
-      case Kind::kNull: break;
-      case Kind::kString: size += StringSize(v.string_value()); break;
-      case Kind::kInt:
-      case Kind::kDouble: size += 8; break;
-      case Kind::kBool: size += 1; break;
-      case Kind::kList:
-        size += 4;
-        for (const std::string_view item : v.list_value().values()) size += StringSize(item);
-        break;
-    }
-  }
+  Sizer sizer;
+  WriteRecord(seq, e, sizer);
   const size_t at = chunk.size();
-  chunk.resize(at + size);
-  char* out = chunk.data() + at;
-  Put<uint64_t>(out, seq.value());
-  Put<uint64_t>(out, static_cast<uint64_t>(e.occurred_at_ms()));
-  Put<uint32_t>(out, e.schema_version());
-  Put<uint8_t>(out, static_cast<uint8_t>(e.type_code()));
-  Put<uint8_t>(out, static_cast<uint8_t>(e.type_family()));
-  Put<uint8_t>(out, static_cast<uint8_t>(e.subject_kind()));
-  Put<uint8_t>(out, 0);
-  Put<uint32_t>(out, static_cast<uint32_t>(e.attrs().size()));
-  for (const std::string_view v : fixed) PutString(out, v);
-  for (const auto& a : e.attrs()) {
-    PutString(out, a.name());
-    const auto& v = a.value();
-    Put<uint8_t>(out, static_cast<uint8_t>(v.kind()));
-    switch (v.kind()) {
-      case Kind::kNotSet:
-      case Kind::kNull: break;
-      case Kind::kString: PutString(out, v.string_value()); break;
-      case Kind::kInt: Put<uint64_t>(out, static_cast<uint64_t>(v.int_value())); break;
-      case Kind::kDouble: Put<uint64_t>(out, std::bit_cast<uint64_t>(v.double_value())); break;
-      case Kind::kBool: Put<uint8_t>(out, v.bool_value() ? 1 : 0); break;
-      case Kind::kList: {
-        const auto items = v.list_value().values();
-        Put<uint32_t>(out, static_cast<uint32_t>(items.size()));
-        for (const std::string_view item : items) PutString(out, item);
-        break;
-      }
-    }
-  }
+  chunk.resize(at + sizer.size);
+  Writer writer(chunk.data() + at);
+  WriteRecord(seq, e, writer);
 }
 
 Result<bool> CompactReader::Next(Sequence& seq, EventView& out) {

@@ -1,6 +1,5 @@
 #include "teamhealth/eventlog/event_log.h"
 
-
 #include <algorithm>
 #include <unordered_set>
 
