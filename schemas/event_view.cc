@@ -56,6 +56,16 @@ const EventView::Value* EventView::FindAttr(std::string_view name) const {
   return nullptr;
 }
 
+void EventView::NumberAttrs() const {
+  slots_.fill(0);
+  for (size_t i = 0; i < attrs_.size(); ++i) {
+    const AttrName code = AttrNameOf(attrs_[i].name_);
+    uint32_t& slot = slots_[static_cast<size_t>(code)];
+    if (code != AttrName::kUnknown && slot == 0) slot = static_cast<uint32_t>(i + 1);
+  }
+  slots_ready_ = true;
+}
+
 EventView::EventView(const Event& e) { ViewOf(e, *this); }
 
 EventView& EventView::operator=(const EventView& other) {
@@ -71,13 +81,17 @@ EventView& EventView::operator=(const EventView& other) {
   subject_kind_ = other.subject_kind_;
   occurred_at_ms_ = other.occurred_at_ms_;
   subject_ = other.subject_;
+  subject_key_ = other.subject_key_;
   attrs_ = other.attrs_;  // vectors keep their capacity: no allocation once warm
   items_ = other.items_;
+  slots_ = other.slots_;  // the same attributes in the same order
+  slots_ready_ = other.slots_ready_;
   FixLists();
   return *this;
 }
 
 void EventView::SortAttrsByName() {
+  slots_ready_ = false;
   auto by_name = [](const Attr& a, const Attr& b) { return a.name_ < b.name_; };
   if (attrs_.size() > 32) {
     std::stable_sort(attrs_.begin(), attrs_.end(), by_name);
@@ -95,6 +109,7 @@ void EventView::Finish() {
   type_code_ = TypeOf(type_);
   type_family_ = FamilyOf(type_);
   subject_kind_ = SubjectKindOf(subject_.kind_);
+  slots_ready_ = false;  // numbered at the first FindAttr by code
   FixLists();
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "attr_name.h"
 #include "event.pb.h"
 #include "person_fields.h"
 
@@ -145,10 +147,23 @@ class EventView {
   PersonId actor_id() const { return actor_id_; }
   void set_actor_id(PersonId id) { actor_id_ = id; }
   const Subject& subject() const { return subject_; }
+  // The subject's key (source, subject kind and subject id, joined by '\x1f', which none of them
+  // holds): what projections key their state of a subject by. The pipeline sets it once per
+  // event that has a subject (projections::Pipeline), so that no projection builds and hashes
+  // its own; empty on a view no pipeline applied.
+  std::string_view subject_key() const { return subject_key_; }
+  void set_subject_key(std::string_view key) { subject_key_ = key; }
   std::span<const Attr> attrs() const { return attrs_; }
 
   // The attribute named `name`, or nullptr (attributes are few: a linear scan).
   const Value* FindAttr(std::string_view name) const;
+  // The same by code, in one indexed load: the first attribute of that name, as by name. A view
+  // the compact column gave knows its codes; any other numbers its names at the first call.
+  const Value* FindAttr(AttrName name) const {
+    if (!slots_ready_) NumberAttrs();
+    const uint32_t slot = slots_[static_cast<size_t>(name)];
+    return slot == 0 ? nullptr : &attrs_[slot - 1].value_;
+  }
 
   // Resolution (the pipeline's person step) rewrites person references to views of keys it
   // owns; the same references, in the same order, as ForEachPersonRef over a message.
@@ -171,6 +186,10 @@ class EventView {
   Subject& mutable_subject() { return subject_; }
   // A new attribute, unset; then at most one of the value setters, or list items.
   void AddAttr(std::string_view name);
+  // The same by a known name's code (not kUnknown), for a decoder whose record stored it: a
+  // decoder that adds every known name so, and others by a name AttrNameOf does not know, may
+  // finish with FinishWithCodes(..., /*attrs_numbered=*/true).
+  void AddAttr(AttrName name);
   void SetNull();
   void SetString(std::string_view v);
   void SetInt(int64_t v);
@@ -181,7 +200,10 @@ class EventView {
   // attribute is.
   void SetList();
   void AddListItem(std::string_view v);
-  void set_attr_name(std::string_view name) { attrs_.back().name_ = name; }
+  void set_attr_name(std::string_view name) {
+    attrs_.back().name_ = name;
+    slots_ready_ = false;
+  }
   // Orders the attributes by name, equal names in the order added (for a builder: the stored
   // order; decoders keep the wire's). Before Finish().
   void SortAttrsByName();
@@ -189,15 +211,18 @@ class EventView {
   void Finish();
   // Finish() with the codes given: for a decoder whose record stored the codes Finish() gave
   // (eventlog's compact records), so that the type is not matched against every name again.
-  void FinishWithCodes(EventType type, TypeFamily family, SubjectKind kind) {
+  void FinishWithCodes(EventType type, TypeFamily family, SubjectKind kind, bool attrs_numbered) {
     type_code_ = type;
     type_family_ = family;
     subject_kind_ = kind;
+    slots_ready_ = attrs_numbered;
     FixLists();
   }
 
  private:
   void FixLists();
+  // Fills slots_ from the attributes' names.
+  void NumberAttrs() const;
 
   uint32_t schema_version_ = 0;
   std::string_view id_, source_, type_, actor_;
@@ -207,10 +232,15 @@ class EventView {
   SubjectKind subject_kind_ = SubjectKind::kOther;
   int64_t occurred_at_ms_ = 0;
   Subject subject_;
+  std::string_view subject_key_;
   std::vector<Attr> attrs_;
   // Every list's items, one list after the other. Both vectors keep their capacity across
   // Reset(): their elements are views, so reuse allocates nothing.
   std::vector<std::string_view> items_;
+  // By AttrName, 1 + the index of the first attribute of that name, or 0: valid while
+  // slots_ready_ (else numbered at the next FindAttr by code).
+  mutable std::array<uint32_t, kAttrNameCount> slots_{};
+  mutable bool slots_ready_ = false;
 };
 
 // The decoders' setters, inline: a replay calls them for every attribute of every event.
@@ -223,11 +253,20 @@ inline void EventView::Reset() {
   subject_kind_ = SubjectKind::kOther;
   occurred_at_ms_ = 0;
   subject_ = {};
+  subject_key_ = {};
   attrs_.clear();
   items_.clear();
+  slots_.fill(0);
+  slots_ready_ = false;
 }
 
 inline void EventView::AddAttr(std::string_view name) { attrs_.emplace_back().name_ = name; }
+
+inline void EventView::AddAttr(AttrName name) {
+  attrs_.emplace_back().name_ = NameOf(name);
+  uint32_t& slot = slots_[static_cast<size_t>(name)];
+  if (slot == 0) slot = static_cast<uint32_t>(attrs_.size());
+}
 
 inline void EventView::SetNull() { attrs_.back().value_.kind_ = Value::Kind::kNull; }
 

@@ -709,6 +709,83 @@ TEST(CompactTest, EveryTruncationIsRefusedNamingTheRecord) {
   }
 }
 
+// Every known name reads back as its code and its name; another name by its name only.
+TEST(AttrNameTest, EveryNameHasItsCodeAndOthersNone) {
+  for (size_t c = 1; c < schema::kAttrNameCount; ++c) {
+    const auto code = static_cast<schema::AttrName>(c);
+    EXPECT_EQ(schema::AttrNameOf(schema::NameOf(code)), code) << schema::NameOf(code);
+  }
+  for (const std::string_view other : {"", "b", "bots", "Bot", "to_", "status_categor",
+                                       "status_categoryy", "a_name_longer_than_any_known"}) {
+    EXPECT_EQ(schema::AttrNameOf(other), schema::AttrName::kUnknown) << other;
+  }
+}
+
+// By code as by name: the first attribute of a name, after a sort and a rename too.
+TEST(AttrNameTest, FindByCodeAgreesWithFindByName) {
+  schema::Event e;
+  e.set_type("chat.message");
+  auto add = [&](const std::string& name, const std::string& value) {
+    auto* a = e.add_attrs();
+    a->set_name(name);
+    a->mutable_value()->set_string_value(value);
+  };
+  add("to", "first");
+  add("x-custom", "c");
+  add("bot", "b");
+  add("to", "second");
+  EventView view(e);
+  ASSERT_NE(view.FindAttr(schema::AttrName::kTo), nullptr);
+  EXPECT_EQ(view.FindAttr(schema::AttrName::kTo)->string_value(), "first");
+  EXPECT_EQ(view.FindAttr(schema::AttrName::kBot), view.FindAttr("bot"));
+  EXPECT_EQ(view.FindAttr(schema::AttrName::kFrom), nullptr);
+  view.SortAttrsByName();  // bot, to, to, x-custom
+  EXPECT_EQ(view.FindAttr(schema::AttrName::kBot), &view.attrs()[0].value());
+  EXPECT_EQ(view.FindAttr(schema::AttrName::kTo)->string_value(), "first");
+  view.set_attr_name("from");  // the last attribute, x-custom
+  EXPECT_EQ(view.FindAttr(schema::AttrName::kFrom)->string_value(), "c");
+  const EventView copy = view;
+  EXPECT_EQ(copy.FindAttr(schema::AttrName::kFrom), &copy.attrs()[3].value());
+}
+
+// A known name is stored as its code: a record holding it as text is refused (read so, the
+// view's numbering would miss it), and so is a code past the last name.
+TEST(CompactTest, AKnownNameStoredAsTextAndUnknownCodesAreRefused) {
+  schema::Event e;
+  e.set_id("e");
+  e.set_type("chat.message");
+  auto* a = e.add_attrs();
+  a->set_name("x-custom");
+  a->mutable_value()->set_bool_value(true);
+  EventView view(e);
+  std::string chunk;
+  AppendCompact(Sequence(1), view, chunk);
+  const size_t name_at = chunk.find("x-custom");
+  ASSERT_NE(name_at, std::string::npos);
+  ASSERT_EQ(chunk[name_at - 3], '\0');  // code 0, then the name's u16 length
+  {
+    std::string bad = chunk;
+    bad.replace(name_at, 8, "bot\0\0\0\0\0");
+    bad[name_at - 2] = 3;  // the length of "bot": the record now holds "bot" by name
+    bad.erase(name_at + 3, 5);
+    CompactReader reader(bad);
+    Sequence seq;
+    EventView out;
+    auto r = reader.Next(seq, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("known attribute name stored as text"), std::string::npos)
+        << r.error().message();
+  }
+  std::string bad = chunk;
+  bad[name_at - 3] = static_cast<char>(schema::kAttrNameCount);
+  CompactReader reader(bad);
+  Sequence seq;
+  EventView out;
+  auto r = reader.Next(seq, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("attribute name code out of range"), std::string::npos);
+}
+
 TEST(CompactTest, CodesOutOfRangeAreRefused) {
   auto e = Ev("work_item.created", "jira:1", "p:01", "work_item", "J-1");
   Str(e, "status", "open");
@@ -729,7 +806,8 @@ TEST(CompactTest, CodesOutOfRangeAreRefused) {
     ASSERT_FALSE(r.ok()) << at;
     EXPECT_NE(r.error().message().find("code out of range"), std::string::npos);
   }
-  // The attribute's value kind: after the header (28 bytes), ten strings and the name.
+  // The attribute's value kind: after the header (28 bytes), ten strings and the name's code
+  // (status is a known name: one byte, no text).
   size_t at = 28;
   for (const std::string_view v : {view.id(), view.source(), view.type(), view.actor(),
                                    view.subject().kind(), view.subject().id(),
@@ -737,7 +815,8 @@ TEST(CompactTest, CodesOutOfRangeAreRefused) {
                                    view.subject().service(), view.subject().title()}) {
     at += 2 + v.size();
   }
-  at += 2 + std::string_view("status").size();
+  ASSERT_EQ(chunk[at], static_cast<char>(schema::AttrName::kStatus));
+  at += 1;
   ASSERT_EQ(chunk[at], static_cast<char>(EventView::Value::Kind::kString));
   chunk[at] = static_cast<char>(9);
   CompactReader reader(chunk);

@@ -23,6 +23,25 @@ schema::Event Upsert(const std::string& key, const std::string& team, EpochMilli
 
 DirectoryView Empty() { return DirectoryView({}, {}, WorkPattern{}); }
 
+// Services and projects map by "source:name" in the config: the name is what follows the first
+// colon (a project may hold colons), looked up by source and name.
+TEST(DirectoryViewTest, ServicesAndProjectsMapBySourceAndName) {
+  const DirectoryView d({{"pagerduty:PSVC", "payments"}},
+                        {{"jira:PAY", "payments"}, {"github:acme/pay:v2", "search"}, {"bad", "x"}},
+                        WorkPattern{});
+  ASSERT_NE(d.ServiceTeam("pagerduty", "PSVC"), nullptr);
+  EXPECT_EQ(*d.ServiceTeam("pagerduty", "PSVC"), "payments");
+  EXPECT_EQ(d.ServiceTeam("opsgenie", "PSVC"), nullptr);
+  EXPECT_EQ(d.ServiceTeam("pagerduty", "PSV"), nullptr);
+  ASSERT_NE(d.ProjectTeam("jira", "PAY"), nullptr);
+  EXPECT_EQ(*d.ProjectTeam("jira", "PAY"), "payments");
+  ASSERT_NE(d.ProjectTeam("github", "acme/pay:v2"), nullptr);
+  EXPECT_EQ(*d.ProjectTeam("github", "acme/pay:v2"), "search");
+  EXPECT_EQ(d.ProjectTeam("github", "acme/pay"), nullptr);
+  EXPECT_EQ(d.ProjectTeam("jira", "pay"), nullptr);
+  EXPECT_EQ(d.ProjectTeam("bad", ""), nullptr);
+}
+
 TEST(DirectoryViewTest, AnIdReachesTheSameEntryAsItsKey) {
   DirectoryView d = Empty();
   d.Apply(Upsert("p:1", "payments", 1000));

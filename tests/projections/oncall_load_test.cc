@@ -188,7 +188,7 @@ TEST(OncallLoadTest, PruneForgetsExactlyTheClosedIncidentsInactiveForThirtyDays)
     }
     const std::string type = kTypes[rng() % 8];
     pipeline->Apply(Incident(type, at, id, {}), acc);
-    auto [it, created] = model.try_emplace("pagerduty:" + id);
+    auto [it, created] = model.try_emplace("pagerduty\x1fincident\x1f" + id);  // the subject key
     Model& m = it->second;
     m.last_at = at;
     if (type == "incident.triggered" && !m.triggered) m.triggered = m.open = true;

@@ -56,7 +56,7 @@ TEST(PageTrackerTest, PruneForgetsExactlyTheIncidentsLastPagedOverThirtyDaysAgo)
     const EpochMillis at = now - static_cast<EpochMillis>(rng() % (40 * kDay));
     const std::string incident = "Q" + std::to_string(rng() % 300);
     tracker.Apply(Page(incident, at, "p" + std::to_string(rng() % 5)));
-    last_at["pagerduty:" + incident] = at;
+    last_at["pagerduty\x1fincident\x1f" + incident] = at;  // the subject key
     if (i % 500 != 0) continue;
     tracker.Prune(now);
     std::erase_if(last_at, [&](const auto& kv) { return now - kv.second > 30 * kDay; });

@@ -19,6 +19,7 @@ class Recorder final : public Projection {
     teams.push_back(e.actor().empty() ? "" : d.TeamAt(e.actor(), e.occurred_at_ms()));
     actor_ids.push_back(e.actor_id());
     actor_teams.push_back(d.EntryAt(e, e.occurred_at_ms()).team());
+    subject_keys.emplace_back(e.subject_key());
   }
   void ExportGauges(EpochMillis, const DirectoryView&, MetricSink&) const override {}
   std::string Save() const override { return {}; }
@@ -27,6 +28,7 @@ class Recorder final : public Projection {
   std::vector<std::string> teams;
   std::vector<schema::PersonId> actor_ids;  // the id stamped on each event's actor
   std::vector<std::string> actor_teams;     // the team of the entry reached by it
+  std::vector<std::string> subject_keys;    // the subject key stamped on each event
 };
 
 // A list attribute's items, as strings.
@@ -180,6 +182,37 @@ TEST(PipelineTest, TheActorIsStampedWithItsDirectoryId) {
   EXPECT_EQ(r.actor_teams, (std::vector<std::string>{"payments", "payments", "unmapped",
                                                      "payments"}));
   EXPECT_EQ(r.actor_teams, r.teams);  // by id as by key
+}
+
+// The pipeline joins the subject key of an event on a work item, pull request or incident once
+// (source, kind and id, by '\x1f'), and no other; SubjectKey gives the same key for a view no
+// pipeline applied.
+TEST(PipelineTest, TheSubjectKeyIsStampedOnEventsWithASubject) {
+  Recorder r;
+  auto pipeline = testing::BorrowingPipeline(r, Empty());
+  Accumulator acc;
+  schema::Event item;
+  item.set_id("w1");
+  item.set_source("jira");
+  item.set_type("work_item.commented");
+  item.set_actor("jira:a");
+  item.mutable_subject()->set_kind("work_item");
+  item.mutable_subject()->set_id("PAY-1");
+  schema::Event incident = item;
+  incident.set_id("i1");
+  incident.set_source("pagerduty");
+  incident.set_type("incident.triggered");
+  incident.clear_actor();
+  incident.mutable_subject()->set_kind("");  // no kind: stamped by its family
+  incident.mutable_subject()->set_id("Q1");
+  pipeline->Apply(item, acc);
+  pipeline->Apply(Message("m1", "jira:a"), acc);
+  pipeline->Apply(incident, acc);
+  EXPECT_EQ(r.subject_keys,
+            (std::vector<std::string>{"jira\x1fwork_item\x1fPAY-1", "", "pagerduty\x1f\x1fQ1"}));
+  std::string scratch;
+  EXPECT_EQ(SubjectKey(schema::EventView(item), scratch), r.subject_keys[0]);
+  EXPECT_EQ(SubjectKey(schema::EventView(incident), scratch), r.subject_keys[2]);
 }
 
 // A view stamped by one pipeline and resolved again (by another pipeline) loses the stamp

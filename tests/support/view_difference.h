@@ -54,6 +54,16 @@ inline std::string ViewDifference(const schema::EventView& a, const schema::Even
       return d;
     }
   }
+  // Each known name is found by its code as by its name, in either view (a view read from the
+  // compact column knows its codes; any other numbers its names when first asked).
+  for (size_t c = 1; c < schema::kAttrNameCount; ++c) {
+    const auto code = static_cast<schema::AttrName>(c);
+    for (const schema::EventView* v : {&a, &b}) {
+      if (v->FindAttr(code) != v->FindAttr(schema::NameOf(code))) {
+        return "FindAttr(" + std::string(schema::NameOf(code)) + ") by code";
+      }
+    }
+  }
   return "";
 }
 

@@ -19,13 +19,16 @@ constexpr uint8_t kLastType = static_cast<uint8_t>(schema::EventType::kDirectory
 constexpr uint8_t kLastFamily = static_cast<uint8_t>(schema::TypeFamily::kDirectory);
 constexpr uint8_t kLastSubjectKind = static_cast<uint8_t>(schema::SubjectKind::kIncident);
 constexpr uint8_t kLastValueKind = static_cast<uint8_t>(Kind::kList);
+constexpr uint8_t kLastAttrName = static_cast<uint8_t>(schema::kAttrNameCount - 1);
 // A record keeps what decoding derived: the codes schema::TypeOf, FamilyOf and SubjectKindOf
-// gave, and the schema version DecodeView upcast to. Changing any of them (a new enumerator, a
-// new name for a code, a new schema version) makes the stored records stale: change
-// kCompactFormat with them, and these pins, so that logs write their column again.
+// gave, the attribute names' codes (schema::AttrNameOf), and the schema version DecodeView
+// upcast to. Changing any of them (a new enumerator, a new name for a code, a new schema
+// version) makes the stored records stale: change kCompactFormat with them, and these pins, so
+// that logs write their column again.
 static_assert(kLastType == 18 && kLastFamily == 4 && kLastSubjectKind == 3 &&
-                  kLastValueKind == 6,
+                  kLastValueKind == 6 && kLastAttrName == 33,
               "the compact records' codes changed: change kCompactFormat too");
+static_assert(kCompactFormat == 2, "the pins above are format 2's");
 static_assert(kSchemaVersion == 1, "a new schema version: change kCompactFormat too");
 // A string's u16 length that says the real length follows as a u32.
 constexpr uint16_t kLongString = 0xFFFF;
@@ -91,7 +94,9 @@ template <typename Out>
     out.String(v);
   }
   for (const auto& a : e.attrs()) {
-    out.String(a.name());
+    const schema::AttrName code = schema::AttrNameOf(a.name());
+    out.template Put<uint8_t>(static_cast<uint8_t>(code));
+    if (code == schema::AttrName::kUnknown) out.String(a.name());
     const auto& v = a.value();
     out.template Put<uint8_t>(static_cast<uint8_t>(v.kind()));
     switch (v.kind()) {
@@ -187,13 +192,24 @@ Result<bool> CompactReader::Next(Sequence& seq, EventView& out) {
   out.set_type(type_name);
   out.set_actor(actor);
   for (uint32_t i = 0; i < attrs; ++i) {
-    std::string_view name;
-    uint8_t value_kind;
-    if (!GetString(p, end, name) || !Get(p, end, value_kind)) {
-      return corrupt("truncated attribute");
+    uint8_t code;
+    if (!Get(p, end, code)) return corrupt("truncated attribute");
+    if (code > kLastAttrName) return corrupt("attribute name code out of range");
+    if (code != 0) {
+      out.AddAttr(static_cast<schema::AttrName>(code));
+    } else {
+      std::string_view name;
+      if (!GetString(p, end, name)) return corrupt("truncated attribute");
+      // A known name is stored by its code only: read by name, the view's numbering of its
+      // attributes (FinishWithCodes below) would miss it.
+      if (schema::AttrNameOf(name) != schema::AttrName::kUnknown) {
+        return corrupt("known attribute name stored as text");
+      }
+      out.AddAttr(name);
     }
+    uint8_t value_kind;
+    if (!Get(p, end, value_kind)) return corrupt("truncated attribute");
     if (value_kind > kLastValueKind) return corrupt("value kind out of range");
-    out.AddAttr(name);
     bool ok = true;
     switch (static_cast<Kind>(value_kind)) {
       case Kind::kNotSet: break;
@@ -237,7 +253,7 @@ Result<bool> CompactReader::Next(Sequence& seq, EventView& out) {
     if (!ok) return corrupt("truncated or invalid value");
   }
   out.FinishWithCodes(static_cast<schema::EventType>(type), static_cast<schema::TypeFamily>(family),
-                      static_cast<schema::SubjectKind>(kind));
+                      static_cast<schema::SubjectKind>(kind), /*attrs_numbered=*/true);
   seq = Sequence(s);
   p_ = p;
   return true;

@@ -139,7 +139,18 @@ const std::string& PersonEntry::team() const {
 
 DirectoryView::DirectoryView(std::map<std::string, std::string> services,
                              std::map<std::string, std::string> projects, WorkPattern defaults)
-    : services_(std::move(services)), projects_(std::move(projects)) {
+{
+  // "source:name" -> team, split at the first ':' (sources hold none).
+  auto split = [](const std::map<std::string, std::string>& in,
+                  StringMap<StringMap<std::string>>& out) {
+    for (const auto& [key, team] : in) {
+      const size_t colon = key.find(':');
+      if (colon == std::string::npos) continue;  // matched no lookup before either
+      out[key.substr(0, colon)][key.substr(colon + 1)] = team;
+    }
+  };
+  split(services, services_);
+  split(projects, projects_);
   stranger_.pattern = std::move(defaults);
   stranger_.clock = ZoneClock(stranger_.pattern.timezone);
   stranger_.team_id = TeamId(stranger_.team());  // "unmapped": 0
@@ -156,10 +167,10 @@ void DirectoryView::Apply(const schema::EventView& e) {
   if (e.type() != "directory.person_upserted") return;
   PersonEntry entry;
   entry.since = e.occurred_at_ms();
-  for (std::string_view team : ListAttr(e, "teams")) entry.teams.emplace_back(team);
+  for (std::string_view team : ListAttr(e, AttrName::kTeams)) entry.teams.emplace_back(team);
   entry.pattern = stranger_.pattern;
-  if (auto tz = StringAttr(e, "timezone"); !tz.empty()) entry.pattern.timezone = tz;
-  if (const auto* v = Attr(e, "working_days"); v && v->has_list_value()) {
+  if (auto tz = StringAttr(e, AttrName::kTimezone); !tz.empty()) entry.pattern.timezone = tz;
+  if (const auto* v = Attr(e, AttrName::kWorkingDays); v && v->has_list_value()) {
     entry.pattern.working_days = 0;
     for (const auto& d : v->list_value().values()) {
       for (int i = 0; i < 7; ++i) {
@@ -168,11 +179,11 @@ void DirectoryView::Apply(const schema::EventView& e) {
     }
   }
   int a = 0, b = 0;
-  if (ParseHourRange(StringAttr(e, "working_hours"), a, b)) {
+  if (ParseHourRange(StringAttr(e, AttrName::kWorkingHours), a, b)) {
     entry.pattern.work_start_min = a;
     entry.pattern.work_end_min = b;
   }
-  if (ParseHourRange(StringAttr(e, "sleep_hours"), a, b)) {
+  if (ParseHourRange(StringAttr(e, AttrName::kSleepHours), a, b)) {
     entry.pattern.sleep_start_min = a;
     entry.pattern.sleep_end_min = b;
   }
@@ -268,18 +279,26 @@ bool DirectoryView::IsWorkingDay(std::string_view pseudonym, EpochMillis at) con
   return (e.pattern.working_days >> e.Local(at).weekday) & 1;
 }
 
-std::optional<std::string> DirectoryView::ServiceTeam(std::string_view source,
-                                                      std::string_view service) const {
-  auto it = services_.find(std::string(source) + ":" + std::string(service));
-  if (it == services_.end()) return std::nullopt;
-  return it->second;
+namespace {
+
+const std::string* TeamOf(const StringMap<StringMap<std::string>>& teams, std::string_view source,
+                          std::string_view name) {
+  auto by_source = teams.find(source);
+  if (by_source == teams.end()) return nullptr;
+  auto it = by_source->second.find(name);
+  return it == by_source->second.end() ? nullptr : &it->second;
 }
 
-std::optional<std::string> DirectoryView::ProjectTeam(std::string_view source,
-                                                      std::string_view project) const {
-  auto it = projects_.find(std::string(source) + ":" + std::string(project));
-  if (it == projects_.end()) return std::nullopt;
-  return it->second;
+}  // namespace
+
+const std::string* DirectoryView::ServiceTeam(std::string_view source,
+                                              std::string_view service) const {
+  return TeamOf(services_, source, service);
+}
+
+const std::string* DirectoryView::ProjectTeam(std::string_view source,
+                                              std::string_view project) const {
+  return TeamOf(projects_, source, project);
 }
 
 std::vector<std::string> DirectoryView::Members(std::string_view team, EpochMillis at) const {

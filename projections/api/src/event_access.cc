@@ -6,21 +6,6 @@
 
 namespace teamhealth::projections {
 
-const EventView::Value* Attr(const EventView& e, std::string_view name) {
-  return e.FindAttr(name);
-}
-
-std::string_view StringAttr(const EventView& e, std::string_view name) {
-  const auto* v = Attr(e, name);
-  return v ? v->string_value() : std::string_view();
-}
-
-std::span<const std::string_view> ListAttr(const EventView& e, std::string_view name) {
-  const auto* v = Attr(e, name);
-  return v && v->has_list_value() ? v->list_value().values()
-                                  : std::span<const std::string_view>();
-}
-
 bool IsWorkActivity(const EventView& e) {
   return !e.actor().empty() && e.subject_kind() != schema::SubjectKind::kOther;
 }
@@ -28,20 +13,12 @@ bool IsWorkActivity(const EventView& e) {
 bool IsOwnActivity(const EventView& e) {
   if (IsWorkActivity(e)) return true;
   return !e.actor().empty() && e.type_code() == schema::EventType::kChatMessage &&
-         !BoolAttr(e, "bot");
+         !BoolAttr(e, AttrName::kBot);
 }
 
-bool BoolAttr(const EventView& e, std::string_view name, bool fallback) {
-  const auto* v = Attr(e, name);
-  return v && v->has_bool_value() ? v->bool_value() : fallback;
-}
-
-std::optional<EpochMillis> TimeAttr(const EventView& e, std::string_view name) {
-  const auto* v = Attr(e, name);
-  if (!v) return std::nullopt;
-  if (v->has_int_value()) return v->int_value();
-  if (v->has_string_value()) return ParseRfc3339(v->string_value());
-  return std::nullopt;
+std::string_view SubjectKey(const EventView& e, std::string& scratch) {
+  if (!e.subject_key().empty()) return e.subject_key();
+  return JoinInto(scratch, {e.source(), e.subject().kind(), e.subject().id()}, '\x1f');
 }
 
 std::string_view JoinInto(std::string& scratch, std::initializer_list<std::string_view> parts,

@@ -15,14 +15,12 @@ std::vector<PageTracker::Page> PageTracker::Apply(const EventView& e) {
     return pages;
   }
   const EpochMillis at = e.occurred_at_ms();
-  std::string key;
-  key.append(e.source()).push_back(':');
-  key.append(e.subject().id());
-  auto [it, fresh] = incidents_.try_emplace(key);
+  const std::string_view key = SubjectKey(e, key_);
+  auto [it, fresh] = FindOrInsert(incidents_, key);
   Incident& inc = it->second;
   expiry_.Update(key, !fresh, inc.last_at, true, at);  // every incident is prunable
   inc.last_at = at;
-  const auto assignees = ListAttr(e, "assignees");
+  const auto assignees = ListAttr(e, AttrName::kAssignees);
   for (const auto& p : assignees) {
     if (inc.assignees.contains(p)) continue;
     auto [it, first] = FindOrInsert(last_page_, p);

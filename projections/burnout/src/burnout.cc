@@ -111,8 +111,7 @@ void Burnout::ApplyWorkItem(const schema::EventView& e) {
   const bool deleted = e.type_code() == EventType::kOther && e.type() == "work_item.deleted";
   if (!created && !moved && !assigned && !deleted) return;
   const EpochMillis at = e.occurred_at_ms();
-  const std::string_view key =
-      JoinInto(key_, {e.source(), e.subject().kind(), e.subject().id()}, ':');
+  const std::string_view key = SubjectKey(e, key_);
   auto it = items_.find(key);
   if (it == items_.end()) {
     if (deleted) return;
@@ -124,12 +123,12 @@ void Burnout::ApplyWorkItem(const schema::EventView& e) {
   std::string_view category = item.category;
   std::string_view assignee = item.assignee;
   if (created) {
-    if (auto c = StringAttr(e, "status_category"); !c.empty()) category = c;
-    assignee = StringAttr(e, "assignee");
+    if (auto c = StringAttr(e, AttrName::kStatusCategory); !c.empty()) category = c;
+    assignee = StringAttr(e, AttrName::kAssignee);
   } else if (moved) {
-    if (auto c = StringAttr(e, "to_category"); !c.empty()) category = c;
+    if (auto c = StringAttr(e, AttrName::kToCategory); !c.empty()) category = c;
   } else if (assigned) {
-    assignee = StringAttr(e, "to");
+    assignee = StringAttr(e, AttrName::kTo);
   }
   const bool was = item.category == "in_progress" && !item.assignee.empty();
   const bool is = !deleted && category == "in_progress" && !assignee.empty();

@@ -24,14 +24,14 @@ std::optional<std::pair<std::string, TimeOffVersion>> TimeOffOf(const EventView&
   TimeOffVersion v;
   v.occurred_at = e.occurred_at_ms();
   v.event_id = e.id();
-  v.person = StringAttr(e, "person");
-  const auto start = TimeAttr(e, "start");
-  const auto end = TimeAttr(e, "end");
+  v.person = StringAttr(e, AttrName::kPerson);
+  const auto start = TimeAttr(e, AttrName::kStart);
+  const auto end = TimeAttr(e, AttrName::kEnd);
   if (start && end) {
     v.start = *start;
     v.end = *end;
   }
-  v.cancelled = BoolAttr(e, "cancelled");
+  v.cancelled = BoolAttr(e, AttrName::kCancelled);
   return std::make_pair(std::string(e.subject().id()), std::move(v));
 }
 

@@ -33,13 +33,6 @@ enum class Kind { kDm, kMention };
 const std::string kUnmapped = "unmapped";
 const std::string kOther = "other";
 
-// Subjects are the same when source, kind and id all are (a Jira issue 42 is not GitHub
-// issue 42, nor GitHub pull request 42). The separator cannot occur in any of them. Into a
-// reused buffer: no allocation per activity.
-std::string_view SubjectKey(const schema::EventView& e, std::string& scratch) {
-  return JoinInto(scratch, {e.source(), e.subject().kind(), e.subject().id()}, '\x1f');
-}
-
 // The project of the event's subject, qualified by source (a Jira project PAY and a GitHub
 // repository named PAY are two projects); empty when the subject carries none.
 std::string_view ProjectKey(const schema::EventView& e, std::string& scratch) {
@@ -115,6 +108,8 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
                                      MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   const std::string_view actor = e.actor();
+  // Subjects are the same when source, kind and id all are (a Jira issue 42 is not GitHub
+  // issue 42, nor GitHub pull request 42): the subject key the pipeline joined.
   const std::string_view subject = SubjectKey(e, subject_scratch_);
   const std::string_view project = ProjectKey(e, project_scratch_);
   // The actor's directory entry, looked up once; most activities count nothing, so the team's
@@ -182,7 +177,7 @@ void ContextSwitching::ReleasePerson(const Person& person) {
 void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryView& directory,
                                     MetricSink& sink) {
   // Bots and system messages interrupt nobody here; an edit re-sends an earlier message.
-  if (e.actor().empty() || BoolAttr(e, "bot") || BoolAttr(e, "edited")) return;
+  if (e.actor().empty() || BoolAttr(e, AttrName::kBot) || BoolAttr(e, AttrName::kEdited)) return;
   const EpochMillis at = e.occurred_at_ms();
   const std::string_view sender = e.actor();
 
@@ -191,12 +186,12 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
   // into the event: no copy of the lists per message.
   auto& targets = targets_;  // reused: no allocation per message
   targets.clear();
-  auto add = [&](std::string_view list, Kind kind) {
+  auto add = [&](AttrName list, Kind kind) {
     for (std::string_view p : ListAttr(e, list)) targets.emplace_back(p, static_cast<int>(kind));
   };
-  const std::string_view channel_type = StringAttr(e, "channel_type");
-  if (channel_type == "im" || channel_type == "mpim") add("recipients", Kind::kDm);
-  add("mentions", Kind::kMention);
+  const std::string_view channel_type = StringAttr(e, AttrName::kChannelType);
+  if (channel_type == "im" || channel_type == "mpim") add(AttrName::kRecipients, Kind::kDm);
+  add(AttrName::kMentions, Kind::kMention);
   std::sort(targets.begin(), targets.end());
   targets.erase(std::unique(targets.begin(), targets.end(),
                             [](const auto& a, const auto& b) { return a.first == b.first; }),

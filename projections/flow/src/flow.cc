@@ -17,6 +17,9 @@ constexpr uint64_t kFormat = 1;           // Save() layout; Load() rejects anyth
 
 constexpr uint64_t kEverInProgress = 1, kGap = 2, kDoneOnce = 4, kDeleted = 8;
 
+// The team of an item or pull request neither a project nor a person maps.
+const std::string kUnmapped = "unmapped";
+
 double Seconds(EpochMillis from, EpochMillis to) {
   // Event times may run backwards across sources (clock skew): never a negative duration.
   return static_cast<double>(std::max<EpochMillis>(0, to - from)) / 1000.0;
@@ -58,7 +61,7 @@ void Flow::Apply(const schema::EventView& e, const DirectoryView& directory, Met
 
 void Flow::ApplyWorkItem(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) {
   const std::string_view type = e.type();
-  const std::string_view key = JoinInto(key_, {e.source(), e.subject().id()}, ':');
+  const std::string_view key = SubjectKey(e, key_);
   // Only events that carry state start tracking an unseen item: a comment on an old item
   // must not keep it in memory forever. Others use a scratch copy for the team.
   const bool stateful = type == "work_item.created" || type == "work_item.status_changed" ||
@@ -101,16 +104,16 @@ void Flow::ChangeItem(const schema::EventView& e, Item& item, bool fresh,
   if (type == "work_item.created") {
     if (item.created_at >= 0) return;  // already created: keep the first creation
     item.created_at = at;
-    item.item_type = StringAttr(e, "item_type");
+    item.item_type = StringAttr(e, AttrName::kItemType);
     if (item.item_type.empty()) item.item_type = "unknown";
     // Events seen before the creation (out of order) are newer: they win.
-    if (fresh) item.assignee = StringAttr(e, "assignee");
+    if (fresh) item.assignee = StringAttr(e, AttrName::kAssignee);
     if (item.category == Category::kUnknown) {
-      ChangeCategory(item, ParseCategory(StringAttr(e, "status_category")), at,
+      ChangeCategory(item, ParseCategory(StringAttr(e, AttrName::kStatusCategory)), at,
                      ItemTeam(item, e.source(), at, directory), sink);
     }
   } else if (type == "work_item.status_changed") {
-    const Category from = ParseCategory(StringAttr(e, "from_category"));
+    const Category from = ParseCategory(StringAttr(e, AttrName::kFromCategory));
     if (item.category == Category::kUnknown && from != Category::kUnknown) {
       // Learn where an item of unknown state stands, without counting an entry into it.
       item.category = from;
@@ -120,11 +123,11 @@ void Flow::ChangeItem(const schema::EventView& e, Item& item, bool fresh,
         item.gap = true;  // in progress since an instant we did not see
       }
     }
-    ChangeCategory(item, ParseCategory(StringAttr(e, "to_category")), at,
+    ChangeCategory(item, ParseCategory(StringAttr(e, AttrName::kToCategory)), at,
                    ItemTeam(item, e.source(), at, directory), sink);
   } else if (type == "work_item.assigned") {
-    const std::string_view from = StringAttr(e, "from");
-    const std::string_view to = StringAttr(e, "to");
+    const std::string_view from = StringAttr(e, AttrName::kFrom);
+    const std::string_view to = StringAttr(e, AttrName::kTo);
     item.assignee = to;
     // Counted for the item's team after the change (the new assignee's, if no project team).
     if (!from.empty() && !to.empty() && from != to) {
@@ -181,7 +184,7 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
                             MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
   const std::string_view type = e.type();
-  const std::string_view key = JoinInto(key_, {e.source(), e.subject().id()}, ':');
+  const std::string_view key = SubjectKey(e, key_);
   auto it = prs_.find(key);
   if (type == "pull_request.opened") {
     if (it != prs_.end()) return;  // opened twice: the first opening stands
@@ -208,7 +211,7 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
     // a null actor is a bot or system.
     const std::string_view reviewer = e.actor();
     if (pr.first_review_at < 0 && !reviewer.empty() && reviewer != pr.author &&
-        StringAttr(e, "state") != "dismissed") {
+        StringAttr(e, AttrName::kState) != "dismissed") {
       pr.first_review_at = at;
       sink.ObserveSeries(*SeriesOf(PullRequestTeam(pr, e.source(), at, directory)).pr_pickup,
                          Seconds(pr.ready_at, at), at);
@@ -226,22 +229,22 @@ void Flow::ApplyPullRequest(const schema::EventView& e, const DirectoryView& dir
   closed_prs_.Update(it->first, was_closed, was_at, pr.closed, pr.last_at);
 }
 
-std::string Flow::ItemTeam(const Item& item, std::string_view source, EpochMillis at,
-                           const DirectoryView& directory) const {
+const std::string& Flow::ItemTeam(const Item& item, std::string_view source, EpochMillis at,
+                                  const DirectoryView& directory) const {
   if (!item.project.empty()) {
-    if (auto team = directory.ProjectTeam(source, item.project)) return *team;
+    if (const std::string* team = directory.ProjectTeam(source, item.project)) return *team;
   }
   if (!item.assignee.empty()) return directory.TeamAt(item.assignee, at);
-  return "unmapped";
+  return kUnmapped;
 }
 
-std::string Flow::PullRequestTeam(const PullRequest& pr, std::string_view source, EpochMillis at,
-                                  const DirectoryView& directory) const {
+const std::string& Flow::PullRequestTeam(const PullRequest& pr, std::string_view source,
+                                         EpochMillis at, const DirectoryView& directory) const {
   if (!pr.project.empty()) {
-    if (auto team = directory.ProjectTeam(source, pr.project)) return *team;
+    if (const std::string* team = directory.ProjectTeam(source, pr.project)) return *team;
   }
   if (!pr.author.empty()) return directory.TeamAt(pr.author, at);
-  return "unmapped";
+  return kUnmapped;
 }
 
 // Exactly the finished items and closed pull requests with now - last_at > kKeepFinishedMs:

@@ -72,7 +72,7 @@ void OncallLoad::ApplyShift(const Shift& shift, const DirectoryView& directory,
 void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& directory,
                                MetricSink& sink) {
   const EpochMillis at = e.occurred_at_ms();
-  const std::string_view key = JoinInto(key_, {e.source(), e.subject().id()}, ':');
+  const std::string_view key = SubjectKey(e, key_);
   const std::string_view type = e.type();
   auto [it, created] = FindOrInsert(incidents_, key);
   Incident& inc = it->second;
@@ -80,8 +80,8 @@ void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& 
   const EpochMillis was_at = inc.last_at;
   if (created) {
     // Team of an incident: the service's team if mapped, else the first assignee's team.
-    const auto assignees = ListAttr(e, "assignees");
-    if (auto t = directory.ServiceTeam(e.source(), e.subject().service())) {
+    const auto assignees = ListAttr(e, AttrName::kAssignees);
+    if (const std::string* t = directory.ServiceTeam(e.source(), e.subject().service())) {
       inc.team = *t;
     } else if (!assignees.empty()) {
       inc.team = directory.TeamAt(assignees.front(), at);
@@ -97,7 +97,7 @@ void OncallLoad::ApplyIncident(const schema::EventView& e, const DirectoryView& 
     if (inc.triggered_at < 0) {
       inc.triggered_at = at;
       inc.open = true;
-      std::string_view urgency = StringAttr(e, "urgency");
+      std::string_view urgency = StringAttr(e, AttrName::kUrgency);
       if (urgency.empty()) urgency = "unknown";
       auto [by_urgency, fresh] = FindOrInsert(team.incidents, urgency);
       if (fresh) {

@@ -15,7 +15,7 @@ bool PersonResolver::Learn(const schema::EventView& e) {
   if (e.type() != "directory.person_upserted") return false;
   const std::string_view person = e.subject().id();
   bool changed = false;
-  for (const std::string_view alias : ListAttr(e, "aliases")) {
+  for (const std::string_view alias : ListAttr(e, AttrName::kAliases)) {
     if (alias.empty() || alias == person) continue;
     auto [it, fresh] = key_of_.try_emplace(std::string(alias), person);
     if (!fresh && it->second == person) continue;

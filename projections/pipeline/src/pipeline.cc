@@ -1,5 +1,6 @@
 #include "teamhealth/projections/pipeline.h"
 
+#include "teamhealth/projections/event_access.h"
 #include "teamhealth/projections/registry.h"
 
 namespace teamhealth::projections {
@@ -29,6 +30,15 @@ void Pipeline::Resolve(schema::EventView& e) {
   resolver_.Resolve(e);
   // The actor's id: the projections reach its entry and their state of it by index.
   if (!e.actor().empty()) e.set_actor_id(directory_.Intern(e.actor()));
+  // Built once here, not by each projection that keys state by subject (issue 13): a work
+  // activity's subject, or the item, pull request or incident a typed event is about.
+  e.set_subject_key({});  // not another pipeline's (a view applied to two)
+  if (e.subject_kind() != schema::SubjectKind::kOther ||
+      e.type_family() == schema::TypeFamily::kWorkItem ||
+      e.type_family() == schema::TypeFamily::kPullRequest ||
+      e.type_family() == schema::TypeFamily::kIncident) {
+    e.set_subject_key(SubjectKey(e, subject_key_));
+  }
 }
 
 void Pipeline::ApplyDirectory(const schema::EventView& e) {

@@ -15,7 +15,7 @@ std::optional<int> PulseScoreOf(const EventView& e) {
   if (e.type_code() != schema::EventType::kPulseResponse || !e.actor().empty() || e.subject().id().empty()) {
     return std::nullopt;
   }
-  const EventView::Value* score = Attr(e, "score");
+  const EventView::Value* score = Attr(e, AttrName::kScore);
   if (score == nullptr || !score->has_int_value()) return std::nullopt;
   const int64_t v = score->int_value();
   if (v < 1 || v > 5) return std::nullopt;

@@ -15,7 +15,7 @@ const ShiftIntervals kNoIntervals;
 // The level as text: canonical producers write a number (the generator, PagerDuty's
 // escalation level) or a string; both spell the same slot. Absent is a level of its own ("").
 std::string LevelOf(const EventView& e) {
-  const EventView::Value* v = Attr(e, "level");
+  const EventView::Value* v = Attr(e, AttrName::kLevel);
   if (v == nullptr) return "";
   if (v->has_int_value()) return std::to_string(v->int_value());
   if (v->has_string_value()) return std::string(v->string_value());
@@ -27,9 +27,9 @@ std::string LevelOf(const EventView& e) {
 std::optional<Shift> ShiftOf(const EventView& e) {
   if (e.type_code() != schema::EventType::kOncallShift) return std::nullopt;
   Shift s;
-  s.person = StringAttr(e, "person");
-  const auto start = TimeAttr(e, "start");
-  const auto end = TimeAttr(e, "end");
+  s.person = StringAttr(e, AttrName::kPerson);
+  const auto start = TimeAttr(e, AttrName::kStart);
+  const auto end = TimeAttr(e, AttrName::kEnd);
   if (s.person.empty() || !start || !end || *end <= *start) return std::nullopt;
   s.start = *start;
   s.end = *end;

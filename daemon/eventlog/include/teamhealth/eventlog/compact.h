@@ -10,10 +10,12 @@
 //   u64 seq, i64 occurred_at_ms, u32 schema_version,
 //   u8 type code, u8 type family, u8 subject kind, u8 0, u32 attribute count,
 //   10 strings: id, source, type, actor, subject kind, id, key, project, service, title,
-//   per attribute: string name, u8 value kind, then the value: nothing (unset, null),
+//   per attribute: u8 name code (schema::AttrName), the name as a string only when that code is
+//   0 (a name AttrNameOf does not know), u8 value kind, then the value: nothing (unset, null),
 //   a string, i64, the double's 8 bytes, u8 (bool), or u32 item count and that many strings.
 // A string is a u16 length and its bytes; a length of 0xFFFF is followed by the real one (u32).
-// The codes are schema's enums: changing them, the schema version, or this layout changes
+// The codes are schema's enums (a view read back knows its attributes' codes, so a projection
+// finds them in one load): changing them, the schema version, or this layout changes
 // kCompactFormat (compact.cc pins them), and a log whose column has another format writes it
 // again.
 #pragma once
@@ -28,7 +30,8 @@
 
 namespace teamhealth::eventlog {
 
-inline constexpr uint8_t kCompactFormat = 1;
+// 2: attribute names as codes.
+inline constexpr uint8_t kCompactFormat = 2;
 
 // A chunk holds at most this many records, or the record that takes it past this many bytes.
 inline constexpr size_t kCompactChunkRecords = 256;

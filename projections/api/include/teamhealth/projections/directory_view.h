@@ -116,8 +116,9 @@ class DirectoryView final {
   int64_t LocalDay(std::string_view pseudonym, EpochMillis at) const;
   bool IsWorkingDay(std::string_view pseudonym, EpochMillis at) const;
 
-  std::optional<std::string> ServiceTeam(std::string_view source, std::string_view service) const;
-  std::optional<std::string> ProjectTeam(std::string_view source, std::string_view project) const;
+  // The team a service or project of `source` maps to (config "source:name"), or nullptr.
+  const std::string* ServiceTeam(std::string_view source, std::string_view service) const;
+  const std::string* ProjectTeam(std::string_view source, std::string_view project) const;
 
   // Members of `team` at `at`.
   std::vector<std::string> Members(std::string_view team, EpochMillis at) const;
@@ -130,8 +131,10 @@ class DirectoryView final {
   bool Load(std::string_view bytes);
 
  private:
-  std::map<std::string, std::string> services_;
-  std::map<std::string, std::string> projects_;
+  // By source, then service or project name: looked up by views, without building the
+  // "source:name" key (flow asks for an item's team at each of its changes).
+  StringMap<StringMap<std::string>> services_;
+  StringMap<StringMap<std::string>> projects_;
   PersonEntry stranger_;
   // Every person key interned, directory people and strangers alike (Save leaves strangers
   // out), and each id's history by time (empty for a stranger). Members and Save sort.

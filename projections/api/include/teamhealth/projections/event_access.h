@@ -14,16 +14,42 @@
 // record, or of a schema::Event (schema::ViewOf). What they return views the event's bytes.
 namespace teamhealth::projections {
 
+using schema::AttrName;
 using schema::EventView;
 
-const EventView::Value* Attr(const EventView& e, std::string_view name);
+// The readers take an attribute's name as a schema::AttrName (one indexed load: what the
+// projections pass, issue 13) or as a string (a scan of the attributes, for any other name).
+template <typename Name>
+const EventView::Value* Attr(const EventView& e, Name name) {
+  return e.FindAttr(name);
+}
 // "" when absent or not a string.
-std::string_view StringAttr(const EventView& e, std::string_view name);
+template <typename Name>
+std::string_view StringAttr(const EventView& e, Name name) {
+  const auto* v = e.FindAttr(name);
+  return v ? v->string_value() : std::string_view();
+}
 // Empty when absent or not a list.
-std::span<const std::string_view> ListAttr(const EventView& e, std::string_view name);
-bool BoolAttr(const EventView& e, std::string_view name, bool fallback = false);
+template <typename Name>
+std::span<const std::string_view> ListAttr(const EventView& e, Name name) {
+  const auto* v = e.FindAttr(name);
+  return v && v->has_list_value() ? v->list_value().values()
+                                  : std::span<const std::string_view>();
+}
+template <typename Name>
+bool BoolAttr(const EventView& e, Name name, bool fallback = false) {
+  const auto* v = e.FindAttr(name);
+  return v && v->has_bool_value() ? v->bool_value() : fallback;
+}
 // An instant attribute: RFC 3339 string or epoch milliseconds.
-std::optional<EpochMillis> TimeAttr(const EventView& e, std::string_view name);
+template <typename Name>
+std::optional<EpochMillis> TimeAttr(const EventView& e, Name name) {
+  const auto* v = e.FindAttr(name);
+  if (!v) return std::nullopt;
+  if (v->has_int_value()) return v->int_value();
+  if (v->has_string_value()) return ParseRfc3339(v->string_value());
+  return std::nullopt;
+}
 
 // A work activity (docs/design.md section 7.3): an event with an actor on a subject of kind
 // work_item, pull_request or incident. The actor is the person acting.
@@ -32,6 +58,11 @@ bool IsWorkActivity(const EventView& e);
 // or a chat.message the actor sent (a bot's message is nobody's own activity; an edit is
 // activity like the message). Reactions, channel joins, shifts and directory events are not.
 bool IsOwnActivity(const EventView& e);
+
+// The key projections hold a subject's state by (EventView::subject_key: source, subject kind
+// and subject id joined by '\x1f'): the one the pipeline stamped on the event, else joined into
+// `scratch` (a view applied to a projection directly, as unit tests do).
+std::string_view SubjectKey(const EventView& e, std::string& scratch);
 
 // `parts` joined by `separator` into `scratch`, whose capacity is reused: a key per event for
 // a map of subjects without an allocation. The view is valid until `scratch` changes.

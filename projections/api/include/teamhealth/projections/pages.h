@@ -44,6 +44,7 @@ class PageTracker final {
   int64_t merge_ms_;
   // Hashed: looked up at every incident event (Save writes them in key order).
   StringMap<Incident> incidents_;
+  std::string key_;  // a subject key when the pipeline stamped none (SubjectKey), not state
   StringMap<EpochMillis> last_page_;
   // Every incident by its last page (ExpiryIndex), so that Prune visits only those that
   // expire.

@@ -145,8 +145,9 @@ class Burnout final : public Projection {
   // slot (a ShiftBook in the state, which now starts with a format number); 6: time off
   // (person.time_off: the counter of worked days and the signal time_off_worked_28d); 7: a
   // pruned time off leaves a tombstone (older versions cannot come back) and a day before the
-  // last prune's horizon is never counted as worked time off (it may have been already).
-  uint32_t version() const override { return 7; }
+  // last prune's horizon is never counted as worked time off (it may have been already); 8:
+  // items and incidents keyed by the pipeline's subject key (EventView::subject_key).
+  uint32_t version() const override { return 8; }
   void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -219,7 +220,7 @@ class Burnout final : public Projection {
   // teamhealth_time_off_worked_days_total{team} by team, resolved once (InternSeries) so that
   // a count goes by id (issue 13). A cache, not state: Save, Load and version() ignore it.
   StringMap<const Series*> worked_days_of_team_;
-  std::string key_;  // scratch for the key of a map lookup (JoinInto), not state
+  std::string key_;  // a subject key when the pipeline stamped none (SubjectKey), not state
 };
 
 }  // namespace teamhealth::projections

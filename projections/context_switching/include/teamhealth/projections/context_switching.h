@@ -165,7 +165,8 @@ class ContextSwitching final : public Projection {
   uint64_t applied_ = 0;
   StringMap<TeamSeries> series_;  // by team
   ByTeamId<TeamSeries> series_by_team_id_;  // series_ by DirectoryView::TeamId: a cache
-  std::string subject_scratch_, project_scratch_;  // an activity's keys (SubjectKey, ProjectKey)
+  // An activity's keys when the pipeline stamped none (SubjectKey), its project key (ProjectKey).
+  std::string subject_scratch_, project_scratch_;
   std::vector<std::pair<std::string_view, int>> targets_;  // a message's (ApplyMessage)
 };
 

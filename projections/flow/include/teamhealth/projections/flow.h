@@ -36,8 +36,9 @@ class Flow final : public Projection {
   explicit Flow(const Settings& /*settings*/) {}
 
   std::string_view name() const override { return "flow"; }
-  // 1 was the placeholder that counted nothing: 2 makes old checkpoints rebuild.
-  uint32_t version() const override { return 2; }
+  // 1 was the placeholder that counted nothing: 2 makes old checkpoints rebuild. 3: items and
+  // pull requests keyed by the pipeline's subject key (EventView::subject_key).
+  uint32_t version() const override { return 3; }
   void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -102,9 +103,9 @@ class Flow final : public Projection {
   void ChangeCategory(Item& item, Category to, EpochMillis at, std::string_view team,
                       MetricSink& sink);
   void ApplyPullRequest(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink);
-  std::string ItemTeam(const Item& item, std::string_view source, EpochMillis at,
+  const std::string& ItemTeam(const Item& item, std::string_view source, EpochMillis at,
                        const DirectoryView& directory) const;
-  std::string PullRequestTeam(const PullRequest& pr, std::string_view source, EpochMillis at,
+  const std::string& PullRequestTeam(const PullRequest& pr, std::string_view source, EpochMillis at,
                               const DirectoryView& directory) const;
 
   // Hashed: looked up at every work item and pull request event (Save writes them in key order).
@@ -117,7 +118,7 @@ class Flow final : public Projection {
   uint64_t applied_ = 0;
   // A cache, not state: Save, Load and version() ignore it (a Series never changes).
   StringMap<TeamSeries> series_;
-  std::string key_;  // scratch for the key of a map lookup (JoinInto), not state
+  std::string key_;  // a subject key when the pipeline stamped none (SubjectKey), not state
 };
 
 }  // namespace teamhealth::projections

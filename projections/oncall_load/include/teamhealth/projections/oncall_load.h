@@ -34,8 +34,9 @@ class OncallLoad final : public Projection {
       : settings_(settings), pages_(settings.page_merge_ms) {}
 
   std::string_view name() const override { return "oncall_load"; }
-  // 2: shifts supersede earlier shifts of their slot (a shift ledger in the state).
-  uint32_t version() const override { return 2; }
+  // 2: shifts supersede earlier shifts of their slot (a shift ledger in the state). 3: incidents
+  // keyed by the pipeline's subject key (EventView::subject_key).
+  uint32_t version() const override { return 3; }
   void Apply(const schema::EventView& e, const DirectoryView& directory, MetricSink& sink) override;
   void ExportGauges(EpochMillis now, const DirectoryView& directory,
                     MetricSink& sink) const override;
@@ -87,7 +88,7 @@ class OncallLoad final : public Projection {
   uint64_t applied_ = 0;
   // A cache, not state: Save, Load and version() ignore it (a Series never changes).
   StringMap<TeamSeries> series_;
-  std::string key_;  // scratch for the key of a map lookup (JoinInto), not state
+  std::string key_;  // a subject key when the pipeline stamped none (SubjectKey), not state
 };
 
 }  // namespace teamhealth::projections

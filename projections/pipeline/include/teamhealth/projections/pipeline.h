@@ -89,7 +89,9 @@ class Pipeline final {
 
  private:
   void ApplyDirectory(const schema::EventView& e);
-  // Step 2: every person reference to its key, and the actor's id stamped (actor_id).
+  // Step 2: every person reference to its key, and the actor's id stamped (actor_id); the
+  // subject's key (EventView::subject_key) for an event on a work item, pull request or
+  // incident.
   void Resolve(schema::EventView& e);
 
   DirectoryView directory_;
@@ -99,6 +101,7 @@ class Pipeline final {
   std::set<std::string, std::less<>> preloaded_;  // ids of preloaded directory events
   bool resolution_changed_ = false;
   schema::EventView view_;  // the view of an event applied as a message (reused)
+  std::string subject_key_;  // the applied event's subject key (reused)
 };
 
 }  // namespace teamhealth::projections
