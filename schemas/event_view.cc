@@ -56,15 +56,6 @@ const EventView::Value* EventView::FindAttr(std::string_view name) const {
   return nullptr;
 }
 
-void EventView::NumberAttrs() const {
-  slots_.fill(0);
-  for (size_t i = 0; i < attrs_.size(); ++i) {
-    const AttrName code = AttrNameOf(attrs_[i].name_);
-    uint32_t& slot = slots_[static_cast<size_t>(code)];
-    if (code != AttrName::kUnknown && slot == 0) slot = static_cast<uint32_t>(i + 1);
-  }
-  slots_ready_ = true;
-}
 
 EventView::EventView(const Event& e) { ViewOf(e, *this); }
 
@@ -109,7 +100,7 @@ void EventView::Finish() {
   type_code_ = TypeOf(type_);
   type_family_ = FamilyOf(type_);
   subject_kind_ = SubjectKindOf(subject_.kind_);
-  slots_ready_ = false;  // numbered at the first FindAttr by code
+  slots_ready_ = false;  // found by name
   FixLists();
 }
 

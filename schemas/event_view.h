@@ -157,10 +157,11 @@ class EventView {
 
   // The attribute named `name`, or nullptr (attributes are few: a linear scan).
   const Value* FindAttr(std::string_view name) const;
-  // The same by code, in one indexed load: the first attribute of that name, as by name. A view
-  // the compact column gave knows its codes; any other numbers its names at the first call.
+  // The same by code: the first attribute of that name, as by name. A view the compact column
+  // gave knows its attributes' codes, and finds one in one indexed load; any other view searches
+  // by name (numbering its names first cost more than the few searches a replay makes).
   const Value* FindAttr(AttrName name) const {
-    if (!slots_ready_) NumberAttrs();
+    if (!slots_ready_) return FindAttr(NameOf(name));
     const uint32_t slot = slots_[static_cast<size_t>(name)];
     return slot == 0 ? nullptr : &attrs_[slot - 1].value_;
   }
@@ -221,8 +222,6 @@ class EventView {
 
  private:
   void FixLists();
-  // Fills slots_ from the attributes' names.
-  void NumberAttrs() const;
 
   uint32_t schema_version_ = 0;
   std::string_view id_, source_, type_, actor_;
@@ -238,9 +237,9 @@ class EventView {
   // Reset(): their elements are views, so reuse allocates nothing.
   std::vector<std::string_view> items_;
   // By AttrName, 1 + the index of the first attribute of that name, or 0: valid while
-  // slots_ready_ (else numbered at the next FindAttr by code).
-  mutable std::array<uint32_t, kAttrNameCount> slots_{};
-  mutable bool slots_ready_ = false;
+  // slots_ready_ (a decoder that stored the codes filled it).
+  std::array<uint32_t, kAttrNameCount> slots_{};
+  bool slots_ready_ = false;
 };
 
 // The decoders' setters, inline: a replay calls them for every attribute of every event.
