@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/by_person_id.h"
+#include "teamhealth/projections/day_map.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/string_map.h"
 #include "teamhealth/projections/shift_book.h"
@@ -171,13 +171,13 @@ class Burnout final : public Projection {
   // Quarter hours of one UTC day with work activity or a page: bit i of the 96 is
   // [day + 15 min * i, + 15 min), bits 0-63 in [0], 64-95 in [1].
   using QuarterHours = std::array<uint64_t, 2>;
-  // B-trees: about 35 days per person, looked up at every activity; a std::map took a cache
-  // miss per level of its tree (a tenth of a 5 M-event replay). An insert or erase moves the
-  // entries of a node: no pointer into them is kept across one.
+  // About 35 days per person, looked up at every activity: sorted vectors (DayMap), whose
+  // newest day is at hand. An insert or erase moves entries: no pointer into them is kept
+  // across one.
   struct Person {
-    absl::btree_map<int64_t, Day> days;            // local day -> aggregates
+    DayMap<Day> days;                              // local day -> aggregates
     std::vector<EpochMillis> sleep_interruptions;  // sorted
-    absl::btree_map<int64_t, QuarterHours> worked;  // UTC day -> quarter hours worked or paged
+    DayMap<QuarterHours> worked;                   // UTC day -> quarter hours worked or paged
   };
   struct Item {
     std::string category;  // todo, in_progress, done, or "" while unknown

@@ -8,11 +8,11 @@
 #include <unordered_map>
 #include <utility>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_set.h"
 
 #include "teamhealth/projections/by_person_id.h"
 #include "teamhealth/projections/counted_keys.h"
+#include "teamhealth/projections/day_map.h"
 #include "teamhealth/projections/projection.h"
 #include "teamhealth/projections/string_map.h"
 #include "teamhealth/projections/shift_book.h"
@@ -114,7 +114,7 @@ class ContextSwitching final : public Projection {
     SubjectId last_subject = CountedKeys::kNone;  // its subject
     std::string last_project;  // its subject's project key; empty when it has none
     uint64_t uses = 0;         // activities seen, a clock for Day::last_use
-    absl::btree_map<int64_t, Day> days;  // at most kMaxDaysPerPerson
+    DayMap<Day> days;          // at most kMaxDaysPerPerson
   };
   // Drops the references of a day, or of a person about to be forgotten.
   void ReleaseDay(const Day& day);
