@@ -151,7 +151,7 @@ void ContextSwitching::ApplyActivity(const schema::EventView& e, const Directory
   auto [day_it, new_day] = person.days.try_emplace(local_day);
   day_it->second.last_use = ++person.uses;
   if (new_day) sink.AddSeries(*team().persondays, 1, at);
-  if (day_it->second.subjects.insert(sid).second) {
+  if (day_it->second.subjects.insert(sid)) {
     subjects_.Retain(sid);
     sink.AddSeries(*team().items_touched, 1, at);
   }
@@ -359,7 +359,7 @@ bool ContextSwitching::Load(std::string_view bytes) {
       for (uint64_t k = count; r.ok() && k > 0; --k) {
         const std::string key = r.Str();
         const SubjectId id = subjects.Acquire(key);
-        if (!day->second.subjects.insert(id).second) subjects.Release(id);  // a duplicate
+        if (!day->second.subjects.insert(id)) subjects.Release(id);  // a duplicate
       }
       valid = new_day && day->second.last_use <= p.uses && count > 0 &&
               day->second.subjects.size() == count;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -7,8 +8,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
-#include "absl/container/flat_hash_set.h"
 
 #include "teamhealth/projections/by_person_id.h"
 #include "teamhealth/projections/counted_keys.h"
@@ -104,10 +105,28 @@ class ContextSwitching final : public Projection {
  private:
   // Subjects are held as ids of subjects_ (each id below is one reference to its key).
   using SubjectId = CountedKeys::Id;
+  // Ids of the subjects a person touched on one local day, sorted: a handful a day, searched
+  // in a cache line or two (a hash set allocated and grew its table as each day filled).
+  class SubjectSet {
+   public:
+    // Whether `id` was not there yet.
+    bool insert(SubjectId id) {
+      auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
+      if (it != ids_.end() && *it == id) return false;
+      ids_.insert(it, id);
+      return true;
+    }
+    size_t size() const { return ids_.size(); }
+    auto begin() const { return ids_.begin(); }
+    auto end() const { return ids_.end(); }
+
+   private:
+    std::vector<SubjectId> ids_;
+  };
   // Subjects a person touched on one local day; `last_use` orders days for eviction.
   struct Day {
     uint64_t last_use = 0;
-    absl::flat_hash_set<SubjectId> subjects;  // saved as keys, sorted
+    SubjectSet subjects;  // saved as keys, sorted
   };
   struct Person {
     EpochMillis last_at = 0;                    // time of the latest activity
