@@ -286,12 +286,12 @@ const std::string& ContextSwitching::SenderTeamLabel(const std::string& team,
 
 void ContextSwitching::Prune(EpochMillis now) {
   const int64_t forget = std::max(kForgetPersonMs, settings_.session_gap_ms);
-  EraseIf(people_, [&](const auto& entry) {
+  const size_t forgotten = EraseIf(people_, [&](const auto& entry) {
     if (now - entry.second.last_at <= forget) return false;
     ReleasePerson(entry.second);
     return true;
   });
-  people_by_id_.Clear();
+  if (forgotten > 0) people_by_id_.Clear();  // only then may a slot point at nothing
   shifts_.Prune(now - kKeepShiftMs);
 }
 

@@ -35,16 +35,19 @@ std::pair<typename StringMap<V>::iterator, bool> FindOrInsert(StringMap<V>& map,
 }
 
 // Erases the entries of `map` (a StringMap, or any map whose erase(it) returns nothing) for
-// which `pred(entry)` holds.
+// which `pred(entry)` holds; how many it erased.
 template <typename Map, typename Pred>
-void EraseIf(Map& map, Pred pred) {
+size_t EraseIf(Map& map, Pred pred) {
+  size_t erased = 0;
   for (auto it = map.begin(); it != map.end();) {
     if (pred(*it)) {
       map.erase(it++);
+      ++erased;
     } else {
       ++it;
     }
   }
+  return erased;
 }
 
 }  // namespace teamhealth::projections
