@@ -103,6 +103,13 @@ TEST(DirectoryViewTest, EveryEntryCarriesItsTeamsId) {
   EXPECT_EQ(d.EntryAt("p:1", 6000).team_id, search);
   EXPECT_EQ(d.EntryAt("p:2", 6000).team_id, payments);
   EXPECT_EQ(d.EntryAt("slack:UNKNOWN", 6000).team_id, 0u);  // a stranger: unmapped
+  // Every team of an entry by id, in the entry's order (context switching compares them).
+  schema::Event two = Upsert("p:6", "search", 1000);
+  two.mutable_attrs(0)->mutable_value()->mutable_list_value()->add_values("payments");
+  d.Apply(two);
+  EXPECT_EQ(d.EntryAt("p:6", 2000).team_ids, (std::vector<uint32_t>{search, payments}));
+  EXPECT_EQ(d.EntryAt("p:1", 6000).team_ids, (std::vector<uint32_t>{search}));
+  EXPECT_TRUE(d.EntryAt("slack:UNKNOWN", 6000).team_ids.empty());  // no teams: no teammates
 
   DirectoryView other = Empty();
   other.Apply(Upsert("p:3", "search", 1000));  // in another view, search would be 1
@@ -110,6 +117,7 @@ TEST(DirectoryViewTest, EveryEntryCarriesItsTeamsId) {
   ASSERT_TRUE(d.Load(other.Save()));
   EXPECT_EQ(d.EntryAt("p:3", 2000).team_id, search);  // this view's id of the name
   EXPECT_EQ(d.EntryAt("p:4", 2000).team_id, d.TeamId("platform"));
+  EXPECT_EQ(d.EntryAt("p:4", 2000).team_ids, (std::vector<uint32_t>{d.TeamId("platform")}));
   EXPECT_EQ(d.TeamId("payments"), payments);
   // Bytes that do not load give no ids: the next new name gets the next id.
   const uint32_t next = d.TeamId("fresh");

@@ -162,6 +162,12 @@ uint32_t DirectoryView::TeamId(std::string_view team) {
   return it->second;
 }
 
+void DirectoryView::SetTeamIds(PersonEntry& entry) {
+  entry.team_id = TeamId(entry.team());
+  entry.team_ids.clear();
+  for (const auto& team : entry.teams) entry.team_ids.push_back(TeamId(team));
+}
+
 void DirectoryView::Apply(const schema::EventView& e) {
   if (e.type() == "directory.person_erased") return;  // the pseudonym keeps its history
   if (e.type() != "directory.person_upserted") return;
@@ -196,7 +202,7 @@ void DirectoryView::Apply(const schema::EventView& e) {
     entry.pattern.work_end_min = working_override_->second;
   }
   entry.clock = ZoneClock(entry.pattern.timezone);
-  entry.team_id = TeamId(entry.team());
+  SetTeamIds(entry);
   auto& history = history_[Intern(e.subject().id())];
   // Entries stay ordered by time even if the log delivers them out of order.
   auto pos = std::upper_bound(history.begin(), history.end(), entry.since,
@@ -376,7 +382,7 @@ bool DirectoryView::Load(std::string_view bytes) {
   for (auto& history : history_) history.clear();
   for (auto& [key, history] : people) {
     // Team ids too stay those already given; only valid bytes give new ones.
-    for (auto& e : history) e.team_id = TeamId(e.team());
+    for (auto& e : history) SetTeamIds(e);
     auto& mine = history_[Intern(key)];  // Save writes a key once; a repeat appends
     std::move(history.begin(), history.end(), std::back_inserter(mine));
   }

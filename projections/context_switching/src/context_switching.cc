@@ -49,8 +49,8 @@ bool DifferentProjects(std::string_view a, std::string_view b) {
   return sa == b.find('\x1f') && a.substr(0, sa) == b.substr(0, sa);
 }
 
-bool ShareTeam(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  for (const auto& t : a) {
+bool ShareTeam(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+  for (const uint32_t t : a) {
     if (std::find(b.begin(), b.end(), t) != b.end()) return true;
   }
   return false;
@@ -214,7 +214,7 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
     }
     sink.AddSeries(*direct, 1, at);
     if (sender_entry == nullptr) sender_entry = &directory.EntryAt(e, at);  // by the actor's id
-    sink.AddSeries(SenderTeamSeries(series, sender_entry->team()), 1, at);
+    sink.AddSeries(SenderTeamSeries(series, *sender_entry), 1, at);
     if (settings_.person_metrics) {
       // Opt-in per-person series (privacy.person_metrics): who keeps getting pinged directly.
       // By name: a cache per person would grow with the organisation.
@@ -240,17 +240,27 @@ bool ContextSwitching::IsBypass(const PersonEntry& sender, std::string_view pers
                                 const DirectoryView& directory) const {
   // An entry's teams are empty for people outside the directory: they have no teammates, and
   // as senders they share no team with anybody.
-  const auto& teams = entry.teams;
+  const auto& teams = entry.team_ids;
   if (teams.empty()) return false;
-  if (ShareTeam(sender.teams, teams)) return false;
+  if (ShareTeam(sender.team_ids, teams)) return false;
   if (shifts_.OnCall(person, at)) return false;
   // Walk the people with shifts (a few per team) rather than the team's members (the whole
   // directory would be scanned): only those on call at `at` need a directory lookup.
   for (const auto& [holder, intervals] : shifts_.holders()) {
     if (holder == person || !ShiftBook::Covers(intervals, at)) continue;
-    if (ShareTeam(directory.EntryAt(holder, at).teams, teams)) return true;
+    if (ShareTeam(directory.EntryAt(holder, at).team_ids, teams)) return true;
   }
   return false;
+}
+
+// By the sender's team id first: the answer for a sender team never changes (an admitted team
+// stays admitted, and one refused once the cap is full is refused for good), so it is kept per
+// id: 8 bytes per pair of teams that messaged (the names below hold at most max_sender_teams
+// + 1 per team).
+const Series& ContextSwitching::SenderTeamSeries(TeamSeries& series, const PersonEntry& sender) {
+  const Series*& slot = series.by_sender_team_id.Slot(sender.team_id);
+  if (slot == nullptr) slot = &SenderTeamSeries(series, sender.team());
+  return *slot;
 }
 
 // A sender team admitted under the cap (or "unmapped") keeps its label for good, so its series

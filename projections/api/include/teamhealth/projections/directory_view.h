@@ -58,6 +58,9 @@ struct PersonEntry {
   // The DirectoryView's id of team() (DirectoryView::TeamId), so that a projection reaches its
   // state of the team by index rather than by hashing the name (issue 13).
   uint32_t team_id = 0;
+  // The ids of `teams`, in their order: whether two people share a team is asked per chat
+  // message target (context switching's on-call bypass) by comparing ids, not names.
+  std::vector<uint32_t> team_ids;
 
   LocalTime Local(EpochMillis at) const { return clock.Local(at); }
   // The first team, or "unmapped".
@@ -131,6 +134,9 @@ class DirectoryView final {
   bool Load(std::string_view bytes);
 
  private:
+  // Sets `entry`'s team_id and team_ids from its teams.
+  void SetTeamIds(PersonEntry& entry);
+
   // By source, then service or project name: looked up by views, without building the
   // "source:name" key (flow asks for an item's team at each of its changes).
   StringMap<StringMap<std::string>> services_;

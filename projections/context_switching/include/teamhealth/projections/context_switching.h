@@ -163,6 +163,7 @@ class ContextSwitching final : public Projection {
     // for those under the cap; sender_team="other", resolved at first use.
     StringMap<const Series*> by_sender_team;
     const Series* other_sender_team = nullptr;
+    IdSlots<const Series> by_sender_team_id;  // the above by the sender's team id
     std::string team;
   };
   TeamSeries& SeriesOf(std::string_view team);
@@ -171,6 +172,8 @@ class ContextSwitching final : public Projection {
   // The by-sender-team series for a direct interruption of a member of `series.team` by a
   // member of `sender_team`.
   const Series& SenderTeamSeries(TeamSeries& series, const std::string& sender_team);
+  // The same for a sender's directory entry, by its team id.
+  const Series& SenderTeamSeries(TeamSeries& series, const PersonEntry& sender);
 
   Settings settings_;
   // The subject keys people_ refers to (issue 13: sets of ids, not of strings).
