@@ -128,6 +128,33 @@ TEST(DirectoryViewTest, EveryEntryCarriesItsTeamsId) {
   EXPECT_EQ(d.TeamId("another"), next + 1);
 }
 
+// Keys up to ShortKey::kMaxSize bytes are found through the flat table of short keys, longer
+// ones by string: both give the same ids, at the boundary, and keys that differ only in length
+// (a trailing NUL) or in their last byte stay apart.
+TEST(DirectoryViewTest, ShortAndLongKeysKeepTheirIds) {
+  DirectoryView d = Empty();
+  const std::string k23(ShortKey::kMaxSize, 'a'), k24(ShortKey::kMaxSize + 1, 'a');
+  const std::string k23b = k23.substr(0, 22) + "b";
+  const std::string nul("a\0", 2);
+  std::vector<std::string> keys = {"p:0123456789abcdef", k23, k24, k23b, "a", nul, ""};
+  std::vector<PersonId> ids;
+  for (const auto& k : keys) ids.push_back(d.Intern(k));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(ids[i], i) << "key " << i;  // each its own, dense id
+    EXPECT_EQ(d.Intern(keys[i]), ids[i]) << "key " << i;  // and the same again
+  }
+  d.Apply(Upsert(k23, "payments", 1000));
+  d.Apply(Upsert(k24, "search", 1000));
+  EXPECT_EQ(d.EntryAt(k23, 2000).team(), "payments");
+  EXPECT_EQ(d.EntryAt(k24, 2000).team(), "search");
+  EXPECT_EQ(d.EntryAt(k23b, 2000).team(), "unmapped");  // interned, not in the directory
+  EXPECT_EQ(d.EntryAt("never-seen", 2000).team(), "unmapped");
+  EXPECT_EQ(d.Intern(k23), ids[1]);  // Apply keeps the id
+  EXPECT_EQ(ShortKey::Of(k23), ShortKey::Of(k23));
+  EXPECT_FALSE(ShortKey::Of(k24).has_value());
+  EXPECT_FALSE(ShortKey::Of("a") == ShortKey::Of(nul));
+}
+
 TEST(ByTeamIdTest, FillsSlotsAndACopyStartsEmpty) {
   int a = 1;
   ByTeamId<int> cache;

@@ -238,6 +238,10 @@ const PersonEntry& EntryIn(const std::vector<PersonEntry>& history, EpochMillis 
 }  // namespace
 
 PersonId DirectoryView::Intern(std::string_view key) {
+  const std::optional<ShortKey> short_key = ShortKey::Of(key);
+  if (short_key) {
+    if (auto it = short_ids_.find(*short_key); it != short_ids_.end()) return it->second;
+  }
   auto [it, fresh] = FindOrInsert(ids_, key);
   if (fresh && history_.size() >= schema::kNoPersonId) {  // out of ids: found by key
     ids_.erase(it);
@@ -247,10 +251,15 @@ PersonId DirectoryView::Intern(std::string_view key) {
     it->second = static_cast<PersonId>(history_.size());
     history_.emplace_back();
   }
+  if (short_key) short_ids_.emplace(*short_key, it->second);
   return it->second;
 }
 
 const PersonEntry& DirectoryView::EntryAt(std::string_view pseudonym, EpochMillis at) const {
+  if (const std::optional<ShortKey> short_key = ShortKey::Of(pseudonym)) {
+    auto it = short_ids_.find(*short_key);
+    return it == short_ids_.end() ? stranger_ : EntryAt(it->second, at);
+  }
   auto it = ids_.find(pseudonym);
   return it == ids_.end() ? stranger_ : EntryAt(it->second, at);
 }

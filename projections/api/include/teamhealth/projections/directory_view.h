@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "event_view.h"
+#include "absl/container/flat_hash_map.h"
+#include "teamhealth/projections/short_key.h"
 #include "teamhealth/projections/string_map.h"
 #include "teamhealth/base/time.h"
 
@@ -145,6 +147,9 @@ class DirectoryView final {
   // Every person key interned, directory people and strangers alike (Save leaves strangers
   // out), and each id's history by time (empty for a stranger). Members and Save sort.
   StringMap<PersonId> ids_;
+  // The ids_ of keys of at most ShortKey::kMaxSize bytes (pseudonyms are), again: looked up in
+  // one flat probe at every event (Intern, EntryAt). Intern is the only writer of both.
+  absl::flat_hash_map<ShortKey, PersonId> short_ids_;
   std::vector<std::vector<PersonEntry>> history_;
   StringMap<uint32_t> team_ids_;  // TeamId
   std::optional<std::pair<int, int>> sleep_override_;
