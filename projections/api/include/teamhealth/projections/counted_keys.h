@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 
 #include "teamhealth/base/hash.h"
+#include "teamhealth/projections/short_key.h"
 
 namespace teamhealth::projections {
 
@@ -26,26 +27,41 @@ class CountedKeys {
 
   // The id of `key`, if some holder refers to it.
   std::optional<Id> Find(std::string_view key) const {
+    if (const auto inline_key = SubjectInlineKey::Of(key)) {
+      auto it = short_ids_.find(*inline_key);
+      if (it == short_ids_.end()) return std::nullopt;
+      return it->second;
+    }
     auto it = ids_.find(key);
     if (it == ids_.end()) return std::nullopt;
     return it->second;
   }
   // The id of `key` (a new one if nobody refers to it), its count raised by one.
   Id Acquire(std::string_view key) {
-    auto it = ids_.find(key);
-    if (it == ids_.end()) {
-      it = ids_.try_emplace(std::string(key)).first;
+    Id* id;
+    bool fresh;
+    if (const auto inline_key = SubjectInlineKey::Of(key)) {
+      auto [it, inserted] = short_ids_.try_emplace(*inline_key, kNone);
+      id = &it->second;
+      fresh = inserted;
+    } else {
+      auto it = ids_.find(key);
+      fresh = it == ids_.end();
+      if (fresh) it = ids_.try_emplace(std::string(key), kNone).first;
+      id = &it->second;
+    }
+    if (fresh) {
       if (free_.empty()) {
-        it->second = static_cast<Id>(slots_.size());
+        *id = static_cast<Id>(slots_.size());
         slots_.emplace_back();
       } else {
-        it->second = free_.back();
+        *id = free_.back();
         free_.pop_back();
       }
-      slots_[it->second] = {it->first, 0};
+      slots_[*id] = {std::string(key), 0};
     }
-    ++slots_[it->second].refs;
-    return it->second;
+    ++slots_[*id].refs;
+    return *id;
   }
   // One more holder of the id `id` (given by Acquire and not yet released to 0).
   void Retain(Id id) { ++slots_[id].refs; }
@@ -53,20 +69,27 @@ class CountedKeys {
   void Release(Id id) {
     Slot& slot = slots_[id];
     if (--slot.refs > 0) return;
-    ids_.erase(slot.key);
+    if (const auto inline_key = SubjectInlineKey::Of(slot.key)) {
+      short_ids_.erase(*inline_key);
+    } else {
+      ids_.erase(slot.key);
+    }
     slot.key.clear();
     free_.push_back(id);
   }
   std::string_view Key(Id id) const { return slots_[id].key; }
   uint32_t refs(Id id) const { return slots_[id].refs; }
   // Keys referred to.
-  size_t size() const { return ids_.size(); }
+  size_t size() const { return short_ids_.size() + ids_.size(); }
 
  private:
   struct Slot {
     std::string key;  // a second copy of the map's key: a copy of the table stays whole
     uint32_t refs = 0;
   };
+  // Keys of up to SubjectInlineKey::kMaxSize bytes (most subject keys) in a flat table of
+  // inline keys, longer ones by string.
+  absl::flat_hash_map<SubjectInlineKey, Id> short_ids_;
   absl::flat_hash_map<std::string, Id, StringHash, std::equal_to<>> ids_;
   std::vector<Slot> slots_;
   std::vector<Id> free_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -8,18 +9,19 @@
 
 namespace teamhealth::projections {
 
-// A string of at most 23 bytes held in three words (its length in the last byte), as the key of
-// a flat hash table looked up at every event by short keys, as pseudonyms are ("p:" and 16 hex
-// digits): the table compares three words in its own slot, where a std::string key of more than
-// 15 bytes sends it through a pointer to the bytes (a cache miss) into memcmp (issue 13).
-class ShortKey {
+// A string of at most 8 * kWords - 1 bytes held in kWords words (its length in the last byte),
+// as the key of a flat hash table looked up at every event by short keys: the table compares a
+// few words in its own slot, where a std::string key of more than 15 bytes sends it through a
+// pointer to the bytes (a cache miss) into memcmp (issue 13).
+template <size_t kWords>
+class InlineKey {
  public:
-  static constexpr size_t kMaxSize = 23;
+  static constexpr size_t kMaxSize = 8 * kWords - 1;
 
-  // `s` as a short key; nullopt if it is longer than kMaxSize.
-  static std::optional<ShortKey> Of(std::string_view s) {
+  // `s` as an inline key; nullopt if it is longer than kMaxSize.
+  static std::optional<InlineKey> Of(std::string_view s) {
     if (s.size() > kMaxSize) return std::nullopt;
-    ShortKey k;
+    InlineKey k;
     char bytes[sizeof k.words_] = {};
     std::memcpy(bytes, s.data(), s.size());
     bytes[kMaxSize] = static_cast<char>(s.size());
@@ -27,16 +29,24 @@ class ShortKey {
     return k;
   }
 
-  friend bool operator==(const ShortKey& a, const ShortKey& b) {
-    return a.words_[0] == b.words_[0] && a.words_[1] == b.words_[1] && a.words_[2] == b.words_[2];
+  friend bool operator==(const InlineKey& a, const InlineKey& b) {
+    for (size_t i = 0; i < kWords; ++i) {
+      if (a.words_[i] != b.words_[i]) return false;
+    }
+    return true;
   }
   template <typename H>
-  friend H AbslHashValue(H h, const ShortKey& k) {
-    return H::combine(std::move(h), k.words_[0], k.words_[1], k.words_[2]);
+  friend H AbslHashValue(H h, const InlineKey& k) {
+    return H::combine_contiguous(std::move(h), k.words_, kWords);
   }
 
  private:
-  uint64_t words_[3] = {};
+  uint64_t words_[kWords] = {};
 };
+
+// Person keys: pseudonyms are "p:" and 16 hex digits.
+using ShortKey = InlineKey<3>;
+// Subject keys: source, subject kind and id joined ("jira\x1fwork_item\x1fPAY-1234").
+using SubjectInlineKey = InlineKey<6>;
 
 }  // namespace teamhealth::projections
