@@ -37,7 +37,9 @@ class InlineKey {
   }
   template <typename H>
   friend H AbslHashValue(H h, const InlineKey& k) {
-    return H::combine_contiguous(std::move(h), k.words_, kWords);
+    // Word by word: a multiply and a mix each, where the contiguous form hashes bytes.
+    for (const uint64_t w : k.words_) h = H::combine(std::move(h), w);
+    return h;
   }
 
  private:
