@@ -342,7 +342,7 @@ def add_identity_key(config: Path) -> None:
 
 def write_config(path: Path, *, state_dir: Path, brokers: str, topics: Sequence[str],
                  extra: str = "", batch_max_messages: int = 5000, batch_max_ms: int = 100,
-                 level: str = "info") -> Path:
+                 level: str = "info", write_max_bytes: int = 0) -> Path:
     lines = [
         "[storage]",
         f'dir = "{state_dir}"',
@@ -353,6 +353,8 @@ def write_config(path: Path, *, state_dir: Path, brokers: str, topics: Sequence[
         f"batch_max_messages = {batch_max_messages}",
         f"batch_max_ms = {batch_max_ms}",
     ]
+    if write_max_bytes:  # also bounds the writer's queue (twice this)
+        lines.append(f"write_max_bytes = {write_max_bytes}")
     for t in topics:
         lines += ["[[kafka.topics]]", f'name = "{t}"', f'source = "{SOURCE}"']
     lines += ["[http]", 'listen = "127.0.0.1:0"', "[logging]", f'level = "{level}"']

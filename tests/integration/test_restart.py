@@ -122,8 +122,11 @@ def test_sigterm_mid_backlog_then_resume(broker, daemons, tmp_path):
     log (events == counters == stored offsets), and a restart finishes the rest."""
     topic = unique_topic("sigterm")
     state = tmp_path / "state"
+    # Small writes, so that the writer's queue (twice write_max_bytes, all of it written at a
+    # SIGTERM) holds a few hundred events: with the default, a consumer ahead of the writer
+    # could queue most of the backlog before the signal, and the stop would write it all.
     cfg = write_config(tmp_path / "teamhealth.toml", state_dir=state, brokers=broker.bootstrap,
-                       topics=[topic], batch_max_messages=200)
+                       topics=[topic], batch_max_messages=200, write_max_bytes=64 << 10)
     total = 60_000
     values = _batch("t", 0, total)
     for p, vs in enumerate(values):

@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-
 #include "teamhealth/projections/pages.h"
 #include "teamhealth/projections/by_person_id.h"
 #include "teamhealth/projections/day_map.h"

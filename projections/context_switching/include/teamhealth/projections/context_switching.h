@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-
 #include "teamhealth/projections/by_person_id.h"
 #include "teamhealth/projections/counted_keys.h"
 #include "teamhealth/projections/day_map.h"
