@@ -253,35 +253,18 @@ bool ContextSwitching::IsBypass(const PersonEntry& sender, std::string_view pers
   return false;
 }
 
-// By the sender's team id first: the answer for a sender team never changes (an admitted team
-// stays admitted, and one refused once the cap is full is refused for good), so it is kept per
-// id: 8 bytes per pair of teams that messaged (the names below hold at most max_sender_teams
-// + 1 per team).
+// The by-sender-team series is kept per sender team id: the label never changes for a team
+// (an admitted team stays admitted, one refused once the cap is full is refused for good, and
+// "unmapped" is always itself), so it is asked once per pair of teams that messaged (8 bytes
+// each).
 const Series& ContextSwitching::SenderTeamSeries(TeamSeries& series, const PersonEntry& sender) {
   const Series*& slot = series.by_sender_team_id.Slot(sender.team_id);
-  if (slot == nullptr) slot = &SenderTeamSeries(series, sender.team());
-  return *slot;
-}
-
-// A sender team admitted under the cap (or "unmapped") keeps its label for good, so its series
-// is remembered by the sender team's name: at most max_sender_teams + 1 entries per team. One
-// past the cap is asked again each time (SenderTeamLabel answers "other" without changing
-// anything), so the cache never holds every pair of teams of a large organisation.
-const Series& ContextSwitching::SenderTeamSeries(TeamSeries& series,
-                                                 const std::string& sender_team) {
-  if (auto it = series.by_sender_team.find(sender_team); it != series.by_sender_team.end()) {
-    return *it->second;
-  }
-  const std::string& label = SenderTeamLabel(series.team, sender_team);
-  auto intern = [&] {
-    return &InternSeries("teamhealth_direct_interruptions_by_sender_team_total",
+  if (slot == nullptr) {
+    const std::string& label = SenderTeamLabel(series.team, sender.team());
+    slot = &InternSeries("teamhealth_direct_interruptions_by_sender_team_total",
                          MakeLabels({{"sender_team", label}, {"team", series.team}}));
-  };
-  if (&label == &kOther) {
-    if (series.other_sender_team == nullptr) series.other_sender_team = intern();
-    return *series.other_sender_team;
   }
-  return *series.by_sender_team.try_emplace(sender_team, intern()).first->second;
+  return *slot;
 }
 
 const std::string& ContextSwitching::SenderTeamLabel(const std::string& team,

@@ -158,20 +158,16 @@ class ContextSwitching final : public Projection {
     const Series* items_touched;
     const Series* bypass;
     const Series* direct[2][3] = {};  // [Kind][Period], resolved at first use
-    // By the sender's team (TeamAt: a directory team or "unmapped"), the series of its label,
-    // for those under the cap; sender_team="other", resolved at first use.
-    StringMap<const Series*> by_sender_team;
-    const Series* other_sender_team = nullptr;
-    IdSlots<const Series> by_sender_team_id;  // the above by the sender's team id
+    // By the sender's team id (PersonEntry::team_id), the series of its sender_team label
+    // (the team, "unmapped", or "other" past the cap), resolved at first use.
+    IdSlots<const Series> by_sender_team_id;
     std::string team;
   };
   TeamSeries& SeriesOf(std::string_view team);
   // The same for the team of `entry`, by its team id (series_by_team_id_).
   TeamSeries& SeriesOf(const PersonEntry& entry);
-  // The by-sender-team series for a direct interruption of a member of `series.team` by a
-  // member of `sender_team`.
-  const Series& SenderTeamSeries(TeamSeries& series, const std::string& sender_team);
-  // The same for a sender's directory entry, by its team id.
+  // The by-sender-team series for a direct interruption of a member of `series.team` by
+  // `sender`.
   const Series& SenderTeamSeries(TeamSeries& series, const PersonEntry& sender);
 
   Settings settings_;
