@@ -173,9 +173,40 @@ bool ReadUserList(od::value v, std::string_view inner, Incident::Ids& out) {
   return true;
 }
 
+// The incident fields ReadIncident reads. An incident object has ~30 members and most are
+// skipped: a key is told by its length first, not by a chain of ~16 comparisons (issue 13).
+enum class IncidentKey : uint8_t {
+  kOther, kId, kType, kNumber, kTitle, kStatus, kUrgency, kService, kIncident, kPriority,
+  kAssignees, kAssignments, kAssignedTo, kAssignedToUser, kLastStatusChangeBy,
+  kTriggerSummaryData,
+};
+
+IncidentKey IncidentKeyOf(std::string_view k) {
+  using K = IncidentKey;
+  switch (k.size()) {
+    case 2: return k == "id" ? K::kId : K::kOther;
+    case 4: return k == "type" ? K::kType : K::kOther;
+    case 5: return k == "title" ? K::kTitle : K::kOther;
+    case 6: return k == "number" ? K::kNumber : k == "status" ? K::kStatus : K::kOther;
+    case 7: return k == "urgency" ? K::kUrgency : k == "service" ? K::kService : K::kOther;
+    case 8: return k == "incident" ? K::kIncident : k == "priority" ? K::kPriority : K::kOther;
+    case 9: return k == "assignees" ? K::kAssignees : K::kOther;
+    case 11:
+      return k == "assignments"   ? K::kAssignments
+             : k == "assigned_to" ? K::kAssignedTo
+                                  : K::kOther;
+    case 15: return k == "incident_number" ? K::kNumber : K::kOther;
+    case 16: return k == "assigned_to_user" ? K::kAssignedToUser : K::kOther;
+    case 20: return k == "trigger_summary_data" ? K::kTriggerSummaryData : K::kOther;
+    case 21: return k == "last_status_change_by" ? K::kLastStatusChangeBy : K::kOther;
+    default: return K::kOther;
+  }
+}
+
 // Fills `inc` from an incident (or incident_note) object. `where` prefixes field names in
 // rejection details.
 bool ReadIncident(od::value v, std::string_view where, Incident& inc, Failure& fail) {
+  using K = IncidentKey;
   od::object obj;
   if (v.get_object().get(obj)) {
     fail = {Reason::kInvalidField, "field " + std::string(where) + ": not an object"};
@@ -189,48 +220,51 @@ bool ReadIncident(od::value v, std::string_view where, Incident& inc, Failure& f
       fail = {Reason::kInvalidJson, "bad key in " + std::string(where)};
       return false;
     }
+    const IncidentKey which = IncidentKeyOf(key);
+    if (which == K::kOther) continue;
     od::value value = field.value();
     bool ok = true;
     Ref ref;
-    if (key == "id") {
-      ok = ReadString(value, inc.id);
-    } else if (key == "type") {
-      ok = ReadString(value, inc.data_type);
-    } else if (key == "number" || key == "incident_number") {
-      ok = ReadStringOrInt(value, inc.number);
-    } else if (key == "title") {
-      ok = ReadString(value, inc.title);
-    } else if (key == "status") {
-      ok = ReadString(value, inc.status);
-    } else if (key == "urgency") {
-      ok = ReadString(value, inc.urgency);
-    } else if (key == "service") {
-      ok = ReadRef(value, ref);
-      inc.service = ref.id;
-    } else if (key == "incident") {  // V3 incident_note: the incident it annotates
-      ok = ReadRef(value, ref);
-      inc.note_incident_id = ref.id;
-    } else if (key == "priority") {
-      ok = ReadRef(value, ref);
-      if (ref.present) {
-        inc.priority = !ref.summary.empty() ? ref.summary : ref.name;
-        if (inc.priority->empty()) inc.priority.reset();
-      }
-    } else if (key == "assignees") {
-      ok = ReadUserList(value, "", inc.v3_assignees.emplace());
-    } else if (key == "assignments") {
-      ok = ReadUserList(value, "assignee", inc.v2_assignments.emplace());
-    } else if (key == "assigned_to") {
-      ok = ReadUserList(value, "object", inc.v1_assigned_to.emplace());
-    } else if (key == "assigned_to_user") {
-      ok = ReadRef(value, ref);
-      if (IsUser(ref)) inc.v1_assigned_to_user = ref.id;
-    } else if (key == "last_status_change_by") {
-      ok = ReadRef(value, ref);
-      if (IsUser(ref)) inc.last_status_change_by = ref.id;
-    } else if (key == "trigger_summary_data") {
-      ok = ReadMember(value, "subject",
-                      [&](od::value sv) { return ReadString(sv, inc.v1_subject); });
+    switch (which) {
+      case K::kOther: break;
+      case K::kId: ok = ReadString(value, inc.id); break;
+      case K::kType: ok = ReadString(value, inc.data_type); break;
+      case K::kNumber: ok = ReadStringOrInt(value, inc.number); break;
+      case K::kTitle: ok = ReadString(value, inc.title); break;
+      case K::kStatus: ok = ReadString(value, inc.status); break;
+      case K::kUrgency: ok = ReadString(value, inc.urgency); break;
+      case K::kService:
+        ok = ReadRef(value, ref);
+        inc.service = ref.id;
+        break;
+      case K::kIncident:  // V3 incident_note: the incident it annotates
+        ok = ReadRef(value, ref);
+        inc.note_incident_id = ref.id;
+        break;
+      case K::kPriority:
+        ok = ReadRef(value, ref);
+        if (ref.present) {
+          inc.priority = !ref.summary.empty() ? ref.summary : ref.name;
+          if (inc.priority->empty()) inc.priority.reset();
+        }
+        break;
+      case K::kAssignees: ok = ReadUserList(value, "", inc.v3_assignees.emplace()); break;
+      case K::kAssignments:
+        ok = ReadUserList(value, "assignee", inc.v2_assignments.emplace());
+        break;
+      case K::kAssignedTo: ok = ReadUserList(value, "object", inc.v1_assigned_to.emplace()); break;
+      case K::kAssignedToUser:
+        ok = ReadRef(value, ref);
+        if (IsUser(ref)) inc.v1_assigned_to_user = ref.id;
+        break;
+      case K::kLastStatusChangeBy:
+        ok = ReadRef(value, ref);
+        if (IsUser(ref)) inc.last_status_change_by = ref.id;
+        break;
+      case K::kTriggerSummaryData:
+        ok = ReadMember(value, "subject",
+                        [&](od::value sv) { return ReadString(sv, inc.v1_subject); });
+        break;
     }
     if (!ok) {
       fail = {Reason::kInvalidField, "field " + std::string(where) + "." + std::string(key)};

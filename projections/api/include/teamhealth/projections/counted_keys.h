@@ -52,46 +52,47 @@ class CountedKeys {
     }
     if (fresh) {
       if (free_.empty()) {
-        *id = static_cast<Id>(slots_.size());
-        slots_.emplace_back();
+        *id = static_cast<Id>(keys_.size());
+        keys_.emplace_back(key);
+        refs_.push_back(0);
       } else {
         *id = free_.back();
         free_.pop_back();
+        keys_[*id] = key;
       }
-      slots_[*id] = {std::string(key), 0};
     }
-    ++slots_[*id].refs;
+    ++refs_[*id];
     return *id;
   }
   // One more holder of the id `id` (given by Acquire and not yet released to 0).
-  void Retain(Id id) { ++slots_[id].refs; }
+  void Retain(Id id) { ++refs_[id]; }
   // One holder fewer; at 0 the key is forgotten and its id may be given again.
   void Release(Id id) {
-    Slot& slot = slots_[id];
-    if (--slot.refs > 0) return;
-    if (const auto inline_key = SubjectInlineKey::Of(slot.key)) {
+    if (--refs_[id] > 0) return;
+    std::string& key = keys_[id];
+    if (const auto inline_key = SubjectInlineKey::Of(key)) {
       short_ids_.erase(*inline_key);
     } else {
-      ids_.erase(slot.key);
+      ids_.erase(key);
     }
-    slot.key.clear();
+    key.clear();
     free_.push_back(id);
   }
-  std::string_view Key(Id id) const { return slots_[id].key; }
-  uint32_t refs(Id id) const { return slots_[id].refs; }
+  std::string_view Key(Id id) const { return keys_[id]; }
+  uint32_t refs(Id id) const { return refs_[id]; }
   // Keys referred to.
   size_t size() const { return short_ids_.size() + ids_.size(); }
 
  private:
-  struct Slot {
-    std::string key;  // a second copy of the map's key: a copy of the table stays whole
-    uint32_t refs = 0;
-  };
   // Keys of up to SubjectInlineKey::kMaxSize bytes (most subject keys) in a flat table of
   // inline keys, longer ones by string.
   absl::flat_hash_map<SubjectInlineKey, Id> short_ids_;
   absl::flat_hash_map<std::string, Id, StringHash, std::equal_to<>> ids_;
-  std::vector<Slot> slots_;
+  // By id: the counts apart from the keys, so that counting touches 4 bytes per id (the keys,
+  // second copies of the tables' keys so that a copy of the whole stays whole, are read only
+  // when a key is forgotten or saved).
+  std::vector<std::string> keys_;
+  std::vector<uint32_t> refs_;
   std::vector<Id> free_;
 };
 
