@@ -54,7 +54,9 @@ projections::Accumulator ExportedMetrics(projections::Accumulator counters,
                                          const std::map<std::string, std::string>& handle_of_ref) {
   pipeline.ExportGauges(now, counters);
   const auto& settings = pipeline.settings();
-  counters.SuppressSmallTeams(pipeline.TeamSizes(now), settings.min_group_size);
+  const auto team_sizes = pipeline.TeamSizes(now);
+  counters.SuppressSmallTeams(team_sizes, settings.min_group_size);
+  counters.AddZeroTeamSeries(team_sizes, settings.min_group_size);
   if (settings.person_metrics) counters.NamePeople(pipeline.KeyNames(handle_of_ref));
   return counters;
 }

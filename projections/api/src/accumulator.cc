@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "teamhealth/projections/bytes.h"
+#include "teamhealth/projections/directory_view.h"
 #include "series_key.h"
 
 namespace teamhealth::projections {
@@ -39,114 +40,149 @@ const std::vector<MetricSpec>& AllSpecs() {
       {"teamhealth_oncall_interruptions_total",
        MetricType::kCounter,
        "Pages to a person, merged when less than 60 s apart, by period of the first page.",
-       {}},
+       {},
+       {"team", "period"}},
       {"teamhealth_oncall_sleep_disrupted_nights_total",
        MetricType::kCounter,
        "Person-nights with at least one interruption inside the local sleep window.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_oncall_incidents_total",
        MetricType::kCounter,
        "Incidents triggered, by the team of the service (else the first assignee).",
-       {}},
+       {},
+       {"team", "urgency"}},
       {"teamhealth_oncall_time_to_ack_seconds", MetricType::kHistogram,
-       "First acknowledgement by anyone minus trigger time.", kAckBuckets},
+       "First acknowledgement by anyone minus trigger time.", kAckBuckets,
+       {"team"}},
       {"teamhealth_oncall_time_to_resolve_seconds", MetricType::kHistogram,
-       "First resolve minus trigger time.", kResolveBuckets},
+       "First resolve minus trigger time.", kResolveBuckets,
+       {"team"}},
       {"teamhealth_oncall_unacknowledged_total",
        MetricType::kCounter,
        "Incidents resolved without any acknowledgement.",
-       {}},
-      {"teamhealth_oncall_escalations_total", MetricType::kCounter, "Incident escalations.", {}},
+       {},
+       {"team"}},
+      {"teamhealth_oncall_escalations_total", MetricType::kCounter, "Incident escalations.", {},
+       {"team"}},
       {"teamhealth_oncall_reassignments_total",
        MetricType::kCounter,
        "Incident reassignments.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_oncall_shift_seconds_total",
        MetricType::kCounter,
        "Seconds of on-call shifts.",
-       {}},
-      {"teamhealth_oncall_open_incidents", MetricType::kGauge, "Incidents open now.", {}},
+       {},
+       {"team"}},
+      {"teamhealth_oncall_open_incidents", MetricType::kGauge, "Incidents open now.", {},
+       {"team"}},
       {"teamhealth_context_switches_total",
        MetricType::kCounter,
        "Consecutive work activities of a person on different subjects within session_gap.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_active_persondays_total",
        MetricType::kCounter,
        "Distinct person-days with work activity.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_work_items_touched_total",
        MetricType::kCounter,
        "Distinct person-day-subject triples.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_wip_items",
        MetricType::kGauge,
        "In-progress work items assigned to team members.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_direct_interruptions_total",
        MetricType::kCounter,
        "DMs and mentions of a person by someone else (not a bot), by period.",
-       {}},
+       {},
+       {"team", "period", "kind"}},
       {"teamhealth_oncall_bypass_total",
        MetricType::kCounter,
        "Direct interruptions from outside the team while a teammate was on call.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_direct_interruptions_by_sender_team_total",
        MetricType::kCounter,
        "Direct interruptions of the team's members by the sender's team at that instant "
        "(unmapped: sender not in the directory; other: beyond privacy.max_sender_teams).",
-       {}},
+       {},
+       {"team", "sender_team"}},
       {"teamhealth_project_switches_total",
        MetricType::kCounter,
        "Context switches whose two subjects belong to different projects.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_focus_lost_seconds_total",
        MetricType::kCounter,
        "Estimate: (switches + business-hours direct interruptions) x switch_cost_minutes.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_cycle_time_seconds", MetricType::kHistogram,
-       "Time spent in progress, observed when an item enters done.", kFlowBuckets},
+       "Time spent in progress, observed when an item enters done.", kFlowBuckets,
+       {"team", "item_type"}},
       {"teamhealth_lead_time_seconds", MetricType::kHistogram, "Created to first done.",
-       kFlowBuckets},
-      {"teamhealth_work_items_completed_total", MetricType::kCounter, "Items entering done.", {}},
-      {"teamhealth_work_items_reopened_total", MetricType::kCounter, "Items leaving done.", {}},
+       kFlowBuckets,
+       {"team", "item_type"}},
+      {"teamhealth_work_items_completed_total", MetricType::kCounter, "Items entering done.", {},
+       {"team", "item_type"}},
+      {"teamhealth_work_items_reopened_total", MetricType::kCounter, "Items leaving done.", {},
+       {"team"}},
       {"teamhealth_reassignments_total",
        MetricType::kCounter,
        "Work item assignee changed from one person to another.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_priority_changes_total",
        MetricType::kCounter,
        "Work item priority changes.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_pr_pickup_seconds", MetricType::kHistogram,
-       "Pull request ready (or opened) to first review by someone else.", kFlowBuckets},
+       "Pull request ready (or opened) to first review by someone else.", kFlowBuckets,
+       {"team"}},
       {"teamhealth_pr_review_seconds", MetricType::kHistogram,
-       "Pull request first review to merge.", kFlowBuckets},
+       "Pull request first review to merge.", kFlowBuckets,
+       {"team"}},
       {"teamhealth_time_off_worked_days_total",
        MetricType::kCounter,
        "Person-days inside time off with any work activity or page.",
-       {}},
+       {},
+       {"team"}},
       {"teamhealth_pulse_score", MetricType::kHistogram,
-       "Team pulse responses (score 1 to 5, never linked to a person).", kPulseBuckets},
+       "Team pulse responses (score 1 to 5, never linked to a person).", kPulseBuckets,
+       {"team"}},
       {"teamhealth_burnout_members_at_risk",
        MetricType::kGauge,
        "Team members over a burnout signal threshold now.",
-       {}},
-      {"teamhealth_team_members", MetricType::kGauge, "Team members now.", {}},
+       {},
+       {"team", "signal"}},
+      {"teamhealth_team_members", MetricType::kGauge, "Team members now.", {},
+       {"team"}},
       {"teamhealth_person_oncall_interruptions_total",
        MetricType::kCounter,
        "Per person (only with privacy.person_metrics): interruptions by period.",
-       {}},
+       {},
+       {"team", "period", "person"}},
       {"teamhealth_person_direct_interruptions_total",
        MetricType::kCounter,
        "Per person (only with privacy.person_metrics): DMs and mentions by period.",
-       {}},
+       {},
+       {"team", "period", "kind", "person"}},
       {"teamhealth_person_burnout_at_risk",
        MetricType::kGauge,
        "Per person (only with privacy.person_metrics): 1 when over a burnout signal.",
-       {}},
+       {},
+       {"team", "signal", "person"}},
       {"teamhealth_privacy_suppressed_series",
        MetricType::kGauge,
        "Series not exported because the team is smaller than privacy.min_group_size.",
+       {},
        {}},
   };
   return specs;
@@ -316,6 +352,65 @@ void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_size
   prune(gauges_);
   prune(histograms_);
   gauges_["teamhealth_privacy_suppressed_series"][{}] = suppressed;
+}
+
+namespace {
+
+// The values a closed label takes (the projections' PeriodName and the kinds of a direct
+// interruption); nullptr for a label whose values are open.
+const std::vector<std::string_view>* ClosedValues(std::string_view label) {
+  static const std::vector<std::string_view> periods = {
+      PeriodName(Period::kBusiness), PeriodName(Period::kOffHours), PeriodName(Period::kSleep)};
+  static const std::vector<std::string_view> kinds = {"dm", "mention"};
+  if (label == "period") return &periods;
+  if (label == "kind") return &kinds;
+  return nullptr;
+}
+
+}  // namespace
+
+void Accumulator::AddZeroTeamSeries(const std::map<std::string, int>& team_sizes,
+                                    int min_group_size) {
+  ForgetSeriesIndex();  // series are added below
+  for (const MetricSpec& spec : AllSpecs()) {
+    if (spec.type == MetricType::kGauge || spec.labels.empty() || spec.labels[0] != "team") {
+      continue;
+    }
+    // Every combination of the closed labels' values, each label set sorted by name.
+    std::vector<Labels> combinations = {{}};
+    bool closed = true;
+    for (size_t i = 1; i < spec.labels.size() && closed; ++i) {
+      const auto* values = ClosedValues(spec.labels[i]);
+      if (values == nullptr) {
+        closed = false;
+        break;
+      }
+      std::vector<Labels> next;
+      for (const Labels& partial : combinations) {
+        for (std::string_view v : *values) {
+          next.push_back(partial);
+          next.back().emplace_back(std::string(spec.labels[i]), std::string(v));
+        }
+      }
+      combinations = std::move(next);
+    }
+    if (!closed) continue;
+    const bool sensitive = IsSmallTeamSensitive(spec.name);
+    for (const auto& [team, size] : team_sizes) {
+      if (sensitive && size < min_group_size) continue;
+      for (Labels labels : combinations) {
+        labels.emplace_back("team", team);
+        std::sort(labels.begin(), labels.end());
+        if (spec.type == MetricType::kCounter) {
+          counters_[std::string(spec.name)].try_emplace(std::move(labels), 0.0);
+        } else {
+          HistogramData zero;
+          zero.bucket_counts.assign(spec.buckets.size() + 1, 0);
+          histograms_[std::string(spec.name)].try_emplace(std::move(labels), std::move(zero));
+        }
+      }
+    }
+  }
 }
 
 void Accumulator::NamePeople(const std::map<std::string, std::string>& names) {

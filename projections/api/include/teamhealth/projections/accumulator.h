@@ -20,6 +20,7 @@ struct MetricSpec {
   MetricType type;
   std::string_view help;
   std::vector<double> buckets;  // histogram upper bounds (seconds), without +Inf
+  std::vector<std::string_view> labels;  // its label names, as docs/design.md section 7 lists
 };
 // Every team-health metric of docs/design.md section 7, by name; nullptr if unknown.
 const MetricSpec* FindSpec(std::string_view name);
@@ -77,6 +78,14 @@ class Accumulator final : public MetricSink {
   // with fewer than `min_group_size` members (`team_sizes`; teams absent there count as
   // empty) and sets teamhealth_privacy_suppressed_series to how many were removed.
   void SuppressSmallTeams(const std::map<std::string, int>& team_sizes, int min_group_size);
+  // Prometheus takes a counter's first sample as its baseline, so `increase()` misses the
+  // increment that makes a series appear (a team's first bypass would never reach the weekly
+  // rule). This adds, at 0, every counter and histogram series of each team in `team_sizes`
+  // that is not there yet, for the families whose other labels take a known set of values
+  // (`period`, `kind`); families with open labels (`urgency`, `item_type`, `sender_team`) get
+  // none. A small team gets no zero series of a family withheld for it (section 6), and these
+  // are not counted as suppressed. Call it after SuppressSmallTeams.
+  void AddZeroTeamSeries(const std::map<std::string, int>& team_sizes, int min_group_size);
   // Per-person series (teamhealth_person_*) carry pseudonyms; this replaces them by the
   // directory handles in `names` (pseudonym -> handle) and drops people it does not name.
   void NamePeople(const std::map<std::string, std::string>& names);
