@@ -13,6 +13,10 @@ and scrapes the daemon. Over Prometheus's HTTP API:
   team's BurnoutRisk does, and SleepDisruption fires exactly for the teams that /metrics shows
   with a member at risk on sleep_interruptions_7d.
 
+`test_a_teams_first_increment_reaches_increase`: a directory team's counter is on /metrics at 0
+before anything happened to the team, Prometheus scrapes it, then the team's first priority
+change makes `increase()` over the range at least 1 (a series born at 1 would show none).
+
 The alert rules are used as written except their `for:` durations (1 d, 1 h, ...), which are
 set to 0s in the test's copy: Prometheus starts `for` timers only from its own evaluations, so
 a 1-day `for` cannot elapse in a bounded test. `promtool test rules` (ops/prometheus/tests)
@@ -35,7 +39,8 @@ from pathlib import Path
 import pytest
 
 from conftest import (REPO, TEAMHEALTH_BIN, add_identity_key, parse_metrics,
-                      promtool_lint_problems, run_teamhealth, wait_until)
+                      promtool_lint_problems, run_teamhealth, unique_topic, wait_until,
+                      write_config)
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -307,3 +312,56 @@ def test_backfill_rejects_bad_options_with_exit_2(tmp_path):
         r = run_teamhealth(*base, *args)
         assert r.returncode == 2, (args, r.stderr)
         assert message in r.stderr, (args, r.stderr)
+
+
+def test_a_teams_first_increment_reaches_increase(broker, daemons, tmp_path):
+    """Prometheus takes a series' first sample as its baseline: a counter that appeared with
+    its first increment (at 1) showed no increase(). /metrics exports a directory team's
+    counters at 0 before their first increment (docs/design.md 7.1), so a real Prometheus
+    scraping the daemon sees the team's first priority change in increase()."""
+    topic = unique_topic("first-increment")
+    # The topic exists before the daemon starts (a record it quarantines creates it).
+    broker.produce(topic, 0, ["{not json"], tmp_path)
+    cfg = write_config(tmp_path / "teamhealth.toml", state_dir=tmp_path / "state",
+                       brokers=broker.bootstrap, topics=[topic], batch_max_ms=50,
+                       extra="\n".join([
+                           "[[directory.teams]]", 'name = "payments"',
+                           "[[directory.people]]", 'handle = "alice"', 'team = "payments"',
+                           'timezone = "UTC"', 'identities = ["jira:alice"]',
+                           "[directory.projects]", '"jira:PAY" = "payments"']) + "\n")
+    d = daemons.start(cfg)
+    port = d.wait_port()
+    series = 'teamhealth_priority_changes_total{team="payments"}'
+    assert d.metrics().get("teamhealth_priority_changes_total", team="payments") == 0
+
+    (tmp_path / "prom").mkdir()
+    prom = Prometheus(tmp_path / "prom", tmp_path / "prom-data", f"127.0.0.1:{port}")
+    try:
+        def scraped(value: float):
+            def check():
+                got = prom.query(series)
+                return got and float(got[0]["value"][1]) == value
+            return check
+        wait_until(scraped(0), 60, "Prometheus scraped the team's counter at 0",
+                   on_timeout=prom.tail)
+        time.sleep(2.5)  # a few more samples at 0
+
+        now = dt.datetime.now(dt.timezone.utc)
+        event = {"id": "jira:first-priority-change", "source": "jira",
+                 "type": "work_item.priority_changed",
+                 "occurred_at": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "actor": "jira:alice",
+                 "subject": {"kind": "work_item", "id": "PAY-1", "project": "PAY"},
+                 "attrs": {"from": "High", "to": "Low"}}
+        broker.produce(topic, 0, [json.dumps(event, separators=(",", ":"))], tmp_path)
+        wait_until(lambda: d.metrics().get("teamhealth_priority_changes_total",
+                                           team="payments") == 1,
+                   60, "the daemon counted the priority change", on_timeout=d.log_tail)
+        wait_until(scraped(1), 60, "Prometheus scraped the team's counter at 1",
+                   on_timeout=prom.tail)
+        got = prom.query(f"increase({series}[5m])")
+        assert got, f"increase() returned nothing for {series}"
+        # One increment, extrapolated a little towards the range's ends; without the zero
+        # samples before it, Prometheus would have had no baseline and shown 0 (or nothing).
+        assert float(got[0]["value"][1]) >= 1.0, got
+    finally:
+        prom.stop()
