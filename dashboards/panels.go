@@ -228,7 +228,9 @@ func bars(title, description, unit string, query *prometheus.DataqueryBuilder) *
 			Values(false))
 }
 
-// quantiles are the p50, p80 and p95 of a histogram over window, one series per team.
+// quantiles are the p50, p80 and p95 of a histogram over window, one series per team. A team
+// with no observation in the window (its histogram is exported at 0 from the start) would get
+// NaN; `>= 0` drops it, so the panel shows no value rather than NaN.
 func quantiles(histogram, window string) []*prometheus.DataqueryBuilder {
 	out := []*prometheus.DataqueryBuilder{}
 	for _, p := range []struct {
@@ -236,7 +238,7 @@ func quantiles(histogram, window string) []*prometheus.DataqueryBuilder {
 		name string
 	}{{"0.5", "p50"}, {"0.8", "p80"}, {"0.95", "p95"}} {
 		out = append(out, q(fmt.Sprintf(
-			"histogram_quantile(%s, sum by (team, le) (rate(%s_bucket{%s}[%s])))",
+			"histogram_quantile(%s, sum by (team, le) (rate(%s_bucket{%s}[%s]))) >= 0",
 			p.q, histogram, team, window), "{{team}} "+p.name))
 	}
 	return out
