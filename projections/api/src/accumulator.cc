@@ -356,12 +356,13 @@ void Accumulator::SuppressSmallTeams(const std::map<std::string, int>& team_size
 
 namespace {
 
-// The values a closed label takes (the projections' PeriodName and the kinds of a direct
+// The values a closed label takes (the names the projections give periods and kinds of direct
 // interruption); nullptr for a label whose values are open.
 const std::vector<std::string_view>* ClosedValues(std::string_view label) {
   static const std::vector<std::string_view> periods = {
       PeriodName(Period::kBusiness), PeriodName(Period::kOffHours), PeriodName(Period::kSleep)};
-  static const std::vector<std::string_view> kinds = {"dm", "mention"};
+  static const std::vector<std::string_view> kinds = {
+      InterruptionKindName(InterruptionKind::kDm), InterruptionKindName(InterruptionKind::kMention)};
   if (label == "period") return &periods;
   if (label == "kind") return &kinds;
   return nullptr;
@@ -376,13 +377,13 @@ void Accumulator::AddZeroTeamSeries(const std::map<std::string, int>& team_sizes
     if (spec.type == MetricType::kGauge || spec.labels.empty() || spec.labels[0] != "team") {
       continue;
     }
-    // Every combination of the closed labels' values, each label set sorted by name.
+    // Every combination of the closed labels' values (none if a label is open); each label
+    // set is sorted by name below.
     std::vector<Labels> combinations = {{}};
-    bool closed = true;
-    for (size_t i = 1; i < spec.labels.size() && closed; ++i) {
+    for (size_t i = 1; i < spec.labels.size(); ++i) {
       const auto* values = ClosedValues(spec.labels[i]);
       if (values == nullptr) {
-        closed = false;
+        combinations.clear();
         break;
       }
       std::vector<Labels> next;
@@ -394,7 +395,6 @@ void Accumulator::AddZeroTeamSeries(const std::map<std::string, int>& team_sizes
       }
       combinations = std::move(next);
     }
-    if (!closed) continue;
     const bool sensitive = IsSmallTeamSensitive(spec.name);
     for (const auto& [team, size] : team_sizes) {
       if (sensitive && size < min_group_size) continue;

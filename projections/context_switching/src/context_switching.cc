@@ -26,7 +26,7 @@ constexpr int64_t kForgetPersonMs = 7 * kDayMs;
 constexpr int64_t kKeepShiftMs = 7 * kDayMs;
 
 // Stored as its int in ContextSwitching::targets_; kDm sorts first.
-enum class Kind { kDm, kMention };
+using Kind = InterruptionKind;
 
 // Label values that are not team names: a sender outside the directory, and a sender team
 // beyond the cap.
@@ -55,8 +55,6 @@ bool ShareTeam(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
   }
   return false;
 }
-
-std::string_view KindName(Kind kind) { return kind == Kind::kDm ? "dm" : "mention"; }
 
 const Series* TeamSeriesOf(std::string_view name, std::string_view team) {
   return &InternSeries(name, MakeLabels({{"team", team}}));
@@ -208,7 +206,7 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
     const Series*& direct = series.direct[static_cast<int>(kind)][static_cast<int>(period)];
     if (direct == nullptr) {
       direct = &InternSeries("teamhealth_direct_interruptions_total",
-                             MakeLabels({{"kind", KindName(kind)},
+                             MakeLabels({{"kind", InterruptionKindName(kind)},
                                          {"period", PeriodName(period)},
                                          {"team", team}}));
     }
@@ -219,7 +217,7 @@ void ContextSwitching::ApplyMessage(const schema::EventView& e, const DirectoryV
       // Opt-in per-person series (privacy.person_metrics): who keeps getting pinged directly.
       // By name: a cache per person would grow with the organisation.
       sink.Add("teamhealth_person_direct_interruptions_total",
-               MakeLabels({{"kind", KindName(kind)},
+               MakeLabels({{"kind", InterruptionKindName(kind)},
                            {"period", PeriodName(period)},
                            {"person", person},
                            {"team", team}}),

@@ -12,6 +12,13 @@
 
 namespace teamhealth::projections {
 
+// The `kind` label of a direct interruption (docs/design.md 7.3). Its values are written here
+// once: for context switching, which counts them, and for the export's zero series.
+enum class InterruptionKind { kDm, kMention };
+inline std::string_view InterruptionKindName(InterruptionKind kind) {
+  return kind == InterruptionKind::kDm ? "dm" : "mention";
+}
+
 // Label pairs of one series, sorted by name. Never holds a person unless
 // privacy.person_metrics allows it.
 using Labels = std::vector<std::pair<std::string, std::string>>;
